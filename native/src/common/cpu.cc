@@ -1,0 +1,40 @@
+#include "common/cpu.h"
+
+#include <cstdlib>
+#include <cstring>
+
+namespace lsr::cpu {
+
+static Level detect() {
+  Level best = Level::Scalar;
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) best = Level::Avx2;
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+      __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq"))
+    best = Level::Avx512;
+#endif
+  if (const char* cap = std::getenv("LSR_SIMD")) {
+    Level want = best;
+    if (!std::strcmp(cap, "scalar")) want = Level::Scalar;
+    else if (!std::strcmp(cap, "avx2")) want = Level::Avx2;
+    else if (!std::strcmp(cap, "avx512")) want = Level::Avx512;
+    if (static_cast<int>(want) < static_cast<int>(best)) best = want;
+  }
+  return best;
+}
+
+Level level() {
+  static const Level l = detect();
+  return l;
+}
+
+const char* level_name(Level l) {
+  switch (l) {
+    case Level::Avx512: return "avx512";
+    case Level::Avx2: return "avx2";
+    default: return "scalar";
+  }
+}
+
+}  // namespace lsr::cpu

@@ -1,0 +1,15 @@
+// Runtime CPU feature detection. Kernels are compiled for several instruction sets with function
+// target attributes and picked here once, so one binary runs on any x86-64 (and non-x86 builds fall
+// back to scalar code) instead of being tied to the build machine by -march=native.
+#pragma once
+
+namespace lsr::cpu {
+
+enum class Level { Scalar = 0, Avx2 = 1, Avx512 = 2 };
+
+// The best level both the CPU and the build support; LSR_SIMD=scalar|avx2|avx512 caps it (for
+// testing each path on one machine).
+Level level();
+const char* level_name(Level l);
+
+}  // namespace lsr::cpu

@@ -1,0 +1,32 @@
+// Byte images that back immutable structures: owned (built in memory) or mapped from a file.
+#pragma once
+
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <new>
+
+#include "sparse/segment.h"
+
+namespace lsr {
+
+// 64-byte aligned, zero-filled owned bytes.
+class OwnedImage final : public sparse::Image {
+ public:
+  explicit OwnedImage(size_t n) : size_(n) {
+    size_t rounded = (n + 63) & ~size_t(63);
+    data_ = static_cast<uint8_t*>(std::aligned_alloc(64, rounded ? rounded : 64));
+    if (!data_) throw std::bad_alloc();
+    std::memset(data_, 0, rounded ? rounded : 64);
+  }
+  ~OwnedImage() override { std::free(data_); }
+  const uint8_t* data() const override { return data_; }
+  uint8_t* mutable_data() { return data_; }
+  size_t size() const override { return size_; }
+
+ private:
+  uint8_t* data_;
+  size_t size_;
+};
+
+}  // namespace lsr

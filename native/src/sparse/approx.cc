@@ -1,0 +1,162 @@
+// Approximate top-k in the manner of Seismic (Bruch et al., SIGIR 2024): each term's posting list
+// holds only its heaviest documents, clustered into blocks; a block is opened only when the dot
+// product of the query with the block's summary (a pruned, quantized component-wise max of its
+// documents) is at least heap_factor times the current k-th score. Opened documents are scored
+// exactly from the forward index, so every returned score is exact; only recall is traded.
+#include "common/cpu.h"
+#include "sparse/search.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
+namespace lsr::sparse {
+
+namespace {
+
+template <typename W>
+inline float dot_gather_scalar(const uint32_t* terms, const W* w, uint64_t n, const float* dense) {
+  float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+  uint64_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    s0 += dense[terms[i]] * static_cast<float>(w[i]);
+    s1 += dense[terms[i + 1]] * static_cast<float>(w[i + 1]);
+    s2 += dense[terms[i + 2]] * static_cast<float>(w[i + 2]);
+    s3 += dense[terms[i + 3]] * static_cast<float>(w[i + 3]);
+  }
+  for (; i < n; ++i) s0 += dense[terms[i]] * static_cast<float>(w[i]);
+  return (s0 + s1) + (s2 + s3);
+}
+
+#if defined(__x86_64__)
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512dq")))
+float dot_f32_avx512(const uint32_t* terms, const float* w, uint64_t n, const float* dense) {
+  __m512 acc = _mm512_setzero_ps();
+  uint64_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    __m512i idx = _mm512_loadu_si512(terms + i);
+    __m512 q = _mm512_i32gather_ps(idx, dense, 4);
+    acc = _mm512_fmadd_ps(q, _mm512_loadu_ps(w + i), acc);
+  }
+  if (i < n) {
+    __mmask16 m = static_cast<__mmask16>((1u << (n - i)) - 1);
+    __m512i idx = _mm512_maskz_loadu_epi32(m, terms + i);
+    __m512 q = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m, idx, dense, 4);
+    acc = _mm512_fmadd_ps(q, _mm512_maskz_loadu_ps(m, w + i), acc);
+  }
+  return _mm512_reduce_add_ps(acc);
+}
+
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512dq")))
+float dot_u8_avx512(const uint32_t* terms, const uint8_t* w, uint64_t n, const float* dense) {
+  __m512 acc = _mm512_setzero_ps();
+  uint64_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    __m512i idx = _mm512_loadu_si512(terms + i);
+    __m512 q = _mm512_i32gather_ps(idx, dense, 4);
+    __m512 v = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w + i))));
+    acc = _mm512_fmadd_ps(q, v, acc);
+  }
+  if (i < n) {
+    __mmask16 m = static_cast<__mmask16>((1u << (n - i)) - 1);
+    __m512i idx = _mm512_maskz_loadu_epi32(m, terms + i);
+    __m512 q = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m, idx, dense, 4);
+    __m512 v = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(m, w + i)));
+    acc = _mm512_fmadd_ps(q, v, acc);
+  }
+  return _mm512_reduce_add_ps(acc);
+}
+
+__attribute__((target("avx2,fma")))
+float dot_f32_avx2(const uint32_t* terms, const float* w, uint64_t n, const float* dense) {
+  __m256 acc = _mm256_setzero_ps();
+  uint64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    __m256i idx = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(terms + i));
+    __m256 q = _mm256_i32gather_ps(dense, idx, 4);
+    acc = _mm256_fmadd_ps(q, _mm256_loadu_ps(w + i), acc);
+  }
+  alignas(32) float t[8];
+  _mm256_store_ps(t, acc);
+  float s = ((t[0] + t[1]) + (t[2] + t[3])) + ((t[4] + t[5]) + (t[6] + t[7]));
+  for (; i < n; ++i) s += dense[terms[i]] * w[i];
+  return s;
+}
+#endif
+
+float dot_u8(const uint32_t* terms, const uint8_t* w, uint64_t n, const float* dense) {
+#if defined(__x86_64__)
+  if (cpu::level() == cpu::Level::Avx512) return dot_u8_avx512(terms, w, n, dense);
+#endif
+  return dot_gather_scalar(terms, w, n, dense);
+}
+
+}  // namespace
+
+float dot_forward(const uint32_t* terms, const float* weights, uint64_t n, const float* dense) {
+#if defined(__x86_64__)
+  switch (cpu::level()) {
+    case cpu::Level::Avx512: return dot_f32_avx512(terms, weights, n, dense);
+    case cpu::Level::Avx2: return dot_f32_avx2(terms, weights, n, dense);
+    default: break;
+  }
+#endif
+  return dot_gather_scalar(terms, weights, n, dense);
+}
+
+void search_approx(const Segment& s, const Query& q, const SearchParams& p, Scratch& sc, TopK& top) {
+  const uint32_t V = s.vocab(), n = s.n_docs();
+  if (sc.dense_query.size() < V) sc.dense_query.resize(V, 0.f);
+  if (sc.visited.size() < n) sc.visited.resize(n, 0);
+  if (++sc.epoch == 0) {
+    std::fill(sc.visited.begin(), sc.visited.end(), 0);
+    sc.epoch = 1;
+  }
+  float* dense = sc.dense_query.data();
+  std::vector<uint32_t> order;
+  for (size_t i = 0; i < q.terms.size(); ++i)
+    if (q.terms[i] < V) {
+      dense[q.terms[i]] = q.weights[i];
+      order.push_back(static_cast<uint32_t>(i));
+    }
+  std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
+    return q.weights[a] != q.weights[b] ? q.weights[a] > q.weights[b] : q.terms[a] < q.terms[b];
+  });
+  if (order.size() > p.query_cut) order.resize(p.query_cut);
+
+  const uint64_t* bto = s.sec<uint64_t>(kBlkTermOffsets);
+  const uint64_t* bdo = s.sec<uint64_t>(kBlkDocOffsets);
+  const uint32_t* bd = s.sec<uint32_t>(kBlkDocs);
+  const uint64_t* so = s.sec<uint64_t>(kSumOffsets);
+  const uint32_t* st = s.sec<uint32_t>(kSumTerms);
+  const uint8_t* sv = s.sec<uint8_t>(kSumValues);
+  const float* ss = s.sec<float>(kSumScale);
+  const uint64_t* fo = s.sec<uint64_t>(kFwdOffsets);
+  const uint32_t* ft = s.sec<uint32_t>(kFwdTerms);
+  const float* fw = s.sec<float>(kFwdWeights);
+  const uint32_t* docnos = s.docnos();
+  uint32_t* visited = sc.visited.data();
+  const uint32_t epoch = sc.epoch;
+
+  for (uint32_t qi : order) {
+    const uint32_t t = q.terms[qi];
+    for (uint64_t b = bto[t]; b < bto[t + 1]; ++b) {
+      if (top.full()) {
+        float ub = dot_u8(st + so[b], sv + so[b], so[b + 1] - so[b], dense) * ss[b];
+        if (ub < p.heap_factor * top.threshold()) continue;
+      }
+      for (uint64_t j = bdo[b]; j < bdo[b + 1]; ++j) {
+        const uint32_t d = bd[j];
+        if (visited[d] == epoch) continue;
+        visited[d] = epoch;
+        if (s.is_deleted(d) || !allowed(p, docnos[d])) continue;
+        float score = dot_forward(ft + fo[d], fw + fo[d], fo[d + 1] - fo[d], dense);
+        if (!top.full() || score >= top.threshold()) top.push({score, docnos[d]});
+      }
+    }
+  }
+  for (size_t i = 0; i < q.terms.size(); ++i)
+    if (q.terms[i] < V) dense[q.terms[i]] = 0.f;
+}
+
+}  // namespace lsr::sparse

@@ -1,0 +1,96 @@
+// Query evaluation over segments: a shared top-k collector, per-thread scratch, and the two
+// strategies (exact term-at-a-time in exact.cc, Seismic-style blocked in approx.cc).
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "sparse/segment.h"
+
+namespace lsr::sparse {
+
+struct Hit {
+  float score;
+  uint32_t docno;
+};
+
+// Better = higher score, then lower docno: the order results are returned in, so ties between
+// equal scores are broken by document order, deterministically.
+inline bool better(const Hit& a, const Hit& b) {
+  return a.score != b.score ? a.score > b.score : a.docno < b.docno;
+}
+
+// Bounded min-heap of the best k hits seen so far.
+class TopK {
+ public:
+  explicit TopK(uint32_t k) : k_(k) { heap_.reserve(k); }
+  bool full() const { return heap_.size() >= k_; }
+  // Score a candidate must exceed (or tie with a lower docno) to enter; -inf until full.
+  float threshold() const { return full() ? heap_.front().score : -1.f; }
+  void push(Hit h) {
+    auto cmp = [](const Hit& a, const Hit& b) { return better(a, b); };
+    if (!full()) {
+      heap_.push_back(h);
+      std::push_heap(heap_.begin(), heap_.end(), cmp);
+    } else if (better(h, heap_.front())) {
+      std::pop_heap(heap_.begin(), heap_.end(), cmp);
+      heap_.back() = h;
+      std::push_heap(heap_.begin(), heap_.end(), cmp);
+    }
+  }
+  std::vector<Hit> sorted() const {
+    std::vector<Hit> out(heap_);
+    std::sort(out.begin(), out.end(), better);
+    return out;
+  }
+  uint32_t k() const { return k_; }
+
+ private:
+  uint32_t k_;
+  std::vector<Hit> heap_;
+};
+
+// A query after merging repeated terms (weights summed) and dropping non-positive weights.
+struct Query {
+  std::vector<uint32_t> terms;
+  std::vector<float> weights;
+};
+Query normalize_query(const uint32_t* terms, const float* weights, size_t n);
+
+struct SearchParams {
+  uint32_t k = 10;
+  bool approx = false;
+  uint32_t query_cut = 10;     // approx: query terms (heaviest first) whose lists are visited
+  float heap_factor = 0.9f;    // approx: a block is evaluated when its summary score >= factor * threshold
+  const uint8_t* filter = nullptr;  // optional bitset over global docnos: only set bits match
+  uint64_t filter_bits = 0;
+};
+
+// Per-thread scratch, grown on demand and reused across queries.
+struct Scratch {
+  std::vector<float> dense_query;  // vocab-sized, all zero between queries
+  std::vector<float> acc;          // exact: per-document accumulators, all zero between queries
+  std::vector<uint32_t> visited;   // approx: epoch stamps per document
+  uint32_t epoch = 0;
+  static Scratch& local();
+};
+
+inline bool allowed(const SearchParams& p, uint32_t docno) {
+  if (!p.filter) return true;
+  if (docno >= p.filter_bits) return false;
+  return (p.filter[docno >> 3] >> (docno & 7)) & 1;
+}
+
+void search_exact(const Segment& s, const Query& q, const SearchParams& p, Scratch& sc, TopK& top);
+void search_approx(const Segment& s, const Query& q, const SearchParams& p, Scratch& sc, TopK& top);
+
+// Searches every segment and returns the best k, best first.
+std::vector<Hit> search(const std::vector<std::shared_ptr<Segment>>& segs, const Query& q,
+                        const SearchParams& p);
+
+// Dot product of a forward-index document with a dense query vector (SIMD-dispatched).
+float dot_forward(const uint32_t* terms, const float* weights, uint64_t n, const float* dense);
+
+}  // namespace lsr::sparse

@@ -1,0 +1,149 @@
+// An immutable segment of sparse vectors: a forward index (doc -> terms, weights), an inverted
+// index (term -> docs, impacts) and, optionally, the blocked and summarized posting lists used by
+// approximate search. All arrays live in one contiguous image whose layout is exactly the on-disk
+// format (docs/segment-format.md), so saving writes the image and opening maps it back.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace lsr::sparse {
+
+inline constexpr char kMagic[8] = {'L', 'S', 'R', 'S', 'P', 'S', 'E', 'G'};
+inline constexpr uint32_t kFormatVersion = 1;
+
+enum Flags : uint32_t {
+  kQuantU8 = 1u << 0,     // inverted impacts stored as u8 with a per-term scale
+  kHasApprox = 1u << 1,   // approximate-search sections present
+};
+
+// Section ids; their order in the file is the order of this enum.
+enum Section : uint32_t {
+  kDocnos = 0,        // u32[n]     global document numbers, ascending
+  kFwdOffsets,        // u64[n+1]
+  kFwdTerms,          // u32[nnz]   ascending within a document
+  kFwdWeights,        // f32[nnz]
+  kInvOffsets,        // u64[V+1]
+  kInvDocs,           // u32[nnz]   local doc ids, ascending within a term
+  kInvWeights,        // f32[nnz], or u8[nnz] when kQuantU8
+  kTermMax,           // f32[V]     largest weight of each term in this segment
+  kBlkTermOffsets,    // u64[V+1]   term -> range of blocks
+  kBlkDocOffsets,     // u64[B+1]   block -> range of kBlkDocs
+  kBlkDocs,           // u32[...]   local doc ids of each block
+  kSumOffsets,        // u64[B+1]   block -> range of summary entries
+  kSumTerms,          // u32[...]
+  kSumValues,         // u8[...]    summary weight = value * scale[block]
+  kSumScale,          // f32[B]
+  kSectionCount
+};
+
+struct SectionEntry {
+  uint64_t offset;
+  uint64_t length;   // bytes
+  uint32_t crc32c;
+  uint32_t reserved;
+};
+
+struct Header {
+  char magic[8];
+  uint32_t version;
+  uint32_t flags;
+  uint32_t n_docs;
+  uint32_t vocab;          // term ids are < vocab
+  uint64_t nnz;
+  uint64_t n_blocks;
+  // Approximate-index build parameters, kept for stats and for rebuilding on merge.
+  uint32_t approx_postings;   // lambda: postings kept per term list
+  float approx_block_ratio;   // blocks per kept posting (beta / lambda)
+  float approx_summary_energy;  // alpha: fraction of a summary's L1 mass kept
+  uint32_t section_count;
+  SectionEntry sections[kSectionCount];
+  uint32_t header_crc32c;     // over every byte before this field
+  uint32_t pad;
+};
+
+struct ApproxParams {
+  uint32_t postings = 0;         // lambda; 0 = no approximate index
+  float block_ratio = 0.1f;      // beta = ceil(kept postings * block_ratio)
+  float summary_energy = 0.4f;   // alpha
+  uint32_t max_block = 0;        // unused knob reserved at 0 (blocks come from clustering)
+};
+
+struct BuildParams {
+  bool quantize_u8 = false;
+  ApproxParams approx;
+  uint32_t threads = 1;
+};
+
+// Owned bytes or a read-only file mapping.
+class Image {
+ public:
+  virtual ~Image() = default;
+  virtual const uint8_t* data() const = 0;
+  virtual size_t size() const = 0;
+};
+
+class Segment {
+ public:
+  // Takes ownership of a fully built image (see build.cc) or a mapped file (segment-io.cc).
+  explicit Segment(std::unique_ptr<Image> image);
+
+  const Header& header() const { return *header_; }
+  uint32_t n_docs() const { return header_->n_docs; }
+  uint32_t vocab() const { return header_->vocab; }
+  uint64_t nnz() const { return header_->nnz; }
+  uint64_t n_blocks() const { return header_->n_blocks; }
+  bool quantized() const { return header_->flags & kQuantU8; }
+  bool has_approx() const { return header_->flags & kHasApprox; }
+  size_t bytes() const { return image_->size(); }
+
+  template <typename T>
+  const T* sec(Section s) const {
+    return reinterpret_cast<const T*>(image_->data() + header_->sections[s].offset);
+  }
+  uint64_t sec_len(Section s) const { return header_->sections[s].length; }
+
+  const uint32_t* docnos() const { return sec<uint32_t>(kDocnos); }
+
+  // Tombstones: local doc ids whose bit is set are skipped by every search. Deletes may race with
+  // searches on other threads; each bit is written and read atomically, and a search sees a delete
+  // either entirely or not at all.
+  bool is_deleted(uint32_t local) const {
+    return (deleted_[local >> 6].load(std::memory_order_relaxed) >> (local & 63)) & 1u;
+  }
+  // Returns true if the document was live.
+  bool mark_deleted(uint32_t local);
+  uint32_t deleted_count() const { return deleted_count_.load(std::memory_order_relaxed); }
+  // Local id of a global document number, or -1 when absent (binary search over docnos).
+  int64_t local_of(uint32_t docno) const;
+
+ private:
+  std::unique_ptr<Image> image_;
+  const Header* header_;
+  std::unique_ptr<std::atomic<uint64_t>[]> deleted_;
+  std::atomic<uint32_t> deleted_count_{0};
+};
+
+// Build input: a batch of documents in CSR form. Terms within a document need not be sorted and
+// may repeat (the largest weight wins, as max-pooling would give); weights must be finite and > 0
+// (zeros are dropped). The TypeScript layer validates before calling.
+struct BuildInput {
+  const uint32_t* docnos;
+  uint32_t n_docs;
+  const uint64_t* offsets;  // n_docs + 1
+  const uint32_t* terms;
+  const float* weights;
+  uint32_t vocab;
+};
+
+std::shared_ptr<Segment> build_segment(const BuildInput& in, const BuildParams& p);
+
+// Merge live documents of several segments into one (purges tombstones). Params as given.
+std::shared_ptr<Segment> merge_segments(const std::vector<std::shared_ptr<Segment>>& segs,
+                                        const BuildParams& p);
+
+}  // namespace lsr::sparse
