@@ -65,7 +65,7 @@ export class SparseIndex {
 
   private constructor(options: SparseIndexOptions, dir?: string) {
     this.vocab = options.vocab ?? 30522;
-    if (!Number.isInteger(this.vocab) || this.vocab < 1 || this.vocab > 0xffffffff)
+    if (!Number.isInteger(this.vocab) || this.vocab < 1 || this.vocab > 0x7fffffff)
       throw new IndexError('INVALID_ARGUMENT', `vocab must be a positive integer, got ${options.vocab}`);
     const a = options.approx;
     if (a && (!Number.isInteger(a.postings) || a.postings < 0))
@@ -184,7 +184,11 @@ export class SparseIndex {
     this.nextDocno = docnos[n - 1] + 1;
     const logStart = this.beginOp();
     try {
-      const seg = await native.buildSparseSegment(docnos, batch.offsets, batch.terms, batch.weights, this.vocab, this.buildParams(), true);
+      // A segment's arrays are sized by the largest term it holds, not by the index's vocabulary,
+      // so open vocabularies (BM25 over an analyzer's terms) cost nothing for unused ids.
+      let maxTerm = 0;
+      for (let i = 0; i < batch.terms.length; i++) if (batch.terms[i] > maxTerm) maxTerm = batch.terms[i];
+      const seg = await native.buildSparseSegment(docnos, batch.offsets, batch.terms, batch.weights, maxTerm + 1, this.buildParams(), true);
       this.replayDeletes(seg, logStart);
       this.segments.push({ id: this.nextSegmentId++, native: seg, docs: n, delSaved: 0 });
     } finally {
