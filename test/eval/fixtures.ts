@@ -1,0 +1,77 @@
+// Generated evaluation fixtures: graded judgments (including 0 and negative), tied scores, scores
+// that tie only after rounding to 32-bit float, document ids whose byte order differs from their
+// UTF-16 order, queries judged but absent from the run, run queries without judgments, empty
+// result lists and queries whose judgments are all non-relevant.
+
+import type { Qrels, Run } from '../../src/eval/types.js';
+
+/** Small deterministic PRNG (mulberry32) so a failing fixture can be regenerated from its seed. */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+// Ids chosen so that numeric, case, accented, private-use (U+E000) and astral characters meet in ties.
+const DOC_IDS = [
+  'd1', 'd2', 'd9', 'd10', 'd11', 'D1', 'a', 'B', 'b', 'zz', 'é', 'e\u0301', '\uE000x', '\u{1D538}x',
+  '100', '99', 'doc-7', 'doc_7', 'x', 'y',
+];
+
+export interface Fixture {
+  qrels: Qrels;
+  run: Run;
+  cutoffs: number[];
+}
+
+/** Builds one fixture from `seed`. */
+export function makeFixture(seed: number): Fixture {
+  const rnd = prng(seed);
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)];
+  const qrels: Qrels = new Map();
+  const run: Run = new Map();
+  const nq = 3 + Math.floor(rnd() * 8);
+  for (let q = 0; q < nq; q++) {
+    const qid = `q${q}`;
+    const kind = rnd();
+    // ~10% judged only, ~10% run only, ~10% empty result list, rest both.
+    const judged = kind >= 0.1;
+    const inRun = kind < 0.1 || kind >= 0.2;
+    if (judged) {
+      const j = new Map<string, number>();
+      const nj = 1 + Math.floor(rnd() * 10);
+      const allZero = rnd() < 0.1;
+      for (let i = 0; i < nj; i++) j.set(pick(DOC_IDS), allZero ? 0 : pick([-1, 0, 0, 1, 1, 1, 2, 3]));
+      qrels.set(qid, j);
+    }
+    if (inRun) {
+      const r = new Map<string, number>();
+      const empty = kind >= 0.2 && kind < 0.3;
+      const nd = empty ? 0 : 1 + Math.floor(rnd() * DOC_IDS.length);
+      const style = rnd();
+      for (let i = 0; i < nd; i++) {
+        const doc = pick(DOC_IDS);
+        let score: number;
+        if (style < 0.3) score = pick([0, 1, 2, 3, -1]); // many exact ties
+        else if (style < 0.5) score = pick([1, 1000]) + pick([0, 1e-9, 2e-8, 5e-8, 2e-5, 1e-3]); // float32 ties
+        else score = Math.round((rnd() * 20 - 5) * 1e6) / 1e6;
+        r.set(doc, score);
+      }
+      run.set(qid, r);
+    }
+  }
+  const cutoffs = [...new Set([1, 2, 3, 5, 10, 1 + Math.floor(rnd() * 25)])].sort((a, b) => a - b);
+  return { qrels, run, cutoffs };
+}
+
+/** Converts nested Maps to plain objects for JSON. */
+export function toObject(m: Map<string, Map<string, number>>): Record<string, Record<string, number>> {
+  const o: Record<string, Record<string, number>> = {};
+  for (const [k, v] of m) o[k] = Object.fromEntries(v);
+  return o;
+}
