@@ -1,0 +1,270 @@
+// `lsr eval` end to end: load a BEIR folder, get each retriever's collection indexed, run the judged
+// queries, write TREC runs, metrics.json, report.md and plot.svg, and return the summary line.
+//
+// What is averaged: every query judged in the split (trec_eval -c, as Pyserini's BEIR regressions
+// run it); a judged query that gets no hits scores 0. Queries without judgments are not run.
+
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, join, resolve } from 'node:path';
+import { loadBeir, streamCorpus } from './beir.js';
+import { compareSystems } from './compare.js';
+import { remoteService, startLocalService, type ServiceHandle } from './local-service.js';
+import { DEFAULT_MEASURES, evaluate, parseMeasure } from './metrics.js';
+import { ProgressBar } from './progress.js';
+import { renderMarkdown, renderSvg, type ComparisonRow, type SystemResult } from './report.js';
+import { collectionBody, collectionNameFor, parseRetrieverSpec, type RetrieverSpec } from './retriever-spec.js';
+import type { ServiceClient } from './service-client.js';
+import { readRun, writeRun } from './trec-files.js';
+import type { EvalQuery, Run } from './types.js';
+
+/** Options of `runEval`. */
+export interface EvalOptions {
+  /** BEIR folder with corpus.jsonl, queries.jsonl, qrels/<split>.tsv. */
+  dataset: string;
+  /** Qrels split; default `test`. */
+  split?: string;
+  /**
+   * Retriever specs (see retriever-spec.ts), or `trec:<file>` to evaluate an existing TREC run
+   * file; the first is the baseline of comparisons.
+   */
+  retrievers: string[];
+  /** Base URL of a running service; default: start one on a temporary data folder. */
+  server?: string;
+  /** Data folder for the started service; default a temporary folder removed afterwards. */
+  dataDir?: string;
+  /** Output folder (created). */
+  out: string;
+  /** Hits per query; default 1000 (what trec_eval's R@1000 and Pyserini's BEIR runs use). */
+  k?: number;
+  /** Measures, trec_eval names; default `DEFAULT_MEASURES`. The first one drives "moved" queries and the plot. */
+  measures?: string[];
+  /** Reuse a collection the harness built earlier (same name) instead of rebuilding it; default false. */
+  reuse?: boolean;
+  /** Queries in flight at once; default 4. */
+  concurrency?: number;
+  /** Draw progress bars on stderr; default true. */
+  progress?: boolean;
+  /** Log line sink (stderr by default). */
+  log?: (line: string) => void;
+}
+
+/** Per-retriever line of the summary. */
+export interface RetrieverSummary {
+  spec: string;
+  ndcg_cut_10: number;
+  recall_100: number;
+  recip_rank_10: number;
+  map: number;
+}
+
+/** What `lsr eval --json` prints. */
+export interface EvalSummary {
+  dataset: string;
+  retrievers: RetrieverSummary[];
+  seconds: number;
+}
+
+/** The summary measures always computed, whatever `measures` says, because the JSON line has them. */
+const SUMMARY_MEASURES = ['ndcg_cut_10', 'recall_100', 'recip_rank_10', 'map'] as const;
+
+function slug(s: string): string {
+  return s.toLowerCase().replace(/^trec:(.*[\\/])?/, 'trec-').replace(/\.(trec|txt|run|tsv)$/, '').replace(/[^a-z0-9.=_-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 60) || 'run';
+}
+
+async function countDocuments(path: string): Promise<number> {
+  let n = 0;
+  for await (const _ of streamCorpus(path)) n++;
+  return n;
+}
+
+/** Documents currently in a collection description, whatever the service calls the field. */
+function documentCount(desc: Record<string, unknown>): number | undefined {
+  for (const key of ['documents', 'document_count', 'num_documents', 'count', 'size']) {
+    const v = desc[key];
+    if (typeof v === 'number') return v;
+  }
+  const stats = desc.stats;
+  if (stats && typeof stats === 'object') return documentCount(stats as Record<string, unknown>);
+  return undefined;
+}
+
+async function ensureCollection(
+  client: ServiceClient,
+  spec: RetrieverSpec,
+  name: string,
+  corpusPath: string,
+  corpusSize: number,
+  opts: EvalOptions,
+  log: (line: string) => void,
+): Promise<number> {
+  if (spec.collection) {
+    if (!(await client.getCollection(name))) throw new Error(`retriever "${spec.raw}": collection "${name}" does not exist`);
+    log(`${spec.raw}: searching existing collection "${name}"`);
+    return 0;
+  }
+  const existing = await client.getCollection(name);
+  if (existing && opts.reuse) {
+    const n = documentCount(existing);
+    if (n === undefined || n === corpusSize) {
+      log(`${spec.raw}: reusing collection "${name}"`);
+      return 0;
+    }
+    log(`${spec.raw}: collection "${name}" holds ${n} documents, not ${corpusSize}; rebuilding`);
+  }
+  if (existing) await client.deleteCollection(name);
+  const t0 = performance.now();
+  await client.createCollection(collectionBody(spec, name));
+  const bar = new ProgressBar(`index ${spec.raw}`, corpusSize, process.stderr, opts.progress ?? true);
+  await client.ingest(name, streamCorpus(corpusPath), (n) => bar.update(n));
+  bar.finish();
+  return (performance.now() - t0) / 1000;
+}
+
+async function runQueries(
+  client: ServiceClient,
+  spec: RetrieverSpec,
+  name: string,
+  queries: EvalQuery[],
+  k: number,
+  opts: EvalOptions,
+): Promise<{ run: Run; seconds: number }> {
+  const t0 = performance.now();
+  const run: Run = new Map();
+  // Fill in query order so the run file follows queries.jsonl, whatever order answers come in.
+  for (const q of queries) run.set(q.id, new Map());
+  const bar = new ProgressBar(`search ${spec.raw}`, queries.length, process.stderr, opts.progress ?? true);
+  let next = 0;
+  let done = 0;
+  const worker = async () => {
+    while (next < queries.length) {
+      const q = queries[next++];
+      const hits = await client.search(name, q.text, k, spec.retriever);
+      const scores = run.get(q.id)!;
+      for (const h of hits) {
+        // The service never returns a document twice; if it did, trec_eval would reject the run.
+        if (scores.has(h._id)) throw new Error(`search for query "${q.id}" returned document "${h._id}" twice`);
+        scores.set(h._id, h.score);
+      }
+      bar.update(++done);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, opts.concurrency ?? 4) }, worker));
+  bar.finish();
+  return { run, seconds: (performance.now() - t0) / 1000 };
+}
+
+/**
+ * Runs the whole evaluation and writes, under `opts.out`: `run.<n>.<spec>.trec` per retriever,
+ * `metrics.json`, `report.md` and `plot.svg`. Returns the summary `lsr eval --json` prints.
+ */
+export async function runEval(opts: EvalOptions): Promise<EvalSummary> {
+  const t0 = performance.now();
+  const log = opts.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  if (opts.retrievers.length === 0) throw new Error('give at least one --retriever');
+  // `trec:<file>` evaluates an existing run file; anything else is a retriever spec for the service.
+  const specs = opts.retrievers.map((r) => (r.startsWith('trec:') ? null : parseRetrieverSpec(r)));
+  const k = opts.k ?? 1000;
+  if (!Number.isInteger(k) || k < 1) throw new Error(`k must be a positive integer, got ${k}`);
+  const measures = [...(opts.measures ?? DEFAULT_MEASURES)];
+  measures.forEach(parseMeasure);
+  for (const m of SUMMARY_MEASURES) if (!measures.includes(m)) measures.push(m);
+
+  const datasetDir = resolve(opts.dataset);
+  const datasetName = basename(datasetDir);
+  const split = opts.split ?? 'test';
+  const ds = await loadBeir(datasetDir, split);
+  const corpusSize = await countDocuments(ds.corpusPath);
+  log(`${datasetName}: ${corpusSize} documents, ${ds.queries.length} judged queries (of ${ds.totalQueries}), split ${split}`);
+  await mkdir(opts.out, { recursive: true });
+
+  let service: ServiceHandle | undefined;
+  let tempData: string | undefined;
+  const systems: SystemResult[] = [];
+  try {
+    for (let i = 0; i < specs.length; i++) {
+      const spec = specs[i];
+      let run: Run;
+      let seconds = { index: 0, search: 0 };
+      let label: string;
+      if (spec === null) {
+        label = opts.retrievers[i];
+        run = await readRun(resolve(label.slice('trec:'.length)));
+      } else {
+        label = spec.raw;
+        if (!service) {
+          if (opts.server) service = remoteService(opts.server);
+          else service = await startLocalService(opts.dataDir ?? (tempData = await mkdtemp(join(tmpdir(), 'lsr-eval-'))));
+        }
+        const name = collectionNameFor(spec, datasetDir, datasetName);
+        const indexSeconds = await ensureCollection(service.client, spec, name, ds.corpusPath, corpusSize, opts, log);
+        const searched = await runQueries(service.client, spec, name, ds.queries, k, opts);
+        run = searched.run;
+        seconds = { index: indexSeconds, search: searched.seconds };
+      }
+      const runFile = `run.${i + 1}.${slug(label)}.trec`;
+      await writeRun(join(opts.out, runFile), run, slug(label).replace(/[=.]/g, '-'));
+      const ev = evaluate(ds.qrels, run, measures, { averageOver: 'qrels' });
+      systems.push({ spec: label, mean: ev.mean, perQuery: ev.perQuery, runFile, seconds });
+    }
+  } finally {
+    await service?.close();
+    if (tempData) await rm(tempData, { recursive: true, force: true });
+  }
+
+  const comparisons: ComparisonRow[] = [];
+  for (const s of systems.slice(1)) {
+    comparisons.push(...compareSystems(systems[0].spec, systems[0].perQuery, s.spec, s.perQuery, measures));
+  }
+  const numQueries = systems[0].perQuery.size;
+  const input = {
+    dataset: datasetName,
+    split,
+    numQueries,
+    measures,
+    systems,
+    comparisons,
+    queryText: new Map(ds.queries.map((q) => [q.id, q.text])),
+    plotFile: 'plot.svg',
+  };
+  const metrics = {
+    dataset: datasetName,
+    dataset_path: datasetDir,
+    split,
+    averaged_over: 'every judged query; a query without results scores 0 (trec_eval -c)',
+    num_queries: numQueries,
+    k,
+    measures,
+    retrievers: systems.map((s) => ({
+      spec: s.spec,
+      run_file: s.runFile,
+      seconds: s.seconds,
+      mean: s.mean,
+      per_query: Object.fromEntries(s.perQuery),
+    })),
+    significance: comparisons.map((c) => ({
+      spec: c.spec,
+      baseline: c.baseline,
+      measure: c.measure,
+      mean_difference: c.meanDifference,
+      wins: c.wins,
+      losses: c.losses,
+      p_randomization: c.pRandomization,
+      p_ttest: c.pTTest,
+    })),
+  };
+  await writeFile(join(opts.out, 'metrics.json'), JSON.stringify(metrics, null, 2) + '\n');
+  await writeFile(join(opts.out, 'report.md'), renderMarkdown(input));
+  await writeFile(join(opts.out, 'plot.svg'), renderSvg(input));
+  return {
+    dataset: datasetName,
+    retrievers: systems.map((s) => ({
+      spec: s.spec,
+      ndcg_cut_10: s.mean.ndcg_cut_10,
+      recall_100: s.mean.recall_100,
+      recip_rank_10: s.mean.recip_rank_10,
+      map: s.mean.map,
+    })),
+    seconds: Math.round((performance.now() - t0) / 10) / 100,
+  };
+}

@@ -1,0 +1,140 @@
+// The slice of the service's HTTP API the harness needs: create/inspect/delete a collection, stream
+// a corpus in as NDJSON and wait for it to commit, search. Going through HTTP means the numbers are
+// those of the service users run, whether it is remote (`--server`) or started by the harness.
+
+import { Readable } from 'node:stream';
+import type { BeirDocument } from './types.js';
+
+/** A search hit as the service returns it. */
+export interface ServiceHit {
+  _id: string;
+  score: number;
+}
+
+/** Error from the service, with the HTTP status and the service's error code when it gave one. */
+export class ServiceError extends Error {
+  readonly status: number;
+  readonly code?: string;
+  constructor(status: number, message: string, code?: string) {
+    super(message);
+    this.name = 'ServiceError';
+    this.status = status;
+    this.code = code;
+  }
+}
+
+async function failure(res: Response, what: string): Promise<ServiceError> {
+  const text = await res.text().catch(() => '');
+  let code: string | undefined;
+  let message = text.slice(0, 500);
+  try {
+    const j = JSON.parse(text) as { code?: string; message?: string; error?: string | { code?: string; message?: string } };
+    const e = typeof j.error === 'object' && j.error !== null ? j.error : j;
+    code = e.code;
+    message = e.message ?? (typeof j.error === 'string' ? j.error : message);
+  } catch {
+    // Not JSON: keep the raw text.
+  }
+  return new ServiceError(res.status, `${what}: HTTP ${res.status}${code ? ` ${code}` : ''}: ${message}`, code);
+}
+
+/** Client of one service base URL (e.g. `http://127.0.0.1:7700`). */
+export class ServiceClient {
+  readonly baseUrl: string;
+  private readonly headers: Record<string, string>;
+
+  /** `apiKey` is sent as `Authorization: Bearer <key>` when given (default: env `LSR_API_KEY`). */
+  constructor(baseUrl: string, apiKey: string | undefined = process.env.LSR_API_KEY) {
+    this.baseUrl = baseUrl.replace(/\/+$/, '');
+    this.headers = apiKey ? { authorization: `Bearer ${apiKey}` } : {};
+  }
+
+  private url(path: string): string {
+    return `${this.baseUrl}${path}`;
+  }
+
+  private async json(method: string, path: string, body?: unknown): Promise<unknown> {
+    const res = await fetch(this.url(path), {
+      method,
+      headers: body === undefined ? this.headers : { ...this.headers, 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    if (!res.ok) throw await failure(res, `${method} ${path}`);
+    const text = await res.text();
+    return text === '' ? null : JSON.parse(text);
+  }
+
+  /** Returns the collection's description, or null when it does not exist (HTTP 404). */
+  async getCollection(name: string): Promise<Record<string, unknown> | null> {
+    try {
+      return (await this.json('GET', `/v1/collections/${encodeURIComponent(name)}`)) as Record<string, unknown>;
+    } catch (e) {
+      if (e instanceof ServiceError && e.status === 404) return null;
+      throw e;
+    }
+  }
+
+  /** Creates a collection from a `POST /v1/collections` body. */
+  async createCollection(body: Record<string, unknown>): Promise<void> {
+    await this.json('POST', '/v1/collections', body);
+  }
+
+  /** Deletes a collection and its data. */
+  async deleteCollection(name: string): Promise<void> {
+    await this.json('DELETE', `/v1/collections/${encodeURIComponent(name)}`);
+  }
+
+  /**
+   * Streams documents into a collection as NDJSON (`_id` plus the text fields) and waits until the
+   * service reports them committed (`?wait=true`). `onSent` is called with the count of documents
+   * written to the request so far, for progress. Returns the service's final job report.
+   */
+  async ingest(
+    name: string,
+    docs: AsyncIterable<BeirDocument>,
+    onSent?: (sent: number) => void,
+  ): Promise<Record<string, unknown>> {
+    let sent = 0;
+    async function* lines(): AsyncGenerator<Buffer> {
+      let chunk: string[] = [];
+      for await (const d of docs) {
+        chunk.push(JSON.stringify({ _id: d._id, title: d.title, text: d.text }));
+        sent++;
+        // Batch lines into ~256-document writes: one tiny chunk per document costs more in stream
+        // overhead than the JSON itself.
+        if (chunk.length === 256) {
+          yield Buffer.from(chunk.join('\n') + '\n');
+          chunk = [];
+          onSent?.(sent);
+        }
+      }
+      if (chunk.length > 0) yield Buffer.from(chunk.join('\n') + '\n');
+      onSent?.(sent);
+    }
+    const path = `/v1/collections/${encodeURIComponent(name)}/documents?wait=true`;
+    const res = await fetch(this.url(path), {
+      method: 'POST',
+      headers: { ...this.headers, 'content-type': 'application/x-ndjson' },
+      body: Readable.toWeb(Readable.from(lines())) as ReadableStream<Uint8Array>,
+      // Node's fetch needs this for a streamed request body.
+      duplex: 'half',
+    } as RequestInit & { duplex: 'half' });
+    if (!res.ok) throw await failure(res, `POST ${path}`);
+    const report = (await res.json()) as Record<string, unknown>;
+    const job = (typeof report.job === 'object' && report.job !== null ? report.job : report) as Record<string, unknown>;
+    const status = job.status ?? job.state;
+    if (typeof status === 'string' && /fail|error|cancel/i.test(status)) {
+      throw new ServiceError(res.status, `ingest into "${name}" ended ${status}: ${JSON.stringify(job).slice(0, 500)}`);
+    }
+    return report;
+  }
+
+  /** Searches a collection; `retriever` names the service's retriever, `k` ≤ 1000. */
+  async search(name: string, query: string, k: number, retriever?: string): Promise<ServiceHit[]> {
+    const body: Record<string, unknown> = { query, k };
+    if (retriever) body.retriever = retriever;
+    const r = (await this.json('POST', `/v1/collections/${encodeURIComponent(name)}/search`, body)) as { hits?: ServiceHit[] };
+    if (!r || !Array.isArray(r.hits)) throw new ServiceError(200, `search in "${name}": response has no hits array`);
+    return r.hits;
+  }
+}
