@@ -116,8 +116,17 @@ async function ensureCollection(
   const t0 = performance.now();
   await client.createCollection(collectionBody(spec, name));
   const bar = new ProgressBar(`index ${spec.raw}`, corpusSize, process.stderr, opts.progress ?? true);
-  await client.ingest(name, streamCorpus(corpusPath), (n) => bar.update(n));
+  const report = await client.ingest(name, streamCorpus(corpusPath), (n) => bar.update(n));
   bar.finish();
+  // A document the service rejected is missing from every ranking: the numbers would be wrong
+  // without anything looking broken, so stop here.
+  const job = (typeof report.job === 'object' && report.job !== null ? report.job : report) as Record<string, unknown>;
+  if (typeof job.rejected === 'number' && job.rejected > 0) {
+    throw new Error(`${spec.raw}: the service rejected ${job.rejected} of ${corpusSize} documents: ${JSON.stringify(job.errors ?? job).slice(0, 500)}`);
+  }
+  if (typeof job.indexed === 'number' && job.indexed !== corpusSize) {
+    throw new Error(`${spec.raw}: the service indexed ${job.indexed} of ${corpusSize} documents`);
+  }
   return (performance.now() - t0) / 1000;
 }
 
