@@ -1,0 +1,200 @@
+// Builds the Fastify app: parsers, the error table's handler, auth, metrics, OpenAPI and routes.
+// server.ts listens and handles signals; tests build the app and listen on loopback themselves.
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { IndexError } from '../../index/index.js';
+import type { Config } from '../config.js';
+import { JobRegistry } from '../collections/ingest-job.js';
+import { CollectionRegistry } from '../collections/registry.js';
+import { registerAuth, registerRateLimit } from './auth.js';
+import { ERROR_STATUS, isServiceError, serviceError, type ErrorBody, type ErrorCode, type ServiceError } from './errors.js';
+import { Metrics } from './metrics.js';
+import { collectionRoutes } from './routes/collections.js';
+import { documentRoutes } from './routes/documents.js';
+import { healthRoutes } from './routes/health.js';
+import { jobRoutes } from './routes/jobs.js';
+import { searchRoutes } from './routes/search.js';
+import { ErrorResponse } from './schemas.js';
+import type { Service } from './service.js';
+import { STATUS_CODES } from 'node:http';
+
+export interface BuiltApp {
+  app: FastifyInstance;
+  service: Service;
+}
+
+interface AjvError {
+  instancePath: string;
+  keyword: string;
+  message?: string;
+  params: Record<string, unknown>;
+}
+
+/** Turns an ajv error into our code and a dotted field name (`filter.year`, `k`). */
+function validationError(errs: AjvError[], context: string): ServiceError {
+  const e = errs[0];
+  const path = e.instancePath.split('/').filter(Boolean).map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
+  if (e.keyword === 'required') path.push(String(e.params.missingProperty));
+  if (e.keyword === 'additionalProperties') path.push(String(e.params.additionalProperty));
+  const field = path.join('.');
+  let code: ErrorCode = 'VALIDATION_FAILED';
+  if (path[0] === 'filter') code = 'INVALID_FILTER';
+  else if (path[0] === 'name' && (context === 'params' || context === 'body') && e.keyword === 'pattern') code = 'INVALID_COLLECTION_NAME';
+  const what = field || context;
+  let msg = `${what} ${e.message ?? 'is invalid'}`;
+  if (e.keyword === 'additionalProperties') msg = `${what} is not a known property`;
+  return serviceError(code, `${context}: ${msg}`, field || undefined);
+}
+
+/** Fastify's own errors (parsers, limits) mapped onto the table. */
+function fromFastify(err: FastifyError): ServiceError | undefined {
+  switch (err.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return serviceError('BODY_TOO_LARGE', err.message);
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+    case 'FST_ERR_CTP_INVALID_TYPE':
+      return serviceError('UNSUPPORTED_MEDIA_TYPE', err.message, 'content-type');
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      return serviceError('INVALID_JSON', err.message);
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return serviceError('VALIDATION_FAILED', err.message, 'content-length');
+  }
+  if (err.statusCode === 413) return serviceError('BODY_TOO_LARGE', err.message);
+  if (err.statusCode === 415) return serviceError('UNSUPPORTED_MEDIA_TYPE', err.message, 'content-type');
+  if (err.statusCode === 404) return serviceError('ROUTE_NOT_FOUND', err.message);
+  if (err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500) return serviceError('VALIDATION_FAILED', err.message);
+  return undefined;
+}
+
+function errorBody(e: ServiceError): ErrorBody {
+  return {
+    statusCode: e.statusCode,
+    code: e.code,
+    error: STATUS_CODES[e.statusCode] ?? 'Error',
+    message: e.message,
+    ...(e.field !== undefined ? { field: e.field } : {}),
+  };
+}
+
+export async function buildApp(config: Config, logger: FastifyServerOptions['logger'] = false): Promise<BuiltApp> {
+  const app = Fastify({
+    logger,
+    // One log line per request would cost more than a search; errors are still logged.
+    disableRequestLogging: true,
+    bodyLimit: config.bodyLimit,
+    // Keep client input as sent: no coercion ("10" is not 10) and unknown properties are refused,
+    // not silently dropped.
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  const registry = await CollectionRegistry.open(config.dataDir, app.log);
+  const service: Service = { config, registry, jobs: new JobRegistry(), metrics: new Metrics(), shutdown: new AbortController() };
+
+  app.addSchema(ErrorResponse);
+
+  // JSON bodies are parsed from bytes so invalid UTF-8 is refused instead of turned into U+FFFD.
+  const utf8 = new TextDecoder('utf-8', { fatal: true });
+  app.removeContentTypeParser(['application/json', 'text/plain']);
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_req, body, done) => {
+    const buf = body as Buffer;
+    if (buf.length === 0) return done(null, undefined);
+    let text: string;
+    try {
+      text = utf8.decode(buf);
+    } catch {
+      return done(serviceError('INVALID_UTF8', 'request body is not valid UTF-8'), undefined);
+    }
+    try {
+      done(null, JSON.parse(text));
+    } catch (e) {
+      done(serviceError('INVALID_JSON', `request body is not valid JSON: ${(e as Error).message}`), undefined);
+    }
+  });
+  // NDJSON is handed to the route as the raw stream: bulk bodies are never buffered.
+  app.addContentTypeParser(['application/x-ndjson', 'application/jsonl'], (_req, payload, done) => done(null, payload));
+
+  app.setErrorHandler((err: FastifyError & { validation?: AjvError[]; validationContext?: string }, req, reply) => {
+    let e: ServiceError | undefined;
+    if (isServiceError(err)) e = err;
+    else if (err.validation) e = validationError(err.validation, err.validationContext ?? 'request');
+    else if (err instanceof IndexError && err.code === 'INVALID_ARGUMENT') e = serviceError('VALIDATION_FAILED', err.message);
+    else e = fromFastify(err);
+    if (!e) {
+      req.log.error({ err }, 'internal error');
+      e = serviceError('INTERNAL', 'internal error; see the server log');
+    }
+    if (e.statusCode >= 500) req.log.error({ err }, e.message);
+    void reply.code(e.statusCode).type('application/json').send(errorBody(e));
+  });
+  app.setNotFoundHandler({}, (req, reply) => {
+    const e = serviceError('ROUTE_NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`);
+    void reply.code(404).send(errorBody(e));
+  });
+
+  registerAuth(app, config.apiKeys);
+  registerRateLimit(app, config.rateLimit);
+
+  app.addHook('onResponse', async (req, reply) => {
+    service.metrics.requestDuration.observe(
+      { method: req.method, route: req.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) },
+      reply.elapsedTime / 1000,
+    );
+  });
+  service.metrics.gauge('lsr_collection_documents', 'Live documents per collection.', () =>
+    registry.list().map((c) => ({ labels: { collection: c.name }, value: c.store.size })),
+  );
+  service.metrics.gauge('lsr_collection_bytes_on_disk', 'Store and index bytes per collection.', () =>
+    registry.list().map((c) => ({ labels: { collection: c.name }, value: c.stats().bytes_on_disk })),
+  );
+  service.metrics.gauge('lsr_collection_segments', 'Index segments per collection.', () =>
+    registry.list().map((c) => ({ labels: { collection: c.name }, value: c.index.stats().segments })),
+  );
+  service.metrics.gauge('lsr_ingest_jobs_running', 'Ingest jobs not yet committed or failed.', () => [{ labels: {}, value: service.jobs.running().length }]);
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: { title: 'lsr search service', version: '1', description: 'Learned-sparse retrieval: collections, NDJSON bulk ingest, BM25 search. Errors: see ErrorResponse codes.' },
+      components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer' } } },
+    },
+    refResolver: { buildLocalReference: (json, _base, _frag, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
+    transformObject: (doc) => {
+      const spec = (doc as { openapiObject: { paths?: Record<string, Record<string, Record<string, unknown>>> } }).openapiObject;
+      // The bulk route reads its body as a stream, so it has no body schema for Fastify to show.
+      const bulk = spec.paths?.['/v1/collections/{name}/documents']?.post;
+      if (bulk) bulk.requestBody = { required: true, content: { 'application/x-ndjson': { schema: { type: 'string', format: 'binary' } } } };
+      return spec;
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { docExpansion: 'list' } });
+  app.get('/openapi.json', { schema: { hide: true }, config: { access: 'public' } }, async () => app.swagger());
+
+  await app.register(healthRoutes, { service });
+  await app.register(collectionRoutes, { service, prefix: '/v1' });
+  await app.register(documentRoutes, { service, prefix: '/v1' });
+  await app.register(searchRoutes, { service, prefix: '/v1' });
+  await app.register(jobRoutes, { service, prefix: '/v1' });
+
+  // Before the server stops: running jobs stop reading and commit what they read, so their requests
+  // end and the close is not held up by a client still streaming.
+  app.addHook('preClose', async () => {
+    service.shutdown.abort();
+  });
+  app.addHook('onClose', async () => {
+    // Within the shutdown budget; the store already holds every acknowledged document, so giving
+    // up after the timeout loses nothing.
+    service.shutdown.abort();
+    const running = service.jobs.running().map((j) => j.done);
+    if (running.length) await Promise.race([Promise.all(running), new Promise((r) => setTimeout(r, config.shutdownTimeoutMs).unref())]);
+    await registry.close();
+  });
+
+  return { app, service };
+}
+
+export { ERROR_STATUS };

@@ -1,0 +1,110 @@
+// Documents: NDJSON bulk ingest (a job), single upsert, get and delete by id, delete by filter.
+import { Readable } from 'node:stream';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { prepareDocument, validateId, isPlainObject } from '../../collections/documents.js';
+import { IngestJob } from '../../collections/ingest-job.js';
+import { runIngest } from '../../collections/ingest.js';
+import { filterToSql } from '../../search/filter.js';
+import { fail } from '../errors.js';
+import type { Service } from '../service.js';
+import {
+  Deleted, DeleteDocumentsBody, DocParams, DocumentView, IngestQuery, JobView, NameParams, PutDocumentBody, PutDocumentResponse, withErrors,
+} from '../schemas.js';
+
+export const documentRoutes: FastifyPluginAsyncTypebox<{ service: Service }> = async (app, { service }) => {
+  const { registry, config, metrics } = service;
+  const tags = ['documents'];
+
+  app.post(
+    '/collections/:name/documents',
+    {
+      schema: {
+        tags,
+        summary: 'Bulk ingest NDJSON (one document per line, streamed); returns the job',
+        description: 'Each line: {"_id": "...", "<text field>": "...", "metadata": {...}, ...}. An existing _id is replaced (upsert). 202 once the body is read; with wait=true, 200 once the job is committed.',
+        consumes: ['application/x-ndjson'],
+        params: NameParams,
+        querystring: IngestQuery,
+        response: withErrors({ 200: JobView, 202: JobView }),
+      },
+    },
+    async (req, reply) => {
+      const c = registry.get(req.params.name);
+      const body = req.body as unknown;
+      if (!(body instanceof Readable)) fail('UNSUPPORTED_MEDIA_TYPE', 'send documents as application/x-ndjson, one JSON object per line', 'content-type');
+      if (service.shutdown.signal.aborted) fail('SHUTTING_DOWN', 'the server is shutting down');
+      const length = Number(req.headers['content-length']);
+      const job = new IngestJob(c.name, Number.isFinite(length) && length > 0 ? length : null);
+      service.jobs.add(job);
+      const bodyRead = new Promise<void>((resolve) => {
+        body.once('end', resolve);
+        body.once('close', resolve);
+        body.once('error', () => resolve());
+      });
+      const run = runIngest(c, body, job, {
+        batchSize: config.batchSize,
+        maxDocumentBytes: config.maxDocumentBytes,
+        signal: service.shutdown.signal,
+        onCommitted: (n) => metrics.ingestedDocuments.inc({ collection: c.name }, n),
+      }).then(() => {
+        if (job.rejected) metrics.rejectedLines.inc({ collection: c.name }, job.rejected);
+      });
+      run.catch((err) => req.log.error({ err, job: job.id }, 'ingest job crashed'));
+      if (req.query.wait === 'true') {
+        await job.done;
+        return reply.code(200).send(job.view());
+      }
+      await bodyRead;
+      return reply.code(202).send(job.view());
+    },
+  );
+
+  app.get('/collections/:name/documents/:id', { schema: { tags, summary: 'Get a document by id', params: DocParams, response: withErrors({ 200: DocumentView }) } }, async (req) => {
+    const c = registry.get(req.params.name);
+    const docno = c.store.docnoOf(req.params.id);
+    const doc = docno === undefined ? undefined : c.store.get(docno);
+    if (!doc) fail('DOCUMENT_NOT_FOUND', `document '${req.params.id}' does not exist in '${c.name}'`, 'id');
+    return { _id: doc.id, fields: doc.fields, metadata: doc.metadata };
+  });
+
+  app.put(
+    '/collections/:name/documents/:id',
+    { schema: { tags, summary: 'Create or replace one document', params: DocParams, body: PutDocumentBody, response: withErrors({ 200: PutDocumentResponse, 201: PutDocumentResponse }) } },
+    async (req, reply) => {
+      const c = registry.get(req.params.name);
+      const id = validateId(req.params.id, 'id');
+      const body = req.body as unknown;
+      if (!isPlainObject(body)) fail('INVALID_DOCUMENT', 'the body must be a JSON object');
+      if (body._id !== undefined && body._id !== id) fail('INVALID_DOCUMENT', '_id in the body must equal the id in the path', '_id');
+      const doc = prepareDocument({ ...body, _id: id }, c.config, c.analyzer);
+      const existed = c.store.docnoOf(id) !== undefined;
+      await c.write([doc], null);
+      metrics.ingestedDocuments.inc({ collection: c.name });
+      return reply.code(existed ? 200 : 201).send({ _id: id, result: existed ? 'updated' : 'created' });
+    },
+  );
+
+  app.delete('/collections/:name/documents/:id', { schema: { tags, summary: 'Delete a document by id', params: DocParams, response: withErrors({ 200: Deleted }) } }, async (req) => {
+    const c = registry.get(req.params.name);
+    const docno = c.store.docnoOf(req.params.id);
+    if (docno === undefined) fail('DOCUMENT_NOT_FOUND', `document '${req.params.id}' does not exist in '${c.name}'`, 'id');
+    return { deleted: await c.remove([docno]) };
+  });
+
+  app.post(
+    '/collections/:name/documents/delete',
+    { schema: { tags, summary: 'Delete documents by ids or by metadata filter', params: NameParams, body: DeleteDocumentsBody, response: withErrors({ 200: Deleted }) } },
+    async (req) => {
+      const c = registry.get(req.params.name);
+      const { ids, filter } = req.body;
+      if ((ids === undefined) === (filter === undefined)) fail('VALIDATION_FAILED', 'give exactly one of `ids` or `filter`', 'ids');
+      let docnos: number[];
+      if (ids) docnos = ids.map((id) => c.store.docnoOf(id)).filter((d): d is number => d !== undefined);
+      else {
+        const { where, params } = filterToSql(filter);
+        docnos = c.store.docnosWhere(where, params);
+      }
+      return { deleted: docnos.length ? await c.remove(docnos) : 0 };
+    },
+  );
+};

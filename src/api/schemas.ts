@@ -1,0 +1,181 @@
+// TypeBox schemas: one definition gives request validation, response serialization and the
+// OpenAPI document. Limits here are the API's documented limits.
+import { Type, type Static } from 'typebox';
+import { COLLECTION_NAME_PATTERN } from '../collections/collection-config.js';
+import { MAX_ID_CHARS } from '../collections/documents.js';
+import { FILTER_KEY_PATTERN } from '../search/filter.js';
+import { MAX_K, MAX_WINDOW } from '../search/search.js';
+import { ERROR_STATUS } from './errors.js';
+
+export const ErrorResponse = Type.Object(
+  {
+    statusCode: Type.Integer(),
+    code: Type.Union(Object.keys(ERROR_STATUS).map((c) => Type.Literal(c))),
+    error: Type.String(),
+    message: Type.String(),
+    field: Type.Optional(Type.String()),
+  },
+  { $id: 'ErrorResponse', description: 'Every error: a stable code, the HTTP status, a message and the field at fault when there is one.' },
+);
+
+const errorRef = Type.Ref('ErrorResponse');
+
+/** Every error status a route may answer, documented so clients (and schemathesis) know them. */
+export function withErrors<T extends Record<number, unknown>>(ok: T): T & Record<number, unknown> {
+  const out: Record<number, unknown> = { ...ok };
+  for (const s of [400, 401, 403, 404, 409, 413, 415, 429, 500, 503]) out[s] = errorRef;
+  return out as T & Record<number, unknown>;
+}
+
+export const CollectionName = Type.String({ pattern: COLLECTION_NAME_PATTERN, description: '1-64 lowercase letters, digits, `_`, `-`.' });
+export const NameParams = Type.Object({ name: CollectionName });
+export const DocParams = Type.Object({ name: CollectionName, id: Type.String({ minLength: 1, maxLength: MAX_ID_CHARS }) });
+
+export const Bm25Params = Type.Object(
+  {
+    k1: Type.Optional(Type.Number({ minimum: 0, maximum: 10, description: 'Term-frequency saturation. Default 0.9.' })),
+    b: Type.Optional(Type.Number({ minimum: 0, maximum: 1, description: 'Length normalization. Default 0.4.' })),
+  },
+  { additionalProperties: false },
+);
+
+export const CreateCollectionBody = Type.Object(
+  {
+    name: CollectionName,
+    fields: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 128 }), { minItems: 1, maxItems: 32, description: 'Text fields, read as one BM25 field. Default ["title", "text"].' })),
+    retrievers: Type.Optional(Type.Object({ bm25: Type.Optional(Bm25Params) }, { additionalProperties: false })),
+    default_retriever: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'Default "bm25".' })),
+  },
+  { additionalProperties: false },
+);
+export type CreateCollectionBody = Static<typeof CreateCollectionBody>;
+
+export const CollectionStats = Type.Object({
+  documents: Type.Integer(),
+  deleted: Type.Integer(),
+  segments: Type.Integer(),
+  bytes_on_disk: Type.Integer(),
+  index_bytes: Type.Integer(),
+  vocabulary: Type.Integer(),
+  avgdl: Type.Number(),
+  committed_seq: Type.Integer(),
+  seq: Type.Integer(),
+});
+
+export const CollectionView = Type.Object({
+  name: Type.String(),
+  fields: Type.Array(Type.String()),
+  retrievers: Type.Object({ bm25: Type.Object({ k1: Type.Number(), b: Type.Number() }) }),
+  default_retriever: Type.String(),
+  created_at: Type.String(),
+  stats: CollectionStats,
+});
+
+export const CollectionList = Type.Object({ collections: Type.Array(CollectionView) });
+export const Deleted = Type.Object({ deleted: Type.Integer() });
+
+const Scalar = Type.Union([Type.String({ maxLength: 1024 }), Type.Number(), Type.Boolean()]);
+const Condition = Type.Object(
+  {
+    eq: Type.Optional(Scalar),
+    in: Type.Optional(Type.Array(Scalar, { minItems: 1, maxItems: 1024 })),
+    gt: Type.Optional(Type.Number()),
+    gte: Type.Optional(Type.Number()),
+    lt: Type.Optional(Type.Number()),
+    lte: Type.Optional(Type.Number()),
+  },
+  { additionalProperties: false, minProperties: 1 },
+);
+export const Filter = Type.Object(
+  {},
+  {
+    patternProperties: { [FILTER_KEY_PATTERN]: Type.Union([Scalar, Condition]) },
+    additionalProperties: false,
+    maxProperties: 32,
+    description: 'Metadata key (dotted path) -> value (equality) or {eq, in, gt, gte, lt, lte}; all keys must match.',
+  },
+);
+
+export const SearchBody = Type.Object(
+  {
+    query: Type.Optional(Type.String({ maxLength: 10_000, description: 'Query text.' })),
+    vector: Type.Optional(Type.Record(Type.String({ minLength: 1, maxLength: 256 }), Type.Number({ minimum: 0 }), { maxProperties: 1024, description: 'Sparse query: vocabulary term -> weight.' })),
+    retriever: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: "Default: the collection's default retriever." })),
+    k: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_K, description: 'Hits to return. Default 10.' })),
+    offset: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_WINDOW - 1, description: `Hits to skip; offset + k <= ${MAX_WINDOW}. Default 0.` })),
+    filter: Type.Optional(Filter),
+    fields: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 128 }), { maxItems: 64, description: 'Stored fields to return; "metadata" returns the metadata object.' })),
+    explain: Type.Optional(Type.Boolean({ description: "Return each matching term's contribution. Default false." })),
+  },
+  { additionalProperties: false },
+);
+export type SearchBody = Static<typeof SearchBody>;
+
+const JsonObject = Type.Record(Type.String(), Type.Unknown());
+
+export const SearchResponse = Type.Object({
+  hits: Type.Array(
+    Type.Object({
+      _id: Type.String(),
+      score: Type.Number(),
+      fields: Type.Optional(JsonObject),
+      metadata: Type.Optional(JsonObject),
+      explain: Type.Optional(
+        Type.Object({
+          retriever: Type.String(),
+          terms: Type.Array(Type.Object({ term: Type.String(), query_weight: Type.Number(), document_weight: Type.Number(), contribution: Type.Number() })),
+        }),
+      ),
+    }),
+  ),
+  retriever: Type.String(),
+  k: Type.Integer(),
+  offset: Type.Integer(),
+  candidates: Type.Integer(),
+  took_ms: Type.Number(),
+});
+
+export const DocumentView = Type.Object({
+  _id: Type.String(),
+  fields: JsonObject,
+  metadata: JsonObject,
+});
+
+export const PutDocumentBody = Type.Record(Type.String(), Type.Unknown(), { description: 'Stored fields, text fields and optional `metadata` object; `_id` if present must equal the path id.' });
+export const PutDocumentResponse = Type.Object({ _id: Type.String(), result: Type.Union([Type.Literal('created'), Type.Literal('updated')]) });
+
+export const DeleteDocumentsBody = Type.Object(
+  {
+    ids: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: MAX_ID_CHARS }), { minItems: 1, maxItems: 10_000 })),
+    filter: Type.Optional(Filter),
+  },
+  { additionalProperties: false, description: 'Exactly one of `ids` or `filter`.' },
+);
+export type DeleteDocumentsBody = Static<typeof DeleteDocumentsBody>;
+
+export const IngestQuery = Type.Object({
+  wait: Type.Optional(Type.Union([Type.Literal('true'), Type.Literal('false')], { description: 'Answer 200 once the job is committed (small batches). Default false: 202 once the body is read.' })),
+});
+
+const LineError = Type.Object({ line: Type.Integer(), code: Type.String(), message: Type.String(), field: Type.Optional(Type.String()) });
+export const JobView = Type.Object({
+  id: Type.String(),
+  collection: Type.String(),
+  state: Type.Union([Type.Literal('queued'), Type.Literal('running'), Type.Literal('committed'), Type.Literal('failed')]),
+  accepted: Type.Integer(),
+  indexed: Type.Integer(),
+  rejected: Type.Integer(),
+  lines: Type.Integer(),
+  bytes_read: Type.Integer(),
+  bytes_total: Type.Union([Type.Integer(), Type.Null()]),
+  docs_per_second: Type.Number(),
+  eta_seconds: Type.Union([Type.Number(), Type.Null()]),
+  created_at: Type.String(),
+  started_at: Type.Union([Type.String(), Type.Null()]),
+  finished_at: Type.Union([Type.String(), Type.Null()]),
+  error: Type.Union([Type.Object({ code: Type.String(), message: Type.String() }), Type.Null()]),
+  errors: Type.Array(LineError),
+  errors_truncated: Type.Boolean(),
+});
+export const JobList = Type.Object({ jobs: Type.Array(JobView) });
+export const JobParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });

@@ -1,0 +1,305 @@
+// One collection: its store (truth), its derived index, and the commit protocol between them.
+//
+// Write path, serialized per collection: store transaction (rows get increasing seq) -> index.delete
+// of replaced/removed numbers -> index.add of new rows under their store numbers -> now and then
+// index.commit({seq}). Open path: SparseIndex.open, then replay store rows and tombstones with seq
+// above the index's committed seq; a damaged index (SEGMENT_*, MANIFEST_CORRUPT) or one that
+// disagrees with the store is rebuilt from the store.
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { IndexError, SparseIndex, type SparseBatch } from '../../index/index.js';
+import { fail } from '../api/errors.js';
+import { Bm25Retriever } from '../search/bm25-retriever.js';
+import type { SparseRetriever } from '../search/retriever.js';
+import { DocumentStore, type NewDocument, type StoredVector } from '../store/document-store.js';
+import { Analyzer } from '../text/analyzer.js';
+import { documentWeights } from './bm25.js';
+import type { CollectionConfig } from './collection-config.js';
+
+/** Term ids are store vocabulary ids; segments are sized by their largest id, so the cap is free. */
+const VOCAB = 0x7fffffff;
+/** Rows per index batch during replay and rebuild. */
+const REBUILD_CHUNK = 20_000;
+/** Commit the index once this many changes are uncommitted (replay on open stays short). */
+const COMMIT_EVERY_CHANGES = 100_000;
+
+export interface Logger {
+  info(obj: unknown, msg?: string): void;
+  warn(obj: unknown, msg?: string): void;
+  error(obj: unknown, msg?: string): void;
+}
+
+export interface CollectionStats {
+  documents: number;
+  /** Deleted or replaced documents still held as tombstones in index segments (purged by merges). */
+  deleted: number;
+  segments: number;
+  bytes_on_disk: number;
+  index_bytes: number;
+  vocabulary: number;
+  avgdl: number;
+  /** Store seq the last durable index commit covers. */
+  committed_seq: number;
+  seq: number;
+}
+
+export interface WriteResult {
+  written: number;
+  /** Input positions refused because their `_id` was already written by the same job. */
+  duplicates: { index: number; id: string }[];
+}
+
+/**
+ * Drops an index without SparseIndex.close(): close() waits in settle(), which spins forever once
+ * scheduleMerge() has run without merging (index/ bug reported in the service notes). Nothing is
+ * lost: the index is committed first when it matters, and native segments are freed by GC.
+ */
+function releaseIndex(_index: SparseIndex): void {}
+
+function dirBytes(dir: string): number {
+  if (!existsSync(dir)) return 0;
+  let n = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    n += e.isDirectory() ? dirBytes(p) : statSync(p).size;
+  }
+  return n;
+}
+
+export class Collection {
+  readonly config: CollectionConfig;
+  readonly dir: string;
+  readonly store: DocumentStore;
+  readonly analyzer = new Analyzer();
+  readonly retrievers: ReadonlyMap<string, SparseRetriever>;
+  private bm25: SparseIndex;
+  private readonly log: Logger;
+  private queue: Promise<unknown> = Promise.resolve();
+  /** Every store change up to this seq is in the in-memory index. */
+  private indexedSeq = 0;
+  private committedSeq = 0;
+  private closed = false;
+
+  private constructor(dir: string, store: DocumentStore, config: CollectionConfig, index: SparseIndex, log: Logger) {
+    this.dir = dir;
+    this.store = store;
+    this.config = config;
+    this.bm25 = index;
+    this.log = log;
+    this.retrievers = new Map<string, SparseRetriever>([['bm25', new Bm25Retriever(store, this.analyzer, () => this.bm25)]]);
+  }
+
+  static storePath(dir: string): string {
+    return join(dir, 'store.sqlite');
+  }
+
+  private static indexDir(dir: string): string {
+    return join(dir, 'index', 'bm25');
+  }
+
+  /** Creates the collection's directory and store; the config row commits last, marking it complete. */
+  static async create(dir: string, config: CollectionConfig, log: Logger): Promise<Collection> {
+    mkdirSync(dir, { recursive: true });
+    const store = new DocumentStore(Collection.storePath(dir));
+    store.setMeta('config', JSON.stringify(config));
+    return Collection.openWith(dir, store, config, log);
+  }
+
+  /** Opens an existing collection; undefined when the directory holds no complete collection. */
+  static async open(dir: string, log: Logger): Promise<Collection | undefined> {
+    if (!existsSync(Collection.storePath(dir))) return undefined;
+    const store = new DocumentStore(Collection.storePath(dir));
+    const raw = store.getMeta('config');
+    if (!raw) {
+      store.close();
+      return undefined;
+    }
+    return Collection.openWith(dir, store, JSON.parse(raw) as CollectionConfig, log);
+  }
+
+  private static async openWith(dir: string, store: DocumentStore, config: CollectionConfig, log: Logger): Promise<Collection> {
+    const idxDir = Collection.indexDir(dir);
+    let index: SparseIndex | undefined;
+    try {
+      index = SparseIndex.open(idxDir, { vocab: VOCAB });
+    } catch (e) {
+      if (!(e instanceof IndexError) || e.code === 'INVALID_ARGUMENT' || e.code === 'INDEX_CLOSED') {
+        store.close();
+        throw e;
+      }
+      log.warn({ collection: config.name, code: e.code, file: e.file, err: e.message }, 'index damaged; rebuilding it from the store');
+    }
+    const c = new Collection(dir, store, config, index ?? SparseIndex.create({ vocab: VOCAB }), log);
+    if (!index) await c.rebuildIndex();
+    else if (!(await c.replay())) {
+      log.warn({ collection: config.name }, 'index disagrees with the store; rebuilding it from the store');
+      await c.rebuildIndex();
+    }
+    return c;
+  }
+
+  /** Brings the opened index up to the store; false when they cannot be reconciled. */
+  private async replay(): Promise<boolean> {
+    const from = Number(this.bm25.committedMeta.seq ?? 0);
+    this.committedSeq = from;
+    const next = this.bm25.nextDocumentNumber;
+    let chunk: StoredVector[] = [];
+    for (const v of this.store.vectorsAfter(from)) {
+      if (v.docno < next) return false;
+      chunk.push(v);
+      if (chunk.length >= REBUILD_CHUNK) {
+        await this.bm25.add(this.indexBatch(chunk));
+        chunk = [];
+      }
+    }
+    if (chunk.length) await this.bm25.add(this.indexBatch(chunk));
+    const gone = this.store.tombstonesAfter(from);
+    if (gone.length) this.bm25.delete(gone);
+    this.indexedSeq = this.store.lastSeq;
+    if (this.bm25.size !== this.store.size) return false;
+    if (this.indexedSeq > this.committedSeq) await this.commitNow();
+    return true;
+  }
+
+  /** Throws the index away and builds it again from every live store row. */
+  private async rebuildIndex(): Promise<void> {
+    releaseIndex(this.bm25);
+    const idxDir = Collection.indexDir(this.dir);
+    rmSync(idxDir, { recursive: true, force: true });
+    this.bm25 = SparseIndex.open(idxDir, { vocab: VOCAB });
+    let chunk: StoredVector[] = [];
+    for (const v of this.store.vectorsAfter(-1)) {
+      chunk.push(v);
+      if (chunk.length >= REBUILD_CHUNK) {
+        await this.bm25.add(this.indexBatch(chunk));
+        chunk = [];
+      }
+    }
+    if (chunk.length) await this.bm25.add(this.indexBatch(chunk));
+    this.indexedSeq = this.store.lastSeq;
+    await this.commitNow();
+  }
+
+  get name(): string {
+    return this.config.name;
+  }
+
+  get index(): SparseIndex {
+    return this.bm25;
+  }
+
+  /** CSR batch with BM25 document weights, numbered by store docno. */
+  private indexBatch(vs: readonly StoredVector[]): SparseBatch {
+    let nnz = 0;
+    for (const v of vs) nnz += v.terms.length;
+    const offsets = new Uint32Array(vs.length + 1);
+    const terms = new Uint32Array(nnz);
+    const weights = new Float32Array(nnz);
+    const docnos = new Uint32Array(vs.length);
+    const avgdl = this.store.avgdl;
+    const p = this.config.retrievers.bm25;
+    vs.forEach((v, i) => {
+      const at = offsets[i];
+      terms.set(v.terms, at);
+      documentWeights(v.tfs, v.dl, avgdl, p, weights, at);
+      offsets[i + 1] = at + v.terms.length;
+      docnos[i] = v.docno;
+    });
+    return { offsets, terms, weights, docnos };
+  }
+
+  /** Runs writes one at a time so store order, seq order and index document numbers agree. */
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(() => {
+      if (this.closed) fail('SHUTTING_DOWN', `collection '${this.name}' is closing`);
+      return fn();
+    });
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Upserts documents; resolves once they are committed to the store and searchable. */
+  write(docs: readonly NewDocument[], job: string | null): Promise<WriteResult> {
+    return this.serial(async () => {
+      const r = this.store.writeBatch(docs, job);
+      if (r.removed.length) this.bm25.delete(r.removed);
+      if (r.written.length) await this.bm25.add(this.indexBatch(r.written));
+      this.indexedSeq = this.store.lastSeq;
+      await this.maybeCommit();
+      return { written: r.written.length, duplicates: r.duplicates };
+    });
+  }
+
+  /** Removes documents by number; resolves with how many were live. */
+  remove(docnos: readonly number[]): Promise<number> {
+    return this.serial(async () => {
+      const removed = this.store.removeDocnos(docnos);
+      if (removed.length) this.bm25.delete(removed);
+      this.indexedSeq = this.store.lastSeq;
+      await this.maybeCommit();
+      return removed.length;
+    });
+  }
+
+  private async maybeCommit(): Promise<void> {
+    if (this.indexedSeq - this.committedSeq >= COMMIT_EVERY_CHANGES) await this.commitNow();
+  }
+
+  /** Must run inside serial() (or before any write), so the index holds exactly the changes up to indexedSeq. */
+  private async commitNow(): Promise<void> {
+    if (this.indexedSeq === this.committedSeq && this.bm25.committedMeta.seq !== undefined) return;
+    const seq = this.indexedSeq;
+    await this.bm25.commit({ seq });
+    this.committedSeq = seq;
+    this.store.pruneTombstones(seq);
+  }
+
+  /** Makes the index durable up to the last write (the store already is). */
+  commit(): Promise<void> {
+    return this.serial(() => this.commitNow());
+  }
+
+  stats(): CollectionStats {
+    const s = this.bm25.stats();
+    const storeBytes = ['', '-wal', '-shm'].reduce((n, suf) => {
+      const p = this.store.path + suf;
+      return n + (existsSync(p) ? statSync(p).size : 0);
+    }, 0);
+    const indexBytes = dirBytes(join(this.dir, 'index'));
+    return {
+      documents: this.store.size,
+      deleted: s.deleted,
+      segments: s.segments,
+      bytes_on_disk: storeBytes + indexBytes,
+      index_bytes: indexBytes,
+      vocabulary: this.store.vocab.size,
+      avgdl: this.store.avgdl,
+      committed_seq: this.committedSeq,
+      seq: this.store.lastSeq,
+    };
+  }
+
+  /** Waits for queued writes, commits the index, closes files. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    try {
+      await this.commit();
+    } catch (e) {
+      // The store holds everything; the next open replays what this commit would have saved.
+      this.log.error({ collection: this.name, err: (e as Error).message }, 'index commit on close failed');
+    }
+    this.closed = true;
+    await this.queue;
+    releaseIndex(this.bm25);
+    this.store.close();
+  }
+
+  /** Closes and removes every file of the collection. */
+  async destroy(): Promise<void> {
+    this.closed = true;
+    await this.queue;
+    releaseIndex(this.bm25);
+    this.store.close();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,120 @@
+// Query planning and execution: pick the retriever, encode the query, ask the index for
+// offset + k hits (restricted by the filter bitset), hydrate the page from the store, and explain
+// scores term by term when asked.
+import { fail } from '../api/errors.js';
+import type { Collection } from '../collections/collection.js';
+import { filterBitset, type Filter } from './filter.js';
+import type { EncodedQuery } from './retriever.js';
+
+export const MAX_K = 1000;
+export const MAX_WINDOW = 10_000;
+
+export interface SearchRequest {
+  /** Query text, analyzed by the retriever. */
+  query?: string;
+  /** Sparse query vector: vocabulary term -> weight. */
+  vector?: Record<string, number>;
+  /** Retriever name; default: the collection's default retriever. */
+  retriever?: string;
+  /** Hits to return, 1..1000. Default 10. */
+  k?: number;
+  /** Hits to skip (pagination); offset + k <= 10000. Default 0. */
+  offset?: number;
+  /** Metadata filter (see search/filter.ts); validated when the query runs. */
+  filter?: Filter | object;
+  /** Stored fields to return with each hit; `metadata` returns the metadata object. Default none. */
+  fields?: string[];
+  /** Return each matching term's contribution to the score. Default false. */
+  explain?: boolean;
+}
+
+export interface TermContribution {
+  term: string;
+  query_weight: number;
+  document_weight: number;
+  contribution: number;
+}
+
+export interface Hit {
+  _id: string;
+  score: number;
+  fields?: Record<string, unknown>;
+  metadata?: Record<string, unknown>;
+  explain?: { retriever: string; terms: TermContribution[] };
+}
+
+export interface SearchResponse {
+  hits: Hit[];
+  retriever: string;
+  k: number;
+  offset: number;
+  /** Documents allowed by the filter (all live documents when there is none). */
+  candidates: number;
+  took_ms: number;
+}
+
+export function search(c: Collection, req: SearchRequest): SearchResponse {
+  const t0 = performance.now();
+  const name = req.retriever ?? c.config.defaultRetriever;
+  const retriever = c.retrievers.get(name);
+  if (!retriever) fail('UNKNOWN_RETRIEVER', `retriever '${name}' is not available in collection '${c.name}' (available: ${[...c.retrievers.keys()].join(', ')})`, 'retriever');
+  const k = req.k ?? 10;
+  const offset = req.offset ?? 0;
+  if (!Number.isInteger(k) || k < 1 || k > MAX_K) fail('VALIDATION_FAILED', `k must be an integer from 1 to ${MAX_K}`, 'k');
+  if (!Number.isInteger(offset) || offset < 0) fail('VALIDATION_FAILED', 'offset must be a non-negative integer', 'offset');
+  if (offset + k > MAX_WINDOW) fail('RESULT_WINDOW_TOO_LARGE', `offset + k must be at most ${MAX_WINDOW}, got ${offset + k}`, 'offset');
+  if ((req.query === undefined) === (req.vector === undefined)) fail('INVALID_QUERY', 'give exactly one of `query` (text) or `vector` (sparse term -> weight)', 'query');
+
+  let encoded: EncodedQuery;
+  if (req.query !== undefined) encoded = retriever.encodeText(req.query);
+  else {
+    for (const [t, w] of Object.entries(req.vector!))
+      if (typeof w !== 'number' || !Number.isFinite(w) || w < 0) fail('INVALID_QUERY', `vector weight of '${t}' must be a finite number >= 0`, `vector.${t}`);
+    encoded = retriever.encodeVector(req.vector!);
+  }
+
+  let filter: Uint8Array | undefined;
+  let candidates = c.store.size;
+  if (req.filter !== undefined) {
+    const f = filterBitset(c.store, req.filter);
+    filter = f.bits;
+    candidates = f.matches;
+  }
+
+  const hits: Hit[] = [];
+  if (encoded.query.terms.length > 0 && candidates > 0) {
+    const top = retriever.index.search(encoded.query, { k: offset + k, filter });
+    const wanted = req.fields ?? [];
+    const wantMeta = wanted.includes('metadata');
+    for (let i = offset; i < top.docs.length; i++) {
+      const docno = top.docs[i];
+      const doc = c.store.get(docno);
+      // A document removed between the index answer and this read is simply not returned.
+      if (!doc) continue;
+      const hit: Hit = { _id: doc.id, score: top.scores[i] };
+      if (wanted.length) {
+        const fields: Record<string, unknown> = {};
+        for (const f of wanted) if (f !== 'metadata' && f in doc.fields) fields[f] = doc.fields[f];
+        hit.fields = fields;
+        if (wantMeta) hit.metadata = doc.metadata;
+      }
+      if (req.explain) hit.explain = { retriever: retriever.name, terms: explainHit(retriever.index.document(docno), encoded) };
+      hits.push(hit);
+    }
+  }
+  return { hits, retriever: retriever.name, k, offset, candidates, took_ms: Math.round((performance.now() - t0) * 1000) / 1000 };
+}
+
+/** Per-term contributions: query weight × stored document weight, largest first; they sum to the score. */
+function explainHit(doc: { terms: Uint32Array; weights: Float32Array } | null, q: EncodedQuery): TermContribution[] {
+  if (!doc) return [];
+  const dw = new Map<number, number>();
+  for (let i = 0; i < doc.terms.length; i++) dw.set(doc.terms[i], doc.weights[i]);
+  const out: TermContribution[] = [];
+  for (let i = 0; i < q.query.terms.length; i++) {
+    const w = dw.get(q.query.terms[i]);
+    if (w === undefined) continue;
+    out.push({ term: q.terms[i], query_weight: q.query.weights[i], document_weight: w, contribution: q.query.weights[i] * w });
+  }
+  return out.sort((a, b) => b.contribution - a.contribution);
+}

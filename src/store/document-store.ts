@@ -1,0 +1,292 @@
+// The source of truth of one collection: a SQLite file (better-sqlite3, WAL, synchronous=FULL so a
+// committed transaction survives kill -9 and power loss). Each change (document written, document
+// removed) takes the next `seq`; the index records the seq it covers, and on open everything above
+// it is replayed (see collections/collection.ts for the commit protocol).
+import Database from 'better-sqlite3';
+import { blobToU32, u32ToBlob } from './blobs.js';
+import { Vocabulary } from './vocabulary.js';
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+-- docno is the index's document number; AUTOINCREMENT never reuses one, which the index requires
+-- (numbers only grow) and which keeps a tombstoned number from meaning a different document.
+CREATE TABLE IF NOT EXISTS docs (
+  docno INTEGER PRIMARY KEY AUTOINCREMENT,
+  id TEXT NOT NULL UNIQUE,
+  seq INTEGER NOT NULL,
+  job TEXT,
+  fields TEXT NOT NULL,
+  metadata TEXT NOT NULL,
+  dl INTEGER NOT NULL,
+  bm25_terms BLOB NOT NULL,
+  bm25_tfs BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS docs_seq ON docs (seq);
+-- Removals not yet covered by an index commit; pruned once the index has committed past them.
+CREATE TABLE IF NOT EXISTS tombstones (seq INTEGER NOT NULL, docno INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS vocab (id INTEGER PRIMARY KEY, term TEXT NOT NULL UNIQUE, df INTEGER NOT NULL);
+`;
+
+/** A document ready to be stored: analysis already done. */
+export interface NewDocument {
+  id: string;
+  /** Stored fields as JSON text. */
+  fields: string;
+  /** Metadata object as JSON text (filters read it with json_extract). */
+  metadata: string;
+  /** BM25 term -> count over the collection's text fields. */
+  counts: Map<string, number>;
+  /** Document length in terms (after stopwords). */
+  dl: number;
+}
+
+/** A stored document's BM25 vector: term ids and their frequencies. */
+export interface StoredVector {
+  docno: number;
+  dl: number;
+  terms: Uint32Array;
+  tfs: Uint32Array;
+}
+
+export interface WrittenDocument extends StoredVector {
+  id: string;
+  seq: number;
+}
+
+export interface BatchResult {
+  written: WrittenDocument[];
+  /** Document numbers replaced (upserts) or removed, to tombstone in the index. */
+  removed: number[];
+  /** Input positions refused, with why. */
+  duplicates: { index: number; id: string }[];
+}
+
+export interface StoredDocument {
+  docno: number;
+  id: string;
+  fields: Record<string, unknown>;
+  metadata: Record<string, unknown>;
+}
+
+export class DocumentStore {
+  readonly path: string;
+  readonly db: Database.Database;
+  readonly vocab = new Vocabulary();
+  private seq = 0;
+  private sumDl = 0;
+  private count = 0;
+  private maxDocno = 0;
+  private readonly st: ReturnType<DocumentStore['prepare']>;
+  private readonly filterStatements = new Map<string, Database.Statement>();
+
+  constructor(path: string) {
+    this.path = path;
+    this.db = new Database(path);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = FULL');
+    this.db.pragma('busy_timeout = 5000');
+    this.db.exec(SCHEMA);
+    this.st = this.prepare();
+    this.seq = Number(this.getMeta('seq') ?? 0);
+    this.sumDl = Number(this.getMeta('sum_dl') ?? 0);
+    this.count = (this.db.prepare('SELECT count(*) AS n FROM docs').get() as { n: number }).n;
+    const seqRow = this.db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'docs'").get() as { seq: number } | undefined;
+    this.maxDocno = seqRow?.seq ?? 0;
+    for (const r of this.db.prepare('SELECT id, term, df FROM vocab').iterate() as IterableIterator<{ id: number; term: string; df: number }>)
+      this.vocab.set(r.id, r.term, r.df);
+  }
+
+  private prepare() {
+    const db = this.db;
+    return {
+      getMeta: db.prepare('SELECT value FROM meta WHERE key = ?').pluck(),
+      setMeta: db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value'),
+      byId: db.prepare('SELECT docno, job, dl, bm25_terms FROM docs WHERE id = ?'),
+      byDocno: db.prepare('SELECT docno, id, fields, metadata FROM docs WHERE docno = ?'),
+      vectorByDocno: db.prepare('SELECT docno, dl, bm25_terms, bm25_tfs FROM docs WHERE docno = ?'),
+      insert: db.prepare('INSERT INTO docs (id, seq, job, fields, metadata, dl, bm25_terms, bm25_tfs) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
+      remove: db.prepare('DELETE FROM docs WHERE docno = ?'),
+      tombstone: db.prepare('INSERT INTO tombstones (seq, docno) VALUES (?, ?)'),
+      newTerm: db.prepare('INSERT INTO vocab (id, term, df) VALUES (?, ?, 0)'),
+      addDf: db.prepare('UPDATE vocab SET df = df + ? WHERE id = ?'),
+    };
+  }
+
+  getMeta(key: string): string | undefined {
+    return this.st.getMeta.get(key) as string | undefined;
+  }
+
+  setMeta(key: string, value: string): void {
+    this.st.setMeta.run(key, value);
+  }
+
+  /** Highest seq written. */
+  get lastSeq(): number {
+    return this.seq;
+  }
+
+  /** Live documents. */
+  get size(): number {
+    return this.count;
+  }
+
+  /** Mean document length (terms), 1 for an empty store so weights stay finite. */
+  get avgdl(): number {
+    return this.count > 0 && this.sumDl > 0 ? this.sumDl / this.count : 1;
+  }
+
+  /** Highest document number ever given (deleted ones included). */
+  get highestDocno(): number {
+    return this.maxDocno;
+  }
+
+  /**
+   * Writes documents in one transaction: a document whose id exists is replaced (its old number is
+   * returned in `removed`); a second write of the same id by the same job is refused as a duplicate.
+   * Vocabulary and counters in memory change only once the transaction has committed.
+   */
+  writeBatch(docs: readonly NewDocument[], job: string | null): BatchResult {
+    const newTerms = new Map<string, number>();
+    const dfDelta = new Map<number, number>();
+    let nextTermId = this.vocab.size;
+    let seq = this.seq, sumDl = this.sumDl, count = this.count, maxDocno = this.maxDocno;
+    const result: BatchResult = { written: [], removed: [], duplicates: [] };
+    const bump = (id: number, d: number) => dfDelta.set(id, (dfDelta.get(id) ?? 0) + d);
+
+    this.db.transaction(() => {
+      docs.forEach((doc, index) => {
+        const old = this.st.byId.get(doc.id) as { docno: number; job: string | null; dl: number; bm25_terms: Buffer } | undefined;
+        if (old) {
+          if (job !== null && old.job === job) {
+            result.duplicates.push({ index, id: doc.id });
+            return;
+          }
+          for (const t of blobToU32(old.bm25_terms)) bump(t, -1);
+          this.st.remove.run(old.docno);
+          this.st.tombstone.run(++seq, old.docno);
+          sumDl -= old.dl;
+          count--;
+          result.removed.push(old.docno);
+        }
+        const terms = new Uint32Array(doc.counts.size);
+        const tfs = new Uint32Array(doc.counts.size);
+        let i = 0;
+        for (const [term, tf] of doc.counts) {
+          let id = this.vocab.id(term) ?? newTerms.get(term);
+          if (id === undefined) {
+            id = nextTermId++;
+            newTerms.set(term, id);
+            this.st.newTerm.run(id, term);
+          }
+          bump(id, 1);
+          terms[i] = id;
+          tfs[i++] = tf;
+        }
+        const s = ++seq;
+        const info = this.st.insert.run(doc.id, s, job, doc.fields, doc.metadata, doc.dl, u32ToBlob(terms), u32ToBlob(tfs));
+        const docno = Number(info.lastInsertRowid);
+        maxDocno = Math.max(maxDocno, docno);
+        sumDl += doc.dl;
+        count++;
+        result.written.push({ docno, id: doc.id, seq: s, dl: doc.dl, terms, tfs });
+      });
+      for (const [id, d] of dfDelta) if (d !== 0) this.st.addDf.run(d, id);
+      this.setMeta('seq', String(seq));
+      this.setMeta('sum_dl', String(sumDl));
+    })();
+
+    // A document replaced later in the same batch (possible only outside a job) is not live.
+    if (result.removed.length > 0 && result.written.length > 0) {
+      const gone = new Set(result.removed);
+      result.written = result.written.filter((w) => !gone.has(w.docno));
+    }
+    for (const [term, id] of newTerms) this.vocab.set(id, term, 0);
+    for (const [id, d] of dfDelta) this.vocab.addDf(id, d);
+    this.seq = seq;
+    this.sumDl = sumDl;
+    this.count = count;
+    this.maxDocno = maxDocno;
+    return result;
+  }
+
+  /** Removes documents by number in one transaction; returns the numbers that were live. */
+  removeDocnos(docnos: readonly number[]): number[] {
+    const dfDelta = new Map<number, number>();
+    let seq = this.seq, sumDl = this.sumDl, count = this.count;
+    const removed: number[] = [];
+    this.db.transaction(() => {
+      for (const docno of docnos) {
+        const row = this.st.vectorByDocno.get(docno) as { dl: number; bm25_terms: Buffer } | undefined;
+        if (!row) continue;
+        for (const t of blobToU32(row.bm25_terms)) dfDelta.set(t, (dfDelta.get(t) ?? 0) - 1);
+        this.st.remove.run(docno);
+        this.st.tombstone.run(++seq, docno);
+        sumDl -= row.dl;
+        count--;
+        removed.push(docno);
+      }
+      for (const [id, d] of dfDelta) this.st.addDf.run(d, id);
+      this.setMeta('seq', String(seq));
+      this.setMeta('sum_dl', String(sumDl));
+    })();
+    for (const [id, d] of dfDelta) this.vocab.addDf(id, d);
+    this.seq = seq;
+    this.sumDl = sumDl;
+    this.count = count;
+    return removed;
+  }
+
+  docnoOf(id: string): number | undefined {
+    return (this.st.byId.get(id) as { docno: number } | undefined)?.docno;
+  }
+
+  get(docno: number): StoredDocument | undefined {
+    const r = this.st.byDocno.get(docno) as { docno: number; id: string; fields: string; metadata: string } | undefined;
+    if (!r) return undefined;
+    return { docno: r.docno, id: r.id, fields: JSON.parse(r.fields), metadata: JSON.parse(r.metadata) };
+  }
+
+  vector(docno: number): StoredVector | undefined {
+    const r = this.st.vectorByDocno.get(docno) as { docno: number; dl: number; bm25_terms: Buffer; bm25_tfs: Buffer } | undefined;
+    return r && { docno: r.docno, dl: r.dl, terms: blobToU32(r.bm25_terms), tfs: blobToU32(r.bm25_tfs) };
+  }
+
+  /** Live documents written after `seq`, in document-number order (the order the index needs). */
+  *vectorsAfter(seq: number): IterableIterator<StoredVector> {
+    const it = this.db.prepare('SELECT docno, dl, bm25_terms, bm25_tfs FROM docs WHERE seq > ? ORDER BY docno').iterate(seq) as IterableIterator<{
+      docno: number; dl: number; bm25_terms: Buffer; bm25_tfs: Buffer;
+    }>;
+    for (const r of it) yield { docno: r.docno, dl: r.dl, terms: blobToU32(r.bm25_terms), tfs: blobToU32(r.bm25_tfs) };
+  }
+
+  /** Document numbers removed after `seq`. */
+  tombstonesAfter(seq: number): number[] {
+    return this.db.prepare('SELECT docno FROM tombstones WHERE seq > ?').pluck().all(seq) as number[];
+  }
+
+  /** Forgets removals the index has durably applied. */
+  pruneTombstones(uptoSeq: number): void {
+    this.db.prepare('DELETE FROM tombstones WHERE seq <= ?').run(uptoSeq);
+  }
+
+  /** Document numbers matching a SQL condition over `docs` (built by search/filter.ts, values bound). */
+  docnosWhere(where: string, params: unknown[]): number[] {
+    const sql = `SELECT docno FROM docs WHERE ${where}`;
+    let st = this.filterStatements.get(sql);
+    if (!st) {
+      if (this.filterStatements.size > 256) this.filterStatements.clear();
+      st = this.db.prepare(sql).pluck();
+      this.filterStatements.set(sql, st);
+    }
+    return st.all(...params) as number[];
+  }
+
+  /** Every live document number, ascending. */
+  allDocnos(): number[] {
+    return this.db.prepare('SELECT docno FROM docs ORDER BY docno').pluck().all() as number[];
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+}
