@@ -270,22 +270,30 @@ export class SparseIndex {
 
   private scheduleMerge(): void {
     if (this.mergeRunning || this.closed) return;
+    const group = this.mergeCandidate();
+    if (!group) return;
+    // Set before any await so a second add() sees the merge as running.
     this.mergeRunning = (async () => {
       try {
-        for (;;) {
-          const tiers = new Map<number, Seg[]>();
-          for (const s of this.segments) {
-            const t = this.tier(s.docs);
-            tiers.set(t, [...(tiers.get(t) ?? []), s]);
-          }
-          const group = [...tiers.values()].find((g) => g.length >= this.options.mergeFactor);
-          if (!group || this.closed) break;
-          await this.mergeGroup(group);
-        }
+        for (let g: Seg[] | null = group; g && !this.closed; g = this.mergeCandidate()) await this.mergeGroup(g);
       } finally {
         this.mergeRunning = null;
       }
     })();
+    // Failures surface to whoever awaits settle(); never as an unhandled rejection.
+    this.mergeRunning.catch(() => undefined);
+  }
+
+  /** The first size tier holding mergeFactor or more segments, if any. */
+  private mergeCandidate(): Seg[] | null {
+    const tiers = new Map<number, Seg[]>();
+    for (const s of this.segments) {
+      const t = this.tier(s.docs);
+      const g = tiers.get(t) ?? [];
+      g.push(s);
+      tiers.set(t, g);
+    }
+    return [...tiers.values()].find((g) => g.length >= this.options.mergeFactor) ?? null;
   }
 
   private mergeGroup(group: Seg[]): Promise<void> {

@@ -53,8 +53,8 @@ inline void consider(const Segment& s, const SearchParams& p, uint32_t local, fl
 }
 
 // Scalar selection: every document with a positive score competes.
-void select_scalar(const Segment& s, const SearchParams& p, float* acc, uint32_t n, TopK& top) {
-  for (uint32_t i = 0; i < n; ++i) {
+void select_scalar(const Segment& s, const SearchParams& p, float* acc, uint32_t from, uint32_t n, TopK& top) {
+  for (uint32_t i = from; i < n; ++i) {
     float v = acc[i];
     if (v > 0.f) {
       acc[i] = 0.f;
@@ -85,7 +85,7 @@ void select_avx512(const Segment& s, const SearchParams& p, float* acc, uint32_t
       if (!top.full() || tmp[lane] >= top.threshold()) consider(s, p, i + lane, tmp[lane], top);
     }
   }
-  select_scalar(s, p, acc + i, n - i, top);
+  select_scalar(s, p, acc, i, n, top);
 }
 
 __attribute__((target("avx2,fma")))
@@ -107,7 +107,7 @@ void select_avx2(const Segment& s, const SearchParams& p, float* acc, uint32_t n
       if (!top.full() || tmp[lane] >= top.threshold()) consider(s, p, i + lane, tmp[lane], top);
     }
   }
-  select_scalar(s, p, acc + i, n - i, top);
+  select_scalar(s, p, acc, i, n, top);
 }
 #endif
 
@@ -140,7 +140,7 @@ void search_exact(const Segment& s, const Query& q, const SearchParams& p, Scrat
     default: break;
   }
 #endif
-  select_scalar(s, p, acc, n, top);
+  select_scalar(s, p, acc, 0, n, top);
 }
 
 std::vector<Hit> search(const std::vector<std::shared_ptr<Segment>>& segs, const Query& q,
