@@ -1,0 +1,463 @@
+// bench:index — the sparse engine against its peers on one seeded synthetic learned-sparse corpus.
+//
+//   npm run bench:index -- --docs 1000000 --queries 1000 [--json] [--sweep] [--no-peers]
+//
+// One process tree, one corpus, one machine: the engine (exact, approximate, quantized, batched),
+// Seismic and BMP (Python, spawned on the same vectors in their own input formats) and a float64
+// scipy brute-force oracle. Everything is timed on one thread, search only, with medians over
+// repeated passes; what matters on these shared machines is the ratio within a run
+// (docs/benchmarks.md). With --json the last line of stdout is one JSON object.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import v8 from 'node:v8';
+import vm from 'node:vm';
+import { SparseIndex } from '../index/sparse-index.js';
+import type { ApproxOptions, SearchOptions, SparseQuery, TopK } from '../index/types.js';
+import { matchOracle, recallAt, timeBatch, timeQueries, type Timing } from './lib/measure.js';
+import { ensurePython, runPeer } from './lib/peers.js';
+import { corpusStats, DEFAULT_CORPUS, generateCorpus, type Vectors } from './lib/synthetic-corpus.js';
+import { table, type Cell } from './lib/table.js';
+import { readIds, readOracle, writeVectors, type Oracle } from './lib/vectors-io.js';
+
+const { values: args } = parseArgs({
+  options: {
+    docs: { type: 'string', default: '1000000' },
+    queries: { type: 'string', default: '1000' },
+    seed: { type: 'string', default: String(DEFAULT_CORPUS.seed) },
+    k: { type: 'string', default: '10' },
+    reps: { type: 'string', default: '3' },
+    json: { type: 'boolean', default: false },
+    // Build-time sweep of the approximate index (a table; the best setting is then used).
+    sweep: { type: 'boolean', default: false },
+    // Approximate-index settings; defaults come from the 100K-document sweep (see DEFAULT_APPROX).
+    lambda: { type: 'string' },
+    'block-ratio': { type: 'string' },
+    'summary-energy': { type: 'string' },
+    'target-recall': { type: 'string', default: '0.95' },
+    'no-peers': { type: 'boolean', default: false },
+    'no-install': { type: 'boolean', default: false },
+    'keep-dir': { type: 'boolean', default: false },
+  },
+  strict: true,
+});
+
+const DOCS = Number(args.docs);
+const NQ = Number(args.queries);
+const K = Number(args.k);
+const REPS = Number(args.reps);
+const TARGET = Number(args['target-recall']);
+
+/**
+ * Approximate-index build settings chosen by `--sweep` at 100K documents (see the commit that set
+ * them). lambda is per term list, so it is given as a fraction of the corpus size and scaled: the
+ * share of each list kept is what recall depends on, not the absolute count.
+ */
+const DEFAULT_APPROX = { lambdaPerDoc: 0.01, blockRatio: 0.1, summaryEnergy: 0.4 };
+/**
+ * Build settings tried by --sweep: (lambda as a fraction of the documents, blockRatio,
+ * summaryEnergy). Seismic's recommended point (blockRatio 0.1, summaryEnergy 0.4) at several
+ * lambdas, then one knob at a time around it; a full grid costs too much build time here.
+ */
+const SWEEP: [number, number, number][] = [
+  [0.005, 0.1, 0.4], [0.01, 0.1, 0.4], [0.02, 0.1, 0.4],
+  [0.01, 0.05, 0.4], [0.01, 0.2, 0.4], [0.01, 0.1, 0.3], [0.01, 0.1, 0.5],
+];
+/** Query-time grid searched on every run, for us and (with the same rule) for Seismic. */
+const QUERY_CUTS = [5, 8, 10, 15, 20, 30];
+const HEAP_FACTORS = [0.7, 0.8, 0.9, 1.0];
+const GRID_REPS = 3;
+
+function log(msg: string): void {
+  process.stderr.write(`[bench:index ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
+}
+function out(s: string): void {
+  process.stdout.write(s + '\n');
+}
+
+function queryViews(q: Vectors): SparseQuery[] {
+  const n = q.offsets.length - 1;
+  return Array.from({ length: n }, (_, i) => ({
+    terms: q.terms.subarray(q.offsets[i], q.offsets[i + 1]),
+    weights: q.weights.subarray(q.offsets[i], q.offsets[i + 1]),
+  }));
+}
+
+async function buildIndex(docs: Vectors, opts: { approx?: ApproxOptions; quantizeU8?: boolean }) {
+  const index = SparseIndex.create({ ...opts, buildThreads: 1 });
+  const t0 = performance.now();
+  await index.add({ offsets: docs.offsets, terms: docs.terms, weights: docs.weights });
+  // No settle(): one add() makes one segment, so no merge can be pending, and settle() currently
+  // never returns when add() scheduled no merge (see release()).
+  const buildS = (performance.now() - t0) / 1000;
+  return { index, buildS };
+}
+
+/**
+ * Lets an index's native memory go. Not close(): close() awaits settle(), which spins forever on
+ * the microtask queue when add() scheduled no merge (scheduleMerge's async body finishes before
+ * its promise is assigned, so mergeRunning is never cleared; reported in /tmp/bench-notes.md).
+ * A search index holds nothing else, so dropping it and collecting is enough; the collection
+ * matters at 1M documents, where each index is gigabytes and the next one is about to be built.
+ */
+const gc: () => void = (() => {
+  v8.setFlagsFromString('--expose-gc');
+  return vm.runInNewContext('gc') as () => void;
+})();
+function release(): void {
+  gc();
+  gc();
+}
+
+interface ApproxPoint {
+  queryCut: number;
+  heapFactor: number;
+  qps: number;
+  p50_ms: number;
+  p99_ms: number;
+  recall_at_10: number | null;
+}
+
+/** Times one pass per query-time setting and returns them all (recall against the oracle). */
+function approxGrid(index: SparseIndex, queries: SparseQuery[], oracle: Oracle | null): ApproxPoint[] {
+  const pts: ApproxPoint[] = [];
+  let first = true;
+  for (const queryCut of QUERY_CUTS)
+    for (const heapFactor of HEAP_FACTORS) {
+      const o: SearchOptions = { k: K, mode: 'approx', queryCut, heapFactor };
+      // Three passes even in the grid: on a shared 2-core machine one preempted query can double
+      // a single pass's time at these latencies.
+      const { results, timing } = timeQueries(queries.length, GRID_REPS, (q) => index.search(queries[q], o), first);
+      first = false;
+      const recall = oracle ? recallAt(K, queries.length, (q) => results[q].docs, oracle) : null;
+      pts.push({ queryCut, heapFactor, qps: timing.qps, p50_ms: timing.p50_ms, p99_ms: timing.p99_ms, recall_at_10: recall });
+    }
+  return pts;
+}
+
+/** The fastest setting reaching the target recall, or the most accurate one when none does. */
+function pick<T extends { qps: number; recall_at_10: number | null }>(pts: T[]): { best: T; met: boolean } {
+  const ok = pts.filter((p) => p.recall_at_10 !== null && p.recall_at_10 >= TARGET);
+  if (ok.length) return { best: ok.reduce((a, b) => (b.qps > a.qps ? b : a)), met: true };
+  return { best: pts.reduce((a, b) => ((b.recall_at_10 ?? 0) > (a.recall_at_10 ?? 0) ? b : a)), met: false };
+}
+
+interface SeismicOut {
+  version: string;
+  build_s: number;
+  build: Record<string, number>;
+  query: { query_cut: number; heap_factor: number };
+  met_target: boolean;
+  qps: number;
+  p50_ms: number;
+  p99_ms: number;
+  recall_at_10: number | null;
+  ids_file: string;
+  sweep: { query_cut: number; heap_factor: number; qps: number; recall_at_10: number | null }[];
+}
+interface BmpOut {
+  version: string;
+  build_s: number;
+  bsize: number;
+  impact_scale: number;
+  exact: { qps: number; p50_ms: number; p99_ms: number; recall_at_10: number | null; ids_file: string };
+  approx: {
+    alpha: number; beta: number; met_target: boolean; qps: number; p50_ms: number; p99_ms: number;
+    recall_at_10: number | null; ids_file: string; sweep: { alpha: number; beta: number; qps: number; recall_at_10: number | null }[];
+  };
+}
+
+async function main(): Promise<void> {
+  const t00 = performance.now();
+  // ---- corpus
+  const params = { ...DEFAULT_CORPUS, seed: Number(args.seed), docs: DOCS, queries: NQ };
+  log(`generating ${DOCS} documents and ${NQ} queries (seed ${params.seed})`);
+  const corpus = generateCorpus(params);
+  const stats = corpusStats(corpus);
+  log(`generated in ${corpus.generateSeconds.toFixed(1)}s`);
+  out(table('Synthetic corpus: parameters', ['parameter', 'value'], Object.entries(params).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : v])));
+  out(table('Synthetic corpus: measured', ['statistic', 'value'], [
+    ['doc nnz mean / sd', `${stats.doc_nnz.mean.toFixed(1)} / ${stats.doc_nnz.sd.toFixed(1)} (min ${stats.doc_nnz.min}, p50 ${stats.doc_nnz.p50}, max ${stats.doc_nnz.max})`],
+    ['query nnz mean / sd', `${stats.query_nnz.mean.toFixed(1)} / ${stats.query_nnz.sd.toFixed(1)} (min ${stats.query_nnz.min}, p50 ${stats.query_nnz.p50}, max ${stats.query_nnz.max})`],
+    ['terms used', stats.terms_used],
+    ['df / docs p50, p90, p99, p99.9, max', [stats.df_fraction.p50, stats.df_fraction.p90, stats.df_fraction.p99, stats.df_fraction.p999, stats.df_fraction.max].map((x) => x.toPrecision(3)).join(', ')],
+    ['postings held by top 1% terms', stats.top1pct_terms_posting_share.toFixed(3)],
+    ['doc weight mean; p10, p50, p90, p99, max', `${stats.doc_weight.mean.toFixed(3)}; ${[stats.doc_weight.p10, stats.doc_weight.p50, stats.doc_weight.p90, stats.doc_weight.p99, stats.doc_weight.max].map((x) => x.toFixed(3)).join(', ')}`],
+    ['query weight mean; p50, p90, max', `${stats.query_weight.mean.toFixed(3)}; ${[stats.query_weight.p50, stats.query_weight.p90, stats.query_weight.max].map((x) => x.toFixed(3)).join(', ')}`],
+    ['query terms found in target doc', stats.query_target_overlap.toFixed(3)],
+  ]));
+
+  const dir = mkdtempSync(join(tmpdir(), 'lsr-bench-index-'));
+  writeVectors(dir, corpus.docs, corpus.queries, params.vocab);
+  const queries = queryViews(corpus.queries);
+
+  // ---- oracle
+  const scipyOk = ensurePython('scipy.sparse', ['numpy', 'scipy'], !args['no-install']);
+  let oracle: Oracle | null = null;
+  let oracleNote: string | null = null;
+  if (scipyOk.ok) {
+    log('exact oracle (scipy.sparse, float64)');
+    const r = await runPeer<{ seconds: number; scipy: string }>('exact-oracle.py', [dir, '20']);
+    if (r.ok) oracle = readOracle(dir, NQ);
+    else oracleNote = r.error ?? 'oracle failed';
+    if (r.ok) log(`oracle done in ${r.result!.seconds.toFixed(1)}s (scipy ${r.result!.scipy})`);
+  } else oracleNote = scipyOk.reason ?? 'scipy unavailable';
+  if (!oracle) log(`no oracle: ${oracleNote}; recall and matches_oracle are null`);
+
+  // ---- build-time sweep (at 100K documents)
+  const lambdaPerDoc = args.lambda ? Number(args.lambda) / DOCS : DEFAULT_APPROX.lambdaPerDoc;
+  let approx: Required<ApproxOptions> = {
+    postings: Math.max(1, Math.round(lambdaPerDoc * DOCS)),
+    blockRatio: args['block-ratio'] ? Number(args['block-ratio']) : DEFAULT_APPROX.blockRatio,
+    summaryEnergy: args['summary-energy'] ? Number(args['summary-energy']) : DEFAULT_APPROX.summaryEnergy,
+  };
+  const sweepRows: Cell[][] = [];
+  let sweepJson: unknown[] | undefined;
+  if (args.sweep) {
+    sweepJson = [];
+    let bestOverall: { qps: number; approx: Required<ApproxOptions> } | null = null;
+    for (const [frac, blockRatio, summaryEnergy] of SWEEP) {
+      const a = { postings: Math.max(1, Math.round(frac * DOCS)), blockRatio, summaryEnergy };
+      const r = await sweepPoint(corpus.docs, queries, oracle, a);
+      release();
+      sweepJson.push({ ...a, build_s: r.buildS, bytes: r.bytes, best: r.best, met_target: r.met });
+      sweepRows.push([a.postings, blockRatio, summaryEnergy, r.buildS, r.bytes / 2 ** 20, r.best.queryCut, r.best.heapFactor, r.best.qps, r.best.recall_at_10, r.met]);
+      log(`sweep lambda=${a.postings} blockRatio=${blockRatio} summaryEnergy=${summaryEnergy}: built in ${r.buildS.toFixed(1)}s, ${r.best.qps.toFixed(0)} qps at recall ${r.best.recall_at_10?.toFixed(3)}`);
+      if (r.met && (!bestOverall || r.best.qps > bestOverall.qps)) bestOverall = { qps: r.best.qps, approx: a };
+    }
+    out(table(`Approximate build sweep (${DOCS} docs; per build, the fastest query setting with recall@10 >= ${TARGET})`,
+      ['lambda', 'blockRatio', 'summaryEnergy', 'build s', 'index MiB', 'queryCut', 'heapFactor', 'QPS', 'recall@10', 'met'], sweepRows));
+    if (bestOverall) approx = bestOverall.approx;
+  }
+
+  // ---- the engine, f32 impacts, exact and approximate; then u8 impacts. Each index lives only
+  // inside its function so that release() can free it before the next one is built.
+  const { mstats, buildS, exact, exactMatch, exactRecall, grid, chosen, approxOpts, approxRun, approxRecall, batch, batchSame } =
+    await engineRun(corpus.docs, queries, oracle, approx);
+  release();
+  const { quant, qstats, qrun } = await quantRun(corpus.docs, queries);
+  release();
+  const qerr = quantError(exact.results, qrun.results);
+  const qRecall = oracle ? recallAt(K, NQ, (q) => qrun.results[q].docs, oracle) : null;
+
+  // ---- peers
+  type Peer<T> = { result: T | null; reason?: string };
+  const seismic: Peer<SeismicOut> = { result: null };
+  const bmp: Peer<BmpOut> = { result: null };
+  const installs: Record<string, PeerInstall> = {};
+  if (args['no-peers']) {
+    seismic.reason = bmp.reason = 'skipped (--no-peers)';
+  } else {
+    const env = { RAYON_NUM_THREADS: '1', OMP_NUM_THREADS: '1', OPENBLAS_NUM_THREADS: '1' };
+    const sAvail = ensurePython('seismic', ['pyseismic-lsr', 'numpy'], !args['no-install']);
+    installs.seismic = { ok: sAvail.ok, reason: sAvail.reason };
+    if (sAvail.ok) {
+      log('Seismic');
+      const cfg = {
+        k: K, reps: REPS, target_recall: TARGET,
+        n_postings: approx.postings, centroid_fraction: approx.blockRatio, summary_energy: approx.summaryEnergy,
+        query_cuts: QUERY_CUTS, heap_factors: HEAP_FACTORS, grid_reps: GRID_REPS,
+      };
+      const r = await runPeer<SeismicOut>('run-seismic.py', [dir, dir, JSON.stringify(cfg)], env);
+      if (r.ok) seismic.result = r.result!;
+      else seismic.reason = r.error;
+    } else seismic.reason = sAvail.reason;
+    const bAvail = ensurePython('bmp', ['bmp', 'numpy'], !args['no-install']);
+    installs.bmp = { ok: bAvail.ok, reason: bAvail.reason };
+    if (bAvail.ok) {
+      log('BMP');
+      const cfg = { k: K, reps: REPS, grid_reps: GRID_REPS, target_recall: TARGET, bsize: 32, alphas: [1.0, 0.95, 0.9, 0.8, 0.7], betas: [1.0, 0.8, 0.6, 0.4] };
+      const r = await runPeer<BmpOut>('run-bmp.py', [dir, dir, JSON.stringify(cfg)], env);
+      if (r.ok) bmp.result = r.result!;
+      else bmp.reason = r.error;
+    } else bmp.reason = bAvail.reason;
+  }
+  // Recall of every system is recomputed here from the ids the peers wrote, one definition for all.
+  const peerRecall = (file: string): number | null => {
+    if (!oracle) return null;
+    const ids = readIds(join(dir, file));
+    return recallAt(K, NQ, (q) => ids.subarray(q * K, q * K + K), oracle);
+  };
+  if (seismic.result) seismic.result.recall_at_10 = peerRecall(seismic.result.ids_file);
+  if (bmp.result) {
+    bmp.result.exact.recall_at_10 = peerRecall(bmp.result.exact.ids_file);
+    bmp.result.approx.recall_at_10 = peerRecall(bmp.result.approx.ids_file);
+  }
+  if (!args['keep-dir']) rmSync(dir, { recursive: true, force: true });
+
+  // ---- report
+  out(table(`Engine approximate query grid (${DOCS} docs, lambda ${approx.postings}, blockRatio ${approx.blockRatio}, summaryEnergy ${approx.summaryEnergy}; median of 3 passes each)`,
+    ['queryCut', 'heapFactor', 'QPS', 'p50 ms', 'p99 ms', 'recall@10'],
+    grid.map((p) => [p.queryCut, p.heapFactor, p.qps, p.p50_ms, p.p99_ms, p.recall_at_10])));
+  if (seismic.result)
+    out(table('Seismic query grid (median of 3 passes each)', ['query_cut', 'heap_factor', 'QPS', 'recall@10'],
+      seismic.result.sweep.map((p) => [p.query_cut, p.heap_factor, p.qps, p.recall_at_10])));
+  if (bmp.result)
+    out(table('BMP approximate grid (median of 3 passes each)', ['alpha', 'beta', 'QPS', 'recall@10'],
+      bmp.result.approx.sweep.map((p) => [p.alpha, p.beta, p.qps, p.recall_at_10])));
+
+  const t = (x: Timing) => [x.qps, x.p50_ms, x.p99_ms] as Cell[];
+  const rows: Cell[][] = [
+    ['ours', 'exact (f32)', '', ...t(exact.timing), exactRecall, `matches_oracle ${exactMatch?.matches_oracle ?? '—'}`],
+    ['ours', 'approx', `queryCut ${approxOpts.queryCut}, heapFactor ${approxOpts.heapFactor}`, ...t(approxRun.timing), approxRecall, chosen.met ? '' : `target ${TARGET} not reached`],
+    ['ours', 'exact (u8 impacts)', '', ...t(qrun.timing), qRecall, `top-10 overlap vs f32 ${qerr.top10_overlap.toFixed(4)}`],
+    ['ours', 'exact batch, 2 threads', '', batch.exact_batch_2t_qps, null, null, null, `1 thread: ${batch.exact_batch_1t_qps.toFixed(1)}`],
+    ['ours', 'approx batch, 2 threads', '', batch.approx_batch_2t_qps, null, null, null, `1 thread: ${batch.approx_batch_1t_qps.toFixed(0)}`],
+  ];
+  if (seismic.result) {
+    const s = seismic.result;
+    rows.push(['Seismic ' + s.version, 'approx', `query_cut ${s.query.query_cut}, heap_factor ${s.query.heap_factor}`, s.qps, s.p50_ms, s.p99_ms, s.recall_at_10, s.met_target ? '' : `target ${TARGET} not reached`]);
+  } else rows.push(['Seismic', 'approx', '', null, null, null, null, seismic.reason]);
+  if (bmp.result) {
+    const b = bmp.result;
+    rows.push(['BMP ' + b.version, 'exact (u8 impacts)', 'alpha 1, beta 1', b.exact.qps, b.exact.p50_ms, b.exact.p99_ms, b.exact.recall_at_10, '']);
+    rows.push(['BMP ' + b.version, 'approx', `alpha ${b.approx.alpha}, beta ${b.approx.beta}`, b.approx.qps, b.approx.p50_ms, b.approx.p99_ms, b.approx.recall_at_10, b.approx.met_target ? '' : `target ${TARGET} not reached`]);
+  } else rows.push(['BMP', 'exact / approx', '', null, null, null, null, bmp.reason]);
+  out(table(`Search, k=${K}, ${DOCS} docs, ${NQ} queries, one thread unless stated (QPS: median of ${REPS} passes)`,
+    ['system', 'mode', 'settings', 'QPS', 'p50 ms', 'p99 ms', 'recall@10', 'note'], rows));
+
+  const buildRows: Cell[][] = [
+    ['ours f32 + approx', buildS, mstats.bytes / 2 ** 20, mstats.bytesPerPosting],
+    ['ours u8 (exact only)', quant.buildS, qstats.bytes / 2 ** 20, qstats.bytesPerPosting],
+  ];
+  if (seismic.result) buildRows.push(['Seismic', seismic.result.build_s, null, null]);
+  if (bmp.result) buildRows.push(['BMP (incl. Python feeding)', bmp.result.build_s, null, null]);
+  out(table('Build (one thread)', ['index', 'build s', 'MiB', 'bytes/posting'], buildRows));
+
+  const seismicQps = seismic.result?.qps ?? null;
+  const bmpExactQps = bmp.result?.exact.qps ?? null;
+  const goals = {
+    approx_recall_met: approxRecall !== null && approxRecall >= TARGET,
+    approx_qps_over_seismic: seismicQps ? approxRun.timing.qps / seismicQps : null,
+    approx_goal_met: seismicQps && approxRecall !== null ? approxRecall >= TARGET && approxRun.timing.qps >= 0.5 * seismicQps : null,
+    faster_than_seismic_at_equal_recall: seismicQps && approxRecall !== null && seismic.result?.met_target ? approxRecall >= TARGET && approxRun.timing.qps > seismicQps : null,
+    exact_qps_over_bmp: bmpExactQps ? exact.timing.qps / bmpExactQps : null,
+    exact_goal_met: bmpExactQps ? exact.timing.qps >= bmpExactQps : null,
+  };
+  out(table('Goals', ['goal', 'value'], Object.entries(goals).map(([k, v]) => [k, typeof v === 'number' ? v.toFixed(3) : v])));
+  if (exactMatch && !exactMatch.matches_oracle)
+    out(`\nexact mismatch: ${exactMatch.mismatched_queries} queries (${exactMatch.near_tie_only} only by float32-rounding near ties); first: ${JSON.stringify(exactMatch.first_mismatch)}`);
+  if (!batchSame) out('\nWARNING: searchBatch (2 threads) returned results different from search()');
+
+  const result = {
+    bench: 'index',
+    docs: DOCS,
+    queries: NQ,
+    k: K,
+    seed: params.seed,
+    corpus: { params, stats, generate_s: corpus.generateSeconds },
+    build_s: buildS,
+    build_threads: 1,
+    bytes_per_posting: mstats.bytesPerPosting,
+    index_bytes: mstats.bytes,
+    approx_settings: { postings: approx.postings, blockRatio: approx.blockRatio, summaryEnergy: approx.summaryEnergy, queryCut: approxOpts.queryCut, heapFactor: approxOpts.heapFactor },
+    exact: { ...exact.timing, matches_oracle: exactMatch?.matches_oracle ?? null, recall_at_10: exactRecall, oracle_check: exactMatch ? { ...exactMatch, first_mismatch: undefined } : null },
+    approx: { ...approxRun.timing, recall_at_10: approxRecall, met_target: chosen.met, grid },
+    quantized_u8: { ...qrun.timing, build_s: quant.buildS, bytes_per_posting: qstats.bytesPerPosting, index_bytes: qstats.bytes, recall_at_10: qRecall, ...qerr },
+    ...batch,
+    batch_matches_single: batchSame,
+    peers: {
+      seismic: seismic.result ? { qps: seismic.result.qps, recall_at_10: seismic.result.recall_at_10, p50_ms: seismic.result.p50_ms, p99_ms: seismic.result.p99_ms, version: seismic.result.version, build_s: seismic.result.build_s, build: seismic.result.build, query: seismic.result.query, met_target: seismic.result.met_target, sweep: seismic.result.sweep } : null,
+      bmp_exact: bmp.result ? { qps: bmp.result.exact.qps, recall_at_10: bmp.result.exact.recall_at_10, p50_ms: bmp.result.exact.p50_ms, p99_ms: bmp.result.exact.p99_ms, version: bmp.result.version, build_s: bmp.result.build_s, bsize: bmp.result.bsize, impact_scale: bmp.result.impact_scale } : null,
+      bmp_approx: bmp.result ? { qps: bmp.result.approx.qps, recall_at_10: bmp.result.approx.recall_at_10, p50_ms: bmp.result.approx.p50_ms, p99_ms: bmp.result.approx.p99_ms, alpha: bmp.result.approx.alpha, beta: bmp.result.approx.beta, met_target: bmp.result.approx.met_target, sweep: bmp.result.approx.sweep } : null,
+      why_null: { seismic: seismic.result ? undefined : seismic.reason, bmp: bmp.result ? undefined : bmp.reason, oracle: oracle ? undefined : oracleNote },
+      installs,
+    },
+    goals,
+    build_sweep: sweepJson,
+    cpu: (await import('node:os')).cpus()[0]?.model,
+    total_s: (performance.now() - t00) / 1000,
+  };
+  if (args.json) out(JSON.stringify(result));
+}
+
+async function sweepPoint(docs: Vectors, queries: SparseQuery[], oracle: Oracle | null, approx: Required<ApproxOptions>) {
+  const { index, buildS } = await buildIndex(docs, { approx });
+  const { best, met } = pick(approxGrid(index, queries, oracle));
+  return { buildS, bytes: index.stats().bytes, best, met };
+}
+
+async function engineRun(docs: Vectors, queries: SparseQuery[], oracle: Oracle | null, approx: Required<ApproxOptions>) {
+  log(`building the engine index (approx ${JSON.stringify(approx)}, 1 thread)`);
+  const engine = await buildIndex(docs, { approx });
+  const mstats = engine.index.stats();
+  log(`built in ${engine.buildS.toFixed(1)}s, ${(mstats.bytes / 2 ** 20).toFixed(0)} MiB`);
+  const exactOpts: SearchOptions = { k: K };
+  const exact = timeQueries(NQ, REPS, (q) => engine.index.search(queries[q], exactOpts));
+  const exactMatch = oracle ? matchOracle(K, exact.results, oracle) : null;
+  const exactRecall = oracle ? recallAt(K, NQ, (q) => exact.results[q].docs, oracle) : null;
+  log(`exact: ${exact.timing.qps.toFixed(1)} qps, matches_oracle=${exactMatch?.matches_oracle}`);
+
+  const grid = approxGrid(engine.index, queries, oracle);
+  const chosen = pick(grid);
+  const approxOpts: SearchOptions = { k: K, mode: 'approx', queryCut: chosen.best.queryCut, heapFactor: chosen.best.heapFactor };
+  const approxRun = timeQueries(NQ, REPS, (q) => engine.index.search(queries[q], approxOpts));
+  const approxRecall = oracle ? recallAt(K, NQ, (q) => approxRun.results[q].docs, oracle) : null;
+  log(`approx: ${approxRun.timing.qps.toFixed(0)} qps at recall ${approxRecall?.toFixed(4)} (queryCut ${approxOpts.queryCut}, heapFactor ${approxOpts.heapFactor})`);
+
+  log('batch search over native threads');
+  const batch = {
+    exact_batch_1t_qps: await timeBatch(NQ, REPS, () => engine.index.searchBatch(queries, exactOpts, 1)),
+    exact_batch_2t_qps: await timeBatch(NQ, REPS, () => engine.index.searchBatch(queries, exactOpts, 2)),
+    approx_batch_1t_qps: await timeBatch(NQ, REPS, () => engine.index.searchBatch(queries, approxOpts, 1)),
+    approx_batch_2t_qps: await timeBatch(NQ, REPS, () => engine.index.searchBatch(queries, approxOpts, 2)),
+  };
+  // The batch path must return what the single-query path returns.
+  const batchCheck = await engine.index.searchBatch(queries, exactOpts, 2);
+  const batchSame = batchCheck.every((r, q) => sameTopK(r, exact.results[q]));
+  return { mstats, buildS: engine.buildS, exact, exactMatch, exactRecall, grid, chosen, approxOpts, approxRun, approxRecall, batch, batchSame };
+}
+
+/** Quantized impacts, exact mode only: the approximate path scores from the f32 forward index. */
+async function quantRun(docs: Vectors, queries: SparseQuery[]) {
+  log('building the u8-quantized index (exact only)');
+  const quant = await buildIndex(docs, { quantizeU8: true });
+  const qstats = quant.index.stats();
+  const qrun = timeQueries(NQ, REPS, (q) => quant.index.search(queries[q], { k: K }));
+  return { quant: { buildS: quant.buildS }, qstats, qrun };
+}
+
+interface PeerInstall {
+  ok: boolean;
+  reason?: string;
+}
+
+function sameTopK(a: TopK, b: TopK): boolean {
+  if (a.docs.length !== b.docs.length) return false;
+  for (let i = 0; i < a.docs.length; i++) if (a.docs[i] !== b.docs[i] || a.scores[i] !== b.scores[i]) return false;
+  return true;
+}
+
+/**
+ * Error of the u8 index's top-k scores against the f32 index's: per document found by both (the
+ * score the u8 index reports for a document vs its f32 score), plus the overlap of the two sets.
+ */
+function quantError(f32: TopK[], u8: TopK[]) {
+  let maxAbs = 0, maxRel = 0, sumAbs = 0, sumRel = 0, n = 0, overlap = 0;
+  for (let q = 0; q < f32.length; q++) {
+    const a = f32[q], b = u8[q];
+    const exact = new Map<number, number>();
+    a.docs.forEach((d, i) => exact.set(d, a.scores[i]));
+    let hit = 0;
+    b.docs.forEach((d, i) => {
+      const e = exact.get(d);
+      if (e === undefined) return;
+      hit++;
+      const abs = Math.abs(b.scores[i] - e);
+      const rel = abs / Math.max(e, 1e-30);
+      maxAbs = Math.max(maxAbs, abs);
+      maxRel = Math.max(maxRel, rel);
+      sumAbs += abs;
+      sumRel += rel;
+      n++;
+    });
+    overlap += hit / Math.max(1, a.docs.length);
+  }
+  return { score_max_abs_err: maxAbs, score_mean_abs_err: sumAbs / n, score_max_rel_err: maxRel, score_mean_rel_err: sumRel / n, top10_overlap: overlap / f32.length };
+}
+
+main().catch((e) => {
+  process.stderr.write(`bench:index failed: ${(e as Error).stack ?? e}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,86 @@
+"""BMP, Block-Max Pruning (PyPI bmp), on the benchmark's vectors: builds its index with bmp.Indexer
+(integer impacts: BMP stores u8 term weights, so weights in (0, 3] are scaled by 255/3 and rounded,
+at least 1), then times search only, one query per call on one thread. Exact mode is alpha=1,
+beta=1; the approximate mode sweeps alpha (block termination) and beta (query term pruning) and
+picks the fastest setting with recall@10 >= target.
+
+Usage: run-bmp.py VEC_DIR OUT_DIR '{"bsize":32, "alphas":[...], "betas":[...], ...}'
+"""
+import json
+import os
+import sys
+import time
+from importlib.metadata import version
+
+import numpy as np
+
+from vectors import emit, load, load_oracle, log, recall_at, time_queries, write_ids
+
+IMPACT_SCALE = 255 / 3
+
+
+def main():
+    vec_dir, out_dir, cfg = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
+    import bmp
+
+    meta, (doff, dterms, dw), (qoff, qterms, qw) = load(vec_dir)
+    n, nq = meta["docs"], meta["queries"]
+    oracle = load_oracle(vec_dir, nq)
+    k = cfg.get("k", 10)
+    target = cfg.get("target_recall", 0.95)
+    reps = cfg.get("reps", 3)
+    bsize = cfg.get("bsize", 32)
+    path = os.path.join(out_dir, "bmp.index")
+    log(f"bmp: indexing {n} documents, bsize={bsize}")
+    t0 = time.perf_counter()
+    impacts = np.clip(np.rint(dw * IMPACT_SCALE), 1, 255).astype(np.int64)
+    del dw
+    tok = [str(t) for t in range(meta["vocab"])]
+    ix = bmp.Indexer(path, bsize, False)
+    for d in range(n):
+        a, b = doff[d], doff[d + 1]
+        ix.add_document(str(d), dict(zip([tok[t] for t in dterms[a:b].tolist()], impacts[a:b].tolist())))
+        if d % 200000 == 0 and d:
+            log(f"bmp: {d}/{n}")
+    ix.finish()
+    del ix, impacts
+    searcher = bmp.Searcher(path)
+    build_s = time.perf_counter() - t0
+    log(f"bmp: built in {build_s:.1f}s")
+
+    queries = [dict(zip([tok[t] for t in qterms[qoff[i]:qoff[i + 1]].tolist()], qw[qoff[i]:qoff[i + 1]].tolist())) for i in range(nq)]
+
+    def ids_of(results):
+        ids = np.full((nq, k), 0xFFFFFFFF, dtype=np.uint32)
+        for q, (docs, _) in enumerate(results):
+            for j, d in enumerate(docs[:k]):
+                ids[q, j] = int(d)
+        return ids
+
+    out = {"version": version("bmp"), "build_s": build_s, "bsize": bsize, "impact_scale": IMPACT_SCALE}
+    # Exact.
+    res, qps, lat = time_queries(lambda q: searcher.search(queries[q], k, 1.0, 1.0), nq, reps)
+    ids = ids_of(res)
+    write_ids(os.path.join(out_dir, "bmp-exact.ids.u32"), ids)
+    out["exact"] = {"alpha": 1.0, "beta": 1.0, "qps": qps, **lat, "recall_at_10": recall_at(ids, oracle, k), "ids_file": "bmp-exact.ids.u32"}
+    log(f"bmp: exact qps={qps:.0f} recall={out['exact']['recall_at_10']}")
+    # Approximate sweep.
+    sweep = []
+    for alpha in cfg["alphas"]:
+        for beta in cfg["betas"]:
+            res, qps, lat = time_queries(lambda q: searcher.search(queries[q], k, alpha, beta), nq, cfg.get("grid_reps", 3), warmup=False)
+            rec = recall_at(ids_of(res), oracle, k)
+            sweep.append({"alpha": alpha, "beta": beta, "qps": qps, **lat, "recall_at_10": rec})
+            log(f"bmp: alpha={alpha} beta={beta} qps={qps:.0f} recall={rec}")
+    ok = [s for s in sweep if s["recall_at_10"] is not None and s["recall_at_10"] >= target]
+    best = max(ok, key=lambda s: s["qps"]) if ok else max(sweep, key=lambda s: (s["recall_at_10"] or 0, s["qps"]))
+    res, qps, lat = time_queries(lambda q: searcher.search(queries[q], k, best["alpha"], best["beta"]), nq, reps)
+    ids = ids_of(res)
+    write_ids(os.path.join(out_dir, "bmp-approx.ids.u32"), ids)
+    out["approx"] = {"alpha": best["alpha"], "beta": best["beta"], "met_target": bool(ok), "qps": qps, **lat,
+                     "recall_at_10": recall_at(ids, oracle, k), "ids_file": "bmp-approx.ids.u32", "sweep": sweep}
+    emit(out)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,102 @@
+"""Seismic (PyPI pyseismic-lsr) on the benchmark's vectors: builds a SeismicIndexRaw from its own
+binary input format, then times search only, one query per call on one thread, over a grid of
+query-time settings; reports every setting and picks the fastest with recall@10 >= target.
+
+Usage: run-seismic.py VEC_DIR OUT_DIR '{"n_postings":..., "query_cuts":[...], "heap_factors":[...], ...}'
+Run with RAYON_NUM_THREADS=1 so the build and the searches stay on one thread.
+"""
+import json
+import os
+import sys
+import time
+from importlib.metadata import version
+
+import numpy as np
+
+from vectors import emit, load, load_oracle, log, recall_at, time_queries, write_ids
+
+
+def write_inner_format(path, off, terms, weights):
+    """Seismic's inner format: u32 row count, then per row u32 length, u32 components, f32 values
+    (all little-endian). Built in one numpy buffer: a Python loop over 1M rows is minutes."""
+    n = len(off) - 1
+    lens = np.diff(off)
+    buf = np.zeros(1 + n + 2 * int(off[-1]), dtype=np.uint32)
+    buf[0] = n
+    starts = 1 + np.arange(n, dtype=np.int64) + 2 * off[:-1]
+    buf[starts] = lens
+    # Entry j of row i sits at starts[i] + 1 + (j - off[i]); its value lens[i] further on.
+    row = np.repeat(np.arange(n, dtype=np.int64), lens)
+    pos = starts[row] + 1 + (np.arange(int(off[-1]), dtype=np.int64) - off[row])
+    buf[pos] = terms
+    buf[pos + lens[row]] = weights.view(np.uint32)
+    buf.tofile(path)
+
+
+def main():
+    vec_dir, out_dir, cfg = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
+    import seismic
+
+    meta, (doff, dterms, dw), (qoff, qterms, qw) = load(vec_dir)
+    nq = meta["queries"]
+    oracle = load_oracle(vec_dir, nq)
+    k = cfg.get("k", 10)
+    target = cfg.get("target_recall", 0.95)
+    reps = cfg.get("reps", 3)
+    path = os.path.join(out_dir, "seismic-docs.bin")
+    write_inner_format(path, doff, dterms, dw)
+    del doff, dterms, dw
+    build = {
+        "n_postings": cfg["n_postings"],
+        "centroid_fraction": cfg.get("centroid_fraction", 0.1),
+        "min_cluster_size": cfg.get("min_cluster_size", 2),
+        "summary_energy": cfg.get("summary_energy", 0.4),
+        "max_fraction": cfg.get("max_fraction", 1.5),
+        "doc_cut": cfg.get("doc_cut", 15),
+    }
+    log(f"seismic: building {build}")
+    t0 = time.perf_counter()
+    index = seismic.SeismicIndexRaw.build(path, **build)
+    build_s = time.perf_counter() - t0
+    os.unlink(path)
+    log(f"seismic: built in {build_s:.1f}s")
+
+    qc = [np.ascontiguousarray(qterms[qoff[i]:qoff[i + 1]].astype(np.int32)) for i in range(nq)]
+    qv = [np.ascontiguousarray(qw[qoff[i]:qoff[i + 1]]) for i in range(nq)]
+
+    def ids_of(results):
+        ids = np.full((nq, k), 0xFFFFFFFF, dtype=np.uint32)
+        for q, r in enumerate(results):
+            for j, (_, doc) in enumerate(r[:k]):
+                ids[q, j] = doc
+        return ids
+
+    sweep = []
+    for cut in cfg["query_cuts"]:
+        for hf in cfg["heap_factors"]:
+            run = lambda q, cut=cut, hf=hf: index.search(qc[q], qv[q], k, cut, hf, 0, True)
+            res, qps, lat = time_queries(run, nq, cfg.get("grid_reps", 3), warmup=False)
+            rec = recall_at(ids_of(res), oracle, k)
+            sweep.append({"query_cut": cut, "heap_factor": hf, "qps": qps, **lat, "recall_at_10": rec})
+            log(f"seismic: query_cut={cut} heap_factor={hf} qps={qps:.0f} recall={rec}")
+    ok = [s for s in sweep if s["recall_at_10"] is not None and s["recall_at_10"] >= target]
+    best = max(ok, key=lambda s: s["qps"]) if ok else max(sweep, key=lambda s: (s["recall_at_10"] or 0, s["qps"]))
+    run = lambda q: index.search(qc[q], qv[q], k, best["query_cut"], best["heap_factor"], 0, True)
+    res, qps, lat = time_queries(run, nq, reps)
+    ids = ids_of(res)
+    write_ids(os.path.join(out_dir, "seismic.ids.u32"), ids)
+    emit({
+        "version": version("pyseismic-lsr"),
+        "build_s": build_s,
+        "build": build,
+        "query": {"query_cut": best["query_cut"], "heap_factor": best["heap_factor"]},
+        "met_target": bool(ok),
+        "qps": qps, **lat,
+        "recall_at_10": recall_at(ids, oracle, k),
+        "ids_file": "seismic.ids.u32",
+        "sweep": sweep,
+    })
+
+
+if __name__ == "__main__":
+    main()
