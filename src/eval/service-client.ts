@@ -43,8 +43,8 @@ export class ServiceClient {
   readonly baseUrl: string;
   private readonly headers: Record<string, string>;
 
-  /** `apiKey` is sent as `Authorization: Bearer <key>` when given (default: env `LSR_API_KEY`). */
-  constructor(baseUrl: string, apiKey: string | undefined = process.env.LSR_API_KEY) {
+  /** `apiKey` is sent as `Authorization: Bearer <key>` unless null (default: env `LSR_API_KEY`). */
+  constructor(baseUrl: string, apiKey: string | null = process.env.LSR_API_KEY ?? null) {
     this.baseUrl = baseUrl.replace(/\/+$/, '');
     this.headers = apiKey ? { authorization: `Bearer ${apiKey}` } : {};
   }
