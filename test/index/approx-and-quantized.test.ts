@@ -1,0 +1,109 @@
+import { spawnSync } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { native, SparseIndex } from '../../index/index.js';
+import { bruteForce, randomDocs, randomQuery, rng, toOracle } from '../helpers/sparse-random.js';
+
+const VOCAB = 400;
+
+describe('approximate search', () => {
+  it('is exact when no posting is pruned and every block is opened', async () => {
+    const idx = SparseIndex.create({ vocab: VOCAB, approx: { postings: 1_000_000, summaryEnergy: 1 } });
+    const batch = randomDocs(3000, VOCAB, 20, 21);
+    await idx.add(batch);
+    const docs = toOracle(batch, 0);
+    const r = rng(2);
+    for (let i = 0; i < 20; i++) {
+      const q = randomQuery(VOCAB, 30, r);
+      const a = idx.search(q, { k: 10, mode: 'approx', queryCut: 1000, heapFactor: 1e-6 });
+      const e = idx.search(q, { k: 10 });
+      expect(Array.from(a.docs)).toEqual(Array.from(e.docs));
+      expect(Array.from(a.scores)).toEqual(Array.from(e.scores));
+      expect(a.docs.length).toBe(bruteForce(docs, q, 10).length);
+    }
+  });
+
+  it('returns exact scores for the documents it finds, and recall grows as pruning relaxes', async () => {
+    const idx = SparseIndex.create({ vocab: VOCAB, approx: { postings: 300 } });
+    const batch = randomDocs(5000, VOCAB, 25, 22);
+    await idx.add(batch);
+    const docs = toOracle(batch, 0);
+    const r = rng(3);
+    const qs = Array.from({ length: 30 }, () => randomQuery(VOCAB, 20, r));
+    const recall = (cut: number, hf: number) => {
+      let found = 0, total = 0;
+      for (const q of qs) {
+        const want = bruteForce(docs, q, 10);
+        const got = idx.search(q, { k: 10, mode: 'approx', queryCut: cut, heapFactor: hf });
+        const exactScore = new Map(bruteForce(docs, q, 100000).map((h) => [h.docno, h.score]));
+        got.docs.forEach((d, i) => expect(got.scores[i]).toBeCloseTo(exactScore.get(d)!, 4));
+        const w = new Set(want.map((h) => h.docno));
+        found += Array.from(got.docs).filter((d) => w.has(d)).length;
+        total += want.length;
+      }
+      return found / total;
+    };
+    const tight = recall(2, 1);
+    const loose = recall(20, 0.5);
+    expect(loose).toBeGreaterThanOrEqual(tight);
+    expect(loose).toBeGreaterThan(0.8);
+  });
+});
+
+describe('u8-quantized impacts', () => {
+  it('keeps each score within the quantization bound of the exact score', async () => {
+    const batch = randomDocs(2000, VOCAB, 20, 31);
+    const exact = SparseIndex.create({ vocab: VOCAB });
+    const quant = SparseIndex.create({ vocab: VOCAB, quantizeU8: true });
+    await exact.add(batch);
+    await quant.add(batch);
+    expect(quant.stats().bytesPerPosting).toBe(5);
+    expect(exact.stats().bytesPerPosting).toBe(8);
+    const docs = toOracle(batch, 0);
+    // Per-term max weights bound the rounding: each impact is off by at most max_t / 510.
+    const termMax = new Float64Array(VOCAB);
+    for (const d of docs) for (const [t, w] of d.vec) termMax[t] = Math.max(termMax[t], w);
+    const r = rng(8);
+    for (let i = 0; i < 20; i++) {
+      const q = randomQuery(VOCAB, 30, r);
+      let bound = 0;
+      for (let j = 0; j < q.terms.length; j++) bound += q.weights[j] * termMax[q.terms[j]] / 510;
+      const got = quant.search(q, { k: 10 });
+      const full = new Map(bruteForce(docs, q, 100000).map((h) => [h.docno, h.score]));
+      got.docs.forEach((d, j) => expect(Math.abs(got.scores[j] - full.get(d)!)).toBeLessThanOrEqual(bound + 1e-4));
+    }
+  });
+});
+
+describe('SIMD dispatch', () => {
+  it('gives the same results on the scalar, AVX2 and AVX-512 paths', () => {
+    const script = `
+      import { SparseIndex, native } from './index/index.js';
+      import { randomDocs, randomQuery, rng } from './test/helpers/sparse-random.js';
+      const idx = SparseIndex.create({ vocab: 400, approx: { postings: 200 } });
+      await idx.add(randomDocs(3000, 400, 20, 5));
+      const r = rng(1); const out = [];
+      for (let i = 0; i < 20; i++) {
+        const q = randomQuery(400, 25, r);
+        for (const mode of ['exact', 'approx']) {
+          const h = idx.search(q, { k: 10, mode });
+          out.push([Array.from(h.docs), Array.from(h.scores).map((s) => s.toFixed(4))]);
+        }
+      }
+      console.log(JSON.stringify({ level: native.cpuLevel(), out }));`;
+    const run = (level: string) => {
+      const p = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+        env: { ...process.env, LSR_SIMD: level },
+        encoding: 'utf8',
+      });
+      expect(p.status, p.stderr).toBe(0);
+      return JSON.parse(p.stdout.trim().split('\n').pop()!);
+    };
+    const scalar = run('scalar');
+    expect(scalar.level).toBe('scalar');
+    for (const level of ['avx2', 'avx512']) {
+      const other = run(level);
+      expect(other.out).toEqual(scalar.out);
+    }
+    expect(['scalar', 'avx2', 'avx512']).toContain(native.cpuLevel());
+  });
+});

@@ -1,0 +1,139 @@
+import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { IndexError, SparseIndex } from '../../index/index.js';
+import { randomDocs, randomQuery, rng } from '../helpers/sparse-random.js';
+
+const VOCAB = 300;
+let dir: string;
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'lsr-seg-'));
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+async function committedIndex(opts = {}) {
+  const idx = SparseIndex.open(dir, { vocab: VOCAB, approx: { postings: 100 }, ...opts });
+  await idx.add(randomDocs(1500, VOCAB, 20, 1));
+  await idx.add(randomDocs(700, VOCAB, 20, 2));
+  idx.delete([3, 1600]);
+  await idx.commit({ seq: 42 });
+  return idx;
+}
+
+function segmentFile(): string {
+  const f = readdirSync(dir).find((x) => x.endsWith('.lsr'));
+  if (!f) throw new Error('no segment file');
+  return join(dir, f);
+}
+
+function openError(): IndexError {
+  try {
+    SparseIndex.open(dir);
+  } catch (e) {
+    return e as IndexError;
+  }
+  throw new Error('open succeeded on a damaged index');
+}
+
+describe('on-disk segments', () => {
+  it('round-trips segments, tombstones and commit metadata', async () => {
+    const idx = await committedIndex();
+    const r = rng(4);
+    const qs = Array.from({ length: 10 }, () => randomQuery(VOCAB, 25, r));
+    const before = qs.map((q) => idx.search(q, { k: 20 }));
+    const beforeApprox = qs.map((q) => idx.search(q, { k: 20, mode: 'approx' }));
+    await idx.close();
+    const again = SparseIndex.open(dir);
+    expect(again.committedMeta).toEqual({ seq: 42 });
+    expect(again.stats().docs).toBe(2200 - 2);
+    expect(again.document(3)).toBeNull();
+    qs.forEach((q, i) => {
+      expect(again.search(q, { k: 20 })).toEqual(before[i]);
+      expect(again.search(q, { k: 20, mode: 'approx' })).toEqual(beforeApprox[i]);
+    });
+    // New documents continue the numbering; a new commit keeps only live files.
+    const { first } = await again.add(randomDocs(10, VOCAB, 5, 3));
+    expect(first).toBe(2200);
+    again.delete([5]);
+    await again.commit({ seq: 43 });
+    await again.optimize();
+    await again.commit({ seq: 44 });
+    expect(readdirSync(dir).filter((f) => f.endsWith('.lsr'))).toHaveLength(1);
+    expect(readdirSync(dir).some((f) => f.endsWith('.tmp'))).toBe(false);
+    const third = SparseIndex.open(dir);
+    expect(third.stats()).toMatchObject({ docs: 2210 - 3, deleted: 0, segments: 1 });
+  });
+
+  it('names the file of a truncated segment (SEGMENT_TRUNCATED)', async () => {
+    await committedIndex();
+    const f = segmentFile();
+    truncateSync(f, Math.floor(statSync(f).size / 2));
+    const e = openError();
+    expect(e).toBeInstanceOf(IndexError);
+    expect(e.code).toBe('SEGMENT_TRUNCATED');
+    expect(e.message).toContain(f);
+    expect(e.file).toBe(f);
+  });
+
+  it('detects a flipped byte anywhere in the file (SEGMENT_CORRUPT)', async () => {
+    await committedIndex();
+    const f = segmentFile();
+    const size = statSync(f).size;
+    // The header, the section table, and bytes deep inside the data sections.
+    for (const at of [2, 100, 700, Math.floor(size / 3), size - 70]) {
+      const orig = readFileSync(f);
+      const bad = Buffer.from(orig);
+      bad[at] ^= 0x10;
+      writeFileSync(f, bad);
+      const e = openError();
+      expect(e.code, `byte ${at}`).toBe('SEGMENT_CORRUPT');
+      expect(e.message).toContain(f);
+      writeFileSync(f, orig);
+    }
+    expect(() => SparseIndex.open(dir)).not.toThrow();
+  });
+
+  it('refuses another format version (SEGMENT_VERSION)', async () => {
+    await committedIndex();
+    const f = segmentFile();
+    const fd = openSync(f, 'r+');
+    const v = Buffer.alloc(4);
+    v.writeUInt32LE(99);
+    writeSync(fd, v, 0, 4, 8); // the version follows the 8-byte magic
+    closeSync(fd);
+    const e = openError();
+    expect(e.code).toBe('SEGMENT_VERSION');
+    expect(e.message).toMatch(/format version 99, this build reads version 1/);
+    expect(e.message).toContain(f);
+  });
+
+  it('rejects a damaged tombstone file and a damaged manifest with their names', async () => {
+    await committedIndex();
+    const del = join(dir, readdirSync(dir).find((x) => x.endsWith('.del'))!);
+    const orig = readFileSync(del);
+    const bad = Buffer.from(orig);
+    bad[bad.length - 1] ^= 1;
+    writeFileSync(del, bad);
+    let e = openError();
+    expect(e.code).toBe('SEGMENT_CORRUPT');
+    expect(e.file).toBe(del);
+    writeFileSync(del, orig);
+    writeFileSync(join(dir, 'manifest.json'), '{"version": 1, "segm');
+    e = openError();
+    expect(e.code).toBe('MANIFEST_CORRUPT');
+    expect(e.message).toContain('manifest.json');
+  });
+
+  it('ignores uncommitted segment files: the manifest decides what is live', async () => {
+    const idx = await committedIndex();
+    await idx.add(randomDocs(50, VOCAB, 5, 9)); // never committed
+    const n = idx.stats().docs;
+    await idx.close();
+    writeFileSync(join(dir, 'seg-999.lsr.tmp'), 'partial write');
+    const again = SparseIndex.open(dir);
+    expect(again.stats().docs).toBe(n - 50);
+    expect(again.nextDocumentNumber).toBe(2200);
+  });
+});
