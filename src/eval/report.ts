@@ -122,13 +122,14 @@ export function renderMarkdown(r: ReportInput): string {
   L.push('');
   if (r.systems.length > 1) {
     L.push(`† significantly different from \`${mdCell(first.spec)}\` (paired randomization test, two-sided, p < ${alpha}).`, '');
+    L.push(verdicts(r, alpha), '');
     L.push(`## Significance against \`${mdCell(first.spec)}\``, '');
-    L.push('| retriever | metric | Δ mean | wins / losses | p (randomization) | p (t-test) |');
-    L.push('| --- | --- | ---: | ---: | ---: | ---: |');
+    L.push('| retriever | metric | Δ mean | wins / losses | p (randomization) | p (t-test) | verdict |');
+    L.push('| --- | --- | ---: | ---: | ---: | ---: | --- |');
     for (const c of r.comparisons) {
       L.push(
         `| \`${mdCell(c.spec)}\` | ${measureLabel(c.measure)} | ${c.meanDifference >= 0 ? '+' : ''}${fmt(c.meanDifference)} | ` +
-          `${c.wins} / ${c.losses} | ${fmtP(c.pRandomization)} | ${fmtP(c.pTTest)} |`,
+          `${c.wins} / ${c.losses} | ${fmtP(c.pRandomization)} | ${fmtP(c.pTTest)} | ${verdict(c, alpha)} |`,
       );
     }
     L.push('');
@@ -166,6 +167,26 @@ export function renderMarkdown(r: ReportInput): string {
   L.push('- `metrics.json`: means, per-query values and significance', `- \`${r.plotFile}\`: plot`, '');
   L.push(`![metrics](${r.plotFile})`, '');
   return L.join('\n');
+}
+
+function verdict(c: ComparisonRow, alpha: number): string {
+  if (!(c.pRandomization < alpha)) return 'no significant difference';
+  return c.meanDifference > 0 ? 'better' : 'worse';
+}
+
+// One sentence per retriever on the headline measure, so the answer is readable without the table.
+function verdicts(r: ReportInput, alpha: number): string {
+  const key = r.measures[0];
+  return r.comparisons
+    .filter((c) => c.measure === key)
+    .map((c) => {
+      const v = verdict(c, alpha);
+      const d = `${c.meanDifference >= 0 ? '+' : ''}${fmt(c.meanDifference)}`;
+      return v === 'no significant difference'
+        ? `- \`${mdCell(c.spec)}\`: ${measureLabel(key)} ${d}, not significant (p = ${fmtP(c.pRandomization)}); the difference may be noise.`
+        : `- \`${mdCell(c.spec)}\`: ${measureLabel(key)} ${d}, significantly ${v} (p = ${fmtP(c.pRandomization)}).`;
+    })
+    .join('\n');
 }
 
 function esc(s: string): string {
