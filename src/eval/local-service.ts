@@ -35,7 +35,10 @@ export async function startLocalService(dataDir: string): Promise<ServiceHandle>
   }
 }
 
-/** Handle for a service someone else runs at `url`; closing it does nothing. */
-export function remoteService(url: string): ServiceHandle {
-  return { client: new ServiceClient(url), close: async () => {} };
+/**
+ * Handle for a service someone else runs at `url`; closing it does nothing. `apiKey` defaults to
+ * env `LSR_API_KEY` (none when unset).
+ */
+export function remoteService(url: string, apiKey?: string): ServiceHandle {
+  return { client: apiKey === undefined ? new ServiceClient(url) : new ServiceClient(url, apiKey), close: async () => {} };
 }

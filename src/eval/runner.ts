@@ -31,6 +31,8 @@ export interface EvalOptions {
   retrievers: string[];
   /** Base URL of a running service; default: start one on a temporary data folder. */
   server?: string;
+  /** API key for `server` (sent as a Bearer token); default env `LSR_API_KEY`. */
+  apiKey?: string;
   /** Data folder for the started service; default a temporary folder removed afterwards. */
   dataDir?: string;
   /** Output folder (created). */
@@ -202,7 +204,7 @@ export async function runEval(opts: EvalOptions): Promise<EvalSummary> {
       } else {
         label = spec.raw;
         if (!service) {
-          if (opts.server) service = remoteService(opts.server);
+          if (opts.server) service = remoteService(opts.server, opts.apiKey);
           else service = await startLocalService(opts.dataDir ?? (tempData = await mkdtemp(join(tmpdir(), 'lsr-eval-'))));
         }
         const name = collectionNameFor(spec, datasetDir, datasetName);

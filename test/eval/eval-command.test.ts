@@ -78,6 +78,19 @@ describe('lsr eval with trec: runs', () => {
     expect(await readFile(join(out, 'plot.svg'), 'utf8')).toMatch(/^<svg [^>]*>[\s\S]*<\/svg>\n$/);
   });
 
+  it('takes trec_eval -m style measure lists', async () => {
+    const out = join(dir, 'out-measures');
+    const r = await capture(['--dataset', join(dir, 'toy'), '--retriever', `trec:${join(dir, 'two.trec')}`, '--out', out, '--measures', 'ndcg_cut.1,3;P_1,map', '--no-progress']);
+    expect(r.code).toBe(0);
+    const metrics = JSON.parse(await readFile(join(out, 'metrics.json'), 'utf8'));
+    // The four summary measures are always added after the requested ones.
+    expect(metrics.measures).toEqual(['ndcg_cut_1', 'ndcg_cut_3', 'P_1', 'map', 'ndcg_cut_10', 'recall_100', 'recip_rank_10']);
+    expect(metrics.retrievers[0].mean.P_1).toBeCloseTo(2 / 3, 12);
+    const bad = await capture(['--dataset', join(dir, 'toy'), '--retriever', 'trec:x', '--out', out, '--measures', 'ndcg']);
+    expect(bad.code).toBe(2);
+    expect(bad.err).toContain('unknown measure "ndcg"');
+  });
+
   it('exits 2 with the usage on missing or bad arguments, 1 on a failing evaluation', async () => {
     expect((await capture(['--dataset', dir])).code).toBe(2);
     expect((await capture(['--bogus'])).code).toBe(2);

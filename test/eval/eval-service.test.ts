@@ -87,4 +87,22 @@ describe('lsr eval through the service', () => {
       await server.close();
     }
   });
+
+  it('sends the API key a protected server asks for, and says so when it is missing', async () => {
+    const config = loadConfig({}, { host: '127.0.0.1', port: '0', 'data-dir': join(dir, 'auth-data'), 'api-keys': 'sekret' });
+    const server = await startServer({ ...config, logLevel: 'silent' });
+    try {
+      const saved = process.env.LSR_API_KEY;
+      delete process.env.LSR_API_KEY;
+      try {
+        await expect(runEval({ dataset: data, retrievers: ['bm25'], out: join(dir, 'out-noauth'), server: server.url, ...quiet })).rejects.toThrow(/HTTP 401/);
+      } finally {
+        if (saved !== undefined) process.env.LSR_API_KEY = saved;
+      }
+      const ok = await runEval({ dataset: data, retrievers: ['bm25'], out: join(dir, 'out-auth'), server: server.url, apiKey: 'sekret', ...quiet });
+      expect(ok.retrievers[0].ndcg_cut_10).toBeCloseTo(2 / 3, 12);
+    } finally {
+      await server.close();
+    }
+  });
 });

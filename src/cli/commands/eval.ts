@@ -25,6 +25,7 @@ Options:
   --retriever <spec>    retriever spec, repeatable (required)
   --out <dir>           output folder (required)
   --server <url>        use a running service instead of starting one
+  --api-key <key>       API key for --server (default: env LSR_API_KEY)
   --data-dir <dir>      data folder for the started service (default: a temporary one, removed)
   --reuse               reuse collections built by an earlier run instead of rebuilding them
   --split <name>        qrels split (default test)
@@ -71,6 +72,7 @@ export async function run(argv: string[]): Promise<number> {
         retriever: { type: 'string', multiple: true },
         out: { type: 'string' },
         server: { type: 'string' },
+        'api-key': { type: 'string' },
         'data-dir': { type: 'string' },
         reuse: { type: 'boolean' },
         split: { type: 'string' },
@@ -117,6 +119,7 @@ export async function run(argv: string[]): Promise<number> {
       retrievers: values.retriever as string[],
       out: values.out as string,
       server: values.server,
+      apiKey: values['api-key'],
       dataDir: values['data-dir'],
       reuse: values.reuse ?? false,
       split: values.split,
