@@ -42,7 +42,8 @@ try {
     recall_100: r.recall_100,
   };
   const keys = Object.keys(row) as Array<keyof typeof row>;
-  const cell = (v: string | number) => (typeof v === 'number' && !Number.isInteger(v) ? v.toFixed(4) : String(v));
+  // Seconds to 0.01 s; metrics (below 1) to 4 places.
+  const cell = (v: string | number) => (typeof v === 'number' && !Number.isInteger(v) ? v.toFixed(v < 1 ? 4 : 2) : String(v));
   const widths = keys.map((k) => Math.max(k.length, cell(row[k]).length));
   console.log(keys.map((k, i) => k.padStart(widths[i])).join('  '));
   console.log(keys.map((k, i) => cell(row[k]).padStart(widths[i])).join('  '));
