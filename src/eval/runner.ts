@@ -147,10 +147,18 @@ async function runQueries(
   const bar = new ProgressBar(`search ${spec.raw}`, queries.length, process.stderr, opts.progress ?? true);
   let next = 0;
   let done = 0;
+  let failed = false;
   const worker = async () => {
-    while (next < queries.length) {
+    // After one failure the others stop taking queries instead of hammering a broken service.
+    while (next < queries.length && !failed) {
       const q = queries[next++];
-      const hits = await client.search(name, q.text, k, spec.retriever);
+      let hits;
+      try {
+        hits = await client.search(name, q.text, k, spec.retriever);
+      } catch (e) {
+        failed = true;
+        throw new Error(`query "${q.id}": ${(e as Error).message}`);
+      }
       const scores = run.get(q.id)!;
       for (const h of hits) {
         // The service never returns a document twice; if it did, trec_eval would reject the run.
