@@ -5,14 +5,7 @@
 
 import { buildApp } from '../api/app.js';
 import { loadConfig } from '../config.js';
-import { ServiceClient } from './service-client.js';
-
-/** A running service and how to stop it. */
-export interface ServiceHandle {
-  client: ServiceClient;
-  /** Stops the service if the harness started it (committing its index); a no-op for `--server`. */
-  close(): Promise<void>;
-}
+import { ServiceClient, type ServiceHandle } from './service-client.js';
 
 /**
  * Builds the service app on `dataDir` and listens on 127.0.0.1 at a port the OS picks. API keys and
@@ -33,12 +26,4 @@ export async function startLocalService(dataDir: string): Promise<ServiceHandle>
     await app.close();
     throw e;
   }
-}
-
-/**
- * Handle for a service someone else runs at `url`; closing it does nothing. `apiKey` defaults to
- * env `LSR_API_KEY` (none when unset).
- */
-export function remoteService(url: string, apiKey?: string): ServiceHandle {
-  return { client: apiKey === undefined ? new ServiceClient(url) : new ServiceClient(url, apiKey), close: async () => {} };
 }

@@ -9,12 +9,11 @@ import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { loadBeir, streamCorpus } from './beir.js';
 import { compareSystems } from './compare.js';
-import { remoteService, startLocalService, type ServiceHandle } from './local-service.js';
 import { DEFAULT_MEASURES, evaluate, parseMeasure } from './metrics.js';
 import { ProgressBar } from './progress.js';
 import { renderMarkdown, renderSvg, type ComparisonRow, type SystemResult } from './report.js';
 import { collectionBody, collectionNameFor, parseRetrieverSpec, type RetrieverSpec } from './retriever-spec.js';
-import type { ServiceClient } from './service-client.js';
+import { remoteService, type ServiceClient, type ServiceHandle } from './service-client.js';
 import { readRun, writeRun } from './trec-files.js';
 import type { EvalQuery, Run } from './types.js';
 
@@ -213,7 +212,12 @@ export async function runEval(opts: EvalOptions): Promise<EvalSummary> {
         label = spec.raw;
         if (!service) {
           if (opts.server) service = remoteService(opts.server, opts.apiKey);
-          else service = await startLocalService(opts.dataDir ?? (tempData = await mkdtemp(join(tmpdir(), 'lsr-eval-'))));
+          else {
+            // Loaded on demand: it pulls in the whole service and its native engine, which
+            // evaluating `trec:` run files does not need.
+            const { startLocalService } = await import('./local-service.js');
+            service = await startLocalService(opts.dataDir ?? (tempData = await mkdtemp(join(tmpdir(), 'lsr-eval-'))));
+          }
         }
         const name = collectionNameFor(spec, datasetDir, datasetName);
         const indexSeconds = await ensureCollection(service.client, spec, name, ds.corpusPath, corpusSize, opts, log);

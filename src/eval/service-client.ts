@@ -138,3 +138,18 @@ export class ServiceClient {
     return r.hits;
   }
 }
+
+/** A running service and how to stop it. */
+export interface ServiceHandle {
+  client: ServiceClient;
+  /** Stops the service if the harness started it (committing its index); a no-op for `--server`. */
+  close(): Promise<void>;
+}
+
+/**
+ * Handle for a service someone else runs at `url`; closing it does nothing. `apiKey` defaults to
+ * env `LSR_API_KEY` (none when unset).
+ */
+export function remoteService(url: string, apiKey?: string): ServiceHandle {
+  return { client: apiKey === undefined ? new ServiceClient(url) : new ServiceClient(url, apiKey), close: async () => {} };
+}
