@@ -250,30 +250,31 @@ void build_term_blocks(uint32_t term, const Inverted& inv, const Forward& f, con
         v = std::max(v, f.weights[x]);
       }
     }
-    ents.clear();
+    // Keep the heaviest entries holding `summary_energy` of the L1 mass. Values are quantized to
+    // u8 anyway, so a 256-bucket histogram finds the cut in linear time instead of a sort.
+    float mx = 0.f;
     double total = 0;
     for (uint32_t t : s.summary_touched) {
-      ents.emplace_back(t, s.summary[t]);
+      mx = std::max(mx, s.summary[t]);
       total += s.summary[t];
+    }
+    const float scale = mx / 255.f;
+    double mass[256] = {};
+    for (uint32_t t : s.summary_touched) mass[std::clamp<long>(std::lround(s.summary[t] / scale), 1, 255)] += s.summary[t];
+    long cut = 255;
+    for (double acc = mass[255]; cut > 1 && acc < p.summary_energy * total;) acc += mass[--cut];
+    ents.clear();
+    for (uint32_t t : s.summary_touched) {
+      long q = std::clamp<long>(std::lround(s.summary[t] / scale), 1, 255);
+      if (q >= cut) ents.emplace_back(t, static_cast<float>(q));
       s.summary[t] = 0.f;
     }
-    std::sort(ents.begin(), ents.end(), [](auto& a, auto& b) {
-      return a.second != b.second ? a.second > b.second : a.first < b.first;
-    });
-    size_t keep = 0;
-    double acc = 0;
-    while (keep < ents.size() && (keep == 0 || acc < p.summary_energy * total)) acc += ents[keep++].second;
-    ents.resize(keep);
     std::sort(ents.begin(), ents.end(), [](auto& a, auto& b) { return a.first < b.first; });
-    float mx = 0.f;
-    for (auto& e : ents) mx = std::max(mx, e.second);
-    float scale = mx / 255.f;
     out.scales.push_back(scale);
     out.sum_sizes.push_back(static_cast<uint32_t>(ents.size()));
     for (auto& e : ents) {
       out.sum_terms.push_back(e.first);
-      long q = std::lround(e.second / scale);
-      out.sum_values.push_back(static_cast<uint8_t>(std::clamp<long>(q, 1, 255)));
+      out.sum_values.push_back(static_cast<uint8_t>(e.second));
     }
     i = j;
   }
