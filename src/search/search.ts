@@ -88,11 +88,20 @@ export function search(c: Collection, req: SearchRequest): SearchResponse {
     const wantMeta = wanted.includes('metadata');
     for (let i = offset; i < top.docs.length; i++) {
       const docno = top.docs[i];
+      if (wanted.length === 0) {
+        // Ids only: skip parsing the stored fields.
+        const id = c.store.idOf(docno);
+        if (id === undefined) continue;
+        const hit: Hit = { _id: id, score: top.scores[i] };
+        if (req.explain) hit.explain = { retriever: retriever.name, terms: explainHit(retriever.index.document(docno), encoded) };
+        hits.push(hit);
+        continue;
+      }
       const doc = c.store.get(docno);
       // A document removed between the index answer and this read is simply not returned.
       if (!doc) continue;
       const hit: Hit = { _id: doc.id, score: top.scores[i] };
-      if (wanted.length) {
+      {
         const fields: Record<string, unknown> = {};
         for (const f of wanted) if (f !== 'metadata' && f in doc.fields) fields[f] = doc.fields[f];
         hit.fields = fields;

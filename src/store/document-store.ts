@@ -102,6 +102,7 @@ export class DocumentStore {
       getMeta: db.prepare('SELECT value FROM meta WHERE key = ?').pluck(),
       setMeta: db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value'),
       byId: db.prepare('SELECT docno, job, dl, bm25_terms FROM docs WHERE id = ?'),
+      idByDocno: db.prepare('SELECT id FROM docs WHERE docno = ?').pluck(),
       byDocno: db.prepare('SELECT docno, id, fields, metadata FROM docs WHERE docno = ?'),
       vectorByDocno: db.prepare('SELECT docno, dl, bm25_terms, bm25_tfs FROM docs WHERE docno = ?'),
       insert: db.prepare('INSERT INTO docs (id, seq, job, fields, metadata, dl, bm25_terms, bm25_tfs) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
@@ -238,6 +239,11 @@ export class DocumentStore {
 
   docnoOf(id: string): number | undefined {
     return (this.st.byId.get(id) as { docno: number } | undefined)?.docno;
+  }
+
+  /** The `_id` of a document number, without reading its fields. */
+  idOf(docno: number): string | undefined {
+    return this.st.idByDocno.get(docno) as string | undefined;
   }
 
   get(docno: number): StoredDocument | undefined {
