@@ -39,6 +39,9 @@ const { values: args } = parseArgs({
     'no-peers': { type: 'boolean', default: false },
     'no-install': { type: 'boolean', default: false },
     'keep-dir': { type: 'boolean', default: false },
+    // Builds (ours and Seismic's) may use both cores: the approximate index at 1M documents takes
+    // long on one. Every search stays on one thread.
+    'build-threads': { type: 'string', default: '2' },
   },
   strict: true,
 });
@@ -48,6 +51,7 @@ const NQ = Number(args.queries);
 const K = Number(args.k);
 const REPS = Number(args.reps);
 const TARGET = Number(args['target-recall']);
+const BUILD_THREADS = Number(args['build-threads']);
 
 /**
  * Approximate-index build settings chosen by `--sweep` at 100K documents (see the commit that set
@@ -61,12 +65,14 @@ const DEFAULT_APPROX = { lambdaPerDoc: 0.01, blockRatio: 0.1, summaryEnergy: 0.4
  * lambdas, then one knob at a time around it; a full grid costs too much build time here.
  */
 const SWEEP: [number, number, number][] = [
-  [0.005, 0.1, 0.4], [0.01, 0.1, 0.4], [0.02, 0.1, 0.4],
-  [0.01, 0.05, 0.4], [0.01, 0.2, 0.4], [0.01, 0.1, 0.3], [0.01, 0.1, 0.5],
+  [0.0025, 0.1, 0.4], [0.005, 0.1, 0.4], [0.01, 0.1, 0.4], [0.005, 0.2, 0.4], [0.005, 0.1, 0.3],
 ];
 /** Query-time grid searched on every run, for us and (with the same rule) for Seismic. */
 const QUERY_CUTS = [5, 8, 10, 15, 20, 30];
 const HEAP_FACTORS = [0.7, 0.8, 0.9, 1.0];
+/** The same for the 'pruned' strategy (1000 = every query term). */
+const PRUNED_QUERY_CUTS = [10, 20, 1000];
+const RERANKS = [20, 50, 100, 200, 500];
 const GRID_REPS = 3;
 
 function log(msg: string): void {
@@ -85,21 +91,18 @@ function queryViews(q: Vectors): SparseQuery[] {
 }
 
 async function buildIndex(docs: Vectors, opts: { approx?: ApproxOptions; quantizeU8?: boolean }) {
-  const index = SparseIndex.create({ ...opts, buildThreads: 1 });
+  const index = SparseIndex.create({ ...opts, buildThreads: BUILD_THREADS });
   const t0 = performance.now();
   await index.add({ offsets: docs.offsets, terms: docs.terms, weights: docs.weights });
-  // No settle(): one add() makes one segment, so no merge can be pending, and settle() currently
-  // never returns when add() scheduled no merge (see release()).
+  await index.settle();
   const buildS = (performance.now() - t0) / 1000;
   return { index, buildS };
 }
 
 /**
- * Lets an index's native memory go. Not close(): close() awaits settle(), which spins forever on
- * the microtask queue when add() scheduled no merge (scheduleMerge's async body finishes before
- * its promise is assigned, so mergeRunning is never cleared; reported in /tmp/bench-notes.md).
- * A search index holds nothing else, so dropping it and collecting is enough; the collection
- * matters at 1M documents, where each index is gigabytes and the next one is about to be built.
+ * Lets closed indexes' native memory go now: close() drops the segments, but their native images
+ * are freed only when the wrappers are collected, and at 1M documents each index is gigabytes and
+ * the next one is about to be built.
  */
 const gc: () => void = (() => {
   v8.setFlagsFromString('--expose-gc');
@@ -110,30 +113,59 @@ function release(): void {
   gc();
 }
 
+/**
+ * Search options plus the engine's approximate-strategy knobs: 'blocks' (Seismic-style blocked,
+ * summarized lists; queryCut, heapFactor) and 'pruned' (statically pruned lists with exact
+ * re-ranking; queryCut, rerank). An engine without strategies ignores the extra fields.
+ */
+type EngineSearchOptions = SearchOptions & { strategy?: 'pruned' | 'blocks'; rerank?: number };
+
 interface ApproxPoint {
+  strategy: 'blocks' | 'pruned';
   queryCut: number;
-  heapFactor: number;
+  heapFactor: number | null;
+  rerank: number | null;
   qps: number;
   p50_ms: number;
   p99_ms: number;
   recall_at_10: number | null;
 }
 
-/** Times one pass per query-time setting and returns them all (recall against the oracle). */
+/** Whether the engine built statically pruned lists (its 'pruned' approximate strategy). */
+function hasPruned(index: SparseIndex): boolean {
+  return index.stats().segmentStats.some((s) => (s.sectionBytes.prunedOffsets ?? 0) > 0);
+}
+
+function approxOptions(p: Pick<ApproxPoint, 'strategy' | 'queryCut' | 'heapFactor' | 'rerank'>): EngineSearchOptions {
+  return p.strategy === 'blocks'
+    ? { k: K, mode: 'approx', strategy: 'blocks', queryCut: p.queryCut, heapFactor: p.heapFactor ?? undefined }
+    : { k: K, mode: 'approx', strategy: 'pruned', queryCut: p.queryCut, rerank: p.rerank ?? undefined };
+}
+
+/** Times every query-time setting of every strategy the index has; recall against the oracle. */
 function approxGrid(index: SparseIndex, queries: SparseQuery[], oracle: Oracle | null): ApproxPoint[] {
+  const settings: Pick<ApproxPoint, 'strategy' | 'queryCut' | 'heapFactor' | 'rerank'>[] = [];
+  for (const queryCut of QUERY_CUTS)
+    for (const heapFactor of HEAP_FACTORS) settings.push({ strategy: 'blocks', queryCut, heapFactor, rerank: null });
+  if (hasPruned(index))
+    for (const queryCut of PRUNED_QUERY_CUTS)
+      for (const rerank of RERANKS) settings.push({ strategy: 'pruned', queryCut, heapFactor: null, rerank });
   const pts: ApproxPoint[] = [];
   let first = true;
-  for (const queryCut of QUERY_CUTS)
-    for (const heapFactor of HEAP_FACTORS) {
-      const o: SearchOptions = { k: K, mode: 'approx', queryCut, heapFactor };
-      // Three passes even in the grid: on a shared 2-core machine one preempted query can double
-      // a single pass's time at these latencies.
-      const { results, timing } = timeQueries(queries.length, GRID_REPS, (q) => index.search(queries[q], o), first);
-      first = false;
-      const recall = oracle ? recallAt(K, queries.length, (q) => results[q].docs, oracle) : null;
-      pts.push({ queryCut, heapFactor, qps: timing.qps, p50_ms: timing.p50_ms, p99_ms: timing.p99_ms, recall_at_10: recall });
-    }
+  for (const st of settings) {
+    const o = approxOptions(st);
+    // Three passes even in the grid: on a shared 2-core machine one preempted query can double
+    // a single pass's time at these latencies.
+    const { results, timing } = timeQueries(queries.length, GRID_REPS, (q) => index.search(queries[q], o), first);
+    first = false;
+    const recall = oracle ? recallAt(K, queries.length, (q) => results[q].docs, oracle) : null;
+    pts.push({ ...st, qps: timing.qps, p50_ms: timing.p50_ms, p99_ms: timing.p99_ms, recall_at_10: recall });
+  }
   return pts;
+}
+
+function describe(p: Pick<ApproxPoint, 'strategy' | 'queryCut' | 'heapFactor' | 'rerank'>): string {
+  return p.strategy === 'blocks' ? `blocks, queryCut ${p.queryCut}, heapFactor ${p.heapFactor}` : `pruned, queryCut ${p.queryCut}, rerank ${p.rerank}`;
 }
 
 /** The fastest setting reaching the target recall, or the most accurate one when none does. */
@@ -222,12 +254,12 @@ async function main(): Promise<void> {
       const r = await sweepPoint(corpus.docs, queries, oracle, a);
       release();
       sweepJson.push({ ...a, build_s: r.buildS, bytes: r.bytes, best: r.best, met_target: r.met });
-      sweepRows.push([a.postings, blockRatio, summaryEnergy, r.buildS, r.bytes / 2 ** 20, r.best.queryCut, r.best.heapFactor, r.best.qps, r.best.recall_at_10, r.met]);
+      sweepRows.push([a.postings, blockRatio, summaryEnergy, r.buildS, r.bytes / 2 ** 20, describe(r.best), r.best.qps, r.best.recall_at_10, r.met]);
       log(`sweep lambda=${a.postings} blockRatio=${blockRatio} summaryEnergy=${summaryEnergy}: built in ${r.buildS.toFixed(1)}s, ${r.best.qps.toFixed(0)} qps at recall ${r.best.recall_at_10?.toFixed(3)}`);
       if (r.met && (!bestOverall || r.best.qps > bestOverall.qps)) bestOverall = { qps: r.best.qps, approx: a };
     }
     out(table(`Approximate build sweep (${DOCS} docs; per build, the fastest query setting with recall@10 >= ${TARGET})`,
-      ['lambda', 'blockRatio', 'summaryEnergy', 'build s', 'index MiB', 'queryCut', 'heapFactor', 'QPS', 'recall@10', 'met'], sweepRows));
+      ['lambda', 'blockRatio', 'summaryEnergy', 'build s', 'index MiB', 'best query setting', 'QPS', 'recall@10', 'met'], sweepRows));
     if (bestOverall) approx = bestOverall.approx;
   }
 
@@ -249,7 +281,8 @@ async function main(): Promise<void> {
   if (args['no-peers']) {
     seismic.reason = bmp.reason = 'skipped (--no-peers)';
   } else {
-    const env = { RAYON_NUM_THREADS: '1', OMP_NUM_THREADS: '1', OPENBLAS_NUM_THREADS: '1' };
+    // Rayon's pool serves Seismic's (and BMP's) builds; a single-query search() runs on the caller's thread.
+    const env = { RAYON_NUM_THREADS: String(BUILD_THREADS), OMP_NUM_THREADS: '1', OPENBLAS_NUM_THREADS: '1' };
     const sAvail = ensurePython('seismic', ['pyseismic-lsr', 'numpy'], !args['no-install']);
     installs.seismic = { ok: sAvail.ok, reason: sAvail.reason };
     if (sAvail.ok) {
@@ -267,7 +300,7 @@ async function main(): Promise<void> {
     installs.bmp = { ok: bAvail.ok, reason: bAvail.reason };
     if (bAvail.ok) {
       log('BMP');
-      const cfg = { k: K, reps: REPS, grid_reps: GRID_REPS, target_recall: TARGET, bsize: 32, alphas: [1.0, 0.95, 0.9, 0.8, 0.7], betas: [1.0, 0.8, 0.6, 0.4] };
+      const cfg = { k: K, reps: REPS, grid_reps: GRID_REPS, target_recall: TARGET, bsize: 32, alphas: [1.0, 0.9, 0.8], betas: [1.0, 0.8, 0.6] };
       const r = await runPeer<BmpOut>('run-bmp.py', [dir, dir, JSON.stringify(cfg)], env);
       if (r.ok) bmp.result = r.result!;
       else bmp.reason = r.error;
@@ -288,8 +321,8 @@ async function main(): Promise<void> {
 
   // ---- report
   out(table(`Engine approximate query grid (${DOCS} docs, lambda ${approx.postings}, blockRatio ${approx.blockRatio}, summaryEnergy ${approx.summaryEnergy}; median of 3 passes each)`,
-    ['queryCut', 'heapFactor', 'QPS', 'p50 ms', 'p99 ms', 'recall@10'],
-    grid.map((p) => [p.queryCut, p.heapFactor, p.qps, p.p50_ms, p.p99_ms, p.recall_at_10])));
+    ['strategy', 'queryCut', 'heapFactor', 'rerank', 'QPS', 'p50 ms', 'p99 ms', 'recall@10'],
+    grid.map((p) => [p.strategy, p.queryCut, p.heapFactor, p.rerank, p.qps, p.p50_ms, p.p99_ms, p.recall_at_10])));
   if (seismic.result)
     out(table('Seismic query grid (median of 3 passes each)', ['query_cut', 'heap_factor', 'QPS', 'recall@10'],
       seismic.result.sweep.map((p) => [p.query_cut, p.heap_factor, p.qps, p.recall_at_10])));
@@ -300,7 +333,7 @@ async function main(): Promise<void> {
   const t = (x: Timing) => [x.qps, x.p50_ms, x.p99_ms] as Cell[];
   const rows: Cell[][] = [
     ['ours', 'exact (f32)', '', ...t(exact.timing), exactRecall, `matches_oracle ${exactMatch?.matches_oracle ?? '—'}`],
-    ['ours', 'approx', `queryCut ${approxOpts.queryCut}, heapFactor ${approxOpts.heapFactor}`, ...t(approxRun.timing), approxRecall, chosen.met ? '' : `target ${TARGET} not reached`],
+    ['ours', 'approx', describe(chosen.best), ...t(approxRun.timing), approxRecall, chosen.met ? '' : `target ${TARGET} not reached`],
     ['ours', 'exact (u8 impacts)', '', ...t(qrun.timing), qRecall, `top-10 overlap vs f32 ${qerr.top10_overlap.toFixed(4)}`],
     ['ours', 'exact batch, 2 threads', '', batch.exact_batch_2t_qps, null, null, null, `1 thread: ${batch.exact_batch_1t_qps.toFixed(1)}`],
     ['ours', 'approx batch, 2 threads', '', batch.approx_batch_2t_qps, null, null, null, `1 thread: ${batch.approx_batch_1t_qps.toFixed(0)}`],
@@ -323,7 +356,7 @@ async function main(): Promise<void> {
   ];
   if (seismic.result) buildRows.push(['Seismic', seismic.result.build_s, null, null]);
   if (bmp.result) buildRows.push(['BMP (incl. Python feeding)', bmp.result.build_s, null, null]);
-  out(table('Build (one thread)', ['index', 'build s', 'MiB', 'bytes/posting'], buildRows));
+  out(table(`Build (${BUILD_THREADS} threads)`, ['index', 'build s', 'MiB', 'bytes/posting'], buildRows));
 
   const seismicQps = seismic.result?.qps ?? null;
   const bmpExactQps = bmp.result?.exact.qps ?? null;
@@ -348,10 +381,10 @@ async function main(): Promise<void> {
     seed: params.seed,
     corpus: { params, stats, generate_s: corpus.generateSeconds },
     build_s: buildS,
-    build_threads: 1,
+    build_threads: BUILD_THREADS,
     bytes_per_posting: mstats.bytesPerPosting,
     index_bytes: mstats.bytes,
-    approx_settings: { postings: approx.postings, blockRatio: approx.blockRatio, summaryEnergy: approx.summaryEnergy, queryCut: approxOpts.queryCut, heapFactor: approxOpts.heapFactor },
+    approx_settings: { postings: approx.postings, blockRatio: approx.blockRatio, summaryEnergy: approx.summaryEnergy, strategy: chosen.best.strategy, queryCut: chosen.best.queryCut, heapFactor: chosen.best.heapFactor, rerank: chosen.best.rerank },
     exact: { ...exact.timing, matches_oracle: exactMatch?.matches_oracle ?? null, recall_at_10: exactRecall, oracle_check: exactMatch ? { ...exactMatch, first_mismatch: undefined } : null },
     approx: { ...approxRun.timing, recall_at_10: approxRecall, met_target: chosen.met, grid },
     quantized_u8: { ...qrun.timing, build_s: quant.buildS, bytes_per_posting: qstats.bytesPerPosting, index_bytes: qstats.bytes, recall_at_10: qRecall, ...qerr },
@@ -375,11 +408,13 @@ async function main(): Promise<void> {
 async function sweepPoint(docs: Vectors, queries: SparseQuery[], oracle: Oracle | null, approx: Required<ApproxOptions>) {
   const { index, buildS } = await buildIndex(docs, { approx });
   const { best, met } = pick(approxGrid(index, queries, oracle));
-  return { buildS, bytes: index.stats().bytes, best, met };
+  const bytes = index.stats().bytes;
+  await index.close();
+  return { buildS, bytes, best, met };
 }
 
 async function engineRun(docs: Vectors, queries: SparseQuery[], oracle: Oracle | null, approx: Required<ApproxOptions>) {
-  log(`building the engine index (approx ${JSON.stringify(approx)}, 1 thread)`);
+  log(`building the engine index (approx ${JSON.stringify(approx)}, ${BUILD_THREADS} build threads)`);
   const engine = await buildIndex(docs, { approx });
   const mstats = engine.index.stats();
   log(`built in ${engine.buildS.toFixed(1)}s, ${(mstats.bytes / 2 ** 20).toFixed(0)} MiB`);
@@ -391,10 +426,10 @@ async function engineRun(docs: Vectors, queries: SparseQuery[], oracle: Oracle |
 
   const grid = approxGrid(engine.index, queries, oracle);
   const chosen = pick(grid);
-  const approxOpts: SearchOptions = { k: K, mode: 'approx', queryCut: chosen.best.queryCut, heapFactor: chosen.best.heapFactor };
+  const approxOpts = approxOptions(chosen.best);
   const approxRun = timeQueries(NQ, REPS, (q) => engine.index.search(queries[q], approxOpts));
   const approxRecall = oracle ? recallAt(K, NQ, (q) => approxRun.results[q].docs, oracle) : null;
-  log(`approx: ${approxRun.timing.qps.toFixed(0)} qps at recall ${approxRecall?.toFixed(4)} (queryCut ${approxOpts.queryCut}, heapFactor ${approxOpts.heapFactor})`);
+  log(`approx: ${approxRun.timing.qps.toFixed(0)} qps at recall ${approxRecall?.toFixed(4)} (${describe(chosen.best)})`);
 
   log('batch search over native threads');
   const batch = {
@@ -406,6 +441,7 @@ async function engineRun(docs: Vectors, queries: SparseQuery[], oracle: Oracle |
   // The batch path must return what the single-query path returns.
   const batchCheck = await engine.index.searchBatch(queries, exactOpts, 2);
   const batchSame = batchCheck.every((r, q) => sameTopK(r, exact.results[q]));
+  await engine.index.close();
   return { mstats, buildS: engine.buildS, exact, exactMatch, exactRecall, grid, chosen, approxOpts, approxRun, approxRecall, batch, batchSame };
 }
 
@@ -415,6 +451,7 @@ async function quantRun(docs: Vectors, queries: SparseQuery[]) {
   const quant = await buildIndex(docs, { quantizeU8: true });
   const qstats = quant.index.stats();
   const qrun = timeQueries(NQ, REPS, (q) => quant.index.search(queries[q], { k: K }));
+  await quant.index.close();
   return { quant: { buildS: quant.buildS }, qstats, qrun };
 }
 
