@@ -17,6 +17,7 @@ import { healthRoutes } from './routes/health.js';
 import { jobRoutes } from './routes/jobs.js';
 import { searchRoutes } from './routes/search.js';
 import { ErrorResponse } from './schemas.js';
+import { filterToSql } from '../search/filter.js';
 import type { Service } from './service.js';
 import { STATUS_CODES } from 'node:http';
 
@@ -121,7 +122,19 @@ export async function buildApp(config: Config, logger: FastifyServerOptions['log
   app.setErrorHandler((err: FastifyError & { validation?: AjvError[]; validationContext?: string }, req, reply) => {
     let e: ServiceError | undefined;
     if (isServiceError(err)) e = err;
-    else if (err.validation) e = validationError(err.validation, err.validationContext ?? 'request');
+    else if (err.validation) {
+      e = validationError(err.validation, err.validationContext ?? 'request');
+      // The schema says only "filter.x must match anyOf"; the filter compiler names the exact
+      // operator or value at fault.
+      const filter = (req.body as { filter?: unknown } | undefined)?.filter;
+      if (e.code === 'INVALID_FILTER' && filter !== undefined) {
+        try {
+          filterToSql(filter);
+        } catch (fe) {
+          if (isServiceError(fe)) e = fe;
+        }
+      }
+    }
     else if (err instanceof IndexError && err.code === 'INVALID_ARGUMENT') e = serviceError('VALIDATION_FAILED', err.message);
     else e = fromFastify(err);
     if (!e) {
