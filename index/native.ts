@@ -22,6 +22,7 @@ export interface NativeSegmentStats {
   bytes: number;
   quantized: boolean;
   approx: boolean;
+  approxBlocks: boolean;
   blocks: number;
   approxPostings: number;
   approxBlockRatio: number;
@@ -45,6 +46,7 @@ export interface NativeBuildParams {
   approxPostings?: number;
   approxBlockRatio?: number;
   approxSummaryEnergy?: number;
+  approxBlocks?: boolean;
 }
 
 export interface NativeSearchParams {
@@ -52,6 +54,8 @@ export interface NativeSearchParams {
   approx?: boolean;
   queryCut?: number;
   heapFactor?: number;
+  strategy?: 'pruned' | 'blocks';
+  rerank?: number;
   filter?: Uint8Array;
 }
 

@@ -164,6 +164,7 @@ export class SparseIndex {
       approxPostings: a?.postings ?? 0,
       approxBlockRatio: a?.blockRatio ?? 0.1,
       approxSummaryEnergy: a?.summaryEnergy ?? 0.4,
+      approxBlocks: a?.blocks ?? false,
     };
   }
 
@@ -231,7 +232,15 @@ export class SparseIndex {
   }
 
   private nativeParams(o: SearchOptions) {
-    return { k: o.k, approx: o.mode === 'approx', queryCut: o.queryCut ?? 10, heapFactor: o.heapFactor ?? 0.9, filter: o.filter };
+    return {
+      k: o.k,
+      approx: o.mode === 'approx',
+      strategy: o.strategy ?? 'pruned',
+      queryCut: o.queryCut ?? (o.strategy === 'blocks' ? 10 : 1000),
+      heapFactor: o.heapFactor ?? 0.9,
+      rerank: o.rerank ?? 100,
+      filter: o.filter,
+    };
   }
 
   /** Top-k by dot product, on the calling thread. */

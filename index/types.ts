@@ -37,11 +37,19 @@ export interface SearchOptions {
    * back to exact on segments without them); returned scores are still exact, recall is traded.
    */
   mode?: 'exact' | 'approx';
-  /** approx: how many of the query's heaviest terms have their lists visited. Default 10. */
-  queryCut?: number;
   /**
-   * approx: a block is evaluated when (query · block summary) >= heapFactor × current k-th score.
-   * Lower is more thorough (higher recall, slower). Default 0.9.
+   * approx: `pruned` (default) accumulates the query's `queryCut` heaviest terms over each term's
+   * statically pruned list, then re-scores the `rerank` best candidates exactly. `blocks` is the
+   * Seismic-style walk over clustered blocks with summaries (needs `approx.blocks` at build time).
+   */
+  strategy?: 'pruned' | 'blocks';
+  /** approx: query terms (heaviest first) whose lists are visited. Default: all for `pruned`, 10 for `blocks`. */
+  queryCut?: number;
+  /** approx pruned: candidates re-scored exactly from the forward index (at least k). Default 100. */
+  rerank?: number;
+  /**
+   * approx blocks: a block is evaluated when (query · block summary) >= heapFactor × current k-th
+   * score. Lower is more thorough (higher recall, slower). Default 0.9.
    */
   heapFactor?: number;
   /** Only documents whose bit is set in this bitset (bit i = document number i) can match. */
@@ -55,6 +63,8 @@ export interface ApproxOptions {
   blockRatio?: number;
   /** Fraction of each block summary's L1 mass kept (alpha). Default 0.4. */
   summaryEnergy?: number;
+  /** Also cluster each pruned list into blocks with summaries (the `blocks` strategy). Default false. */
+  blocks?: boolean;
 }
 
 export interface SparseIndexOptions {

@@ -55,5 +55,9 @@ export function validateSearch(o: SearchOptions): void {
     fail(`queryCut must be a positive integer, got ${o.queryCut}`);
   if (o.heapFactor !== undefined && !(o.heapFactor > 0 && o.heapFactor <= 1))
     fail(`heapFactor must be in (0, 1], got ${o.heapFactor}`);
+  if (o.strategy !== undefined && o.strategy !== 'pruned' && o.strategy !== 'blocks')
+    fail(`strategy must be "pruned" or "blocks", got ${String(o.strategy)}`);
+  if (o.rerank !== undefined && (!Number.isInteger(o.rerank) || o.rerank < 1 || o.rerank > MAX_K))
+    fail(`rerank must be an integer from 1 to ${MAX_K}, got ${o.rerank}`);
   if (o.filter !== undefined && !(o.filter instanceof Uint8Array)) fail('filter must be a Uint8Array bitset');
 }

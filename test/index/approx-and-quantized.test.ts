@@ -5,16 +5,19 @@ import { bruteForce, randomDocs, randomQuery, rng, toOracle } from '../helpers/s
 
 const VOCAB = 400;
 
-describe('approximate search', () => {
-  it('is exact when no posting is pruned and every block is opened', async () => {
-    const idx = SparseIndex.create({ vocab: VOCAB, approx: { postings: 1_000_000, summaryEnergy: 1 } });
+describe.each([
+  { strategy: 'pruned' as const, blocks: false },
+  { strategy: 'blocks' as const, blocks: true },
+])('approximate search ($strategy)', ({ strategy, blocks }) => {
+  it('is exact when no posting is pruned and every list and block is visited', async () => {
+    const idx = SparseIndex.create({ vocab: VOCAB, approx: { postings: 1_000_000, summaryEnergy: 1, blocks } });
     const batch = randomDocs(3000, VOCAB, 20, 21);
     await idx.add(batch);
     const docs = toOracle(batch, 0);
     const r = rng(2);
     for (let i = 0; i < 20; i++) {
       const q = randomQuery(VOCAB, 30, r);
-      const a = idx.search(q, { k: 10, mode: 'approx', queryCut: 1000, heapFactor: 1e-6 });
+      const a = idx.search(q, { k: 10, mode: 'approx', strategy, queryCut: 1000, heapFactor: 1e-6, rerank: 3000 });
       const e = idx.search(q, { k: 10 });
       expect(Array.from(a.docs)).toEqual(Array.from(e.docs));
       expect(Array.from(a.scores)).toEqual(Array.from(e.scores));
@@ -23,17 +26,17 @@ describe('approximate search', () => {
   });
 
   it('returns exact scores for the documents it finds, and recall grows as pruning relaxes', async () => {
-    const idx = SparseIndex.create({ vocab: VOCAB, approx: { postings: 300 } });
+    const idx = SparseIndex.create({ vocab: VOCAB, approx: { postings: 300, blocks } });
     const batch = randomDocs(5000, VOCAB, 25, 22);
     await idx.add(batch);
     const docs = toOracle(batch, 0);
     const r = rng(3);
     const qs = Array.from({ length: 30 }, () => randomQuery(VOCAB, 20, r));
-    const recall = (cut: number, hf: number) => {
+    const recall = (queryCut: number, heapFactor: number, rerank: number) => {
       let found = 0, total = 0;
       for (const q of qs) {
         const want = bruteForce(docs, q, 10);
-        const got = idx.search(q, { k: 10, mode: 'approx', queryCut: cut, heapFactor: hf });
+        const got = idx.search(q, { k: 10, mode: 'approx', strategy, queryCut, heapFactor, rerank });
         const exactScore = new Map(bruteForce(docs, q, 100000).map((h) => [h.docno, h.score]));
         got.docs.forEach((d, i) => expect(got.scores[i]).toBeCloseTo(exactScore.get(d)!, 4));
         const w = new Set(want.map((h) => h.docno));
@@ -42,8 +45,8 @@ describe('approximate search', () => {
       }
       return found / total;
     };
-    const tight = recall(2, 1);
-    const loose = recall(20, 0.5);
+    const tight = recall(2, 1, 10);
+    const loose = recall(20, 0.5, 300);
     expect(loose).toBeGreaterThanOrEqual(tight);
     expect(loose).toBeGreaterThan(0.8);
   });
@@ -79,13 +82,13 @@ describe('SIMD dispatch', () => {
     const script = `
       import { SparseIndex, native } from './index/index.js';
       import { randomDocs, randomQuery, rng } from './test/helpers/sparse-random.js';
-      const idx = SparseIndex.create({ vocab: 400, approx: { postings: 200 } });
+      const idx = SparseIndex.create({ vocab: 400, approx: { postings: 200, blocks: true } });
       await idx.add(randomDocs(3000, 400, 20, 5));
       const r = rng(1); const out = [];
       for (let i = 0; i < 20; i++) {
         const q = randomQuery(400, 25, r);
-        for (const mode of ['exact', 'approx']) {
-          const h = idx.search(q, { k: 10, mode });
+        for (const opts of [{ mode: 'exact' }, { mode: 'approx' }, { mode: 'approx', strategy: 'blocks' }]) {
+          const h = idx.search(q, { k: 10, ...opts });
           out.push([Array.from(h.docs), Array.from(h.scores).map((s) => s.toFixed(4))]);
         }
       }

@@ -14,7 +14,7 @@ beforeEach(() => {
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 async function committedIndex(opts = {}) {
-  const idx = SparseIndex.open(dir, { vocab: VOCAB, approx: { postings: 100 }, ...opts });
+  const idx = SparseIndex.open(dir, { vocab: VOCAB, approx: { postings: 100, blocks: true }, ...opts });
   await idx.add(randomDocs(1500, VOCAB, 20, 1));
   await idx.add(randomDocs(700, VOCAB, 20, 2));
   idx.delete([3, 1600]);
@@ -44,6 +44,7 @@ describe('on-disk segments', () => {
     const qs = Array.from({ length: 10 }, () => randomQuery(VOCAB, 25, r));
     const before = qs.map((q) => idx.search(q, { k: 20 }));
     const beforeApprox = qs.map((q) => idx.search(q, { k: 20, mode: 'approx' }));
+    const beforeBlocks = qs.map((q) => idx.search(q, { k: 20, mode: 'approx', strategy: 'blocks' }));
     await idx.close();
     const again = SparseIndex.open(dir);
     expect(again.committedMeta).toEqual({ seq: 42 });
@@ -52,6 +53,7 @@ describe('on-disk segments', () => {
     qs.forEach((q, i) => {
       expect(again.search(q, { k: 20 })).toEqual(before[i]);
       expect(again.search(q, { k: 20, mode: 'approx' })).toEqual(beforeApprox[i]);
+      expect(again.search(q, { k: 20, mode: 'approx', strategy: 'blocks' })).toEqual(beforeBlocks[i]);
     });
     // New documents continue the numbering; a new commit keeps only live files.
     const { first } = await again.add(randomDocs(10, VOCAB, 5, 3));

@@ -159,4 +159,60 @@ void search_approx(const Segment& s, const Query& q, const SearchParams& p, Scra
     if (q.terms[i] < V) dense[q.terms[i]] = 0.f;
 }
 
+// Statically pruned lists with exact re-ranking: each term keeps only its `postings` heaviest
+// entries; the query's `query_cut` heaviest terms are accumulated term-at-a-time over those short
+// lists, and the `rerank` best partial scores are re-scored exactly from the forward index. The
+// cost is bounded by query_cut x postings + rerank x document length, independent of collection size.
+void search_pruned(const Segment& s, const Query& q, const SearchParams& p, Scratch& sc, TopK& top) {
+  const uint32_t V = s.vocab(), n = s.n_docs();
+  if (sc.dense_query.size() < V) sc.dense_query.resize(V, 0.f);
+  if (sc.acc.size() < n) sc.acc.resize(n, 0.f);
+  float* dense = sc.dense_query.data();
+  float* acc = sc.acc.data();
+  std::vector<uint32_t> order;
+  for (size_t i = 0; i < q.terms.size(); ++i)
+    if (q.terms[i] < V) {
+      dense[q.terms[i]] = q.weights[i];
+      order.push_back(static_cast<uint32_t>(i));
+    }
+  if (order.size() > p.query_cut) {
+    std::partial_sort(order.begin(), order.begin() + p.query_cut, order.end(), [&](uint32_t a, uint32_t b) {
+      return q.weights[a] != q.weights[b] ? q.weights[a] > q.weights[b] : q.terms[a] < q.terms[b];
+    });
+    order.resize(p.query_cut);
+  }
+  const uint64_t* po = s.sec<uint64_t>(kPrunedOffsets);
+  const uint32_t* pd = s.sec<uint32_t>(kPrunedDocs);
+  const float* pw = s.sec<float>(kPrunedWeights);
+  auto& touched = sc.touched;
+  touched.clear();
+  for (uint32_t qi : order) {
+    const float w = q.weights[qi];
+    const uint32_t t = q.terms[qi];
+    for (uint64_t j = po[t]; j < po[t + 1]; ++j) {
+      const uint32_t d = pd[j];
+      if (acc[d] == 0.f) touched.push_back(d);
+      acc[d] += w * pw[j];
+    }
+  }
+  const size_t r = std::min<size_t>(touched.size(), std::max(p.rerank, top.k()));
+  if (r < touched.size())
+    std::nth_element(touched.begin(), touched.begin() + r, touched.end(), [&](uint32_t a, uint32_t b) {
+      return acc[a] != acc[b] ? acc[a] > acc[b] : a < b;
+    });
+  const uint64_t* fo = s.sec<uint64_t>(kFwdOffsets);
+  const uint32_t* ft = s.sec<uint32_t>(kFwdTerms);
+  const float* fw = s.sec<float>(kFwdWeights);
+  const uint32_t* docnos = s.docnos();
+  for (size_t i = 0; i < r; ++i) {
+    const uint32_t d = touched[i];
+    if (s.is_deleted(d) || !allowed(p, docnos[d])) continue;
+    float score = dot_forward(ft + fo[d], fw + fo[d], fo[d + 1] - fo[d], dense);
+    if (!top.full() || score >= top.threshold()) top.push({score, docnos[d]});
+  }
+  for (uint32_t d : touched) acc[d] = 0.f;
+  for (size_t i = 0; i < q.terms.size(); ++i)
+    if (q.terms[i] < V) dense[q.terms[i]] = 0.f;
+}
+
 }  // namespace lsr::sparse

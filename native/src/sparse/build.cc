@@ -123,6 +123,8 @@ struct TermBlocks {
   std::vector<uint32_t> sum_terms;
   std::vector<uint8_t> sum_values;
   std::vector<float> scales;
+  std::vector<uint32_t> pruned_docs;  // the kept postings, by ascending doc id
+  std::vector<float> pruned_weights;
 };
 
 struct Sketches {
@@ -184,7 +186,13 @@ void build_term_blocks(uint32_t term, const Inverted& inv, const Forward& f, con
     });
     kept.resize(p.postings);
   }
+  std::sort(kept.begin(), kept.end());  // inverted lists ascend by doc id, so this keeps that order
+  for (uint32_t k : kept) {
+    out.pruned_docs.push_back(inv.docs[lo + k]);
+    out.pruned_weights.push_back(inv.weights[lo + k]);
+  }
   for (auto& k : kept) k = inv.docs[lo + k];  // now local doc ids
+  if (!p.blocks) return;
   const uint32_t m = static_cast<uint32_t>(kept.size());
   const uint32_t beta = std::max<uint32_t>(1, static_cast<uint32_t>(std::ceil(m * p.block_ratio)));
 
@@ -326,7 +334,7 @@ std::shared_ptr<Segment> build_segment(const BuildInput& in, const BuildParams& 
   const bool approx = p.approx.postings > 0 && n > 0;
   std::vector<TermBlocks> tb;
   if (approx) {
-    Sketches sk = make_sketches(f, n, threads);
+    Sketches sk = p.approx.blocks ? make_sketches(f, n, threads) : Sketches{};
     tb.resize(V);
     std::vector<std::unique_ptr<BlockScratch>> scratch(threads);
     // Interleave terms across workers: the heavy (frequent) terms are spread over the id space.
@@ -335,8 +343,9 @@ std::shared_ptr<Segment> build_segment(const BuildInput& in, const BuildParams& 
       for (uint64_t t = b; t < e; ++t) build_term_blocks(uint32_t(t), inv, f, sk, p.approx, *scratch[w], tb[t]);
     });
   }
-  uint64_t n_blocks = 0, n_block_docs = 0, n_sum = 0;
+  uint64_t n_blocks = 0, n_block_docs = 0, n_sum = 0, n_pruned = 0;
   for (auto& t : tb) {
+    n_pruned += t.pruned_docs.size();
     n_blocks += t.block_sizes.size();
     n_block_docs += t.docs.size();
     n_sum += t.sum_terms.size();
@@ -351,7 +360,8 @@ std::shared_ptr<Segment> build_segment(const BuildInput& in, const BuildParams& 
   L.len[kInvDocs] = 4 * nnz;
   L.len[kInvWeights] = (p.quantize_u8 ? 1 : 4) * nnz;
   L.len[kTermMax] = 4ull * V;
-  if (approx) {
+  const bool blocks = approx && p.approx.blocks;
+  if (blocks) {
     L.len[kBlkTermOffsets] = 8ull * (V + 1);
     L.len[kBlkDocOffsets] = 8 * (n_blocks + 1);
     L.len[kBlkDocs] = 4 * n_block_docs;
@@ -359,6 +369,11 @@ std::shared_ptr<Segment> build_segment(const BuildInput& in, const BuildParams& 
     L.len[kSumTerms] = 4 * n_sum;
     L.len[kSumValues] = n_sum;
     L.len[kSumScale] = 4 * n_blocks;
+  }
+  if (approx) {
+    L.len[kPrunedOffsets] = 8ull * (V + 1);
+    L.len[kPrunedDocs] = 4 * n_pruned;
+    L.len[kPrunedWeights] = 4 * n_pruned;
   }
   L.place();
   auto img = std::make_unique<OwnedImage>(L.total);
@@ -388,12 +403,19 @@ std::shared_ptr<Segment> build_segment(const BuildInput& in, const BuildParams& 
     auto* st = reinterpret_cast<uint32_t*>(img->mutable_data() + L.off[kSumTerms]);
     auto* sv = img->mutable_data() + L.off[kSumValues];
     auto* ss = reinterpret_cast<float*>(img->mutable_data() + L.off[kSumScale]);
+    auto* po = reinterpret_cast<uint64_t*>(img->mutable_data() + L.off[kPrunedOffsets]);
+    auto* pd = reinterpret_cast<uint32_t*>(img->mutable_data() + L.off[kPrunedDocs]);
+    auto* pw = reinterpret_cast<float*>(img->mutable_data() + L.off[kPrunedWeights]);
+    po[0] = 0;
     uint64_t b = 0, dpos = 0, spos = 0;
-    bto[0] = 0;
-    bdo[0] = 0;
-    so[0] = 0;
+    if (blocks) {
+      bto[0] = 0;
+      bdo[0] = 0;
+      so[0] = 0;
+    }
     for (uint32_t t = 0; t < V; ++t) {
       TermBlocks& x = tb[t];
+      if (blocks) {
       std::memcpy(bd + dpos, x.docs.data(), x.docs.size() * 4);
       std::memcpy(st + spos, x.sum_terms.data(), x.sum_terms.size() * 4);
       std::memcpy(sv + spos, x.sum_values.data(), x.sum_values.size());
@@ -406,11 +428,17 @@ std::shared_ptr<Segment> build_segment(const BuildInput& in, const BuildParams& 
         so[b] = spos;
       }
       bto[t + 1] = b;
+      }
+      std::memcpy(pd + po[t], x.pruned_docs.data(), x.pruned_docs.size() * 4);
+      std::memcpy(pw + po[t], x.pruned_weights.data(), x.pruned_weights.size() * 4);
+      po[t + 1] = po[t] + x.pruned_docs.size();
+      TermBlocks().pruned_docs.swap(x.pruned_docs);
+      TermBlocks().pruned_weights.swap(x.pruned_weights);
       TermBlocks().docs.swap(x.docs);
     }
   }
   Header h{};
-  h.flags = (p.quantize_u8 ? kQuantU8 : 0) | (approx ? kHasApprox : 0);
+  h.flags = (p.quantize_u8 ? kQuantU8 : 0) | (approx ? kHasApprox : 0) | (blocks ? kHasBlocks : 0);
   h.n_docs = n;
   h.vocab = V;
   h.nnz = nnz;

@@ -63,7 +63,9 @@ struct SearchParams {
   uint32_t k = 10;
   bool approx = false;
   uint32_t query_cut = 10;     // approx: query terms (heaviest first) whose lists are visited
-  float heap_factor = 0.9f;    // approx: a block is evaluated when its summary score >= factor * threshold
+  float heap_factor = 0.9f;    // approx blocks: a block is evaluated when its summary score >= factor * threshold
+  bool blocks = false;         // approx strategy: Seismic-style blocks (true) or pruned lists + re-rank (false)
+  uint32_t rerank = 100;       // approx pruned: candidates re-scored exactly from the forward index
   const uint8_t* filter = nullptr;  // optional bitset over global docnos: only set bits match
   uint64_t filter_bits = 0;
 };
@@ -73,6 +75,7 @@ struct Scratch {
   std::vector<float> dense_query;  // vocab-sized, all zero between queries
   std::vector<float> acc;          // exact: per-document accumulators, all zero between queries
   std::vector<uint32_t> visited;   // approx: epoch stamps per document
+  std::vector<uint32_t> touched;   // approx pruned: documents with a partial score
   uint32_t epoch = 0;
   static Scratch& local();
 };
@@ -85,6 +88,7 @@ inline bool allowed(const SearchParams& p, uint32_t docno) {
 
 void search_exact(const Segment& s, const Query& q, const SearchParams& p, Scratch& sc, TopK& top);
 void search_approx(const Segment& s, const Query& q, const SearchParams& p, Scratch& sc, TopK& top);
+void search_pruned(const Segment& s, const Query& q, const SearchParams& p, Scratch& sc, TopK& top);
 
 // Searches every segment and returns the best k, best first.
 std::vector<Hit> search(const std::vector<std::shared_ptr<Segment>>& segs, const Query& q,

@@ -18,7 +18,8 @@ inline constexpr uint32_t kFormatVersion = 1;
 
 enum Flags : uint32_t {
   kQuantU8 = 1u << 0,     // inverted impacts stored as u8 with a per-term scale
-  kHasApprox = 1u << 1,   // approximate-search sections present
+  kHasApprox = 1u << 1,   // statically pruned lists present
+  kHasBlocks = 1u << 2,   // Seismic-style blocks and summaries present
 };
 
 // Section ids; their order in the file is the order of this enum.
@@ -38,6 +39,9 @@ enum Section : uint32_t {
   kSumTerms,          // u32[...]
   kSumValues,         // u8[...]    summary weight = value * scale[block]
   kSumScale,          // f32[B]
+  kPrunedOffsets,     // u64[V+1]   term -> its statically pruned list (heaviest `postings` entries)
+  kPrunedDocs,        // u32[...]   local doc ids, ascending within a term
+  kPrunedWeights,     // f32[...]
   kSectionCount
 };
 
@@ -70,7 +74,7 @@ struct ApproxParams {
   uint32_t postings = 0;         // lambda; 0 = no approximate index
   float block_ratio = 0.1f;      // beta = ceil(kept postings * block_ratio)
   float summary_energy = 0.4f;   // alpha
-  uint32_t max_block = 0;        // unused knob reserved at 0 (blocks come from clustering)
+  bool blocks = false;           // also build clustered blocks with summaries
 };
 
 struct BuildParams {
@@ -99,6 +103,7 @@ class Segment {
   uint64_t n_blocks() const { return header_->n_blocks; }
   bool quantized() const { return header_->flags & kQuantU8; }
   bool has_approx() const { return header_->flags & kHasApprox; }
+  bool has_blocks() const { return header_->flags & kHasBlocks; }
   size_t bytes() const { return image_->size(); }
 
   template <typename T>

@@ -50,6 +50,7 @@ bool parse_build_params(const Napi::Value& v, BuildParams& p) {
   p.approx.postings = static_cast<uint32_t>(lsr::napi::num_opt(o, "approxPostings", 0));
   p.approx.block_ratio = static_cast<float>(lsr::napi::num_opt(o, "approxBlockRatio", 0.1));
   p.approx.summary_energy = static_cast<float>(lsr::napi::num_opt(o, "approxSummaryEnergy", 0.4));
+  p.approx.blocks = lsr::napi::bool_opt(o, "approxBlocks", false);
   return true;
 }
 
@@ -76,6 +77,9 @@ bool parse_search_params(const Napi::Value& v, SearchParams& p) {
   p.approx = lsr::napi::bool_opt(o, "approx", false);
   p.query_cut = static_cast<uint32_t>(lsr::napi::num_opt(o, "queryCut", 10));
   p.heap_factor = static_cast<float>(lsr::napi::num_opt(o, "heapFactor", 0.9));
+  p.rerank = static_cast<uint32_t>(lsr::napi::num_opt(o, "rerank", 100));
+  Napi::Value strategy = o.Get("strategy");
+  p.blocks = strategy.IsString() && strategy.As<Napi::String>().Utf8Value() == "blocks";
   Napi::Value f = o.Get("filter");
   if (f.IsTypedArray()) {
     uint8_t* d;
@@ -405,6 +409,7 @@ Napi::Value SegmentWrap::Stats(const Napi::CallbackInfo& info) {
   o.Set("bytes", static_cast<double>(seg_->bytes()));
   o.Set("quantized", seg_->quantized());
   o.Set("approx", seg_->has_approx());
+  o.Set("approxBlocks", seg_->has_blocks());
   o.Set("blocks", static_cast<double>(h.n_blocks));
   o.Set("approxPostings", h.approx_postings);
   o.Set("approxBlockRatio", h.approx_block_ratio);
@@ -413,7 +418,8 @@ Napi::Value SegmentWrap::Stats(const Napi::CallbackInfo& info) {
   Napi::Object bytes = Napi::Object::New(env);
   const char* names[kSectionCount] = {"docnos", "fwdOffsets", "fwdTerms", "fwdWeights", "invOffsets",
                                       "invDocs", "invWeights", "termMax", "blkTermOffsets", "blkDocOffsets",
-                                      "blkDocs", "sumOffsets", "sumTerms", "sumValues", "sumScale"};
+                                      "blkDocs", "sumOffsets", "sumTerms", "sumValues", "sumScale",
+                                      "prunedOffsets", "prunedDocs", "prunedWeights"};
   for (uint32_t s = 0; s < kSectionCount; ++s) bytes.Set(names[s], static_cast<double>(h.sections[s].length));
   o.Set("sectionBytes", bytes);
   return o;
