@@ -41,7 +41,7 @@ export interface PeerRun<T> {
  * Runs bench/peers/<script> with args; its last stdout line is its JSON result. Progress on its
  * stderr is forwarded to ours, prefixed, so a long 1M-document run shows where it is.
  */
-export function runPeer<T>(script: string, args: string[], env: Record<string, string> = {}): Promise<PeerRun<T>> {
+export function runPeer<T>(script: string, args: string[], env: Record<string, string> = {}, timeoutS = 0): Promise<PeerRun<T>> {
   const t0 = performance.now();
   return new Promise((resolve) => {
     const child = spawn(PYTHON, [join(PEERS_DIR, script), ...args], {
@@ -49,6 +49,9 @@ export function runPeer<T>(script: string, args: string[], env: Record<string, s
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    // A peer whose build runs past the budget is stopped and reported, so the run still finishes.
+    let timedOut = false;
+    const timer = timeoutS > 0 ? setTimeout(() => { timedOut = true; child.kill('SIGTERM'); }, timeoutS * 1000) : null;
     let out = '', errTail = '';
     child.stdout.on('data', (b: Buffer) => (out += b.toString()));
     child.stderr.on('data', (b: Buffer) => {
@@ -58,7 +61,9 @@ export function runPeer<T>(script: string, args: string[], env: Record<string, s
     });
     child.on('error', (e) => resolve({ ok: false, error: e.message, seconds: (performance.now() - t0) / 1000 }));
     child.on('close', (code, signal) => {
+      if (timer) clearTimeout(timer);
       const seconds = (performance.now() - t0) / 1000;
+      if (timedOut) return resolve({ ok: false, error: `${script} stopped after the ${timeoutS} s peer time limit (--peer-timeout): ${errTail.trim().split('\n').slice(-1)[0] ?? ''}`, seconds });
       const last = out.trim().split('\n').pop() ?? '';
       if (code === 0) {
         try {
