@@ -7,6 +7,7 @@
 // scipy brute-force oracle. Everything is timed on one thread, search only, with medians over
 // repeated passes; what matters on these shared machines is the ratio within a run
 // (docs/benchmarks.md). With --json the last line of stdout is one JSON object.
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -62,7 +63,7 @@ const BUILD_THREADS = Number(args['build-threads']);
  * them). lambda is per term list, so it is given as a fraction of the corpus size and scaled: the
  * share of each list kept is what recall depends on, not the absolute count.
  */
-const DEFAULT_APPROX = { lambdaPerDoc: 0.005, blockRatio: 0.1, summaryEnergy: 0.4 };
+const DEFAULT_APPROX = { lambdaPerDoc: 0.0025, blockRatio: 0.1, summaryEnergy: 0.4 };
 /**
  * lambda (as a fraction of the documents) tried by --sweep, on pruned-list builds: blockRatio and
  * summaryEnergy only shape the Seismic-style blocks, which cost too much build time and memory to
@@ -77,6 +78,15 @@ const HEAP_FACTORS = [0.8, 0.9, 1.0];
 const PRUNED_QUERY_CUTS = [10, 20, 1000];
 const RERANKS = [20, 50, 100, 200, 500];
 const GRID_REPS = 3;
+
+/** The engine version measured: the commit, and whether index/ or native/ differ from it. */
+function engineVersion(): { commit: string | null; dirty: boolean | null } {
+  const git = (...a: string[]) => spawnSync('git', a, { encoding: 'utf8' });
+  const head = git('rev-parse', '--short', 'HEAD');
+  if (head.status !== 0) return { commit: null, dirty: null };
+  const st = git('status', '--porcelain', '--', 'index', 'native', 'binding.gyp');
+  return { commit: head.stdout.trim(), dirty: st.stdout.trim().length > 0 };
+}
 
 function log(msg: string): void {
   process.stderr.write(`[bench:index ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
@@ -215,6 +225,8 @@ interface BmpOut {
 
 async function main(): Promise<void> {
   const t00 = performance.now();
+  const engine = engineVersion();
+  log(`engine ${engine.commit ?? '?'}${engine.dirty ? ' + uncommitted changes in index/ or native/' : ''}`);
   // ---- corpus
   const params = { ...DEFAULT_CORPUS, seed: Number(args.seed), docs: DOCS, queries: NQ };
   log(`generating ${DOCS} documents and ${NQ} queries (seed ${params.seed})`);
@@ -360,7 +372,7 @@ async function main(): Promise<void> {
     rows.push(['BMP ' + b.version, 'exact (u8 impacts)', 'alpha 1, beta 1', b.exact.qps, b.exact.p50_ms, b.exact.p99_ms, b.exact.recall_at_10, '']);
     rows.push(['BMP ' + b.version, 'approx', `alpha ${b.approx.alpha}, beta ${b.approx.beta}`, b.approx.qps, b.approx.p50_ms, b.approx.p99_ms, b.approx.recall_at_10, b.approx.met_target ? '' : `target ${TARGET} not reached`]);
   } else rows.push(['BMP', 'exact / approx', '', null, null, null, null, bmp.reason]);
-  out(table(`Search, k=${K}, ${DOCS} docs, ${NQ} queries, one thread unless stated (QPS: median of ${REPS} passes)`,
+  out(table(`Search, k=${K}, ${DOCS} docs, ${NQ} queries, engine ${engine.commit}${engine.dirty ? '+dirty' : ''}, one thread unless stated (QPS: median of ${REPS} passes)`,
     ['system', 'mode', 'settings', 'QPS', 'p50 ms', 'p99 ms', 'recall@10', 'note'], rows));
 
   const buildRows: Cell[][] = [
@@ -392,6 +404,8 @@ async function main(): Promise<void> {
     queries: NQ,
     k: K,
     seed: params.seed,
+    engine_commit: engine.commit,
+    engine_dirty: engine.dirty,
     corpus: { params, stats, generate_s: corpus.generateSeconds },
     build_s: buildS,
     build_threads: BUILD_THREADS,
