@@ -11,7 +11,9 @@
         "native/src/sparse/exact.cc",
         "native/src/sparse/approx.cc",
         "native/src/sparse/segment-io.cc",
-        "native/src/sparse/sparse-binding.cc"
+        "native/src/sparse/sparse-binding.cc",
+        "native/src/head/fused-head.cc",
+        "native/src/head/head-binding.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")", "native/src"],
       "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED"],

@@ -76,6 +76,11 @@ export interface NativeAddon {
     params: NativeSearchParams, threads: number,
   ): Promise<NativeBatchHits>;
   mergeSparseSegments(segments: NativeSegment[], params: NativeBuildParams): Promise<NativeSegment>;
+  fusedSparseHead(
+    hidden: Float32Array, mask: Uint8Array, texts: number, seq: number, dim: number,
+    weights: Float32Array | Uint16Array, bias: Float32Array | null, vocab: number,
+    options: { threads?: number; threshold?: number; topk?: number; dense?: boolean; unfused?: boolean },
+  ): { offsets: Uint32Array; terms: Uint32Array; weights: Float32Array } & { dense?: Float32Array };
 }
 
 function packageRoot(): string {

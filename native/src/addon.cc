@@ -6,6 +6,9 @@
 namespace lsr::sparse {
 void init_bindings(Napi::Env env, Napi::Object exports);
 }
+namespace lsr::head {
+void init_bindings(Napi::Env env, Napi::Object exports);
+}
 
 namespace {
 
@@ -16,6 +19,7 @@ Napi::Value CpuLevel(const Napi::CallbackInfo& info) {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("cpuLevel", Napi::Function::New(env, CpuLevel));
   lsr::sparse::init_bindings(env, exports);
+  lsr::head::init_bindings(env, exports);
   return exports;
 }
 

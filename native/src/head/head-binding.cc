@@ -1,0 +1,119 @@
+// N-API surface of the fused sparse LM head.
+#include <napi.h>
+
+#include <algorithm>
+#include <numeric>
+#include <vector>
+
+#include "common/napi-util.h"
+#include "head/fused-head.h"
+
+namespace lsr::head {
+
+namespace {
+
+using lsr::napi::throw_coded;
+
+// fusedSparseHead(hidden: Float32Array, mask: Uint8Array, texts, seq, dim,
+//                 weights: Float32Array | Uint16Array (bf16), bias: Float32Array | null, vocab,
+//                 options: {threads, threshold, topk, dense, unfused})
+// -> {offsets: Uint32Array, terms: Uint32Array, weights: Float32Array} (terms ascending per text),
+//    or {dense: Float32Array} with options.dense.
+Napi::Value FusedSparseHead(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  HeadInput in{};
+  float* hidden;
+  uint8_t* mask;
+  size_t nh, nm;
+  if (info.Length() < 9 || !lsr::napi::typed<float, napi_float32_array>(info[0], hidden, nh) ||
+      !lsr::napi::typed<uint8_t, napi_uint8_array>(info[1], mask, nm) || !info[2].IsNumber() ||
+      !info[3].IsNumber() || !info[4].IsNumber() || !info[7].IsNumber() || !info[8].IsObject()) {
+    throw_coded(env, "NATIVE_BAD_ARGUMENT", "fusedSparseHead(hidden, mask, texts, seq, dim, weights, bias, vocab, options)");
+    return env.Null();
+  }
+  in.hidden = hidden;
+  in.mask = mask;
+  in.texts = info[2].As<Napi::Number>().Uint32Value();
+  in.seq = info[3].As<Napi::Number>().Uint32Value();
+  in.dim = info[4].As<Napi::Number>().Uint32Value();
+  in.vocab = info[7].As<Napi::Number>().Uint32Value();
+  size_t nw = 0;
+  float* wf;
+  uint16_t* wb;
+  if (lsr::napi::typed<float, napi_float32_array>(info[5], wf, nw)) {
+    in.weights = wf;
+    in.weights_bf16 = false;
+  } else if (lsr::napi::typed<uint16_t, napi_uint16_array>(info[5], wb, nw)) {
+    in.weights = wb;
+    in.weights_bf16 = true;
+  }
+  float* bias = nullptr;
+  size_t nb = 0;
+  if (!info[6].IsNull() && !info[6].IsUndefined() && !lsr::napi::typed<float, napi_float32_array>(info[6], bias, nb)) {
+    throw_coded(env, "NATIVE_BAD_ARGUMENT", "bias must be a Float32Array or null");
+    return env.Null();
+  }
+  in.bias = bias;
+  // Memory-safety checks; the TypeScript layer gives the friendly messages.
+  if (nh != size_t(in.texts) * in.seq * in.dim || nm != size_t(in.texts) * in.seq ||
+      nw != size_t(in.vocab) * in.dim || (bias && nb != in.vocab) || in.dim == 0) {
+    throw_coded(env, "NATIVE_BAD_ARGUMENT", "fusedSparseHead: array sizes do not match texts, seq, dim and vocab");
+    return env.Null();
+  }
+  Napi::Object o = info[8].As<Napi::Object>();
+  in.threads = std::max(1u, static_cast<uint32_t>(lsr::napi::num_opt(o, "threads", 1)));
+  const float threshold = static_cast<float>(lsr::napi::num_opt(o, "threshold", 0));
+  const uint32_t topk = static_cast<uint32_t>(lsr::napi::num_opt(o, "topk", 0));
+  const bool dense = lsr::napi::bool_opt(o, "dense", false);
+  const bool unfused = lsr::napi::bool_opt(o, "unfused", false);
+
+  if (dense) {
+    auto out = Napi::Float32Array::New(env, size_t(in.texts) * in.vocab);
+    unfused ? unfused_head(in, out.Data()) : fused_head(in, out.Data());
+    Napi::Object r = Napi::Object::New(env);
+    r.Set("dense", out);
+    return r;
+  }
+  std::vector<float> out(size_t(in.texts) * in.vocab);
+  unfused ? unfused_head(in, out.data()) : fused_head(in, out.data());
+  std::vector<uint32_t> offsets(in.texts + 1, 0), terms;
+  std::vector<float> weights;
+  std::vector<uint32_t> idx;
+  for (uint32_t x = 0; x < in.texts; ++x) {
+    const float* row = out.data() + size_t(x) * in.vocab;
+    idx.clear();
+    for (uint32_t v = 0; v < in.vocab; ++v)
+      if (row[v] > threshold) idx.push_back(v);
+    if (topk && idx.size() > topk) {
+      std::nth_element(idx.begin(), idx.begin() + topk, idx.end(), [&](uint32_t a, uint32_t b) {
+        return row[a] != row[b] ? row[a] > row[b] : a < b;
+      });
+      idx.resize(topk);
+      std::sort(idx.begin(), idx.end());
+    }
+    for (uint32_t v : idx) {
+      terms.push_back(v);
+      weights.push_back(row[v]);
+    }
+    offsets[x + 1] = static_cast<uint32_t>(terms.size());
+  }
+  auto jo = Napi::Uint32Array::New(env, offsets.size());
+  auto jt = Napi::Uint32Array::New(env, terms.size());
+  auto jw = Napi::Float32Array::New(env, weights.size());
+  std::copy(offsets.begin(), offsets.end(), jo.Data());
+  std::copy(terms.begin(), terms.end(), jt.Data());
+  std::copy(weights.begin(), weights.end(), jw.Data());
+  Napi::Object r = Napi::Object::New(env);
+  r.Set("offsets", jo);
+  r.Set("terms", jt);
+  r.Set("weights", jw);
+  return r;
+}
+
+}  // namespace
+
+void init_bindings(Napi::Env env, Napi::Object exports) {
+  exports.Set("fusedSparseHead", Napi::Function::New(env, FusedSparseHead));
+}
+
+}  // namespace lsr::head

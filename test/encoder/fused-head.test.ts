@@ -1,0 +1,123 @@
+import { spawnSync } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { fusedHead, HeadInputError, headDense, toBf16, type HeadBatch, type HeadWeights } from '../../src/encoder/fused-head.js';
+import { rng } from '../helpers/sparse-random.js';
+
+function gaussian(r: () => number): number {
+  return Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());
+}
+
+function randomHead(texts: number, seq: number, dim: number, vocab: number, seed: number): { b: HeadBatch; w: HeadWeights } {
+  const r = rng(seed);
+  const hidden = Float32Array.from({ length: texts * seq * dim }, () => gaussian(r));
+  const mask = new Uint8Array(texts * seq);
+  for (let x = 0; x < texts; x++) {
+    const len = x === texts - 1 ? 0 : 1 + Math.floor(r() * seq); // the last text is all padding
+    mask.fill(1, x * seq, x * seq + len);
+  }
+  const weights = Float32Array.from({ length: vocab * dim }, () => gaussian(r) / Math.sqrt(dim));
+  const bias = Float32Array.from({ length: vocab }, () => gaussian(r) * 0.5 - 0.5);
+  return { b: { hidden, mask, texts, seq }, w: { dim, vocab, weights, bias } };
+}
+
+/** float64 reference that materializes the logits: log1p(relu(logits)) then max over unmasked tokens. */
+function reference(b: HeadBatch, w: HeadWeights, weights: ArrayLike<number> = w.weights as Float32Array): Float64Array {
+  const out = new Float64Array(b.texts * w.vocab);
+  for (let x = 0; x < b.texts; x++)
+    for (let t = 0; t < b.seq; t++) {
+      if (!b.mask[x * b.seq + t]) continue;
+      const h = (x * b.seq + t) * w.dim;
+      for (let v = 0; v < w.vocab; v++) {
+        let s = w.bias ? w.bias[v] : 0;
+        for (let k = 0; k < w.dim; k++) s += b.hidden[h + k] * weights[v * w.dim + k];
+        out[x * w.vocab + v] = Math.max(out[x * w.vocab + v], Math.log1p(Math.max(0, s)));
+      }
+    }
+  return out;
+}
+
+/** Relative error, with values below 0.01 compared absolutely (float32 sums of hundreds of terms). */
+function maxRelErr(got: Float32Array, want: Float64Array): number {
+  let m = 0;
+  for (let i = 0; i < want.length; i++) m = Math.max(m, Math.abs(got[i] - want[i]) / Math.max(1e-2, Math.abs(want[i])));
+  return m;
+}
+
+describe('fused sparse LM head', () => {
+  // dim 100 exercises the SIMD remainder; vocab 70 a partial tile and a partial 4-row group.
+  it.each([[5, 9, 100, 70], [3, 33, 64, 129], [2, 4, 768, 40]])('equals the materializing float64 reference (texts %i, seq %i, dim %i, vocab %i)', (texts, seq, dim, vocab) => {
+    const { b, w } = randomHead(texts, seq, dim, vocab, texts * 7 + seq);
+    const want = reference(b, w);
+    const fused = headDense(b, w, { threads: 2 });
+    expect(maxRelErr(fused, want)).toBeLessThan(1e-5);
+    expect(maxRelErr(headDense(b, w, { unfused: true }), want)).toBeLessThan(1e-5);
+  });
+
+  it('ignores padded tokens entirely, and an all-padding text gets an empty vector', () => {
+    const { b, w } = randomHead(4, 12, 48, 50, 3);
+    const before = fusedHead(b, w);
+    const poisoned = Float32Array.from(b.hidden);
+    for (let i = 0; i < b.mask.length; i++) if (!b.mask[i]) poisoned.fill(1e6, i * w.dim, (i + 1) * w.dim);
+    const after = fusedHead({ ...b, hidden: poisoned }, w);
+    expect(after).toEqual(before);
+    expect(before.offsets[4] - before.offsets[3]).toBe(0);
+  });
+
+  it('returns the positive weights as sparse vectors, with threshold and top-k', () => {
+    const { b, w } = randomHead(6, 10, 32, 200, 5);
+    const dense = headDense(b, w);
+    const all = fusedHead(b, w);
+    for (let x = 0; x < b.texts; x++) {
+      const want = [...Array(w.vocab).keys()].filter((v) => dense[x * w.vocab + v] > 0);
+      expect(Array.from(all.terms.subarray(all.offsets[x], all.offsets[x + 1]))).toEqual(want);
+    }
+    const top = fusedHead(b, w, { topk: 5, threshold: 0.1 });
+    for (let x = 0; x < b.texts; x++) {
+      const row = Array.from(dense.subarray(x * w.vocab, (x + 1) * w.vocab));
+      const want = row.map((s, v) => [s, v]).filter(([s]) => s > 0.1).sort((a, c) => c[0] - a[0] || a[1] - c[1]).slice(0, 5).map(([, v]) => v).sort((a, c) => a - c);
+      expect(Array.from(top.terms.subarray(top.offsets[x], top.offsets[x + 1]))).toEqual(want);
+    }
+  });
+
+  it('bf16 weights stay within bf16 rounding of the f32 result', () => {
+    const { b, w } = randomHead(4, 16, 256, 300, 11);
+    const bf = toBf16(w.weights as Float32Array);
+    const widened = Float32Array.from(bf, (x) => new Float32Array(new Uint32Array([x << 16]).buffer)[0]);
+    // Float32 accumulation against a float64 reference on the rounded weights (dim 256 sums give
+    // ~1e-5 relative rounding); then the bf16 rounding itself against the f32 weights' result.
+    expect(maxRelErr(headDense(b, { ...w, weights: bf }), reference(b, w, widened))).toBeLessThan(5e-5);
+    const f32 = headDense(b, w);
+    const bf16 = headDense(b, { ...w, weights: bf });
+    let maxAbs = 0;
+    for (let i = 0; i < f32.length; i++) maxAbs = Math.max(maxAbs, Math.abs(f32[i] - bf16[i]));
+    expect(maxAbs).toBeGreaterThan(0);
+    expect(maxAbs).toBeLessThan(0.05);
+  });
+
+  it('rejects mismatched shapes naming the field', () => {
+    const { b, w } = randomHead(2, 4, 8, 10, 1);
+    expect(() => fusedHead({ ...b, hidden: new Float32Array(3) }, w)).toThrow(/hidden must be a Float32Array of texts × seq × dim = 64 values, got 3/);
+    expect(() => fusedHead({ ...b, mask: new Uint8Array(1) }, w)).toThrow(HeadInputError);
+    expect(() => fusedHead(b, { ...w, bias: new Float32Array(2) })).toThrow(/bias must be null or a Float32Array of vocab = 10/);
+    expect(() => fusedHead(b, w, { topk: -1 })).toThrow(/topk must be a non-negative integer/);
+  });
+
+  it('gives the same output on the scalar, AVX2 and AVX-512 paths', () => {
+    const script = `
+      import { headDense } from './src/encoder/fused-head.ts';
+      const dim = 100, vocab = 37, texts = 3, seq = 7;
+      let s = 1; const r = () => ((s = (s * 16807) % 2147483647) / 2147483647) - 0.5;
+      const hidden = Float32Array.from({ length: texts * seq * dim }, r);
+      const mask = new Uint8Array(texts * seq).fill(1); mask[5] = 0;
+      const weights = Float32Array.from({ length: vocab * dim }, r);
+      const out = headDense({ hidden, mask, texts, seq }, { dim, vocab, weights, bias: null });
+      console.log(JSON.stringify(Array.from(out)));`;
+    const run = (level: string) => {
+      const p = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { env: { ...process.env, LSR_SIMD: level }, encoding: 'utf8' });
+      expect(p.status, p.stderr).toBe(0);
+      return JSON.parse(p.stdout.trim().split('\n').pop()!) as number[];
+    };
+    const scalar = run('scalar');
+    for (const level of ['avx2', 'avx512']) run(level).forEach((v, i) => expect(Math.abs(v - scalar[i])).toBeLessThan(1e-5));
+  });
+});
