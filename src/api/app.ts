@@ -63,6 +63,7 @@ function fromFastify(err: FastifyError): ServiceError | undefined {
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
       return serviceError('VALIDATION_FAILED', err.message, 'content-length');
   }
+  if (err.statusCode === 414 || err.code === 'FST_ERR_MAX_PARAM_LENGTH') return serviceError('URI_TOO_LONG', err.message);
   if (err.statusCode === 413) return serviceError('BODY_TOO_LARGE', err.message);
   if (err.statusCode === 415) return serviceError('UNSUPPORTED_MEDIA_TYPE', err.message, 'content-type');
   if (err.statusCode === 404) return serviceError('ROUTE_NOT_FOUND', err.message);
@@ -90,6 +91,8 @@ export async function buildApp(config: Config, logger: FastifyServerOptions['log
     // not silently dropped.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
     return503OnClosing: true,
+    // Document ids may be up to 512 characters, percent-encoded up to 9 bytes each.
+    routerOptions: { maxParamLength: 8192 },
     forceCloseConnections: 'idle',
   }).withTypeProvider<TypeBoxTypeProvider>();
 

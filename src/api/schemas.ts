@@ -23,7 +23,7 @@ const errorRef = Type.Ref('ErrorResponse');
 /** Every error status a route may answer, documented so clients (and schemathesis) know them. */
 export function withErrors<T extends Record<number, unknown>>(ok: T): T & Record<number, unknown> {
   const out: Record<number, unknown> = { ...ok };
-  for (const s of [400, 401, 403, 404, 409, 413, 415, 429, 500, 503]) out[s] = errorRef;
+  for (const s of [400, 401, 403, 404, 409, 413, 414, 415, 429, 500, 503]) out[s] = errorRef;
   return out as T & Record<number, unknown>;
 }
 

@@ -16,7 +16,7 @@ export const healthRoutes: FastifyPluginAsyncTypebox<{ service: Service }> = asy
     return { status: 'ready' };
   });
 
-  app.get('/metrics', { config: { access: 'public' }, schema: { tags: ['operations'], summary: 'Prometheus metrics', response: withErrors({ 200: Type.String() }) } }, async (_req, reply) => {
+  app.get('/metrics', { config: { access: 'public' }, schema: { tags: ['operations'], summary: 'Prometheus metrics', response: withErrors({ 200: { description: 'Prometheus text format', content: { 'text/plain': { schema: Type.String() } } } }) } }, async (_req, reply) => {
     return reply.type('text/plain; version=0.0.4').send(service.metrics.render());
   });
 };
