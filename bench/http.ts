@@ -1,0 +1,170 @@
+// HTTP search vs in-process search on a BM25 collection (100K synthetic documents by default).
+// The collection is built once into bench/out/http-data (reused while its parameters match); the
+// same queries are searched in-process (search/search.ts on the data directory) and through
+// `lsr serve` in a child process loaded by autocannon at saturation. Goal: HTTP costs no more than
+// 20% of in-process QPS. `--json` prints one line: {qps, p50_ms, p99_ms, errors, inproc_qps, ...}.
+//
+//   tsx bench/http.ts [--docs 100000] [--queries 1000] [--duration 15] [--connections 16] [--json]
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+import { CollectionRegistry } from '../src/collections/registry.js';
+import { IngestJob } from '../src/collections/ingest-job.js';
+import { runIngest } from '../src/collections/ingest.js';
+import { search } from '../src/search/search.js';
+import { Prng } from './lib/prng.js';
+import { table } from './lib/table.js';
+
+const args = process.argv.slice(2);
+const opt = (name: string, def: number) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? Number(args[i + 1]) : def;
+};
+const DOCS = opt('docs', 100_000);
+const QUERIES = opt('queries', 1000);
+const DURATION = opt('duration', 15);
+const CONNECTIONS = opt('connections', 16);
+const JSON_OUT = args.includes('--json');
+const root = fileURLToPath(new URL('..', import.meta.url));
+const dataDir = join(root, 'bench', 'out', 'http-data');
+const log = (s: string) => !JSON_OUT && process.stderr.write(s + '\n');
+const quiet = { info() {}, warn: console.warn, error: console.error };
+
+// A Zipfian vocabulary of pronounceable fake words: the df spread of natural text without a corpus.
+const VOCAB = 50_000;
+const syll = ['ka', 'lo', 'mi', 'ne', 'ru', 'sa', 'ti', 'vo', 'ze', 'pa', 'do', 'gu', 'be', 'fi', 'ho', 'ju'];
+const words = Array.from({ length: VOCAB }, (_, i) => {
+  let w = '', n = i + 1;
+  while (n > 0) {
+    w += syll[n % 16];
+    n = Math.floor(n / 16);
+  }
+  return w + 'x';
+});
+const cum = new Float64Array(VOCAB);
+for (let i = 0, s = 0; i < VOCAB; i++) cum[i] = s += 1 / Math.pow(i + 1, 1.07);
+const zipf = (r: Prng) => {
+  const u = r.next() * cum[VOCAB - 1];
+  let lo = 0, hi = VOCAB - 1;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (cum[mid] < u) lo = mid + 1;
+    else hi = mid;
+  }
+  return words[lo];
+};
+
+async function* corpus(): AsyncGenerator<Buffer> {
+  const r = new Prng(7);
+  let chunk: string[] = [];
+  for (let i = 0; i < DOCS; i++) {
+    const len = 20 + r.int(80);
+    const text = Array.from({ length: len }, () => zipf(r)).join(' ');
+    chunk.push(JSON.stringify({ _id: `doc${i}`, title: `${zipf(r)} ${zipf(r)}`, text, metadata: { bucket: i % 10 } }));
+    if (chunk.length === 1000) {
+      yield Buffer.from(chunk.join('\n') + '\n');
+      chunk = [];
+    }
+  }
+  if (chunk.length) yield Buffer.from(chunk.join('\n') + '\n');
+}
+
+function queries(): string[] {
+  const r = new Prng(11);
+  return Array.from({ length: QUERIES }, () => Array.from({ length: 2 + r.int(4) }, () => zipf(r)).join(' '));
+}
+
+async function ensureCollection(): Promise<void> {
+  const stamp = join(dataDir, 'bench.json');
+  const want = JSON.stringify({ docs: DOCS, v: 1 });
+  if (existsSync(stamp) && readFileSync(stamp, 'utf8') === want) return;
+  rmSync(dataDir, { recursive: true, force: true });
+  mkdirSync(dataDir, { recursive: true });
+  const reg = await CollectionRegistry.open(dataDir, quiet);
+  const c = await reg.create({ name: 'bench' });
+  const job = new IngestJob('bench', null);
+  const t = performance.now();
+  await runIngest(c, Readable.from(corpus()), job, { batchSize: 5000, maxDocumentBytes: 1 << 20 });
+  log(`indexed ${job.indexed} docs in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+  await c.index.optimize().catch(() => undefined);
+  await reg.close();
+  writeFileSync(stamp, want);
+}
+
+async function inProcess(qs: string[]): Promise<{ qps: number; p50: number; p99: number }> {
+  const reg = await CollectionRegistry.open(dataDir, quiet);
+  const c = reg.get('bench');
+  for (const q of qs.slice(0, 100)) search(c, { query: q, k: 10 });
+  const lat: number[] = [];
+  const end = performance.now() + DURATION * 1000;
+  let i = 0;
+  const t0 = performance.now();
+  while (performance.now() < end) {
+    const t = performance.now();
+    search(c, { query: qs[i++ % qs.length], k: 10 });
+    lat.push(performance.now() - t);
+  }
+  const secs = (performance.now() - t0) / 1000;
+  await reg.close();
+  lat.sort((a, b) => a - b);
+  return { qps: lat.length / secs, p50: lat[Math.floor(lat.length * 0.5)], p99: lat[Math.floor(lat.length * 0.99)] };
+}
+
+async function overHttp(qs: string[]) {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'src/cli/lsr.ts'), 'serve', '--port', '0', '--data-dir', dataDir], {
+    env: { ...process.env, LSR_LOG_LEVEL: 'info', LSR_API_KEYS: '' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let out = '';
+  const url = await new Promise<string>((resolve, reject) => {
+    child.stdout!.on('data', (b: Buffer) => {
+      out += b.toString();
+      const m = /"url":"(http:\/\/[^"]+)"[^\n]*"msg":"lsr serving"/.exec(out);
+      if (m) resolve(m[1]);
+    });
+    child.once('exit', (code) => reject(new Error(`server exited ${code}: ${out}`)));
+  });
+  try {
+    let i = 0;
+    const run = (duration: number) =>
+      autocannon({
+        url: `${url}/v1/collections/bench/search`,
+        connections: CONNECTIONS,
+        duration,
+        requests: [{ method: 'POST', headers: { 'content-type': 'application/json' }, setupRequest: (req) => ({ ...req, body: JSON.stringify({ query: qs[i++ % qs.length], k: 10 }) }) }],
+      });
+    await run(2); // warm-up: JIT and page cache
+    return await run(DURATION);
+  } finally {
+    child.kill('SIGTERM');
+  }
+}
+
+await ensureCollection();
+const qs = queries();
+const inproc = await inProcess(qs);
+log(`in-process: ${inproc.qps.toFixed(0)} q/s`);
+const r = await overHttp(qs);
+const result = {
+  qps: Math.round(r.requests.average),
+  p50_ms: r.latency.p50,
+  p99_ms: r.latency.p99,
+  errors: r.errors + r.non2xx + r.timeouts,
+  inproc_qps: Math.round(inproc.qps),
+  inproc_p50_ms: Number(inproc.p50.toFixed(3)),
+  http_overhead: Number((1 - r.requests.average / inproc.qps).toFixed(3)),
+  docs: DOCS,
+  connections: CONNECTIONS,
+  duration_s: DURATION,
+};
+if (JSON_OUT) console.log(JSON.stringify(result));
+else {
+  console.log(table(`HTTP vs in-process BM25 search, ${DOCS} docs, k=10`, ['path', 'q/s', 'p50 ms', 'p99 ms', 'errors'], [
+    ['in-process', result.inproc_qps, inproc.p50, inproc.p99, 0],
+    [`HTTP (${CONNECTIONS} connections)`, result.qps, result.p50_ms, result.p99_ms, result.errors],
+  ]));
+  console.log(`HTTP overhead at saturation: ${(result.http_overhead * 100).toFixed(1)}% (goal <= 20%)`);
+}
