@@ -3,7 +3,7 @@
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { IndexError } from '../../index/index.js';
 import type { Config } from '../config.js';
 import { JobRegistry } from '../collections/ingest-job.js';
@@ -85,7 +85,7 @@ export async function buildApp(config: Config, logger: FastifyServerOptions['log
   const app = Fastify({
     logger,
     // One log line per request would cost more than a search; errors are still logged.
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.bodyLimit,
     // Keep client input as sent: no coercion ("10" is not 10) and unknown properties are refused,
     // not silently dropped.
