@@ -50,7 +50,8 @@ export async function run(argv: string[]): Promise<number> {
     process.stdout.write(`${job.state}: ${job.indexed} documents indexed, ${job.rejected} rejected (${job.docs_per_second} docs/s)\n`);
     for (const e of job.errors.slice(0, 20)) process.stdout.write(`  line ${e.line}: ${e.code} ${e.message}\n`);
     if (job.error) process.stdout.write(`  ${job.error.message}\n`);
-    return job.state === 'committed' ? 0 : 1;
+    // Scripts should notice refused lines, not only failed jobs.
+    return job.state === 'committed' && job.rejected === 0 ? 0 : 1;
   } finally {
     await client.close();
   }
