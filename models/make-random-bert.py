@@ -1,0 +1,268 @@
+#!/usr/bin/env python3
+"""Writes a random-weight BERT masked-LM (the real architecture) in both layouts, without PyTorch.
+
+The graph is built op by op with the `onnx` helper API and seeded numpy weights, so the test fixture
+and the benchmark model come from one place and need neither PyTorch nor a download:
+
+  model.onnx   full layout: input_ids, attention_mask, token_type_ids -> logits [batch, seq, vocab]
+  trunk.onnx   split layout: the same inputs -> hidden_states [batch, seq, hidden] (the MLM head's
+               transform: dense + GELU + LayerNorm), i.e. everything before the vocabulary projection
+  head.bin     split layout: the vocabulary projection [vocab, hidden] and bias [vocab]
+               (format: docs/encoder-model-format.md)
+  config.json, tokenizer.json, tokenizer_config.json, special_tokens_map.json, vocab.txt
+
+As in BERT, the projection is tied to the word embeddings, so model.onnx holds it once.
+
+  python3 models/make-random-bert.py --out models/fixtures/tiny-bert            # the test fixture
+  python3 models/make-random-bert.py --out /tmp/bert-base --preset bert-base    # the benchmark model
+"""
+import argparse
+import json
+import os
+import struct
+import zlib
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+SPECIALS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+
+# Common English words and scientific words/pieces: enough for test sentences to tokenize into real
+# words with some WordPiece continuations, small enough to keep the fixture under a megabyte.
+WORDS = """
+the of and to in a is that for it as was with be by on not he this are or his from at which but
+have an they you were her she there been one all we their has would when if so no will can more
+out up into do any your what some about than them then other these its only also two may time new
+could very first after most over such our like just made where many those well before between both
+each under while same should because through since much being during without against among however
+within another found used use using study studies result results effect effects cell cells cancer
+gene genes protein proteins patient patients treatment disease risk human mice mouse data analysis
+clinical increase increased decrease decreased level levels expression associated association
+high higher low lower rate rates model models method methods test tests significant significantly
+group groups control age brain blood heart lung liver tissue tumor tumors growth factor factors
+response activity function role type types change changes process system systems infection virus
+bacteria drug drugs dose therapy trial trials outcome outcomes evidence population health care
+cause causes reduce reduced reduces increases show shows showed shown suggest suggests report
+cat cats dog dogs bird fish tree trees water fire earth air sun moon star light dark day night year
+years week month people person man woman child children family house home city country world
+life death war peace work play game music art book books paper papers word words text search query
+document documents retrieval sparse dense vector vectors index learning learned neural network
+networks language languages english science scientific computer information fast slow good bad big
+small long short old young great little own right left important large next early late public
+able best better last least less never always often sometimes here now still even back down off
+again once state states government law company market money business school university student
+students research researcher researchers theory problem problems question questions answer answers
+number numbers small value values point points part parts form forms case cases fact facts way ways
+""".split()
+
+PIECES = """##s ##es ##ed ##ing ##ly ##er ##ers ##est ##ion ##ions ##tion ##tions ##al ##ic ##ity ##ment
+##ness ##ous ##ive ##able ##ful ##less ##ism ##ist ##ize ##ized ##ogy ##ical ##ase ##in ##ine ##ate
+##ated ##en ##on ##an ##ar ##or ##um ##us ##ia ##is ##it ##at ##et ##ol ##ent ##ant ##ence ##ance""".split()
+
+PRESETS = {
+    # Small enough for a committed fixture, still every part of the architecture (2 layers, 4 heads).
+    "tiny": dict(hidden=64, layers=2, heads=4, intermediate=128, max_pos=512, vocab=None),
+    # BERT-base dimensions for the benchmark (random weights; padded to 30,522 entries).
+    "bert-base": dict(hidden=768, layers=12, heads=12, intermediate=3072, max_pos=512, vocab=30522),
+}
+
+
+def build_vocab(size):
+    chars = [chr(c) for c in range(ord("a"), ord("z") + 1)] + [str(d) for d in range(10)]
+    punct = list("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
+    vocab = SPECIALS + punct + chars + ["##" + c for c in chars]
+    seen = set(vocab)
+    for w in WORDS + PIECES:
+        if w not in seen:
+            vocab.append(w)
+            seen.add(w)
+    if size is not None:
+        if size < len(vocab):
+            raise SystemExit(f"--vocab {size} is smaller than the base vocabulary ({len(vocab)})")
+        vocab += [f"[unused{i}]" for i in range(size - len(vocab))]
+    return vocab
+
+
+def write_tokenizer(out, vocab, max_len):
+    from tokenizers import Tokenizer, decoders, normalizers, pre_tokenizers, processors
+    from tokenizers.models import WordPiece
+
+    ids = {t: i for i, t in enumerate(vocab)}
+    tok = Tokenizer(WordPiece(ids, unk_token="[UNK]", max_input_chars_per_word=100))
+    tok.normalizer = normalizers.BertNormalizer(clean_text=True, handle_chinese_chars=True, strip_accents=None, lowercase=True)
+    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    tok.post_processor = processors.TemplateProcessing(
+        single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1",
+        special_tokens=[("[CLS]", ids["[CLS]"]), ("[SEP]", ids["[SEP]"])])
+    tok.decoder = decoders.WordPiece(prefix="##")
+    tok.add_special_tokens(SPECIALS)
+    tok.save(os.path.join(out, "tokenizer.json"))
+    with open(os.path.join(out, "vocab.txt"), "w") as f:
+        f.write("\n".join(vocab) + "\n")
+    specials = dict(unk_token="[UNK]", sep_token="[SEP]", pad_token="[PAD]", cls_token="[CLS]", mask_token="[MASK]")
+    dump(os.path.join(out, "special_tokens_map.json"), specials)
+    dump(os.path.join(out, "tokenizer_config.json"), dict(
+        tokenizer_class="BertTokenizer", do_lower_case=True, model_max_length=max_len,
+        tokenize_chinese_chars=True, strip_accents=None, clean_up_tokenization_spaces=True, **specials))
+
+
+def dump(path, obj):
+    with open(path, "w") as f:
+        json.dump(obj, f, indent=2)
+        f.write("\n")
+
+
+class Graph:
+    def __init__(self):
+        self.nodes, self.inits, self.n = [], [], 0
+
+    def name(self, base):
+        self.n += 1
+        return f"{base}_{self.n}"
+
+    def const(self, name, array):
+        self.inits.append(numpy_helper.from_array(array, name))
+        return name
+
+    def op(self, op_type, inputs, **attrs):
+        out = self.name(op_type.lower())
+        self.nodes.append(helper.make_node(op_type, inputs, [out], **attrs))
+        return out
+
+    def dense(self, x, w, b):  # w: [in, out] (x @ w + b)
+        return self.op("Add", [self.op("MatMul", [x, w]), b])
+
+    def gelu(self, x):  # exact (erf) GELU, as BERT's "gelu" activation
+        inv_sqrt2 = self.const(self.name("c"), np.array(1 / np.sqrt(2), np.float32))
+        half = self.const(self.name("c"), np.array(0.5, np.float32))
+        one = self.const(self.name("c"), np.array(1.0, np.float32))
+        e = self.op("Erf", [self.op("Mul", [x, inv_sqrt2])])
+        return self.op("Mul", [self.op("Mul", [x, half]), self.op("Add", [e, one])])
+
+    def layer_norm(self, x, g, b, eps):
+        return self.op("LayerNormalization", [x, g, b], axis=-1, epsilon=eps)
+
+
+def make_weights(rng, cfg, vocab_size):
+    h, f = cfg["hidden"], cfg["intermediate"]
+    n = lambda *shape: (rng.standard_normal(shape) * 0.02).astype(np.float32)
+    ones = lambda k: (1 + rng.standard_normal(k) * 0.05).astype(np.float32)
+    zeros = lambda k: (rng.standard_normal(k) * 0.02).astype(np.float32)
+    w = dict(word=n(vocab_size, h), pos=n(cfg["max_pos"], h), type=n(2, h), emb_g=ones(h), emb_b=zeros(h), layers=[])
+    for _ in range(cfg["layers"]):
+        w["layers"].append(dict(
+            q=n(h, h), qb=zeros(h), k=n(h, h), kb=zeros(h), v=n(h, h), vb=zeros(h), o=n(h, h), ob=zeros(h),
+            ln1_g=ones(h), ln1_b=zeros(h), i=n(h, f), ib=zeros(f), out=n(f, h), outb=zeros(h),
+            ln2_g=ones(h), ln2_b=zeros(h)))
+    w["tr"], w["tr_b"], w["tr_g"], w["tr_lb"] = n(h, h), zeros(h), ones(h), zeros(h)
+    # A negative mean bias makes the pooled vectors sparse, as trained SPLADE heads are.
+    w["dec_b"] = (rng.standard_normal(vocab_size) * 0.1 - 0.25).astype(np.float32)
+    return w
+
+
+def build_graph(w, cfg, vocab_size, full):
+    g = Graph()
+    h, heads, eps = cfg["hidden"], cfg["heads"], 1e-12
+    dh = h // heads
+    C = lambda name, a: g.const(name, a)
+    ids, mask, types = "input_ids", "attention_mask", "token_type_ids"
+
+    word = C("embeddings.word_embeddings.weight", w["word"])
+    x = g.op("Gather", [word, ids], axis=0)
+    # Positions 0..seq-1 from the input's shape, so any sequence length up to max_pos works.
+    shape = g.op("Shape", [ids])
+    seq = g.op("Gather", [shape, C("one_i", np.array(1, np.int64))], axis=0)
+    batch = g.op("Gather", [shape, C("zero_i", np.array(0, np.int64))], axis=0)
+    pos_ids = g.op("Range", [C("zero_s", np.array(0, np.int64)), seq, C("one_s", np.array(1, np.int64))])
+    x = g.op("Add", [x, g.op("Gather", [C("embeddings.position_embeddings.weight", w["pos"]), pos_ids], axis=0)])
+    x = g.op("Add", [x, g.op("Gather", [C("embeddings.token_type_embeddings.weight", w["type"]), types], axis=0)])
+    x = g.layer_norm(x, C("embeddings.LayerNorm.weight", w["emb_g"]), C("embeddings.LayerNorm.bias", w["emb_b"]), eps)
+
+    # Additive mask [batch, 1, 1, seq]: 0 for real tokens, -1e9 for padding (exp underflows to 0).
+    m = g.op("Cast", [mask], to=TensorProto.FLOAT)
+    m = g.op("Unsqueeze", [m, C("axes_12", np.array([1, 2], np.int64))])
+    m = g.op("Mul", [g.op("Sub", [C("one_f", np.array(1.0, np.float32)), m]), C("neg_big", np.array(-1e9, np.float32))])
+    heads_shape = g.op("Concat", [g.op("Unsqueeze", [batch, C("axes_0", np.array([0], np.int64))]),
+                                  g.op("Unsqueeze", [seq, "axes_0"]),
+                                  C("heads_dh", np.array([heads, dh], np.int64))], axis=0)
+    merged_shape = g.op("Concat", [g.op("Unsqueeze", [batch, "axes_0"]), g.op("Unsqueeze", [seq, "axes_0"]),
+                                   C("hidden_dim", np.array([h], np.int64))], axis=0)
+    scale = C("attn_scale", np.array(1 / np.sqrt(dh), np.float32))
+
+    for li, L in enumerate(w["layers"]):
+        p = f"encoder.layer.{li}."
+        split = lambda t, perm: g.op("Transpose", [g.op("Reshape", [t, heads_shape])], perm=perm)
+        q = split(g.dense(x, C(p + "q.w", L["q"]), C(p + "q.b", L["qb"])), [0, 2, 1, 3])
+        k = split(g.dense(x, C(p + "k.w", L["k"]), C(p + "k.b", L["kb"])), [0, 2, 3, 1])
+        v = split(g.dense(x, C(p + "v.w", L["v"]), C(p + "v.b", L["vb"])), [0, 2, 1, 3])
+        s = g.op("Add", [g.op("Mul", [g.op("MatMul", [q, k]), scale]), m])
+        a = g.op("MatMul", [g.op("Softmax", [s], axis=-1), v])
+        a = g.op("Reshape", [g.op("Transpose", [a], perm=[0, 2, 1, 3]), merged_shape])
+        a = g.dense(a, C(p + "o.w", L["o"]), C(p + "o.b", L["ob"]))
+        x = g.layer_norm(g.op("Add", [a, x]), C(p + "ln1.g", L["ln1_g"]), C(p + "ln1.b", L["ln1_b"]), eps)
+        f = g.gelu(g.dense(x, C(p + "i.w", L["i"]), C(p + "i.b", L["ib"])))
+        f = g.dense(f, C(p + "out.w", L["out"]), C(p + "out.b", L["outb"]))
+        x = g.layer_norm(g.op("Add", [f, x]), C(p + "ln2.g", L["ln2_g"]), C(p + "ln2.b", L["ln2_b"]), eps)
+
+    # MLM head transform (cls.predictions.transform): dense + GELU + LayerNorm.
+    t = g.gelu(g.dense(x, C("cls.transform.dense.w", w["tr"]), C("cls.transform.dense.b", w["tr_b"])))
+    t = g.layer_norm(t, C("cls.transform.LayerNorm.weight", w["tr_g"]), C("cls.transform.LayerNorm.bias", w["tr_lb"]), eps)
+
+    dyn = lambda *rest: ["batch", "sequence", *rest]
+    inputs = [helper.make_tensor_value_info(n_, TensorProto.INT64, dyn()) for n_ in (ids, mask, types)]
+    if full:
+        # Decoder tied to the word embeddings: logits = t @ word^T + bias.
+        wt = g.op("Transpose", [word], perm=[1, 0])
+        out = g.op("Add", [g.op("MatMul", [t, wt]), C("cls.predictions.bias", w["dec_b"])])
+        g.nodes.append(helper.make_node("Identity", [out], ["logits"]))
+        outputs = [helper.make_tensor_value_info("logits", TensorProto.FLOAT, dyn(vocab_size))]
+    else:
+        g.nodes.append(helper.make_node("Identity", [t], ["hidden_states"]))
+        outputs = [helper.make_tensor_value_info("hidden_states", TensorProto.FLOAT, dyn(h))]
+    graph = helper.make_graph(g.nodes, "bert_mlm" if full else "bert_mlm_trunk", inputs, outputs, g.inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], producer_name="lsr-make-random-bert")
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    return model
+
+
+HEAD_MAGIC = b"LSRHEAD1"
+DTYPE_F32 = 1
+
+
+def write_head(path, weights, bias):
+    """docs/encoder-model-format.md: a 32-byte header, then weights [vocab, dim] f32 and bias [vocab] f32."""
+    vocab, dim = weights.shape
+    payload = np.ascontiguousarray(weights, "<f4").tobytes() + np.ascontiguousarray(bias, "<f4").tobytes()
+    header = HEAD_MAGIC + struct.pack("<IIIIII", 1, DTYPE_F32, vocab, dim, 1, zlib.crc32(payload))
+    with open(path, "wb") as f:
+        f.write(header)
+        f.write(payload)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--preset", choices=PRESETS, default="tiny")
+    ap.add_argument("--seed", type=int, default=20251126)
+    args = ap.parse_args()
+    cfg = dict(PRESETS[args.preset])
+    os.makedirs(args.out, exist_ok=True)
+    vocab = build_vocab(cfg["vocab"])
+    rng = np.random.default_rng(args.seed)
+    w = make_weights(rng, cfg, len(vocab))
+    for name, full in (("model.onnx", True), ("trunk.onnx", False)):
+        onnx.save(build_graph(w, cfg, len(vocab), full), os.path.join(args.out, name))
+    write_head(os.path.join(args.out, "head.bin"), w["word"], w["dec_b"])
+    write_tokenizer(args.out, vocab, cfg["max_pos"])
+    dump(os.path.join(args.out, "config.json"), dict(
+        architectures=["BertForMaskedLM"], model_type="bert", vocab_size=len(vocab), hidden_size=cfg["hidden"],
+        num_hidden_layers=cfg["layers"], num_attention_heads=cfg["heads"], intermediate_size=cfg["intermediate"],
+        hidden_act="gelu", max_position_embeddings=cfg["max_pos"], type_vocab_size=2, layer_norm_eps=1e-12,
+        pad_token_id=0, generator=dict(script="models/make-random-bert.py", preset=args.preset, seed=args.seed)))
+    print(f"wrote {args.out}: vocab {len(vocab)}, hidden {cfg['hidden']}, layers {cfg['layers']}")
+
+
+if __name__ == "__main__":
+    main()
