@@ -12,6 +12,8 @@ export const ERROR_STATUS = {
   INVALID_FILTER: 400,
   INVALID_QUERY: 400,
   UNKNOWN_RETRIEVER: 400,
+  // A sparse model that is missing, damaged or not a masked-LM in a layout the encoder runs.
+  INVALID_MODEL: 400,
   RESULT_WINDOW_TOO_LARGE: 400,
   INVALID_DOCUMENT: 400,
   MISSING_ID: 400,
@@ -30,6 +32,7 @@ export const ERROR_STATUS = {
   URI_TOO_LONG: 414,
   RATE_LIMITED: 429,
   SHUTTING_DOWN: 503,
+  ENCODER_CLOSED: 503,
   INTERNAL: 500,
 } as const;
 
