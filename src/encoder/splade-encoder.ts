@@ -1,0 +1,168 @@
+// The SPLADE encoder: tokenize, run the ONNX model, pool. The split layout runs the trunk and the
+// native fused head (no [tokens × vocabulary] logits); the full layout runs the whole masked-LM and
+// pools its logits (the reference, and the only choice for models exported without a split).
+import * as ort from 'onnxruntime-node';
+import { fail } from '../api/errors.js';
+import { fusedHead, toBf16, type HeadWeights, type SparseVectors } from './fused-head.js';
+import { readHeadFile } from './head-file.js';
+import { inspectModelDir, type ModelDir, type ModelLayout } from './model-dir.js';
+import { poolLogits, sparsify } from './pooling.js';
+import { SpladeTokenizer, type TokenBatch } from './tokenizer.js';
+
+export interface EncoderOptions {
+  /** `split` (trunk + fused head) or `full` (masked-LM logits + pooling). Default: split when the folder has it. */
+  layout?: ModelLayout;
+  /** Tokens per text, special tokens included; longer texts are truncated. Default 256. */
+  maxLength?: number;
+  /** Texts per ONNX run; texts are grouped by token length first so padding stays small. Default 32. */
+  batchSize?: number;
+  /** ONNX Runtime intra-op threads. Default 1 (the pool runs one encoder per worker). */
+  threads?: number;
+  /** Fused head threads. Default: `threads`. */
+  headThreads?: number;
+  /** Keep only weights above this value. Default 0: every positive weight. */
+  threshold?: number;
+  /** Keep at most this many terms per text. Default 0: no limit. */
+  topk?: number;
+  /** Hold the projection as bf16 (half the memory, ~3 significant digits). Default false. */
+  bf16?: boolean;
+}
+
+const DEFAULTS = { maxLength: 256, batchSize: 32, threads: 1, threshold: 0, topk: 0, bf16: false };
+
+/** Checks options, naming the offending field (`field` prefixes it, e.g. `retrievers.splade`). */
+export function validateEncoderOptions(o: EncoderOptions, field = 'encoder'): void {
+  const int = (v: unknown, min: number, name: string) => {
+    if (v !== undefined && (!Number.isInteger(v) || (v as number) < min))
+      fail('VALIDATION_FAILED', `${name} must be an integer >= ${min}, got ${JSON.stringify(v)}`, `${field}.${name}`);
+  };
+  int(o.maxLength, 2, 'maxLength');
+  int(o.batchSize, 1, 'batchSize');
+  int(o.threads, 1, 'threads');
+  int(o.headThreads, 1, 'headThreads');
+  int(o.topk, 0, 'topk');
+  if (o.threshold !== undefined && !(Number.isFinite(o.threshold) && o.threshold >= 0))
+    fail('VALIDATION_FAILED', `threshold must be a finite number >= 0, got ${JSON.stringify(o.threshold)}`, `${field}.threshold`);
+  if (o.layout !== undefined && o.layout !== 'full' && o.layout !== 'split')
+    fail('VALIDATION_FAILED', `layout must be 'full' or 'split', got ${JSON.stringify(o.layout)}`, `${field}.layout`);
+}
+
+export class SpladeEncoder {
+  private constructor(
+    readonly model: ModelDir,
+    readonly layout: ModelLayout,
+    readonly tokenizer: SpladeTokenizer,
+    private readonly session: ort.InferenceSession,
+    private readonly head: HeadWeights | null,
+    readonly vocab: number,
+    private readonly o: Required<EncoderOptions>,
+  ) {}
+
+  static async load(dir: string, options: EncoderOptions = {}, field = 'model'): Promise<SpladeEncoder> {
+    validateEncoderOptions(options);
+    const model = inspectModelDir(dir, field);
+    const layout = options.layout ?? (model.split ? 'split' : 'full');
+    if (layout === 'split' && !model.split) fail('INVALID_MODEL', `${model.dir} has no split layout (trunk.onnx + head.bin)`, field);
+    if (layout === 'full' && !model.full) fail('INVALID_MODEL', `${model.dir} has no full layout (model.onnx)`, field);
+    const o: Required<EncoderOptions> = { ...DEFAULTS, layout, headThreads: options.threads ?? DEFAULTS.threads, ...options };
+    const tokenizer = await SpladeTokenizer.load(model.dir, field);
+    let head: HeadWeights | null = null;
+    if (layout === 'split') {
+      head = readHeadFile(model.split!.head, field);
+      if (o.bf16 && head.weights instanceof Float32Array) head = { ...head, weights: toBf16(head.weights) };
+    }
+    const session = await ort.InferenceSession.create(layout === 'split' ? model.split!.trunk : model.full!, {
+      intraOpNumThreads: o.threads,
+      interOpNumThreads: 1,
+      graphOptimizationLevel: 'all',
+    });
+    const out = layout === 'split' ? 'hidden_states' : 'logits';
+    if (!session.outputNames.includes(out))
+      fail('INVALID_MODEL', `${model.dir}: the ${layout} ONNX graph has no '${out}' output (it has ${session.outputNames.join(', ')})`, field);
+    const vocab = head?.vocab ?? model.config.vocab_size ?? tokenizer.vocabSize;
+    return new SpladeEncoder(model, layout, tokenizer, session, head, vocab, o);
+  }
+
+  get maxLength(): number {
+    return this.o.maxLength;
+  }
+
+  /** Token ids of each text, truncated to `maxLength` (also the inference-free query's terms). */
+  tokenize(texts: string[]): number[][] {
+    return texts.map((t) => this.tokenizer.ids(t, this.o.maxLength));
+  }
+
+  /** One sparse vector per text, in the order given. */
+  async encode(texts: string[]): Promise<SparseVectors> {
+    return this.encodeIds(this.tokenize(texts));
+  }
+
+  /** Encodes token id lists: grouped by length into batches, results back in input order. */
+  async encodeIds(lists: number[][]): Promise<SparseVectors> {
+    const order = lists.map((_, i) => i).sort((a, b) => lists[a].length - lists[b].length || a - b);
+    const batches: { vecs: SparseVectors; idx: number[] }[] = [];
+    for (let s = 0; s < order.length; s += this.o.batchSize) {
+      const idx = order.slice(s, s + this.o.batchSize);
+      batches.push({ vecs: await this.run(this.tokenizer.batch(idx.map((i) => lists[i]))), idx });
+    }
+    // Stitch the batches back into input order.
+    const offsets = new Uint32Array(lists.length + 1);
+    const where: { vecs: SparseVectors; row: number }[] = new Array(lists.length);
+    for (const b of batches) b.idx.forEach((i, row) => (where[i] = { vecs: b.vecs, row }));
+    for (let i = 0; i < lists.length; i++) {
+      const { vecs, row } = where[i];
+      offsets[i + 1] = offsets[i] + vecs.offsets[row + 1] - vecs.offsets[row];
+    }
+    const terms = new Uint32Array(offsets[lists.length]), weights = new Float32Array(offsets[lists.length]);
+    for (let i = 0; i < lists.length; i++) {
+      const { vecs, row } = where[i];
+      const a = vecs.offsets[row], b = vecs.offsets[row + 1];
+      terms.set(vecs.terms.subarray(a, b), offsets[i]);
+      weights.set(vecs.weights.subarray(a, b), offsets[i]);
+    }
+    return { offsets, terms, weights };
+  }
+
+  /** Runs the ONNX graph on one padded batch and pools it. */
+  private async run(b: TokenBatch): Promise<SparseVectors> {
+    if (b.texts === 0 || b.seq === 0) return { offsets: new Uint32Array(b.texts + 1), terms: new Uint32Array(0), weights: new Float32Array(0) };
+    const dims = [b.texts, b.seq];
+    const all: Record<string, ort.Tensor> = {
+      input_ids: new ort.Tensor('int64', b.inputIds, dims),
+      attention_mask: new ort.Tensor('int64', b.attentionMask, dims),
+      token_type_ids: new ort.Tensor('int64', b.tokenTypeIds, dims),
+    };
+    // Feed what the graph asks for: DistilBERT and RoBERTa exports have no token_type_ids.
+    const feeds: Record<string, ort.Tensor> = {};
+    for (const n of this.session.inputNames) {
+      if (!all[n]) fail('INVALID_MODEL', `${this.model.dir}: the ONNX graph wants an input '${n}' the encoder does not know`, 'model');
+      feeds[n] = all[n];
+    }
+    if (this.layout === 'split') {
+      const r = await this.session.run(feeds, ['hidden_states']);
+      const h = r.hidden_states;
+      const hidden = h.data as Float32Array;
+      try {
+        return fusedHead({ hidden, mask: b.mask, texts: b.texts, seq: b.seq }, this.head!, {
+          threads: this.o.headThreads,
+          threshold: this.o.threshold,
+          topk: this.o.topk,
+        });
+      } finally {
+        h.dispose();
+      }
+    }
+    const r = await this.session.run(feeds, ['logits']);
+    const logits = r.logits;
+    try {
+      const dense = poolLogits(logits.data as Float32Array, b.mask, b.texts, b.seq, this.vocab);
+      return sparsify(dense, b.texts, this.vocab, this.o.threshold, this.o.topk);
+    } finally {
+      logits.dispose();
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.session.release();
+  }
+}
