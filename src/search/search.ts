@@ -86,24 +86,25 @@ export function search(c: Collection, req: SearchRequest): SearchResponse {
     const top = retriever.index.search(encoded.query, { k: offset + k, filter });
     const wanted = req.fields ?? [];
     const wantMeta = wanted.includes('metadata');
-    for (let i = offset; i < top.docs.length; i++) {
-      const docno = top.docs[i];
-      if (wanted.length === 0) {
-        // Ids only: skip parsing the stored fields.
-        const id = c.store.idOf(docno);
-        if (id === undefined) continue;
-        const hit: Hit = { _id: id, score: top.scores[i] };
-        if (req.explain) hit.explain = { retriever: retriever.name, terms: explainHit(retriever.index.document(docno), encoded) };
-        hits.push(hit);
-        continue;
-      }
-      const doc = c.store.get(docno);
+    const page = top.docs.subarray(Math.min(offset, top.docs.length));
+    // One store read for the whole page; ids only unless fields were asked for.
+    const ids = wanted.length === 0 ? c.store.idsOf(page) : undefined;
+    const docs = wanted.length > 0 ? c.store.getMany(page) : undefined;
+    for (let j = 0; j < page.length; j++) {
+      const docno = page[j];
+      const score = top.scores[offset + j];
       // A document removed between the index answer and this read is simply not returned.
-      if (!doc) continue;
-      const hit: Hit = { _id: doc.id, score: top.scores[i] };
-      {
+      let hit: Hit;
+      if (ids) {
+        const id = ids.get(docno);
+        if (id === undefined) continue;
+        hit = { _id: id, score };
+      } else {
+        const doc = docs!.get(docno);
+        if (!doc) continue;
+        hit = { _id: doc.id, score };
         const fields: Record<string, unknown> = {};
-        for (const f of wanted) if (f !== 'metadata' && f in doc.fields) fields[f] = doc.fields[f];
+        for (const f of wanted) if (f !== 'metadata' && Object.hasOwn(doc.fields, f)) fields[f] = doc.fields[f];
         hit.fields = fields;
         if (wantMeta) hit.metadata = doc.metadata;
       }

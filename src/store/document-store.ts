@@ -103,6 +103,8 @@ export class DocumentStore {
       setMeta: db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value'),
       byId: db.prepare('SELECT docno, job, dl, bm25_terms FROM docs WHERE id = ?'),
       idByDocno: db.prepare('SELECT id FROM docs WHERE docno = ?').pluck(),
+      idsByDocnos: db.prepare('SELECT docno, id FROM docs WHERE docno IN (SELECT value FROM json_each(?))').raw(),
+      docsByDocnos: db.prepare('SELECT docno, id, fields, metadata FROM docs WHERE docno IN (SELECT value FROM json_each(?))'),
       byDocno: db.prepare('SELECT docno, id, fields, metadata FROM docs WHERE docno = ?'),
       vectorByDocno: db.prepare('SELECT docno, dl, bm25_terms, bm25_tfs FROM docs WHERE docno = ?'),
       insert: db.prepare('INSERT INTO docs (id, seq, job, fields, metadata, dl, bm25_terms, bm25_tfs) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
@@ -244,6 +246,18 @@ export class DocumentStore {
   /** The `_id` of a document number, without reading its fields. */
   idOf(docno: number): string | undefined {
     return this.st.idByDocno.get(docno) as string | undefined;
+  }
+
+  /** `_id`s of many document numbers in one statement (a search page); absent numbers are left out. */
+  idsOf(docnos: ArrayLike<number>): Map<number, string> {
+    const rows = this.st.idsByDocnos.all(JSON.stringify(Array.from(docnos))) as [number, string][];
+    return new Map(rows);
+  }
+
+  /** Many documents in one statement; absent numbers are left out. */
+  getMany(docnos: ArrayLike<number>): Map<number, StoredDocument> {
+    const rows = this.st.docsByDocnos.all(JSON.stringify(Array.from(docnos))) as { docno: number; id: string; fields: string; metadata: string }[];
+    return new Map(rows.map((r) => [r.docno, { docno: r.docno, id: r.id, fields: JSON.parse(r.fields), metadata: JSON.parse(r.metadata) }]));
   }
 
   get(docno: number): StoredDocument | undefined {
