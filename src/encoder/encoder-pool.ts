@@ -1,0 +1,121 @@
+// The encoder pool: SpladeEncoders in piscina worker threads behind a bounded queue. A caller that
+// finds the queue full waits (back-pressure reaches the ingest stream instead of memory filling up),
+// results come back in submission order, close() drains what was accepted, then stops the workers.
+import { Piscina } from 'piscina';
+import { fail } from '../api/errors.js';
+import type { SparseVectors } from './fused-head.js';
+import { inspectModelDir } from './model-dir.js';
+import { validateEncoderOptions, type EncoderOptions } from './splade-encoder.js';
+import { SpladeTokenizer } from './tokenizer.js';
+import type { WorkerConfig, WorkerTask } from './encoder-worker.js';
+
+export interface PoolOptions extends EncoderOptions {
+  /** Worker threads, each with its own model. Default 1. */
+  workers?: number;
+  /** Batches accepted but not finished before `encode` waits. Default 2 × workers. */
+  maxPending?: number;
+}
+
+// From dist/ the worker is compiled JS; from source (vitest, tsx) it is TypeScript, so the worker
+// thread loads tsx's hooks before importing it.
+const FROM_SOURCE = import.meta.url.endsWith('.ts');
+const WORKER = new URL(FROM_SOURCE ? './encoder-worker.ts' : './encoder-worker.js', import.meta.url).href;
+
+export class EncoderPool {
+  private pending = 0;
+  private waiters: (() => void)[] = [];
+  private closing: Promise<void> | null = null;
+
+  private constructor(
+    private readonly piscina: Piscina,
+    private readonly config: WorkerConfig,
+    readonly tokenizer: SpladeTokenizer,
+    readonly maxPending: number,
+  ) {}
+
+  /** Starts the workers and loads the model in each; a bad model rejects here, with its code and field. */
+  static async open(dir: string, options: PoolOptions = {}, field = 'model'): Promise<EncoderPool> {
+    const { workers = 1, maxPending, ...enc } = options;
+    validateEncoderOptions(enc);
+    if (!Number.isInteger(workers) || workers < 1) fail('VALIDATION_FAILED', `workers must be a positive integer, got ${workers}`, 'encoder.workers');
+    if (maxPending !== undefined && (!Number.isInteger(maxPending) || maxPending < 1))
+      fail('VALIDATION_FAILED', `maxPending must be a positive integer, got ${maxPending}`, 'encoder.maxPending');
+    const model = inspectModelDir(dir, field);
+    const tokenizer = await SpladeTokenizer.load(model.dir, field);
+    const piscina = new Piscina({
+      filename: WORKER,
+      minThreads: workers,
+      maxThreads: workers,
+      // One batch per worker at a time: a batch already uses the worker's ONNX threads.
+      concurrentTasksPerWorker: 1,
+      idleTimeout: Infinity,
+      execArgv: FROM_SOURCE ? [...process.execArgv, '--import', 'tsx'] : process.execArgv,
+    });
+    const pool = new EncoderPool(piscina, { dir: model.dir, options: enc, field }, tokenizer, maxPending ?? 2 * workers);
+    try {
+      // Load the model in every worker now so the first request does not pay for it.
+      await Promise.all(Array.from({ length: workers }, () => piscina.run({ kind: 'ready', config: pool.config })));
+    } catch (e) {
+      await piscina.destroy();
+      throw e;
+    }
+    return pool;
+  }
+
+  /** Batches accepted and not yet finished. */
+  get inFlight(): number {
+    return this.pending;
+  }
+
+  /** Encodes one batch of texts; waits while `maxPending` batches are in flight. */
+  async encode(texts: string[]): Promise<SparseVectors> {
+    return this.submit({ kind: 'encode', texts });
+  }
+
+  /** Encodes token id lists (already tokenized and truncated). */
+  async encodeIds(lists: number[][]): Promise<SparseVectors> {
+    return this.submit({ kind: 'ids', lists });
+  }
+
+  /** Encodes a stream of batches with up to `maxPending` in flight, yielding results in order. */
+  async *encodeAll(batches: AsyncIterable<string[]> | Iterable<string[]>): AsyncGenerator<SparseVectors> {
+    const queue: Promise<SparseVectors>[] = [];
+    try {
+      for await (const texts of batches) {
+        // Wait for the oldest before reading further input: the stream's consumer sets the pace.
+        if (queue.length >= this.maxPending) yield await queue.shift()!;
+        const p = this.encode(texts);
+        p.catch(() => {}); // observed when its turn comes; avoid an unhandled rejection meanwhile
+        queue.push(p);
+      }
+      while (queue.length) yield await queue.shift()!;
+    } finally {
+      // An abandoned stream still lets its accepted batches finish (close() waits for them).
+      for (const p of queue) p.catch(() => {});
+    }
+  }
+
+  private async submit(task: WorkerTask): Promise<SparseVectors> {
+    if (this.closing) fail('ENCODER_CLOSED', 'the encoder pool is shutting down', 'encoder');
+    while (this.pending >= this.maxPending) await new Promise<void>((r) => this.waiters.push(r));
+    if (this.closing) fail('ENCODER_CLOSED', 'the encoder pool is shutting down', 'encoder');
+    this.pending++;
+    try {
+      return (await this.piscina.run({ ...task, config: this.config })) as SparseVectors;
+    } finally {
+      this.pending--;
+      this.waiters.shift()?.();
+    }
+  }
+
+  /** Refuses new work, lets accepted batches finish, stops the workers. Idempotent. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      // Callers waiting for a slot are woken to fail with ENCODER_CLOSED rather than hang.
+      for (const w of this.waiters.splice(0)) w();
+      while (this.pending > 0) await new Promise((r) => setTimeout(r, 5));
+      await this.piscina.destroy();
+    })();
+    return this.closing;
+  }
+}
