@@ -89,7 +89,6 @@ async function ensureCollection(): Promise<void> {
   const t = performance.now();
   await runIngest(c, Readable.from(corpus()), job, { batchSize: 5000, maxDocumentBytes: 1 << 20 });
   log(`indexed ${job.indexed} docs in ${((performance.now() - t) / 1000).toFixed(1)} s`);
-  await c.index.optimize().catch(() => undefined);
   await reg.close();
   writeFileSync(stamp, want);
 }

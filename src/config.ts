@@ -37,7 +37,9 @@ export const DEFAULT_PORT = 7700;
 export const DEFAULT_HOST = '127.0.0.1';
 export const DEFAULT_DATA_DIR = './data';
 
-export class ConfigError extends Error {}
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
 
 function int(name: string, v: string | undefined, def: number, min: number, max: number): number {
   if (v === undefined || v === '') return def;

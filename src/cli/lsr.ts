@@ -43,7 +43,11 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (err) => {
-    process.stderr.write(`lsr: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+    // Expected failures (configuration, a data directory in use, the addon not built) get their
+    // message alone; anything else gets the stack for a bug report.
+    const e = err as Error & { code?: string };
+    const known = e instanceof Error && (e.name === 'ConfigError' || e.name === 'DataDirLockedError' || e.code === 'NATIVE_NOT_BUILT');
+    process.stderr.write(`lsr: ${known ? e.message : e instanceof Error ? e.stack ?? e.message : String(err)}\n`);
     process.exitCode = 1;
   },
 );

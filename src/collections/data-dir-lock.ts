@@ -12,7 +12,9 @@ function alive(pid: number): boolean {
   }
 }
 
-export class DataDirLockedError extends Error {}
+export class DataDirLockedError extends Error {
+  override name = 'DataDirLockedError';
+}
 
 export function lockDataDir(dataDir: string): () => void {
   mkdirSync(dataDir, { recursive: true });
