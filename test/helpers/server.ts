@@ -1,7 +1,4 @@
 // Starts the real app on a loopback port with a fresh data directory, for integration tests.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { buildApp } from '../../src/api/app.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import type { Service } from '../../src/api/service.js';
@@ -16,9 +13,9 @@ export interface TestServer {
   ndjson(path: string, body: string | Buffer | Uint8Array, headers?: Record<string, string>): Promise<{ status: number; body: any }>;
 }
 
-export function tempDir(prefix = 'lsr-test-'): string {
-  return mkdtempSync(join(tmpdir(), prefix));
-}
+import { removeDir, tempDir } from './temp-dir.js';
+
+export { removeDir, tempDir };
 
 export async function startTestServer(env: Record<string, string> = {}, dataDir = tempDir()): Promise<TestServer> {
   const config: Config = loadConfig({ LSR_HOST: '127.0.0.1', LSR_PORT: '0', LSR_DATA_DIR: dataDir, ...env });
@@ -55,9 +52,6 @@ export async function startTestServer(env: Record<string, string> = {}, dataDir 
   };
 }
 
-export function removeDir(dir: string): void {
-  rmSync(dir, { recursive: true, force: true });
-}
 
 /** NDJSON text from documents. */
 export function ndjson(docs: unknown[]): string {
