@@ -4,7 +4,8 @@
 import { fail } from '../api/errors.js';
 import type { Collection } from '../collections/collection.js';
 import { filterBitset, type Filter } from './filter.js';
-import type { EncodedQuery } from './retriever.js';
+import type { TopK } from '../../index/index.js';
+import type { EncodedQuery, SparseRetriever } from './retriever.js';
 
 export const MAX_K = 1000;
 export const MAX_WINDOW = 10_000;
@@ -53,7 +54,18 @@ export interface SearchResponse {
   took_ms: number;
 }
 
-export function search(c: Collection, req: SearchRequest): SearchResponse {
+interface Plan {
+  t0: number;
+  retriever: SparseRetriever;
+  encoded: EncodedQuery;
+  k: number;
+  offset: number;
+  filter?: Uint8Array;
+  candidates: number;
+}
+
+/** Validates the request, picks the retriever, encodes the query and builds the filter bitset. */
+function plan(c: Collection, req: SearchRequest): Plan {
   const t0 = performance.now();
   const name = req.retriever ?? c.config.defaultRetriever;
   const retriever = c.retrievers.get(name);
@@ -80,10 +92,34 @@ export function search(c: Collection, req: SearchRequest): SearchResponse {
     filter = f.bits;
     candidates = f.matches;
   }
+  return { t0, retriever, encoded, k, offset, filter, candidates };
+}
 
+function runnable(p: Plan): boolean {
+  return p.encoded.query.terms.length > 0 && p.candidates > 0;
+}
+
+/** Searches on the calling thread (CLI, benchmarks, evaluation). */
+export function search(c: Collection, req: SearchRequest): SearchResponse {
+  const p = plan(c, req);
+  const top = runnable(p) ? p.retriever.index.search(p.encoded.query, { k: p.offset + p.k, filter: p.filter }) : undefined;
+  return respond(c, req, p, top);
+}
+
+/**
+ * Same result as search(), but the index is scored on a native thread, so a server keeps parsing
+ * and answering other requests meanwhile (the HTTP route uses this).
+ */
+export async function searchAsync(c: Collection, req: SearchRequest): Promise<SearchResponse> {
+  const p = plan(c, req);
+  const top = runnable(p) ? (await p.retriever.index.searchBatch([p.encoded.query], { k: p.offset + p.k, filter: p.filter }, 1))[0] : undefined;
+  return respond(c, req, p, top);
+}
+
+function respond(c: Collection, req: SearchRequest, p: Plan, top: TopK | undefined): SearchResponse {
+  const { retriever, encoded, offset, k } = p;
   const hits: Hit[] = [];
-  if (encoded.query.terms.length > 0 && candidates > 0) {
-    const top = retriever.index.search(encoded.query, { k: offset + k, filter });
+  if (top) {
     const wanted = req.fields ?? [];
     const wantMeta = wanted.includes('metadata');
     const page = top.docs.subarray(Math.min(offset, top.docs.length));
@@ -112,7 +148,7 @@ export function search(c: Collection, req: SearchRequest): SearchResponse {
       hits.push(hit);
     }
   }
-  return { hits, retriever: retriever.name, k, offset, candidates, took_ms: Math.round((performance.now() - t0) * 1000) / 1000 };
+  return { hits, retriever: retriever.name, k, offset, candidates: p.candidates, took_ms: Math.round((performance.now() - p.t0) * 1000) / 1000 };
 }
 
 /** Per-term contributions: query weight × stored document weight, largest first; they sum to the score. */

@@ -1,6 +1,7 @@
 // Search: the request is validated by its schema, planned and run by search/search.ts.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { search } from '../../search/search.js';
+import { searchAsync } from '../../search/search.js';
+import { fail } from '../errors.js';
 import type { Service } from '../service.js';
 import { NameParams, SearchBody, SearchResponse, withErrors } from '../schemas.js';
 
@@ -13,7 +14,14 @@ export const searchRoutes: FastifyPluginAsyncTypebox<{ service: Service }> = asy
     },
     async (req) => {
       const c = service.registry.get(req.params.name);
-      const r = search(c, req.body);
+      let r;
+      try {
+        r = await searchAsync(c, req.body);
+      } catch (e) {
+        // Deleted while this search ran on a native thread: the collection is gone, not broken.
+        if (!c.store.db.open) fail('COLLECTION_NOT_FOUND', `collection '${c.name}' was deleted`, 'name');
+        throw e;
+      }
       service.metrics.searches.inc({ collection: c.name, retriever: r.retriever });
       return r;
     },
