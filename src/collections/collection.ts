@@ -49,13 +49,6 @@ export interface WriteResult {
   duplicates: { index: number; id: string }[];
 }
 
-/**
- * Drops an index without SparseIndex.close(): close() waits in settle(), which spins forever once
- * scheduleMerge() has run without merging (index/ bug reported in the service notes). Nothing is
- * lost: the index is committed first when it matters, and native segments are freed by GC.
- */
-function releaseIndex(_index: SparseIndex): void {}
-
 function dirBytes(dir: string): number {
   if (!existsSync(dir)) return 0;
   let n = 0;
@@ -163,7 +156,7 @@ export class Collection {
 
   /** Throws the index away and builds it again from every live store row. */
   private async rebuildIndex(): Promise<void> {
-    releaseIndex(this.bm25);
+    await this.bm25.close();
     const idxDir = Collection.indexDir(this.dir);
     rmSync(idxDir, { recursive: true, force: true });
     this.bm25 = SparseIndex.open(idxDir, { vocab: VOCAB });
@@ -290,7 +283,7 @@ export class Collection {
     }
     this.closed = true;
     await this.queue;
-    releaseIndex(this.bm25);
+    await this.bm25.close();
     this.store.close();
   }
 
@@ -298,7 +291,7 @@ export class Collection {
   async destroy(): Promise<void> {
     this.closed = true;
     await this.queue;
-    releaseIndex(this.bm25);
+    await this.bm25.close();
     this.store.close();
     rmSync(this.dir, { recursive: true, force: true });
   }
