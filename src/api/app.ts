@@ -97,7 +97,7 @@ export async function buildApp(config: Config, logger: FastifyServerOptions['log
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   const registry = await CollectionRegistry.open(config.dataDir, app.log);
-  const service: Service = { config, registry, jobs: new JobRegistry(), metrics: new Metrics(), shutdown: new AbortController() };
+  const service: Service = { config, registry, jobs: JobRegistry.open(config.dataDir), metrics: new Metrics(), shutdown: new AbortController() };
 
   app.addSchema(ErrorResponse);
 

@@ -2,6 +2,7 @@
 // live in the store); a restart forgets finished jobs, never committed documents.
 import { randomUUID } from 'node:crypto';
 import type { ErrorCode } from '../api/errors.js';
+import { JobStore } from './job-store.js';
 
 export type JobState = 'queued' | 'running' | 'committed' | 'failed';
 
@@ -30,7 +31,7 @@ export interface JobView {
   created_at: string;
   started_at: string | null;
   finished_at: string | null;
-  error: { code: ErrorCode; message: string } | null;
+  error: { code: ErrorCode | 'JOB_INTERRUPTED'; message: string } | null;
   errors: LineError[];
   errors_truncated: boolean;
 }
@@ -117,13 +118,25 @@ export class IngestJob {
   }
 }
 
-/** Recent jobs by id; finished jobs beyond the newest `keep` are forgotten. */
+/**
+ * Jobs by id: those of this process in memory, every job's last report on disk (when opened with a
+ * data directory), so a job id stays answerable across restarts.
+ */
 export class JobRegistry {
   private readonly jobs = new Map<string, IngestJob>();
-  constructor(private readonly keep = 1000) {}
+  private readonly store?: JobStore;
+
+  constructor(private readonly keep = 1000, store?: JobStore) {
+    this.store = store;
+  }
+
+  static open(dataDir: string): JobRegistry {
+    return new JobRegistry(1000, new JobStore(dataDir));
+  }
 
   add(job: IngestJob): void {
     this.jobs.set(job.id, job);
+    this.save(job);
     if (this.jobs.size > this.keep) {
       for (const [id, j] of this.jobs) {
         if (this.jobs.size <= this.keep) break;
@@ -132,15 +145,33 @@ export class JobRegistry {
     }
   }
 
+  /** Records the job's current report on disk (after each committed batch and at the end). */
+  save(job: IngestJob): void {
+    this.store?.save(job.view());
+  }
+
   get(id: string): IngestJob | undefined {
     return this.jobs.get(id);
   }
 
-  list(): IngestJob[] {
-    return [...this.jobs.values()].reverse();
+  /** The job's report: live for this process's jobs, as last saved for earlier ones. */
+  view(id: string): JobView | undefined {
+    return this.jobs.get(id)?.view() ?? this.store?.get(id);
+  }
+
+  /** Newest first. */
+  views(limit = 100): JobView[] {
+    const live = [...this.jobs.values()].reverse().map((j) => j.view());
+    const seen = new Set(live.map((v) => v.id));
+    const saved = (this.store?.recent(limit) ?? []).filter((v) => !seen.has(v.id));
+    return [...live, ...saved].sort((a, b) => b.created_at.localeCompare(a.created_at)).slice(0, limit);
   }
 
   running(): IngestJob[] {
     return [...this.jobs.values()].filter((j) => !j.finished);
+  }
+
+  close(): void {
+    this.store?.close();
   }
 }

@@ -56,10 +56,14 @@ describe('crash recovery', () => {
     const upload = fetch(`${url}/v1/collections/crash/documents`, { method: 'POST', headers: { 'content-type': 'application/x-ndjson' }, body, duplex: 'half' } as RequestInit).catch(() => null);
 
     let reported = 0;
+    let jobId = '';
     while (reported < 800) {
-      const jobs = (await json(`${url}/v1/jobs`)).jobs as { collection: string; state: string; indexed: number }[];
+      const jobs = (await json(`${url}/v1/jobs`)).jobs as { id: string; collection: string; state: string; indexed: number }[];
       const running = jobs.find((j) => j.collection === 'crash' && j.state === 'running');
-      if (running) reported = running.indexed;
+      if (running) {
+        reported = running.indexed;
+        jobId = running.id;
+      }
       await new Promise((r) => setTimeout(r, 50));
     }
     server.child.kill('SIGKILL');
@@ -89,6 +93,13 @@ describe('crash recovery', () => {
       const hits = (await json(`${u2}/v1/collections/crash/search`, 'POST', { query: `uniqnew${i}`, k: 10 })).hits as { _id: string }[];
       expect(hits.map((h) => h._id)).toEqual([`new${i}`]);
     }
+
+    // The job's report outlives the crash: failed as interrupted, with what it had committed.
+    const job = await json(`${u2}/v1/jobs/${jobId}`);
+    expect(job.state).toBe('failed');
+    expect(job.error.code).toBe('JOB_INTERRUPTED');
+    expect(job.indexed).toBeGreaterThanOrEqual(reported);
+    expect(job.indexed).toBeLessThanOrEqual(BASE + newCommitted);
 
     // The server still takes writes after recovery.
     const more = await fetch(`${u2}/v1/collections/crash/documents?wait=true`, { method: 'POST', headers: { 'content-type': 'application/x-ndjson' }, body: JSON.stringify({ _id: 'after', text: 'common after' }) });

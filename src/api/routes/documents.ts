@@ -45,9 +45,13 @@ export const documentRoutes: FastifyPluginAsyncTypebox<{ service: Service }> = a
         batchSize: config.batchSize,
         maxDocumentBytes: config.maxDocumentBytes,
         signal: service.shutdown.signal,
-        onCommitted: (n) => metrics.ingestedDocuments.inc({ collection: c.name }, n),
+        onCommitted: (n) => {
+          metrics.ingestedDocuments.inc({ collection: c.name }, n);
+          service.jobs.save(job);
+        },
       }).then(() => {
         if (job.rejected) metrics.rejectedLines.inc({ collection: c.name }, job.rejected);
+        service.jobs.save(job);
       });
       run.catch((err) => req.log.error({ err, job: job.id }, 'ingest job crashed'));
       if (req.query.wait === 'true') {
