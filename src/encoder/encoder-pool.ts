@@ -16,10 +16,12 @@ export interface PoolOptions extends EncoderOptions {
   maxPending?: number;
 }
 
-// From dist/ the worker is compiled JS; from source (vitest, tsx) it is TypeScript, so the worker
-// thread loads tsx's hooks before importing it.
+// From dist/ the worker is compiled JS; from sources (vitest, tsx) a JS bootstrap registers tsx in
+// the worker thread and imports the .ts worker (see ts-worker-bootstrap.mjs).
 const FROM_SOURCE = import.meta.url.endsWith('.ts');
-const WORKER = new URL(FROM_SOURCE ? './encoder-worker.ts' : './encoder-worker.js', import.meta.url).href;
+const WORKER = FROM_SOURCE
+  ? { filename: new URL('./ts-worker-bootstrap.mjs', import.meta.url).href, workerData: { tsWorker: new URL('./encoder-worker.ts', import.meta.url).href } }
+  : { filename: new URL('./encoder-worker.js', import.meta.url).href };
 
 export class EncoderPool {
   private pending = 0;
@@ -43,13 +45,12 @@ export class EncoderPool {
     const model = inspectModelDir(dir, field);
     const tokenizer = await SpladeTokenizer.load(model.dir, field);
     const piscina = new Piscina({
-      filename: WORKER,
+      ...WORKER,
       minThreads: workers,
       maxThreads: workers,
       // One batch per worker at a time: a batch already uses the worker's ONNX threads.
       concurrentTasksPerWorker: 1,
       idleTimeout: Infinity,
-      execArgv: FROM_SOURCE ? [...process.execArgv, '--import', 'tsx'] : process.execArgv,
     });
     const pool = new EncoderPool(piscina, { dir: model.dir, options: enc, field }, tokenizer, maxPending ?? 2 * workers);
     try {

@@ -79,6 +79,19 @@ export class SpladeTokenizer {
     return { texts, seq, inputIds, attentionMask, tokenTypeIds: new BigInt64Array(texts * seq), mask };
   }
 
+  /** True for [CLS], [SEP], [PAD] and the like. */
+  isSpecial(id: number): boolean {
+    return this.specials.has(id);
+  }
+
+  /** The id of a vocabulary string, or undefined. */
+  idOf(token: string): number | undefined {
+    this.byToken ??= new Map(this.vocab.map((t, i) => [t, i]));
+    return this.byToken.get(token);
+  }
+
+  private byToken: Map<string, number> | undefined;
+
   /** The vocabulary string of an id (`##ing` for a continuation piece). */
   token(id: number): string {
     return this.vocab[id] ?? `[${id}]`;
