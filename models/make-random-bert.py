@@ -227,6 +227,71 @@ def build_graph(w, cfg, vocab_size, full):
     return model
 
 
+def read_safetensors(path):
+    """name -> float32 array, parsed directly (8-byte header length, JSON header, raw data)."""
+    dtypes = {"F32": "<f4", "F16": "<f2", "BF16": None}
+    with open(path, "rb") as f:
+        n = struct.unpack("<Q", f.read(8))[0]
+        header = json.loads(f.read(n))
+        data = f.read()
+    out = {}
+    for name, t in header.items():
+        if name == "__metadata__":
+            continue
+        a, b = t["data_offsets"]
+        raw = data[a:b]
+        if t["dtype"] == "BF16":
+            arr = (np.frombuffer(raw, "<u2").astype(np.uint32) << 16).view(np.float32)
+        elif t["dtype"] in dtypes:
+            arr = np.frombuffer(raw, dtypes[t["dtype"]]).astype(np.float32)
+        else:
+            raise SystemExit(f"{name}: dtype {t['dtype']} is not supported")
+        out[name] = arr.reshape(t["shape"])
+    return out
+
+
+def weights_from_checkpoint(folder):
+    """Our weight dict from a Hugging Face BertForMaskedLM folder (config.json + model.safetensors).
+    torch Linear weights are [out, in]; the graph multiplies x @ w, so they are transposed."""
+    cfg = json.load(open(os.path.join(folder, "config.json")))
+    if cfg.get("model_type") != "bert":
+        raise SystemExit(f"model_type {cfg.get('model_type')} is not supported here (bert); use models/export-hf-mlm.py")
+    t = read_safetensors(os.path.join(folder, "model.safetensors"))
+    def g(*names):  # old checkpoints name LayerNorm parameters gamma/beta
+        for n in names:
+            for k in (n, "bert." + n):
+                if k in t:
+                    return t[k]
+        raise SystemExit(f"{folder}: no tensor {names[0]}")
+    ln = lambda p: (g(p + ".weight", p + ".gamma"), g(p + ".bias", p + ".beta"))
+    lin = lambda p: (g(p + ".weight").T.copy(), g(p + ".bias"))
+    w = dict(word=g("embeddings.word_embeddings.weight"), pos=g("embeddings.position_embeddings.weight"),
+             type=g("embeddings.token_type_embeddings.weight"), layers=[])
+    w["emb_g"], w["emb_b"] = ln("embeddings.LayerNorm")
+    for i in range(cfg["num_hidden_layers"]):
+        p = f"encoder.layer.{i}."
+        L = {}
+        L["q"], L["qb"] = lin(p + "attention.self.query")
+        L["k"], L["kb"] = lin(p + "attention.self.key")
+        L["v"], L["vb"] = lin(p + "attention.self.value")
+        L["o"], L["ob"] = lin(p + "attention.output.dense")
+        L["ln1_g"], L["ln1_b"] = ln(p + "attention.output.LayerNorm")
+        L["i"], L["ib"] = lin(p + "intermediate.dense")
+        L["out"], L["outb"] = lin(p + "output.dense")
+        L["ln2_g"], L["ln2_b"] = ln(p + "output.LayerNorm")
+        w["layers"].append(L)
+    w["tr"], w["tr_b"] = lin("cls.predictions.transform.dense")
+    w["tr_g"], w["tr_lb"] = ln("cls.predictions.transform.LayerNorm")
+    w["dec_b"] = g("cls.predictions.bias", "cls.predictions.decoder.bias")
+    if "cls.predictions.decoder.weight" in t and not np.array_equal(t["cls.predictions.decoder.weight"], w["word"]):
+        raise SystemExit("the decoder is not tied to the word embeddings; use models/export-hf-mlm.py")
+    if cfg.get("hidden_act", "gelu") != "gelu":
+        raise SystemExit(f"hidden_act {cfg['hidden_act']} is not supported (gelu)")
+    arch = dict(hidden=cfg["hidden_size"], layers=cfg["num_hidden_layers"], heads=cfg["num_attention_heads"],
+                intermediate=cfg["intermediate_size"], max_pos=cfg["max_position_embeddings"], vocab=cfg["vocab_size"])
+    return w, arch, cfg
+
+
 HEAD_MAGIC = b"LSRHEAD1"
 DTYPE_F32 = 1
 
@@ -246,9 +311,24 @@ def main():
     ap.add_argument("--out", required=True)
     ap.add_argument("--preset", choices=PRESETS, default="tiny")
     ap.add_argument("--seed", type=int, default=20251126)
+    ap.add_argument("--from-checkpoint", metavar="DIR",
+                    help="instead of random weights, convert a Hugging Face BertForMaskedLM folder (config.json, "
+                         "model.safetensors, tokenizer files) without PyTorch")
     args = ap.parse_args()
-    cfg = dict(PRESETS[args.preset])
     os.makedirs(args.out, exist_ok=True)
+    if args.from_checkpoint:
+        import shutil
+        w, cfg, hf_config = weights_from_checkpoint(args.from_checkpoint)
+        for name, full in (("model.onnx", True), ("trunk.onnx", False)):
+            onnx.save(build_graph(w, cfg, cfg["vocab"], full), os.path.join(args.out, name))
+        write_head(os.path.join(args.out, "head.bin"), w["word"], w["dec_b"])
+        for f in ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.txt"):
+            if os.path.exists(os.path.join(args.from_checkpoint, f)):
+                shutil.copy(os.path.join(args.from_checkpoint, f), os.path.join(args.out, f))
+        dump(os.path.join(args.out, "config.json"), hf_config)
+        print(f"wrote {args.out} from {args.from_checkpoint}: vocab {cfg['vocab']}, hidden {cfg['hidden']}, layers {cfg['layers']}")
+        return
+    cfg = dict(PRESETS[args.preset])
     vocab = build_vocab(cfg["vocab"])
     rng = np.random.default_rng(args.seed)
     w = make_weights(rng, cfg, len(vocab))
