@@ -3,7 +3,7 @@
 // removed) takes the next `seq`; the index records the seq it covers, and on open everything above
 // it is replayed (see collections/collection.ts for the commit protocol).
 import Database from 'better-sqlite3';
-import { blobToU32, u32ToBlob } from './blobs.js';
+import { blobToF32, blobToU32, f32ToBlob, u32ToBlob } from './blobs.js';
 import { Vocabulary } from './vocabulary.js';
 
 const SCHEMA = `
@@ -25,6 +25,10 @@ CREATE INDEX IF NOT EXISTS docs_seq ON docs (seq);
 -- Removals not yet covered by an index commit; pruned once the index has committed past them.
 CREATE TABLE IF NOT EXISTS tombstones (seq INTEGER NOT NULL, docno INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS vocab (id INTEGER PRIMARY KEY, term TEXT NOT NULL UNIQUE, df INTEGER NOT NULL);
+-- SPLADE vectors (model vocabulary ids, f32 weights) of collections with a sparse model, written in
+-- the same transaction as their document; the trigger drops them with it (replace or remove).
+CREATE TABLE IF NOT EXISTS splade (docno INTEGER PRIMARY KEY, terms BLOB NOT NULL, weights BLOB NOT NULL);
+CREATE TRIGGER IF NOT EXISTS docs_drop_splade AFTER DELETE ON docs BEGIN DELETE FROM splade WHERE docno = old.docno; END;
 `;
 
 /** A document ready to be stored: analysis already done. */
@@ -38,6 +42,16 @@ export interface NewDocument {
   counts: Map<string, number>;
   /** Document length in terms (after stopwords). */
   dl: number;
+  /** The text fields joined with a space: what a sparse model encodes (not stored as such). */
+  text?: string;
+  /** The document's SPLADE vector, when the collection has a sparse model. */
+  splade?: SpladeVector;
+}
+
+/** A learned sparse vector: model vocabulary ids ascending and their weights. */
+export interface SpladeVector {
+  terms: Uint32Array;
+  weights: Float32Array;
 }
 
 /** A stored document's BM25 vector: term ids and their frequencies. */
@@ -107,6 +121,7 @@ export class DocumentStore {
       docsByDocnos: db.prepare('SELECT docno, id, fields, metadata FROM docs WHERE docno IN (SELECT value FROM json_each(?))'),
       byDocno: db.prepare('SELECT docno, id, fields, metadata FROM docs WHERE docno = ?'),
       vectorByDocno: db.prepare('SELECT docno, dl, bm25_terms, bm25_tfs FROM docs WHERE docno = ?'),
+      insertSplade: db.prepare('INSERT INTO splade (docno, terms, weights) VALUES (?, ?, ?)'),
       insert: db.prepare('INSERT INTO docs (id, seq, job, fields, metadata, dl, bm25_terms, bm25_tfs) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
       remove: db.prepare('DELETE FROM docs WHERE docno = ?'),
       tombstone: db.prepare('INSERT INTO tombstones (seq, docno) VALUES (?, ?)'),
@@ -188,6 +203,7 @@ export class DocumentStore {
         const s = ++seq;
         const info = this.st.insert.run(doc.id, s, job, doc.fields, doc.metadata, doc.dl, u32ToBlob(terms), u32ToBlob(tfs));
         const docno = Number(info.lastInsertRowid);
+        if (doc.splade) this.st.insertSplade.run(docno, u32ToBlob(doc.splade.terms), f32ToBlob(doc.splade.weights));
         maxDocno = Math.max(maxDocno, docno);
         sumDl += doc.dl;
         count++;
@@ -277,6 +293,14 @@ export class DocumentStore {
       docno: number; dl: number; bm25_terms: Buffer; bm25_tfs: Buffer;
     }>;
     for (const r of it) yield { docno: r.docno, dl: r.dl, terms: blobToU32(r.bm25_terms), tfs: blobToU32(r.bm25_tfs) };
+  }
+
+  /** SPLADE vectors of live documents written after `seq`, in document-number order. */
+  *spladeAfter(seq: number): IterableIterator<{ docno: number } & SpladeVector> {
+    const it = this.db
+      .prepare('SELECT s.docno, s.terms, s.weights FROM splade s JOIN docs d ON d.docno = s.docno WHERE d.seq > ? ORDER BY s.docno')
+      .iterate(seq) as IterableIterator<{ docno: number; terms: Buffer; weights: Buffer }>;
+    for (const r of it) yield { docno: r.docno, terms: blobToU32(r.terms), weights: blobToF32(r.weights) };
   }
 
   /** Document numbers removed after `seq`. */
