@@ -8,11 +8,13 @@ import { IndexError } from '../../index/index.js';
 import type { Config } from '../config.js';
 import { JobRegistry } from '../collections/ingest-job.js';
 import { CollectionRegistry } from '../collections/registry.js';
+import { EncoderRegistry } from '../encoder/encoder-registry.js';
 import { registerAuth, registerRateLimit } from './auth.js';
 import { ERROR_STATUS, isServiceError, serviceError, type ErrorBody, type ErrorCode, type ServiceError } from './errors.js';
 import { Metrics } from './metrics.js';
 import { collectionRoutes } from './routes/collections.js';
 import { documentRoutes } from './routes/documents.js';
+import { encodeRoutes } from './routes/encode.js';
 import { healthRoutes } from './routes/health.js';
 import { jobRoutes } from './routes/jobs.js';
 import { searchRoutes } from './routes/search.js';
@@ -96,8 +98,9 @@ export async function buildApp(config: Config, logger: FastifyServerOptions['log
     forceCloseConnections: 'idle',
   }).withTypeProvider<TypeBoxTypeProvider>();
 
-  const registry = await CollectionRegistry.open(config.dataDir, app.log);
-  const service: Service = { config, registry, jobs: JobRegistry.open(config.dataDir), metrics: new Metrics(), shutdown: new AbortController() };
+  const encoders = new EncoderRegistry();
+  const registry = await CollectionRegistry.open(config.dataDir, app.log, encoders);
+  const service: Service = { config, registry, jobs: JobRegistry.open(config.dataDir), metrics: new Metrics(), encoders, shutdown: new AbortController() };
 
   app.addSchema(ErrorResponse);
 
@@ -195,6 +198,7 @@ export async function buildApp(config: Config, logger: FastifyServerOptions['log
   await app.register(documentRoutes, { service, prefix: '/v1' });
   await app.register(searchRoutes, { service, prefix: '/v1' });
   await app.register(jobRoutes, { service, prefix: '/v1' });
+  await app.register(encodeRoutes, { service, prefix: '/v1' });
 
   // Before the server stops: running jobs stop reading and commit what they read, so their requests
   // end and the close is not held up by a client still streaming.
@@ -208,6 +212,7 @@ export async function buildApp(config: Config, logger: FastifyServerOptions['log
     const running = service.jobs.running().map((j) => j.done);
     if (running.length) await Promise.race([Promise.all(running), new Promise((r) => setTimeout(r, config.shutdownTimeoutMs).unref())]);
     await registry.close();
+    await encoders.close();
   });
 
   return { app, service };

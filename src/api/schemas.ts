@@ -39,11 +39,19 @@ export const Bm25Params = Type.Object(
   { additionalProperties: false },
 );
 
+export const SpladeParams = Type.Object(
+  {
+    model: Type.String({ minLength: 1, maxLength: 4096, description: 'Sparse model source, e.g. "dir:models/fixtures/tiny-bert"; documents are encoded with it at ingest.' }),
+    query: Type.Optional(Type.Union([Type.Literal('siamese'), Type.Literal('inference-free')], { description: '"siamese" (default): queries run through the same model. "inference-free": a query is its token ids weighted by IDF in this collection.' })),
+  },
+  { additionalProperties: false },
+);
+
 export const CreateCollectionBody = Type.Object(
   {
     name: CollectionName,
     fields: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 128 }), { minItems: 1, maxItems: 32, description: 'Text fields, read as one BM25 field. Default ["title", "text"].' })),
-    retrievers: Type.Optional(Type.Object({ bm25: Type.Optional(Bm25Params) }, { additionalProperties: false })),
+    retrievers: Type.Optional(Type.Object({ bm25: Type.Optional(Bm25Params), splade: Type.Optional(SpladeParams) }, { additionalProperties: false })),
     default_retriever: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'Default "bm25".' })),
   },
   { additionalProperties: false },
@@ -65,7 +73,7 @@ export const CollectionStats = Type.Object({
 export const CollectionView = Type.Object({
   name: Type.String(),
   fields: Type.Array(Type.String()),
-  retrievers: Type.Object({ bm25: Type.Object({ k1: Type.Number(), b: Type.Number() }) }),
+  retrievers: Type.Object({ bm25: Type.Object({ k1: Type.Number(), b: Type.Number() }), splade: Type.Optional(Type.Object({ model: Type.String(), query: Type.String() })) }),
   default_retriever: Type.String(),
   created_at: Type.String(),
   stats: CollectionStats,
@@ -179,3 +187,20 @@ export const JobView = Type.Object({
 });
 export const JobList = Type.Object({ jobs: Type.Array(JobView) });
 export const JobParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
+
+export const EncodeBody = Type.Object(
+  {
+    model: Type.String({ minLength: 1, maxLength: 4096, description: 'Sparse model source, e.g. "dir:models/fixtures/tiny-bert".' }),
+    texts: Type.Array(Type.String({ maxLength: 100_000 }), { minItems: 1, maxItems: 256, description: 'Texts to encode (truncated to 256 tokens).' }),
+    top_k: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000, description: 'Keep each vector\'s heaviest terms only. Default: all.' })),
+  },
+  { additionalProperties: false },
+);
+export type EncodeBody = Static<typeof EncodeBody>;
+
+export const EncodeResponse = Type.Object({
+  model: Type.String(),
+  vectors: Type.Array(
+    Type.Array(Type.Object({ token: Type.String(), id: Type.Integer(), weight: Type.Number() }), { description: 'Terms by weight, heaviest first.' }),
+  ),
+});

@@ -3,6 +3,7 @@
 import type { Config } from '../config.js';
 import type { CollectionRegistry } from '../collections/registry.js';
 import type { JobRegistry } from '../collections/ingest-job.js';
+import type { EncoderRegistry } from '../encoder/encoder-registry.js';
 import type { Metrics } from './metrics.js';
 
 export interface Service {
@@ -10,6 +11,8 @@ export interface Service {
   registry: CollectionRegistry;
   jobs: JobRegistry;
   metrics: Metrics;
+  /** SPLADE encoder pools, one per model, opened on first use. */
+  encoders: EncoderRegistry;
   /** Aborted when the server starts shutting down. */
   shutdown: AbortController;
 }

@@ -1,12 +1,27 @@
 // What a collection is made of, persisted in its store's `meta` table at creation.
 import { fail } from '../api/errors.js';
+import { resolveModelSource } from '../encoder/model-source.js';
 import { BM25_DEFAULTS, type Bm25Params } from './bm25.js';
+
+/** How a SPLADE retriever encodes queries. */
+export const SPLADE_QUERY_MODES = ['siamese', 'inference-free'] as const;
+export type SpladeQueryMode = (typeof SPLADE_QUERY_MODES)[number];
+
+export interface SpladeConfig {
+  /** Model source (`dir:<path>`); documents are encoded with it at ingest. */
+  model: string;
+  /**
+   * `siamese`: queries go through the same encoder. `inference-free`: a query is its token ids,
+   * each weighted by its IDF in this collection's SPLADE index (no model run at search time).
+   */
+  query: SpladeQueryMode;
+}
 
 export interface CollectionConfig {
   name: string;
   /** Text fields the retrievers read, concatenated in this order with a space (one BM25 field). */
   fields: string[];
-  retrievers: { bm25: Bm25Params };
+  retrievers: { bm25: Bm25Params; splade?: SpladeConfig };
   /** Retriever used when a search names none. */
   defaultRetriever: string;
   createdAt: string;
@@ -15,7 +30,7 @@ export interface CollectionConfig {
 export interface CollectionSpec {
   name: string;
   fields?: string[];
-  retrievers?: { bm25?: Partial<Bm25Params> };
+  retrievers?: { bm25?: Partial<Bm25Params>; splade?: { model: string; query?: SpladeQueryMode } };
   default_retriever?: string;
 }
 
@@ -29,7 +44,7 @@ export function validateCollectionName(name: unknown, field = 'name'): string {
   return name;
 }
 
-export const RETRIEVERS = ['bm25'] as const;
+export const RETRIEVERS = ['bm25', 'splade'] as const;
 
 export function buildConfig(spec: CollectionSpec): CollectionConfig {
   const name = validateCollectionName(spec.name);
@@ -38,8 +53,18 @@ export function buildConfig(spec: CollectionSpec): CollectionConfig {
   if (new Set(fields).size !== fields.length) fail('VALIDATION_FAILED', 'fields must not repeat a name', 'fields');
   for (const f of fields) if (f === '_id' || f === 'metadata') fail('VALIDATION_FAILED', `'${f}' is reserved and cannot be a text field`, 'fields');
   const bm25 = { ...BM25_DEFAULTS, ...(spec.retrievers?.bm25 ?? {}) };
+  let splade: SpladeConfig | undefined;
+  if (spec.retrievers?.splade) {
+    const s = spec.retrievers.splade;
+    resolveModelSource(s.model, 'retrievers.splade.model');
+    const query = s.query ?? 'siamese';
+    if (!(SPLADE_QUERY_MODES as readonly string[]).includes(query))
+      fail('VALIDATION_FAILED', `query must be one of: ${SPLADE_QUERY_MODES.join(', ')}`, 'retrievers.splade.query');
+    splade = { model: s.model, query };
+  }
   const def = spec.default_retriever ?? 'bm25';
-  if (!(RETRIEVERS as readonly string[]).includes(def))
-    fail('UNKNOWN_RETRIEVER', `default_retriever '${def}' is not one of: ${RETRIEVERS.join(', ')}`, 'default_retriever');
-  return { name, fields, retrievers: { bm25 }, defaultRetriever: def, createdAt: new Date().toISOString() };
+  const available = splade ? RETRIEVERS : (['bm25'] as const);
+  if (!(available as readonly string[]).includes(def))
+    fail('UNKNOWN_RETRIEVER', `default_retriever '${def}' is not one of: ${available.join(', ')}`, 'default_retriever');
+  return { name, fields, retrievers: { bm25, ...(splade ? { splade } : {}) }, defaultRetriever: def, createdAt: new Date().toISOString() };
 }

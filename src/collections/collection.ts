@@ -9,9 +9,12 @@ import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { IndexError, SparseIndex, type SparseBatch } from '../../index/index.js';
 import { fail } from '../api/errors.js';
+import type { EncoderPool } from '../encoder/encoder-pool.js';
+import type { EncoderRegistry } from '../encoder/encoder-registry.js';
 import { Bm25Retriever } from '../search/bm25-retriever.js';
+import { SpladeRetriever } from '../search/splade-retriever.js';
 import type { SparseRetriever } from '../search/retriever.js';
-import { DocumentStore, type NewDocument, type StoredVector } from '../store/document-store.js';
+import { DocumentStore, type NewDocument, type SpladeVector, type StoredVector } from '../store/document-store.js';
 import { Analyzer } from '../text/analyzer.js';
 import { documentWeights } from './bm25.js';
 import type { CollectionConfig } from './collection-config.js';
@@ -59,6 +62,18 @@ function dirBytes(dir: string): number {
   return n;
 }
 
+/**
+ * The learned-sparse side of a collection with a sparse model: the encoder pool, its index (a second
+ * SparseIndex under index/splade, numbered by the same store docnos and committed with the same
+ * seq as BM25's) and document frequencies for inference-free queries.
+ */
+interface SpladeSide {
+  pool: EncoderPool;
+  index: SparseIndex;
+  /** df per model vocabulary id over live documents (kept in memory; recounted from the store on open). */
+  df: Map<number, number>;
+}
+
 export class Collection {
   readonly config: CollectionConfig;
   readonly dir: string;
@@ -66,6 +81,7 @@ export class Collection {
   readonly analyzer = new Analyzer();
   readonly retrievers: ReadonlyMap<string, SparseRetriever>;
   private bm25: SparseIndex;
+  private splade: SpladeSide | null = null;
   private readonly log: Logger;
   private queue: Promise<unknown> = Promise.resolve();
   /** Every store change up to this seq is in the in-memory index. */
@@ -82,6 +98,10 @@ export class Collection {
     this.retrievers = new Map<string, SparseRetriever>([['bm25', new Bm25Retriever(store, this.analyzer, () => this.bm25)]]);
   }
 
+  private static spladeDir(dir: string): string {
+    return join(dir, 'index', 'splade');
+  }
+
   static storePath(dir: string): string {
     return join(dir, 'store.sqlite');
   }
@@ -91,15 +111,22 @@ export class Collection {
   }
 
   /** Creates the collection's directory and store; the config row commits last, marking it complete. */
-  static async create(dir: string, config: CollectionConfig, log: Logger): Promise<Collection> {
+  static async create(dir: string, config: CollectionConfig, log: Logger, encoders?: EncoderRegistry): Promise<Collection> {
+    // Load the sparse model first: a bad model must fail the create before anything is on disk.
+    const pool = config.retrievers.splade ? await Collection.encoderFor(config, encoders) : null;
     mkdirSync(dir, { recursive: true });
     const store = new DocumentStore(Collection.storePath(dir));
     store.setMeta('config', JSON.stringify(config));
-    return Collection.openWith(dir, store, config, log);
+    return Collection.openWith(dir, store, config, log, pool);
+  }
+
+  private static async encoderFor(config: CollectionConfig, encoders?: EncoderRegistry): Promise<EncoderPool> {
+    if (!encoders) fail('INVALID_MODEL', `collection '${config.name}' has a sparse model but no encoder registry was given`, 'retrievers.splade.model');
+    return encoders.get(config.retrievers.splade!.model, 'retrievers.splade.model');
   }
 
   /** Opens an existing collection; undefined when the directory holds no complete collection. */
-  static async open(dir: string, log: Logger): Promise<Collection | undefined> {
+  static async open(dir: string, log: Logger, encoders?: EncoderRegistry): Promise<Collection | undefined> {
     if (!existsSync(Collection.storePath(dir))) return undefined;
     const store = new DocumentStore(Collection.storePath(dir));
     const raw = store.getMeta('config');
@@ -107,10 +134,18 @@ export class Collection {
       store.close();
       return undefined;
     }
-    return Collection.openWith(dir, store, JSON.parse(raw) as CollectionConfig, log);
+    const config = JSON.parse(raw) as CollectionConfig;
+    let pool: EncoderPool | null = null;
+    try {
+      if (config.retrievers.splade) pool = await Collection.encoderFor(config, encoders);
+    } catch (e) {
+      store.close();
+      throw e;
+    }
+    return Collection.openWith(dir, store, config, log, pool);
   }
 
-  private static async openWith(dir: string, store: DocumentStore, config: CollectionConfig, log: Logger): Promise<Collection> {
+  private static async openWith(dir: string, store: DocumentStore, config: CollectionConfig, log: Logger, pool: EncoderPool | null = null): Promise<Collection> {
     const idxDir = Collection.indexDir(dir);
     let index: SparseIndex | undefined;
     try {
@@ -123,12 +158,88 @@ export class Collection {
       log.warn({ collection: config.name, code: e.code, file: e.file, err: e.message }, 'index damaged; rebuilding it from the store');
     }
     const c = new Collection(dir, store, config, index ?? SparseIndex.create({ vocab: VOCAB }), log);
+    // SPLADE before BM25's replay: that replay may commit, which prunes tombstones both need.
+    if (pool) await c.openSplade(pool, config.retrievers.splade!.query);
     if (!index) await c.rebuildIndex();
     else if (!(await c.replay())) {
       log.warn({ collection: config.name }, 'index disagrees with the store; rebuilding it from the store');
       await c.rebuildIndex();
     }
     return c;
+  }
+
+  /** Opens the SPLADE index and brings it up to the store, rebuilding it when they disagree. */
+  private async openSplade(pool: EncoderPool, mode: 'siamese' | 'inference-free'): Promise<void> {
+    const dir = Collection.spladeDir(this.dir);
+    let index: SparseIndex | null = null;
+    try {
+      index = SparseIndex.open(dir, { vocab: VOCAB });
+    } catch (e) {
+      if (!(e instanceof IndexError) || e.code === 'INVALID_ARGUMENT' || e.code === 'INDEX_CLOSED') throw e;
+      this.log.warn({ collection: this.name, code: e.code, file: e.file, err: e.message }, 'SPLADE index damaged; rebuilding it from the store');
+    }
+    const df = new Map<number, number>();
+    this.splade = { pool, index: index ?? SparseIndex.create({ vocab: VOCAB }), df };
+    if (!index || !(await this.replaySplade())) {
+      if (index) this.log.warn({ collection: this.name }, 'SPLADE index disagrees with the store; rebuilding it from the store');
+      await this.rebuildSplade();
+    }
+    // Document frequencies for inference-free queries: one pass over the stored vectors.
+    for (const v of this.store.spladeAfter(-1)) for (const t of v.terms) df.set(t, (df.get(t) ?? 0) + 1);
+    const store = this.store;
+    const stats = { df: (t: number) => df.get(t) ?? 0, get docs() { return store.size; } };
+    (this.retrievers as Map<string, SparseRetriever>).set('splade', new SpladeRetriever(pool, mode, stats, () => this.splade!.index));
+  }
+
+  private spladeBatch(vs: readonly ({ docno: number } & SpladeVector)[]): SparseBatch {
+    let nnz = 0;
+    for (const v of vs) nnz += v.terms.length;
+    const offsets = new Uint32Array(vs.length + 1), terms = new Uint32Array(nnz), weights = new Float32Array(nnz), docnos = new Uint32Array(vs.length);
+    vs.forEach((v, i) => {
+      terms.set(v.terms, offsets[i]);
+      weights.set(v.weights, offsets[i]);
+      offsets[i + 1] = offsets[i] + v.terms.length;
+      docnos[i] = v.docno;
+    });
+    return { offsets, terms, weights, docnos };
+  }
+
+  private async replaySplade(): Promise<boolean> {
+    const idx = this.splade!.index;
+    const from = Number(idx.committedMeta.seq ?? 0);
+    const next = idx.nextDocumentNumber;
+    let chunk: ({ docno: number } & SpladeVector)[] = [];
+    for (const v of this.store.spladeAfter(from)) {
+      if (v.docno < next) return false;
+      chunk.push(v);
+      if (chunk.length >= REBUILD_CHUNK) {
+        await idx.add(this.spladeBatch(chunk));
+        chunk = [];
+      }
+    }
+    if (chunk.length) await idx.add(this.spladeBatch(chunk));
+    const gone = this.store.tombstonesAfter(from);
+    if (gone.length) idx.delete(gone);
+    // Tombstones are pruned only after both indexes commit, so a SPLADE index that missed deletes
+    // (e.g. one lost or older than BM25's) shows up here as a count that differs from the store.
+    return idx.size === this.store.size;
+  }
+
+  private async rebuildSplade(): Promise<void> {
+    await this.splade!.index.close();
+    const dir = Collection.spladeDir(this.dir);
+    rmSync(dir, { recursive: true, force: true });
+    const idx = (this.splade!.index = SparseIndex.open(dir, { vocab: VOCAB }));
+    let chunk: ({ docno: number } & SpladeVector)[] = [];
+    for (const v of this.store.spladeAfter(-1)) {
+      chunk.push(v);
+      if (chunk.length >= REBUILD_CHUNK) {
+        await idx.add(this.spladeBatch(chunk));
+        chunk = [];
+      }
+    }
+    if (chunk.length) await idx.add(this.spladeBatch(chunk));
+    await idx.commit({ seq: this.store.lastSeq });
   }
 
   /** Brings the opened index up to the store; false when they cannot be reconciled. */
@@ -213,10 +324,27 @@ export class Collection {
 
   /** Upserts documents; resolves once they are committed to the store and searchable. */
   write(docs: readonly NewDocument[], job: string | null): Promise<WriteResult> {
+    // Encoding starts now, outside the write queue, so the next batch encodes while this one is
+    // written; the write itself still waits its turn, keeping store order = call order.
+    const encoded = this.splade?.pool.encode(docs.map((d) => d.text ?? ''));
+    encoded?.catch(() => {}); // observed inside serial(); avoid an unhandled rejection meanwhile
     return this.serial(async () => {
+      if (encoded) {
+        const v = await encoded;
+        docs = docs.map((d, i) => ({ ...d, splade: { terms: v.terms.slice(v.offsets[i], v.offsets[i + 1]), weights: v.weights.slice(v.offsets[i], v.offsets[i + 1]) } }));
+      }
       const r = this.store.writeBatch(docs, job);
       if (r.removed.length) this.bm25.delete(r.removed);
       if (r.written.length) await this.bm25.add(this.indexBatch(r.written));
+      if (this.splade) {
+        this.spladeRemove(r.removed);
+        const byId = new Map(docs.map((d) => [d.id, d.splade!]));
+        if (r.written.length) {
+          const vs = r.written.map((w) => ({ docno: w.docno, ...byId.get(w.id)! }));
+          await this.splade.index.add(this.spladeBatch(vs));
+          for (const v of vs) for (const t of v.terms) this.splade.df.set(t, (this.splade.df.get(t) ?? 0) + 1);
+        }
+      }
       this.indexedSeq = this.store.lastSeq;
       await this.maybeCommit();
       return { written: r.written.length, duplicates: r.duplicates };
@@ -228,10 +356,21 @@ export class Collection {
     return this.serial(async () => {
       const removed = this.store.removeDocnos(docnos);
       if (removed.length) this.bm25.delete(removed);
+      this.spladeRemove(removed);
       this.indexedSeq = this.store.lastSeq;
       await this.maybeCommit();
       return removed.length;
     });
+  }
+
+  /** Tombstones removed documents in the SPLADE index, taking their terms out of df first. */
+  private spladeRemove(docnos: readonly number[]): void {
+    if (!this.splade || docnos.length === 0) return;
+    for (const d of docnos) {
+      const v = this.splade.index.document(d);
+      if (v) for (const t of v.terms) this.splade.df.set(t, (this.splade.df.get(t) ?? 1) - 1);
+    }
+    this.splade.index.delete(docnos);
   }
 
   private async maybeCommit(): Promise<void> {
@@ -242,6 +381,8 @@ export class Collection {
   private async commitNow(): Promise<void> {
     if (this.indexedSeq === this.committedSeq && this.bm25.committedMeta.seq !== undefined) return;
     const seq = this.indexedSeq;
+    // SPLADE first: tombstones are pruned below only once both indexes cover them.
+    if (this.splade) await this.splade.index.commit({ seq });
     await this.bm25.commit({ seq });
     this.committedSeq = seq;
     this.store.pruneTombstones(seq);
@@ -284,6 +425,7 @@ export class Collection {
     this.closed = true;
     await this.queue;
     await this.bm25.close();
+    await this.splade?.index.close();
     this.store.close();
   }
 
@@ -292,6 +434,7 @@ export class Collection {
     this.closed = true;
     await this.queue;
     await this.bm25.close();
+    await this.splade?.index.close();
     this.store.close();
     rmSync(this.dir, { recursive: true, force: true });
   }

@@ -36,5 +36,5 @@ export function prepareDocument(raw: unknown, config: CollectionConfig, analyzer
   const fields = Object.fromEntries(Object.entries(raw).filter(([k]) => k !== '_id' && k !== 'metadata'));
   // Title and text form one BM25 field, as in Anserini's flat BEIR indexes.
   const terms = analyzer.analyze(texts.join(' '));
-  return { id, fields: JSON.stringify(fields), metadata: JSON.stringify(metadata), counts: termCounts(terms), dl: terms.length };
+  return { id, fields: JSON.stringify(fields), metadata: JSON.stringify(metadata), counts: termCounts(terms), dl: terms.length, text: texts.join(' ') };
 }

@@ -6,6 +6,7 @@ import { fail } from '../api/errors.js';
 import { buildConfig, validateCollectionName, type CollectionSpec } from './collection-config.js';
 import { Collection, type Logger } from './collection.js';
 import { lockDataDir } from './data-dir-lock.js';
+import { EncoderRegistry } from '../encoder/encoder-registry.js';
 
 export class CollectionRegistry {
   readonly dataDir: string;
@@ -14,24 +15,29 @@ export class CollectionRegistry {
   private readonly busy = new Set<string>();
   private readonly log: Logger;
   private unlock: () => void = () => {};
+  /** Sparse models of collections that have one; closed with the registry when it made them. */
+  readonly encoders: EncoderRegistry;
+  private readonly ownEncoders: boolean;
 
-  private constructor(dataDir: string, log: Logger) {
+  private constructor(dataDir: string, log: Logger, encoders?: EncoderRegistry) {
     this.dataDir = dataDir;
     this.log = log;
+    this.encoders = encoders ?? new EncoderRegistry();
+    this.ownEncoders = !encoders;
   }
 
   private get root(): string {
     return join(this.dataDir, 'collections');
   }
 
-  static async open(dataDir: string, log: Logger): Promise<CollectionRegistry> {
-    const r = new CollectionRegistry(dataDir, log);
+  static async open(dataDir: string, log: Logger, encoders?: EncoderRegistry): Promise<CollectionRegistry> {
+    const r = new CollectionRegistry(dataDir, log, encoders);
     r.unlock = lockDataDir(dataDir);
     mkdirSync(r.root, { recursive: true });
     for (const e of readdirSync(r.root, { withFileTypes: true })) {
       if (!e.isDirectory()) continue;
       const dir = join(r.root, e.name);
-      const c = await Collection.open(dir, log);
+      const c = await Collection.open(dir, log, r.encoders);
       if (c) r.collections.set(c.name, c);
       else {
         // A create that died before its config row committed: nothing was acknowledged.
@@ -65,7 +71,7 @@ export class CollectionRegistry {
     try {
       const dir = join(this.root, config.name);
       if (existsSync(dir)) rmSync(dir, { recursive: true, force: true });
-      const c = await Collection.create(dir, config, this.log);
+      const c = await Collection.create(dir, config, this.log, this.encoders);
       this.collections.set(config.name, c);
       return c;
     } finally {
@@ -88,6 +94,7 @@ export class CollectionRegistry {
     const all = [...this.collections.values()];
     this.collections.clear();
     await Promise.all(all.map((c) => c.close()));
+    if (this.ownEncoders) await this.encoders.close();
     this.unlock();
   }
 }

@@ -12,8 +12,8 @@ export interface EncodedQuery {
 export interface SparseRetriever {
   readonly name: string;
   readonly index: SparseIndex;
-  /** Encodes query text; terms unknown to the collection are left out. */
-  encodeText(text: string): EncodedQuery;
+  /** Encodes query text; terms unknown to the collection are left out. A model may answer later. */
+  encodeText(text: string): EncodedQuery | Promise<EncodedQuery>;
   /** Encodes a client-given sparse vector (term string -> weight). */
   encodeVector(vector: Record<string, number>): EncodedQuery;
 }

@@ -65,7 +65,7 @@ interface Plan {
 }
 
 /** Validates the request, picks the retriever, encodes the query and builds the filter bitset. */
-function plan(c: Collection, req: SearchRequest): Plan {
+function plan(c: Collection, req: SearchRequest): Omit<Plan, 'encoded'> & { encoded: EncodedQuery | Promise<EncodedQuery> } {
   const t0 = performance.now();
   const name = req.retriever ?? c.config.defaultRetriever;
   const retriever = c.retrievers.get(name);
@@ -77,7 +77,7 @@ function plan(c: Collection, req: SearchRequest): Plan {
   if (offset + k > MAX_WINDOW) fail('RESULT_WINDOW_TOO_LARGE', `offset + k must be at most ${MAX_WINDOW}, got ${offset + k}`, 'offset');
   if ((req.query === undefined) === (req.vector === undefined)) fail('INVALID_QUERY', 'give exactly one of `query` (text) or `vector` (sparse term -> weight)', 'query');
 
-  let encoded: EncodedQuery;
+  let encoded: EncodedQuery | Promise<EncodedQuery>;
   if (req.query !== undefined) encoded = retriever.encodeText(req.query);
   else {
     for (const [t, w] of Object.entries(req.vector!))
@@ -101,7 +101,13 @@ function runnable(p: Plan): boolean {
 
 /** Searches on the calling thread (CLI, benchmarks, evaluation). */
 export function search(c: Collection, req: SearchRequest): SearchResponse {
-  const p = plan(c, req);
+  const planned = plan(c, req);
+  // A model-encoded query (siamese SPLADE) answers asynchronously; only searchAsync can wait for it.
+  if (planned.encoded instanceof Promise) {
+    planned.encoded.catch(() => {});
+    fail('UNKNOWN_RETRIEVER', `retriever '${planned.retriever.name}' encodes queries with a model and is searched through the HTTP API (searchAsync)`, 'retriever');
+  }
+  const p = planned as Plan;
   const top = runnable(p) ? p.retriever.index.search(p.encoded.query, { k: p.offset + p.k, filter: p.filter }) : undefined;
   return respond(c, req, p, top);
 }
@@ -111,7 +117,8 @@ export function search(c: Collection, req: SearchRequest): SearchResponse {
  * and answering other requests meanwhile (the HTTP route uses this).
  */
 export async function searchAsync(c: Collection, req: SearchRequest): Promise<SearchResponse> {
-  const p = plan(c, req);
+  const planned = plan(c, req);
+  const p: Plan = { ...planned, encoded: await planned.encoded };
   const top = runnable(p) ? (await p.retriever.index.searchBatch([p.encoded.query], { k: p.offset + p.k, filter: p.filter }, 1))[0] : undefined;
   return respond(c, req, p, top);
 }
