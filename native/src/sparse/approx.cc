@@ -91,6 +91,26 @@ float dot_u8(const uint32_t* terms, const uint8_t* w, uint64_t n, const float* d
   return dot_gather_scalar(terms, w, n, dense);
 }
 
+// LSD radix sort of (score, local doc) pairs by doc, 11 bits per pass (2 passes up to 4M docs).
+void radix_sort_by_doc(std::vector<Hit>& a, std::vector<Hit>& tmp, uint32_t n_docs) {
+  uint32_t bits = 1;
+  while (bits < 32 && (uint64_t(1) << bits) < n_docs) ++bits;
+  tmp.resize(a.size());
+  constexpr uint32_t kBits = 11, kBuckets = 1u << kBits;
+  for (uint32_t shift = 0; shift < bits; shift += kBits) {
+    uint32_t count[kBuckets] = {};
+    for (const Hit& h : a) ++count[(h.docno >> shift) & (kBuckets - 1)];
+    uint32_t sum = 0;
+    for (uint32_t& c : count) {
+      uint32_t x = c;
+      c = sum;
+      sum += x;
+    }
+    for (const Hit& h : a) tmp[count[(h.docno >> shift) & (kBuckets - 1)]++] = h;
+    a.swap(tmp);
+  }
+}
+
 }  // namespace
 
 float dot_forward(const uint32_t* terms, const float* weights, uint64_t n, const float* dense) {
@@ -166,9 +186,7 @@ void search_approx(const Segment& s, const Query& q, const SearchParams& p, Scra
 void search_pruned(const Segment& s, const Query& q, const SearchParams& p, Scratch& sc, TopK& top) {
   const uint32_t V = s.vocab(), n = s.n_docs();
   if (sc.dense_query.size() < V) sc.dense_query.resize(V, 0.f);
-  if (sc.acc.size() < n) sc.acc.resize(n, 0.f);
   float* dense = sc.dense_query.data();
-  float* acc = sc.acc.data();
   std::vector<uint32_t> order;
   for (size_t i = 0; i < q.terms.size(); ++i)
     if (q.terms[i] < V) {
@@ -184,22 +202,28 @@ void search_pruned(const Segment& s, const Query& q, const SearchParams& p, Scra
   const uint64_t* po = s.sec<uint64_t>(kPrunedOffsets);
   const uint32_t* pd = s.sec<uint32_t>(kPrunedDocs);
   const float* pw = s.sec<float>(kPrunedWeights);
-  auto& touched = sc.touched;
-  touched.clear();
+  // Gather (doc, contribution) pairs and sort them by doc with a radix sort, instead of scattering
+  // into a collection-sized accumulator: the pruned lists are short, the collection is large, and
+  // scattered first-touch checks there serialize on cache misses (measured ~10x slower at 1M docs).
+  auto& pairs = sc.pairs;
+  pairs.clear();
   for (uint32_t qi : order) {
-    const float w = q.weights[qi];
     const uint32_t t = q.terms[qi];
-    for (uint64_t j = po[t]; j < po[t + 1]; ++j) {
-      const uint32_t d = pd[j];
-      if (acc[d] == 0.f) touched.push_back(d);
-      acc[d] += w * pw[j];
-    }
+    const float w = q.weights[qi];
+    for (uint64_t j = po[t]; j < po[t + 1]; ++j) pairs.push_back({w * pw[j], pd[j]});
   }
-  const size_t r = std::min<size_t>(touched.size(), std::max(p.rerank, top.k()));
-  if (r < touched.size())
-    std::nth_element(touched.begin(), touched.begin() + r, touched.end(), [&](uint32_t a, uint32_t b) {
-      return acc[a] != acc[b] ? acc[a] > acc[b] : a < b;
-    });
+  radix_sort_by_doc(pairs, sc.pairs_tmp, n);
+  // The `rerank` best partial scores, by a bounded heap over the reduced runs: once it is full,
+  // almost every candidate fails one predictable comparison (nth_element's partitioning was half
+  // of the query time at 1M documents).
+  TopK sel(static_cast<uint32_t>(std::max(p.rerank, top.k())));
+  for (size_t i = 0; i < pairs.size();) {
+    Hit h = pairs[i];
+    while (++i < pairs.size() && pairs[i].docno == h.docno) h.score += pairs[i].score;
+    if (!sel.full() || h.score >= sel.threshold()) sel.push(h);
+  }
+  const std::vector<Hit> cands = sel.sorted();
+  const size_t r = cands.size();
   const uint64_t* fo = s.sec<uint64_t>(kFwdOffsets);
   const uint32_t* ft = s.sec<uint32_t>(kFwdTerms);
   const float* fw = s.sec<float>(kFwdWeights);
@@ -213,15 +237,14 @@ void search_pruned(const Segment& s, const Query& q, const SearchParams& p, Scra
       __builtin_prefetch(fw + a + off);
     }
   };
-  for (size_t i = 0; i < std::min(r, kAhead); ++i) prefetch_doc(touched[i]);
+  for (size_t i = 0; i < std::min(r, kAhead); ++i) prefetch_doc(cands[i].docno);
   for (size_t i = 0; i < r; ++i) {
-    if (i + kAhead < r) prefetch_doc(touched[i + kAhead]);
-    const uint32_t d = touched[i];
+    if (i + kAhead < r) prefetch_doc(cands[i + kAhead].docno);
+    const uint32_t d = cands[i].docno;  // a local id here
     if (s.is_deleted(d) || !allowed(p, docnos[d])) continue;
     float score = dot_forward(ft + fo[d], fw + fo[d], fo[d + 1] - fo[d], dense);
     if (!top.full() || score >= top.threshold()) top.push({score, docnos[d]});
   }
-  for (uint32_t d : touched) acc[d] = 0.f;
   for (size_t i = 0; i < q.terms.size(); ++i)
     if (q.terms[i] < V) dense[q.terms[i]] = 0.f;
 }

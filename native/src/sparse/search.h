@@ -75,7 +75,7 @@ struct Scratch {
   std::vector<float> dense_query;  // vocab-sized, all zero between queries
   std::vector<float> acc;          // exact: per-document accumulators, all zero between queries
   std::vector<uint32_t> visited;   // approx: epoch stamps per document
-  std::vector<uint32_t> touched;   // approx pruned: documents with a partial score
+  std::vector<Hit> pairs, pairs_tmp;  // approx pruned: (partial score, local doc)
   uint32_t epoch = 0;
   static Scratch& local();
 };
