@@ -1,6 +1,7 @@
 // Entry point of the native addon: registers each component's bindings.
 #include <napi.h>
 
+#include "common/addon-data.h"
 #include "common/cpu.h"
 
 namespace lsr::sparse {
@@ -17,6 +18,7 @@ Napi::Value CpuLevel(const Napi::CallbackInfo& info) {
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  env.SetInstanceData(new lsr::AddonData());  // freed by N-API when the environment goes away
   exports.Set("cpuLevel", Napi::Function::New(env, CpuLevel));
   lsr::sparse::init_bindings(env, exports);
   lsr::head::init_bindings(env, exports);

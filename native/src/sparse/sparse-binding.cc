@@ -6,6 +6,7 @@
 #include <memory>
 #include <vector>
 
+#include "common/addon-data.h"
 #include "common/napi-util.h"
 #include "common/parallel.h"
 #include "sparse/search.h"
@@ -19,11 +20,10 @@ using lsr::napi::throw_coded;
 
 class SegmentWrap : public Napi::ObjectWrap<SegmentWrap> {
  public:
-  static Napi::FunctionReference* ctor;
   static Napi::Function Define(Napi::Env env);
   explicit SegmentWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<SegmentWrap>(info) {}
   static Napi::Object Wrap(Napi::Env env, std::shared_ptr<Segment> s) {
-    Napi::Object o = ctor->New({});
+    Napi::Object o = addon_data(env).segment_ctor.New({});
     Unwrap(o)->seg_ = std::move(s);
     return o;
   }
@@ -37,8 +37,6 @@ class SegmentWrap : public Napi::ObjectWrap<SegmentWrap> {
   Napi::Value Document(const Napi::CallbackInfo& info);
   Napi::Value Save(const Napi::CallbackInfo& info);
 };
-
-Napi::FunctionReference* SegmentWrap::ctor = nullptr;
 
 namespace {
 
@@ -61,7 +59,7 @@ std::vector<std::shared_ptr<Segment>> segments_of(const Napi::Value& v, bool& ok
   Napi::Array a = v.As<Napi::Array>();
   for (uint32_t i = 0; i < a.Length(); ++i) {
     Napi::Value e = a.Get(i);
-    if (!e.IsObject() || !e.As<Napi::Object>().InstanceOf(SegmentWrap::ctor->Value())) {
+    if (!e.IsObject() || !e.As<Napi::Object>().InstanceOf(addon_data(v.Env()).segment_ctor.Value())) {
       ok = false;
       return {};
     }
@@ -394,7 +392,7 @@ Napi::Function SegmentWrap::Define(Napi::Env env) {
                                   InstanceMethod("docnos", &SegmentWrap::Docnos),
                                   InstanceMethod("document", &SegmentWrap::Document),
                                   InstanceMethod("save", &SegmentWrap::Save)});
-  ctor = new Napi::FunctionReference(Napi::Persistent(f));
+  addon_data(env).segment_ctor = Napi::Persistent(f);
   return f;
 }
 
