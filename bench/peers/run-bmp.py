@@ -19,6 +19,12 @@ from vectors import emit, load, load_oracle, log, recall_at, time_queries, write
 IMPACT_SCALE = 255 / 3
 
 
+def rss_gb():
+    # Logged at each step: at 1M documents BMP's process reached 14 GB and was OOM-killed once.
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 1e9
+
+
 def main():
     vec_dir, out_dir, cfg = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
     import bmp
@@ -46,7 +52,7 @@ def main():
     del ix, impacts
     searcher = bmp.Searcher(path)
     build_s = time.perf_counter() - t0
-    log(f"bmp: built in {build_s:.1f}s")
+    log(f"bmp: built in {build_s:.1f}s, rss {rss_gb():.1f} GB")
 
     queries = [dict(zip([tok[t] for t in qterms[qoff[i]:qoff[i + 1]].tolist()], qw[qoff[i]:qoff[i + 1]].tolist())) for i in range(nq)]
 
@@ -63,7 +69,7 @@ def main():
     ids = ids_of(res)
     write_ids(os.path.join(out_dir, "bmp-exact.ids.u32"), ids)
     out["exact"] = {"alpha": 1.0, "beta": 1.0, "qps": qps, **lat, "recall_at_10": recall_at(ids, oracle, k), "ids_file": "bmp-exact.ids.u32"}
-    log(f"bmp: exact qps={qps:.0f} recall={out['exact']['recall_at_10']}")
+    log(f"bmp: exact qps={qps:.0f} recall={out['exact']['recall_at_10']} rss {rss_gb():.1f} GB")
     # Approximate sweep.
     sweep = []
     for alpha in cfg["alphas"]:
@@ -71,7 +77,7 @@ def main():
             res, qps, lat = time_queries(lambda q: searcher.search(queries[q], k, alpha, beta), nq, cfg.get("grid_reps", 3), warmup=False)
             rec = recall_at(ids_of(res), oracle, k)
             sweep.append({"alpha": alpha, "beta": beta, "qps": qps, **lat, "recall_at_10": rec})
-            log(f"bmp: alpha={alpha} beta={beta} qps={qps:.0f} recall={rec}")
+            log(f"bmp: alpha={alpha} beta={beta} qps={qps:.0f} recall={rec} rss {rss_gb():.1f} GB")
     ok = [s for s in sweep if s["recall_at_10"] is not None and s["recall_at_10"] >= target]
     best = max(ok, key=lambda s: s["qps"]) if ok else max(sweep, key=lambda s: (s["recall_at_10"] or 0, s["qps"]))
     res, qps, lat = time_queries(lambda q: searcher.search(queries[q], k, best["alpha"], best["beta"]), nq, reps)
