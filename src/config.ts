@@ -29,6 +29,10 @@ export interface Config {
   logLevel: string;
   /** LSR_SHUTDOWN_TIMEOUT_MS: how long a graceful shutdown waits for running jobs. Default 10000. */
   shutdownTimeoutMs: number;
+  /** LSR_ENCODER_WORKERS: SPLADE encoder worker threads per model. Default 1. */
+  encoderWorkers: number;
+  /** LSR_ENCODER_THREADS: ONNX Runtime and fused-head threads per encoder worker. Default 1. */
+  encoderThreads: number;
   /** LSR_ALLOW_NO_AUTH=1: allow listening on a non-loopback address without API keys. */
   allowNoAuth: boolean;
 }
@@ -93,6 +97,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, flags: Record<s
     batchSize: int('LSR_BATCH_SIZE', e.LSR_BATCH_SIZE, 2000, 1, 1_000_000),
     logLevel: e.LSR_LOG_LEVEL || 'info',
     shutdownTimeoutMs: int('LSR_SHUTDOWN_TIMEOUT_MS', e.LSR_SHUTDOWN_TIMEOUT_MS, 10_000, 0, 3_600_000),
+    encoderWorkers: int('LSR_ENCODER_WORKERS', e.LSR_ENCODER_WORKERS, 1, 1, 64),
+    encoderThreads: int('LSR_ENCODER_THREADS', e.LSR_ENCODER_THREADS, 1, 1, 256),
     allowNoAuth: e.LSR_ALLOW_NO_AUTH === '1' || e.LSR_ALLOW_NO_AUTH === 'true',
   };
   if (cfg.apiKeys.length === 0 && !isLoopback(cfg.host) && !cfg.allowNoAuth)

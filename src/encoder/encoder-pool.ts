@@ -23,6 +23,23 @@ const WORKER = FROM_SOURCE
   ? { filename: new URL('./ts-worker-bootstrap.mjs', import.meta.url).href, workerData: { tsWorker: new URL('./encoder-worker.ts', import.meta.url).href } }
   : { filename: new URL('./encoder-worker.js', import.meta.url).href };
 
+/** Texts per worker below which a batch is not split (splitting costs a message per part). */
+const MIN_SPLIT = 64;
+
+function concatVectors(parts: SparseVectors[]): SparseVectors {
+  const texts = parts.reduce((n, p) => n + p.offsets.length - 1, 0);
+  const nnz = parts.reduce((n, p) => n + p.terms.length, 0);
+  const offsets = new Uint32Array(texts + 1), terms = new Uint32Array(nnz), weights = new Float32Array(nnz);
+  let x = 0, at = 0;
+  for (const p of parts) {
+    for (let i = 1; i < p.offsets.length; i++) offsets[++x] = at + p.offsets[i];
+    terms.set(p.terms, at);
+    weights.set(p.weights, at);
+    at += p.terms.length;
+  }
+  return { offsets, terms, weights };
+}
+
 export class EncoderPool {
   private pending = 0;
   private waiters: (() => void)[] = [];
@@ -33,6 +50,7 @@ export class EncoderPool {
     private readonly config: WorkerConfig,
     readonly tokenizer: SpladeTokenizer,
     readonly maxPending: number,
+    readonly workers: number,
   ) {}
 
   /** Starts the workers and loads the model in each; a bad model rejects here, with its code and field. */
@@ -52,7 +70,7 @@ export class EncoderPool {
       concurrentTasksPerWorker: 1,
       idleTimeout: Infinity,
     });
-    const pool = new EncoderPool(piscina, { dir: model.dir, options: enc, field }, tokenizer, maxPending ?? 2 * workers);
+    const pool = new EncoderPool(piscina, { dir: model.dir, options: enc, field }, tokenizer, maxPending ?? 2 * workers, workers);
     try {
       // Load the model in every worker now so the first request does not pay for it.
       await Promise.all(Array.from({ length: workers }, () => piscina.run({ kind: 'ready', config: pool.config })));
@@ -68,9 +86,18 @@ export class EncoderPool {
     return this.pending;
   }
 
-  /** Encodes one batch of texts; waits while `maxPending` batches are in flight. */
+  /**
+   * Encodes one batch of texts; waits while `maxPending` batches are in flight. A batch larger
+   * than MIN_SPLIT per worker is split over the workers (an ingest batch is thousands of texts)
+   * and put back together in order.
+   */
   async encode(texts: string[]): Promise<SparseVectors> {
-    return this.submit({ kind: 'encode', texts });
+    const parts = Math.min(this.workers, Math.floor(texts.length / MIN_SPLIT));
+    if (parts <= 1) return this.submit({ kind: 'encode', texts });
+    const size = Math.ceil(texts.length / parts);
+    const chunks: Promise<SparseVectors>[] = [];
+    for (let i = 0; i < texts.length; i += size) chunks.push(this.submit({ kind: 'encode', texts: texts.slice(i, i + size) }));
+    return concatVectors(await Promise.all(chunks));
   }
 
   /** Encodes token id lists (already tokenized and truncated). */

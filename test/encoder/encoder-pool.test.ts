@@ -46,6 +46,11 @@ describe('encoder pool (piscina workers)', () => {
     expect(got).toEqual(await Promise.all(batches.map(async (b) => rows(await local.encode(b)))));
   });
 
+  it('splits a large batch over the workers and puts it back in order', async () => {
+    const many = Array.from({ length: 150 }, (_, i) => `${TEXTS[i % TEXTS.length]} ${i}`);
+    expect(rows(await pool.encode(many))).toEqual(rows(await local.encode(many)));
+  });
+
   it('makes direct callers wait for a slot, and answers each its own batch', async () => {
     const calls = TEXTS.map((t) => pool.encode([t]));
     expect(pool.inFlight).toBeLessThanOrEqual(pool.maxPending);
