@@ -42,7 +42,7 @@ export const Bm25Params = Type.Object(
 export const SpladeParams = Type.Object(
   {
     model: Type.String({ minLength: 1, maxLength: 4096, description: 'Sparse model source, e.g. "dir:models/fixtures/tiny-bert"; documents are encoded with it at ingest.' }),
-    query: Type.Optional(Type.Union([Type.Literal('siamese'), Type.Literal('inference-free')], { description: '"siamese" (default): queries run through the same model. "inference-free": a query is its token ids weighted by IDF in this collection.' })),
+    query: Type.Optional(Type.Union([Type.Literal('siamese'), Type.Literal('inference-free'), Type.Literal('analyzer')], { description: '"siamese" (default): queries run through the same model. "inference-free": a query is its token ids weighted by IDF in this collection. "analyzer": the same over the words of BM25\'s analyzer (stopwords dropped, not stemmed).' })),
   },
   { additionalProperties: false },
 );

@@ -4,7 +4,7 @@ import { resolveModelSource } from '../encoder/model-source.js';
 import { BM25_DEFAULTS, type Bm25Params } from './bm25.js';
 
 /** How a SPLADE retriever encodes queries. */
-export const SPLADE_QUERY_MODES = ['siamese', 'inference-free'] as const;
+export const SPLADE_QUERY_MODES = ['siamese', 'inference-free', 'analyzer'] as const;
 export type SpladeQueryMode = (typeof SPLADE_QUERY_MODES)[number];
 
 export interface SpladeConfig {
@@ -13,6 +13,8 @@ export interface SpladeConfig {
   /**
    * `siamese`: queries go through the same encoder. `inference-free`: a query is its token ids,
    * each weighted by its IDF in this collection's SPLADE index (no model run at search time).
+   * `analyzer`: inference-free over the words of BM25's analyzer (NFKC, lowercase, UAX #29 words,
+   * English stopwords dropped; not stemmed), each tokenized by the model's tokenizer.
    */
   query: SpladeQueryMode;
 }

@@ -17,7 +17,7 @@ import type { SparseRetriever } from '../search/retriever.js';
 import { DocumentStore, type NewDocument, type SpladeVector, type StoredVector } from '../store/document-store.js';
 import { Analyzer } from '../text/analyzer.js';
 import { documentWeights } from './bm25.js';
-import type { CollectionConfig } from './collection-config.js';
+import type { CollectionConfig, SpladeQueryMode } from './collection-config.js';
 
 /** Term ids are store vocabulary ids; segments are sized by their largest id, so the cap is free. */
 const VOCAB = 0x7fffffff;
@@ -169,7 +169,7 @@ export class Collection {
   }
 
   /** Opens the SPLADE index and brings it up to the store, rebuilding it when they disagree. */
-  private async openSplade(pool: EncoderPool, mode: 'siamese' | 'inference-free'): Promise<void> {
+  private async openSplade(pool: EncoderPool, mode: SpladeQueryMode): Promise<void> {
     const dir = Collection.spladeDir(this.dir);
     let index: SparseIndex | null = null;
     try {

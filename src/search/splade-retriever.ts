@@ -6,6 +6,7 @@ import type { SparseIndex } from '../../index/index.js';
 import { idf } from '../collections/bm25.js';
 import type { SpladeQueryMode } from '../collections/collection-config.js';
 import type { EncoderPool } from '../encoder/encoder-pool.js';
+import { Analyzer } from '../text/analyzer.js';
 import type { EncodedQuery, SparseRetriever } from './retriever.js';
 
 /** Document frequencies of the SPLADE index's terms and its live document count. */
@@ -16,6 +17,8 @@ export interface SpladeStats {
 
 export class SpladeRetriever implements SparseRetriever {
   readonly name = 'splade';
+  /** BM25's analysis without stemming: stems are rarely model tokens. */
+  private readonly analyzer = new Analyzer({ stem: false });
 
   constructor(
     private readonly pool: EncoderPool,
@@ -29,7 +32,8 @@ export class SpladeRetriever implements SparseRetriever {
   }
 
   encodeText(text: string): EncodedQuery | Promise<EncodedQuery> {
-    return this.mode === 'inference-free' ? this.inferenceFree(text) : this.siamese(text);
+    if (this.mode === 'siamese') return this.siamese(text);
+    return this.inferenceFree(this.mode === 'analyzer' ? this.analyzer.analyze(text) : [text]);
   }
 
   private async siamese(text: string): Promise<EncodedQuery> {
@@ -38,11 +42,11 @@ export class SpladeRetriever implements SparseRetriever {
     return { query: { terms: terms.slice(), weights: v.weights.slice(v.offsets[0], v.offsets[1]) }, terms: [...terms].map((t) => this.pool.tokenizer.token(t)) };
   }
 
-  /** Token ids without the special tokens, each weighted count × IDF; terms no document has are left out. */
-  private inferenceFree(text: string): EncodedQuery {
+  /** Token ids of the pieces without special tokens, each weighted count × IDF; terms no document has are left out. */
+  private inferenceFree(pieces: string[]): EncodedQuery {
     const tok = this.pool.tokenizer;
     const counts = new Map<number, number>();
-    for (const id of tok.ids(text, Number.MAX_SAFE_INTEGER)) if (!tok.isSpecial(id)) counts.set(id, (counts.get(id) ?? 0) + 1);
+    for (const p of pieces) for (const id of tok.ids(p, Number.MAX_SAFE_INTEGER)) if (!tok.isSpecial(id)) counts.set(id, (counts.get(id) ?? 0) + 1);
     return this.weigh(counts, true);
   }
 

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { idf } from '../../src/collections/bm25.js';
 import type { SparseVectors } from '../../src/encoder/fused-head.js';
 import { SpladeEncoder } from '../../src/encoder/splade-encoder.js';
+import { Analyzer } from '../../src/text/analyzer.js';
 import { ndjson, removeDir, startTestServer, type TestServer } from '../helpers/server.js';
 import { TINY_MODEL } from '../encoder/fixture.js';
 
@@ -52,7 +53,7 @@ beforeAll(async () => {
   const vecs = asMaps(await enc.encode(DOCS.map((d) => `${d.title} ${d.text}`)), DOCS.length);
   docVecs = new Map(DOCS.map((d, i) => [d._id, vecs[i]]));
   s = await startTestServer();
-  for (const [name, query] of [['sp', 'siamese'], ['free', 'inference-free']]) {
+  for (const [name, query] of [['sp', 'siamese'], ['free', 'inference-free'], ['words', 'analyzer']]) {
     const c = await s.req('POST', '/v1/collections', { name, retrievers: { splade: { model: MODEL, query } }, default_retriever: 'splade' });
     expect(c.status).toBe(201);
     expect(c.body.retrievers.splade).toEqual({ model: MODEL, query });
@@ -93,6 +94,26 @@ describe('collections with a SPLADE model', () => {
     expect(q.size).toBeGreaterThan(0);
     const r = await s.req('POST', '/v1/collections/free/search', { query, k: 10 });
     expectRanking(r.body.hits, bruteForce(q, live));
+  });
+
+  it("analyzer: the same over BM25's analyzed words, stopwords dropped", async () => {
+    const query = 'The cats and the CANCER';
+    const words = new Analyzer({ stem: false }).analyze(query);
+    expect(words).toEqual(['cats', 'cancer']);
+    const ids = words.flatMap((w) => enc.tokenize([w])[0].filter((i) => !enc.tokenizer.isSpecial(i)));
+    const live = DOCS.map((d) => d._id);
+    const df = (t: number) => live.filter((id) => docVecs.get(id)!.has(t)).length;
+    const q = new Map<number, number>();
+    for (const t of ids) if (df(t) > 0) q.set(t, (q.get(t) ?? 0) + idf(df(t), live.length));
+    const r = await s.req('POST', '/v1/collections/words/search', { query, k: 10 });
+    expect(r.status).toBe(200);
+    expectRanking(r.body.hits, bruteForce(q, live));
+    // 'the' and 'and' are model tokens too: the inference-free mode keeps them, this one does not
+    const free = await s.req('POST', '/v1/collections/free/search', { query, k: 10, explain: true });
+    const words2 = await s.req('POST', '/v1/collections/words/search', { query, k: 10, explain: true });
+    const terms = (hits: { explain: { terms: { term: string }[] } }[]) => new Set(hits.flatMap((h) => h.explain.terms.map((t) => t.term)));
+    expect(terms(words2.body.hits).has('the')).toBe(false);
+    expect(terms(free.body.hits).size).toBeGreaterThanOrEqual(terms(words2.body.hits).size);
   });
 
   it('deletes leave the SPLADE index and the IDF, and both survive a restart', async () => {
