@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { cpSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -24,6 +24,7 @@ describe('model sources', () => {
     process.env.LSR_MODEL_CACHE = cache;
   });
   afterEach(() => {
+    rmSync(cache, { recursive: true, force: true });
     if (saved === undefined) delete process.env.LSR_MODEL_CACHE;
     else process.env.LSR_MODEL_CACHE = saved;
   });
