@@ -5,17 +5,9 @@
 
 import type { Qrels, Run } from '../../src/eval/types.js';
 
-/** Small deterministic PRNG (mulberry32) so a failing fixture can be regenerated from its seed. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 as prng } from '../helpers/prng.js';
+
+export { prng };
 
 // Ids chosen so that numeric, case, accented, private-use (U+E000) and astral characters meet in ties.
 const DOC_IDS = [

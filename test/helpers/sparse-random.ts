@@ -1,16 +1,9 @@
 // Seeded random sparse data and a brute-force scorer: the oracle the engine's tests compare against.
 import type { SparseBatch, SparseQuery } from '../../index/index.js';
 
-export function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 as rng } from './prng.js';
+
+export { rng };
 
 /** Documents with skewed term frequencies (low ids common), weights in (0, 3]. */
 export function randomDocs(n: number, vocab: number, avgTerms: number, seed: number): SparseBatch {
