@@ -83,7 +83,7 @@ Forward normalize(const BuildInput& in, uint32_t threads) {
     std::memcpy(out.weights.data() + base, p.weights.data(), p.weights.size() * 4);
     for (uint64_t e : p.offsets) out.offsets[++d] = base + e;
     base += p.terms.size();
-    Forward().offsets.swap(p.offsets);
+    p = Forward{};  // release each part once copied
   }
   return out;
 }
@@ -396,6 +396,9 @@ std::shared_ptr<Segment> build_segment(const BuildInput& in, const BuildParams& 
     put(*img, L, kInvWeights, inv.weights.data(), nnz);
   }
   if (approx) {
+    auto* po = reinterpret_cast<uint64_t*>(img->mutable_data() + L.off[kPrunedOffsets]);
+    auto* pd = reinterpret_cast<uint32_t*>(img->mutable_data() + L.off[kPrunedDocs]);
+    auto* pw = reinterpret_cast<float*>(img->mutable_data() + L.off[kPrunedWeights]);
     auto* bto = reinterpret_cast<uint64_t*>(img->mutable_data() + L.off[kBlkTermOffsets]);
     auto* bdo = reinterpret_cast<uint64_t*>(img->mutable_data() + L.off[kBlkDocOffsets]);
     auto* bd = reinterpret_cast<uint32_t*>(img->mutable_data() + L.off[kBlkDocs]);
@@ -403,38 +406,29 @@ std::shared_ptr<Segment> build_segment(const BuildInput& in, const BuildParams& 
     auto* st = reinterpret_cast<uint32_t*>(img->mutable_data() + L.off[kSumTerms]);
     auto* sv = img->mutable_data() + L.off[kSumValues];
     auto* ss = reinterpret_cast<float*>(img->mutable_data() + L.off[kSumScale]);
-    auto* po = reinterpret_cast<uint64_t*>(img->mutable_data() + L.off[kPrunedOffsets]);
-    auto* pd = reinterpret_cast<uint32_t*>(img->mutable_data() + L.off[kPrunedDocs]);
-    auto* pw = reinterpret_cast<float*>(img->mutable_data() + L.off[kPrunedWeights]);
     po[0] = 0;
+    if (blocks) bto[0] = bdo[0] = so[0] = 0;
     uint64_t b = 0, dpos = 0, spos = 0;
-    if (blocks) {
-      bto[0] = 0;
-      bdo[0] = 0;
-      so[0] = 0;
-    }
     for (uint32_t t = 0; t < V; ++t) {
       TermBlocks& x = tb[t];
-      if (blocks) {
-      std::memcpy(bd + dpos, x.docs.data(), x.docs.size() * 4);
-      std::memcpy(st + spos, x.sum_terms.data(), x.sum_terms.size() * 4);
-      std::memcpy(sv + spos, x.sum_values.data(), x.sum_values.size());
-      for (size_t i = 0; i < x.block_sizes.size(); ++i) {
-        dpos += x.block_sizes[i];
-        spos += x.sum_sizes[i];
-        ss[b] = x.scales[i];
-        ++b;
-        bdo[b] = dpos;
-        so[b] = spos;
-      }
-      bto[t + 1] = b;
-      }
       std::memcpy(pd + po[t], x.pruned_docs.data(), x.pruned_docs.size() * 4);
       std::memcpy(pw + po[t], x.pruned_weights.data(), x.pruned_weights.size() * 4);
       po[t + 1] = po[t] + x.pruned_docs.size();
-      TermBlocks().pruned_docs.swap(x.pruned_docs);
-      TermBlocks().pruned_weights.swap(x.pruned_weights);
-      TermBlocks().docs.swap(x.docs);
+      if (blocks) {
+        std::memcpy(bd + dpos, x.docs.data(), x.docs.size() * 4);
+        std::memcpy(st + spos, x.sum_terms.data(), x.sum_terms.size() * 4);
+        std::memcpy(sv + spos, x.sum_values.data(), x.sum_values.size());
+        for (size_t i = 0; i < x.block_sizes.size(); ++i) {
+          dpos += x.block_sizes[i];
+          spos += x.sum_sizes[i];
+          ss[b] = x.scales[i];
+          ++b;
+          bdo[b] = dpos;
+          so[b] = spos;
+        }
+        bto[t + 1] = b;
+      }
+      x = TermBlocks{};  // release as we go: the image already holds a copy
     }
   }
   Header h{};
