@@ -111,6 +111,29 @@ void radix_sort_by_doc(std::vector<Hit>& a, std::vector<Hit>& tmp, uint32_t n_do
   }
 }
 
+// Spreads the query into the dense scratch vector (terms beyond this segment's vocabulary have no
+// postings here) and returns the positions of its `cut` heaviest terms, heaviest first.
+std::vector<uint32_t> load_query(const Query& q, uint32_t V, uint32_t cut, float* dense) {
+  std::vector<uint32_t> order;
+  for (size_t i = 0; i < q.terms.size(); ++i)
+    if (q.terms[i] < V) {
+      dense[q.terms[i]] = q.weights[i];
+      order.push_back(static_cast<uint32_t>(i));
+    }
+  const size_t keep = std::min<size_t>(order.size(), cut);
+  std::partial_sort(order.begin(), order.begin() + keep, order.end(), [&](uint32_t a, uint32_t b) {
+    return q.weights[a] != q.weights[b] ? q.weights[a] > q.weights[b] : q.terms[a] < q.terms[b];
+  });
+  order.resize(keep);
+  return order;
+}
+
+// Leaves the dense scratch vector all zero again for the next query.
+void unload_query(const Query& q, uint32_t V, float* dense) {
+  for (uint32_t t : q.terms)
+    if (t < V) dense[t] = 0.f;
+}
+
 }  // namespace
 
 float dot_forward(const uint32_t* terms, const float* weights, uint64_t n, const float* dense) {
@@ -133,16 +156,7 @@ void search_approx(const Segment& s, const Query& q, const SearchParams& p, Scra
     sc.epoch = 1;
   }
   float* dense = sc.dense_query.data();
-  std::vector<uint32_t> order;
-  for (size_t i = 0; i < q.terms.size(); ++i)
-    if (q.terms[i] < V) {
-      dense[q.terms[i]] = q.weights[i];
-      order.push_back(static_cast<uint32_t>(i));
-    }
-  std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
-    return q.weights[a] != q.weights[b] ? q.weights[a] > q.weights[b] : q.terms[a] < q.terms[b];
-  });
-  if (order.size() > p.query_cut) order.resize(p.query_cut);
+  const std::vector<uint32_t> order = load_query(q, V, p.query_cut, dense);
 
   const uint64_t* bto = s.sec<uint64_t>(kBlkTermOffsets);
   const uint64_t* bdo = s.sec<uint64_t>(kBlkDocOffsets);
@@ -175,8 +189,7 @@ void search_approx(const Segment& s, const Query& q, const SearchParams& p, Scra
       }
     }
   }
-  for (size_t i = 0; i < q.terms.size(); ++i)
-    if (q.terms[i] < V) dense[q.terms[i]] = 0.f;
+  unload_query(q, V, dense);
 }
 
 // Statically pruned lists with exact re-ranking: each term keeps only its `postings` heaviest
@@ -187,18 +200,7 @@ void search_pruned(const Segment& s, const Query& q, const SearchParams& p, Scra
   const uint32_t V = s.vocab(), n = s.n_docs();
   if (sc.dense_query.size() < V) sc.dense_query.resize(V, 0.f);
   float* dense = sc.dense_query.data();
-  std::vector<uint32_t> order;
-  for (size_t i = 0; i < q.terms.size(); ++i)
-    if (q.terms[i] < V) {
-      dense[q.terms[i]] = q.weights[i];
-      order.push_back(static_cast<uint32_t>(i));
-    }
-  if (order.size() > p.query_cut) {
-    std::partial_sort(order.begin(), order.begin() + p.query_cut, order.end(), [&](uint32_t a, uint32_t b) {
-      return q.weights[a] != q.weights[b] ? q.weights[a] > q.weights[b] : q.terms[a] < q.terms[b];
-    });
-    order.resize(p.query_cut);
-  }
+  const std::vector<uint32_t> order = load_query(q, V, p.query_cut, dense);
   const uint64_t* po = s.sec<uint64_t>(kPrunedOffsets);
   const uint32_t* pd = s.sec<uint32_t>(kPrunedDocs);
   const float* pw = s.sec<float>(kPrunedWeights);
@@ -245,8 +247,7 @@ void search_pruned(const Segment& s, const Query& q, const SearchParams& p, Scra
     float score = dot_forward(ft + fo[d], fw + fo[d], fo[d + 1] - fo[d], dense);
     if (!top.full() || score >= top.threshold()) top.push({score, docnos[d]});
   }
-  for (size_t i = 0; i < q.terms.size(); ++i)
-    if (q.terms[i] < V) dense[q.terms[i]] = 0.f;
+  unload_query(q, V, dense);
 }
 
 }  // namespace lsr::sparse
