@@ -147,7 +147,7 @@ float dot_forward(const uint32_t* terms, const float* weights, uint64_t n, const
   return dot_gather_scalar(terms, weights, n, dense);
 }
 
-void search_approx(const Segment& s, const Query& q, const SearchParams& p, Scratch& sc, TopK& top) {
+void search_blocks(const Segment& s, const Query& q, const SearchParams& p, Scratch& sc, TopK& top) {
   const uint32_t V = s.vocab(), n = s.n_docs();
   if (sc.dense_query.size() < V) sc.dense_query.resize(V, 0.f);
   if (sc.visited.size() < n) sc.visited.resize(n, 0);

@@ -150,7 +150,7 @@ std::vector<Hit> search(const std::vector<std::shared_ptr<Segment>>& segs, const
   for (const auto& s : segs) {
     if (s->n_docs() == 0 || s->deleted_count() == s->n_docs()) continue;
     if (p.approx && s->has_approx())
-      (p.blocks && s->has_blocks()) ? search_approx(*s, q, p, sc, top) : search_pruned(*s, q, p, sc, top);
+      (p.blocks && s->has_blocks()) ? search_blocks(*s, q, p, sc, top) : search_pruned(*s, q, p, sc, top);
     else
       search_exact(*s, q, p, sc, top);
   }

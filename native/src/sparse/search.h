@@ -1,5 +1,5 @@
 // Query evaluation over segments: a shared top-k collector, per-thread scratch, and the two
-// strategies (exact term-at-a-time in exact.cc, Seismic-style blocked in approx.cc).
+// strategies (exact term-at-a-time in exact.cc; approximate in approx.cc: pruned lists or blocks).
 #pragma once
 
 #include <algorithm>
@@ -87,7 +87,7 @@ inline bool allowed(const SearchParams& p, uint32_t docno) {
 }
 
 void search_exact(const Segment& s, const Query& q, const SearchParams& p, Scratch& sc, TopK& top);
-void search_approx(const Segment& s, const Query& q, const SearchParams& p, Scratch& sc, TopK& top);
+void search_blocks(const Segment& s, const Query& q, const SearchParams& p, Scratch& sc, TopK& top);
 void search_pruned(const Segment& s, const Query& q, const SearchParams& p, Scratch& sc, TopK& top);
 
 // Searches every segment and returns the best k, best first.
