@@ -5,6 +5,8 @@ import { COLLECTION_NAME_PATTERN } from '../collections/collection-config.js';
 import { MAX_ID_CHARS } from '../collections/documents.js';
 import { FILTER_KEY_PATTERN } from '../search/filter.js';
 import { MAX_K, MAX_WINDOW } from '../search/search.js';
+import { DEFAULT_RRF_K } from '../search/fusion.js';
+import { DEFAULT_WINDOW, MAX_HYBRID_RETRIEVERS, MAX_HYBRID_WINDOW, MAX_RRF_K, MAX_WEIGHT } from '../search/hybrid.js';
 import { ERROR_STATUS } from './errors.js';
 
 export const ErrorResponse = Type.Object(
@@ -104,22 +106,69 @@ export const Filter = Type.Object(
   },
 );
 
+const sparseVector = (description: string) => Type.Record(Type.String({ minLength: 1, maxLength: 256 }), Type.Number({ minimum: 0 }), { maxProperties: 1024, description });
+const weight = (description?: string) => Type.Number({ minimum: 0, maximum: MAX_WEIGHT, ...(description ? { description } : {}) });
+
+export const HybridRetriever = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 64, description: 'A retriever of the collection (bm25, splade, ...); each may appear once.' }),
+    window: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_HYBRID_WINDOW, description: `Hits this retriever contributes to the fusion. Default max(${DEFAULT_WINDOW}, offset + k).` })),
+    weight: Type.Optional(weight('Multiplier of this retriever in the fusion. Default 1. Or give it in fusion.weights, not both.')),
+    query: Type.Optional(Type.String({ maxLength: 10_000, description: "Query text for this retriever only. Default: the request's query." })),
+    vector: Type.Optional(sparseVector("Sparse query for this retriever only (term -> weight). Default: the request's vector.")),
+  },
+  { additionalProperties: false },
+);
+
+const FusionWeights = Type.Record(Type.String({ minLength: 1, maxLength: 64 }), weight(), { description: 'Retriever name -> weight (default 1 each).' });
+
+export const Fusion = Type.Union(
+  [
+    Type.Object(
+      {
+        method: Type.Literal('rrf'),
+        k: Type.Optional(Type.Number({ minimum: 0, maximum: MAX_RRF_K, description: `Rank constant: score = sum of weight / (k + rank). Default ${DEFAULT_RRF_K}.` })),
+        weights: Type.Optional(FusionWeights),
+      },
+      { additionalProperties: false, description: 'Reciprocal rank fusion: a document gets weight / (k + rank) from each retriever that returned it (rank from 1).' },
+    ),
+    Type.Object(
+      {
+        method: Type.Literal('convex'),
+        normalization: Type.Optional(Type.Union([Type.Literal('min_max'), Type.Literal('z_score'), Type.Literal('l2')], { description: 'Per-retriever score normalization, as OpenSearch. Default min_max.' })),
+        weights: Type.Optional(FusionWeights),
+      },
+      { additionalProperties: false, description: 'Convex combination: sum of weight x normalized score / sum of weights; a retriever that did not return the document adds 0.' },
+    ),
+    Type.Object(
+      { method: Type.Literal('dbsf'), weights: Type.Optional(FusionWeights) },
+      { additionalProperties: false, description: "Distribution-based score fusion (Qdrant's): each list normalized by mean +/- 3 standard deviations, clipped to [0, 1], weighted and summed." },
+    ),
+  ],
+  { description: `How the retrievers' lists are fused. Default {"method": "rrf", "k": ${DEFAULT_RRF_K}}. See docs/search.md.` },
+);
+
 export const SearchBody = Type.Object(
   {
     query: Type.Optional(Type.String({ maxLength: 10_000, description: 'Query text.' })),
-    vector: Type.Optional(Type.Record(Type.String({ minLength: 1, maxLength: 256 }), Type.Number({ minimum: 0 }), { maxProperties: 1024, description: 'Sparse query: vocabulary term -> weight.' })),
-    retriever: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: "Default: the collection's default retriever." })),
+    vector: Type.Optional(sparseVector('Sparse query: vocabulary term -> weight.')),
+    retriever: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: "Default: the collection's default retriever. Not with `retrievers`." })),
+    retrievers: Type.Optional(Type.Array(HybridRetriever, { minItems: 1, maxItems: MAX_HYBRID_RETRIEVERS, description: 'Hybrid search: the retrievers to run (concurrently, each under the filter) and fuse.' })),
+    fusion: Type.Optional(Fusion),
     k: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_K, description: 'Hits to return. Default 10.' })),
     offset: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_WINDOW - 1, description: `Hits to skip; offset + k <= ${MAX_WINDOW}. Default 0.` })),
     filter: Type.Optional(Filter),
     fields: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 128 }), { maxItems: 64, description: 'Stored fields to return; "metadata" returns the metadata object.' })),
-    explain: Type.Optional(Type.Boolean({ description: "Return each matching term's contribution. Default false." })),
+    explain: Type.Optional(Type.Boolean({ description: "Return each matching term's contribution; in a hybrid search, each retriever's rank, score, normalized score and contribution. Default false." })),
   },
   { additionalProperties: false },
 );
 export type SearchBody = Static<typeof SearchBody>;
 
 const JsonObject = Type.Record(Type.String(), Type.Unknown());
+
+const TermContributions = Type.Array(Type.Object({ term: Type.String(), query_weight: Type.Number(), document_weight: Type.Number(), contribution: Type.Number() }));
+const NullableNumber = Type.Union([Type.Number(), Type.Null()]);
 
 export const SearchResponse = Type.Object({
   hits: Type.Array(
@@ -130,8 +179,22 @@ export const SearchResponse = Type.Object({
       metadata: Type.Optional(JsonObject),
       explain: Type.Optional(
         Type.Object({
-          retriever: Type.String(),
-          terms: Type.Array(Type.Object({ term: Type.String(), query_weight: Type.Number(), document_weight: Type.Number(), contribution: Type.Number() })),
+          retriever: Type.String({ description: 'The retriever, or "hybrid".' }),
+          terms: Type.Optional(TermContributions),
+          method: Type.Optional(Type.String({ description: 'Hybrid: the fusion method.' })),
+          retrievers: Type.Optional(
+            Type.Array(
+              Type.Object({
+                name: Type.String(),
+                rank: Type.Union([Type.Integer(), Type.Null()], { description: '1-based rank in this retriever\'s list; null when absent from it.' }),
+                score: NullableNumber,
+                normalized: NullableNumber,
+                contribution: Type.Number(),
+                terms: Type.Optional(TermContributions),
+              }),
+              { description: 'Hybrid: what each retriever gave this hit.' },
+            ),
+          ),
         }),
       ),
     }),
@@ -141,6 +204,20 @@ export const SearchResponse = Type.Object({
   offset: Type.Integer(),
   candidates: Type.Integer(),
   took_ms: Type.Number(),
+  fusion: Type.Optional(
+    Type.Object(
+      {
+        method: Type.String(),
+        k: Type.Optional(Type.Number()),
+        normalization: Type.Optional(Type.String()),
+        weights: Type.Record(Type.String(), Type.Number()),
+      },
+      { description: 'Hybrid: the fusion as applied, defaults filled in.' },
+    ),
+  ),
+  retrievers: Type.Optional(
+    Type.Array(Type.Object({ name: Type.String(), window: Type.Integer(), weight: Type.Number(), hits: Type.Integer() }), { description: 'Hybrid: each retriever\'s window, weight and hits returned.' }),
+  ),
 });
 
 export const DocumentView = Type.Object({

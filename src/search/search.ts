@@ -1,11 +1,13 @@
 // Query planning and execution: pick the retriever, encode the query, ask the index for
 // offset + k hits (restricted by the filter bitset), hydrate the page from the store, and explain
-// scores term by term when asked.
+// scores term by term when asked. A request that names several `retrievers` is a hybrid search:
+// search/hybrid.ts runs each of them with the pieces below and fuses their lists (search/fusion.ts).
 import { fail } from '../api/errors.js';
 import type { Collection } from '../collections/collection.js';
 import { filterBitset, type Filter } from './filter.js';
 import type { TopK } from '../../index/index.js';
 import type { EncodedQuery, SparseRetriever } from './retriever.js';
+import { hybridSearchAsync, type FusionRequest, type HybridExplain, type HybridInfo, type RetrieverRequest } from './hybrid.js';
 
 export const MAX_K = 1000;
 export const MAX_WINDOW = 10_000;
@@ -15,8 +17,12 @@ export interface SearchRequest {
   query?: string;
   /** Sparse query vector: vocabulary term -> weight. */
   vector?: Record<string, number>;
-  /** Retriever name; default: the collection's default retriever. */
+  /** Retriever name; default: the collection's default retriever. Not with `retrievers`. */
   retriever?: string;
+  /** Hybrid search: the retrievers to run and fuse, each with its own window (see search/hybrid.ts). */
+  retrievers?: RetrieverRequest[];
+  /** How `retrievers` are fused; default `{"method": "rrf", "k": 60}`. Only with `retrievers`. */
+  fusion?: FusionRequest;
   /** Hits to return, 1..1000. Default 10. */
   k?: number;
   /** Hits to skip (pagination); offset + k <= 10000. Default 0. */
@@ -25,7 +31,7 @@ export interface SearchRequest {
   filter?: Filter | object;
   /** Stored fields to return with each hit; `metadata` returns the metadata object. Default none. */
   fields?: string[];
-  /** Return each matching term's contribution to the score. Default false. */
+  /** Return each matching term's contribution to the score (hybrid: each retriever's rank and score). Default false. */
   explain?: boolean;
 }
 
@@ -41,7 +47,7 @@ export interface Hit {
   score: number;
   fields?: Record<string, unknown>;
   metadata?: Record<string, unknown>;
-  explain?: { retriever: string; terms: TermContribution[] };
+  explain?: { retriever: string; terms: TermContribution[] } | HybridExplain;
 }
 
 export interface SearchResponse {
@@ -52,6 +58,9 @@ export interface SearchResponse {
   /** Documents allowed by the filter (all live documents when there is none). */
   candidates: number;
   took_ms: number;
+  /** Hybrid searches only: the fusion applied and what each retriever returned. */
+  fusion?: HybridInfo['fusion'];
+  retrievers?: HybridInfo['retrievers'];
 }
 
 interface Plan {
@@ -64,43 +73,62 @@ interface Plan {
   candidates: number;
 }
 
-/** Validates the request, picks the retriever, encodes the query and builds the filter bitset. */
-function plan(c: Collection, req: SearchRequest): Omit<Plan, 'encoded'> & { encoded: EncodedQuery | Promise<EncodedQuery> } {
-  const t0 = performance.now();
-  const name = req.retriever ?? c.config.defaultRetriever;
+/** The collection's retriever `name`; UNKNOWN_RETRIEVER naming `field` otherwise. */
+export function pickRetriever(c: Collection, name: string, field: string): SparseRetriever {
   const retriever = c.retrievers.get(name);
-  if (!retriever) fail('UNKNOWN_RETRIEVER', `retriever '${name}' is not available in collection '${c.name}' (available: ${[...c.retrievers.keys()].join(', ')})`, 'retriever');
+  if (!retriever) fail('UNKNOWN_RETRIEVER', `retriever '${name}' is not available in collection '${c.name}' (available: ${[...c.retrievers.keys()].join(', ')})`, field);
+  return retriever;
+}
+
+/** Validated `k` and `offset` of a request. */
+export function page(req: SearchRequest): { k: number; offset: number } {
   const k = req.k ?? 10;
   const offset = req.offset ?? 0;
   if (!Number.isInteger(k) || k < 1 || k > MAX_K) fail('VALIDATION_FAILED', `k must be an integer from 1 to ${MAX_K}`, 'k');
   if (!Number.isInteger(offset) || offset < 0) fail('VALIDATION_FAILED', 'offset must be a non-negative integer', 'offset');
   if (offset + k > MAX_WINDOW) fail('RESULT_WINDOW_TOO_LARGE', `offset + k must be at most ${MAX_WINDOW}, got ${offset + k}`, 'offset');
+  return { k, offset };
+}
+
+/** Encodes text or a client vector for `retriever`; `field` names the request's vector for errors. */
+export function encodeQuery(retriever: SparseRetriever, src: { query?: string; vector?: Record<string, number> }, field: string): EncodedQuery | Promise<EncodedQuery> {
+  if (src.query !== undefined) return retriever.encodeText(src.query);
+  for (const [t, w] of Object.entries(src.vector!))
+    if (typeof w !== 'number' || !Number.isFinite(w) || w < 0) fail('INVALID_QUERY', `vector weight of '${t}' must be a finite number >= 0`, `${field}.${t}`);
+  return retriever.encodeVector(src.vector!);
+}
+
+/** The filter's bitset and how many live documents it allows (all of them without a filter). */
+export function candidatesOf(c: Collection, filter: SearchRequest['filter']): { filter?: Uint8Array; candidates: number } {
+  if (filter === undefined) return { candidates: c.store.size };
+  const f = filterBitset(c.store, filter);
+  return { filter: f.bits, candidates: f.matches };
+}
+
+/** Top `k` of an encoded query on a native thread; undefined when nothing can match. */
+export async function topAsync(retriever: SparseRetriever, encoded: EncodedQuery, k: number, filter: Uint8Array | undefined, candidates: number): Promise<TopK | undefined> {
+  if (encoded.query.terms.length === 0 || candidates === 0) return undefined;
+  return (await retriever.index.searchBatch([encoded.query], { k, filter }, 1))[0];
+}
+
+/** Validates the request, picks the retriever, encodes the query and builds the filter bitset. */
+function plan(c: Collection, req: SearchRequest): Omit<Plan, 'encoded'> & { encoded: EncodedQuery | Promise<EncodedQuery> } {
+  const t0 = performance.now();
+  if (req.fusion !== undefined) fail('VALIDATION_FAILED', '`fusion` applies to a hybrid search: name the retrievers to fuse in `retrievers`', 'fusion');
+  const retriever = pickRetriever(c, req.retriever ?? c.config.defaultRetriever, 'retriever');
+  const { k, offset } = page(req);
   if ((req.query === undefined) === (req.vector === undefined)) fail('INVALID_QUERY', 'give exactly one of `query` (text) or `vector` (sparse term -> weight)', 'query');
-
-  let encoded: EncodedQuery | Promise<EncodedQuery>;
-  if (req.query !== undefined) encoded = retriever.encodeText(req.query);
-  else {
-    for (const [t, w] of Object.entries(req.vector!))
-      if (typeof w !== 'number' || !Number.isFinite(w) || w < 0) fail('INVALID_QUERY', `vector weight of '${t}' must be a finite number >= 0`, `vector.${t}`);
-    encoded = retriever.encodeVector(req.vector!);
-  }
-
-  let filter: Uint8Array | undefined;
-  let candidates = c.store.size;
-  if (req.filter !== undefined) {
-    const f = filterBitset(c.store, req.filter);
-    filter = f.bits;
-    candidates = f.matches;
-  }
-  return { t0, retriever, encoded, k, offset, filter, candidates };
+  const encoded = encodeQuery(retriever, req, 'vector');
+  return { t0, retriever, encoded, k, offset, ...candidatesOf(c, req.filter) };
 }
 
 function runnable(p: Plan): boolean {
   return p.encoded.query.terms.length > 0 && p.candidates > 0;
 }
 
-/** Searches on the calling thread (CLI, benchmarks, evaluation). */
+/** Searches on the calling thread (CLI, benchmarks, evaluation). One retriever; hybrid searches go through searchAsync. */
 export function search(c: Collection, req: SearchRequest): SearchResponse {
+  if (req.retrievers !== undefined) fail('VALIDATION_FAILED', 'a hybrid search (`retrievers`) runs its retrievers concurrently and is searched through the HTTP API (searchAsync)', 'retrievers');
   const planned = plan(c, req);
   // A model-encoded query (siamese SPLADE) answers asynchronously; only searchAsync can wait for it.
   if (planned.encoded instanceof Promise) {
@@ -114,52 +142,72 @@ export function search(c: Collection, req: SearchRequest): SearchResponse {
 
 /**
  * Same result as search(), but the index is scored on a native thread, so a server keeps parsing
- * and answering other requests meanwhile (the HTTP route uses this).
+ * and answering other requests meanwhile (the HTTP route uses this). A request with `retrievers`
+ * is a hybrid search (search/hybrid.ts).
  */
 export async function searchAsync(c: Collection, req: SearchRequest): Promise<SearchResponse> {
+  if (req.retrievers !== undefined) return hybridSearchAsync(c, req);
   const planned = plan(c, req);
   const p: Plan = { ...planned, encoded: await planned.encoded };
-  const top = runnable(p) ? (await p.retriever.index.searchBatch([p.encoded.query], { k: p.offset + p.k, filter: p.filter }, 1))[0] : undefined;
+  const top = await topAsync(p.retriever, p.encoded, p.offset + p.k, p.filter, p.candidates);
   return respond(c, req, p, top);
+}
+
+/**
+ * Reads the documents of `docnos` from the store: ids only, or `fields` (and `metadata` when named).
+ * One store read for the whole page. A document removed meanwhile is undefined at its position.
+ */
+export function hydrate(c: Collection, docnos: Uint32Array, fields: string[] | undefined): (Pick<Hit, '_id' | 'fields' | 'metadata'> | undefined)[] {
+  const wanted = fields ?? [];
+  const wantMeta = wanted.includes('metadata');
+  const ids = wanted.length === 0 ? c.store.idsOf(docnos) : undefined;
+  const docs = wanted.length > 0 ? c.store.getMany(docnos) : undefined;
+  const out: (Pick<Hit, '_id' | 'fields' | 'metadata'> | undefined)[] = [];
+  for (const docno of docnos) {
+    if (ids) {
+      const id = ids.get(docno);
+      out.push(id === undefined ? undefined : { _id: id });
+      continue;
+    }
+    const doc = docs!.get(docno);
+    if (!doc) {
+      out.push(undefined);
+      continue;
+    }
+    const f: Record<string, unknown> = {};
+    for (const name of wanted) if (name !== 'metadata' && Object.hasOwn(doc.fields, name)) f[name] = doc.fields[name];
+    out.push(wantMeta ? { _id: doc.id, fields: f, metadata: doc.metadata } : { _id: doc.id, fields: f });
+  }
+  return out;
 }
 
 function respond(c: Collection, req: SearchRequest, p: Plan, top: TopK | undefined): SearchResponse {
   const { retriever, encoded, offset, k } = p;
   const hits: Hit[] = [];
   if (top) {
-    const wanted = req.fields ?? [];
-    const wantMeta = wanted.includes('metadata');
-    const page = top.docs.subarray(Math.min(offset, top.docs.length));
-    // One store read for the whole page; ids only unless fields were asked for.
-    const ids = wanted.length === 0 ? c.store.idsOf(page) : undefined;
-    const docs = wanted.length > 0 ? c.store.getMany(page) : undefined;
-    for (let j = 0; j < page.length; j++) {
-      const docno = page[j];
-      const score = top.scores[offset + j];
+    const pageDocs = top.docs.subarray(Math.min(offset, top.docs.length));
+    const read = hydrate(c, pageDocs, req.fields);
+    for (let j = 0; j < pageDocs.length; j++) {
       // A document removed between the index answer and this read is simply not returned.
-      let hit: Hit;
-      if (ids) {
-        const id = ids.get(docno);
-        if (id === undefined) continue;
-        hit = { _id: id, score };
-      } else {
-        const doc = docs!.get(docno);
-        if (!doc) continue;
-        hit = { _id: doc.id, score };
-        const fields: Record<string, unknown> = {};
-        for (const f of wanted) if (f !== 'metadata' && Object.hasOwn(doc.fields, f)) fields[f] = doc.fields[f];
-        hit.fields = fields;
-        if (wantMeta) hit.metadata = doc.metadata;
-      }
-      if (req.explain) hit.explain = { retriever: retriever.name, terms: explainHit(retriever.index.document(docno), encoded) };
+      const base = read[j];
+      if (!base) continue;
+      const hit: Hit = { _id: base._id, score: top.scores[offset + j] };
+      if (base.fields) hit.fields = base.fields;
+      if (base.metadata) hit.metadata = base.metadata;
+      if (req.explain) hit.explain = { retriever: retriever.name, terms: explainTerms(retriever, pageDocs[j], encoded) };
       hits.push(hit);
     }
   }
-  return { hits, retriever: retriever.name, k, offset, candidates: p.candidates, took_ms: Math.round((performance.now() - p.t0) * 1000) / 1000 };
+  return { hits, retriever: retriever.name, k, offset, candidates: p.candidates, took_ms: elapsed(p.t0) };
+}
+
+export function elapsed(t0: number): number {
+  return Math.round((performance.now() - t0) * 1000) / 1000;
 }
 
 /** Per-term contributions: query weight × stored document weight, largest first; they sum to the score. */
-function explainHit(doc: { terms: Uint32Array; weights: Float32Array } | null, q: EncodedQuery): TermContribution[] {
+export function explainTerms(retriever: SparseRetriever, docno: number, q: EncodedQuery): TermContribution[] {
+  const doc = retriever.index.document(docno);
   if (!doc) return [];
   const dw = new Map<number, number>();
   for (let i = 0; i < doc.terms.length; i++) dw.set(doc.terms[i], doc.weights[i]);

@@ -1,5 +1,7 @@
-// Search: the request is validated by its schema, planned and run by search/search.ts.
+// Search: the request is validated by its schema, planned and run by search/search.ts (one
+// retriever) or search/hybrid.ts (several, fused).
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { validateHybridShape } from '../../search/hybrid.js';
 import { searchAsync } from '../../search/search.js';
 import { fail } from '../errors.js';
 import type { Service } from '../service.js';
@@ -10,9 +12,21 @@ export const searchRoutes: FastifyPluginAsyncTypebox<{ service: Service }> = asy
     '/collections/:name/search',
     {
       config: { access: 'read' },
-      schema: { tags: ['search'], summary: 'Search a collection', params: NameParams, body: SearchBody, response: withErrors({ 200: SearchResponse }) },
+      // The schema's error for a hybrid request is often only "fusion must match a schema in anyOf";
+      // validateHybridShape names the exact field, so schema errors are handled below.
+      attachValidation: true,
+      schema: { tags: ['search'], summary: 'Search a collection (one retriever, or several fused: see docs/search.md)', params: NameParams, body: SearchBody, response: withErrors({ 200: SearchResponse }) },
     },
     async (req) => {
+      if (req.validationError) {
+        const body = req.body as unknown;
+        const err = req.validationError as { validation?: { instancePath?: string }[]; validationContext?: string };
+        const path = err.validation?.[0]?.instancePath ?? '';
+        if (err.validationContext === 'body' && body !== null && typeof body === 'object' && /^\/(retrievers|fusion|retriever)(\/|$)/.test(path)) {
+          validateHybridShape(body as Record<string, unknown>);
+        }
+        throw req.validationError;
+      }
       const c = service.registry.get(req.params.name);
       let r;
       try {

@@ -1,0 +1,283 @@
+// Hybrid search: a request names several retrievers of the collection, each with its own window;
+// they run concurrently (each encodes its query and scores on a native thread under the same
+// filter), their lists are fused (search/fusion.ts), and only the requested page is hydrated.
+//
+//   {"query": "...", "retrievers": [{"name": "bm25", "window": 100}, {"name": "splade"}],
+//    "fusion": {"method": "rrf", "k": 60}, "k": 10, "explain": true}
+//
+// Every check names the field at fault with the path a client wrote (`retrievers[1].window`,
+// `fusion.weights.bm25`); the HTTP route uses `validateHybridShape` to give these messages where the
+// JSON schema alone would only say "must match a schema in anyOf".
+import { fail } from '../api/errors.js';
+import { isPlainObject } from '../collections/documents.js';
+import type { Collection } from '../collections/collection.js';
+import {
+  DEFAULT_NORMALIZATION,
+  DEFAULT_RRF_K,
+  FUSION_METHODS,
+  fuse,
+  NORMALIZATIONS,
+  type FusionMethod,
+  type FusionSpec,
+  type Normalization,
+  type RankedList,
+} from './fusion.js';
+import type { EncodedQuery, SparseRetriever } from './retriever.js';
+import {
+  candidatesOf,
+  elapsed,
+  encodeQuery,
+  explainTerms,
+  hydrate,
+  page,
+  pickRetriever,
+  topAsync,
+  type Hit,
+  type SearchRequest,
+  type SearchResponse,
+  type TermContribution,
+} from './search.js';
+
+/** Most retrievers one hybrid request may name. */
+export const MAX_HYBRID_RETRIEVERS = 8;
+/** Largest window of one retriever (the engine's result window). */
+export const MAX_HYBRID_WINDOW = 10_000;
+/** Window of a retriever that gives none: max(DEFAULT_WINDOW, offset + k). */
+export const DEFAULT_WINDOW = 100;
+/** Largest weight and RRF constant accepted: fused scores stay finite. */
+export const MAX_WEIGHT = 1_000_000;
+export const MAX_RRF_K = 1_000_000;
+
+/** One retriever of a hybrid request. */
+export interface RetrieverRequest {
+  /** A retriever of the collection (`bm25`, `splade`, ...); each may appear once. */
+  name: string;
+  /** Hits this retriever contributes to the fusion, 1..10000. Default max(100, offset + k). */
+  window?: number;
+  /** Multiplier of this retriever's contribution (>= 0, default 1); or give it in `fusion.weights`. */
+  weight?: number;
+  /** Query text for this retriever only; default the request's `query`. */
+  query?: string;
+  /** Sparse query vector for this retriever only (term -> weight); default the request's `vector`. */
+  vector?: Record<string, number>;
+}
+
+export interface FusionRequest {
+  /** `rrf` (default), `convex` or `dbsf`. */
+  method?: FusionMethod;
+  /** RRF's rank constant, >= 0; default 60. RRF only. */
+  k?: number;
+  /** `min_max` (default), `z_score` or `l2`. Convex only. */
+  normalization?: Normalization;
+  /** Retriever name -> weight (>= 0, default 1), instead of each retriever's `weight`. */
+  weights?: Record<string, number>;
+}
+
+export interface HybridSourceExplain {
+  name: string;
+  rank: number | null;
+  score: number | null;
+  normalized: number | null;
+  contribution: number;
+  /** Term contributions of this retriever's score, when the document is in its list. */
+  terms?: TermContribution[];
+}
+
+export interface HybridExplain {
+  retriever: 'hybrid';
+  method: FusionMethod;
+  retrievers: HybridSourceExplain[];
+}
+
+export interface HybridInfo {
+  /** The fusion as applied, defaults filled in. */
+  fusion: { method: FusionMethod; k?: number; normalization?: Normalization; weights: Record<string, number> };
+  /** Per retriever, in request order: its window, weight and how many hits it returned. */
+  retrievers: { name: string; window: number; weight: number; hits: number }[];
+}
+
+interface PlannedRetriever {
+  name: string;
+  retriever: SparseRetriever;
+  window: number;
+  weight: number;
+  source: { query?: string; vector?: Record<string, number> };
+  field: string;
+}
+
+interface HybridPlan {
+  retrievers: PlannedRetriever[];
+  spec: FusionSpec;
+  weights: Record<string, number>;
+}
+
+const ENTRY_KEYS = new Set(['name', 'window', 'weight', 'query', 'vector']);
+const FUSION_KEYS: Record<FusionMethod, Set<string>> = {
+  rrf: new Set(['method', 'k', 'weights']),
+  convex: new Set(['method', 'normalization', 'weights']),
+  dbsf: new Set(['method', 'weights']),
+};
+
+function isFiniteNumber(v: unknown): v is number {
+  return typeof v === 'number' && Number.isFinite(v);
+}
+
+function checkWeight(v: unknown, field: string, what: string): number {
+  if (!isFiniteNumber(v) || v < 0 || v > MAX_WEIGHT) fail('VALIDATION_FAILED', `${what} must be a number from 0 to ${MAX_WEIGHT}`, field);
+  return v;
+}
+
+function checkSource(src: Record<string, unknown>, prefix: string): void {
+  if (src.query !== undefined && typeof src.query !== 'string') fail('INVALID_QUERY', '`query` must be a string', `${prefix}query`);
+  if (src.vector !== undefined) {
+    if (!isPlainObject(src.vector)) fail('INVALID_QUERY', '`vector` must be an object of term -> weight', `${prefix}vector`);
+    for (const [t, w] of Object.entries(src.vector))
+      if (!isFiniteNumber(w) || w < 0) fail('INVALID_QUERY', `vector weight of '${t}' must be a finite number >= 0`, `${prefix}vector.${t}`);
+  }
+  if (src.query !== undefined && src.vector !== undefined) fail('INVALID_QUERY', 'give one of `query` (text) or `vector` (sparse term -> weight), not both', `${prefix}query`);
+}
+
+/**
+ * Checks the hybrid parts of a request (`retriever` vs `retrievers`, each entry, `fusion`) without a
+ * collection: shapes, ranges, names given twice, keys that do not belong to the method. Throws the
+ * first problem as a coded error naming its field; returns nothing when the shape is right.
+ */
+export function validateHybridShape(req: Record<string, unknown>): void {
+  const entries = req.retrievers;
+  if (entries === undefined) {
+    if (req.fusion !== undefined) fail('VALIDATION_FAILED', '`fusion` applies to a hybrid search: name the retrievers to fuse in `retrievers`', 'fusion');
+    return;
+  }
+  if (req.retriever !== undefined) fail('VALIDATION_FAILED', 'give `retriever` (one retriever) or `retrievers` (a hybrid search), not both', 'retriever');
+  if (!Array.isArray(entries) || entries.length < 1 || entries.length > MAX_HYBRID_RETRIEVERS)
+    fail('VALIDATION_FAILED', `retrievers must be an array of 1 to ${MAX_HYBRID_RETRIEVERS} retrievers`, 'retrievers');
+  checkSource(req, '');
+  const seen = new Map<string, number>();
+  entries.forEach((e, i) => {
+    const at = `retrievers[${i}]`;
+    if (!isPlainObject(e)) fail('VALIDATION_FAILED', `${at} must be an object with a \`name\``, at);
+    for (const key of Object.keys(e)) if (!ENTRY_KEYS.has(key)) fail('VALIDATION_FAILED', `${at}.${key} is not a known property (name, window, weight, query, vector)`, `${at}.${key}`);
+    if (typeof e.name !== 'string' || e.name.length === 0 || e.name.length > 64) fail('VALIDATION_FAILED', 'name must be a retriever name of 1 to 64 characters', `${at}.name`);
+    if (seen.has(e.name)) fail('VALIDATION_FAILED', `retriever '${e.name}' is listed twice (retrievers[${seen.get(e.name)}] and ${at}); each retriever may appear once`, `${at}.name`);
+    seen.set(e.name, i);
+    if (e.window !== undefined && (!Number.isInteger(e.window) || (e.window as number) < 1 || (e.window as number) > MAX_HYBRID_WINDOW))
+      fail('VALIDATION_FAILED', `window must be an integer from 1 to ${MAX_HYBRID_WINDOW}`, `${at}.window`);
+    if (e.weight !== undefined) checkWeight(e.weight, `${at}.weight`, 'weight');
+    checkSource(e, `${at}.`);
+  });
+
+  const f = req.fusion;
+  if (f === undefined) return;
+  if (!isPlainObject(f)) fail('VALIDATION_FAILED', 'fusion must be an object such as {"method": "rrf", "k": 60}', 'fusion');
+  const method = f.method ?? 'rrf';
+  if (typeof method !== 'string' || !(FUSION_METHODS as readonly string[]).includes(method))
+    fail('VALIDATION_FAILED', `method must be one of: ${FUSION_METHODS.join(', ')}`, 'fusion.method');
+  const m = method as FusionMethod;
+  for (const key of Object.keys(f)) {
+    if (FUSION_KEYS[m].has(key)) continue;
+    const owner = (Object.keys(FUSION_KEYS) as FusionMethod[]).find((o) => FUSION_KEYS[o].has(key));
+    fail('VALIDATION_FAILED', owner ? `${key} applies to method '${owner}' only, not '${m}'` : `fusion.${key} is not a known property`, `fusion.${key}`);
+  }
+  if (f.k !== undefined && (!isFiniteNumber(f.k) || f.k < 0 || f.k > MAX_RRF_K)) fail('VALIDATION_FAILED', `k must be a number from 0 to ${MAX_RRF_K}`, 'fusion.k');
+  if (f.normalization !== undefined && (typeof f.normalization !== 'string' || !(NORMALIZATIONS as readonly string[]).includes(f.normalization)))
+    fail('VALIDATION_FAILED', `normalization must be one of: ${NORMALIZATIONS.join(', ')}`, 'fusion.normalization');
+  if (f.weights !== undefined) {
+    if (!isPlainObject(f.weights)) fail('VALIDATION_FAILED', 'weights must be an object of retriever name -> weight', 'fusion.weights');
+    for (const [name, w] of Object.entries(f.weights)) {
+      const field = `fusion.weights.${name}`;
+      const i = seen.get(name);
+      if (i === undefined) fail('VALIDATION_FAILED', `'${name}' is not one of the request's retrievers (${[...seen.keys()].join(', ')})`, field);
+      checkWeight(w, field, `weight of '${name}'`);
+      if ((entries[i] as Record<string, unknown>).weight !== undefined) fail('VALIDATION_FAILED', `weight of '${name}' is given twice (retrievers[${i}].weight and ${field})`, field);
+    }
+  }
+}
+
+/** Validates a hybrid request against the collection and fills in the defaults. */
+function planHybrid(c: Collection, req: SearchRequest, k: number, offset: number): HybridPlan {
+  validateHybridShape(req as unknown as Record<string, unknown>);
+  if (req.query !== undefined && req.vector !== undefined) fail('INVALID_QUERY', 'give one of `query` (text) or `vector` (sparse term -> weight), not both', 'query');
+  const f = req.fusion ?? {};
+  const method = f.method ?? 'rrf';
+  const retrievers = req.retrievers!.map((e, i): PlannedRetriever => {
+    const field = `retrievers[${i}]`;
+    const retriever = pickRetriever(c, e.name, `${field}.name`);
+    const source = e.query !== undefined || e.vector !== undefined ? e : req;
+    if (source.query === undefined && source.vector === undefined)
+      fail('INVALID_QUERY', `retriever '${e.name}' has no query: give \`query\` or \`vector\` in the request or in ${field}`, `${field}.query`);
+    return {
+      name: e.name,
+      retriever,
+      window: e.window ?? Math.max(DEFAULT_WINDOW, offset + k),
+      weight: e.weight ?? f.weights?.[e.name] ?? 1,
+      source: { query: source.query, vector: source.vector },
+      field: source === e ? `${field}.vector` : 'vector',
+    };
+  });
+  if (method === 'convex' && !(retrievers.reduce((s, r) => s + r.weight, 0) > 0))
+    fail('VALIDATION_FAILED', 'convex fusion needs at least one retriever with a weight above 0', 'fusion.weights');
+  const spec: FusionSpec =
+    method === 'rrf' ? { method, k: f.k ?? DEFAULT_RRF_K } : method === 'convex' ? { method, normalization: f.normalization ?? DEFAULT_NORMALIZATION } : { method };
+  return { retrievers, spec, weights: Object.fromEntries(retrievers.map((r) => [r.name, r.weight])) };
+}
+
+/**
+ * Runs a hybrid search: every retriever concurrently (query encoded by each, scored on a native
+ * thread under the request's filter, top `window`), then fusion, then the page `offset`..`offset+k`
+ * of the fused list is hydrated. `explain` gives, per hit and retriever, its rank (null when absent),
+ * raw score, normalized score and contribution, plus that retriever's term contributions.
+ */
+export async function hybridSearchAsync(c: Collection, req: SearchRequest): Promise<SearchResponse> {
+  const t0 = performance.now();
+  const { k, offset } = page(req);
+  const plan = planHybrid(c, req, k, offset);
+  const { filter, candidates } = candidatesOf(c, req.filter);
+
+  const runs = await Promise.all(
+    plan.retrievers.map(async (r) => {
+      const encoded: EncodedQuery = await encodeQuery(r.retriever, r.source, r.field);
+      const top = await topAsync(r.retriever, encoded, r.window, filter, candidates);
+      return { ...r, encoded, top };
+    }),
+  );
+  const lists: RankedList<number>[] = runs.map((r) => ({
+    name: r.name,
+    keys: r.top?.docs ?? new Uint32Array(0),
+    scores: r.top?.scores ?? new Float32Array(0),
+    weight: r.weight,
+  }));
+  const fused = fuse(lists, plan.spec);
+
+  const pageHits = fused.slice(offset, offset + k);
+  const read = hydrate(c, Uint32Array.from(pageHits.map((h) => h.key)), req.fields);
+  const hits: Hit[] = [];
+  pageHits.forEach((h, j) => {
+    const base = read[j];
+    if (!base) return; // removed between the index answer and this read
+    const hit: Hit = { _id: base._id, score: h.score };
+    if (base.fields) hit.fields = base.fields;
+    if (base.metadata) hit.metadata = base.metadata;
+    if (req.explain) {
+      hit.explain = {
+        retriever: 'hybrid',
+        method: plan.spec.method,
+        retrievers: h.sources.map((s, i) => ({
+          name: runs[i].name,
+          ...s,
+          ...(s.rank !== null ? { terms: explainTerms(runs[i].retriever, h.key, runs[i].encoded) } : {}),
+        })),
+      };
+    }
+    hits.push(hit);
+  });
+  return {
+    hits,
+    retriever: 'hybrid',
+    k,
+    offset,
+    candidates,
+    took_ms: elapsed(t0),
+    fusion: { ...plan.spec, weights: plan.weights },
+    retrievers: runs.map((r) => ({ name: r.name, window: r.window, weight: r.weight, hits: r.top?.docs.length ?? 0 })),
+  };
+}
