@@ -15,6 +15,18 @@ export interface SystemResult {
   runFile: string;
   /** Wall-clock seconds spent indexing (0 when an existing collection was used) and searching. */
   seconds: { index: number; search: number };
+  /** Whether the spec fuses several retrievers (a hybrid search). */
+  fusion?: boolean;
+}
+
+/** Every fusion of a run against its best single retriever. */
+export interface HybridComparison {
+  /** The measure that picks the best (nDCG@10 when measured). */
+  measure: string;
+  bestSingle: string;
+  bestFusion: string;
+  /** Each fusion against bestSingle, every measure. */
+  rows: ComparisonRow[];
 }
 
 /** Significance of one system against the baseline on one measure. */
@@ -48,6 +60,8 @@ export interface ReportInput {
   plotFile: string;
   /** Significance level used to mark differences; default 0.05. */
   alpha?: number;
+  /** Fusions against the best single retriever, when the run holds both. */
+  hybrid?: HybridComparison;
 }
 
 const LABELS: Record<string, string> = {
@@ -123,6 +137,7 @@ export function renderMarkdown(r: ReportInput): string {
   if (r.systems.length > 1) {
     L.push(`† significantly different from \`${mdCell(first.spec)}\` (paired randomization test, two-sided, p < ${alpha}).`, '');
     L.push(verdicts(r, alpha), '');
+    if (r.hybrid) L.push(...hybridSection(r, r.hybrid, alpha));
     L.push(`## Significance against \`${mdCell(first.spec)}\``, '');
     L.push('| retriever | metric | Δ mean | wins / losses | p (randomization) | p (t-test) | verdict |');
     L.push('| --- | --- | ---: | ---: | ---: | ---: | --- |');
@@ -167,6 +182,35 @@ export function renderMarkdown(r: ReportInput): string {
   L.push('- `metrics.json`: means, per-query values and significance', `- \`${r.plotFile}\`: plot`, '');
   L.push(`![metrics](${r.plotFile})`, '');
   return L.join('\n');
+}
+
+// The question a hybrid run asks: does the best fusion beat the best single retriever?
+function hybridSection(r: ReportInput, h: HybridComparison, alpha: number): string[] {
+  const L: string[] = [];
+  const label = measureLabel(h.measure);
+  const head = h.rows.find((c) => c.spec === h.bestFusion && c.measure === h.measure)!;
+  L.push('## Fusion against the best single retriever', '');
+  const v = verdict(head, alpha);
+  const d = `${head.meanDifference >= 0 ? '+' : ''}${fmt(head.meanDifference)}`;
+  L.push(
+    `Best single retriever by ${label}: \`${mdCell(h.bestSingle)}\`; best fusion: \`${mdCell(h.bestFusion)}\`, ${label} ${d} ` +
+      (v === 'no significant difference'
+        ? `(paired randomization test p = ${fmtP(head.pRandomization)}, t-test p = ${fmtP(head.pTTest)}): not significant at ${alpha}.`
+        : `(paired randomization test p = ${fmtP(head.pRandomization)}, t-test p = ${fmtP(head.pTTest)}): significantly ${v}.`),
+    '',
+  );
+  L.push(`| fusion | ${r.measures.map(measureLabel).join(' | ')} |`);
+  L.push(`| --- | ${r.measures.map(() => '---:').join(' | ')} |`);
+  const fusions = [...new Set(h.rows.map((c) => c.spec))];
+  for (const f of fusions) {
+    const cells = r.measures.map((m) => {
+      const c = h.rows.find((x) => x.spec === f && x.measure === m)!;
+      return `${c.meanDifference >= 0 ? '+' : ''}${fmt(c.meanDifference)} (p ${fmtP(c.pRandomization)})${c.pRandomization < alpha ? ' †' : ''}`;
+    });
+    L.push(`| \`${mdCell(f)}\` | ${cells.join(' | ')} |`);
+  }
+  L.push('', `Δ against \`${mdCell(h.bestSingle)}\` with the paired randomization test's p; † p < ${alpha}. No correction for multiple comparisons.`, '');
+  return L;
 }
 
 function verdict(c: ComparisonRow, alpha: number): string {

