@@ -13,7 +13,14 @@
         "native/src/sparse/segment-io.cc",
         "native/src/sparse/sparse-binding.cc",
         "native/src/head/fused-head.cc",
-        "native/src/head/head-binding.cc"
+        "native/src/head/head-binding.cc",
+        "native/src/dense/segment.cc",
+        "native/src/dense/kernels.cc",
+        "native/src/dense/hnsw.cc",
+        "native/src/dense/build.cc",
+        "native/src/dense/search.cc",
+        "native/src/dense/segment-io.cc",
+        "native/src/dense/dense-binding.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")", "native/src"],
       "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED"],

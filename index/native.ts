@@ -59,6 +59,47 @@ export interface NativeSearchParams {
   filter?: Uint8Array;
 }
 
+export interface NativeDenseSegmentStats {
+  docs: number;
+  deleted: number;
+  dim: number;
+  int8: boolean;
+  /** An HNSW graph is present. */
+  graph: boolean;
+  hnswM: number;
+  hnswEfConstruction: number;
+  hnswMaxLevel: number;
+  bytes: number;
+  formatVersion: number;
+  sectionBytes: Record<'docnos' | 'vectors' | 'scales' | 'links0' | 'upperOffsets' | 'upperLinks', number>;
+}
+
+export interface NativeDenseSegment {
+  stats(): NativeDenseSegmentStats;
+  delete(docnos: Uint32Array): number;
+  deletedBits(): Uint8Array;
+  docnos(): Uint32Array;
+  /** The stored vector (dequantized for int8), or null when the segment does not hold the document. */
+  vector(docno: number): { vector: Float32Array; deleted: boolean } | null;
+  save(path: string): Promise<void>;
+}
+
+export interface NativeDenseBuildParams {
+  int8?: boolean;
+  threads?: number;
+  /** HNSW links per node (2M on level 0); 0 = no graph. */
+  hnswM?: number;
+  hnswEfConstruction?: number;
+  hnswSeed?: number;
+}
+
+export interface NativeDenseSearchParams {
+  k: number;
+  approx?: boolean;
+  ef?: number;
+  filter?: Uint8Array;
+}
+
 export interface NativeAddon {
   cpuLevel(): 'avx512' | 'avx2' | 'scalar';
   buildSparseSegment(
@@ -76,6 +117,14 @@ export interface NativeAddon {
     params: NativeSearchParams, threads: number,
   ): Promise<NativeBatchHits>;
   mergeSparseSegments(segments: NativeSegment[], params: NativeBuildParams): Promise<NativeSegment>;
+  buildDenseSegment(docnos: Uint32Array, vectors: Float32Array, dim: number, params: NativeDenseBuildParams, async: true): Promise<NativeDenseSegment>;
+  buildDenseSegment(docnos: Uint32Array, vectors: Float32Array, dim: number, params: NativeDenseBuildParams, async: false): NativeDenseSegment;
+  openDenseSegment(path: string): NativeDenseSegment;
+  searchDense(segments: NativeDenseSegment[], query: Float32Array, params: NativeDenseSearchParams): NativeHits;
+  searchDenseBatch(segments: NativeDenseSegment[], queries: Float32Array, dim: number, params: NativeDenseSearchParams, threads: number): Promise<NativeBatchHits>;
+  mergeDenseSegments(segments: NativeDenseSegment[], params: NativeDenseBuildParams): Promise<NativeDenseSegment>;
+  /** The dense kernels' instruction set after the LSR_SIMD cap. */
+  denseSimdLevel(): 'avx512' | 'avx2' | 'scalar';
   fusedSparseHead(
     hidden: Float32Array, mask: Uint8Array, texts: number, seq: number, dim: number,
     weights: Float32Array | Uint16Array, bias: Float32Array | null, vocab: number,

@@ -61,3 +61,48 @@ export function validateSearch(o: SearchOptions): void {
     fail(`rerank must be an integer from 1 to ${MAX_K}, got ${o.rerank}`);
   if (o.filter !== undefined && !(o.filter instanceof Uint8Array)) fail('filter must be a Uint8Array bitset');
 }
+
+// Dense entry points (DenseIndex).
+
+/** Checks a batch of row-major vectors; returns the number of rows. */
+export function validateDenseBatch(vectors: unknown, docnos: unknown, dim: number, minDocno: number): number {
+  if (!(vectors instanceof Float32Array)) fail('batch.vectors must be a Float32Array');
+  if (vectors.length % dim !== 0)
+    fail(`batch.vectors has ${vectors.length} values, not a multiple of the index dimension ${dim}`);
+  const n = vectors.length / dim;
+  for (let i = 0; i < vectors.length; i++) {
+    const v = vectors[i];
+    if (!Number.isFinite(v)) fail(`batch.vectors[${i}] = ${v} (row ${Math.floor(i / dim)}, component ${i % dim}) must be finite`);
+  }
+  if (docnos !== undefined) {
+    if (!(docnos instanceof Uint32Array)) fail('batch.docnos must be a Uint32Array');
+    if (docnos.length !== n) fail(`batch.docnos has ${docnos.length} entries for ${n} vectors`);
+    for (let i = 0; i < n; i++) {
+      if (docnos[i] < (i === 0 ? minDocno : docnos[i - 1] + 1))
+        fail(`batch.docnos[${i}] = ${docnos[i]} must be strictly increasing and >= ${i === 0 ? minDocno : docnos[i - 1] + 1}`);
+    }
+  }
+  return n;
+}
+
+export function validateDenseQuery(q: unknown, dim: number, field = 'query'): asserts q is Float32Array {
+  if (!(q instanceof Float32Array)) fail(`${field} must be a Float32Array`);
+  if (q.length !== dim) fail(`${field} has ${q.length} components but the index dimension is ${dim}`);
+  for (let i = 0; i < dim; i++) if (!Number.isFinite(q[i])) fail(`${field}[${i}] = ${q[i]} must be finite`);
+}
+
+export const MAX_EF = 100_000;
+
+/** `docnoLimit`: the index's next document number; a filter must cover every number below it. */
+export function validateDenseSearch(o: { k: number; mode?: string; ef?: number; filter?: Uint8Array }, docnoLimit: number): void {
+  if (!o || !Number.isInteger(o.k) || o.k < 1 || o.k > MAX_K) fail(`k must be an integer from 1 to ${MAX_K}, got ${o?.k}`);
+  if (o.mode !== undefined && o.mode !== 'exact' && o.mode !== 'approx') fail(`mode must be "exact" or "approx", got ${String(o.mode)}`);
+  if (o.ef !== undefined && (!Number.isInteger(o.ef) || o.ef < 1 || o.ef > MAX_EF))
+    fail(`ef must be an integer from 1 to ${MAX_EF}, got ${o.ef}`);
+  if (o.filter !== undefined) {
+    if (!(o.filter instanceof Uint8Array)) fail('filter must be a Uint8Array bitset');
+    const need = Math.ceil(docnoLimit / 8);
+    if (o.filter.length < need)
+      fail(`filter has ${o.filter.length} bytes but must cover document numbers 0..${docnoLimit - 1} (at least ${need} bytes)`);
+  }
+}

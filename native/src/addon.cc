@@ -10,6 +10,9 @@ void init_bindings(Napi::Env env, Napi::Object exports);
 namespace lsr::head {
 void init_bindings(Napi::Env env, Napi::Object exports);
 }
+namespace lsr::dense {
+void init_bindings(Napi::Env env, Napi::Object exports);
+}
 
 namespace {
 
@@ -22,6 +25,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("cpuLevel", Napi::Function::New(env, CpuLevel));
   lsr::sparse::init_bindings(env, exports);
   lsr::head::init_bindings(env, exports);
+  lsr::dense::init_bindings(env, exports);
   return exports;
 }
 

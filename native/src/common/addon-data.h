@@ -9,6 +9,7 @@ namespace lsr {
 
 struct AddonData {
   Napi::FunctionReference segment_ctor;
+  Napi::FunctionReference dense_segment_ctor;
 };
 
 inline AddonData& addon_data(Napi::Env env) { return *env.GetInstanceData<AddonData>(); }

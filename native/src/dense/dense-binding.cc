@@ -1,0 +1,453 @@
+// N-API surface of the dense engine: the DenseSegment class and build/open/search/merge functions,
+// shaped like the sparse binding. Typed arrays are read in place; arrays handed to an asynchronous
+// call are pinned by a reference and must not be modified until its promise settles.
+#include <napi.h>
+
+#include <cstring>
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include "common/addon-data.h"
+#include "common/napi-util.h"
+#include "common/parallel.h"
+#include "dense/kernels.h"
+#include "dense/search.h"
+#include "dense/segment-io.h"
+#include "dense/segment.h"
+
+namespace lsr::dense {
+
+using lsr::napi::coded;
+using lsr::napi::throw_coded;
+
+class SegmentWrap : public Napi::ObjectWrap<SegmentWrap> {
+ public:
+  static Napi::Function Define(Napi::Env env);
+  explicit SegmentWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<SegmentWrap>(info) {}
+  static Napi::Object Wrap(Napi::Env env, std::shared_ptr<Segment> s) {
+    Napi::Object o = addon_data(env).dense_segment_ctor.New({});
+    Unwrap(o)->seg_ = std::move(s);
+    return o;
+  }
+  std::shared_ptr<Segment> seg_;
+
+ private:
+  Napi::Value Stats(const Napi::CallbackInfo& info);
+  Napi::Value Delete(const Napi::CallbackInfo& info);
+  Napi::Value DeletedBits(const Napi::CallbackInfo& info);
+  Napi::Value Docnos(const Napi::CallbackInfo& info);
+  Napi::Value Vector(const Napi::CallbackInfo& info);
+  Napi::Value Save(const Napi::CallbackInfo& info);
+};
+
+namespace {
+
+void parse_build_params(const Napi::Value& v, BuildParams& p) {
+  if (!v.IsObject()) return;
+  Napi::Object o = v.As<Napi::Object>();
+  p.int8 = lsr::napi::bool_opt(o, "int8", false);
+  p.threads = std::max(1u, static_cast<uint32_t>(lsr::napi::num_opt(o, "threads", 1)));
+  p.hnsw.m = static_cast<uint32_t>(lsr::napi::num_opt(o, "hnswM", 0));
+  p.hnsw.ef_construction = static_cast<uint32_t>(lsr::napi::num_opt(o, "hnswEfConstruction", 200));
+  p.hnsw.seed = static_cast<uint32_t>(lsr::napi::num_opt(o, "hnswSeed", 1));
+  // Memory safety: link lists are sized from M.
+  p.hnsw.m = std::min(p.hnsw.m, 512u);
+}
+
+std::vector<std::shared_ptr<Segment>> segments_of(const Napi::Value& v, uint32_t dim, bool& ok) {
+  std::vector<std::shared_ptr<Segment>> out;
+  ok = v.IsArray();
+  if (!ok) return out;
+  Napi::Array a = v.As<Napi::Array>();
+  for (uint32_t i = 0; i < a.Length(); ++i) {
+    Napi::Value e = a.Get(i);
+    if (!e.IsObject() || !e.As<Napi::Object>().InstanceOf(addon_data(v.Env()).dense_segment_ctor.Value())) {
+      ok = false;
+      return {};
+    }
+    auto s = SegmentWrap::Unwrap(e.As<Napi::Object>())->seg_;
+    // The kernels read `dim` query components: a segment of another dimension would read past it.
+    if (dim && s->dim() != dim) {
+      ok = false;
+      return {};
+    }
+    dim = s->dim();
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+bool parse_search_params(const Napi::Value& v, SearchParams& p) {
+  if (!v.IsObject()) return false;
+  Napi::Object o = v.As<Napi::Object>();
+  p.k = static_cast<uint32_t>(lsr::napi::num_opt(o, "k", 10));
+  p.approx = lsr::napi::bool_opt(o, "approx", false);
+  p.ef = static_cast<uint32_t>(lsr::napi::num_opt(o, "ef", 64));
+  Napi::Value f = o.Get("filter");
+  if (f.IsTypedArray()) {
+    uint8_t* d;
+    size_t n;
+    if (!lsr::napi::typed<uint8_t, napi_uint8_array>(f, d, n)) return false;
+    p.filter = d;
+    p.filter_bits = uint64_t(n) * 8;
+  }
+  return p.k > 0;
+}
+
+Napi::Object hits_to_js(Napi::Env env, const std::vector<Hit>& hits) {
+  auto docs = Napi::Uint32Array::New(env, hits.size());
+  auto scores = Napi::Float32Array::New(env, hits.size());
+  for (size_t i = 0; i < hits.size(); ++i) {
+    docs[i] = hits[i].docno;
+    scores[i] = hits[i].score;
+  }
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("docs", docs);
+  o.Set("scores", scores);
+  return o;
+}
+
+struct Pins {
+  std::vector<Napi::ObjectReference> refs;
+  void pin(const Napi::Value& v) {
+    if (v.IsObject()) refs.push_back(Napi::Persistent(v.As<Napi::Object>()));
+  }
+};
+
+class SegmentWorker : public Napi::AsyncWorker {
+ public:
+  using Job = std::function<std::shared_ptr<Segment>()>;
+  SegmentWorker(Napi::Env env, Job job, Pins pins)
+      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), job_(std::move(job)), pins_(std::move(pins)) {}
+  Napi::Promise promise() { return deferred_.Promise(); }
+  void Execute() override {
+    try {
+      seg_ = job_();
+    } catch (const std::exception& e) {
+      SetError(e.what());
+    }
+  }
+  void OnOK() override { deferred_.Resolve(SegmentWrap::Wrap(Env(), std::move(seg_))); }
+  void OnError(const Napi::Error& e) override {
+    deferred_.Reject(coded(Env(), "NATIVE_BUILD_FAILED", e.Message()).Value());
+  }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  Job job_;
+  Pins pins_;
+  std::shared_ptr<Segment> seg_;
+};
+
+class SaveWorker : public Napi::AsyncWorker {
+ public:
+  SaveWorker(Napi::Env env, std::shared_ptr<Segment> s, std::string path)
+      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), s_(std::move(s)), path_(std::move(path)) {}
+  Napi::Promise promise() { return deferred_.Promise(); }
+  void Execute() override { err_ = lsr::dense::save_segment(*s_, path_); }
+  void OnOK() override {
+    if (err_.code.empty()) deferred_.Resolve(Env().Undefined());
+    else deferred_.Reject(coded(Env(), err_.code, err_.message).Value());
+  }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  std::shared_ptr<Segment> s_;
+  std::string path_;
+  IoError err_;
+};
+
+// Exact queries go through in blocks (each row read once per block); approximate ones one by one.
+constexpr uint32_t kQueryBlock = 8;
+
+class BatchWorker : public Napi::AsyncWorker {
+ public:
+  BatchWorker(Napi::Env env, std::vector<std::shared_ptr<Segment>> segs, const float* qs, uint32_t nq, uint32_t dim,
+              SearchParams p, uint32_t threads, Pins pins)
+      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), segs_(std::move(segs)), qs_(qs),
+        nq_(nq), dim_(dim), p_(p), threads_(threads), pins_(std::move(pins)) {}
+  Napi::Promise promise() { return deferred_.Promise(); }
+  void Execute() override {
+    out_.resize(nq_);
+    try {
+      if (p_.approx) {
+        parallel_chunks(nq_, threads_, 1, [&](uint32_t, uint64_t b, uint64_t e) {
+          for (uint64_t i = b; i < e; ++i) out_[i] = search(segs_, qs_ + i * dim_, p_);
+        });
+      } else {
+        parallel_chunks(nq_, threads_, kQueryBlock, [&](uint32_t, uint64_t b, uint64_t e) {
+          std::vector<const float*> qp;
+          for (uint64_t i = b; i < e; ++i) qp.push_back(qs_ + i * dim_);
+          search_exact_block(segs_, qp.data(), static_cast<uint32_t>(e - b), p_, out_.data() + b);
+        });
+      }
+    } catch (const std::exception& e) {
+      SetError(e.what());
+    }
+  }
+  void OnOK() override {
+    Napi::Env env = Env();
+    size_t total = 0;
+    for (auto& h : out_) total += h.size();
+    auto offsets = Napi::Uint32Array::New(env, out_.size() + 1);
+    auto docs = Napi::Uint32Array::New(env, total);
+    auto scores = Napi::Float32Array::New(env, total);
+    size_t pos = 0;
+    offsets[0] = 0;
+    for (size_t i = 0; i < out_.size(); ++i) {
+      for (auto& h : out_[i]) {
+        docs[pos] = h.docno;
+        scores[pos++] = h.score;
+      }
+      offsets[i + 1] = static_cast<uint32_t>(pos);
+    }
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("offsets", offsets);
+    o.Set("docs", docs);
+    o.Set("scores", scores);
+    deferred_.Resolve(o);
+  }
+  void OnError(const Napi::Error& e) override {
+    deferred_.Reject(coded(Env(), "NATIVE_SEARCH_FAILED", e.Message()).Value());
+  }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  std::vector<std::shared_ptr<Segment>> segs_;
+  const float* qs_;
+  uint32_t nq_, dim_;
+  SearchParams p_;
+  uint32_t threads_;
+  Pins pins_;
+  std::vector<std::vector<Hit>> out_;
+};
+
+// buildDenseSegment(docnos: Uint32Array, vectors: Float32Array, dim, params, async)
+Napi::Value Build(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  uint32_t* docnos;
+  float* vectors;
+  size_t nd, nv;
+  if (info.Length() < 5 || !lsr::napi::typed<uint32_t, napi_uint32_array>(info[0], docnos, nd) ||
+      !lsr::napi::typed<float, napi_float32_array>(info[1], vectors, nv) || !info[2].IsNumber()) {
+    throw_coded(env, "NATIVE_BAD_ARGUMENT", "buildDenseSegment(docnos, vectors, dim, params, async)");
+    return env.Null();
+  }
+  const uint32_t dim = info[2].As<Napi::Number>().Uint32Value();
+  if (dim == 0 || nv != uint64_t(nd) * dim) {
+    throw_coded(env, "NATIVE_BAD_ARGUMENT", "vectors must hold docnos.length * dim floats");
+    return env.Null();
+  }
+  for (size_t i = 1; i < nd; ++i)
+    if (docnos[i] <= docnos[i - 1]) {
+      throw_coded(env, "NATIVE_BAD_ARGUMENT", "docnos must be strictly increasing");
+      return env.Null();
+    }
+  BuildParams p;
+  parse_build_params(info[3], p);
+  BuildInput in{docnos, static_cast<uint32_t>(nd), dim, vectors, dim};
+  if (info[4].ToBoolean().Value()) {
+    Pins pins;
+    pins.pin(info[0]);
+    pins.pin(info[1]);
+    auto* w = new SegmentWorker(env, [in, p] { return build_segment(in, p); }, std::move(pins));
+    Napi::Promise pr = w->promise();
+    w->Queue();
+    return pr;
+  }
+  try {
+    return SegmentWrap::Wrap(env, build_segment(in, p));
+  } catch (const std::exception& e) {
+    throw_coded(env, "NATIVE_BUILD_FAILED", e.what());
+    return env.Null();
+  }
+}
+
+Napi::Value Open(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsString()) {
+    throw_coded(env, "NATIVE_BAD_ARGUMENT", "openDenseSegment(path)");
+    return env.Null();
+  }
+  IoError err;
+  auto s = lsr::dense::open_segment(info[0].As<Napi::String>().Utf8Value(), err);
+  if (!s) {
+    throw_coded(env, err.code, err.message);
+    return env.Null();
+  }
+  return SegmentWrap::Wrap(env, std::move(s));
+}
+
+// searchDense(segments, query: Float32Array (dim), params)
+Napi::Value Search(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  float* q;
+  size_t nq;
+  SearchParams p;
+  bool ok = info.Length() >= 3 && lsr::napi::typed<float, napi_float32_array>(info[1], q, nq);
+  auto segs = ok ? segments_of(info[0], static_cast<uint32_t>(nq), ok) : std::vector<std::shared_ptr<Segment>>{};
+  if (!ok || !parse_search_params(info[2], p)) {
+    throw_coded(env, "NATIVE_BAD_ARGUMENT", "searchDense(segments, query, params): segments must match the query's dimension");
+    return env.Null();
+  }
+  try {
+    return hits_to_js(env, search(segs, q, p));
+  } catch (const std::exception& e) {
+    throw_coded(env, "NATIVE_SEARCH_FAILED", e.what());
+    return env.Null();
+  }
+}
+
+// searchDenseBatch(segments, queries: Float32Array (nq * dim), dim, params, threads) -> Promise
+Napi::Value SearchBatch(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  float* q;
+  size_t nv;
+  SearchParams p;
+  bool ok = info.Length() >= 5 && lsr::napi::typed<float, napi_float32_array>(info[1], q, nv) && info[2].IsNumber() &&
+            info[4].IsNumber();
+  const uint32_t dim = ok ? info[2].As<Napi::Number>().Uint32Value() : 0;
+  auto segs = ok ? segments_of(info[0], dim, ok) : std::vector<std::shared_ptr<Segment>>{};
+  if (!ok || dim == 0 || nv % dim != 0 || !parse_search_params(info[3], p)) {
+    throw_coded(env, "NATIVE_BAD_ARGUMENT", "searchDenseBatch(segments, queries, dim, params, threads)");
+    return env.Null();
+  }
+  Pins pins;
+  pins.pin(info[0]);
+  pins.pin(info[1]);
+  pins.pin(info[3]);  // holds the filter array
+  auto* w = new BatchWorker(env, std::move(segs), q, static_cast<uint32_t>(nv / dim), dim, p,
+                            std::max(1u, info[4].As<Napi::Number>().Uint32Value()), std::move(pins));
+  Napi::Promise pr = w->promise();
+  w->Queue();
+  return pr;
+}
+
+Napi::Value Merge(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  bool ok;
+  auto segs = segments_of(info[0], 0, ok);
+  if (!ok || segs.empty()) {
+    throw_coded(env, "NATIVE_BAD_ARGUMENT", "mergeDenseSegments(segments, params): segments of one dimension");
+    return env.Null();
+  }
+  BuildParams p;
+  parse_build_params(info[1], p);
+  Pins pins;
+  auto* w = new SegmentWorker(env, [segs, p] { return merge_segments(segs, p); }, std::move(pins));
+  Napi::Promise pr = w->promise();
+  w->Queue();
+  return pr;
+}
+
+Napi::Value SimdLevel(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), kernels().name); }
+
+}  // namespace
+
+Napi::Function SegmentWrap::Define(Napi::Env env) {
+  Napi::Function f = DefineClass(env, "DenseSegment",
+                                 {InstanceMethod("stats", &SegmentWrap::Stats),
+                                  InstanceMethod("delete", &SegmentWrap::Delete),
+                                  InstanceMethod("deletedBits", &SegmentWrap::DeletedBits),
+                                  InstanceMethod("docnos", &SegmentWrap::Docnos),
+                                  InstanceMethod("vector", &SegmentWrap::Vector),
+                                  InstanceMethod("save", &SegmentWrap::Save)});
+  addon_data(env).dense_segment_ctor = Napi::Persistent(f);
+  return f;
+}
+
+Napi::Value SegmentWrap::Stats(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const Header& h = seg_->header();
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("docs", seg_->n_docs());
+  o.Set("deleted", seg_->deleted_count());
+  o.Set("dim", h.dim);
+  o.Set("int8", seg_->int8());
+  o.Set("graph", seg_->has_graph());
+  o.Set("hnswM", h.hnsw_m);
+  o.Set("hnswEfConstruction", h.hnsw_ef_construction);
+  o.Set("hnswMaxLevel", h.hnsw_max_level);
+  o.Set("bytes", static_cast<double>(seg_->bytes()));
+  o.Set("formatVersion", h.version);
+  Napi::Object bytes = Napi::Object::New(env);
+  const char* names[kSectionCount] = {"docnos", "vectors", "scales", "links0", "upperOffsets", "upperLinks"};
+  for (uint32_t s = 0; s < kSectionCount; ++s) bytes.Set(names[s], static_cast<double>(h.sections[s].length));
+  o.Set("sectionBytes", bytes);
+  return o;
+}
+
+Napi::Value SegmentWrap::Delete(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  uint32_t* d;
+  size_t n;
+  if (!lsr::napi::typed<uint32_t, napi_uint32_array>(info[0], d, n)) {
+    throw_coded(env, "NATIVE_BAD_ARGUMENT", "delete(docnos: Uint32Array)");
+    return env.Null();
+  }
+  uint32_t count = 0;
+  for (size_t i = 0; i < n; ++i) {
+    int64_t l = seg_->local_of(d[i]);
+    if (l >= 0 && seg_->mark_deleted(static_cast<uint32_t>(l))) ++count;
+  }
+  return Napi::Number::New(env, count);
+}
+
+Napi::Value SegmentWrap::DeletedBits(const Napi::CallbackInfo& info) {
+  const uint32_t n = seg_->n_docs();
+  auto out = Napi::Uint8Array::New(info.Env(), (n + 7) / 8);
+  for (uint32_t i = 0; i < n; ++i)
+    if (seg_->is_deleted(i)) out[i >> 3] |= static_cast<uint8_t>(1u << (i & 7));
+  return out;
+}
+
+Napi::Value SegmentWrap::Docnos(const Napi::CallbackInfo& info) {
+  const uint32_t n = seg_->n_docs();
+  auto out = Napi::Uint32Array::New(info.Env(), n);
+  if (n) std::memcpy(out.Data(), seg_->docnos(), 4ull * n);
+  return out;
+}
+
+// vector(docno) -> {vector: Float32Array (dim, dequantized for i8), deleted} | null
+Napi::Value SegmentWrap::Vector(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsNumber()) {
+    throw_coded(env, "NATIVE_BAD_ARGUMENT", "vector(docno)");
+    return env.Null();
+  }
+  int64_t l = seg_->local_of(info[0].As<Napi::Number>().Uint32Value());
+  if (l < 0) return env.Null();
+  std::vector<float> row(seg_->stride());
+  seg_->decode(static_cast<uint32_t>(l), row.data());
+  auto v = Napi::Float32Array::New(env, seg_->dim());
+  std::memcpy(v.Data(), row.data(), 4ull * seg_->dim());
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("vector", v);
+  o.Set("deleted", seg_->is_deleted(static_cast<uint32_t>(l)));
+  return o;
+}
+
+Napi::Value SegmentWrap::Save(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsString()) {
+    throw_coded(env, "NATIVE_BAD_ARGUMENT", "save(path)");
+    return env.Null();
+  }
+  auto* w = new SaveWorker(env, seg_, info[0].As<Napi::String>().Utf8Value());
+  Napi::Promise pr = w->promise();
+  w->Queue();
+  return pr;
+}
+
+void init_bindings(Napi::Env env, Napi::Object exports) {
+  exports.Set("DenseSegment", SegmentWrap::Define(env));
+  exports.Set("buildDenseSegment", Napi::Function::New(env, Build));
+  exports.Set("openDenseSegment", Napi::Function::New(env, Open));
+  exports.Set("searchDense", Napi::Function::New(env, Search));
+  exports.Set("searchDenseBatch", Napi::Function::New(env, SearchBatch));
+  exports.Set("mergeDenseSegments", Napi::Function::New(env, Merge));
+  exports.Set("denseSimdLevel", Napi::Function::New(env, SimdLevel));
+}
+
+}  // namespace lsr::dense
