@@ -4,20 +4,23 @@
 // of replaced/removed numbers -> index.add of new rows under their store numbers -> now and then
 // index.commit({seq}). Open path: SparseIndex.open, then replay store rows and tombstones with seq
 // above the index's committed seq; a damaged index (SEGMENT_*, MANIFEST_CORRUPT) or one that
-// disagrees with the store is rebuilt from the store.
+// disagrees with the store is rebuilt from the store. The SPLADE and dense indexes (index/splade,
+// index/dense) follow the same protocol under the same seq and document numbers.
 import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { IndexError, SparseIndex, type SparseBatch } from '../../index/index.js';
+import { DenseIndex, IndexError, SparseIndex, type SparseBatch } from '../../index/index.js';
 import { fail } from '../api/errors.js';
+import type { DenseEncoderPool } from '../encoder/dense-pool.js';
 import type { EncoderPool } from '../encoder/encoder-pool.js';
 import type { EncoderRegistry } from '../encoder/encoder-registry.js';
 import { Bm25Retriever } from '../search/bm25-retriever.js';
+import { DenseRetriever } from '../search/dense-retriever.js';
 import { SpladeRetriever } from '../search/splade-retriever.js';
 import type { SparseRetriever } from '../search/retriever.js';
-import { DocumentStore, type NewDocument, type SpladeVector, type StoredVector } from '../store/document-store.js';
+import { DocumentStore, type DenseRow, type NewDocument, type SpladeVector, type StoredVector } from '../store/document-store.js';
 import { Analyzer } from '../text/analyzer.js';
 import { documentWeights } from './bm25.js';
-import type { CollectionConfig, SpladeQueryMode } from './collection-config.js';
+import type { CollectionConfig, DenseConfig, SpladeQueryMode } from './collection-config.js';
 
 /** Term ids are store vocabulary ids; segments are sized by their largest id, so the cap is free. */
 const VOCAB = 0x7fffffff;
@@ -74,6 +77,17 @@ interface SpladeSide {
   df: Map<number, number>;
 }
 
+/**
+ * The dense side of a collection with a dense model: its encoder pool and a DenseIndex under
+ * index/dense, numbered by the store's docnos and committed with the same seq as BM25's.
+ */
+interface DenseSide {
+  pool: DenseEncoderPool;
+  index: DenseIndex;
+  config: DenseConfig;
+  retriever: DenseRetriever;
+}
+
 export class Collection {
   readonly config: CollectionConfig;
   readonly dir: string;
@@ -82,6 +96,7 @@ export class Collection {
   readonly retrievers: ReadonlyMap<string, SparseRetriever>;
   private bm25: SparseIndex;
   private splade: SpladeSide | null = null;
+  private dense: DenseSide | null = null;
   private readonly log: Logger;
   private queue: Promise<unknown> = Promise.resolve();
   /** Every store change up to this seq is in the in-memory index. */
@@ -102,6 +117,15 @@ export class Collection {
     return join(dir, 'index', 'splade');
   }
 
+  private static denseDir(dir: string): string {
+    return join(dir, 'index', 'dense');
+  }
+
+  /** The dense retriever, when the collection has a dense model (search/search.ts plans with it). */
+  get denseRetriever(): DenseRetriever | null {
+    return this.dense?.retriever ?? null;
+  }
+
   static storePath(dir: string): string {
     return join(dir, 'store.sqlite');
   }
@@ -112,12 +136,18 @@ export class Collection {
 
   /** Creates the collection's directory and store; the config row commits last, marking it complete. */
   static async create(dir: string, config: CollectionConfig, log: Logger, encoders?: EncoderRegistry): Promise<Collection> {
-    // Load the sparse model first: a bad model must fail the create before anything is on disk.
+    // Load the models first: a bad model must fail the create before anything is on disk.
     const pool = config.retrievers.splade ? await Collection.encoderFor(config, encoders) : null;
+    const densePool = config.retrievers.dense ? await Collection.denseEncoderFor(config, encoders) : null;
     mkdirSync(dir, { recursive: true });
     const store = new DocumentStore(Collection.storePath(dir));
     store.setMeta('config', JSON.stringify(config));
-    return Collection.openWith(dir, store, config, log, pool);
+    return Collection.openWith(dir, store, config, log, pool, densePool);
+  }
+
+  private static async denseEncoderFor(config: CollectionConfig, encoders?: EncoderRegistry): Promise<DenseEncoderPool> {
+    if (!encoders) fail('INVALID_MODEL', `collection '${config.name}' has a dense model but no encoder registry was given`, 'retrievers.dense.model');
+    return encoders.getDense(config.retrievers.dense!.model, 'retrievers.dense.model');
   }
 
   private static async encoderFor(config: CollectionConfig, encoders?: EncoderRegistry): Promise<EncoderPool> {
@@ -136,16 +166,25 @@ export class Collection {
     }
     const config = JSON.parse(raw) as CollectionConfig;
     let pool: EncoderPool | null = null;
+    let densePool: DenseEncoderPool | null = null;
     try {
       if (config.retrievers.splade) pool = await Collection.encoderFor(config, encoders);
+      if (config.retrievers.dense) densePool = await Collection.denseEncoderFor(config, encoders);
     } catch (e) {
       store.close();
       throw e;
     }
-    return Collection.openWith(dir, store, config, log, pool);
+    return Collection.openWith(dir, store, config, log, pool, densePool);
   }
 
-  private static async openWith(dir: string, store: DocumentStore, config: CollectionConfig, log: Logger, pool: EncoderPool | null = null): Promise<Collection> {
+  private static async openWith(
+    dir: string,
+    store: DocumentStore,
+    config: CollectionConfig,
+    log: Logger,
+    pool: EncoderPool | null = null,
+    densePool: DenseEncoderPool | null = null,
+  ): Promise<Collection> {
     const idxDir = Collection.indexDir(dir);
     let index: SparseIndex | undefined;
     try {
@@ -159,7 +198,15 @@ export class Collection {
     }
     const c = new Collection(dir, store, config, index ?? SparseIndex.create({ vocab: VOCAB }), log);
     // SPLADE before BM25's replay: that replay may commit, which prunes tombstones both need.
-    if (pool) await c.openSplade(pool, config.retrievers.splade!.query);
+    try {
+      if (pool) await c.openSplade(pool, config.retrievers.splade!.query);
+      if (densePool) await c.openDense(densePool, config.retrievers.dense!);
+    } catch (e) {
+      await c.bm25.close();
+      await c.splade?.index.close();
+      store.close();
+      throw e;
+    }
     if (!index) await c.rebuildIndex();
     else if (!(await c.replay())) {
       log.warn({ collection: config.name }, 'index disagrees with the store; rebuilding it from the store');
@@ -189,6 +236,79 @@ export class Collection {
     const store = this.store;
     const stats = { df: (t: number) => df.get(t) ?? 0, get docs() { return store.size; } };
     (this.retrievers as Map<string, SparseRetriever>).set('splade', new SpladeRetriever(pool, mode, stats, () => this.splade!.index));
+  }
+
+  /** Opens the dense index and brings it up to the store, rebuilding it when damaged or when they disagree. */
+  private async openDense(pool: DenseEncoderPool, config: DenseConfig): Promise<void> {
+    const dir = Collection.denseDir(this.dir);
+    const options = { dim: pool.dim, storage: config.storage, ...(config.approx ? { approx: config.approx } : {}) };
+    let index: DenseIndex | null = null;
+    try {
+      index = DenseIndex.open(dir, options);
+    } catch (e) {
+      if (!(e instanceof IndexError) || e.code === 'INDEX_CLOSED') throw e;
+      if (e.code === 'INVALID_ARGUMENT') {
+        // The stored index disagrees with the model (another dimension): the stored vectors came
+        // from a different model too, so rebuilding would not help.
+        const stored = this.store.denseAfter(-1).next();
+        if (!stored.done && stored.value.vector.length !== pool.dim)
+          fail('INVALID_MODEL', `collection '${this.name}' holds ${stored.value.vector.length}-dimensional vectors but ${config.model} gives ${pool.dim}`, 'retrievers.dense.model');
+      }
+      this.log.warn({ collection: this.name, code: e.code, file: e.file, err: e.message }, 'dense index damaged; rebuilding it from the store');
+    }
+    const getIndex = () => this.dense!.index;
+    this.dense = { pool, index: index ?? DenseIndex.create(options), config, retriever: new DenseRetriever(pool, config, getIndex) };
+    if (!index || !(await this.replayDense())) {
+      if (index) this.log.warn({ collection: this.name }, 'dense index disagrees with the store; rebuilding it from the store');
+      await this.rebuildDense(options);
+    }
+  }
+
+  private denseBatch(rows: readonly DenseRow[]): { vectors: Float32Array; docnos: Uint32Array } {
+    const dim = this.dense!.pool.dim;
+    const vectors = new Float32Array(rows.length * dim), docnos = new Uint32Array(rows.length);
+    rows.forEach((r, i) => {
+      if (r.vector.length !== dim) fail('INVALID_MODEL', `document ${r.docno} has a ${r.vector.length}-dimensional vector, the model gives ${dim}`, 'retrievers.dense.model');
+      vectors.set(r.vector, i * dim);
+      docnos[i] = r.docno;
+    });
+    return { vectors, docnos };
+  }
+
+  private async replayDense(): Promise<boolean> {
+    const idx = this.dense!.index;
+    const from = Number(idx.committedMeta.seq ?? 0);
+    const next = idx.nextDocumentNumber;
+    let chunk: DenseRow[] = [];
+    for (const r of this.store.denseAfter(from)) {
+      if (r.docno < next) return false;
+      chunk.push(r);
+      if (chunk.length >= REBUILD_CHUNK) {
+        await idx.add(this.denseBatch(chunk));
+        chunk = [];
+      }
+    }
+    if (chunk.length) await idx.add(this.denseBatch(chunk));
+    const gone = this.store.tombstonesAfter(from);
+    if (gone.length) idx.delete(gone);
+    return idx.size === this.store.size;
+  }
+
+  private async rebuildDense(options: { dim: number; storage: 'f32' | 'i8'; approx?: DenseConfig['approx'] }): Promise<void> {
+    await this.dense!.index.close();
+    const dir = Collection.denseDir(this.dir);
+    rmSync(dir, { recursive: true, force: true });
+    const idx = (this.dense!.index = DenseIndex.open(dir, options));
+    let chunk: DenseRow[] = [];
+    for (const r of this.store.denseAfter(-1)) {
+      chunk.push(r);
+      if (chunk.length >= REBUILD_CHUNK) {
+        await idx.add(this.denseBatch(chunk));
+        chunk = [];
+      }
+    }
+    if (chunk.length) await idx.add(this.denseBatch(chunk));
+    await idx.commit({ seq: this.store.lastSeq });
   }
 
   private spladeBatch(vs: readonly ({ docno: number } & SpladeVector)[]): SparseBatch {
@@ -328,10 +448,16 @@ export class Collection {
     // written; the write itself still waits its turn, keeping store order = call order.
     const encoded = this.splade?.pool.encode(docs.map((d) => d.text ?? ''));
     encoded?.catch(() => {}); // observed inside serial(); avoid an unhandled rejection meanwhile
+    const denseEncoded = this.dense?.pool.encodeDocuments(docs.map((d) => d.text ?? ''));
+    denseEncoded?.catch(() => {});
     return this.serial(async () => {
       if (encoded) {
         const v = await encoded;
         docs = docs.map((d, i) => ({ ...d, splade: { terms: v.terms.slice(v.offsets[i], v.offsets[i + 1]), weights: v.weights.slice(v.offsets[i], v.offsets[i + 1]) } }));
+      }
+      if (denseEncoded) {
+        const v = await denseEncoded, dim = this.dense!.pool.dim;
+        docs = docs.map((d, i) => ({ ...d, dense: v.slice(i * dim, (i + 1) * dim) }));
       }
       const r = this.store.writeBatch(docs, job);
       if (r.removed.length) this.bm25.delete(r.removed);
@@ -345,6 +471,11 @@ export class Collection {
           for (const v of vs) for (const t of v.terms) this.splade.df.set(t, (this.splade.df.get(t) ?? 0) + 1);
         }
       }
+      if (this.dense) {
+        if (r.removed.length) this.dense.index.delete(r.removed);
+        const byId = new Map(docs.map((d) => [d.id, d.dense!]));
+        if (r.written.length) await this.dense.index.add(this.denseBatch(r.written.map((w) => ({ docno: w.docno, vector: byId.get(w.id)! }))));
+      }
       this.indexedSeq = this.store.lastSeq;
       await this.maybeCommit();
       return { written: r.written.length, duplicates: r.duplicates };
@@ -357,6 +488,7 @@ export class Collection {
       const removed = this.store.removeDocnos(docnos);
       if (removed.length) this.bm25.delete(removed);
       this.spladeRemove(removed);
+      if (removed.length) this.dense?.index.delete(removed);
       this.indexedSeq = this.store.lastSeq;
       await this.maybeCommit();
       return removed.length;
@@ -381,8 +513,9 @@ export class Collection {
   private async commitNow(): Promise<void> {
     if (this.indexedSeq === this.committedSeq && this.bm25.committedMeta.seq !== undefined) return;
     const seq = this.indexedSeq;
-    // SPLADE first: tombstones are pruned below only once both indexes cover them.
+    // SPLADE and dense first: tombstones are pruned below only once every index covers them.
     if (this.splade) await this.splade.index.commit({ seq });
+    if (this.dense) await this.dense.index.commit({ seq });
     await this.bm25.commit({ seq });
     this.committedSeq = seq;
     this.store.pruneTombstones(seq);
@@ -426,6 +559,7 @@ export class Collection {
     await this.queue;
     await this.bm25.close();
     await this.splade?.index.close();
+    await this.dense?.index.close();
     this.store.close();
   }
 
@@ -435,6 +569,7 @@ export class Collection {
     await this.queue;
     await this.bm25.close();
     await this.splade?.index.close();
+    await this.dense?.index.close();
     this.store.close();
     rmSync(this.dir, { recursive: true, force: true });
   }

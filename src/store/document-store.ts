@@ -29,6 +29,10 @@ CREATE TABLE IF NOT EXISTS vocab (id INTEGER PRIMARY KEY, term TEXT NOT NULL UNI
 -- the same transaction as their document; the trigger drops them with it (replace or remove).
 CREATE TABLE IF NOT EXISTS splade (docno INTEGER PRIMARY KEY, terms BLOB NOT NULL, weights BLOB NOT NULL);
 CREATE TRIGGER IF NOT EXISTS docs_drop_splade AFTER DELETE ON docs BEGIN DELETE FROM splade WHERE docno = old.docno; END;
+-- Dense vectors (little-endian f32, the model's dimension) of collections with a dense model, written
+-- in the same transaction as their document and dropped with it by the trigger.
+CREATE TABLE IF NOT EXISTS dense (docno INTEGER PRIMARY KEY, vector BLOB NOT NULL);
+CREATE TRIGGER IF NOT EXISTS docs_drop_dense AFTER DELETE ON docs BEGIN DELETE FROM dense WHERE docno = old.docno; END;
 `;
 
 /** A document ready to be stored: analysis already done. */
@@ -46,6 +50,14 @@ export interface NewDocument {
   text?: string;
   /** The document's SPLADE vector, when the collection has a sparse model. */
   splade?: SpladeVector;
+  /** The document's dense vector, when the collection has a dense model. */
+  dense?: Float32Array;
+}
+
+/** A stored dense vector and its document number. */
+export interface DenseRow {
+  docno: number;
+  vector: Float32Array;
 }
 
 /** A learned sparse vector: model vocabulary ids ascending and their weights. */
@@ -122,6 +134,8 @@ export class DocumentStore {
       byDocno: db.prepare('SELECT docno, id, fields, metadata FROM docs WHERE docno = ?'),
       vectorByDocno: db.prepare('SELECT docno, dl, bm25_terms, bm25_tfs FROM docs WHERE docno = ?'),
       insertSplade: db.prepare('INSERT INTO splade (docno, terms, weights) VALUES (?, ?, ?)'),
+      insertDense: db.prepare('INSERT INTO dense (docno, vector) VALUES (?, ?)'),
+      denseByDocno: db.prepare('SELECT vector FROM dense WHERE docno = ?').pluck(),
       insert: db.prepare('INSERT INTO docs (id, seq, job, fields, metadata, dl, bm25_terms, bm25_tfs) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
       remove: db.prepare('DELETE FROM docs WHERE docno = ?'),
       tombstone: db.prepare('INSERT INTO tombstones (seq, docno) VALUES (?, ?)'),
@@ -204,6 +218,7 @@ export class DocumentStore {
         const info = this.st.insert.run(doc.id, s, job, doc.fields, doc.metadata, doc.dl, u32ToBlob(terms), u32ToBlob(tfs));
         const docno = Number(info.lastInsertRowid);
         if (doc.splade) this.st.insertSplade.run(docno, u32ToBlob(doc.splade.terms), f32ToBlob(doc.splade.weights));
+        if (doc.dense) this.st.insertDense.run(docno, f32ToBlob(doc.dense));
         maxDocno = Math.max(maxDocno, docno);
         sumDl += doc.dl;
         count++;
@@ -301,6 +316,25 @@ export class DocumentStore {
       .prepare('SELECT s.docno, s.terms, s.weights FROM splade s JOIN docs d ON d.docno = s.docno WHERE d.seq > ? ORDER BY s.docno')
       .iterate(seq) as IterableIterator<{ docno: number; terms: Buffer; weights: Buffer }>;
     for (const r of it) yield { docno: r.docno, terms: blobToU32(r.terms), weights: blobToF32(r.weights) };
+  }
+
+  /** Dense vectors of live documents written after `seq`, in document-number order. */
+  *denseAfter(seq: number): IterableIterator<DenseRow> {
+    const it = this.db
+      .prepare('SELECT v.docno, v.vector FROM dense v JOIN docs d ON d.docno = v.docno WHERE d.seq > ? ORDER BY v.docno')
+      .iterate(seq) as IterableIterator<{ docno: number; vector: Buffer }>;
+    for (const r of it) yield { docno: r.docno, vector: blobToF32(r.vector) };
+  }
+
+  /** The stored dense vector of a live document, or undefined. */
+  denseVector(docno: number): Float32Array | undefined {
+    const b = this.st.denseByDocno.get(docno) as Buffer | undefined;
+    return b && blobToF32(b);
+  }
+
+  /** Live documents that have a dense vector. */
+  get denseCount(): number {
+    return (this.db.prepare('SELECT count(*) AS n FROM dense').get() as { n: number }).n;
   }
 
   /** Document numbers removed after `seq`. */
