@@ -116,6 +116,7 @@ export const HybridRetriever = Type.Object(
     weight: Type.Optional(weight('Multiplier of this retriever in the fusion. Default 1. Or give it in fusion.weights, not both.')),
     query: Type.Optional(Type.String({ maxLength: 10_000, description: "Query text for this retriever only. Default: the request's query." })),
     vector: Type.Optional(sparseVector("Sparse query for this retriever only (term -> weight). Default: the request's vector.")),
+    dense_vector: Type.Optional(Type.Array(Type.Number(), { minItems: 1, maxItems: 4096, description: "A dense retriever's query vector (the model's dimension). Default: the request's dense_vector, else its query text encoded by the model." })),
   },
   { additionalProperties: false },
 );

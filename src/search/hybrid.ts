@@ -22,6 +22,7 @@ import {
   type Normalization,
   type RankedList,
 } from './fusion.js';
+import type { TopK } from '../../index/index.js';
 import type { EncodedQuery, SparseRetriever } from './retriever.js';
 import {
   candidatesOf,
@@ -30,7 +31,6 @@ import {
   explainTerms,
   hydrate,
   page,
-  pickRetriever,
   topAsync,
   type Hit,
   type SearchRequest,
@@ -48,6 +48,25 @@ export const DEFAULT_WINDOW = 100;
 export const MAX_WEIGHT = 1_000_000;
 export const MAX_RRF_K = 1_000_000;
 
+/**
+ * What a hybrid search needs of the collection's dense retriever (search/dense-retriever.ts), by
+ * shape: the query's text encoded with the model's query prompt or a client vector, and an index
+ * searched on a native thread.
+ */
+interface DenseLike {
+  readonly name: string;
+  encodeText(text: string): Promise<Float32Array>;
+  encodeVector(vector: unknown, field?: string): Float32Array;
+  readonly index: {
+    readonly approx?: unknown;
+    searchBatch(queries: readonly Float32Array[], o: { k: number; mode?: 'exact' | 'approx'; filter?: Uint8Array }, threads?: number): Promise<TopK[]>;
+  };
+}
+
+function denseOf(c: Collection): DenseLike | null {
+  return (c as unknown as { denseRetriever?: DenseLike | null }).denseRetriever ?? null;
+}
+
 /** One retriever of a hybrid request. */
 export interface RetrieverRequest {
   /** A retriever of the collection (`bm25`, `splade`, ...); each may appear once. */
@@ -60,6 +79,8 @@ export interface RetrieverRequest {
   query?: string;
   /** Sparse query vector for this retriever only (term -> weight); default the request's `vector`. */
   vector?: Record<string, number>;
+  /** Dense query vector (the model's dimension) for a dense retriever only; default the request's `dense_vector`. */
+  dense_vector?: number[];
 }
 
 export interface FusionRequest {
@@ -98,10 +119,11 @@ export interface HybridInfo {
 
 interface PlannedRetriever {
   name: string;
-  retriever: SparseRetriever;
+  /** A sparse retriever, or the collection's dense one. */
+  retriever: { kind: 'sparse'; r: SparseRetriever } | { kind: 'dense'; r: DenseLike };
   window: number;
   weight: number;
-  source: { query?: string; vector?: Record<string, number> };
+  source: { query?: string; vector?: Record<string, number>; dense_vector?: unknown };
   field: string;
 }
 
@@ -111,7 +133,7 @@ interface HybridPlan {
   weights: Record<string, number>;
 }
 
-const ENTRY_KEYS = new Set(['name', 'window', 'weight', 'query', 'vector']);
+const ENTRY_KEYS = new Set(['name', 'window', 'weight', 'query', 'vector', 'dense_vector']);
 const FUSION_KEYS: Record<FusionMethod, Set<string>> = {
   rrf: new Set(['method', 'k', 'weights']),
   convex: new Set(['method', 'normalization', 'weights']),
@@ -156,7 +178,7 @@ export function validateHybridShape(req: Record<string, unknown>): void {
   entries.forEach((e, i) => {
     const at = `retrievers[${i}]`;
     if (!isPlainObject(e)) fail('VALIDATION_FAILED', `${at} must be an object with a \`name\``, at);
-    for (const key of Object.keys(e)) if (!ENTRY_KEYS.has(key)) fail('VALIDATION_FAILED', `${at}.${key} is not a known property (name, window, weight, query, vector)`, `${at}.${key}`);
+    for (const key of Object.keys(e)) if (!ENTRY_KEYS.has(key)) fail('VALIDATION_FAILED', `${at}.${key} is not a known property (name, window, weight, query, vector, dense_vector)`, `${at}.${key}`);
     if (typeof e.name !== 'string' || e.name.length === 0 || e.name.length > 64) fail('VALIDATION_FAILED', 'name must be a retriever name of 1 to 64 characters', `${at}.name`);
     if (seen.has(e.name)) fail('VALIDATION_FAILED', `retriever '${e.name}' is listed twice (retrievers[${seen.get(e.name)}] and ${at}); each retriever may appear once`, `${at}.name`);
     seen.set(e.name, i);
@@ -164,6 +186,7 @@ export function validateHybridShape(req: Record<string, unknown>): void {
       fail('VALIDATION_FAILED', `window must be an integer from 1 to ${MAX_HYBRID_WINDOW}`, `${at}.window`);
     if (e.weight !== undefined) checkWeight(e.weight, `${at}.weight`, 'weight');
     checkSource(e, `${at}.`);
+    if (e.dense_vector !== undefined && e.vector !== undefined) fail('INVALID_QUERY', 'give one of `vector` (sparse) or `dense_vector`, not both', `${at}.dense_vector`);
   });
 
   const f = req.fusion;
@@ -199,17 +222,35 @@ function planHybrid(c: Collection, req: SearchRequest, k: number, offset: number
   if (req.query !== undefined && req.vector !== undefined) fail('INVALID_QUERY', 'give one of `query` (text) or `vector` (sparse term -> weight), not both', 'query');
   const f = req.fusion ?? {};
   const method = f.method ?? 'rrf';
+  const dense = denseOf(c);
+  const top = req as SearchRequest & { dense_vector?: unknown };
   const retrievers = req.retrievers!.map((e, i): PlannedRetriever => {
     const field = `retrievers[${i}]`;
-    const retriever = pickRetriever(c, e.name, `${field}.name`);
+    const window = e.window ?? Math.max(DEFAULT_WINDOW, offset + k);
+    const weight = e.weight ?? f.weights?.[e.name] ?? 1;
+    if (dense && e.name === dense.name && !c.retrievers.has(e.name)) {
+      // A dense retriever takes text (encoded with the model's query prompt) or a dense vector.
+      if (e.vector !== undefined) fail('INVALID_QUERY', `retriever '${e.name}' is dense: give \`query\` text or a \`dense_vector\`, not a sparse \`vector\``, `${field}.vector`);
+      const own = e.query !== undefined || e.dense_vector !== undefined;
+      const source = own ? { query: e.query, dense_vector: e.dense_vector } : top.dense_vector !== undefined ? { dense_vector: top.dense_vector } : { query: req.query };
+      if (source.query === undefined && source.dense_vector === undefined)
+        fail('INVALID_QUERY', `retriever '${e.name}' is dense and has no query: give \`query\` text or a \`dense_vector\` in the request or in ${field}`, `${field}.query`);
+      return { name: e.name, retriever: { kind: 'dense', r: dense }, window, weight, source, field: own ? `${field}.dense_vector` : 'dense_vector' };
+    }
+    if (e.dense_vector !== undefined) fail('INVALID_QUERY', `retriever '${e.name}' is not dense; \`dense_vector\` applies to a dense retriever`, `${field}.dense_vector`);
+    const retriever = c.retrievers.get(e.name);
+    if (!retriever) {
+      const available = [...c.retrievers.keys(), ...(dense && !c.retrievers.has(dense.name) ? [dense.name] : [])];
+      fail('UNKNOWN_RETRIEVER', `retriever '${e.name}' is not available in collection '${c.name}' (available: ${available.join(', ')})`, `${field}.name`);
+    }
     const source = e.query !== undefined || e.vector !== undefined ? e : req;
     if (source.query === undefined && source.vector === undefined)
       fail('INVALID_QUERY', `retriever '${e.name}' has no query: give \`query\` or \`vector\` in the request or in ${field}`, `${field}.query`);
     return {
       name: e.name,
-      retriever,
-      window: e.window ?? Math.max(DEFAULT_WINDOW, offset + k),
-      weight: e.weight ?? f.weights?.[e.name] ?? 1,
+      retriever: { kind: 'sparse', r: retriever },
+      window,
+      weight,
       source: { query: source.query, vector: source.vector },
       field: source === e ? `${field}.vector` : 'vector',
     };
@@ -234,9 +275,17 @@ export async function hybridSearchAsync(c: Collection, req: SearchRequest): Prom
   const { filter, candidates } = candidatesOf(c, req.filter);
 
   const runs = await Promise.all(
-    plan.retrievers.map(async (r) => {
-      const encoded: EncodedQuery = await encodeQuery(r.retriever, r.source, r.field);
-      const top = await topAsync(r.retriever, encoded, r.window, filter, candidates);
+    plan.retrievers.map(async (r): Promise<PlannedRetriever & { encoded?: EncodedQuery; top?: TopK }> => {
+      if (r.retriever.kind === 'dense') {
+        const d = r.retriever.r;
+        const q = r.source.dense_vector !== undefined ? d.encodeVector(r.source.dense_vector, r.field) : await d.encodeText(r.source.query!);
+        if (candidates === 0) return { ...r };
+        const mode = d.index.approx ? 'approx' : 'exact';
+        const [top] = await d.index.searchBatch([q], { k: r.window, mode, ...(filter ? { filter } : {}) }, 1);
+        return { ...r, top };
+      }
+      const encoded: EncodedQuery = await encodeQuery(r.retriever.r, r.source, r.field);
+      const top = await topAsync(r.retriever.r, encoded, r.window, filter, candidates);
       return { ...r, encoded, top };
     }),
   );
@@ -261,11 +310,11 @@ export async function hybridSearchAsync(c: Collection, req: SearchRequest): Prom
       hit.explain = {
         retriever: 'hybrid',
         method: plan.spec.method,
-        retrievers: h.sources.map((s, i) => ({
-          name: runs[i].name,
-          ...s,
-          ...(s.rank !== null ? { terms: explainTerms(runs[i].retriever, h.key, runs[i].encoded) } : {}),
-        })),
+        retrievers: h.sources.map((s, i) => {
+          const run = runs[i];
+          const terms = s.rank !== null && run.retriever.kind === 'sparse' && run.encoded ? { terms: explainTerms(run.retriever.r, h.key, run.encoded) } : {};
+          return { name: run.name, ...s, ...terms };
+        }),
       };
     }
     hits.push(hit);

@@ -239,6 +239,7 @@ describe('hybrid request errors', () => {
     ['unknown normalization', { ...base, fusion: { method: 'convex', normalization: 'max' } }, 'VALIDATION_FAILED', 'fusion.normalization', /normalization must be one of: min_max, z_score, l2/],
     ['unknown entry key', { query: 'cats', retrievers: [{ name: 'bm25', size: 3 }] }, 'VALIDATION_FAILED', 'retrievers[0].size', /retrievers\[0\]\.size is not a known property/],
     ['no query anywhere', { retrievers: [{ name: 'bm25', query: 'cats' }, { name: 'splade' }] }, 'INVALID_QUERY', 'retrievers[1].query', /retriever 'splade' has no query/],
+    ['dense_vector for a sparse retriever', { query: 'cats', retrievers: [{ name: 'bm25', dense_vector: [0.5, 0.5] }] }, 'INVALID_QUERY', 'retrievers[0].dense_vector', /retriever 'bm25' is not dense; `dense_vector` applies to a dense retriever/],
     ['query and vector in one entry', { retrievers: [{ name: 'bm25', query: 'cats', vector: { cats: 1 } }] }, 'INVALID_QUERY', 'retrievers[0].query', /not both/],
   ];
   for (const [what, body, code, field, message] of cases) {
