@@ -91,6 +91,8 @@ def main():
     bw, dev_name = mem_bw()
     H = 768
     shapes = [(B, T, V) for V in (30522, 250002) for B in (32, 128) for T in (256, 512)]
+    # Extra: encoder-like batches whose T is not a multiple of 256 (packed mode; sequence mode forced too).
+    shapes += [(32, 100, 30522), (32, 180, 30522), (128, 300, 30522)]
     if args.shapes != "all":
         shapes = [s for i, s in enumerate(shapes) if str(i) in args.shapes.split(",")]
     rows = []
@@ -105,6 +107,30 @@ def main():
         floor_ms = max(flops / PEAK_FLOPS, nbytes / bw) * 1e3
         row = {"B": B, "T": T, "H": H, "V": V, "gflop": round(flops / 1e9, 1), "floor_ms": round(floor_ms, 4)}
         row["ours"] = measure("ours", lambda: lsr_head.sparse_head(hidden, W, bias), args.warmup, args.reps)
+        # The encoder's call: an attention mask passed too (all ones here: same work, mask path).
+        row["ours_mask"] = measure("ours_mask", lambda: lsr_head.sparse_head(hidden, W, bias, mask=mask),
+                                   args.warmup, args.reps)
+        # Ragged batch: lengths uniform in [1, T] with the matching mask; padded tiles are skipped.
+        lengths = torch.randint(1, T + 1, (B,), device="cuda", dtype=torch.int32)
+        rmask = (torch.arange(T, device="cuda")[None, :] < lengths[:, None]).to(torch.uint8)
+        row["ours_ragged"] = measure("ours_ragged", lambda: lsr_head.sparse_head(hidden, W, bias, lengths, rmask),
+                                     args.warmup, args.reps)
+        row["ours_ragged"]["valid_token_frac"] = round(lengths.sum().item() / (B * T), 3)
+        if T % 256:
+            os.environ["LSR_CUDA_HEAD_MODE"] = "seq"
+            row["ours_seq_mode"] = measure("ours_seq_mode", lambda: lsr_head.sparse_head(hidden, W, bias),
+                                           args.warmup, args.reps)
+            os.environ.pop("LSR_CUDA_HEAD_MODE", None)
+        row["mode"] = "packed" if ((T + 255) // 256 * 256) * 16 > T * 17 else "seq"
+        if not args.no_torch and B * T * V * 2 < (20 << 30):
+            # cuBLAS product alone (bf16 logits written, no epilogue): what the tensor cores give a library GEMM.
+            h2 = hidden.view(B * T, H)
+            row["matmul_only"] = measure("matmul_only", lambda: h2 @ W.T, args.warmup, args.reps)
+            # Same product with V padded to a multiple of 64 (aligned rows: cuBLAS's fast kernels).
+            Wp = torch.randn((V + 63) // 64 * 64, H, device="cuda").to(torch.bfloat16)
+            row["matmul_padded_v"] = measure("matmul_padded_v", lambda: h2 @ Wp.T, args.warmup, args.reps)
+            row["matmul_padded_v"]["tflops"] = round(2.0 * B * T * H * Wp.shape[0] / (row["matmul_padded_v"].get("ms", 1e30) * 1e-3) / 1e12, 1)
+            del Wp
         if not args.no_torch:
             row["eager"] = measure("eager", lambda: eager_head(hidden, W, bias, mask), args.warmup, args.reps)
             t0 = time.time()

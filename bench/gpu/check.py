@@ -7,6 +7,7 @@ Prints one compact JSON line; exits 1 on any failure.
 """
 import argparse
 import json
+import os
 import sys
 import time
 
@@ -40,8 +41,13 @@ def reference(hidden, W, bias, lengths, mask):
 
 
 def run_case(name, B, T, H, V, dtype=torch.bfloat16, lengths_kind="full", mask_kind=None, bias=True,
-             portable=False, gen=None):
+             portable=False, gen=None, mode=None):
     dev = "cuda"
+    if mode:
+        os.environ["LSR_CUDA_HEAD_MODE"] = mode
+    else:
+        os.environ.pop("LSR_CUDA_HEAD_MODE", None)
+    auto = "packed" if ((T + 255) // 256 * 256) * 16 > T * 17 else "seq"
     hidden = torch.randn(B, T, H, generator=gen, device=dev).to(dtype)
     W = (torch.randn(V, H, generator=gen, device=dev) * (1.0 / H ** 0.5)).to(dtype)
     b = (torch.randn(V, generator=gen, device=dev) * 0.5).float() if bias else None
@@ -57,6 +63,8 @@ def run_case(name, B, T, H, V, dtype=torch.bfloat16, lengths_kind="full", mask_k
     if mask_kind == "random":
         mask = (torch.rand(B, T, generator=gen, device=dev) < 0.7).to(torch.uint8)
         mask[-1] = 0  # a fully masked row
+    elif mask_kind == "ones":
+        mask = torch.ones(B, T, dtype=torch.uint8, device=dev)
     out = torch.full((B, V), float("nan"), dtype=torch.float32, device=dev)
     torch.cuda.synchronize()
     lsr_head.sparse_head(hidden, W, b, lengths, mask, out=out, portable=portable)
@@ -69,6 +77,7 @@ def run_case(name, B, T, H, V, dtype=torch.bfloat16, lengths_kind="full", mask_k
     rel = ((o - ref).norm() / ref.norm().clamp_min(1e-30)).item() if nan == 0 else float("nan")
     nz = float((ref != 0).double().mean().item())
     return {"case": name, "B": B, "T": T, "H": H, "V": V, "dtype": str(dtype).split(".")[-1],
+            "mode": "portable" if portable else (mode or auto),
             "lengths": lengths_kind, "mask": mask_kind, "portable": portable, "nan": nan, "bad": bad,
             "max_abs": float(err.max().item()) if nan == 0 else None, "rel_l2": rel,
             "nonzero_frac": round(nz, 4), "ok": nan == 0 and bad == 0}
@@ -97,11 +106,19 @@ def main():
         ("small_full", dict(B=2, T=64, H=128, V=515)),
         ("ragged_T300", dict(B=5, T=300, H=768, V=1000, lengths_kind="ragged")),
         ("mask_random", dict(B=4, T=200, H=768, V=777, mask_kind="random", lengths_kind="ragged")),
+        ("mask_long", dict(B=3, T=1000, H=768, V=1500, mask_kind="random", lengths_kind="ragged")),
+        ("mask_ones", dict(B=4, T=512, H=768, V=1024, mask_kind="ones", lengths_kind="ragged")),
         ("no_bias_fp16", dict(B=3, T=256, H=768, V=2049, dtype=torch.float16, bias=False)),
         ("fp16_ragged", dict(B=4, T=512, H=768, V=1283, dtype=torch.float16, lengths_kind="ragged")),
         ("bert_30522", dict(B=4, T=512, H=768, V=30522, lengths_kind="ragged")),
         ("bench_like", dict(B=32, T=256, H=768, V=30522)),
         ("H_not_64", dict(B=3, T=130, H=200, V=300, lengths_kind="ragged")),
+        ("seq_forced_T300", dict(B=5, T=300, H=768, V=1000, lengths_kind="ragged", mask_kind="random", mode="seq")),
+        ("packed_forced_T512", dict(B=4, T=512, H=768, V=999, lengths_kind="ragged", mask_kind="random",
+                                    mode="packed")),
+        ("packed_T3", dict(B=200, T=3, H=768, V=500, lengths_kind="ragged", mask_kind="random")),
+        ("packed_T100_bert", dict(B=32, T=100, H=768, V=30522, lengths_kind="ragged")),
+        ("packed_fp16_T77", dict(B=9, T=77, H=768, V=2000, dtype=torch.float16, mask_kind="random")),
         ("portable", dict(B=3, T=100, H=768, V=1000, lengths_kind="ragged", mask_kind="random", portable=True)),
     ]
     results = []
@@ -110,6 +127,7 @@ def main():
             results.append(run_case(name, gen=gen, **kw))
         except Exception as e:  # noqa: BLE001
             results.append({"case": name, "ok": False, "error": repr(e)[:300]})
+    os.environ.pop("LSR_CUDA_HEAD_MODE", None)
     try:
         results.append(check_csr(gen))
     except Exception as e:  # noqa: BLE001

@@ -18,6 +18,8 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdint>
+#include <cstdlib>
+#include <cstring>
 #include <string>
 
 #include "sparse-head.h"
@@ -55,8 +57,9 @@ struct Params {
   int B, T, H, V;
   int KB;     // K blocks: ceil(H / 64)
   int nvt;    // vocabulary tiles: ceil(V / 128)
-  int G;      // sequences per group (L2 reuse of hidden states across vocabulary tiles)
-  int units;  // B * nvt
+  int G;      // items per group (L2 reuse of hidden states across vocabulary tiles)
+  int items;  // sequence mode: B sequences; packed mode: ceil(B * T / 256) row tiles
+  int units;  // items * nvt
 };
 
 __device__ __forceinline__ uint32_t smem_u32(const void* p) {
@@ -120,7 +123,7 @@ __device__ __forceinline__ void unit_coords(const Params& p, int u, int& b, int&
   const int per_group = p.G * p.nvt;
   const int g = u / per_group;
   const int r = u - g * per_group;
-  const int gsize = min(p.G, p.B - g * p.G);
+  const int gsize = min(p.G, p.items - g * p.G);
   vt = r / gsize;
   b = g * p.G + (r - vt * gsize);
 }
@@ -135,7 +138,13 @@ __device__ __forceinline__ float activate(float m, float bias) {
   return log1pf(fmaxf(m + bias, 0.f));
 }
 
-template <int DT>  // 0 = bf16, 1 = fp16
+// PACKED = false (sequence mode): a unit is (sequence b, vocabulary tile); its 256-token sub-tiles
+// start at row b * T, tiles past lengths[b] are skipped and the unit writes out[b, tile] directly.
+// PACKED = true (packed mode, for T that is not a multiple of 256): a unit is (row tile of 256
+// consecutive rows of the [B * T, H] hidden matrix, vocabulary tile), so no compute is spent on
+// rounding T up to 256; the tile may hold several sequences, each folded separately and combined
+// across tiles with atomicMax on the (non-negative) activated values; out is zeroed first.
+template <int DT, bool PACKED>  // DT: 0 = bf16, 1 = fp16
 __global__ void __launch_bounds__(kThreads, 1)
     head_sm90(const __grid_constant__ CUtensorMap mapW, const __grid_constant__ CUtensorMap mapH, const Params p) {
 #if defined(__CUDA_ARCH__) && (__CUDA_ARCH__ >= 900) && defined(__CUDA_ARCH_FEAT_SM90_ALL)
@@ -170,9 +179,9 @@ __global__ void __launch_bounds__(kThreads, 1)
       for (int u = blockIdx.x; u < p.units; u += gridDim.x) {
         int b, vt;
         unit_coords(p, u, b, vt);
-        const int nsub = (seq_len(p, b) + kBN - 1) / kBN;
+        const int nsub = PACKED ? 1 : (seq_len(p, b) + kBN - 1) / kBN;
         for (int sub = 0; sub < nsub; ++sub) {
-          const int row = b * p.T + sub * kBN;
+          const int row = PACKED ? b * kBN : b * p.T + sub * kBN;
           for (int kb = 0; kb < p.KB; ++kb) {
             mbar_wait(&empty[stage], phase ^ 1);
             mbar_expect_tx(&full[stage], kStageBytes);
@@ -200,10 +209,21 @@ __global__ void __launch_bounds__(kThreads, 1)
     for (int u = blockIdx.x; u < p.units; u += gridDim.x) {
       int b, vt;
       unit_coords(p, u, b, vt);
-      const int len = seq_len(p, b);
-      const int nsub = (len + kBN - 1) / kBN;
+      const int len = PACKED ? 0 : seq_len(p, b);
+      const int nsub = PACKED ? 1 : (len + kBN - 1) / kBN;
       float m0 = -INFINITY, m1 = -INFINITY;
       for (int sub = 0; sub < nsub; ++sub) {
+        // Columns of this sub-tile that may count (sequence mode: t < len; packed: rows < B * T).
+        const int valid = PACKED ? min(p.B * p.T - b * kBN, kBN) : min(len - sub * kBN, kBN);  // >= 1
+        // This sub-tile's mask, coalesced (lane l: columns 8l .. 8l+7), loaded now and consumed after
+        // the K loop so that its latency hides behind the matrix products. [B, T] row-major is
+        // indexed by the hidden row, so both modes read mask[first row + column].
+        uint32_t mb[8];
+        if (p.mask) {
+          const uint8_t* mrow = p.mask + (PACKED ? size_t(b) * kBN : size_t(b) * p.T + sub * kBN);
+#pragma unroll
+          for (int e = 0; e < 8; ++e) mb[e] = lane * 8 + e < valid ? __ldg(mrow + lane * 8 + e) : 0u;
+        }
         int prev = -1;
         for (int kb = 0; kb < p.KB; ++kb) {
           mbar_wait(&full[stage], phase);
@@ -231,31 +251,94 @@ __global__ void __launch_bounds__(kThreads, 1)
         for (int i = 0; i < 128; ++i) reg_fence(acc[i]);
         if (lane == 0) mbar_arrive(&empty[prev]);
 
-        // Fold the tile into the running max over valid tokens. Register i holds
-        // row row0 + 8 * ((i / 2) % 2), column (i / 4) * 8 + colq + (i % 2).
-        const int valid = min(len - sub * kBN, kBN);
-        if (valid == kBN && p.mask == nullptr) {
+        if constexpr (PACKED) {
+          // Validity bits of this thread's 64 columns (bit 2j + e: column 8j + colq + e) from the mask
+          // and the end of the [B * T] rows; sequence ranges are applied per segment below.
+          uint32_t bits8;
+          if (p.mask) {
+            bits8 = 0;
 #pragma unroll
-          for (int i = 0; i < 128; i += 4) {
-            m0 = fmaxf(m0, fmaxf(acc[i], acc[i + 1]));
-            m1 = fmaxf(m1, fmaxf(acc[i + 2], acc[i + 3]));
+            for (int e = 0; e < 8; ++e) bits8 |= uint32_t(mb[e] != 0) << e;
+          } else {
+            const int n = valid - lane * 8;
+            bits8 = n >= 8 ? 0xffu : (n <= 0 ? 0u : (1u << n) - 1u);
+          }
+          uint64_t vb = 0;
+#pragma unroll
+          for (int j = 0; j < 32; ++j) vb |= uint64_t((__shfl_sync(0xffffffffu, bits8, j) >> colq) & 3u) << (2 * j);
+          const int r0 = b * kBN;
+          const int s_first = r0 / p.T;
+          const int s_last = min(p.B - 1, (r0 + kBN - 1) / p.T);
+          for (int sq = s_first; sq <= s_last; ++sq) {
+            // Columns [lo, hi) of this tile are sequence sq's valid tokens.
+            const int lo = sq * p.T - r0;
+            const int hi = lo + seq_len(p, sq);
+            float a0 = -INFINITY, a1 = -INFINITY;
+#pragma unroll
+            for (int j = 0; j < 32; ++j) {
+#pragma unroll
+              for (int e = 0; e < 2; ++e) {
+                const int col = 8 * j + colq + e;
+                if (((vb >> (2 * j + e)) & 1u) && col >= lo && col < hi) {
+                  a0 = fmaxf(a0, acc[4 * j + e]);
+                  a1 = fmaxf(a1, acc[4 * j + 2 + e]);
+                }
+              }
+            }
+            a0 = fmaxf(a0, __shfl_xor_sync(0xffffffffu, a0, 1));
+            a0 = fmaxf(a0, __shfl_xor_sync(0xffffffffu, a0, 2));
+            a1 = fmaxf(a1, __shfl_xor_sync(0xffffffffu, a1, 1));
+            a1 = fmaxf(a1, __shfl_xor_sync(0xffffffffu, a1, 2));
+            if ((lane & 3) == 0) {
+              const int v0 = vt * kBM + row0;
+              int* o = reinterpret_cast<int*>(p.out + size_t(sq) * p.V);
+              // out starts at +0.0; activated values are >= 0, so their bits order like ints.
+              if (v0 < p.V && a0 != -INFINITY) {
+                const float y = activate(a0, p.bias ? __ldg(p.bias + v0) : 0.f);
+                if (y > 0.f) atomicMax(o + v0, __float_as_int(y));
+              }
+              if (v0 + 8 < p.V && a1 != -INFINITY) {
+                const float y = activate(a1, p.bias ? __ldg(p.bias + v0 + 8) : 0.f);
+                if (y > 0.f) atomicMax(o + v0 + 8, __float_as_int(y));
+              }
+            }
           }
         } else {
-          const uint8_t* mrow = p.mask ? p.mask + size_t(b) * p.T + sub * kBN : nullptr;
+          // Fold the tile into the running max over valid tokens. Register i holds
+          // row row0 + 8 * ((i / 2) % 2), column (i / 4) * 8 + colq + (i % 2).
+          // bits8: validity of columns 8 * lane .. 8 * lane + 7.
+          uint32_t bits8;
+          if (p.mask) {
+            bits8 = 0;
 #pragma unroll
-          for (int i = 0; i < 128; i += 4) {
+            for (int e = 0; e < 8; ++e) bits8 |= uint32_t(mb[e] != 0) << e;
+          } else {
+            const int n = valid - lane * 8;
+            bits8 = n >= 8 ? 0xffu : (n <= 0 ? 0u : (1u << n) - 1u);
+          }
+          if (__all_sync(0xffffffffu, bits8 == 0xffu)) {
 #pragma unroll
-            for (int e = 0; e < 2; ++e) {
-              const int col = (i / 4) * 8 + colq + e;
-              const bool ok = col < valid && (mrow == nullptr || mrow[col] != 0);
-              if (ok) {
-                m0 = fmaxf(m0, acc[i + e]);
-                m1 = fmaxf(m1, acc[i + 2 + e]);
+            for (int i = 0; i < 128; i += 4) {
+              m0 = fmaxf(m0, fmaxf(acc[i], acc[i + 1]));
+              m1 = fmaxf(m1, fmaxf(acc[i + 2], acc[i + 3]));
+            }
+          } else {
+#pragma unroll
+            for (int j = 0; j < 32; ++j) {
+              const uint32_t g = __shfl_sync(0xffffffffu, bits8, j) >> colq;  // columns 8j + colq, +1
+              if (g & 1u) {
+                m0 = fmaxf(m0, acc[4 * j]);
+                m1 = fmaxf(m1, acc[4 * j + 2]);
+              }
+              if (g & 2u) {
+                m0 = fmaxf(m0, acc[4 * j + 1]);
+                m1 = fmaxf(m1, acc[4 * j + 3]);
               }
             }
           }
         }
       }
+      if constexpr (PACKED) continue;
       m0 = fmaxf(m0, __shfl_xor_sync(0xffffffffu, m0, 1));
       m0 = fmaxf(m0, __shfl_xor_sync(0xffffffffu, m0, 2));
       m1 = fmaxf(m1, __shfl_xor_sync(0xffffffffu, m1, 1));
@@ -368,7 +451,7 @@ EncodeTiledFn encode_fn() {
 
 struct DeviceInfo {
   int sms = 0, major = 0;
-  bool attr_set[2] = {false, false};
+  bool attr_set[4] = {false, false, false, false};
 };
 DeviceInfo g_dev[64];
 
@@ -403,7 +486,7 @@ int check_args(const void* hidden, const void* W, float* out, int B, int T, int 
 }
 
 Params make_params(const int32_t* lengths, const uint8_t* mask, const float* bias, float* out, int B, int T, int H,
-                   int V) {
+                   int V, bool packed = false) {
   Params p{};
   p.lengths = lengths;
   p.mask = mask;
@@ -415,14 +498,16 @@ Params make_params(const int32_t* lengths, const uint8_t* mask, const float* bia
   p.V = V;
   p.KB = (H + kBK - 1) / kBK;
   p.nvt = (V + kBM - 1) / kBM;
-  // Sequences per group: about 16 MB of hidden states stay in L2 while the group's units sweep the
-  // vocabulary, so W is read from memory ceil(B / G) times and the hidden states once.
-  const long long seq_bytes = (long long)T * H * 2;
-  long long g = (16ll << 20) / (seq_bytes > 0 ? seq_bytes : 1);
+  // Items (sequences, or 256-row tiles when packed) per group: about 16 MB of hidden states stay in
+  // L2 while the group's units sweep the vocabulary, so W is read from memory ceil(items / G)
+  // times and the hidden states once.
+  p.items = packed ? int(((long long)B * T + kBN - 1) / kBN) : B;
+  const long long item_bytes = (packed ? (long long)kBN : (long long)T) * H * 2;
+  long long g = (16ll << 20) / (item_bytes > 0 ? item_bytes : 1);
   if (g < 1) g = 1;
-  if (g > B) g = B;
+  if (g > p.items) g = p.items;
   p.G = int(g);
-  p.units = B * p.nvt;
+  p.units = p.items * p.nvt;
   return p;
 }
 
@@ -458,7 +543,15 @@ int lsr_cuda_sparse_head(const void* hidden, const int32_t* lengths, const uint8
   g_error.clear();
   if (int r = check_args(hidden, W, out, B, T, H, V, dtype)) return r;
   cudaStream_t st = static_cast<cudaStream_t>(stream);
-  const Params p = make_params(lengths, mask, bias, out, B, T, H, V);
+  // Sequence mode when T is a multiple of 256 or within 1/16 of one (no atomics, padded tiles of
+  // short sequences skipped); packed mode otherwise. LSR_CUDA_HEAD_MODE=seq|packed forces one.
+  const long long rounded = ((long long)T + kBN - 1) / kBN * kBN;
+  bool packed = rounded * 16 > (long long)T * 17;
+  if (const char* m = getenv("LSR_CUDA_HEAD_MODE")) {
+    if (!strcmp(m, "seq")) packed = false;
+    if (!strcmp(m, "packed")) packed = true;
+  }
+  const Params p = make_params(lengths, mask, bias, out, B, T, H, V, packed);
 
   int dev = 0;
   cudaError_t e = cudaGetDevice(&dev);
@@ -478,12 +571,16 @@ int lsr_cuda_sparse_head(const void* hidden, const int32_t* lengths, const uint8
   if (int r = make_map(&mapW, W, dtype, H, V, kBM)) return r;
   if (int r = make_map(&mapH, hidden, dtype, H, (long long)B * T, kBN)) return r;
 
-  auto kern = dtype == LSR_CUDA_BF16 ? head_sm90<0> : head_sm90<1>;
-  if (!di.attr_set[dtype]) {
+  auto kern = dtype == LSR_CUDA_BF16 ? (packed ? head_sm90<0, true> : head_sm90<0, false>)
+                                     : (packed ? head_sm90<1, true> : head_sm90<1, false>);
+  const int variant = dtype * 2 + (packed ? 1 : 0);
+  if (!di.attr_set[variant]) {
     if ((e = cudaFuncSetAttribute(kern, cudaFuncAttributeMaxDynamicSharedMemorySize, kSmemBytes)) != cudaSuccess)
       return fail_cuda("cudaFuncSetAttribute", e);
-    di.attr_set[dtype] = true;
+    di.attr_set[variant] = true;
   }
+  if (packed && (e = cudaMemsetAsync(out, 0, size_t(B) * V * 4, st)) != cudaSuccess)
+    return fail_cuda("cudaMemsetAsync", e);
   const int grid = p.units < di.sms ? p.units : di.sms;
   kern<<<grid, kThreads, kSmemBytes, st>>>(mapW, mapH, p);
   e = cudaGetLastError();

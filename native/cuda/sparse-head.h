@@ -7,8 +7,11 @@
 // A token (b, t) is valid iff t < lengths[b] (lengths == NULL: every t < T) and, when mask != NULL,
 // mask[b * T + t] != 0. Because log1p∘relu is monotone, the kernel keeps only a running max of the
 // raw dot products per [b, v] on chip (tensor-core bf16/fp16 products, fp32 accumulation); the
-// [tokens, vocab] logits never touch device memory. Tiles of tokens past lengths[b] are skipped, so
-// right-padded batches cost only their real tokens (rounded up to the 256-token tile).
+// [tokens, vocab] logits never touch device memory. Two internal modes, same results (docs/gpu.md):
+// T a multiple of 256 (or within 1/16 of one): per-sequence tiles, 256-token tiles past lengths[b]
+// skipped; otherwise rows of [B*T, H] packed into 256-row tiles (no rounding of T up to 256; out is
+// zeroed with cudaMemsetAsync, then combined with atomicMax). LSR_CUDA_HEAD_MODE=seq|packed forces
+// one (tests, benchmarks).
 //
 // All pointers are DEVICE pointers; every call is asynchronous on `stream` (0 = legacy default).
 // Layouts (row-major, contiguous):
