@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# The GPU encoding benchmark + conformance check, on the GPU machine (issue 7, issue 5):
+#   run with carry [".gpu", ".gpu-enc"] after ../shared/gpu/pack-node.sh .gpu and bench/gpu/encode-pack.sh:
+#   bash bench/gpu/encode-run.sh            -> $OUT/gpu-encode.json (+ logs)
+# Builds the CUDA trunk addon (and the fused head, if its sources build), makes the BERT-base-shaped
+# random model with PyTorch there, times sentence-transformers' SparseEncoder, then our GpuEncoder
+# from Node, and compares their outputs.
+set -uo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$root"
+OUT=${OUT:-/tmp/lsr-gpu-out}
+W=${LSR_GPU_WORK:-/tmp/lsr-gpu}
+mkdir -p "$W" "$OUT"
+export PYTHONUNBUFFERED=1
+source .gpu/activate.sh
+[ -d .gpu-enc/node_modules ] || python3 -c "import lzma,tarfile; tarfile.open(fileobj=lzma.open('.gpu-enc/nm.tar.xz')).extractall('.gpu-enc')"
+nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | tee "$OUT/device.txt"
+t0=$(date +%s)
+# Model + texts on the CPU side while nvcc builds.
+python3 bench/gpu/encode-prep.py --work "$W" --tok .gpu-enc/bert-base-tok > "$OUT/prep.log" 2>&1 &
+prep=$!
+if [ -x native/cuda/head-build.sh ] && [ -z "${SKIP_HEAD_BUILD:-}" ]; then
+  (native/cuda/head-build.sh > "$W/head-build.log" 2>&1 || echo "head-build failed: the simple head will run" >> "$W/head-build.log") &
+  hb=$!
+fi
+CUDA_ARCH=${CUDA_ARCH:-"-gencode=arch=compute_90,code=sm_90"} native/cuda/trunk-build.sh > "$OUT/build.log" 2>&1 || { cat "$OUT/build.log"; exit 1; }
+[ -n "${hb:-}" ] && wait $hb
+cat "$W/head-build.log" >> "$OUT/build.log" 2>/dev/null
+echo "builds: $(( $(date +%s) - t0 )) s"; tail -3 "$OUT/build.log"
+wait $prep || { cat "$OUT/prep.log"; exit 1; }
+echo "prep: $(( $(date +%s) - t0 )) s"
+python3 bench/gpu/encode-st.py --work "$W" --out "$W" ${ST_ARGS:-} 2>&1 | grep -v Warning | tee "$OUT/st.log"
+echo "st: $(( $(date +%s) - t0 )) s"
+node .gpu-enc/dist/bench/gpu/encode.js --model "$W/bert-base" --texts "$W/texts.json" --out "$W" \
+  --tiny models/fixtures/tiny-bert --tiny-texts "$W/tiny-texts.json" ${NODE_ARGS:-} 2>&1 | tee "$OUT/node.log"
+echo "node: $(( $(date +%s) - t0 )) s"
+python3 bench/gpu/encode-compare.py --out "$W" --tiny-vocab 0 --result "$OUT/gpu-encode.json" 2>&1 | tee "$OUT/compare.log"

@@ -1,0 +1,101 @@
+// Node side of the GPU encoding benchmark and conformance check (issue 7, issue 5): documents/s of
+// GpuEncoder (our tokenizer in worker threads, CUDA trunk, sparse head on the device, sparse
+// vectors back in Node) on the same texts and weights as sentence-transformers' SparseEncoder
+// (bench/gpu/encode-st.py), and the dense outputs the comparison reads (bench/gpu/encode-compare.py).
+// Runs on the GPU machine from compiled JS (bench/gpu/encode-run.sh):
+//
+//   node .gpu-enc/dist/bench/gpu/encode.js --model DIR --texts texts.json --out DIR [--tiny DIR --tiny-texts FILE]
+//        [--batches 32,128] [--repeats 3] [--check 512] [--tokenizer-threads 8]
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { GpuEncoder, type GpuTimings } from '../../src/encoder/gpu-encoder.js';
+
+function arg(name: string, def?: string): string {
+  const i = process.argv.indexOf('--' + name);
+  if (i >= 0 && i + 1 < process.argv.length) return process.argv[i + 1];
+  if (def === undefined) throw new Error(`--${name} is required`);
+  return def;
+}
+
+const model = arg('model'), out = arg('out');
+const texts = JSON.parse(readFileSync(arg('texts'), 'utf8')) as string[];
+const batches = arg('batches', '32,128').split(',').map(Number);
+const repeats = Number(arg('repeats', '3'));
+const check = Math.min(Number(arg('check', '512')), texts.length);
+const tokenizerThreads = Number(arg('tokenizer-threads', '8'));
+const maxLength = Number(arg('max-length', '256'));
+
+const median = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
+const writeF32 = (name: string, a: Float32Array) => writeFileSync(join(out, name), Buffer.from(a.buffer, a.byteOffset, a.byteLength));
+const snap = (t: GpuTimings) => ({ ...t });
+const log = (...a: unknown[]) => console.log('[encode.ts]', ...a);
+
+const result: Record<string, unknown> = { texts: texts.length, maxLength, tokenizerThreads, runs: [] as unknown[] };
+
+{
+  let t0 = performance.now();
+  const enc = await GpuEncoder.load(model, { precision: 'bf16', maxLength, tokenizerThreads, batchSize: 32 });
+  result.loadMs = performance.now() - t0;
+  result.device = enc.deviceName;
+  log(`loaded ${model} on ${enc.deviceName} in ${(result.loadMs as number).toFixed(0)} ms`);
+  // Tokenization alone (the worker threads), for the breakdown.
+  await enc.tokenize(texts.slice(0, 256));
+  t0 = performance.now();
+  const lists = await enc.tokenize(texts);
+  result.tokenizeMs = performance.now() - t0;
+  result.tokens = lists.reduce((n, l) => n + l.length, 0);
+  for (const head of ['auto', 'simple'] as const) {
+    enc.head = head;
+    for (const bs of batches) {
+      enc.batchSize = bs;
+      await enc.encode(texts.slice(0, Math.min(texts.length, 4 * bs))); // warm-up: kernels, buffers at this size
+      const times: number[] = [];
+      let gpu: GpuTimings | null = null, nnz = 0;
+      for (let r = 0; r < repeats; r++) {
+        const before = snap(enc.timings);
+        const s = performance.now();
+        const v = await enc.encode(texts);
+        times.push(performance.now() - s);
+        nnz = v.terms.length;
+        const a = enc.timings;
+        gpu = { batches: a.batches - before.batches, trunkMs: a.trunkMs - before.trunkMs, headMs: a.headMs - before.headMs, copyMs: a.copyMs - before.copyMs, head: a.head };
+      }
+      const ms = median(times);
+      const run = { precision: 'bf16', head: gpu!.head, batch: bs, ms, docs_s: (texts.length / ms) * 1000, times, gpu, avg_nnz: nnz / texts.length };
+      (result.runs as unknown[]).push(run);
+      log(JSON.stringify(run));
+    }
+  }
+  // Conformance outputs: dense weights of the first `check` texts, both heads.
+  enc.batchSize = 128;
+  enc.head = 'auto';
+  writeF32('node-bf16.f32', await enc.encodeDense(texts.slice(0, check)));
+  result.headForCheck = enc.timings.head;
+  enc.head = 'simple';
+  writeF32('node-bf16-simple.f32', await enc.encodeDense(texts.slice(0, check)));
+  await enc.close();
+}
+{
+  const enc = await GpuEncoder.load(model, { precision: 'fp32', maxLength, tokenizerThreads, batchSize: 64 });
+  writeF32('node-fp32.f32', await enc.encodeDense(texts.slice(0, check)));
+  enc.batchSize = 128;
+  await enc.encode(texts.slice(0, 256));
+  const s = performance.now();
+  await enc.encode(texts);
+  const ms = performance.now() - s;
+  result.fp32 = { batch: 128, ms, docs_s: (texts.length / ms) * 1000, head: enc.timings.head };
+  await enc.close();
+}
+const tiny = process.argv.includes('--tiny') ? arg('tiny') : null;
+if (tiny) {
+  const tinyTexts = JSON.parse(readFileSync(arg('tiny-texts'), 'utf8')) as string[];
+  for (const precision of ['fp32', 'bf16'] as const) {
+    const enc = await GpuEncoder.load(tiny, { precision, maxLength, batchSize: 8 });
+    writeF32(`tiny-node-${precision}.f32`, await enc.encodeDense(tinyTexts));
+    result[`tiny_${precision}_head`] = enc.timings.head;
+    await enc.close();
+  }
+}
+result.check = check;
+writeFileSync(join(out, 'node.json'), JSON.stringify(result, null, 2));
+log('done');

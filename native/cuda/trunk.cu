@@ -1,0 +1,661 @@
+// The CUDA BERT trunk (native/cuda/trunk.h). Row-major activations, N = texts × seq tokens:
+//   x   fp32 [N, H]   the residual stream (every LayerNorm writes it)
+//   xb  T    [N, H]   x in the GEMM type (bf16, or fp32 in the fp32 precision)
+//   qkv T    [N, 3H]  one GEMM for query, key, value; biases added in place
+//   S   fp32 [B·heads, seq, seq] scores, P T the masked softmax of S
+//   ctx T [N, H], tmp T [N, H], inter T [N, I]
+// cuBLAS is column-major: the row-major Y[N, out] = X[N, in] · W[out, in]^T is the column-major
+// Y^T = op_T(W) · X^T, i.e. gemm(T, N, m = out, n = N, k = in, A = W, lda = in, B = X, ldb = in).
+#include "trunk.h"
+#include "sparse-head.h"
+
+#include <cublas_v2.h>
+#include <cuda_bf16.h>
+#include <cuda_runtime.h>
+#include <dlfcn.h>
+
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <mutex>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+namespace {
+
+thread_local std::string g_error;
+
+struct Failure {
+  std::string what;
+};
+
+#define CK(call)                                                                              \
+  do {                                                                                        \
+    cudaError_t e_ = (call);                                                                  \
+    if (e_ != cudaSuccess) throw Failure{std::string(#call) + ": " + cudaGetErrorString(e_)}; \
+  } while (0)
+#define CB(call)                                                                                   \
+  do {                                                                                             \
+    cublasStatus_t s_ = (call);                                                                    \
+    if (s_ != CUBLAS_STATUS_SUCCESS) throw Failure{std::string(#call) + ": cublas status " +       \
+                                                   std::to_string(static_cast<int>(s_))};          \
+  } while (0)
+
+template <typename T> __device__ __forceinline__ float to_f(T v);
+template <> __device__ __forceinline__ float to_f<float>(float v) { return v; }
+template <> __device__ __forceinline__ float to_f<__nv_bfloat16>(__nv_bfloat16 v) { return __bfloat162float(v); }
+template <typename T> __device__ __forceinline__ T from_f(float v);
+template <> __device__ __forceinline__ float from_f<float>(float v) { return v; }
+template <> __device__ __forceinline__ __nv_bfloat16 from_f<__nv_bfloat16>(float v) { return __float2bfloat16_rn(v); }
+
+template <typename T> constexpr cudaDataType_t cuda_type() {
+  return std::is_same<T, float>::value ? CUDA_R_32F : CUDA_R_16BF;
+}
+
+// ---- kernels -------------------------------------------------------------------------------
+
+constexpr int LN_THREADS = 256;
+constexpr int LN_VPT = 4;  // values per thread: hidden <= 1024
+
+__device__ __forceinline__ float block_sum(float v, float* shared) {
+  for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+  const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+  __syncthreads();  // shared may still be read by a previous reduction
+  if (lane == 0) shared[warp] = v;
+  __syncthreads();
+  float s = 0.f;
+  const int warps = blockDim.x >> 5;
+  for (int i = 0; i < warps; i++) s += shared[i];
+  return s;
+}
+
+// LayerNorm of v[] (this thread's values of one row) in place; two passes, fp32.
+__device__ __forceinline__ void layer_norm_row(float (&v)[LN_VPT], int H, const float* g, const float* b, float eps,
+                                               float* shared) {
+  float s = 0.f;
+#pragma unroll
+  for (int i = 0; i < LN_VPT; i++) {
+    const int c = threadIdx.x + i * LN_THREADS;
+    if (c < H) s += v[i];
+  }
+  const float mean = block_sum(s, shared) / H;
+  float q = 0.f;
+#pragma unroll
+  for (int i = 0; i < LN_VPT; i++) {
+    const int c = threadIdx.x + i * LN_THREADS;
+    if (c < H) {
+      const float d = v[i] - mean;
+      q += d * d;
+    }
+  }
+  const float rstd = rsqrtf(block_sum(q, shared) / H + eps);
+#pragma unroll
+  for (int i = 0; i < LN_VPT; i++) {
+    const int c = threadIdx.x + i * LN_THREADS;
+    if (c < H) v[i] = (v[i] - mean) * rstd * g[c] + b[c];
+  }
+}
+
+// One block per token: word + position + token type (0), LayerNorm -> x (fp32), xb (T).
+template <typename T>
+__global__ void __launch_bounds__(LN_THREADS) embed_ln(const int32_t* ids, int seq, int H, int vocab,
+                                                       const float* word, const float* pos, const float* type,
+                                                       const float* g, const float* b, float eps, float* x, T* xb) {
+  __shared__ float shared[32];
+  const int n = blockIdx.x, t = n % seq;
+  int id = ids[n];
+  if (id < 0 || id >= vocab) id = 0;
+  float v[LN_VPT];
+#pragma unroll
+  for (int i = 0; i < LN_VPT; i++) {
+    const int c = threadIdx.x + i * LN_THREADS;
+    v[i] = c < H ? word[(size_t)id * H + c] + pos[(size_t)t * H + c] + type[c] : 0.f;
+  }
+  layer_norm_row(v, H, g, b, eps, shared);
+#pragma unroll
+  for (int i = 0; i < LN_VPT; i++) {
+    const int c = threadIdx.x + i * LN_THREADS;
+    if (c < H) {
+      x[(size_t)n * H + c] = v[i];
+      xb[(size_t)n * H + c] = from_f<T>(v[i]);
+    }
+  }
+}
+
+// One block per token: v = (x_in ? x_in : 0) + y + (bias ? bias : 0); LayerNorm -> x_out (fp32,
+// optional), xb (T).
+template <typename T>
+__global__ void __launch_bounds__(LN_THREADS) add_ln(const float* x_in, const T* y, const float* bias, int H,
+                                                     const float* g, const float* b, float eps, float* x_out, T* xb) {
+  __shared__ float shared[32];
+  const size_t row = (size_t)blockIdx.x * H;
+  float v[LN_VPT];
+#pragma unroll
+  for (int i = 0; i < LN_VPT; i++) {
+    const int c = threadIdx.x + i * LN_THREADS;
+    v[i] = 0.f;
+    if (c < H) {
+      v[i] = to_f<T>(y[row + c]);
+      if (bias) v[i] += bias[c];
+      if (x_in) v[i] += x_in[row + c];
+    }
+  }
+  layer_norm_row(v, H, g, b, eps, shared);
+#pragma unroll
+  for (int i = 0; i < LN_VPT; i++) {
+    const int c = threadIdx.x + i * LN_THREADS;
+    if (c < H) {
+      if (x_out) x_out[row + c] = v[i];
+      xb[row + c] = from_f<T>(v[i]);
+    }
+  }
+}
+
+// y[n, c] += bias[c] (and GELU, exact erf form as BERT's "gelu") over [rows, cols].
+template <typename T, bool GELU>
+__global__ void bias_act(T* y, const float* bias, size_t rows, int cols) {
+  const size_t total = rows * (size_t)cols;
+  for (size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x; i < total; i += (size_t)gridDim.x * blockDim.x) {
+    float v = to_f<T>(y[i]) + bias[i % cols];
+    if (GELU) v = 0.5f * v * (1.f + erff(v * 0.70710678118654752f));
+    y[i] = from_f<T>(v);
+  }
+}
+
+// One warp per score row (bh, i): softmax over keys j < seq with mask[b, j] != 0 -> P (T).
+// Values per lane: seq <= 32 * 16 = 512.
+constexpr int SM_MAX_PER_LANE = 16;
+template <typename T>
+__global__ void masked_softmax(const float* S, T* P, const uint8_t* mask, int heads, int seq, size_t rows) {
+  const size_t row = (size_t)blockIdx.x * (blockDim.x >> 5) + (threadIdx.x >> 5);
+  const int lane = threadIdx.x & 31;
+  if (row >= rows) return;
+  const int b = (int)(row / ((size_t)heads * seq));
+  const float* s = S + row * seq;
+  const uint8_t* m = mask + (size_t)b * seq;
+  float v[SM_MAX_PER_LANE];
+  float mx = -INFINITY;
+#pragma unroll
+  for (int i = 0; i < SM_MAX_PER_LANE; i++) {
+    const int j = lane + i * 32;
+    v[i] = (j < seq && m[j]) ? s[j] : -INFINITY;
+    mx = fmaxf(mx, v[i]);
+  }
+  for (int o = 16; o > 0; o >>= 1) mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, o));
+  float sum = 0.f;
+#pragma unroll
+  for (int i = 0; i < SM_MAX_PER_LANE; i++) {
+    v[i] = (mx == -INFINITY || v[i] == -INFINITY) ? 0.f : __expf(v[i] - mx);
+    sum += v[i];
+  }
+  for (int o = 16; o > 0; o >>= 1) sum += __shfl_xor_sync(0xffffffffu, sum, o);
+  const float inv = sum > 0.f ? 1.f / sum : 0.f;
+  T* p = P + row * seq;
+#pragma unroll
+  for (int i = 0; i < SM_MAX_PER_LANE; i++) {
+    const int j = lane + i * 32;
+    if (j < seq) p[j] = from_f<T>(v[i] * inv);
+  }
+}
+
+// Pointer arrays of the attention's batched GEMMs, batch index bh = b * heads + h.
+template <typename T>
+__global__ void attention_pointers(T* qkv, float* S, T* P, T* ctx, int batch, int heads, int seq, int H, int dh,
+                                   const void** q, const void** k, const void** v, void** s, const void** p_in,
+                                   void** p_out, void** c) {
+  const int bh = blockIdx.x * blockDim.x + threadIdx.x;
+  if (bh >= batch * heads) return;
+  const int b = bh / heads, h = bh % heads;
+  T* base = qkv + (size_t)b * seq * 3 * H + (size_t)h * dh;
+  q[bh] = base;
+  k[bh] = base + H;
+  v[bh] = base + 2 * H;
+  s[bh] = S + (size_t)bh * seq * seq;
+  p_in[bh] = P + (size_t)bh * seq * seq;
+  p_out[bh] = P + (size_t)bh * seq * seq;
+  c[bh] = ctx + (size_t)b * seq * H + (size_t)h * dh;
+}
+
+// The simple head's pooling: out[b, v] = log1p(relu(max over valid t of logits[b, t, v] + bias[v])).
+__global__ void pool_logits(const float* logits, const uint8_t* mask, const float* bias, int texts, int seq, int V,
+                            float* out) {
+  const int v = blockIdx.x * blockDim.x + threadIdx.x;
+  const int b = blockIdx.y;
+  if (v >= V || b >= texts) return;
+  float mx = -INFINITY;
+  for (int t = 0; t < seq; t++)
+    if (mask[(size_t)b * seq + t]) mx = fmaxf(mx, logits[((size_t)b * seq + t) * V + v]);
+  out[(size_t)b * V + v] = mx == -INFINITY ? 0.f : log1pf(fmaxf(0.f, mx + (bias ? bias[v] : 0.f)));
+}
+
+// ---- host side ------------------------------------------------------------------------------
+
+template <typename T> T* dev_alloc(size_t n) {
+  void* p = nullptr;
+  CK(cudaMalloc(&p, n * sizeof(T) + 16));
+  return static_cast<T*>(p);
+}
+
+uint16_t to_bf16_bits(float f) {
+  uint32_t x;
+  std::memcpy(&x, &f, 4);
+  if ((x & 0x7fffffffu) > 0x7f800000u) return 0x7fc0;  // NaN
+  return static_cast<uint16_t>((x + 0x7fffu + ((x >> 16) & 1u)) >> 16);
+}
+
+using HeadFn = int (*)(const void*, const int32_t*, const uint8_t*, const void*, const float*, float*, int, int, int,
+                       int, int, void*);
+using HeadErrFn = const char* (*)();
+
+// The fused head, loaded once per process from beside this library/addon (or LSR_CUDA_HEAD_LIB).
+struct FusedHeadLib {
+  HeadFn fn = nullptr;
+  HeadErrFn err = nullptr;
+  std::string why = "not looked for";
+};
+
+FusedHeadLib& fused_head_lib() {
+  static FusedHeadLib lib;
+  static std::once_flag once;
+  std::call_once(once, [] {
+    std::vector<std::string> tries;
+    if (const char* env = getenv("LSR_CUDA_HEAD_LIB")) tries.push_back(env);
+    Dl_info info;
+    if (dladdr(reinterpret_cast<void*>(&fused_head_lib), &info) && info.dli_fname) {
+      std::string self = info.dli_fname;
+      const size_t slash = self.rfind('/');
+      tries.push_back((slash == std::string::npos ? std::string(".") : self.substr(0, slash)) + "/liblsr_cuda_head.so");
+    }
+    lib.why = "liblsr_cuda_head.so not found";
+    for (const auto& path : tries) {
+      void* h = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+      if (!h) {
+        lib.why = std::string("dlopen ") + path + ": " + dlerror();
+        continue;
+      }
+      lib.fn = reinterpret_cast<HeadFn>(dlsym(h, "lsr_cuda_sparse_head"));
+      lib.err = reinterpret_cast<HeadErrFn>(dlsym(h, "lsr_cuda_last_error"));
+      if (lib.fn) {
+        lib.why = path;
+        break;
+      }
+      lib.why = path + " has no lsr_cuda_sparse_head";
+    }
+  });
+  return lib;
+}
+
+struct Layer {
+  void *qkv_w, *o_w, *i_w, *out_w;  // T
+  float *qkv_b, *o_b, *ln1_g, *ln1_b, *i_b, *out_b, *ln2_g, *ln2_b;
+};
+
+struct TrunkBase {
+  virtual ~TrunkBase() = default;
+  virtual void encode(const int32_t* ids, const uint8_t* mask, int texts, int seq, int head, float* out) = 0;
+  std::mutex mu;
+  std::string head_name = "none", device_name;
+  float trunk_ms = 0, head_ms = 0, copy_ms = 0;
+};
+
+template <typename T>
+struct Trunk : TrunkBase {
+  lsr_trunk_config c;
+  cudaStream_t stream = nullptr;
+  cublasHandle_t blas = nullptr;
+  cudaEvent_t ev[4];
+  // weights
+  float *word = nullptr, *pos = nullptr, *type = nullptr, *emb_g = nullptr, *emb_b = nullptr;
+  std::vector<Layer> layers;
+  void *tr_w = nullptr, *dec_w = nullptr;
+  float *tr_b = nullptr, *tr_g = nullptr, *tr_lb = nullptr, *dec_b = nullptr;
+  std::vector<void*> owned;
+  // activations, grown on demand
+  size_t cap_tokens = 0, cap_scores = 0, cap_bh = 0, cap_texts = 0, cap_logits = 0;
+  int32_t* d_ids = nullptr;
+  uint8_t* d_mask = nullptr;
+  int32_t* d_len = nullptr;
+  float *x = nullptr, *S = nullptr, *dout = nullptr, *logits = nullptr;
+  T *xb = nullptr, *qkv = nullptr, *P = nullptr, *ctx = nullptr, *tmp = nullptr, *inter = nullptr;
+  void** ptrs = nullptr;
+  float* h_out = nullptr;  // pinned
+  size_t h_out_cap = 0;
+
+  template <typename U> U* keep(U* p) {
+    owned.push_back(p);
+    return p;
+  }
+
+  float* upload_f32(const float* host, size_t n) {
+    float* d = keep(dev_alloc<float>(n));
+    CK(cudaMemcpy(d, host, n * sizeof(float), cudaMemcpyHostToDevice));
+    return d;
+  }
+
+  // Concatenates row blocks (each [rows_i, cols]) into one T matrix on the device.
+  void* upload_gemm(std::initializer_list<const float*> parts, size_t rows_each, size_t cols) {
+    const size_t n = parts.size() * rows_each * cols;
+    T* d = keep(dev_alloc<T>(n));
+    std::vector<T> host(n);
+    size_t at = 0;
+    for (const float* p : parts)
+      for (size_t i = 0; i < rows_each * cols; i++, at++) {
+        if constexpr (std::is_same<T, float>::value) host[at] = p[i];
+        else {
+          const uint16_t bits = to_bf16_bits(p[i]);
+          std::memcpy(&host[at], &bits, 2);
+        }
+      }
+    CK(cudaMemcpy(d, host.data(), n * sizeof(T), cudaMemcpyHostToDevice));
+    return d;
+  }
+
+  float* concat_f32(std::initializer_list<const float*> parts, size_t each) {
+    std::vector<float> host;
+    for (const float* p : parts) host.insert(host.end(), p, p + each);
+    return upload_f32(host.data(), host.size());
+  }
+
+  Trunk(const lsr_trunk_config& cfg, const float* const* t) : c(cfg) {
+    CK(cudaSetDevice(c.device));
+    cudaDeviceProp prop;
+    CK(cudaGetDeviceProperties(&prop, c.device));
+    device_name = prop.name;
+    CK(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
+    CB(cublasCreate(&blas));
+    CB(cublasSetStream(blas, stream));
+    CB(cublasSetMathMode(blas, std::is_same<T, float>::value ? CUBLAS_PEDANTIC_MATH : CUBLAS_DEFAULT_MATH));
+    for (auto& e : ev) CK(cudaEventCreate(&e));
+    const size_t H = c.hidden, I = c.intermediate, V = c.vocab;
+    word = upload_f32(t[0], V * H);
+    pos = upload_f32(t[1], (size_t)c.max_pos * H);
+    type = upload_f32(t[2], (size_t)c.type_vocab * H);
+    emb_g = upload_f32(t[3], H);
+    emb_b = upload_f32(t[4], H);
+    for (int l = 0; l < c.layers; l++) {
+      const float* const* p = t + 5 + 16 * l;
+      Layer L;
+      L.qkv_w = upload_gemm({p[0], p[2], p[4]}, H, H);
+      L.qkv_b = concat_f32({p[1], p[3], p[5]}, H);
+      L.o_w = upload_gemm({p[6]}, H, H);
+      L.o_b = upload_f32(p[7], H);
+      L.ln1_g = upload_f32(p[8], H);
+      L.ln1_b = upload_f32(p[9], H);
+      L.i_w = upload_gemm({p[10]}, I, H);
+      L.i_b = upload_f32(p[11], I);
+      L.out_w = upload_gemm({p[12]}, H, I);
+      L.out_b = upload_f32(p[13], H);
+      L.ln2_g = upload_f32(p[14], H);
+      L.ln2_b = upload_f32(p[15], H);
+      layers.push_back(L);
+    }
+    const float* const* p = t + 5 + 16 * c.layers;
+    tr_w = upload_gemm({p[0]}, H, H);
+    tr_b = upload_f32(p[1], H);
+    tr_g = upload_f32(p[2], H);
+    tr_lb = upload_f32(p[3], H);
+    dec_w = upload_gemm({p[4]}, V, H);
+    dec_b = upload_f32(p[5], V);
+  }
+
+  ~Trunk() override {
+    if (stream) cudaStreamSynchronize(stream);
+    for (void* p : owned) cudaFree(p);
+    for (void* p : {(void*)d_ids, (void*)d_mask, (void*)d_len, (void*)x, (void*)S, (void*)dout, (void*)logits,
+                    (void*)xb, (void*)qkv, (void*)P, (void*)ctx, (void*)tmp, (void*)inter, (void*)ptrs})
+      if (p) cudaFree(p);
+    if (h_out) cudaFreeHost(h_out);
+    for (auto& e : ev) cudaEventDestroy(e);
+    if (blas) cublasDestroy(blas);
+    if (stream) cudaStreamDestroy(stream);
+  }
+
+  template <typename U> void regrow(U*& p, size_t n) {
+    if (p) CK(cudaFree(p));
+    p = nullptr;
+    p = dev_alloc<U>(n);
+  }
+
+  void reserve(int texts, int seq) {
+    const size_t N = (size_t)texts * seq, H = c.hidden, I = c.intermediate;
+    if (N > cap_tokens) {
+      regrow(d_ids, N);
+      regrow(d_mask, N);
+      regrow(x, N * H);
+      regrow(xb, N * H);
+      regrow(qkv, N * 3 * H);
+      regrow(ctx, N * H);
+      regrow(tmp, N * H);
+      regrow(inter, N * I);
+      cap_tokens = N;
+    }
+    const size_t bh = (size_t)texts * c.heads, scores = bh * seq * seq;
+    if (scores > cap_scores) {
+      regrow(S, scores);
+      regrow(P, scores);
+      cap_scores = scores;
+    }
+    if (bh > cap_bh) {
+      regrow(ptrs, 7 * bh);
+      cap_bh = bh;
+    }
+    if ((size_t)texts > cap_texts) {
+      regrow(dout, (size_t)texts * c.vocab);
+      regrow(d_len, (size_t)texts);
+      cap_texts = texts;
+    }
+  }
+
+  void gemm(cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k, float alpha, const void* A, int lda,
+            const void* B, int ldb, void* C, cudaDataType_t ct, int ldc) {
+    const float beta = 0.f;
+    CB(cublasGemmEx(blas, ta, tb, m, n, k, &alpha, A, cuda_type<T>(), lda, B, cuda_type<T>(), ldb, &beta, C, ct, ldc,
+                    CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
+  }
+
+  // Y[N, out] = X[N, in] · W[out, in]^T (no bias)
+  void linear(const void* X, const void* W, void* Y, int N, int in, int out) {
+    gemm(CUBLAS_OP_T, CUBLAS_OP_N, out, N, in, 1.f, W, in, X, in, Y, cuda_type<T>(), out);
+  }
+
+  void bias(T* y, const float* b, size_t rows, int cols, bool gelu) {
+    const size_t total = rows * cols;
+    const int threads = 256;
+    const int blocks = (int)std::min<size_t>((total + threads - 1) / threads, 132 * 16);
+    if (gelu) bias_act<T, true><<<blocks, threads, 0, stream>>>(y, b, rows, cols);
+    else bias_act<T, false><<<blocks, threads, 0, stream>>>(y, b, rows, cols);
+    CK(cudaGetLastError());
+  }
+
+  void run_trunk(int texts, int seq) {
+    const int H = c.hidden, I = c.intermediate, heads = c.heads, dh = H / heads;
+    const int N = texts * seq, bh = texts * heads;
+    embed_ln<T><<<N, LN_THREADS, 0, stream>>>(d_ids, seq, H, c.vocab, word, pos, type, emb_g, emb_b, c.eps, x, xb);
+    CK(cudaGetLastError());
+    const void** q = (const void**)ptrs;
+    const void** k = q + bh;
+    const void** v = k + bh;
+    void** s = (void**)(v + bh);
+    const void** p_in = (const void**)(s + bh);
+    void** p_out = (void**)(p_in + bh);
+    void** cx = p_out + bh;
+    attention_pointers<T><<<(bh + 127) / 128, 128, 0, stream>>>(qkv, S, P, ctx, texts, heads, seq, H, dh, q, k, v, s,
+                                                                p_in, p_out, cx);
+    CK(cudaGetLastError());
+    const float scale = 1.f / std::sqrt((float)dh), one = 1.f, zero = 0.f;
+    const size_t rows = (size_t)bh * seq;
+    for (const Layer& L : layers) {
+      linear(xb, L.qkv_w, qkv, N, H, 3 * H);
+      bias(qkv, L.qkv_b, N, 3 * H, false);
+      // S_bh = Q K^T / sqrt(dh): column-major C[j, i] = K[j] · Q[i]
+      CB(cublasGemmBatchedEx(blas, CUBLAS_OP_T, CUBLAS_OP_N, seq, seq, dh, &scale, k, cuda_type<T>(), 3 * H, q,
+                             cuda_type<T>(), 3 * H, &zero, s, CUDA_R_32F, seq, bh, CUBLAS_COMPUTE_32F,
+                             CUBLAS_GEMM_DEFAULT));
+      masked_softmax<T><<<(unsigned)((rows + 7) / 8), 256, 0, stream>>>(S, P, d_mask, heads, seq, rows);
+      CK(cudaGetLastError());
+      // ctx_bh = P V: column-major C[d, i] = sum_j V[j, d] P[i, j]
+      CB(cublasGemmBatchedEx(blas, CUBLAS_OP_N, CUBLAS_OP_N, dh, seq, seq, &one, v, cuda_type<T>(), 3 * H, p_in,
+                             cuda_type<T>(), seq, &zero, cx, cuda_type<T>(), H, bh, CUBLAS_COMPUTE_32F,
+                             CUBLAS_GEMM_DEFAULT));
+      linear(ctx, L.o_w, tmp, N, H, H);
+      add_ln<T><<<N, LN_THREADS, 0, stream>>>(x, tmp, L.o_b, H, L.ln1_g, L.ln1_b, c.eps, x, xb);
+      CK(cudaGetLastError());
+      linear(xb, L.i_w, inter, N, H, I);
+      bias(inter, L.i_b, N, I, true);
+      linear(inter, L.out_w, tmp, N, I, H);
+      add_ln<T><<<N, LN_THREADS, 0, stream>>>(x, tmp, L.out_b, H, L.ln2_g, L.ln2_b, c.eps, x, xb);
+      CK(cudaGetLastError());
+    }
+    // MLM head transform: dense + GELU + LayerNorm -> xb (the hidden states the head pools)
+    linear(xb, tr_w, tmp, N, H, H);
+    bias(tmp, tr_b, N, H, true);
+    add_ln<T><<<N, LN_THREADS, 0, stream>>>(nullptr, tmp, nullptr, H, tr_g, tr_lb, c.eps, nullptr, xb);
+    CK(cudaGetLastError());
+  }
+
+  void simple_head(int texts, int seq) {
+    const int H = c.hidden, V = c.vocab;
+    // Logits of a chunk of texts at a time: at most ~512 MB of fp32.
+    const size_t budget_rows = std::max<size_t>((512ull << 20) / ((size_t)V * 4), (size_t)seq);
+    const int chunk = std::max(1, std::min(texts, (int)(budget_rows / seq)));
+    const size_t need = (size_t)chunk * seq * V;
+    if (need > cap_logits) {
+      regrow(logits, need);
+      cap_logits = need;
+    }
+    for (int b0 = 0; b0 < texts; b0 += chunk) {
+      const int nb = std::min(chunk, texts - b0);
+      const T* hid = xb + (size_t)b0 * seq * H;
+      gemm(CUBLAS_OP_T, CUBLAS_OP_N, V, nb * seq, H, 1.f, dec_w, H, hid, H, logits, CUDA_R_32F, V);
+      dim3 grid((V + 255) / 256, nb);
+      pool_logits<<<grid, 256, 0, stream>>>(logits, d_mask + (size_t)b0 * seq, dec_b, nb, seq, V,
+                                             dout + (size_t)b0 * V);
+      CK(cudaGetLastError());
+    }
+  }
+
+  void encode(const int32_t* ids, const uint8_t* mask, int texts, int seq, int head, float* out) override {
+    if (texts <= 0 || seq <= 0) return;
+    if (seq > c.max_pos) throw Failure{"seq " + std::to_string(seq) + " is above max_pos " + std::to_string(c.max_pos)};
+    if (seq > 32 * SM_MAX_PER_LANE) throw Failure{"seq above 512 is not supported"};
+    CK(cudaSetDevice(c.device));
+    reserve(texts, seq);
+    const size_t N = (size_t)texts * seq, V = c.vocab;
+    std::vector<int32_t> lengths(texts);
+    for (int b = 0; b < texts; b++) {
+      int last = 0;
+      for (int t = 0; t < seq; t++)
+        if (mask[(size_t)b * seq + t]) last = t + 1;
+      lengths[b] = last;
+    }
+    CK(cudaMemcpyAsync(d_ids, ids, N * 4, cudaMemcpyHostToDevice, stream));
+    CK(cudaMemcpyAsync(d_mask, mask, N, cudaMemcpyHostToDevice, stream));
+    CK(cudaMemcpyAsync(d_len, lengths.data(), texts * 4, cudaMemcpyHostToDevice, stream));
+    CK(cudaEventRecord(ev[0], stream));
+    run_trunk(texts, seq);
+    CK(cudaEventRecord(ev[1], stream));
+    FusedHeadLib& lib = fused_head_lib();
+    const bool fused = head == LSR_HEAD_AUTO && std::is_same<T, __nv_bfloat16>::value && lib.fn && c.hidden % 8 == 0;
+    if (fused) {
+      const int rc = lib.fn(xb, d_len, d_mask, dec_w, dec_b, dout, texts, seq, c.hidden, c.vocab, LSR_CUDA_BF16,
+                            (void*)stream);
+      if (rc != 0)
+        throw Failure{std::string("lsr_cuda_sparse_head: ") + (lib.err ? lib.err() : "error ") + std::to_string(rc)};
+      head_name = "fused";
+    } else {
+      simple_head(texts, seq);
+      head_name = "simple";
+    }
+    CK(cudaEventRecord(ev[2], stream));
+    const size_t bytes = (size_t)texts * V * 4;
+    if (bytes > h_out_cap) {
+      if (h_out) CK(cudaFreeHost(h_out));
+      h_out = nullptr;
+      CK(cudaMallocHost(&h_out, bytes));
+      h_out_cap = bytes;
+    }
+    CK(cudaMemcpyAsync(h_out, dout, bytes, cudaMemcpyDeviceToHost, stream));
+    CK(cudaEventRecord(ev[3], stream));
+    CK(cudaStreamSynchronize(stream));
+    CK(cudaGetLastError());
+    std::memcpy(out, h_out, bytes);
+    CK(cudaEventElapsedTime(&trunk_ms, ev[0], ev[1]));
+    CK(cudaEventElapsedTime(&head_ms, ev[1], ev[2]));
+    CK(cudaEventElapsedTime(&copy_ms, ev[2], ev[3]));
+  }
+};
+
+}  // namespace
+
+struct lsr_trunk {
+  TrunkBase* impl;
+};
+
+extern "C" {
+
+int lsr_trunk_tensor_count(int layers) { return 5 + 16 * layers + 6; }
+
+lsr_trunk* lsr_trunk_create(const lsr_trunk_config* cfg, const float* const* tensors) {
+  g_error.clear();
+  try {
+    if (!cfg || !tensors) throw Failure{"null config or tensors"};
+    if (cfg->hidden <= 0 || cfg->hidden > LN_THREADS * LN_VPT) throw Failure{"hidden must be in 1..1024"};
+    if (cfg->heads <= 0 || cfg->hidden % cfg->heads) throw Failure{"hidden must be a multiple of heads"};
+    if (cfg->layers <= 0 || cfg->intermediate <= 0 || cfg->vocab <= 0 || cfg->max_pos <= 0 || cfg->type_vocab <= 0)
+      throw Failure{"layers, intermediate, vocab, max_pos and type_vocab must be positive"};
+    const int n = lsr_trunk_tensor_count(cfg->layers);
+    for (int i = 0; i < n; i++)
+      if (!tensors[i]) throw Failure{"tensor " + std::to_string(i) + " is null"};
+    int count = 0;
+    if (cudaGetDeviceCount(&count) != cudaSuccess || count == 0) throw Failure{"no CUDA device"};
+    if (cfg->device < 0 || cfg->device >= count) throw Failure{"no CUDA device " + std::to_string(cfg->device)};
+    TrunkBase* impl = cfg->precision == LSR_TRUNK_FP32 ? static_cast<TrunkBase*>(new Trunk<float>(*cfg, tensors))
+                                                       : static_cast<TrunkBase*>(new Trunk<__nv_bfloat16>(*cfg, tensors));
+    return new lsr_trunk{impl};
+  } catch (const Failure& f) {
+    g_error = f.what;
+  } catch (const std::exception& e) {
+    g_error = e.what();
+  }
+  return nullptr;
+}
+
+void lsr_trunk_destroy(lsr_trunk* t) {
+  if (!t) return;
+  delete t->impl;
+  delete t;
+}
+
+int lsr_trunk_encode(lsr_trunk* t, const int32_t* ids, const uint8_t* mask, int texts, int seq, int head,
+                     float* out) {
+  g_error.clear();
+  if (!t || (texts > 0 && seq > 0 && (!ids || !mask || !out))) {
+    g_error = "null argument";
+    return 1;
+  }
+  std::lock_guard<std::mutex> lock(t->impl->mu);
+  try {
+    t->impl->encode(ids, mask, texts, seq, head, out);
+    return 0;
+  } catch (const Failure& f) {
+    g_error = f.what;
+  } catch (const std::exception& e) {
+    g_error = e.what();
+  }
+  return 2;
+}
+
+const char* lsr_trunk_head_name(lsr_trunk* t) { return t ? t->impl->head_name.c_str() : ""; }
+const char* lsr_trunk_device_name(lsr_trunk* t) { return t ? t->impl->device_name.c_str() : ""; }
+
+void lsr_trunk_last_timing(lsr_trunk* t, float* trunk_ms, float* head_ms, float* copy_ms) {
+  if (!t) return;
+  if (trunk_ms) *trunk_ms = t->impl->trunk_ms;
+  if (head_ms) *head_ms = t->impl->head_ms;
+  if (copy_ms) *copy_ms = t->impl->copy_ms;
+}
+
+const char* lsr_trunk_last_error(void) { return g_error.c_str(); }
+
+}  // extern "C"
