@@ -183,6 +183,22 @@ describe('dense collection', () => {
     await again.close();
   });
 
+  it('stores i8 vectors when asked, ranking as f32 does on this fixture', async () => {
+    const { c: f32 } = await fresh();
+    const { c: i8 } = await fresh({ dense: { model: MODEL, storage: 'i8', approx: true } });
+    await f32.write(docs(f32, 0, 25), 'job');
+    await i8.write(docs(i8, 0, 25), 'job');
+    expect(i8.denseRetriever!.index.storage).toBe('i8');
+    expect(i8.denseRetriever!.index.approx).not.toBeNull();
+    const q = await f32.denseRetriever!.encodeText('learned sparse retrieval');
+    const a = f32.denseRetriever!.search(q, { k: 5 }), b = i8.denseRetriever!.search(q, { k: 5, mode: 'exact' });
+    // Same store numbering in both collections; i8 scores are within its rounding bound of f32's.
+    expect(Array.from(b.docs).slice(0, 3)).toEqual(Array.from(a.docs).slice(0, 3));
+    for (let i = 0; i < 5; i++) expect(Math.abs(b.scores[i] - a.scores[i])).toBeLessThan(0.02);
+    await f32.close();
+    await i8.close();
+  });
+
   it('rebuilds a damaged dense segment from the store and says which file', async () => {
     const { dir, c } = await fresh();
     await c.write(docs(c, 0, 30), 'job');
