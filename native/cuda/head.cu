@@ -138,6 +138,41 @@ __device__ __forceinline__ float activate(float m, float bias) {
   return log1pf(fmaxf(m + bias, 0.f));
 }
 
+#ifndef LSR_HEAD_EXP
+#define LSR_HEAD_EXP 0
+#endif
+
+// Packed mode: reduce one sequence's maxima over the 4 lanes sharing each row and merge them into
+// out[sq] with atomicMax (out starts at +0.0; activated values are >= 0, so their bits order like
+// ints). Called by every lane of the warp.
+__device__ __forceinline__ void packed_flush(const Params& p, int sq, int vt, int row0, int lane, float a0, float a1,
+                                             float bias0, float bias1) {
+  a0 = fmaxf(a0, __shfl_xor_sync(0xffffffffu, a0, 1));
+  a0 = fmaxf(a0, __shfl_xor_sync(0xffffffffu, a0, 2));
+  a1 = fmaxf(a1, __shfl_xor_sync(0xffffffffu, a1, 1));
+  a1 = fmaxf(a1, __shfl_xor_sync(0xffffffffu, a1, 2));
+  if ((lane & 3) == 0) {
+    const int v0 = vt * kBM + row0;
+    int* o = reinterpret_cast<int*>(p.out + size_t(sq) * p.V);
+    if (v0 < p.V && a0 != -INFINITY) {
+      const float y = activate(a0, bias0);
+#if LSR_HEAD_EXP == 2  // timing experiment: plain stores instead of atomics (wrong results)
+      if (y > 0.f) o[v0] = __float_as_int(y);
+#else
+      if (y > 0.f) atomicMax(o + v0, __float_as_int(y));
+#endif
+    }
+    if (v0 + 8 < p.V && a1 != -INFINITY) {
+      const float y = activate(a1, bias1);
+#if LSR_HEAD_EXP == 2
+      if (y > 0.f) o[v0 + 8] = __float_as_int(y);
+#else
+      if (y > 0.f) atomicMax(o + v0 + 8, __float_as_int(y));
+#endif
+    }
+  }
+}
+
 // PACKED = false (sequence mode): a unit is (sequence b, vocabulary tile); its 256-token sub-tiles
 // start at row b * T, tiles past lengths[b] are skipped and the unit writes out[b, tile] directly.
 // PACKED = true (packed mode, for T that is not a multiple of 256): a unit is (row tile of 256
@@ -212,6 +247,10 @@ __global__ void __launch_bounds__(kThreads, 1)
       const int len = PACKED ? 0 : seq_len(p, b);
       const int nsub = PACKED ? 1 : (len + kBN - 1) / kBN;
       float m0 = -INFINITY, m1 = -INFINITY;
+      // This thread's two bias values, loaded before the K loop so that their latency is hidden.
+      const int vb0 = vt * kBM + row0;
+      const float bias0 = (p.bias && vb0 < p.V) ? __ldg(p.bias + vb0) : 0.f;
+      const float bias1 = (p.bias && vb0 + 8 < p.V) ? __ldg(p.bias + vb0 + 8) : 0.f;
       for (int sub = 0; sub < nsub; ++sub) {
         // Columns of this sub-tile that may count (sequence mode: t < len; packed: rows < B * T).
         const int valid = PACKED ? min(p.B * p.T - b * kBN, kBN) : min(len - sub * kBN, kBN);  // >= 1
@@ -223,6 +262,23 @@ __global__ void __launch_bounds__(kThreads, 1)
           const uint8_t* mrow = p.mask + (PACKED ? size_t(b) * kBN : size_t(b) * p.T + sub * kBN);
 #pragma unroll
           for (int e = 0; e < 8; ++e) mb[e] = lane * 8 + e < valid ? __ldg(mrow + lane * 8 + e) : 0u;
+        }
+        // Packed: the valid length of the sequence that holds each of the lane's 8 columns.
+        int ln[8];
+        int sq8 = 0, t8 = 0;  // sequence and position of column 8 * lane
+        if constexpr (PACKED) {
+          const int row = b * kBN + lane * 8;
+          sq8 = row / p.T;
+          t8 = row - sq8 * p.T;
+          int sq = sq8, t = t8;
+#pragma unroll
+          for (int e = 0; e < 8; ++e) {
+            ln[e] = (lane * 8 + e < valid) ? seq_len(p, sq) : 0;
+            if (++t == p.T) {
+              t = 0;
+              ++sq;
+            }
+          }
         }
         int prev = -1;
         for (int kb = 0; kb < p.KB; ++kb) {
@@ -252,57 +308,70 @@ __global__ void __launch_bounds__(kThreads, 1)
         if (lane == 0) mbar_arrive(&empty[prev]);
 
         if constexpr (PACKED) {
-          // Validity bits of this thread's 64 columns (bit 2j + e: column 8j + colq + e) from the mask
-          // and the end of the [B * T] rows; sequence ranges are applied per segment below.
-          uint32_t bits8;
-          if (p.mask) {
-            bits8 = 0;
+          // Validity of the lane's 8 columns (mask, lengths, rows < B * T), then of this thread's 64
+          // columns: bit 2j + e of vb is column 8j + colq + e (columns increase with the bit index).
+          uint32_t bits8 = 0;
+          {
+            int t = t8;
 #pragma unroll
-            for (int e = 0; e < 8; ++e) bits8 |= uint32_t(mb[e] != 0) << e;
-          } else {
-            const int n = valid - lane * 8;
-            bits8 = n >= 8 ? 0xffu : (n <= 0 ? 0u : (1u << n) - 1u);
+            for (int e = 0; e < 8; ++e) {
+              const bool ok = t < ln[e] && (p.mask == nullptr || mb[e] != 0);
+              bits8 |= uint32_t(ok) << e;
+              if (++t == p.T) t = 0;
+            }
           }
-          uint64_t vb = 0;
+          uint32_t vlo = 0, vhi = 0;
 #pragma unroll
-          for (int j = 0; j < 32; ++j) vb |= uint64_t((__shfl_sync(0xffffffffu, bits8, j) >> colq) & 3u) << (2 * j);
+          for (int j = 0; j < 16; ++j) {
+            vlo |= ((__shfl_sync(0xffffffffu, bits8, j) >> colq) & 3u) << (2 * j);
+            vhi |= ((__shfl_sync(0xffffffffu, bits8, j + 16) >> colq) & 3u) << (2 * j);
+          }
           const int r0 = b * kBN;
           const int s_first = r0 / p.T;
           const int s_last = min(p.B - 1, (r0 + kBN - 1) / p.T);
-          for (int sq = s_first; sq <= s_last; ++sq) {
-            // Columns [lo, hi) of this tile are sequence sq's valid tokens.
-            const int lo = sq * p.T - r0;
-            const int hi = lo + seq_len(p, sq);
+#if LSR_HEAD_EXP == 1  // timing experiment: no per-sequence folding (wrong results)
+          {
             float a0 = -INFINITY, a1 = -INFINITY;
 #pragma unroll
-            for (int j = 0; j < 32; ++j) {
+            for (int i = 0; i < 128; i += 4) {
+              a0 = fmaxf(a0, fmaxf(acc[i], acc[i + 1]));
+              a1 = fmaxf(a1, fmaxf(acc[i + 2], acc[i + 3]));
+            }
+            packed_flush(p, s_first, vt, row0, lane, a0, a1, bias0, bias1);
+          }
+#else
+          for (int sq = s_first; sq <= s_last; ++sq) {
+            // Sequence sq's columns [lo, hi) are this thread's bits [blo, bhi): a thread owns columns
+            // 8j + colq and 8j + colq + 1, so cnt(x) = 2 * (x / 8) + clamp(x % 8 - colq, 0, 2).
+            const int lo = max(sq * p.T - r0, 0);
+            const int hi = min(sq * p.T - r0 + p.T, kBN);
+            const int blo = 2 * (lo >> 3) + min(max((lo & 7) - colq, 0), 2);
+            const int bhi = 2 * (hi >> 3) + min(max((hi & 7) - colq, 0), 2);
+            // Bits [blo, bhi) of the 64-bit word (vhi:vlo), as two 32-bit masks.
+            const uint32_t below_hi_lo = bhi >= 32 ? 0xffffffffu : ((1u << bhi) - 1u);
+            const uint32_t below_hi_hi = bhi >= 64 ? 0xffffffffu : (bhi <= 32 ? 0u : ((1u << (bhi - 32)) - 1u));
+            const uint32_t below_lo_lo = blo >= 32 ? 0xffffffffu : ((1u << blo) - 1u);
+            const uint32_t below_lo_hi = blo >= 64 ? 0xffffffffu : (blo <= 32 ? 0u : ((1u << (blo - 32)) - 1u));
+            const uint32_t wlo = vlo & below_hi_lo & ~below_lo_lo;
+            const uint32_t whi = vhi & below_hi_hi & ~below_lo_hi;
+            float a0 = -INFINITY, a1 = -INFINITY;
+#pragma unroll
+            for (int j = 0; j < 16; ++j) {
 #pragma unroll
               for (int e = 0; e < 2; ++e) {
-                const int col = 8 * j + colq + e;
-                if (((vb >> (2 * j + e)) & 1u) && col >= lo && col < hi) {
+                if (wlo & (1u << (2 * j + e))) {
                   a0 = fmaxf(a0, acc[4 * j + e]);
                   a1 = fmaxf(a1, acc[4 * j + 2 + e]);
                 }
+                if (whi & (1u << (2 * j + e))) {
+                  a0 = fmaxf(a0, acc[4 * (j + 16) + e]);
+                  a1 = fmaxf(a1, acc[4 * (j + 16) + 2 + e]);
+                }
               }
             }
-            a0 = fmaxf(a0, __shfl_xor_sync(0xffffffffu, a0, 1));
-            a0 = fmaxf(a0, __shfl_xor_sync(0xffffffffu, a0, 2));
-            a1 = fmaxf(a1, __shfl_xor_sync(0xffffffffu, a1, 1));
-            a1 = fmaxf(a1, __shfl_xor_sync(0xffffffffu, a1, 2));
-            if ((lane & 3) == 0) {
-              const int v0 = vt * kBM + row0;
-              int* o = reinterpret_cast<int*>(p.out + size_t(sq) * p.V);
-              // out starts at +0.0; activated values are >= 0, so their bits order like ints.
-              if (v0 < p.V && a0 != -INFINITY) {
-                const float y = activate(a0, p.bias ? __ldg(p.bias + v0) : 0.f);
-                if (y > 0.f) atomicMax(o + v0, __float_as_int(y));
-              }
-              if (v0 + 8 < p.V && a1 != -INFINITY) {
-                const float y = activate(a1, p.bias ? __ldg(p.bias + v0 + 8) : 0.f);
-                if (y > 0.f) atomicMax(o + v0 + 8, __float_as_int(y));
-              }
-            }
+            packed_flush(p, sq, vt, row0, lane, a0, a1, bias0, bias1);
           }
+#endif
         } else {
           // Fold the tile into the running max over valid tokens. Register i holds
           // row row0 + 8 * ((i / 2) % 2), column (i / 4) * 8 + colq + (i % 2).
@@ -346,8 +415,8 @@ __global__ void __launch_bounds__(kThreads, 1)
       if ((lane & 3) == 0) {
         const int v0 = vt * kBM + row0;
         float* o = p.out + size_t(b) * p.V;
-        if (v0 < p.V) o[v0] = activate(m0, p.bias ? __ldg(p.bias + v0) : 0.f);
-        if (v0 + 8 < p.V) o[v0 + 8] = activate(m1, p.bias ? __ldg(p.bias + v0 + 8) : 0.f);
+        if (v0 < p.V) o[v0] = activate(m0, bias0);
+        if (v0 + 8 < p.V) o[v0 + 8] = activate(m1, bias1);
       }
     }
   }
