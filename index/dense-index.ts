@@ -322,7 +322,7 @@ export class DenseIndex {
   /**
    * Many queries spread over `threads` native threads, off the event loop. `queries` is an array of
    * vectors or one row-major Float32Array of n·dim values. Exact batches score each stored vector
-   * against 8 queries at a time (one read from memory for 8 queries).
+   * against 32 queries at a time (one read from memory for 32 queries).
    */
   async searchBatch(queries: readonly Float32Array[] | Float32Array, options: DenseSearchOptions, threads = 1): Promise<TopK[]> {
     this.checkOpen();

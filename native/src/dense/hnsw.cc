@@ -26,8 +26,10 @@ using Cand = std::pair<float, uint32_t>;  // (score with the query, local id)
 struct BuildScratch {
   std::vector<uint32_t> stamp;
   uint32_t epoch = 0;
-  std::vector<float> q, other;
+  std::vector<float> q, other, base;
+  std::vector<Cand> kept, cands;
   std::vector<uint32_t> nbrs;
+  std::vector<float> scores;
 };
 
 class Builder {
@@ -77,10 +79,14 @@ class Builder {
       if (res.size() >= ef && c.first < res.top().first) break;
       cand.pop();
       copy_links(c.second, lvl, sc.nbrs);
-      for (uint32_t nb : sc.nbrs) {
-        if (sc.stamp[nb] == sc.epoch) continue;
-        sc.stamp[nb] = sc.epoch;
-        const float v = s_.score(q, nb);
+      uint32_t fresh = 0;
+      for (uint32_t nb : sc.nbrs)
+        if (sc.stamp[nb] != sc.epoch) sc.stamp[nb] = sc.epoch, sc.nbrs[fresh++] = nb;
+      sc.scores.resize(fresh);
+      s_.score_many(q, sc.nbrs.data(), fresh, sc.scores.data());
+      for (uint32_t i = 0; i < fresh; ++i) {
+        const uint32_t nb = sc.nbrs[i];
+        const float v = sc.scores[i];
         if (res.size() < ef || v > res.top().first) {
           cand.push({v, nb});
           res.push({v, nb});
@@ -97,21 +103,21 @@ class Builder {
   // node is, which spreads links over directions and keeps clustered data navigable.
   void select(std::vector<Cand>& cands, uint32_t limit, BuildScratch& sc) {
     if (cands.size() <= limit) return;
-    std::vector<Cand> kept;
-    kept.reserve(limit);
+    std::vector<Cand>& kept = sc.kept;
+    kept.clear();
     sc.other.resize(s_.stride());
     for (const Cand& c : cands) {
       if (kept.size() >= limit) break;
-      s_.decode(c.second, sc.other.data());
+      const float* cv = s_.row_as_f32(c.second, sc.other.data());
       bool good = true;
       for (const Cand& k : kept)
-        if (s_.score(sc.other.data(), k.second) > c.first) {
+        if (s_.score(cv, k.second) > c.first) {
           good = false;
           break;
         }
       if (good) kept.push_back(c);
     }
-    cands.swap(kept);
+    cands.assign(kept.begin(), kept.end());
   }
 
   void connect(uint32_t node, uint32_t lvl, std::vector<Cand> w, BuildScratch& sc) {
@@ -122,7 +128,7 @@ class Builder {
       l[0] = static_cast<uint32_t>(w.size());
       for (size_t i = 0; i < w.size(); ++i) l[1 + i] = w[i].second;
     }
-    std::vector<float> base(s_.stride());
+    sc.base.resize(s_.stride());
     for (const Cand& c : w) {
       const uint32_t nb = c.second;
       std::lock_guard<std::mutex> g(locks_[nb]);
@@ -132,11 +138,11 @@ class Builder {
         continue;
       }
       // Full: re-select the neighbour's links among its current ones and the new node.
-      s_.decode(nb, base.data());
-      std::vector<Cand> cands;
-      cands.reserve(l[0] + 1);
+      const float* base = s_.row_as_f32(nb, sc.base.data());
+      std::vector<Cand>& cands = sc.cands;
+      cands.clear();
       cands.push_back({c.first, node});
-      for (uint32_t i = 0; i < l[0]; ++i) cands.push_back({s_.score(base.data(), l[1 + i]), l[1 + i]});
+      for (uint32_t i = 0; i < l[0]; ++i) cands.push_back({s_.score(base, l[1 + i]), l[1 + i]});
       std::sort(cands.begin(), cands.end(), std::greater<Cand>());
       select(cands, cap(lvl), sc);
       l[0] = static_cast<uint32_t>(cands.size());
@@ -151,8 +157,7 @@ class Builder {
     // A node that becomes the new entry point holds the lock for its whole insertion (rare).
     if (level <= max_level) top.unlock();
     sc.q.resize(s_.stride());
-    s_.decode(node, sc.q.data());
-    const float* q = sc.q.data();
+    const float* q = s_.row_as_f32(node, sc.q.data());
     Cand cur{s_.score(q, ep), ep};
     for (uint32_t lvl = max_level; lvl > level; --lvl) {
       for (bool changed = true; changed;) {

@@ -48,6 +48,14 @@ float dot_i8_scalar(const float* q, const int8_t* x, uint32_t stride) {
   return reduce16(acc);
 }
 
+void dot4_f32_scalar(const float* q, const float* const* x, uint32_t stride, float* out) {
+  for (int j = 0; j < 4; ++j) out[j] = dot_f32_scalar(q, x[j], stride);
+}
+
+void dot4_i8_scalar(const float* q, const int8_t* const* x, uint32_t stride, float* out) {
+  for (int j = 0; j < 4; ++j) out[j] = dot_i8_scalar(q, x[j], stride);
+}
+
 #if defined(__x86_64__)
 // Same tree as reduce16: halves (l, l+8), then (l, l+4), then (l, l+2), then (0, 1).
 __attribute__((target("avx2,fma"))) inline float reduce_256(__m256 lo, __m256 hi) {
@@ -103,12 +111,78 @@ float dot_i8_avx512(const float* q, const int8_t* x, uint32_t stride) {
   }
   return reduce_512(acc);
 }
+__attribute__((target("avx2,fma")))
+void dot4_f32_avx2(const float* q, const float* const* x, uint32_t stride, float* out) {
+  __m256 lo[4], hi[4];
+  for (int j = 0; j < 4; ++j) lo[j] = hi[j] = _mm256_setzero_ps();
+  for (uint32_t i = 0; i < stride; i += 16) {
+    const __m256 ql = _mm256_loadu_ps(q + i), qh = _mm256_loadu_ps(q + i + 8);
+    for (int j = 0; j < 4; ++j) {
+      lo[j] = _mm256_add_ps(lo[j], _mm256_mul_ps(ql, _mm256_loadu_ps(x[j] + i)));
+      hi[j] = _mm256_add_ps(hi[j], _mm256_mul_ps(qh, _mm256_loadu_ps(x[j] + i + 8)));
+    }
+  }
+  for (int j = 0; j < 4; ++j) out[j] = reduce_256(lo[j], hi[j]);
+}
+
+__attribute__((target("avx2,fma")))
+void dot4_i8_avx2(const float* q, const int8_t* const* x, uint32_t stride, float* out) {
+  __m256 lo[4], hi[4];
+  for (int j = 0; j < 4; ++j) lo[j] = hi[j] = _mm256_setzero_ps();
+  for (uint32_t i = 0; i < stride; i += 16) {
+    const __m256 ql = _mm256_loadu_ps(q + i), qh = _mm256_loadu_ps(q + i + 8);
+    for (int j = 0; j < 4; ++j) {
+      __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(x[j] + i));
+      lo[j] = _mm256_add_ps(lo[j], _mm256_mul_ps(ql, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(b))));
+      hi[j] = _mm256_add_ps(hi[j], _mm256_mul_ps(qh, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(b, 8)))));
+    }
+  }
+  for (int j = 0; j < 4; ++j) out[j] = reduce_256(lo[j], hi[j]);
+}
+
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512dq")))
+void dot4_f32_avx512(const float* q, const float* const* x, uint32_t stride, float* out) {
+  __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+  const float *x0 = x[0], *x1 = x[1], *x2 = x[2], *x3 = x[3];
+  for (uint32_t i = 0; i < stride; i += 16) {
+    const __m512 qv = _mm512_loadu_ps(q + i);
+    a0 = _mm512_add_ps(a0, _mm512_mul_ps(qv, _mm512_loadu_ps(x0 + i)));
+    a1 = _mm512_add_ps(a1, _mm512_mul_ps(qv, _mm512_loadu_ps(x1 + i)));
+    a2 = _mm512_add_ps(a2, _mm512_mul_ps(qv, _mm512_loadu_ps(x2 + i)));
+    a3 = _mm512_add_ps(a3, _mm512_mul_ps(qv, _mm512_loadu_ps(x3 + i)));
+  }
+  out[0] = reduce_512(a0);
+  out[1] = reduce_512(a1);
+  out[2] = reduce_512(a2);
+  out[3] = reduce_512(a3);
+}
+
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512dq"))) inline __m512 cvt(const int8_t* p) {
+  return _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))));
+}
+
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512dq")))
+void dot4_i8_avx512(const float* q, const int8_t* const* x, uint32_t stride, float* out) {
+  __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+  const int8_t *x0 = x[0], *x1 = x[1], *x2 = x[2], *x3 = x[3];
+  for (uint32_t i = 0; i < stride; i += 16) {
+    const __m512 qv = _mm512_loadu_ps(q + i);
+    a0 = _mm512_add_ps(a0, _mm512_mul_ps(qv, cvt(x0 + i)));
+    a1 = _mm512_add_ps(a1, _mm512_mul_ps(qv, cvt(x1 + i)));
+    a2 = _mm512_add_ps(a2, _mm512_mul_ps(qv, cvt(x2 + i)));
+    a3 = _mm512_add_ps(a3, _mm512_mul_ps(qv, cvt(x3 + i)));
+  }
+  out[0] = reduce_512(a0);
+  out[1] = reduce_512(a1);
+  out[2] = reduce_512(a2);
+  out[3] = reduce_512(a3);
+}
 #endif
 
-const Kernels kScalar{dot_f32_scalar, dot_i8_scalar, "scalar"};
+const Kernels kScalar{dot_f32_scalar, dot_i8_scalar, dot4_f32_scalar, dot4_i8_scalar, "scalar"};
 #if defined(__x86_64__)
-const Kernels kAvx2{dot_f32_avx2, dot_i8_avx2, "avx2"};
-const Kernels kAvx512{dot_f32_avx512, dot_i8_avx512, "avx512"};
+const Kernels kAvx2{dot_f32_avx2, dot_i8_avx2, dot4_f32_avx2, dot4_i8_avx2, "avx2"};
+const Kernels kAvx512{dot_f32_avx512, dot_i8_avx512, dot4_f32_avx512, dot4_i8_avx512, "avx512"};
 #endif
 
 }  // namespace

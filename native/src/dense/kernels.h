@@ -16,6 +16,10 @@ struct Kernels {
   float (*dot_f32)(const float* q, const float* x, uint32_t stride);
   // The unscaled product with an i8 row: multiply by the row's scale for the score.
   float (*dot_i8)(const float* q, const int8_t* x, uint32_t stride);
+  // q against four vectors at once: four independent sum chains keep the adders busy where one
+  // chain waits on its own latency. Each out[j] is bit-identical to the single-vector kernel.
+  void (*dot4_f32)(const float* q, const float* const* x, uint32_t stride, float* out);
+  void (*dot4_i8)(const float* q, const int8_t* const* x, uint32_t stride, float* out);
   const char* name;
 };
 

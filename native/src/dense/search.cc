@@ -31,6 +31,8 @@ struct Scratch {
   std::vector<float> q;  // the query, zero-padded to the stride
   std::vector<uint32_t> stamp;
   uint32_t epoch = 0;
+  std::vector<uint32_t> ids;  // unvisited neighbours of the node being expanded
+  std::vector<float> scores;
   static Scratch& local() {
     thread_local Scratch s;
     return s;
@@ -51,12 +53,23 @@ void exact(const Segment& s, const float* q, const SearchParams& p, TopK& top) {
   const uint32_t n = s.n_docs();
   const uint32_t* docnos = s.docnos();
   const bool check = p.filter || s.deleted_count() > 0;
+  uint32_t ids[4];
+  float v[4];
+  uint32_t m = 0;
+  // >= keeps ties with the threshold: a lower docno may still enter.
+  auto offer = [&](uint32_t local, float score) {
+    if (!top.full() || score >= top.threshold()) top.push({score, docnos[local]});
+  };
   for (uint32_t i = 0; i < n; ++i) {
     if (check && (s.is_deleted(i) || !allowed(p, docnos[i]))) continue;
-    const float v = s.score(q, i);
-    // >= keeps ties with the threshold: a lower docno may still enter.
-    if (!top.full() || v >= top.threshold()) top.push({v, docnos[i]});
+    ids[m++] = i;
+    if (m == 4) {
+      s.score4(q, ids, v);
+      for (uint32_t j = 0; j < 4; ++j) offer(ids[j], v[j]);
+      m = 0;
+    }
   }
+  for (uint32_t j = 0; j < m; ++j) offer(ids[j], s.score(q, ids[j]));
 }
 
 // Share of the segment's docno range the filter allows (an estimate of the share of its rows).
@@ -106,6 +119,8 @@ void graph(const Segment& s, const float* q, const SearchParams& p, Scratch& sc,
   const uint32_t ef = std::max(p.ef, top.k());
   const uint32_t epoch = sc.next_epoch(s.n_docs());
   const uint32_t* docnos = s.docnos();
+  sc.ids.resize(2 * h.hnsw_m);
+  sc.scores.resize(2 * h.hnsw_m);
   auto accepted = [&](uint32_t local) { return !s.is_deleted(local) && allowed(p, docnos[local]); };
   std::priority_queue<Cand> cand;
   std::priority_queue<Cand, std::vector<Cand>, std::greater<Cand>> res;
@@ -117,13 +132,17 @@ void graph(const Segment& s, const float* q, const SearchParams& p, Scratch& sc,
     if (res.size() >= ef && c.first < res.top().first) break;
     cand.pop();
     const uint32_t* l = s.links0(c.second);
+    uint32_t fresh = 0;
     for (uint32_t i = 1; i <= l[0]; ++i)
-      if (sc.stamp[l[i]] != epoch) prefetch_row(s, l[i]);
-    for (uint32_t i = 1; i <= l[0]; ++i) {
-      const uint32_t nb = l[i];
-      if (sc.stamp[nb] == epoch) continue;
-      sc.stamp[nb] = epoch;
-      const float v = s.score(q, nb);
+      if (sc.stamp[l[i]] != epoch) {
+        sc.stamp[l[i]] = epoch;
+        sc.ids[fresh++] = l[i];
+        prefetch_row(s, l[i]);
+      }
+    s.score_many(q, sc.ids.data(), fresh, sc.scores.data());
+    for (uint32_t i = 0; i < fresh; ++i) {
+      const uint32_t nb = sc.ids[i];
+      const float v = sc.scores[i];
       if (res.size() < ef || v > res.top().first) {
         cand.push({v, nb});
         if (accepted(nb)) {
@@ -169,11 +188,35 @@ void search_exact_block(const std::vector<std::shared_ptr<Segment>>& segs, const
     if (n == 0 || s.deleted_count() == n) continue;
     const uint32_t* docnos = s.docnos();
     const bool check = p.filter || s.deleted_count() > 0;
+    const Kernels& kn = kernels();
+    std::vector<float> decoded(stride);
     for (uint32_t i = 0; i < n; ++i) {
       if (check && (s.is_deleted(i) || !allowed(p, docnos[i]))) continue;
-      for (uint32_t j = 0; j < nq; ++j) {
-        const float v = s.score(padded.data() + uint64_t(j) * stride, i);
-        if (!tops[j].full() || v >= tops[j].threshold()) tops[j].push({v, docnos[i]});
+      // The row plays the query's part against four queries at a time. For i8 the row is widened
+      // to float without its scale, so each product is the single-query kernel's q * float(x)
+      // (multiplication commutes exactly) and the scale is applied last, as there.
+      const float* row = s.row_f32(i);
+      float scale = 1.f;
+      if (s.int8()) {
+        const int8_t* r8 = s.row_i8(i);
+        for (uint32_t c = 0; c < stride; ++c) decoded[c] = static_cast<float>(r8[c]);
+        row = decoded.data();
+        scale = s.scale(i);
+      }
+      uint32_t j = 0;
+      float v[4];
+      for (; j + 4 <= nq; j += 4) {
+        const float* qq[4] = {padded.data() + uint64_t(j) * stride, padded.data() + uint64_t(j + 1) * stride,
+                              padded.data() + uint64_t(j + 2) * stride, padded.data() + uint64_t(j + 3) * stride};
+        kn.dot4_f32(row, qq, stride, v);
+        for (uint32_t t = 0; t < 4; ++t) {
+          const float sc = s.int8() ? v[t] * scale : v[t];
+          if (!tops[j + t].full() || sc >= tops[j + t].threshold()) tops[j + t].push({sc, docnos[i]});
+        }
+      }
+      for (; j < nq; ++j) {
+        const float sc = s.score(padded.data() + uint64_t(j) * stride, i);
+        if (!tops[j].full() || sc >= tops[j].threshold()) tops[j].push({sc, docnos[i]});
       }
     }
   }

@@ -121,8 +121,22 @@ class Segment {
 
   // Inner product of a query (stride components, zero-padded) with a stored row, dequantized.
   float score(const float* q, uint32_t local) const;
+  // Four rows at once (see Kernels::dot4_f32); out[j] equals score(q, locals[j]) bit for bit.
+  void score4(const float* q, const uint32_t* locals, float* out) const;
+  // Scores of `n` rows in order, four at a time.
+  void score_many(const float* q, const uint32_t* locals, uint32_t n, float* out) const {
+    uint32_t i = 0;
+    for (; i + 4 <= n; i += 4) score4(q, locals + i, out + i);
+    for (; i < n; ++i) out[i] = score(q, locals[i]);
+  }
   // The stored row as f32 (dequantized for i8), `stride` components.
   void decode(uint32_t local, float* out) const;
+  // The row itself for f32 segments (no copy), else decoded into `buf` (stride floats).
+  const float* row_as_f32(uint32_t local, float* buf) const {
+    if (!int8()) return row_f32(local);
+    decode(local, buf);
+    return buf;
+  }
 
  private:
   std::unique_ptr<Image> image_;

@@ -1,0 +1,270 @@
+// bench:dense — the dense engine (exact f32, exact i8, HNSW) beside hnswlib on one seeded synthetic
+// set of normalized, clustered vectors.
+//
+//   npm run bench:dense -- --docs 100000 --dim 384 --queries 1000 [--json] [--no-peers]
+//
+// One process tree, one data set, one machine. Every search is timed on one thread, search only,
+// medians over repeated passes (docs/benchmarks.md); builds use --build-threads for both systems.
+// Recall@10 is against our exact f32 top-10, which is itself checked against a float64 numpy
+// brute-force oracle on the first --oracle-queries queries. With --json the last line of stdout is
+// one JSON object.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { DenseIndex, type DenseSearchOptions } from '../index/dense-index.js';
+import { native } from '../index/native.js';
+import type { TopK } from '../index/types.js';
+import { matchOracle, timeBatch, timeQueries, type Timing } from './lib/measure.js';
+import { ensurePython, runPeer } from './lib/peers.js';
+import { Prng } from './lib/prng.js';
+import { table, type Cell } from './lib/table.js';
+import { readIds, readOracle } from './lib/vectors-io.js';
+
+const { values: args } = parseArgs({
+  options: {
+    docs: { type: 'string', default: '100000' },
+    dim: { type: 'string', default: '384' },
+    queries: { type: 'string', default: '1000' },
+    // Exact search reads every vector per query (150 MB at 100K x 384 f32): fewer queries keep the
+    // run short without changing its per-query cost.
+    'exact-queries': { type: 'string', default: '200' },
+    'oracle-queries': { type: 'string', default: '200' },
+    seed: { type: 'string', default: '7' },
+    clusters: { type: 'string', default: '100' },
+    subclusters: { type: 'string', default: '1' },
+    // Norm of the isotropic noise next to the centre's 1 and the sub-centre's 0.6.
+    noise: { type: 'string', default: '1.0' },
+    k: { type: 'string', default: '10' },
+    reps: { type: 'string', default: '3' },
+    m: { type: 'string', default: '16' },
+    'ef-construction': { type: 'string', default: '200' },
+    efs: { type: 'string', default: '16,32,64,128,256' },
+    'build-threads': { type: 'string', default: '2' },
+    // Also build and walk HNSW over i8 rows.
+    'no-hnsw-i8': { type: 'boolean', default: false },
+    json: { type: 'boolean', default: false },
+    'no-peers': { type: 'boolean', default: false },
+    'no-install': { type: 'boolean', default: false },
+    'peer-timeout': { type: 'string', default: '1800' },
+  },
+  strict: true,
+});
+
+const N = Number(args.docs);
+const DIM = Number(args.dim);
+const NQ = Number(args.queries);
+const NQ_EXACT = Math.min(NQ, Number(args['exact-queries']));
+const NQ_ORACLE = Math.min(NQ_EXACT, Number(args['oracle-queries']));
+const K = Number(args.k);
+const REPS = Number(args.reps);
+const M = Number(args.m);
+const EFC = Number(args['ef-construction']);
+const EFS = args.efs.split(',').map(Number);
+const BUILD_THREADS = Number(args['build-threads']);
+
+const log = (s: string) => process.stderr.write(`${s}\n`);
+const out = (s: string) => process.stdout.write(`${s}\n`);
+
+/**
+ * Unit vectors from a two-level mixture: `clusters` centres, each with `subclusters` sub-centres,
+ * plus isotropic noise (norms 1 : 0.6 : --noise before normalizing). Queries are further draws from
+ * the same mixture (not copies of documents). The defaults (100 clusters, no sub-clusters, noise
+ * as large as the centre) put each query's top-10 among the ~1000 documents of its cluster, ordered
+ * by the noise: tighter settings were tried first and gave recall@10 >= 0.99 at ef 16 (a graph
+ * with nothing to do); uniform random vectors would have no neighbourhoods at all.
+ */
+function generate(n: number, nq: number, dim: number, seed: number) {
+  const rng = new Prng(seed);
+  const C = Number(args.clusters), S = Number(args.subclusters), NOISE = Number(args.noise);
+  const gaussVec = (norm: number) => {
+    const v = new Float32Array(dim);
+    for (let j = 0; j < dim; j++) v[j] = (rng.normal() * norm) / Math.sqrt(dim);
+    return v;
+  };
+  const centres = Array.from({ length: C }, () => gaussVec(1));
+  const subs = Array.from({ length: C * S }, () => gaussVec(0.6));
+  const draw = (rows: number) => {
+    const v = new Float32Array(rows * dim);
+    for (let i = 0; i < rows; i++) {
+      const c = rng.int(C), s = c * S + rng.int(S);
+      let norm = 0;
+      for (let j = 0; j < dim; j++) {
+        const x = centres[c][j] + subs[s][j] + (rng.normal() * NOISE) / Math.sqrt(dim);
+        v[i * dim + j] = x;
+        norm += x * x;
+      }
+      norm = Math.sqrt(norm);
+      for (let j = 0; j < dim; j++) v[i * dim + j] /= norm;
+    }
+    return v;
+  };
+  return { docs: draw(n), queries: draw(nq), params: { clusters: C, subclusters: S, norms: [1, 0.6, NOISE], seed } };
+}
+
+function row(v: Float32Array, i: number): Float32Array {
+  return v.subarray(i * DIM, (i + 1) * DIM);
+}
+
+function recallVs(truth: TopK[], ids: (q: number) => ArrayLike<number>, nq: number): number {
+  let total = 0;
+  for (let q = 0; q < nq; q++) {
+    const t = new Set(truth[q].docs);
+    const got = ids(q);
+    let hit = 0;
+    for (let i = 0; i < Math.min(K, got.length); i++) if (t.has(got[i])) hit++;
+    total += hit / Math.max(1, t.size);
+  }
+  return total / nq;
+}
+
+async function build(docs: Float32Array, storage: 'f32' | 'i8', hnsw: boolean) {
+  const idx = DenseIndex.create({ dim: DIM, storage, buildThreads: BUILD_THREADS, ...(hnsw ? { approx: { m: M, efConstruction: EFC } } : {}) });
+  const t0 = performance.now();
+  await idx.add({ vectors: docs });
+  const buildS = (performance.now() - t0) / 1000;
+  return { idx, buildS, bytesPerVector: idx.stats().bytesPerVector };
+}
+
+async function main() {
+  const t00 = performance.now();
+  const seed = Number(args.seed);
+  log(`generating ${N} x ${DIM} documents and ${NQ} queries (seed ${seed})`);
+  const { docs, queries, params } = generate(N, NQ, DIM, seed);
+  const dir = mkdtempSync(join(tmpdir(), 'lsr-bench-dense-'));
+  const installs: Record<string, unknown> = {};
+  try {
+    writeFileSync(join(dir, 'docs.f32'), new Uint8Array(docs.buffer));
+    writeFileSync(join(dir, 'queries.f32'), new Uint8Array(queries.buffer));
+    writeFileSync(join(dir, 'meta.json'), JSON.stringify({ docs: N, queries: NQ, dim: DIM }));
+
+    // The peer runs first, alone, so the two builds do not share the cores.
+    let peer: { ok: boolean; result?: PeerResult; error?: string } = { ok: false, error: 'skipped (--no-peers)' };
+    if (!args['no-peers']) {
+      const avail = ensurePython('hnswlib', ['hnswlib'], !args['no-install']);
+      const numpy = ensurePython('numpy', ['numpy'], !args['no-install']);
+      installs.hnswlib = avail.ok ? 'ok' : avail.reason;
+      if (avail.ok && numpy.ok) {
+        log('hnswlib: build and searches');
+        peer = await runPeer<PeerResult>('run-hnswlib.py', [dir, dir, JSON.stringify({ m: M, ef_construction: EFC, efs: EFS, k: K, reps: REPS, threads: BUILD_THREADS, oracle_queries: NQ_ORACLE })], {}, Number(args['peer-timeout']));
+      } else {
+        peer = { ok: false, error: avail.reason ?? numpy.reason };
+      }
+      if (!peer.ok) log(`hnswlib unavailable: ${peer.error}`);
+    }
+    const oracle = peer.ok ? readOracle(dir, NQ_ORACLE) : null;
+
+    // Exact f32: the ground truth for every recall below (checked against the numpy oracle).
+    log('exact f32');
+    const f32 = await build(docs, 'f32', false);
+    const exactOpts: DenseSearchOptions = { k: K };
+    const exact = timeQueries(NQ_EXACT, REPS, (q) => f32.idx.search(row(queries, q), exactOpts));
+    const truth = (await f32.idx.searchBatch(queries, exactOpts, 2));
+    const oracleCheck = oracle ? matchOracle(K, exact.results.slice(0, NQ_ORACLE), oracle) : null;
+    const exactBatch1 = await timeBatch(NQ, REPS, () => f32.idx.searchBatch(queries, exactOpts, 1));
+    const exactBatch2 = await timeBatch(NQ, REPS, () => f32.idx.searchBatch(queries, exactOpts, 2));
+    log(`exact f32: ${exact.timing.qps.toFixed(1)} q/s, batched ${exactBatch1.toFixed(0)} (1 thread) ${exactBatch2.toFixed(0)} (2), oracle ${oracleCheck?.matches_oracle}`);
+    await f32.idx.close();
+
+    log('exact i8');
+    const i8 = await build(docs, 'i8', false);
+    const exactI8 = timeQueries(NQ_EXACT, REPS, (q) => i8.idx.search(row(queries, q), exactOpts));
+    const i8Recall = recallVs(truth, (q) => exactI8.results[q].docs, NQ_EXACT);
+    let maxErr = 0;
+    for (let q = 0; q < NQ_EXACT; q++) {
+      const r = exactI8.results[q];
+      for (let i = 0; i < r.docs.length; i++) {
+        const d = r.docs[i], qv = row(queries, q), dv = row(docs, d);
+        let s = 0;
+        for (let j = 0; j < DIM; j++) s += qv[j] * dv[j];
+        maxErr = Math.max(maxErr, Math.abs(s - r.scores[i]));
+      }
+    }
+    const i8Batch1 = await timeBatch(NQ, REPS, () => i8.idx.searchBatch(queries, exactOpts, 1));
+    log(`exact i8: ${exactI8.timing.qps.toFixed(1)} q/s, recall@10 ${i8Recall.toFixed(4)}, max score error ${maxErr.toExponential(2)}`);
+    await i8.idx.close();
+
+    log(`HNSW f32 (M ${M}, efConstruction ${EFC}, ${BUILD_THREADS} build threads)`);
+    const h = await build(docs, 'f32', true);
+    log(`built in ${h.buildS.toFixed(1)} s, ${h.bytesPerVector.toFixed(0)} bytes/vector`);
+    const runs: (Timing & { ef: number; recall_at_10: number; batch_1t_qps: number })[] = [];
+    for (const ef of EFS) {
+      const opts: DenseSearchOptions = { k: K, mode: 'approx', ef };
+      const r = timeQueries(NQ, REPS, (q) => h.idx.search(row(queries, q), opts));
+      const recall = recallVs(truth, (q) => r.results[q].docs, NQ);
+      const b1 = await timeBatch(NQ, REPS, () => h.idx.searchBatch(queries, opts, 1));
+      runs.push({ ef, ...r.timing, recall_at_10: recall, batch_1t_qps: b1 });
+      log(`  ef ${ef}: ${r.timing.qps.toFixed(0)} q/s, recall@10 ${recall.toFixed(4)}`);
+    }
+    const best = [...EFS].pop()!;
+    const runsI8: { ef: number; qps: number; p50_ms: number; p99_ms: number; recall_at_10: number }[] = [];
+    let hI8: { buildS: number; bytesPerVector: number } | null = null;
+    const hnswBatch2 = await timeBatch(NQ, REPS, () => h.idx.searchBatch(queries, { k: K, mode: 'approx', ef: best }, 2));
+    await h.idx.close();
+    if (!args['no-hnsw-i8']) {
+      log('HNSW i8');
+      const b = await build(docs, 'i8', true);
+      hI8 = { buildS: b.buildS, bytesPerVector: b.bytesPerVector };
+      for (const ef of EFS) {
+        const r = timeQueries(NQ, REPS, (q) => b.idx.search(row(queries, q), { k: K, mode: 'approx', ef }));
+        runsI8.push({ ef, qps: r.timing.qps, p50_ms: r.timing.p50_ms, p99_ms: r.timing.p99_ms, recall_at_10: recallVs(truth, (q) => r.results[q].docs, NQ) });
+        log(`  ef ${ef}: ${r.timing.qps.toFixed(0)} q/s, recall@10 ${runsI8[runsI8.length - 1].recall_at_10.toFixed(4)}`);
+      }
+      await b.idx.close();
+    }
+
+    const peerRuns = peer.result?.runs.map((r) => {
+      const ids = readIds(join(dir, `hnswlib.ef${r.ef}.ids.u32`));
+      return { ...r, recall_at_10: recallVs(truth, (q) => ids.subarray(q * K, (q + 1) * K), NQ) };
+    }) ?? [];
+
+    const rows: Cell[][] = [
+      ['ours', 'exact f32', '', exact.timing.qps, exact.timing.p50_ms, exact.timing.p99_ms, 1, f32.buildS, f32.bytesPerVector],
+      ['ours', 'exact i8', '', exactI8.timing.qps, exactI8.timing.p50_ms, exactI8.timing.p99_ms, i8Recall, i8.buildS, i8.bytesPerVector],
+      ...runs.map((r): Cell[] => ['ours', 'HNSW f32', `ef ${r.ef}`, r.qps, r.p50_ms, r.p99_ms, r.recall_at_10, h.buildS, h.bytesPerVector]),
+      ...runsI8.map((r): Cell[] => ['ours', 'HNSW i8', `ef ${r.ef}`, r.qps, r.p50_ms, r.p99_ms, r.recall_at_10, hI8!.buildS, hI8!.bytesPerVector]),
+      ...peerRuns.map((r): Cell[] => [`hnswlib ${peer.result!.version}`, 'HNSW f32', `ef ${r.ef}`, r.qps, r.p50_ms, r.p99_ms, r.recall_at_10, peer.result!.build_s, peer.result!.bytes_per_vector]),
+    ];
+    out(table(`dense, ${N} x ${DIM}, k ${K}, one search thread (exact: ${NQ_EXACT} queries, HNSW: ${NQ}; M ${M}, efConstruction ${EFC})`,
+      ['system', 'mode', 'settings', 'QPS', 'p50 ms', 'p99 ms', 'recall@10', 'build s', 'bytes/vector'], rows));
+    out(table('batched (searchBatch / one knn_query call), queries per second', ['system', 'mode', '1 thread', '2 threads'], [
+      ['ours', 'exact f32', exactBatch1, exactBatch2],
+      ['ours', 'exact i8', i8Batch1, null],
+      ...runs.map((r): Cell[] => ['ours', `HNSW ef ${r.ef}`, r.batch_1t_qps, r.ef === best ? hnswBatch2 : null]),
+      ...peerRuns.map((r): Cell[] => ['hnswlib', `HNSW ef ${r.ef}`, r.batch_qps, null]),
+    ]));
+    if (oracleCheck) out(`\nexact f32 vs numpy float64 oracle (${NQ_ORACLE} queries): matches=${oracleCheck.matches_oracle}, max relative score error ${oracleCheck.max_rel_score_err.toExponential(2)}`);
+    if (!peer.ok) out(`\nhnswlib: not run (${peer.error})`);
+
+    const result = {
+      bench: 'dense',
+      data: { docs: N, dim: DIM, queries: NQ, exact_queries: NQ_EXACT, k: K, ...params },
+      simd: native.denseSimdLevel(),
+      build_threads: BUILD_THREADS,
+      exact_f32: { ...exact.timing, build_s: f32.buildS, bytes_per_vector: f32.bytesPerVector, batch_1t_qps: exactBatch1, batch_2t_qps: exactBatch2, oracle_check: oracleCheck ? { ...oracleCheck, first_mismatch: undefined } : null },
+      exact_i8: { ...exactI8.timing, build_s: i8.buildS, bytes_per_vector: i8.bytesPerVector, recall_at_10: i8Recall, max_abs_score_error: maxErr, batch_1t_qps: i8Batch1 },
+      hnsw_f32: { m: M, ef_construction: EFC, build_s: h.buildS, bytes_per_vector: h.bytesPerVector, runs, batch_2t_qps_at_max_ef: hnswBatch2 },
+      hnsw_i8: hI8 ? { m: M, ef_construction: EFC, build_s: hI8.buildS, bytes_per_vector: hI8.bytesPerVector, runs: runsI8 } : null,
+      peers: {
+        hnswlib: peer.result ? { version: peer.result.version, build_s: peer.result.build_s, bytes_per_vector: peer.result.bytes_per_vector, runs: peerRuns } : null,
+        why_null: peer.ok ? undefined : peer.error,
+        installs,
+      },
+      cpu: cpus()[0]?.model,
+      total_s: (performance.now() - t00) / 1000,
+    };
+    if (args.json) out(JSON.stringify(result));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+interface PeerResult {
+  version: string;
+  build_s: number;
+  index_bytes: number;
+  bytes_per_vector: number;
+  runs: { ef: number; qps: number; p50_ms: number; p99_ms: number; mean_ms: number; batch_qps: number }[];
+}
+
+await main();

@@ -1,0 +1,72 @@
+"""hnswlib (PyPI hnswlib) on the dense benchmark's vectors: builds an inner-product HNSW index with
+the same M, ef_construction and build threads as ours, then times search only on one thread, per
+query (one knn_query call each, as ours is timed) and as one batch call, for every ef. Also computes
+the float64 numpy brute-force top-k of the first `oracle_queries` queries (our exact mode is checked
+against it). Ids go to OUT_DIR as raw u32 files; the last stdout line is the JSON result.
+
+Usage: run-hnswlib.py VEC_DIR OUT_DIR '{"m":16,"ef_construction":200,"efs":[...],"k":10,"reps":3,"threads":2}'
+"""
+import json
+import os
+import statistics
+import sys
+import time
+from importlib.metadata import version
+
+import numpy as np
+
+from vectors import emit, log, time_queries, write_ids
+
+
+def main():
+    vec_dir, out_dir, cfg = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
+    with open(os.path.join(vec_dir, "meta.json")) as f:
+        meta = json.load(f)
+    dim, n, nq = meta["dim"], meta["docs"], meta["queries"]
+    docs = np.fromfile(os.path.join(vec_dir, "docs.f32"), dtype=np.float32).reshape(n, dim)
+    queries = np.fromfile(os.path.join(vec_dir, "queries.f32"), dtype=np.float32).reshape(nq, dim)
+    k, reps = cfg.get("k", 10), cfg.get("reps", 3)
+
+    no = cfg.get("oracle_queries", 0)
+    if no:
+        t0 = time.perf_counter()
+        scores = queries[:no].astype(np.float64) @ docs.astype(np.float64).T
+        # Ties by ascending docno, as the engine orders them: a stable sort of the negated scores.
+        ids = np.argsort(-scores, axis=1, kind="stable")[:, :k]
+        write_ids(os.path.join(out_dir, "oracle.ids.u32"), ids)
+        np.take_along_axis(scores, ids, axis=1).astype(np.float64).tofile(os.path.join(out_dir, "oracle.scores.f64"))
+        log(f"numpy float64 oracle for {no} queries in {time.perf_counter() - t0:.1f} s")
+
+    import hnswlib
+
+    p = hnswlib.Index(space="ip", dim=dim)
+    t0 = time.perf_counter()
+    p.init_index(max_elements=n, M=cfg["m"], ef_construction=cfg["ef_construction"], random_seed=1)
+    p.set_num_threads(cfg.get("threads", 1))
+    p.add_items(docs, np.arange(n))
+    build_s = time.perf_counter() - t0
+    log(f"hnswlib build {build_s:.1f} s")
+    path = os.path.join(out_dir, "hnswlib.bin")
+    p.save_index(path)
+    index_bytes = os.path.getsize(path)
+    os.unlink(path)
+    p.set_num_threads(1)
+
+    runs = []
+    for ef in cfg["efs"]:
+        p.set_ef(max(ef, k))
+        res, qps, lat = time_queries(lambda q: p.knn_query(queries[q:q + 1], k=k)[0][0], nq, reps)
+        write_ids(os.path.join(out_dir, f"hnswlib.ef{ef}.ids.u32"), np.stack(res))
+        batch = []
+        for _ in range(reps):
+            t0 = time.perf_counter()
+            p.knn_query(queries, k=k, num_threads=1)
+            batch.append(nq / (time.perf_counter() - t0))
+        runs.append({"ef": ef, "qps": qps, **lat, "batch_qps": statistics.median(batch)})
+        log(f"hnswlib ef {ef}: {qps:.0f} q/s per call, {statistics.median(batch):.0f} q/s batched")
+    emit({"version": version("hnswlib"), "build_s": build_s, "index_bytes": index_bytes,
+          "bytes_per_vector": index_bytes / n, "runs": runs})
+
+
+if __name__ == "__main__":
+    main()
