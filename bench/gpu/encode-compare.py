@@ -20,25 +20,26 @@ def main():
     st = json.load(open(os.path.join(a.out, "st.json")))
     n = node["check"]
     load = lambda name, V: np.fromfile(os.path.join(a.out, name), np.float32).reshape(-1, V)
-    o = {k: load(f"{k}.f32", a.vocab)[:n] for k in ("node-bf16", "node-bf16-simple", "node-fp32", "st-bf16", "st-fp32")}
+    names = ("node-fp16", "node-bf16", "node-fp16-simple", "node-fp32", "st-bf16", "st-fp16", "st-fp32")
+    o = {k: load(f"{k}.f32", a.vocab)[:n] for k in names if os.path.exists(os.path.join(a.out, f"{k}.f32"))}
     def diff(x, y):
         d = np.abs(o[x].astype(np.float64) - o[y].astype(np.float64))
         return dict(max_abs=float(d.max()), mean_abs=float(d.mean()), p99999_abs=float(np.quantile(d, 0.99999)))
-    conf = {
-        "node_bf16_vs_st_fp32": diff("node-bf16", "st-fp32"),
-        "node_bf16_vs_st_bf16": diff("node-bf16", "st-bf16"),
-        "st_bf16_vs_st_fp32": diff("st-bf16", "st-fp32"),
-        "node_fp32_vs_st_fp32": diff("node-fp32", "st-fp32"),
-        "node_bf16_simple_head_vs_st_fp32": diff("node-bf16-simple", "st-fp32"),
-        "node_bf16_fused_vs_simple_head": diff("node-bf16", "node-bf16-simple"),
+    pairs = [("node-fp16", "st-fp32"), ("node-fp16", "st-fp16"), ("node-bf16", "st-fp32"), ("node-bf16", "st-bf16"),
+             ("st-fp16", "st-fp32"), ("st-bf16", "st-fp32"), ("node-fp32", "st-fp32"), ("node-fp16-simple", "st-fp32"),
+             ("node-fp16", "node-fp16-simple")]
+    conf = {f"{x}_vs_{y}".replace("-", "_"): diff(x, y) for x, y in pairs if x in o and y in o}
+    conf.update({
         "texts": n, "vocab": a.vocab,
         "nonzero_per_text_st_fp32": float((o["st-fp32"] > 0).sum() / n),
         "max_weight_st_fp32": float(o["st-fp32"].max()),
-    }
+    })
     tiny = {}
     if os.path.exists(os.path.join(a.out, "tiny-st-fp32.f32")) and os.path.exists(os.path.join(a.out, "tiny-node-fp32.f32")):
         ref = np.fromfile(os.path.join(a.out, "tiny-st-fp32.f32"), np.float32).astype(np.float64)
-        for p in ("fp32", "bf16"):
+        for p in ("fp32", "fp16", "bf16"):
+            if not os.path.exists(os.path.join(a.out, f"tiny-node-{p}.f32")):
+                continue
             got = np.fromfile(os.path.join(a.out, f"tiny-node-{p}.f32"), np.float32).astype(np.float64)
             tiny[f"node_{p}_vs_st_fp32_max_abs"] = float(np.abs(got - ref).max()) if got.shape == ref.shape else f"shape {got.shape} vs {ref.shape}"
     st_best = {}
@@ -49,7 +50,7 @@ def main():
     table = []
     for r in node["runs"]:
         s = st_best.get(r["batch"])
-        table.append(dict(batch=r["batch"], head=r["head"], node_docs_s=round(r["docs_s"], 1),
+        table.append(dict(batch=r["batch"], precision=r["precision"], head=r["head"], avg_nnz=round(r["avg_nnz"], 1), node_docs_s=round(r["docs_s"], 1),
                           st_docs_s=round(s["docs_s"], 1) if s else None, st_setting=s["precision"] if s else None,
                           speedup=round(r["docs_s"] / s["docs_s"], 3) if s else None,
                           gpu_ms_per_run=dict(trunk=round(r["gpu"]["trunkMs"], 1), head=round(r["gpu"]["headMs"], 1), copy=round(r["gpu"]["copyMs"], 1))))

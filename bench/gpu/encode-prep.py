@@ -14,8 +14,10 @@ cannot travel with a run): bench/gpu/encode-run.sh.
   <work>/tiny-texts.json
 
 Random weights as make-random-bert.py draws them: N(0, 0.02) matrices and embeddings (transformers'
-own init), LayerNorm gains 1 + N(0, 0.05), biases N(0, 0.02), decoder bias N(-0.25, 0.1) so the
-pooled vectors are sparse-ish as trained SPLADE heads are.
+own init), LayerNorm gains 1 + N(0, 0.05), biases N(0, 0.02), and a decoder bias N(--dec-bias-mean, 0.1):
+-2.0 by default, so that the pooled vectors keep some hundreds of terms per text as trained SPLADE
+models do (make-random-bert.py's -0.25 keeps ~90% of the vocabulary, which makes both encoders'
+time mostly moving dense vectors).
 """
 import argparse
 import json
@@ -27,7 +29,7 @@ import numpy as np
 import torch
 
 
-def perturb(model, seed):
+def perturb(model, seed, dec_bias_mean):
     g = torch.Generator().manual_seed(seed)
     n = lambda shape, std, mean=0.0: (torch.randn(shape, generator=g) * std + mean)
     with torch.no_grad():
@@ -35,19 +37,19 @@ def perturb(model, seed):
             if "LayerNorm.weight" in name:
                 p.copy_(n(p.shape, 0.05, 1.0))
             elif name.endswith("predictions.bias") or name.endswith("decoder.bias"):
-                p.copy_(n(p.shape, 0.1, -0.25))
+                p.copy_(n(p.shape, 0.1, dec_bias_mean))
             elif name.endswith(".bias"):
                 p.copy_(n(p.shape, 0.02))
 
 
-def make_bert_base(out, tok_dir, seed):
+def make_bert_base(out, tok_dir, seed, dec_bias_mean):
     from transformers import BertConfig, BertForMaskedLM
     torch.manual_seed(seed)
     cfg = BertConfig(vocab_size=30522, hidden_size=768, num_hidden_layers=12, num_attention_heads=12,
                      intermediate_size=3072, hidden_act="gelu", max_position_embeddings=512, type_vocab_size=2,
                      layer_norm_eps=1e-12, pad_token_id=0)
     model = BertForMaskedLM(cfg)
-    perturb(model, seed + 1)
+    perturb(model, seed + 1, dec_bias_mean)
     model.save_pretrained(out, safe_serialization=True)
     for f in os.listdir(tok_dir):
         shutil.copy(os.path.join(tok_dir, f), os.path.join(out, f))
@@ -135,9 +137,12 @@ def main():
     ap.add_argument("--fixture", default="models/fixtures/tiny-bert")
     ap.add_argument("--texts", type=int, default=2048)
     ap.add_argument("--seed", type=int, default=20251126)
+    ap.add_argument("--dec-bias-mean", type=float, default=-2.0,
+                    help="mean of the decoder bias: -2.0 leaves some hundreds of terms per text, as trained SPLADE "
+                         "models give; make-random-bert.py's -0.25 leaves ~90%% of the vocabulary non-zero")
     a = ap.parse_args()
     os.makedirs(a.work, exist_ok=True)
-    make_bert_base(os.path.join(a.work, "bert-base"), a.tok, a.seed)
+    make_bert_base(os.path.join(a.work, "bert-base"), a.tok, a.seed, a.dec_bias_mean)
     onnx_to_hf(a.fixture, os.path.join(a.work, "tiny-hf"))
     json.dump(make_texts(a.texts, a.seed), open(os.path.join(a.work, "texts.json"), "w"))
     json.dump(make_texts(24, a.seed + 7)[:24] + ["hello", "Sparse retrieval learns a weight for every word."],

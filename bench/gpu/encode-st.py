@@ -4,9 +4,9 @@ yardstick of bench/gpu/encode.ts, same weights (bench/gpu/encode-prep.py) and te
 
 Timing: SparseEncoder.encode over all texts (its own tokenization, length sorting, sparse output,
 results moved to the CPU as ours end in Node), CUDA-synchronized, median of repeats after a warm-up,
-in bf16 (the model loaded in bfloat16: transformers' SDPA attention, bf16 GEMMs; the fastest
-eager setting) and, for context, under fp16/bf16 autocast over fp32 weights.
-Conformance outputs: dense weights of the first --check texts in bf16 and in fp32 (TF32 off).
+with the model loaded in bf16 and in fp16 (transformers' SDPA attention, half-precision GEMMs) and
+under bf16 autocast over fp32 weights; the comparison takes the fastest at each batch size.
+Conformance outputs: dense weights of the first --check texts in bf16, fp16 and fp32 (TF32 off).
 """
 import argparse
 import inspect
@@ -87,24 +87,27 @@ def main():
     import sentence_transformers, transformers
     res = dict(device=torch.cuda.get_device_name(), torch=torch.__version__, transformers=transformers.__version__,
                sentence_transformers=sentence_transformers.__version__, texts=len(texts), runs=[])
-    m = load(base, torch.bfloat16, a.max_length)
-    try:
-        res["attn_implementation"] = m[0].auto_model.config._attn_implementation
-    except Exception:
-        res["attn_implementation"] = None
-    for bs in map(int, a.batches.split(",")):
-        r = dict(precision="bf16 weights", batch=bs, **timed(m, texts, bs, a.repeats))
-        print("[encode-st]", json.dumps(r), flush=True)
-        res["runs"].append(r)
-    res["peak_mb_bf16"] = torch.cuda.max_memory_allocated() / 2**20
-    dense(m, texts[: a.check], 128).tofile(os.path.join(a.out, "st-bf16.f32"))
-    del m
-    torch.cuda.empty_cache()
+    settings = [("bf16 weights", torch.bfloat16, None, "st-bf16.f32"),
+                ("fp16 weights", torch.float16, None, "st-fp16.f32"),
+                ("fp32 weights, bf16 autocast", None, torch.bfloat16, None)]
+    for name, dtype, autocast, check_file in settings:
+        m = load(base, dtype, a.max_length)
+        if "attn_implementation" not in res:
+            try:
+                res["attn_implementation"] = m[0].auto_model.config._attn_implementation
+            except Exception:
+                res["attn_implementation"] = None
+        torch.cuda.reset_peak_memory_stats()
+        for bs in map(int, a.batches.split(",")):
+            r = dict(precision=name, batch=bs, **timed(m, texts, bs, a.repeats, autocast))
+            r["peak_mb"] = torch.cuda.max_memory_allocated() / 2**20
+            print("[encode-st]", json.dumps({k: v for k, v in r.items() if k != "times"}), flush=True)
+            res["runs"].append(r)
+        if check_file:
+            dense(m, texts[: a.check], 128).tofile(os.path.join(a.out, check_file))
+        del m
+        torch.cuda.empty_cache()
     m = load(base, None, a.max_length)
-    for bs in map(int, a.batches.split(",")):
-        r = dict(precision="bf16 autocast over fp32 weights", batch=bs, **timed(m, texts, bs, a.repeats, torch.bfloat16))
-        print("[encode-st]", json.dumps(r), flush=True)
-        res["runs"].append(r)
     dense(m, texts[: a.check], 64).tofile(os.path.join(a.out, "st-fp32.f32"))
     del m
     torch.cuda.empty_cache()

@@ -32,47 +32,58 @@ const log = (...a: unknown[]) => console.log('[encode.ts]', ...a);
 
 const result: Record<string, unknown> = { texts: texts.length, maxLength, tokenizerThreads, runs: [] as unknown[] };
 
-{
+for (const precision of ['fp16', 'bf16'] as const) {
   let t0 = performance.now();
-  const enc = await GpuEncoder.load(model, { precision: 'bf16', maxLength, tokenizerThreads, batchSize: 32 });
+  const enc = await GpuEncoder.load(model, { precision, maxLength, tokenizerThreads, batchSize: 32 });
   result.loadMs = performance.now() - t0;
   result.device = enc.deviceName;
-  log(`loaded ${model} on ${enc.deviceName} in ${(result.loadMs as number).toFixed(0)} ms`);
-  // Tokenization alone (the worker threads), for the breakdown.
-  await enc.tokenize(texts.slice(0, 256));
-  t0 = performance.now();
-  const lists = await enc.tokenize(texts);
-  result.tokenizeMs = performance.now() - t0;
-  result.tokens = lists.reduce((n, l) => n + l.length, 0);
-  for (const head of ['auto', 'simple'] as const) {
-    enc.head = head;
-    for (const bs of batches) {
-      enc.batchSize = bs;
-      await enc.encode(texts.slice(0, Math.min(texts.length, 4 * bs))); // warm-up: kernels, buffers at this size
-      const times: number[] = [];
-      let gpu: GpuTimings | null = null, nnz = 0;
-      for (let r = 0; r < repeats; r++) {
-        const before = snap(enc.timings);
-        const s = performance.now();
-        const v = await enc.encode(texts);
-        times.push(performance.now() - s);
-        nnz = v.terms.length;
-        const a = enc.timings;
-        gpu = { batches: a.batches - before.batches, trunkMs: a.trunkMs - before.trunkMs, headMs: a.headMs - before.headMs, copyMs: a.copyMs - before.copyMs, head: a.head };
-      }
-      const ms = median(times);
-      const run = { precision: 'bf16', head: gpu!.head, batch: bs, ms, docs_s: (texts.length / ms) * 1000, times, gpu, avg_nnz: nnz / texts.length };
-      (result.runs as unknown[]).push(run);
-      log(JSON.stringify(run));
-    }
+  log(`loaded ${model} (${precision}) on ${enc.deviceName} in ${(result.loadMs as number).toFixed(0)} ms`);
+  if (precision === 'fp16') {
+    // Tokenization alone (the worker threads), for the breakdown.
+    await enc.tokenize(texts.slice(0, 256));
+    t0 = performance.now();
+    const lists = await enc.tokenize(texts);
+    result.tokenizeMs = performance.now() - t0;
+    result.tokens = lists.reduce((n, l) => n + l.length, 0);
   }
-  // Conformance outputs: dense weights of the first `check` texts, both heads.
+  const plan: ['auto' | 'simple', number][] = batches.map((b) => ['auto', b]);
+  if (precision === 'fp16') plan.push(['simple', batches[batches.length - 1]]);
+  for (const [head, bs] of plan) {
+    enc.head = head;
+    enc.batchSize = bs;
+    await enc.encode(texts.slice(0, Math.min(texts.length, 4 * bs))); // warm-up: kernels, buffers at this size
+    const times: number[] = [];
+    let gpu: GpuTimings | null = null, nnz = 0;
+    for (let r = 0; r < repeats; r++) {
+      const before = snap(enc.timings);
+      const s = performance.now();
+      const v = await enc.encode(texts);
+      times.push(performance.now() - s);
+      nnz = v.terms.length;
+      const a = enc.timings;
+      gpu = { batches: a.batches - before.batches, trunkMs: a.trunkMs - before.trunkMs, headMs: a.headMs - before.headMs, copyMs: a.copyMs - before.copyMs, head: a.head };
+    }
+    const ms = median(times);
+    const run = { precision, head: gpu!.head, batch: bs, ms, docs_s: (texts.length / ms) * 1000, times, gpu, avg_nnz: nnz / texts.length };
+    (result.runs as unknown[]).push(run);
+    log(JSON.stringify(run));
+  }
+  // Where the trunk's GPU time goes (one more pass at the largest batch, with events between steps).
+  enc.head = 'auto';
+  enc.batchSize = batches[batches.length - 1];
+  enc.profile(true);
+  await enc.encode(texts);
+  result[`profile_${precision}`] = enc.profile(false);
+  log('profile', JSON.stringify(result[`profile_${precision}`]));
+  // Conformance outputs: dense weights of the first `check` texts.
   enc.batchSize = 128;
   enc.head = 'auto';
-  writeF32('node-bf16.f32', await enc.encodeDense(texts.slice(0, check)));
-  result.headForCheck = enc.timings.head;
-  enc.head = 'simple';
-  writeF32('node-bf16-simple.f32', await enc.encodeDense(texts.slice(0, check)));
+  writeF32(`node-${precision}.f32`, await enc.encodeDense(texts.slice(0, check)));
+  result[`head_${precision}`] = enc.timings.head;
+  if (precision === 'fp16') {
+    enc.head = 'simple';
+    writeF32('node-fp16-simple.f32', await enc.encodeDense(texts.slice(0, check)));
+  }
   await enc.close();
 }
 {
@@ -89,7 +100,7 @@ const result: Record<string, unknown> = { texts: texts.length, maxLength, tokeni
 const tiny = process.argv.includes('--tiny') ? arg('tiny') : null;
 if (tiny) {
   const tinyTexts = JSON.parse(readFileSync(arg('tiny-texts'), 'utf8')) as string[];
-  for (const precision of ['fp32', 'bf16'] as const) {
+  for (const precision of ['fp32', 'fp16', 'bf16'] as const) {
     const enc = await GpuEncoder.load(tiny, { precision, maxLength, batchSize: 8 });
     writeF32(`tiny-node-${precision}.f32`, await enc.encodeDense(tinyTexts));
     result[`tiny_${precision}_head`] = enc.timings.head;

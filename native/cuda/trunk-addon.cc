@@ -12,6 +12,7 @@
 #include <cuda_runtime.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -123,7 +124,8 @@ napi_value create(napi_env env, napi_callback_info info) {
     napi_get_value_string_utf8(env, prec, buf, sizeof buf, &n);
     if (!strcmp(buf, "fp32")) c.precision = LSR_TRUNK_FP32;
     else if (!strcmp(buf, "bf16")) c.precision = LSR_TRUNK_BF16;
-    else return throw_msg(env, "INVALID_ARGUMENT", "config.precision must be 'bf16' or 'fp32'");
+    else if (!strcmp(buf, "fp16")) c.precision = LSR_TRUNK_FP16;
+    else return throw_msg(env, "INVALID_ARGUMENT", "config.precision must be 'bf16', 'fp16' or 'fp32'");
   }
   uint32_t len = 0;
   bool is_array = false;
@@ -182,7 +184,15 @@ void execute(napi_env, void* data) {
   // Sparse rows: weights > threshold, the top k when topk > 0, terms ascending.
   w->offsets.assign(w->texts + 1, 0);
   size_t positive = 0;
-  for (float v : w->out) positive += v > w->threshold;
+  for (float v : w->out) {
+    if (!std::isfinite(v)) {
+      // fp16 activations out of range (or a broken model): refuse rather than index garbage.
+      w->rc = 3;
+      w->error = "the encoder produced a non-finite weight (fp16 overflow? try precision 'bf16' or 'fp32')";
+      return;
+    }
+    positive += v > w->threshold;
+  }
   const size_t cap = w->topk > 0 ? std::min(positive, (size_t)w->topk * w->texts) : positive;
   w->terms.reserve(cap);
   w->weights.reserve(cap);
@@ -332,6 +342,31 @@ napi_value device_name(napi_env env, napi_callback_info info) {
   return s;
 }
 
+// profile(handle[, on]) -> { <step>: ms, ..., batches } so far; then a boolean `on` switches profiling and clears the sums.
+napi_value profile(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2], o, v;
+  NAPI(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  Handle* h = nullptr;
+  NAPI(napi_get_value_external(env, argv[0], reinterpret_cast<void**>(&h)));
+  NAPI(napi_create_object(env, &o));
+  if (!h || !h->t) return o;
+  const char* names[32] = {nullptr};
+  float ms[32];
+  const int batches = lsr_trunk_profile(h->t, names, ms, 32);  // the sums so far, before any switch clears them
+  if (argc >= 2) {
+    bool on = false;
+    if (napi_get_value_bool(env, argv[1], &on) == napi_ok) lsr_trunk_set_profile(h->t, on);
+  }
+  for (int i = 0; i < 32 && names[i]; i++) {
+    NAPI(napi_create_double(env, ms[i], &v));
+    NAPI(napi_set_named_property(env, o, names[i], v));
+  }
+  NAPI(napi_create_int32(env, batches, &v));
+  NAPI(napi_set_named_property(env, o, "batches", v));
+  return o;
+}
+
 napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"probe", nullptr, probe, nullptr, nullptr, nullptr, napi_default, nullptr},
@@ -339,6 +374,7 @@ napi_value init(napi_env env, napi_value exports) {
       {"encode", nullptr, encode, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"release", nullptr, release, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"deviceName", nullptr, device_name, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"profile", nullptr, profile, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   napi_define_properties(env, exports, sizeof props / sizeof *props, props);
   return exports;

@@ -11,6 +11,7 @@
 
 #include <cublas_v2.h>
 #include <cuda_bf16.h>
+#include <cuda_fp16.h>
 #include <cuda_runtime.h>
 #include <dlfcn.h>
 
@@ -45,12 +46,14 @@ struct Failure {
 template <typename T> __device__ __forceinline__ float to_f(T v);
 template <> __device__ __forceinline__ float to_f<float>(float v) { return v; }
 template <> __device__ __forceinline__ float to_f<__nv_bfloat16>(__nv_bfloat16 v) { return __bfloat162float(v); }
+template <> __device__ __forceinline__ float to_f<__half>(__half v) { return __half2float(v); }
 template <typename T> __device__ __forceinline__ T from_f(float v);
 template <> __device__ __forceinline__ float from_f<float>(float v) { return v; }
 template <> __device__ __forceinline__ __nv_bfloat16 from_f<__nv_bfloat16>(float v) { return __float2bfloat16_rn(v); }
+template <> __device__ __forceinline__ __half from_f<__half>(float v) { return __float2half_rn(v); }
 
 template <typename T> constexpr cudaDataType_t cuda_type() {
-  return std::is_same<T, float>::value ? CUDA_R_32F : CUDA_R_16BF;
+  return std::is_same<T, float>::value ? CUDA_R_32F : std::is_same<T, __half>::value ? CUDA_R_16F : CUDA_R_16BF;
 }
 
 // ---- kernels -------------------------------------------------------------------------------
@@ -152,14 +155,19 @@ __global__ void __launch_bounds__(LN_THREADS) add_ln(const float* x_in, const T*
   }
 }
 
-// y[n, c] += bias[c] (and GELU, exact erf form as BERT's "gelu") over [rows, cols].
+// y[n, c] += bias[c] (and GELU, exact erf form as BERT's "gelu") over [rows, cols], two values a
+// thread (cols is even); 32-bit indices (rows × cols < 2^32, checked on the host).
 template <typename T, bool GELU>
-__global__ void bias_act(T* y, const float* bias, size_t rows, int cols) {
-  const size_t total = rows * (size_t)cols;
-  for (size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x; i < total; i += (size_t)gridDim.x * blockDim.x) {
-    float v = to_f<T>(y[i]) + bias[i % cols];
-    if (GELU) v = 0.5f * v * (1.f + erff(v * 0.70710678118654752f));
-    y[i] = from_f<T>(v);
+__global__ void bias_act(T* y, const float* bias, unsigned total, unsigned cols) {
+  for (unsigned i = 2 * (blockIdx.x * blockDim.x + threadIdx.x); i < total; i += 2 * gridDim.x * blockDim.x) {
+    const unsigned c = i % cols;
+    float v0 = to_f<T>(y[i]) + bias[c], v1 = to_f<T>(y[i + 1]) + bias[c + 1];
+    if (GELU) {
+      v0 = 0.5f * v0 * (1.f + erff(v0 * 0.70710678118654752f));
+      v1 = 0.5f * v1 * (1.f + erff(v1 * 0.70710678118654752f));
+    }
+    y[i] = from_f<T>(v0);
+    y[i + 1] = from_f<T>(v1);
   }
 }
 
@@ -291,8 +299,16 @@ struct Layer {
   float *qkv_b, *o_b, *ln1_g, *ln1_b, *i_b, *out_b, *ln2_g, *ln2_b;
 };
 
+constexpr int PROFILE_STEPS = 11;
+const char* const PROFILE_NAMES[PROFILE_STEPS] = {"qkv_gemm", "qkv_bias", "scores_gemm", "softmax", "pv_gemm", "o_gemm",
+                                                  "ln1", "ffn1_gemm", "bias_gelu", "ffn2_gemm", "ln2"};
+
 struct TrunkBase {
   virtual ~TrunkBase() = default;
+  std::vector<cudaEvent_t> pev;
+  float prof[PROFILE_STEPS] = {0};
+  int prof_batches = 0;
+  bool profile_on = false;
   virtual void encode(const int32_t* ids, const uint8_t* mask, int texts, int seq, int head, float* out) = 0;
   std::mutex mu;
   std::string head_name = "none", device_name;
@@ -342,6 +358,7 @@ struct Trunk : TrunkBase {
     for (const float* p : parts)
       for (size_t i = 0; i < rows_each * cols; i++, at++) {
         if constexpr (std::is_same<T, float>::value) host[at] = p[i];
+        else if constexpr (std::is_same<T, __half>::value) host[at] = __float2half_rn(p[i]);
         else {
           const uint16_t bits = to_bf16_bits(p[i]);
           std::memcpy(&host[at], &bits, 2);
@@ -407,6 +424,7 @@ struct Trunk : TrunkBase {
       if (p) cudaFree(p);
     if (h_out) cudaFreeHost(h_out);
     for (auto& e : ev) cudaEventDestroy(e);
+    for (auto& e : pev) cudaEventDestroy(e);
     if (blas) cublasDestroy(blas);
     if (stream) cudaStreamDestroy(stream);
   }
@@ -461,10 +479,11 @@ struct Trunk : TrunkBase {
 
   void bias(T* y, const float* b, size_t rows, int cols, bool gelu) {
     const size_t total = rows * cols;
+    if (total >= (1ull << 32) || cols % 2) throw Failure{"bias: rows × cols must be < 2^32 and cols even"};
     const int threads = 256;
-    const int blocks = (int)std::min<size_t>((total + threads - 1) / threads, 132 * 16);
-    if (gelu) bias_act<T, true><<<blocks, threads, 0, stream>>>(y, b, rows, cols);
-    else bias_act<T, false><<<blocks, threads, 0, stream>>>(y, b, rows, cols);
+    const int blocks = (int)std::min<size_t>((total / 2 + threads - 1) / threads, 132 * 32);
+    if (gelu) bias_act<T, true><<<blocks, threads, 0, stream>>>(y, b, (unsigned)total, (unsigned)cols);
+    else bias_act<T, false><<<blocks, threads, 0, stream>>>(y, b, (unsigned)total, (unsigned)cols);
     CK(cudaGetLastError());
   }
 
@@ -485,27 +504,59 @@ struct Trunk : TrunkBase {
     CK(cudaGetLastError());
     const float scale = 1.f / std::sqrt((float)dh), one = 1.f, zero = 0.f;
     const size_t rows = (size_t)bh * seq;
+    // Profiling on (lsr_trunk_set_profile): CUDA events between the steps of every layer, summed per step.
+    const bool profile = profile_on;
+    int mark_at = 0;
+    auto mark = [&]() {
+      if (!profile) return;
+      if ((size_t)mark_at >= pev.size()) {
+        pev.emplace_back();
+        CK(cudaEventCreate(&pev.back()));
+      }
+      CK(cudaEventRecord(pev[mark_at++], stream));
+    };
+    mark();
     for (const Layer& L : layers) {
       linear(xb, L.qkv_w, qkv, N, H, 3 * H);
+      mark();
       bias(qkv, L.qkv_b, N, 3 * H, false);
+      mark();
       // S_bh = Q K^T / sqrt(dh): column-major C[j, i] = K[j] · Q[i]
       CB(cublasGemmBatchedEx(blas, CUBLAS_OP_T, CUBLAS_OP_N, seq, seq, dh, &scale, k, cuda_type<T>(), 3 * H, q,
                              cuda_type<T>(), 3 * H, &zero, s, CUDA_R_32F, seq, bh, CUBLAS_COMPUTE_32F,
                              CUBLAS_GEMM_DEFAULT));
+      mark();
       masked_softmax<T><<<(unsigned)((rows + 7) / 8), 256, 0, stream>>>(S, P, d_mask, heads, seq, rows);
       CK(cudaGetLastError());
+      mark();
       // ctx_bh = P V: column-major C[d, i] = sum_j V[j, d] P[i, j]
       CB(cublasGemmBatchedEx(blas, CUBLAS_OP_N, CUBLAS_OP_N, dh, seq, seq, &one, v, cuda_type<T>(), 3 * H, p_in,
                              cuda_type<T>(), seq, &zero, cx, cuda_type<T>(), H, bh, CUBLAS_COMPUTE_32F,
                              CUBLAS_GEMM_DEFAULT));
+      mark();
       linear(ctx, L.o_w, tmp, N, H, H);
+      mark();
       add_ln<T><<<N, LN_THREADS, 0, stream>>>(x, tmp, L.o_b, H, L.ln1_g, L.ln1_b, c.eps, x, xb);
       CK(cudaGetLastError());
+      mark();
       linear(xb, L.i_w, inter, N, H, I);
+      mark();
       bias(inter, L.i_b, N, I, true);
+      mark();
       linear(inter, L.out_w, tmp, N, I, H);
+      mark();
       add_ln<T><<<N, LN_THREADS, 0, stream>>>(x, tmp, L.out_b, H, L.ln2_g, L.ln2_b, c.eps, x, xb);
       CK(cudaGetLastError());
+      mark();
+    }
+    if (profile) {
+      CK(cudaStreamSynchronize(stream));
+      for (int i = 1; i < mark_at; i++) {
+        float ms = 0;
+        CK(cudaEventElapsedTime(&ms, pev[i - 1], pev[i]));
+        prof[(i - 1) % PROFILE_STEPS] += ms;
+      }
+      prof_batches++;
     }
     // MLM head transform: dense + GELU + LayerNorm -> xb (the hidden states the head pools)
     linear(xb, tr_w, tmp, N, H, H);
@@ -556,10 +607,10 @@ struct Trunk : TrunkBase {
     run_trunk(texts, seq);
     CK(cudaEventRecord(ev[1], stream));
     FusedHeadLib& lib = fused_head_lib();
-    const bool fused = head == LSR_HEAD_AUTO && std::is_same<T, __nv_bfloat16>::value && lib.fn && c.hidden % 8 == 0;
+    const bool fused = head == LSR_HEAD_AUTO && !std::is_same<T, float>::value && lib.fn && c.hidden % 8 == 0;
     if (fused) {
-      const int rc = lib.fn(xb, d_len, d_mask, dec_w, dec_b, dout, texts, seq, c.hidden, c.vocab, LSR_CUDA_BF16,
-                            (void*)stream);
+      const int dtype = std::is_same<T, __half>::value ? LSR_CUDA_FP16 : LSR_CUDA_BF16;
+      const int rc = lib.fn(xb, d_len, d_mask, dec_w, dec_b, dout, texts, seq, c.hidden, c.vocab, dtype, (void*)stream);
       if (rc != 0)
         throw Failure{std::string("lsr_cuda_sparse_head: ") + (lib.err ? lib.err() : "error ") + std::to_string(rc)};
       head_name = "fused";
@@ -610,8 +661,11 @@ lsr_trunk* lsr_trunk_create(const lsr_trunk_config* cfg, const float* const* ten
     int count = 0;
     if (cudaGetDeviceCount(&count) != cudaSuccess || count == 0) throw Failure{"no CUDA device"};
     if (cfg->device < 0 || cfg->device >= count) throw Failure{"no CUDA device " + std::to_string(cfg->device)};
-    TrunkBase* impl = cfg->precision == LSR_TRUNK_FP32 ? static_cast<TrunkBase*>(new Trunk<float>(*cfg, tensors))
-                                                       : static_cast<TrunkBase*>(new Trunk<__nv_bfloat16>(*cfg, tensors));
+    TrunkBase* impl;
+    if (cfg->precision == LSR_TRUNK_FP32) impl = new Trunk<float>(*cfg, tensors);
+    else if (cfg->precision == LSR_TRUNK_FP16) impl = new Trunk<__half>(*cfg, tensors);
+    else if (cfg->precision == LSR_TRUNK_BF16) impl = new Trunk<__nv_bfloat16>(*cfg, tensors);
+    else throw Failure{"unknown precision " + std::to_string(cfg->precision)};
     return new lsr_trunk{impl};
   } catch (const Failure& f) {
     g_error = f.what;
@@ -657,5 +711,23 @@ void lsr_trunk_last_timing(lsr_trunk* t, float* trunk_ms, float* head_ms, float*
 }
 
 const char* lsr_trunk_last_error(void) { return g_error.c_str(); }
+
+void lsr_trunk_set_profile(lsr_trunk* t, int on) {
+  if (!t) return;
+  std::lock_guard<std::mutex> lock(t->impl->mu);
+  t->impl->profile_on = on != 0;
+  for (float& v : t->impl->prof) v = 0;
+  t->impl->prof_batches = 0;
+}
+
+int lsr_trunk_profile(lsr_trunk* t, const char** names, float* ms, int n) {
+  if (!t) return 0;
+  const int k = n < PROFILE_STEPS ? n : PROFILE_STEPS;
+  for (int i = 0; i < k; i++) {
+    if (names) names[i] = PROFILE_NAMES[i];
+    if (ms) ms[i] = t->impl->prof[i];
+  }
+  return t->impl->prof_batches;
+}
 
 }  // extern "C"

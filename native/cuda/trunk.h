@@ -3,11 +3,11 @@
 // A BERT masked-LM's trunk on the GPU: embeddings + LayerNorm, `layers` × (self-attention with the
 // padding mask, residual + LayerNorm, GELU feed-forward, residual + LayerNorm), then the MLM head's
 // transform (dense + GELU + LayerNorm): the hidden states the fused sparse head pools
-// (docs/encoder-model-format.md, split layout). GEMMs are cuBLAS (bf16 inputs, fp32 accumulation,
-// or fp32 throughout), the rest small kernels; the residual stream and every LayerNorm are fp32.
+// (docs/encoder-model-format.md, split layout). GEMMs are cuBLAS (bf16 or fp16 inputs, fp32
+// accumulation, or fp32 throughout), the rest small kernels; the residual stream and every LayerNorm are fp32.
 // The last hidden states stay on the device and go straight into the sparse head:
-// build/cuda/liblsr_cuda_head.so (native/cuda/sparse-head.h, the kernel engineer's fused head) when
-// it can be loaded and the precision is bf16, else this file's own simple head (a cuBLAS logits
+// build/cuda/liblsr_cuda_head.so (native/cuda/sparse-head.h, the fused head) when it can be loaded
+// and the precision is bf16 or fp16, else this file's own simple head (a cuBLAS logits
 // GEMM over chunks of texts + a masked max/ReLU/log1p pass: correct, not fused).
 #pragma once
 
@@ -17,7 +17,7 @@
 extern "C" {
 #endif
 
-enum lsr_trunk_precision { LSR_TRUNK_BF16 = 0, LSR_TRUNK_FP32 = 1 };
+enum lsr_trunk_precision { LSR_TRUNK_BF16 = 0, LSR_TRUNK_FP32 = 1, LSR_TRUNK_FP16 = 2 };
 
 typedef struct lsr_trunk_config {
   int layers, hidden, heads, intermediate, vocab, max_pos, type_vocab;
@@ -56,6 +56,12 @@ const char* lsr_trunk_device_name(lsr_trunk* t);
 void lsr_trunk_last_timing(lsr_trunk* t, float* trunk_ms, float* head_ms, float* copy_ms);
 
 const char* lsr_trunk_last_error(void);
+
+// Profiling: after lsr_trunk_set_profile(t, 1) (which also clears the sums), GPU milliseconds per
+// trunk step (QKV GEMM, softmax, LayerNorm, ...) summed over all layers and batches since. Fills
+// min(n, steps) names/values (names may be NULL), returns the number of batches profiled.
+void lsr_trunk_set_profile(lsr_trunk* t, int on);
+int lsr_trunk_profile(lsr_trunk* t, const char** names, float* ms, int n);
 
 #ifdef __cplusplus
 }

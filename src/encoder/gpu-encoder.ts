@@ -18,9 +18,14 @@ export interface GpuEncoderOptions {
   maxLength?: number;
   /** Texts per GPU batch (texts are sorted by token length first). Default 32. */
   batchSize?: number;
-  /** `bf16` (tensor-core GEMMs, fp32 accumulation, fp32 LayerNorms and residual) or `fp32`. Default bf16. */
-  precision?: 'bf16' | 'fp32';
-  /** `auto`: the fused head (build/cuda/liblsr_cuda_head.so) when loadable and bf16, else the simple one. */
+  /**
+   * GEMM inputs and activations between kernels: `fp16` or `bf16` (tensor cores, fp32 accumulation;
+   * LayerNorms, softmax and the residual stream stay fp32) or `fp32` (no TF32). fp16 keeps 3 more
+   * mantissa bits than bf16 (8× less rounding; BERT activations are far inside its range, and a
+   * non-finite output is refused with CUDA_FAILED rather than returned). Default fp16.
+   */
+  precision?: 'fp16' | 'bf16' | 'fp32';
+  /** `auto`: the fused head (build/cuda/liblsr_cuda_head.so) when loadable and fp16/bf16, else the simple one. */
   head?: 'auto' | 'simple';
   /** Keep only weights above this. Default 0. */
   threshold?: number;
@@ -44,6 +49,7 @@ interface CudaAddon {
     o: { head?: string; threshold?: number; topk?: number; dense?: boolean }): Promise<GpuBatchResult>;
   release(handle: object): void;
   deviceName(handle: object): string;
+  profile(handle: object, on?: boolean): Record<string, number>;
 }
 
 interface GpuBatchResult extends SparseVectors {
@@ -117,6 +123,27 @@ const TOKENIZE_PIECE = 256;
 /** Rounds each batch's sequence up to a multiple of this (tensor-core friendly leading dimensions). */
 const SEQ_ALIGN = 8;
 
+interface Batch {
+  /** Input positions of the batch's texts. */
+  idx: number[];
+  /** Their token ids: ready, being tokenized in a worker, or to tokenize on this thread. */
+  lists: number[][] | Promise<number[][]> | (() => number[][]);
+}
+
+/** Sparse rows scattered over batch results -> one SparseVectors in input order. */
+function gather(where: { r: SparseVectors; row: number }[]): SparseVectors {
+  const n = where.length, offsets = new Uint32Array(n + 1);
+  for (let i = 0; i < n; i++) offsets[i + 1] = offsets[i] + where[i].r.offsets[where[i].row + 1] - where[i].r.offsets[where[i].row];
+  const terms = new Uint32Array(offsets[n]), weights = new Float32Array(offsets[n]);
+  for (let i = 0; i < n; i++) {
+    const { r, row } = where[i];
+    const a = r.offsets[row], b = r.offsets[row + 1];
+    terms.set(r.terms.subarray(a, b), offsets[i]);
+    weights.set(r.weights.subarray(a, b), offsets[i]);
+  }
+  return { offsets, terms, weights };
+}
+
 export class GpuEncoder {
   private closed = false;
   private inFlight = new Set<Promise<unknown>>();
@@ -135,7 +162,7 @@ export class GpuEncoder {
 
   static async load(dir: string, options: GpuEncoderOptions = {}, field = 'model'): Promise<GpuEncoder> {
     const o: Required<GpuEncoderOptions> = {
-      maxLength: 256, batchSize: 32, precision: 'bf16', head: 'auto', threshold: 0, topk: 0,
+      maxLength: 256, batchSize: 32, precision: 'fp16', head: 'auto', threshold: 0, topk: 0,
       device: Number(process.env.LSR_CUDA_DEVICE ?? 0), tokenizerThreads: 0, ...options,
     };
     const int = (v: number, min: number, name: string) => {
@@ -147,7 +174,7 @@ export class GpuEncoder {
     int(o.device, 0, 'device');
     int(o.tokenizerThreads, 0, 'tokenizerThreads');
     if (!(Number.isFinite(o.threshold) && o.threshold >= 0)) fail('VALIDATION_FAILED', `threshold must be a finite number >= 0`, 'encoder.threshold');
-    if (o.precision !== 'bf16' && o.precision !== 'fp32') fail('VALIDATION_FAILED', `precision must be 'bf16' or 'fp32', got ${JSON.stringify(o.precision)}`, 'encoder.precision');
+    if (!['fp16', 'bf16', 'fp32'].includes(o.precision)) fail('VALIDATION_FAILED', `precision must be 'fp16', 'bf16' or 'fp32', got ${JSON.stringify(o.precision)}`, 'encoder.precision');
     if (o.head !== 'auto' && o.head !== 'simple') fail('VALIDATION_FAILED', `head must be 'auto' or 'simple', got ${JSON.stringify(o.head)}`, 'encoder.head');
     const cuda = loadCudaAddon();
     const tokenizer = await SpladeTokenizer.load(dir, field);
@@ -204,47 +231,69 @@ export class GpuEncoder {
     return (await Promise.all(parts)).flat();
   }
 
-  /** One sparse vector per text, in the order given. */
+  /**
+   * One sparse vector per text, in the order given. Texts are sorted by character length (as
+   * sentence-transformers does) and cut into batches before tokenizing, so the tokenizer workers
+   * run ahead of the GPU instead of before it.
+   */
   async encode(texts: string[]): Promise<SparseVectors> {
-    return this.encodeIds(await this.tokenize(texts));
+    const where: { r: SparseVectors; row: number }[] = new Array(texts.length);
+    await this.runBatches(this.plan(texts), false, (idx, r) => idx.forEach((i, row) => (where[i] = { r, row })));
+    return gather(where);
   }
 
   /** Dense [texts × vocab] weights, in the order given (conformance checks). */
   async encodeDense(texts: string[]): Promise<Float32Array> {
-    const lists = await this.tokenize(texts);
-    const V = this.shape.vocab, out = new Float32Array(lists.length * V);
-    await this.runBatches(lists, true, (idx, r) => idx.forEach((i, row) => out.set(r.dense!.subarray(row * V, (row + 1) * V), i * V)));
+    const V = this.shape.vocab, out = new Float32Array(texts.length * V);
+    await this.runBatches(this.plan(texts), true, (idx, r) => idx.forEach((i, row) => out.set(r.dense!.subarray(row * V, (row + 1) * V), i * V)));
     return out;
   }
 
-  /** Encodes token id lists: sorted by length into batches, two batches in flight, results in input order. */
+  /** Encodes token id lists: sorted by token length into batches, results in input order. */
   async encodeIds(lists: number[][]): Promise<SparseVectors> {
-    const where: { r: SparseVectors; row: number }[] = new Array(lists.length);
-    await this.runBatches(lists, false, (idx, r) => idx.forEach((i, row) => (where[i] = { r, row })));
-    const offsets = new Uint32Array(lists.length + 1);
-    for (let i = 0; i < lists.length; i++) offsets[i + 1] = offsets[i] + where[i].r.offsets[where[i].row + 1] - where[i].r.offsets[where[i].row];
-    const terms = new Uint32Array(offsets[lists.length]), weights = new Float32Array(offsets[lists.length]);
-    for (let i = 0; i < lists.length; i++) {
-      const { r, row } = where[i];
-      const a = r.offsets[row], b = r.offsets[row + 1];
-      terms.set(r.terms.subarray(a, b), offsets[i]);
-      weights.set(r.weights.subarray(a, b), offsets[i]);
-    }
-    return { offsets, terms, weights };
-  }
-
-  private async runBatches(lists: number[][], dense: boolean, take: (idx: number[], r: GpuBatchResult) => void): Promise<void> {
-    if (this.closed) fail('ENCODER_CLOSED', 'the GPU encoder is closed', 'encoder');
     const order = lists.map((_, i) => i).sort((a, b) => lists[a].length - lists[b].length || a - b);
-    const queue: Promise<void>[] = [];
+    const batches: Batch[] = [];
     for (let s = 0; s < order.length; s += this.o.batchSize) {
       const idx = order.slice(s, s + this.o.batchSize);
-      if (queue.length >= 2) await queue.shift();
-      const p = this.runBatch(idx.map((i) => lists[i]), dense).then((r) => take(idx, r));
-      p.catch(() => {});
-      queue.push(p);
+      batches.push({ idx, lists: idx.map((i) => lists[i]) });
     }
-    await Promise.all(queue);
+    const where: { r: SparseVectors; row: number }[] = new Array(lists.length);
+    await this.runBatches(batches, false, (idx, r) => idx.forEach((i, row) => (where[i] = { r, row })));
+    return gather(where);
+  }
+
+  /** Batches of texts by character length, each tokenized in the workers (queued now, in order). */
+  private plan(texts: string[]): Batch[] {
+    const order = texts.map((_, i) => i).sort((a, b) => texts[a].length - texts[b].length || a - b);
+    const batches: Batch[] = [];
+    for (let s = 0; s < order.length; s += this.o.batchSize) {
+      const idx = order.slice(s, s + this.o.batchSize);
+      const mine = idx.map((i) => texts[i]);
+      const lists = this.tokenizers
+        ? (this.tokenizers.run({ dir: this.dir, maxLength: this.o.maxLength, texts: mine }) as Promise<number[][]>)
+        : () => mine.map((t) => this.tokenizer.ids(t, this.o.maxLength));
+      if (lists instanceof Promise) lists.catch(() => {}); // observed when its batch's turn comes
+      batches.push({ idx, lists });
+    }
+    return batches;
+  }
+
+  /** Runs the batches in order with two in flight on the GPU (the addon serializes them). */
+  private async runBatches(batches: Batch[], dense: boolean, take: (idx: number[], r: GpuBatchResult) => void): Promise<void> {
+    if (this.closed) fail('ENCODER_CLOSED', 'the GPU encoder is closed', 'encoder');
+    const queue: Promise<void>[] = [];
+    try {
+      for (const b of batches) {
+        const lists = typeof b.lists === 'function' ? b.lists() : await b.lists;
+        if (queue.length >= 2) await queue.shift();
+        const p = this.runBatch(lists, dense).then((r) => take(b.idx, r));
+        p.catch(() => {});
+        queue.push(p);
+      }
+      await Promise.all(queue);
+    } finally {
+      for (const b of batches) if (b.lists instanceof Promise) b.lists.catch(() => {});
+    }
   }
 
   private async runBatch(lists: number[][], dense: boolean): Promise<GpuBatchResult> {
@@ -274,6 +323,14 @@ export class GpuEncoder {
     } finally {
       this.inFlight.delete(p);
     }
+  }
+
+  /**
+   * GPU milliseconds per trunk step (QKV GEMM, softmax, LayerNorm, ...) over all layers, summed
+   * since profiling was switched on; `on` switches it (events between steps: slightly slower).
+   */
+  profile(on?: boolean): Record<string, number> {
+    return on === undefined ? this.cuda.profile(this.handle) : this.cuda.profile(this.handle, on);
   }
 
   /** Waits for batches in flight, frees the device memory and stops the tokenizer workers. */

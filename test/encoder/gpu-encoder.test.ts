@@ -27,17 +27,19 @@ describe.skipIf(status.ok)('GPU encoder without CUDA', () => {
 });
 
 describe.skipIf(!status.ok)('GPU encoder on the tiny random BERT (CUDA)', () => {
-  let cpu: SpladeEncoder, fp32: GpuEncoder, bf16: GpuEncoder;
+  let cpu: SpladeEncoder, fp32: GpuEncoder, fp16: GpuEncoder, bf16: GpuEncoder;
   let ref: Float32Array;
   beforeAll(async () => {
     cpu = await SpladeEncoder.load(TINY_MODEL, { layout: 'split' });
     fp32 = await GpuEncoder.load(TINY_MODEL, { precision: 'fp32', batchSize: 3 });
+    fp16 = await GpuEncoder.load(TINY_MODEL, { precision: 'fp16', batchSize: 3 });
     bf16 = await GpuEncoder.load(TINY_MODEL, { precision: 'bf16', batchSize: 3 });
     ref = dense(await cpu.encode(TEXTS), TEXTS.length, cpu.vocab);
   });
   afterAll(async () => {
     await cpu?.close();
     await fp32?.close();
+    await fp16?.close();
     await bf16?.close();
   });
 
@@ -48,14 +50,15 @@ describe.skipIf(!status.ok)('GPU encoder on the tiny random BERT (CUDA)', () => 
     expect(d).toBeLessThan(1e-4);
   });
 
-  it('bf16 equals the CPU encoder to 1e-2 (max abs), fused and simple heads alike', async () => {
-    for (const head of ['auto', 'simple'] as const) {
-      bf16.head = head;
-      const got = dense(await bf16.encode(TEXTS), TEXTS.length, bf16.vocab);
-      const d = maxAbs(got, ref);
-      console.log(`gpu bf16 (${bf16.timings.head} head) vs cpu: max abs ${d.toExponential(2)}`);
-      expect(d).toBeLessThan(1e-2);
-    }
+  it('fp16 and bf16 equal the CPU encoder to 1e-2 (max abs), fused and simple heads alike', async () => {
+    for (const [name, enc] of [['fp16', fp16], ['bf16', bf16]] as const)
+      for (const head of ['auto', 'simple'] as const) {
+        enc.head = head;
+        const got = dense(await enc.encode(TEXTS), TEXTS.length, enc.vocab);
+        const d = maxAbs(got, ref);
+        console.log(`gpu ${name} (${enc.timings.head} head) vs cpu: max abs ${d.toExponential(2)}`);
+        expect(d).toBeLessThan(1e-2);
+      }
   });
 
   it('sparse output is the dense output above the threshold, in input order', async () => {
