@@ -33,6 +33,8 @@ export interface Config {
   encoderWorkers: number;
   /** LSR_ENCODER_THREADS: ONNX Runtime and fused-head threads per encoder worker. Default 1. */
   encoderThreads: number;
+  /** LSR_ENCODER_DEVICE: where SPLADE encoders run, `cpu` (default) or `cuda` (docs/gpu.md). */
+  encoderDevice: 'cpu' | 'cuda';
   /** LSR_ALLOW_NO_AUTH=1: allow listening on a non-loopback address without API keys. */
   allowNoAuth: boolean;
 }
@@ -50,6 +52,12 @@ function int(name: string, v: string | undefined, def: number, min: number, max:
   const n = Number(v);
   if (!Number.isInteger(n) || n < min || n > max) throw new ConfigError(`${name} must be an integer from ${min} to ${max}, got '${v}'`);
   return n;
+}
+
+function device(v: string | undefined): 'cpu' | 'cuda' {
+  if (v === undefined || v === '' || v === 'cpu') return 'cpu';
+  if (v === 'cuda') return 'cuda';
+  throw new ConfigError(`LSR_ENCODER_DEVICE must be 'cpu' or 'cuda', got '${v}'`);
 }
 
 export function parseApiKeys(v: string | undefined): ApiKey[] {
@@ -99,6 +107,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, flags: Record<s
     shutdownTimeoutMs: int('LSR_SHUTDOWN_TIMEOUT_MS', e.LSR_SHUTDOWN_TIMEOUT_MS, 10_000, 0, 3_600_000),
     encoderWorkers: int('LSR_ENCODER_WORKERS', e.LSR_ENCODER_WORKERS, 1, 1, 64),
     encoderThreads: int('LSR_ENCODER_THREADS', e.LSR_ENCODER_THREADS, 1, 1, 256),
+    encoderDevice: device(e.LSR_ENCODER_DEVICE),
     allowNoAuth: e.LSR_ALLOW_NO_AUTH === '1' || e.LSR_ALLOW_NO_AUTH === 'true',
   };
   if (cfg.apiKeys.length === 0 && !isLoopback(cfg.host) && !cfg.allowNoAuth)

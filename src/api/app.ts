@@ -98,7 +98,7 @@ export async function buildApp(config: Config, logger: FastifyServerOptions['log
     forceCloseConnections: 'idle',
   }).withTypeProvider<TypeBoxTypeProvider>();
 
-  const encoders = new EncoderRegistry({ workers: config.encoderWorkers, threads: config.encoderThreads });
+  const encoders = new EncoderRegistry({ workers: config.encoderWorkers, threads: config.encoderThreads, device: config.encoderDevice });
   const registry = await CollectionRegistry.open(config.dataDir, app.log, encoders);
   const service: Service = { config, registry, jobs: JobRegistry.open(config.dataDir), metrics: new Metrics(), encoders, shutdown: new AbortController() };
 

@@ -33,6 +33,8 @@ export const ERROR_STATUS = {
   RATE_LIMITED: 429,
   SHUTTING_DOWN: 503,
   ENCODER_CLOSED: 503,
+  // The encoder is configured for the GPU (LSR_ENCODER_DEVICE=cuda) and this server has no CUDA build or no GPU.
+  CUDA_UNAVAILABLE: 503,
   INTERNAL: 500,
 } as const;
 

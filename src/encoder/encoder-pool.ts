@@ -4,6 +4,7 @@
 import { Piscina } from 'piscina';
 import { fail } from '../api/errors.js';
 import type { SparseVectors } from './fused-head.js';
+import { cudaStatus } from './gpu-encoder.js';
 import { inspectModelDir } from './model-dir.js';
 import { validateEncoderOptions, type EncoderOptions } from './splade-encoder.js';
 import { SpladeTokenizer } from './tokenizer.js';
@@ -61,6 +62,11 @@ export class EncoderPool {
     if (maxPending !== undefined && (!Number.isInteger(maxPending) || maxPending < 1))
       fail('VALIDATION_FAILED', `maxPending must be a positive integer, got ${maxPending}`, 'encoder.maxPending');
     const model = inspectModelDir(dir, field);
+    if (enc.device === 'cuda') {
+      // Checked here, where the error keeps its code (a worker's error crosses threads as a plain Error).
+      const cuda = cudaStatus();
+      if (!cuda.ok) fail('CUDA_UNAVAILABLE', `the sparse encoder is set to run on the GPU (device 'cuda', LSR_ENCODER_DEVICE) but cannot: ${cuda.reason}`, 'encoder.device');
+    }
     const tokenizer = await SpladeTokenizer.load(model.dir, field);
     const piscina = new Piscina({
       ...WORKER,

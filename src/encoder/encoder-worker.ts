@@ -1,6 +1,7 @@
 // A piscina worker: one encoder per worker thread, loaded on the first task from the task's config —
 // a SpladeEncoder, or a DenseEncoder for a dense pool's tasks (a pool's workers serve one model).
 import { SpladeEncoder, type EncoderOptions } from './splade-encoder.js';
+import { GpuEncoder } from './gpu-encoder.js';
 import { DenseEncoder, type DenseEncoderOptions, type DenseRole } from './dense-encoder.js';
 import type { SparseVectors } from './fused-head.js';
 
@@ -19,7 +20,14 @@ export type WorkerTask =
   | { kind: 'dense-ready' }
   | { kind: 'dense'; role: DenseRole; texts: string[] };
 
-let encoder: Promise<SpladeEncoder> | null = null;
+let encoder: Promise<SpladeEncoder | GpuEncoder> | null = null;
+
+/** The sparse encoder of a worker: on the GPU when the pool's options say `device: 'cuda'`. */
+function loadSparse(c: WorkerConfig): Promise<SpladeEncoder | GpuEncoder> {
+  if (c.options.device !== 'cuda') return SpladeEncoder.load(c.dir, c.options, c.field);
+  const { maxLength, batchSize, precision, threshold, topk } = c.options;
+  return GpuEncoder.load(c.dir, { maxLength, batchSize, precision, threshold, topk }, c.field);
+}
 let dense: Promise<DenseEncoder> | null = null;
 
 export default async function run(task: WorkerTask & { config: WorkerConfig }): Promise<SparseVectors | Float32Array | null> {
@@ -28,7 +36,7 @@ export default async function run(task: WorkerTask & { config: WorkerConfig }): 
     const enc = await dense;
     return task.kind === 'dense' ? enc.encode(task.texts, task.role) : null;
   }
-  encoder ??= SpladeEncoder.load(task.config.dir, task.config.options, task.config.field);
+  encoder ??= loadSparse(task.config);
   const enc = await encoder;
   if (task.kind === 'ready') return null;
   return task.kind === 'encode' ? enc.encode(task.texts) : enc.encodeIds(task.lists);

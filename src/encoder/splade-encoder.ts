@@ -26,9 +26,16 @@ export interface EncoderOptions {
   topk?: number;
   /** Hold the projection as bf16 (half the memory, ~3 significant digits). Default false. */
   bf16?: boolean;
+  /**
+   * `cpu` (default): this encoder. `cuda`: the pool's workers run the GPU encoder instead
+   * (gpu-encoder.ts: BERT trunk in CUDA + the sparse head on the device; docs/gpu.md).
+   */
+  device?: 'cpu' | 'cuda';
+  /** GPU encoder only: `fp16` (default), `bf16` or `fp32`. */
+  precision?: 'fp16' | 'bf16' | 'fp32';
 }
 
-const DEFAULTS = { maxLength: 256, batchSize: 32, threads: 1, threshold: 0, topk: 0, bf16: false };
+const DEFAULTS = { maxLength: 256, batchSize: 32, threads: 1, threshold: 0, topk: 0, bf16: false, device: 'cpu' as const, precision: 'fp16' as const };
 
 /** Checks options, naming the offending field (`field` prefixes it, e.g. `retrievers.splade`). */
 export function validateEncoderOptions(o: EncoderOptions, field = 'encoder'): void {
@@ -43,6 +50,10 @@ export function validateEncoderOptions(o: EncoderOptions, field = 'encoder'): vo
   int(o.topk, 0, 'topk');
   if (o.threshold !== undefined && !(Number.isFinite(o.threshold) && o.threshold >= 0))
     fail('VALIDATION_FAILED', `threshold must be a finite number >= 0, got ${JSON.stringify(o.threshold)}`, `${field}.threshold`);
+  if (o.device !== undefined && o.device !== 'cpu' && o.device !== 'cuda')
+    fail('VALIDATION_FAILED', `device must be 'cpu' or 'cuda', got ${JSON.stringify(o.device)}`, `${field}.device`);
+  if (o.precision !== undefined && !['fp16', 'bf16', 'fp32'].includes(o.precision))
+    fail('VALIDATION_FAILED', `precision must be 'fp16', 'bf16' or 'fp32', got ${JSON.stringify(o.precision)}`, `${field}.precision`);
   if (o.layout !== undefined && o.layout !== 'full' && o.layout !== 'split')
     fail('VALIDATION_FAILED', `layout must be 'full' or 'split', got ${JSON.stringify(o.layout)}`, `${field}.layout`);
 }

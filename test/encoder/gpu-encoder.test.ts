@@ -3,6 +3,8 @@
 // reason, and the one case that runs checks that loading fails with CUDA_UNAVAILABLE.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SparseVectors } from '../../src/encoder/fused-head.js';
+import { loadConfig, ConfigError } from '../../src/config.js';
+import { EncoderPool } from '../../src/encoder/encoder-pool.js';
 import { CudaUnavailableError, GpuEncoder, cudaStatus } from '../../src/encoder/gpu-encoder.js';
 import { SpladeEncoder } from '../../src/encoder/splade-encoder.js';
 import { TINY_MODEL, TEXTS } from './fixture.js';
@@ -19,10 +21,22 @@ function dense(v: SparseVectors, texts: number, vocab: number): Float32Array {
 
 const maxAbs = (a: Float32Array, b: Float32Array) => a.reduce((m, x, i) => Math.max(m, Math.abs(x - b[i])), 0);
 
+describe('LSR_ENCODER_DEVICE', () => {
+  it("is 'cpu' by default, takes 'cuda', refuses anything else", () => {
+    expect(loadConfig({}).encoderDevice).toBe('cpu');
+    expect(loadConfig({ LSR_ENCODER_DEVICE: 'cuda' }).encoderDevice).toBe('cuda');
+    expect(() => loadConfig({ LSR_ENCODER_DEVICE: 'gpu' })).toThrow(ConfigError);
+  });
+});
+
 describe.skipIf(status.ok)('GPU encoder without CUDA', () => {
   it('fails to load with CUDA_UNAVAILABLE and says why', async () => {
     await expect(GpuEncoder.load(TINY_MODEL)).rejects.toBeInstanceOf(CudaUnavailableError);
     await expect(GpuEncoder.load(TINY_MODEL)).rejects.toMatchObject({ code: 'CUDA_UNAVAILABLE' });
+  });
+
+  it("an encoder pool with device 'cuda' refuses to open with the coded service error (HTTP 503)", async () => {
+    await expect(EncoderPool.open(TINY_MODEL, { device: 'cuda' })).rejects.toMatchObject({ code: 'CUDA_UNAVAILABLE', statusCode: 503, field: 'encoder.device' });
   });
 });
 
@@ -65,6 +79,16 @@ describe.skipIf(!status.ok)('GPU encoder on the tiny random BERT (CUDA)', () => 
     const d = await fp32.encodeDense(TEXTS);
     const s = dense(await fp32.encode(TEXTS), TEXTS.length, fp32.vocab);
     expect(maxAbs(d, s)).toBe(0);
+  });
+
+  it("an encoder pool with device 'cuda' encodes through the GPU encoder in its worker", async () => {
+    const pool = await EncoderPool.open(TINY_MODEL, { device: 'cuda', precision: 'fp32' });
+    try {
+      const got = dense(await pool.encode(TEXTS), TEXTS.length, fp32.vocab);
+      expect(maxAbs(got, ref)).toBeLessThan(1e-4);
+    } finally {
+      await pool.close();
+    }
   });
 
   it('a text alone gets the vector it gets in a padded batch', async () => {
