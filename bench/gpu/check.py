@@ -99,6 +99,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--json", default=None)
     ap.add_argument("--seed", type=int, default=int(time.time()))
+    ap.add_argument("--only", default=None, help="comma-separated case names")
     args = ap.parse_args()
     gen = torch.Generator(device="cuda")
     gen.manual_seed(args.seed)
@@ -121,6 +122,8 @@ def main():
         ("packed_fp16_T77", dict(B=9, T=77, H=768, V=2000, dtype=torch.float16, mask_kind="random")),
         ("portable", dict(B=3, T=100, H=768, V=1000, lengths_kind="ragged", mask_kind="random", portable=True)),
     ]
+    if args.only:
+        cases = [c for c in cases if c[0] in args.only.split(",")]
     results = []
     for name, kw in cases:
         try:

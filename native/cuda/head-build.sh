@@ -2,7 +2,8 @@
 # Builds the CUDA fused sparse head as a C-ABI shared library: build/cuda/liblsr_cuda_head.so.
 # Only where nvcc exists: NVCC=/path/to/nvcc, else `nvcc` on PATH, else /usr/local/cuda/bin/nvcc.
 # Without one it prints a note and exits 0, unless LSR_CUDA=1 (then it fails). The CPU build
-# (binding.gyp) never calls this. Targets: sm_90a (wgmma/TMA fast path) + sm_80 (portable kernel).
+# (binding.gyp) never calls this. Targets: sm_90a (wgmma/TMA fast path) + sm_80 and its PTX (the portable
+# kernel, JIT-compiled by the driver on other GPUs).
 # Extra: LSR_CUDA_ARCHS="..." replaces the -gencode list; KEEP=1 keeps PTX/SASS dumps next to the .so.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -18,7 +19,7 @@ if [ -z "$nvcc" ]; then
   if [ "${LSR_CUDA:-}" = "1" ]; then echo "head-build: LSR_CUDA=1 but no nvcc found" >&2; exit 1; fi
   echo "head-build: no nvcc, CUDA head not built (set NVCC or LSR_CUDA=1 to require it)"; exit 0
 fi
-archs="${LSR_CUDA_ARCHS:--gencode=arch=compute_90a,code=sm_90a -gencode=arch=compute_80,code=sm_80}"
+archs="${LSR_CUDA_ARCHS:--gencode=arch=compute_90a,code=sm_90a -gencode=arch=compute_80,code=[sm_80,compute_80]}"
 mkdir -p "$out"
 # shellcheck disable=SC2086
 "$nvcc" -O3 -std=c++20 $archs -Xptxas -v -shared -Xcompiler -fPIC \

@@ -520,6 +520,7 @@ EncodeTiledFn encode_fn() {
 
 struct DeviceInfo {
   int sms = 0, major = 0;
+  bool sm90_code = false;  // the library holds sm_90a code for this device (not only the sm_80 build)
   bool attr_set[4] = {false, false, false, false};
 };
 DeviceInfo g_dev[64];
@@ -632,9 +633,15 @@ int lsr_cuda_sparse_head(const void* hidden, const int32_t* lengths, const uint8
       return fail_cuda("cudaDeviceGetAttribute", e);
     if ((e = cudaDeviceGetAttribute(&di.major, cudaDevAttrComputeCapabilityMajor, dev)) != cudaSuccess)
       return fail_cuda("cudaDeviceGetAttribute", e);
+    cudaFuncAttributes fa{};
+    // Native sm_90a code only: a kernel JIT-compiled from the sm_80 PTX reports binaryVersion 90 but
+    // ptxVersion 80, and its body is empty (wgmma/TMA need sm_90a).
+    di.sm90_code = cudaFuncGetAttributes(&fa, head_sm90<0, false>) == cudaSuccess && fa.binaryVersion >= 90 &&
+                   fa.ptxVersion >= 90;
+    cudaGetLastError();  // a missing image is not an error here: the portable kernel runs instead
   }
   const bool aligned = (reinterpret_cast<uintptr_t>(hidden) % 16 == 0) && (reinterpret_cast<uintptr_t>(W) % 16 == 0);
-  if (di.major != 9 || H % 8 != 0 || !aligned) return launch_portable(hidden, W, p, dtype, st);
+  if (di.major != 9 || !di.sm90_code || H % 8 != 0 || !aligned) return launch_portable(hidden, W, p, dtype, st);
 
   CUtensorMap mapW, mapH;
   if (int r = make_map(&mapW, W, dtype, H, V, kBM)) return r;
