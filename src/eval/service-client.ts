@@ -2,7 +2,10 @@
 // a corpus in as NDJSON and wait for it to commit, search. Going through HTTP means the numbers are
 // those of the service users run, whether it is remote (`--server`) or started by the harness.
 
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import type { BeirDocument } from './types.js';
 
 /** A search hit as the service returns it. */
@@ -36,6 +39,23 @@ async function failure(res: Response, what: string): Promise<ServiceError> {
     // Not JSON: keep the raw text.
   }
   return new ServiceError(res.status, `${what}: HTTP ${res.status}${code ? ` ${code}` : ''}: ${message}`, code);
+}
+
+/** POSTs a streamed body without a client-side timeout; resolves with the status and the body text. */
+function postStream(url: string, headers: Record<string, string>, body: Readable): Promise<{ status: number; text: string }> {
+  const u = new URL(url);
+  const send = u.protocol === 'https:' ? httpsRequest : httpRequest;
+  return new Promise((resolve, reject) => {
+    const req = send(u, { method: 'POST', headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    // An early answer (e.g. 404) ends the upload; the response still settles the promise.
+    pipeline(body, req).catch(() => {});
+  });
 }
 
 /** Client of one service base URL (e.g. `http://127.0.0.1:7700`). */
@@ -112,15 +132,12 @@ export class ServiceClient {
       onSent?.(sent);
     }
     const path = `/v1/collections/${encodeURIComponent(name)}/documents?wait=true`;
-    const res = await fetch(this.url(path), {
-      method: 'POST',
-      headers: { ...this.headers, 'content-type': 'application/x-ndjson' },
-      body: Readable.toWeb(Readable.from(lines())) as ReadableStream<Uint8Array>,
-      // Node's fetch needs this for a streamed request body.
-      duplex: 'half',
-    } as RequestInit & { duplex: 'half' });
-    if (!res.ok) throw await failure(res, `POST ${path}`);
-    const report = (await res.json()) as Record<string, unknown>;
+    // node:http rather than fetch: with a sparse model the service answers only once every document
+    // is encoded and committed, which on a busy CPU takes longer than fetch's fixed 300 s wait for
+    // response headers (SciFact with SPLADE did).
+    const res = await postStream(this.url(path), { ...this.headers, 'content-type': 'application/x-ndjson' }, Readable.from(lines()));
+    if (res.status < 200 || res.status >= 300) throw await failure(new Response(res.text, { status: res.status }), `POST ${path}`);
+    const report = JSON.parse(res.text) as Record<string, unknown>;
     const job = (typeof report.job === 'object' && report.job !== null ? report.job : report) as Record<string, unknown>;
     const status = job.status ?? job.state;
     if (typeof status === 'string' && /fail|error|cancel/i.test(status)) {
