@@ -142,8 +142,12 @@ export const Fusion = Type.Union(
       { additionalProperties: false, description: 'Convex combination: sum of weight x normalized score / sum of weights; a retriever that did not return the document adds 0.' },
     ),
     Type.Object(
-      { method: Type.Literal('dbsf'), weights: Type.Optional(FusionWeights) },
-      { additionalProperties: false, description: "Distribution-based score fusion (Qdrant's): each list normalized by mean +/- 3 standard deviations, clipped to [0, 1], weighted and summed." },
+      {
+        method: Type.Literal('dbsf'),
+        clip: Type.Optional(Type.Boolean({ description: 'Clip each normalized score to [0, 1]. Default false, as Qdrant.' })),
+        weights: Type.Optional(FusionWeights),
+      },
+      { additionalProperties: false, description: "Distribution-based score fusion (Qdrant's): each list mapped by (s - (mean - 3 sd)) / (6 sd), weighted and summed." },
     ),
   ],
   { description: `How the retrievers' lists are fused. Default {"method": "rrf", "k": ${DEFAULT_RRF_K}}. See docs/search.md.` },
@@ -211,6 +215,7 @@ export const SearchResponse = Type.Object({
         method: Type.String(),
         k: Type.Optional(Type.Number()),
         normalization: Type.Optional(Type.String()),
+        clip: Type.Optional(Type.Boolean()),
         weights: Type.Record(Type.String(), Type.Number()),
       },
       { description: 'Hybrid: the fusion as applied, defaults filled in.' },

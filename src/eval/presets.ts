@@ -35,7 +35,8 @@ export function serviceHasRetriever(name: string): boolean {
 
 /**
  * The hybrid preset's specs: the single retrievers available (bm25; dense:model=…; splade:model=…),
- * then over all of them RRF (k 60), convex min-max, z-score and L2, and DBSF; with three single
+ * then over all of them RRF (k 60), convex min-max, z-score and L2, and DBSF (as Qdrant, and clipped
+ * to [0, 1]); with three single
  * retrievers, also RRF and convex min-max over each pair.
  */
 export function hybridPreset(opts: PresetOptions = {}): string[] {
@@ -60,7 +61,7 @@ export function hybridPreset(opts: PresetOptions = {}): string[] {
   if (singles.length < 2) throw new Error('the hybrid preset needs a second retriever besides BM25: fetch a SPLADE or dense model, or name one with --splade-model / --dense-model');
   const all = singles.map(([n]) => n).join('+');
   const specs = singles.map(([, s]) => s);
-  specs.push(`rrf:${all}`, `convex:${all}`, `convex:${all},norm=z_score`, `convex:${all},norm=l2`, `dbsf:${all}`);
+  specs.push(`rrf:${all}`, `convex:${all}`, `convex:${all},norm=z_score`, `convex:${all},norm=l2`, `dbsf:${all}`, `dbsf:${all},clip=true`);
   if (singles.length >= 3) {
     for (let i = 0; i < singles.length; i++)
       for (let j = i + 1; j < singles.length; j++) {

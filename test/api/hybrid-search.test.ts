@@ -152,15 +152,16 @@ describe('hybrid search', () => {
   });
 
   it('z-score, l2 and DBSF answer with their own arithmetic', async () => {
-    for (const fusion of [{ method: 'convex', normalization: 'z_score' }, { method: 'convex', normalization: 'l2' }, { method: 'dbsf' }]) {
+    for (const fusion of [{ method: 'convex', normalization: 'z_score' }, { method: 'convex', normalization: 'l2' }, { method: 'dbsf' }, { method: 'dbsf', clip: true }]) {
       const r = await search({ query, k: 10, explain: true, retrievers: [{ name: 'bm25', window: 10 }, { name: 'splade', window: 10 }], fusion });
       expect(r.status).toBe(200);
       expect(r.body.fusion.method).toBe(fusion.method);
+      if (fusion.method === 'dbsf') expect(r.body.fusion.clip).toBe('clip' in fusion);
       const hits = r.body.hits as Hit[];
       for (let i = 1; i < hits.length; i++) expect(hits[i].score).toBeLessThanOrEqual(hits[i - 1].score);
       for (const h of hits) {
-        for (const x of h.explain.retrievers) if (x.rank !== null) expect(x.normalized).toBeGreaterThan(0);
-        if (fusion.method === 'dbsf') for (const x of h.explain.retrievers) if (x.rank !== null) expect(x.normalized).toBeLessThanOrEqual(1);
+        for (const x of h.explain.retrievers) if (x.rank !== null && fusion.method === 'convex') expect(x.normalized).toBeGreaterThan(0);
+        if ('clip' in fusion) for (const x of h.explain.retrievers) if (x.rank !== null) expect(x.normalized >= 0 && x.normalized <= 1).toBe(true);
       }
     }
   });
@@ -234,6 +235,8 @@ describe('hybrid request errors', () => {
     ['all convex weights 0', { ...base, fusion: { method: 'convex', weights: { bm25: 0, splade: 0 } } }, 'VALIDATION_FAILED', 'fusion.weights', /convex fusion needs at least one retriever with a weight above 0/],
     ['unknown method', { ...base, fusion: { method: 'borda' } }, 'VALIDATION_FAILED', 'fusion.method', /method must be one of: rrf, convex, dbsf/],
     ['normalization with rrf', { ...base, fusion: { method: 'rrf', normalization: 'l2' } }, 'VALIDATION_FAILED', 'fusion.normalization', /normalization applies to method 'convex' only, not 'rrf'/],
+    ['clip with rrf', { ...base, fusion: { method: 'rrf', clip: true } }, 'VALIDATION_FAILED', 'fusion.clip', /clip applies to method 'dbsf' only, not 'rrf'/],
+    ['clip not a boolean', { ...base, fusion: { method: 'dbsf', clip: 1 } }, 'VALIDATION_FAILED', 'fusion.clip', /clip must be true or false/],
     ['k with convex', { ...base, fusion: { method: 'convex', k: 60 } }, 'VALIDATION_FAILED', 'fusion.k', /k applies to method 'rrf' only, not 'convex'/],
     ['negative rrf k', { ...base, fusion: { method: 'rrf', k: -1 } }, 'VALIDATION_FAILED', 'fusion.k', /k must be a number from 0 to 1000000/],
     ['unknown normalization', { ...base, fusion: { method: 'convex', normalization: 'max' } }, 'VALIDATION_FAILED', 'fusion.normalization', /normalization must be one of: min_max, z_score, l2/],

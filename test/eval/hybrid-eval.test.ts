@@ -52,12 +52,13 @@ describe('the hybrid preset', () => {
       'convex:bm25+splade,norm=z_score',
       'convex:bm25+splade,norm=l2',
       'dbsf:bm25+splade',
+      'dbsf:bm25+splade,clip=true',
     ]);
     const three = hybridPreset({ spladeModel: 'dir:m', denseModel: 'dir:d' });
     expect(three.slice(0, 4)).toEqual(['bm25', 'dense:model=dir:d', 'splade:model=dir:m', 'rrf:bm25+dense+splade']);
     expect(three).toContain('rrf:dense+splade');
     expect(three).toContain('convex:bm25+dense');
-    expect(three.length).toBe(3 + 5 + 6);
+    expect(three.length).toBe(3 + 6 + 6);
     expect(() => hybridPreset({ spladeModel: null, denseModel: null })).toThrow(/needs a second retriever besides BM25/);
   });
 
@@ -77,6 +78,7 @@ describe('the hybrid preset', () => {
       ['convex:bm25+splade,norm=z_score', true],
       ['convex:bm25+splade,norm=l2', true],
       ['dbsf:bm25+splade', true],
+      ['dbsf:bm25+splade,clip=true', true],
     ]);
     const h = summary.hybrid;
     expect(h.measure).toBe('ndcg_cut_10');
@@ -90,7 +92,7 @@ describe('the hybrid preset', () => {
     expect(lines.some((l) => l.startsWith(`best fusion ${h.best_fusion} vs best single ${h.best_single}: nDCG@10`))).toBe(true);
 
     // SPLADE and every fusion searched one collection; BM25 alone had its own.
-    expect(r.err.match(/built earlier in this run/g)?.length).toBe(5);
+    expect(r.err.match(/built earlier in this run/g)?.length).toBe(6);
     expect((await readdir(join(dataDir, 'collections'))).length).toBe(2);
 
     // RRF over windows of k = 50 (> corpus): each query's fused list is the union of the two lists,
@@ -110,9 +112,9 @@ describe('the hybrid preset', () => {
     }
 
     const metrics = JSON.parse(await readFile(join(out, 'metrics.json'), 'utf8'));
-    expect(metrics.retrievers.map((x: { fusion: boolean }) => x.fusion)).toEqual([false, false, true, true, true, true, true]);
+    expect(metrics.retrievers.map((x: { fusion: boolean }) => x.fusion)).toEqual([false, false, true, true, true, true, true, true]);
     expect(metrics.hybrid.best_single).toBe(h.best_single);
-    expect(metrics.hybrid.against_best_single.length).toBe(5 * metrics.measures.length);
+    expect(metrics.hybrid.against_best_single.length).toBe(6 * metrics.measures.length);
     const report = await readFile(join(out, 'report.md'), 'utf8');
     expect(report).toContain('## Fusion against the best single retriever');
     expect(report).toContain(`best fusion: \`${h.best_fusion}\``);

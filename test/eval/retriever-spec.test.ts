@@ -63,6 +63,8 @@ describe('fusion specs', () => {
     });
     expect(parseRetrieverSpec('rrf:bm25+dense,k=20').fusion).toMatchObject({ method: 'rrf', members: ['bm25', 'dense'], k: 20 });
     expect(parseRetrieverSpec('dbsf:bm25+splade').fusion).toMatchObject({ method: 'dbsf', members: ['bm25', 'splade'] });
+    expect(parseRetrieverSpec('dbsf:bm25+splade,clip=true').fusion).toMatchObject({ method: 'dbsf', clip: true });
+    expect(searchBody(parseRetrieverSpec('dbsf:bm25+splade,clip=true'), 'q', 10)).toMatchObject({ fusion: { method: 'dbsf', clip: true } });
     expect(parseRetrieverSpec('bm25').fusion).toBeUndefined();
   });
   it('name what is wrong', () => {
@@ -76,6 +78,8 @@ describe('fusion specs', () => {
     expect(() => parseRetrieverSpec('dbsf:bm25+splade,window=0')).toThrow(/window must be an integer >= 1/);
     expect(() => parseRetrieverSpec('rrf:bm25+splade,k=-1')).toThrow(/k must be a number >= 0/);
     expect(() => parseRetrieverSpec('rrf:bm25+splade,size=3')).toThrow(/unknown key "size"/);
+    expect(() => parseRetrieverSpec('rrf:bm25+splade,clip=true')).toThrow(/clip applies to dbsf only/);
+    expect(() => parseRetrieverSpec('dbsf:bm25+splade,clip=yes')).toThrow(/clip must be true or false/);
   });
   it('share the collection of the single specs whose settings they take', () => {
     const splade = parseRetrieverSpec('splade:model=dir:m');

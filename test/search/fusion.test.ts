@@ -45,7 +45,7 @@ describe('normalizations', () => {
     expect(l2([0, 0])).toEqual([MIN_NORMALIZED, MIN_NORMALIZED]);
     expect(l2([4])).toEqual([1]);
   });
-  it('DBSF: mean +/- 3 sample sd mapped to [0, 1] and clipped; one hit or a constant list is 0.5', () => {
+  it('DBSF: mean +/- 3 sample sd mapped to [0, 1], not clipped unless asked; one hit or a constant list is 0.5', () => {
     // mean 6, sd 4: lo = -6, hi = 18, range 24 -> 16/24, 12/24, 8/24
     const v = distribution([10, 6, 2]);
     expect(v[0]).toBeCloseTo(2 / 3, 12);
@@ -55,12 +55,21 @@ describe('normalizations', () => {
     const w = distribution([0.9, 0.5]);
     expect(w[0]).toBeCloseTo(0.6178511301977579, 12);
     expect(w[1]).toBeCloseTo(0.38214886980224205, 12);
-    // an outlier beyond 3 sd is clipped: [100, 0 x 19]: mean 5, sd = sqrt((95^2 + 19 * 25) / 19) = sqrt(500);
-    // hi = 5 + 3 sqrt(500) = 72.08 < 100 -> 1; each 0 -> (0 - 5 + 3 sqrt(500)) / (6 sqrt(500)) = 0.5 - 5 / (6 sqrt(500))
-    const out = distribution([100, ...new Array(19).fill(0)]);
-    expect(out[0]).toBe(1);
+    // an outlier beyond 3 sd: [100, 0 x 19]: mean 5, sd = sqrt((95^2 + 19 * 25) / 19) = sqrt(500);
+    // hi = 5 + 3 sqrt(500) = 72.08 < 100: (100 - 5 + 3 sqrt(500)) / (6 sqrt(500)) = 0.5 + 95 / (6 sqrt(500)) = 1.2081 as Qdrant,
+    // 1 when clipped; each 0 -> 0.5 - 5 / (6 sqrt(500)) = 0.4627 either way
+    const outlier = [100, ...new Array(19).fill(0)];
+    const out = distribution(outlier);
+    expect(out[0]).toBeCloseTo(0.5 + 95 / (6 * Math.sqrt(500)), 12);
+    expect(out[0]).toBeCloseTo(1.2080881929, 9);
     expect(out[1]).toBeCloseTo(0.5 - 5 / (6 * Math.sqrt(500)), 12);
     expect(out[1]).toBeCloseTo(0.4627322003, 9);
+    const clipped = distribution(outlier, true);
+    expect(clipped[0]).toBe(1);
+    expect(clipped[1]).toBe(out[1]);
+    // below mean - 3 sd: [-100, 0 x 19] mirrors it: -0.2081, clipped 0
+    expect(distribution(outlier.map((x) => -x))[0]).toBeCloseTo(-0.2080881929, 9);
+    expect(distribution(outlier.map((x) => -x), true)[0]).toBe(0);
     expect(distribution([3])).toEqual([0.5]);
     expect(distribution([1, 1])).toEqual([0.5, 0.5]);
   });
@@ -146,6 +155,18 @@ describe('DBSF', () => {
   });
   it('weights multiply each list', () => {
     expectScores(fuse([{ ...A, weight: 2 }, B], { method: 'dbsf' }), { a: 4 / 3, b: 1 + 0.6178511301977579, c: 2 / 3, d: 0.38214886980224205 });
+  });
+  it('clip ties outliers at 1; without it they keep their order', () => {
+    // X: x0 100, x1..x19 0 (x0 normalizes to 1.2081 or 1); Y: y 1, x0 0 -> y 0.5 + (1/sqrt 2)/6 = 0.6179, x0 0.3821
+    const keys = Array.from({ length: 20 }, (_, i) => `x${i}`);
+    const X = { name: 'X', keys, scores: [100, ...new Array(19).fill(0)] };
+    const Y = { name: 'Y', keys: ['y', 'x0'], scores: [1, 0] };
+    const plain = fuse([X, Y], { method: 'dbsf' });
+    expect(plain[0].key).toBe('x0');
+    expect(plain[0].score).toBeCloseTo(1.2080881929 + 0.3821488698, 9);
+    const clipped = fuse([X, Y], { method: 'dbsf', clip: true });
+    expect(clipped[0].score).toBeCloseTo(1 + 0.3821488698, 9);
+    expect(clipped[0].sources[0].normalized).toBe(1);
   });
 });
 
