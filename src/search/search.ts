@@ -17,6 +17,8 @@ export interface SearchRequest {
   query?: string;
   /** Sparse query vector: vocabulary term -> weight. */
   vector?: Record<string, number>;
+  /** Dense query vector (the dense model's dimension), for the dense retriever. */
+  dense_vector?: number[];
   /** Retriever name; default: the collection's default retriever. Not with `retrievers`. */
   retriever?: string;
   /** Hybrid search: the retrievers to run and fuse, each with its own window (see search/hybrid.ts). */
@@ -73,11 +75,43 @@ interface Plan {
   candidates: number;
 }
 
+/**
+ * What search needs of the collection's dense retriever (search/dense-retriever.ts), by shape: the
+ * query text encoded with the model's query prompt, or a client vector, and an index searched on a
+ * native thread.
+ */
+export interface DenseLike {
+  readonly name: string;
+  encodeText(text: string): Promise<Float32Array>;
+  encodeVector(vector: unknown, field?: string): Float32Array;
+  readonly index: {
+    readonly approx?: unknown;
+    searchBatch(queries: readonly Float32Array[], o: { k: number; mode?: 'exact' | 'approx'; filter?: Uint8Array }, threads?: number): Promise<TopK[]>;
+  };
+}
+
+/** The collection's dense retriever, when it has a dense model. */
+export function denseOf(c: Collection): DenseLike | null {
+  return (c as unknown as { denseRetriever?: DenseLike | null }).denseRetriever ?? null;
+}
+
+/** Retriever names of the collection, the dense one included. */
+function available(c: Collection): string[] {
+  const dense = denseOf(c);
+  return [...c.retrievers.keys(), ...(dense && !c.retrievers.has(dense.name) ? [dense.name] : [])];
+}
+
 /** The collection's retriever `name`; UNKNOWN_RETRIEVER naming `field` otherwise. */
 export function pickRetriever(c: Collection, name: string, field: string): SparseRetriever {
   const retriever = c.retrievers.get(name);
-  if (!retriever) fail('UNKNOWN_RETRIEVER', `retriever '${name}' is not available in collection '${c.name}' (available: ${[...c.retrievers.keys()].join(', ')})`, field);
+  if (!retriever) fail('UNKNOWN_RETRIEVER', `retriever '${name}' is not available in collection '${c.name}' (available: ${available(c).join(', ')})`, field);
   return retriever;
+}
+
+/** Top `k` of a dense query on a native thread (HNSW when the index has graphs, else exact); undefined when nothing can match. */
+export async function denseTopAsync(d: DenseLike, q: Float32Array, k: number, filter: Uint8Array | undefined, candidates: number): Promise<TopK | undefined> {
+  if (candidates === 0) return undefined;
+  return (await d.index.searchBatch([q], { k, mode: d.index.approx ? 'approx' : 'exact', ...(filter ? { filter } : {}) }, 1))[0];
 }
 
 /** Validated `k` and `offset` of a request. */
@@ -117,6 +151,7 @@ function plan(c: Collection, req: SearchRequest): Omit<Plan, 'encoded'> & { enco
   if (req.fusion !== undefined) fail('VALIDATION_FAILED', '`fusion` applies to a hybrid search: name the retrievers to fuse in `retrievers`', 'fusion');
   const retriever = pickRetriever(c, req.retriever ?? c.config.defaultRetriever, 'retriever');
   const { k, offset } = page(req);
+  if (req.dense_vector !== undefined) fail('INVALID_QUERY', `\`dense_vector\` applies to a dense retriever, not '${retriever.name}'`, 'dense_vector');
   if ((req.query === undefined) === (req.vector === undefined)) fail('INVALID_QUERY', 'give exactly one of `query` (text) or `vector` (sparse term -> weight)', 'query');
   const encoded = encodeQuery(retriever, req, 'vector');
   return { t0, retriever, encoded, k, offset, ...candidatesOf(c, req.filter) };
@@ -129,6 +164,7 @@ function runnable(p: Plan): boolean {
 /** Searches on the calling thread (CLI, benchmarks, evaluation). One retriever; hybrid searches go through searchAsync. */
 export function search(c: Collection, req: SearchRequest): SearchResponse {
   if (req.retrievers !== undefined) fail('VALIDATION_FAILED', 'a hybrid search (`retrievers`) runs its retrievers concurrently and is searched through the HTTP API (searchAsync)', 'retrievers');
+  if (isDense(c, req)) fail('UNKNOWN_RETRIEVER', 'the dense retriever encodes queries with a model and is searched through the HTTP API (searchAsync)', 'retriever');
   const planned = plan(c, req);
   // A model-encoded query (siamese SPLADE) answers asynchronously; only searchAsync can wait for it.
   if (planned.encoded instanceof Promise) {
@@ -147,10 +183,45 @@ export function search(c: Collection, req: SearchRequest): SearchResponse {
  */
 export async function searchAsync(c: Collection, req: SearchRequest): Promise<SearchResponse> {
   if (req.retrievers !== undefined) return hybridSearchAsync(c, req);
+  if (isDense(c, req)) return denseSearchAsync(c, req, denseOf(c)!);
   const planned = plan(c, req);
   const p: Plan = { ...planned, encoded: await planned.encoded };
   const top = await topAsync(p.retriever, p.encoded, p.offset + p.k, p.filter, p.candidates);
   return respond(c, req, p, top);
+}
+
+/** Whether a single-retriever request names (or defaults to) the collection's dense retriever. */
+function isDense(c: Collection, req: SearchRequest): boolean {
+  const dense = denseOf(c);
+  if (req.fusion !== undefined) return false; // plan() explains that `fusion` needs `retrievers`
+  return dense !== null && (req.retriever ?? c.config.defaultRetriever) === dense.name && !c.retrievers.has(dense.name);
+}
+
+/** One dense retriever: `query` text (encoded with the model's query prompt) or `dense_vector`. */
+async function denseSearchAsync(c: Collection, req: SearchRequest, dense: DenseLike): Promise<SearchResponse> {
+  const t0 = performance.now();
+  const { k, offset } = page(req);
+  if (req.vector !== undefined) fail('INVALID_QUERY', "retriever 'dense' takes `query` text or a `dense_vector`, not a sparse `vector`", 'vector');
+  if ((req.query === undefined) === (req.dense_vector === undefined)) fail('INVALID_QUERY', 'give exactly one of `query` (text) or `dense_vector`', 'query');
+  const q = req.dense_vector !== undefined ? dense.encodeVector(req.dense_vector, 'dense_vector') : await dense.encodeText(req.query!);
+  const { filter, candidates } = candidatesOf(c, req.filter);
+  const top = await denseTopAsync(dense, q, offset + k, filter, candidates);
+  const hits: Hit[] = [];
+  if (top) {
+    const pageDocs = top.docs.subarray(Math.min(offset, top.docs.length));
+    const read = hydrate(c, pageDocs, req.fields);
+    for (let j = 0; j < pageDocs.length; j++) {
+      const base = read[j];
+      if (!base) continue;
+      const hit: Hit = { _id: base._id, score: top.scores[offset + j] };
+      if (base.fields) hit.fields = base.fields;
+      if (base.metadata) hit.metadata = base.metadata;
+      // A dense score has no terms to break it into.
+      if (req.explain) hit.explain = { retriever: dense.name, terms: [] };
+      hits.push(hit);
+    }
+  }
+  return { hits, retriever: dense.name, k, offset, candidates, took_ms: elapsed(t0) };
 }
 
 /**
