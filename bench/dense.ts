@@ -138,20 +138,29 @@ async function main() {
     writeFileSync(join(dir, 'queries.f32'), new Uint8Array(queries.buffer));
     writeFileSync(join(dir, 'meta.json'), JSON.stringify({ docs: N, queries: NQ, dim: DIM }));
 
-    // The peer runs first, alone, so the two builds do not share the cores.
-    let peer: { ok: boolean; result?: PeerResult; error?: string } = { ok: false, error: 'skipped (--no-peers)' };
+    // The peer's build runs first, alone, so the two builds do not share the cores; its searches
+    // are timed right after ours for the same ef (see run-hnswlib.py on why they interleave).
+    let peer: { ok: boolean; result?: PeerBuild; error?: string } = { ok: false, error: 'skipped (--no-peers)' };
+    const peerCfg = { m: M, ef_construction: EFC, k: K, reps: REPS, threads: BUILD_THREADS, oracle_queries: NQ_ORACLE };
     if (!args['no-peers']) {
       const avail = ensurePython('hnswlib', ['hnswlib'], !args['no-install']);
       const numpy = ensurePython('numpy', ['numpy'], !args['no-install']);
       installs.hnswlib = avail.ok ? 'ok' : avail.reason;
       if (avail.ok && numpy.ok) {
-        log('hnswlib: build and searches');
-        peer = await runPeer<PeerResult>('run-hnswlib.py', [dir, dir, JSON.stringify({ m: M, ef_construction: EFC, efs: EFS, k: K, reps: REPS, threads: BUILD_THREADS, oracle_queries: NQ_ORACLE })], {}, Number(args['peer-timeout']));
+        log('hnswlib: build');
+        peer = await runPeer<PeerBuild>('run-hnswlib.py', [dir, dir, JSON.stringify({ ...peerCfg, mode: 'build' })], {}, Number(args['peer-timeout']));
       } else {
         peer = { ok: false, error: avail.reason ?? numpy.reason };
       }
       if (!peer.ok) log(`hnswlib unavailable: ${peer.error}`);
     }
+    const peerRunsRaw: PeerRun[] = [];
+    const peerSearch = async (ef: number) => {
+      if (!peer.ok) return;
+      const r = await runPeer<{ runs: PeerRun[] }>('run-hnswlib.py', [dir, dir, JSON.stringify({ ...peerCfg, mode: 'search', efs: [ef] })], {}, Number(args['peer-timeout']));
+      if (r.ok && r.result) peerRunsRaw.push(...r.result.runs);
+      else log(`hnswlib search at ef ${ef} failed: ${r.error}`);
+    };
     const oracle = peer.ok ? readOracle(dir, NQ_ORACLE) : null;
 
     // Exact f32: the ground truth for every recall below (checked against the numpy oracle).
@@ -195,6 +204,7 @@ async function main() {
       const b1 = await timeBatch(NQ, REPS, () => h.idx.searchBatch(queries, opts, 1));
       runs.push({ ef, ...r.timing, recall_at_10: recall, batch_1t_qps: b1 });
       log(`  ef ${ef}: ${r.timing.qps.toFixed(0)} q/s, recall@10 ${recall.toFixed(4)}`);
+      await peerSearch(ef);
     }
     const best = [...EFS].pop()!;
     const runsI8: { ef: number; qps: number; p50_ms: number; p99_ms: number; recall_at_10: number }[] = [];
@@ -213,10 +223,10 @@ async function main() {
       await b.idx.close();
     }
 
-    const peerRuns = peer.result?.runs.map((r) => {
+    const peerRuns = peerRunsRaw.map((r) => {
       const ids = readIds(join(dir, `hnswlib.ef${r.ef}.ids.u32`));
       return { ...r, recall_at_10: recallVs(truth, (q) => ids.subarray(q * K, (q + 1) * K), NQ) };
-    }) ?? [];
+    });
 
     const rows: Cell[][] = [
       ['ours', 'exact f32', '', exact.timing.qps, exact.timing.p50_ms, exact.timing.p99_ms, 1, f32.buildS, f32.bytesPerVector],
@@ -259,12 +269,20 @@ async function main() {
   }
 }
 
-interface PeerResult {
+interface PeerBuild {
   version: string;
   build_s: number;
   index_bytes: number;
   bytes_per_vector: number;
-  runs: { ef: number; qps: number; p50_ms: number; p99_ms: number; mean_ms: number; batch_qps: number }[];
+}
+
+interface PeerRun {
+  ef: number;
+  qps: number;
+  p50_ms: number;
+  p99_ms: number;
+  mean_ms: number;
+  batch_qps: number;
 }
 
 await main();

@@ -163,8 +163,9 @@ export class DenseIndex {
   }
 
   /**
-   * Opens the index stored in `dir` (created with `options` if it holds none). The stored dim,
-   * storage and HNSW settings win; options that contradict them are rejected. A damaged segment,
+   * Opens the index stored in `dir` (created with `options` if it holds none). A stored index keeps
+   * its dim, storage and HNSW settings: a dim or storage in `options` that differs is rejected, and
+   * `options.approx` is ignored (buildThreads and mergeFactor still apply). A damaged segment,
    * tombstone file or manifest raises an IndexError naming the file (SEGMENT_CORRUPT,
    * SEGMENT_TRUNCATED, SEGMENT_VERSION, MANIFEST_CORRUPT); the caller rebuilds from its source of truth.
    */
@@ -322,7 +323,7 @@ export class DenseIndex {
   /**
    * Many queries spread over `threads` native threads, off the event loop. `queries` is an array of
    * vectors or one row-major Float32Array of n·dim values. Exact batches score each stored vector
-   * against 32 queries at a time (one read from memory for 32 queries).
+   * against 8 queries at a time (one read from memory for 8 queries).
    */
   async searchBatch(queries: readonly Float32Array[] | Float32Array, options: DenseSearchOptions, threads = 1): Promise<TopK[]> {
     this.checkOpen();

@@ -1,10 +1,16 @@
-"""hnswlib (PyPI hnswlib) on the dense benchmark's vectors: builds an inner-product HNSW index with
-the same M, ef_construction and build threads as ours, then times search only on one thread, per
-query (one knn_query call each, as ours is timed) and as one batch call, for every ef. Also computes
-the float64 numpy brute-force top-k of the first `oracle_queries` queries (our exact mode is checked
-against it). Ids go to OUT_DIR as raw u32 files; the last stdout line is the JSON result.
+"""hnswlib (PyPI hnswlib) on the dense benchmark's vectors, in two modes so the bench can interleave
+its timings with ours (on a shared machine the load drifts within minutes, and a peer timed in one
+block before or after ours measures the drift as much as the code):
 
-Usage: run-hnswlib.py VEC_DIR OUT_DIR '{"m":16,"ef_construction":200,"efs":[...],"k":10,"reps":3,"threads":2}'
+- build: the float64 numpy brute-force top-k of the first `oracle_queries` queries (our exact mode
+  is checked against it), then an inner-product HNSW index with the same M, ef_construction and
+  build threads as ours, saved to OUT_DIR/hnswlib.bin.
+- search: loads that index and times search only on one thread for each ef in `efs`, per query (one
+  knn_query call each, as ours is timed) and as one batch call.
+
+Ids go to OUT_DIR as raw u32 files; the last stdout line is the JSON result.
+
+Usage: run-hnswlib.py VEC_DIR OUT_DIR '{"mode":"build"|"search","m":16,"ef_construction":200,"efs":[...],"k":10,"reps":3,"threads":2}'
 """
 import json
 import os
@@ -27,7 +33,7 @@ def main():
     queries = np.fromfile(os.path.join(vec_dir, "queries.f32"), dtype=np.float32).reshape(nq, dim)
     k, reps = cfg.get("k", 10), cfg.get("reps", 3)
 
-    no = cfg.get("oracle_queries", 0)
+    no = cfg.get("oracle_queries", 0) if cfg["mode"] == "build" else 0
     if no:
         t0 = time.perf_counter()
         scores = queries[:no].astype(np.float64) @ docs.astype(np.float64).T
@@ -39,19 +45,24 @@ def main():
 
     import hnswlib
 
-    p = hnswlib.Index(space="ip", dim=dim)
-    t0 = time.perf_counter()
-    p.init_index(max_elements=n, M=cfg["m"], ef_construction=cfg["ef_construction"], random_seed=1)
-    p.set_num_threads(cfg.get("threads", 1))
-    p.add_items(docs, np.arange(n))
-    build_s = time.perf_counter() - t0
-    log(f"hnswlib build {build_s:.1f} s")
     path = os.path.join(out_dir, "hnswlib.bin")
-    p.save_index(path)
-    index_bytes = os.path.getsize(path)
-    os.unlink(path)
-    p.set_num_threads(1)
+    if cfg["mode"] == "build":
+        p = hnswlib.Index(space="ip", dim=dim)
+        t0 = time.perf_counter()
+        p.init_index(max_elements=n, M=cfg["m"], ef_construction=cfg["ef_construction"], random_seed=1)
+        p.set_num_threads(cfg.get("threads", 1))
+        p.add_items(docs, np.arange(n))
+        build_s = time.perf_counter() - t0
+        log(f"hnswlib build {build_s:.1f} s")
+        p.save_index(path)
+        index_bytes = os.path.getsize(path)
+        emit({"version": version("hnswlib"), "build_s": build_s, "index_bytes": index_bytes,
+              "bytes_per_vector": index_bytes / n})
+        return
 
+    p = hnswlib.Index(space="ip", dim=dim)
+    p.load_index(path, max_elements=n)
+    p.set_num_threads(1)
     runs = []
     for ef in cfg["efs"]:
         p.set_ef(max(ef, k))
@@ -64,9 +75,7 @@ def main():
             batch.append(nq / (time.perf_counter() - t0))
         runs.append({"ef": ef, "qps": qps, **lat, "batch_qps": statistics.median(batch)})
         log(f"hnswlib ef {ef}: {qps:.0f} q/s per call, {statistics.median(batch):.0f} q/s batched")
-    emit({"version": version("hnswlib"), "build_s": build_s, "index_bytes": index_bytes,
-          "bytes_per_vector": index_bytes / n, "runs": runs})
-
+    emit({"runs": runs})
 
 if __name__ == "__main__":
     main()

@@ -1,4 +1,6 @@
 import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { DenseIndex, IndexError, type TopK } from '../../index/index.js';
 import { clusteredVectors, denseOracle, recall, uniformVectors, type Scored } from '../helpers/dense-random.js';
@@ -311,5 +313,34 @@ describe('DenseIndex kernels', () => {
       const other = run(level);
       expect(other.out).toEqual(scalar.out);
     }
+  });
+});
+
+// The DenseSegment constructor is per environment (common/addon-data.h), like the sparse one.
+describe('DenseIndex beside worker threads', () => {
+  it('serves the main thread while workers build and search their own dense segments', async () => {
+    const idx = DenseIndex.create({ dim: 8 });
+    await idx.add({ vectors: uniformVectors(100, 8, 1) });
+    const q = uniformVectors(1, 8, 2);
+    const before = idx.search(q, { k: 3 });
+    const addon = join(process.cwd(), 'build', 'Release', 'lsr_native.node');
+    const code = `
+      const { parentPort, workerData } = require('node:worker_threads');
+      const native = require(workerData.addon);
+      const seg = native.buildDenseSegment(new Uint32Array([0, 1]), new Float32Array([1, 0, 0, 1]), 2, { hnswM: 4 }, false);
+      const hits = native.searchDense([seg], new Float32Array([0, 2]), { k: 2, approx: true });
+      parentPort.postMessage(Array.from(hits.docs));`;
+    for (let i = 0; i < 2; i++) {
+      const w = new Worker(code, { eval: true, workerData: { addon } });
+      const got = await new Promise((resolve, reject) => {
+        w.once('message', resolve);
+        w.once('error', reject);
+      });
+      expect(got).toEqual([1, 0]);
+      await w.terminate();
+    }
+    await idx.add({ vectors: uniformVectors(10, 8, 3) });
+    expect(idx.stats().segments).toBe(2);
+    expect(idx.search(q, { k: 3 }).scores[2]).toBeGreaterThanOrEqual(before.scores[2]);
   });
 });

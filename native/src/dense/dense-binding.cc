@@ -158,10 +158,11 @@ class SaveWorker : public Napi::AsyncWorker {
   IoError err_;
 };
 
-// Exact queries go through in blocks, each row read from memory once per block: at 100K x 384 f32
-// a block of 8 was still bound by memory bandwidth (150 MB per pass); 32 queries (48 KB) stay in
-// L2 while a row is scored against them. Approximate queries go one by one.
-constexpr uint32_t kQueryBlock = 32;
+// Exact queries go through in blocks, each row read from memory once per block: one query alone is
+// bound by memory bandwidth (150 MB per pass at 100K x 384 f32); 8 queries per row already make
+// the pass compute-bound (blocks of 16 and 32 measured no faster), and small blocks share out evenly
+// over threads. Approximate queries go one by one.
+constexpr uint32_t kQueryBlock = 8;
 
 class BatchWorker : public Napi::AsyncWorker {
  public:
