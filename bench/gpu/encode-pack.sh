@@ -6,7 +6,10 @@
 #                           tokenizers, jinja, onnxruntime-node (linux x64 binary) + common, piscina,
 #                           @fastify/error; `sharp` as a stub (image decoding; tokenizers never call it)
 #   .gpu-enc/bert-base-tok/ the tokenizer files of make-random-bert.py's bert-base preset
-# Then: run bench/gpu/encode-run.sh there with carry [".gpu", ".gpu-enc"].
+# With FULL=1, instead of nm.tar.xz: .gpu-enc/nm-full.tar.xz, this checkout's node_modules less what
+# the encoder tests never load (onnxruntime-web, other platforms' binaries, typescript, better-sqlite3,
+# sharp: encode-run.sh puts a stub there), ~22 MB, so that vitest runs test/encoder/gpu-*.test.ts there too.
+# Then: run bench/gpu/encode-run.sh there with carry [".gpu", ".gpu-enc"] (FULL: add "build/Release/lsr_native.node").
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
@@ -14,6 +17,14 @@ dest=.gpu-enc
 mkdir -p "$dest"
 rm -rf "$dest/dist"
 npx tsc -p bench/gpu/encode-tsconfig.json
+if [ -n "${FULL:-}" ]; then
+  rm -f "$dest/nm.tar.xz"
+  tar cf - --exclude=node_modules/onnxruntime-web --exclude=node_modules/onnxruntime-node/bin/napi-v6/darwin \
+    --exclude=node_modules/onnxruntime-node/bin/napi-v6/win32 --exclude=node_modules/onnxruntime-node/bin/napi-v6/linux/arm64 \
+    --exclude=node_modules/@typescript --exclude=node_modules/better-sqlite3 --exclude=node_modules/@img \
+    --exclude=node_modules/sharp --exclude=node_modules/typescript --exclude=node_modules/.cache --exclude='*.map' \
+    --exclude='*.md' --exclude='*.d.ts' node_modules | xz -T2 -6 > "$dest/nm-full.tar.xz"
+fi
 stage=$(mktemp -d)
 S=$stage/node_modules
 mkdir -p $S/@huggingface/transformers/dist $S/onnxruntime-node/bin/napi-v6/linux $S/@fastify $S/sharp
@@ -27,7 +38,7 @@ cp -r node_modules/onnxruntime-node/dist $S/onnxruntime-node/
 cp -r node_modules/onnxruntime-node/bin/napi-v6/linux/x64 $S/onnxruntime-node/bin/napi-v6/linux/
 echo '{ "name": "sharp", "version": "0.0.0-lsr-gpu-stub", "main": "index.js" }' > $S/sharp/package.json
 echo "module.exports = function sharp() { throw new Error('sharp is a stub on the GPU machine (bench/gpu/encode-pack.sh)'); };" > $S/sharp/index.js
-(cd "$stage" && tar cf - node_modules) | xz -T2 -6 > "$dest/nm.tar.xz"
+[ -n "${FULL:-}" ] || (cd "$stage" && tar cf - node_modules) | xz -T2 -6 > "$dest/nm.tar.xz"
 rm -rf "$stage"
 if [ ! -f "$dest/bert-base-tok/tokenizer.json" ]; then
   mkdir -p "$dest/bert-base-tok"

@@ -13,7 +13,15 @@ W=${LSR_GPU_WORK:-/tmp/lsr-gpu}
 mkdir -p "$W" "$OUT"
 export PYTHONUNBUFFERED=1
 source .gpu/activate.sh
-[ -d .gpu-enc/node_modules ] || python3 -c "import lzma,tarfile; tarfile.open(fileobj=lzma.open('.gpu-enc/nm.tar.xz')).extractall('.gpu-enc')"
+untar() { python3 -c "import lzma,sys,tarfile; tarfile.open(fileobj=lzma.open(sys.argv[1])).extractall(sys.argv[2])" "$1" "$2"; }
+if [ -f .gpu-enc/nm-full.tar.xz ]; then
+  [ -d node_modules ] || untar .gpu-enc/nm-full.tar.xz .
+  if [ ! -f node_modules/sharp/index.js ]; then  # image decoding: never used by the tokenizers
+    mkdir -p node_modules/sharp
+    echo '{ "name": "sharp", "version": "0.0.0-lsr-gpu-stub", "main": "index.js" }' > node_modules/sharp/package.json
+    echo "module.exports = function sharp() { throw new Error('sharp is a stub on the GPU machine'); };" > node_modules/sharp/index.js
+  fi
+else [ -d .gpu-enc/node_modules ] || untar .gpu-enc/nm.tar.xz .gpu-enc; fi
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | tee "$OUT/device.txt"
 t0=$(date +%s)
 # Model + texts on the CPU side while nvcc builds.
@@ -35,3 +43,7 @@ node .gpu-enc/dist/bench/gpu/encode.js --model "$W/bert-base" --texts "$W/texts.
   --tiny models/fixtures/tiny-bert --tiny-texts "$W/tiny-texts.json" ${NODE_ARGS:-} 2>&1 | tee "$OUT/node.log"
 echo "node: $(( $(date +%s) - t0 )) s"
 python3 bench/gpu/encode-compare.py --out "$W" --tiny-vocab 0 --result "$OUT/gpu-encode.json" 2>&1 | tee "$OUT/compare.log"
+# The GPU tests (they skip without CUDA elsewhere), where the full node_modules came along.
+if [ -d node_modules/vitest ] && [ -f build/Release/lsr_native.node ]; then
+  node node_modules/vitest/vitest.mjs run test/encoder/gpu-encoder.test.ts test/encoder/gpu-weights.test.ts 2>&1 | tee "$OUT/vitest.log"
+fi

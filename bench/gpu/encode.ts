@@ -61,10 +61,10 @@ for (const precision of ['fp16', 'bf16'] as const) {
       times.push(performance.now() - s);
       nnz = v.terms.length;
       const a = enc.timings;
-      gpu = { batches: a.batches - before.batches, trunkMs: a.trunkMs - before.trunkMs, headMs: a.headMs - before.headMs, copyMs: a.copyMs - before.copyMs, head: a.head };
+      gpu = { batches: a.batches - before.batches, trunkMs: a.trunkMs - before.trunkMs, headMs: a.headMs - before.headMs, copyMs: a.copyMs - before.copyMs, head: a.head, attention: a.attention };
     }
     const ms = median(times);
-    const run = { precision, head: gpu!.head, batch: bs, ms, docs_s: (texts.length / ms) * 1000, times, gpu, avg_nnz: nnz / texts.length };
+    const run = { precision, head: gpu!.head, attention: gpu!.attention, batch: bs, ms, docs_s: (texts.length / ms) * 1000, times, gpu, avg_nnz: nnz / texts.length };
     (result.runs as unknown[]).push(run);
     log(JSON.stringify(run));
   }
@@ -84,6 +84,24 @@ for (const precision of ['fp16', 'bf16'] as const) {
     enc.head = 'simple';
     writeF32('node-fp16-simple.f32', await enc.encodeDense(texts.slice(0, check)));
   }
+  await enc.close();
+}
+{
+  // The same fp16 encoder with the opt-in fused attention kernel (LSR_TRUNK_ATTENTION=fused), for the record.
+  process.env.LSR_TRUNK_ATTENTION = 'fused';
+  const enc = await GpuEncoder.load(model, { precision: 'fp16', maxLength, tokenizerThreads, batchSize: batches[batches.length - 1] });
+  delete process.env.LSR_TRUNK_ATTENTION;
+  await enc.encode(texts.slice(0, 4 * enc.batchSize));
+  const times: number[] = [];
+  for (let r = 0; r < repeats; r++) {
+    const s = performance.now();
+    await enc.encode(texts);
+    times.push(performance.now() - s);
+  }
+  const ms = median(times);
+  result.fusedAttention = { precision: 'fp16', batch: enc.batchSize, ms, docs_s: (texts.length / ms) * 1000, attention: enc.timings.attention, head: enc.timings.head };
+  log('fused attention', JSON.stringify(result.fusedAttention));
+  writeF32('node-fp16-fused-attn.f32', await enc.encodeDense(texts.slice(0, check)));
   await enc.close();
 }
 {

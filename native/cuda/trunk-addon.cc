@@ -164,7 +164,7 @@ struct EncodeWork {
   std::vector<uint32_t> offsets, terms;
   std::vector<float> weights;
   int rc = 0;
-  std::string error, head_name;
+  std::string error, head_name, attention;
   float trunk_ms = 0, head_ms = 0, copy_ms = 0;
   napi_deferred deferred;
   napi_async_work work;
@@ -180,6 +180,7 @@ void execute(napi_env, void* data) {
     return;
   }
   w->head_name = lsr_trunk_head_name(w->h->t);
+  w->attention = lsr_trunk_attention_name(w->h->t);
   lsr_trunk_last_timing(w->h->t, &w->trunk_ms, &w->head_ms, &w->copy_ms);
   // Sparse rows: weights > threshold, the top k when topk > 0, terms ascending.
   w->offsets.assign(w->texts + 1, 0);
@@ -244,6 +245,8 @@ void complete(napi_env env, napi_status, void* data) {
     if (w->dense) napi_set_named_property(env, o, "dense", typed_copy(env, napi_float32_array, w->out.data(), w->out.size(), 4));
     napi_create_string_utf8(env, w->head_name.c_str(), w->head_name.size(), &v);
     napi_set_named_property(env, o, "head", v);
+    napi_create_string_utf8(env, w->attention.c_str(), w->attention.size(), &v);
+    napi_set_named_property(env, o, "attention", v);
     napi_create_double(env, w->trunk_ms, &v);
     napi_set_named_property(env, o, "trunkMs", v);
     napi_create_double(env, w->head_ms, &v);

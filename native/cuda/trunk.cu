@@ -14,6 +14,7 @@
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
 #include <dlfcn.h>
+#include <mma.h>
 
 #include <cmath>
 #include <cstdio>
@@ -207,6 +208,97 @@ __global__ void masked_softmax(const float* S, T* P, const uint8_t* mask, int he
   }
 }
 
+// Opt-in (LSR_TRUNK_ATTENTION=fused), measured slower than the cuBLAS path: every warp streams
+// all of K and V through WMMA fragment loads from L2 and runs its 16 softmax rows one by one.
+// Fused attention for head size 64 and seq % 16 == 0 (fp16/bf16): one block of 4 warps per
+// (text, head, 64 query rows); each warp takes 16 rows: scores Q·K^T with tensor cores (WMMA,
+// fp32 accumulation) into shared memory for the whole key range (seq <= 512), an exact masked
+// softmax there, then P·V with tensor cores, written straight into ctx's [token, hidden] layout.
+// Q, K, V are read from the fused QKV buffer (biases already added); S and P never reach device
+// memory. Shared memory: 64 × (seq + 4) floats + 64 × (seq + 8) T.
+constexpr int FA_ROWS = 64;
+constexpr int FA_DH = 64;
+
+inline size_t fused_attention_smem(int seq, size_t elem) {
+  return (size_t)FA_ROWS * (seq + 4) * sizeof(float) + (size_t)FA_ROWS * (seq + 8) * elem;
+}
+
+template <typename T>
+__global__ void __launch_bounds__(128) fused_attention(const T* qkv, const uint8_t* mask, T* ctx, int seq, int heads,
+                                                       int H, float scale) {
+  using namespace nvcuda;
+  extern __shared__ __align__(128) unsigned char fa_smem[];
+  const int ldS = seq + 4, ldP = seq + 8;
+  float* S = reinterpret_cast<float*>(fa_smem);
+  T* P = reinterpret_cast<T*>(fa_smem + (size_t)FA_ROWS * ldS * sizeof(float));
+  const int bh = blockIdx.y, b = bh / heads, h = bh % heads;
+  const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+  const int row0 = blockIdx.x * FA_ROWS + warp * 16;
+  if (row0 >= seq) return;  // seq % 16 == 0: a warp's rows are all in or all out
+  const size_t ld = 3 * (size_t)H;
+  const T* Q = qkv + (size_t)b * seq * ld + (size_t)h * FA_DH;
+  const T* K = Q + H;
+  const T* V = Q + 2 * H;
+  const uint8_t* m = mask + (size_t)b * seq;
+  float* Sw = S + (size_t)warp * 16 * ldS;
+  T* Pw = P + (size_t)warp * 16 * ldP;
+
+  wmma::fragment<wmma::matrix_a, 16, 16, 16, T, wmma::row_major> qa[FA_DH / 16];
+#pragma unroll
+  for (int kk = 0; kk < FA_DH / 16; kk++) wmma::load_matrix_sync(qa[kk], Q + (size_t)row0 * ld + kk * 16, (unsigned)ld);
+  for (int j = 0; j < seq; j += 16) {
+    wmma::fragment<wmma::accumulator, 16, 16, 16, float> acc;
+    wmma::fill_fragment(acc, 0.f);
+#pragma unroll
+    for (int kk = 0; kk < FA_DH / 16; kk++) {
+      wmma::fragment<wmma::matrix_b, 16, 16, 16, T, wmma::col_major> kb;  // K^T: (k, n) at K[n][k]
+      wmma::load_matrix_sync(kb, K + (size_t)j * ld + kk * 16, (unsigned)ld);
+      wmma::mma_sync(acc, qa[kk], kb, acc);
+    }
+    wmma::store_matrix_sync(Sw + j, acc, ldS, wmma::mem_row_major);
+  }
+  __syncwarp();
+  for (int r = 0; r < 16; r++) {
+    float* s = Sw + (size_t)r * ldS;
+    float mx = -INFINITY;
+    for (int j = lane; j < seq; j += 32)
+      if (m[j]) mx = fmaxf(mx, s[j] * scale);
+    for (int o = 16; o > 0; o >>= 1) mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, o));
+    float sum = 0.f;
+    for (int j = lane; j < seq; j += 32) {
+      const float e = (m[j] && mx != -INFINITY) ? __expf(s[j] * scale - mx) : 0.f;
+      s[j] = e;
+      sum += e;
+    }
+    for (int o = 16; o > 0; o >>= 1) sum += __shfl_xor_sync(0xffffffffu, sum, o);
+    const float inv = sum > 0.f ? 1.f / sum : 0.f;
+    for (int j = lane; j < seq; j += 32) Pw[(size_t)r * ldP + j] = from_f<T>(s[j] * inv);
+  }
+  __syncwarp();
+  wmma::fragment<wmma::accumulator, 16, 16, 16, float> o[FA_DH / 16];
+#pragma unroll
+  for (int d = 0; d < FA_DH / 16; d++) wmma::fill_fragment(o[d], 0.f);
+  for (int j = 0; j < seq; j += 16) {
+    wmma::fragment<wmma::matrix_a, 16, 16, 16, T, wmma::row_major> pa;
+    wmma::load_matrix_sync(pa, Pw + j, ldP);
+#pragma unroll
+    for (int d = 0; d < FA_DH / 16; d++) {
+      wmma::fragment<wmma::matrix_b, 16, 16, 16, T, wmma::row_major> vb;
+      wmma::load_matrix_sync(vb, V + (size_t)j * ld + d * 16, (unsigned)ld);
+      wmma::mma_sync(o[d], pa, vb, o[d]);
+    }
+  }
+  __syncwarp();
+#pragma unroll
+  for (int d = 0; d < FA_DH / 16; d++) wmma::store_matrix_sync(Sw + d * 16, o[d], ldS, wmma::mem_row_major);
+  __syncwarp();
+  T* out = ctx + ((size_t)b * seq + row0) * H + (size_t)h * FA_DH;
+  for (int i = lane; i < 16 * FA_DH; i += 32) {
+    const int r = i / FA_DH, c = i % FA_DH;
+    out[(size_t)r * H + c] = from_f<T>(Sw[(size_t)r * ldS + c]);
+  }
+}
+
 // Pointer arrays of the attention's batched GEMMs, batch index bh = b * heads + h.
 template <typename T>
 __global__ void attention_pointers(T* qkv, float* S, T* P, T* ctx, int batch, int heads, int seq, int H, int dh,
@@ -300,7 +392,9 @@ struct Layer {
 };
 
 constexpr int PROFILE_STEPS = 11;
-const char* const PROFILE_NAMES[PROFILE_STEPS] = {"qkv_gemm", "qkv_bias", "scores_gemm", "softmax", "pv_gemm", "o_gemm",
+// With the fused attention kernel its whole time is under "attention_scores" (softmax, pv: 0).
+const char* const PROFILE_NAMES[PROFILE_STEPS] = {"qkv_gemm", "qkv_bias", "attention_scores", "attention_softmax",
+                                                  "attention_pv", "o_gemm",
                                                   "ln1", "ffn1_gemm", "bias_gelu", "ffn2_gemm", "ln2"};
 
 struct TrunkBase {
@@ -309,6 +403,10 @@ struct TrunkBase {
   float prof[PROFILE_STEPS] = {0};
   int prof_batches = 0;
   bool profile_on = false;
+  enum { ATTN_CUBLAS = 0, ATTN_FUSED = 1 } attention_mode = ATTN_CUBLAS;
+  std::string attention_name = "none";
+  int max_smem = 0;
+  size_t fa_smem_set = 0;
   virtual void encode(const int32_t* ids, const uint8_t* mask, int texts, int seq, int head, float* out) = 0;
   std::mutex mu;
   std::string head_name = "none", device_name;
@@ -379,6 +477,11 @@ struct Trunk : TrunkBase {
     cudaDeviceProp prop;
     CK(cudaGetDeviceProperties(&prop, c.device));
     device_name = prop.name;
+    max_smem = (int)prop.sharedMemPerBlockOptin;
+    // The fused attention kernel is opt-in: on the H100 it took 123 ms where the cuBLAS path took
+    // 61 ms (BERT-base, 2048 texts, batch 128; docs/gpu.md).
+    if (const char* a = getenv("LSR_TRUNK_ATTENTION"))
+      if (!strcmp(a, "fused")) attention_mode = ATTN_FUSED;
     CK(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
     CB(cublasCreate(&blas));
     CB(cublasSetStream(blas, stream));
@@ -435,6 +538,11 @@ struct Trunk : TrunkBase {
     p = dev_alloc<U>(n);
   }
 
+  bool use_fused_attention(int seq) const {
+    return !std::is_same<T, float>::value && attention_mode == ATTN_FUSED && c.hidden / c.heads == FA_DH &&
+           seq % 16 == 0 && fused_attention_smem(seq, sizeof(T)) <= (size_t)max_smem;
+  }
+
   void reserve(int texts, int seq) {
     const size_t N = (size_t)texts * seq, H = c.hidden, I = c.intermediate;
     if (N > cap_tokens) {
@@ -449,7 +557,7 @@ struct Trunk : TrunkBase {
       cap_tokens = N;
     }
     const size_t bh = (size_t)texts * c.heads, scores = bh * seq * seq;
-    if (scores > cap_scores) {
+    if (!use_fused_attention(seq) && scores > cap_scores) {  // S and P only for the cuBLAS attention
       regrow(S, scores);
       regrow(P, scores);
       cap_scores = scores;
@@ -504,6 +612,18 @@ struct Trunk : TrunkBase {
     CK(cudaGetLastError());
     const float scale = 1.f / std::sqrt((float)dh), one = 1.f, zero = 0.f;
     const size_t rows = (size_t)bh * seq;
+    // cuBLAS batched GEMMs around a masked softmax, S and P in device memory; or, with
+    // LSR_TRUNK_ATTENTION=fused where it applies (fp16/bf16, head size 64, seq % 16 == 0, the shared
+    // memory fits), the fused kernel (correct, but twice as slow as this path: docs/gpu.md).
+    const size_t fa_smem = fused_attention_smem(seq, sizeof(T));
+    const bool fused_attn = use_fused_attention(seq);
+    if constexpr (!std::is_same<T, float>::value) {
+      if (fused_attn && fa_smem > fa_smem_set) {
+        CK(cudaFuncSetAttribute(fused_attention<T>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)fa_smem));
+        fa_smem_set = fa_smem;
+      }
+    }
+    attention_name = fused_attn ? "fused" : "cublas";
     // Profiling on (lsr_trunk_set_profile): CUDA events between the steps of every layer, summed per step.
     const bool profile = profile_on;
     int mark_at = 0;
@@ -522,17 +642,28 @@ struct Trunk : TrunkBase {
       bias(qkv, L.qkv_b, N, 3 * H, false);
       mark();
       // S_bh = Q K^T / sqrt(dh): column-major C[j, i] = K[j] · Q[i]
-      CB(cublasGemmBatchedEx(blas, CUBLAS_OP_T, CUBLAS_OP_N, seq, seq, dh, &scale, k, cuda_type<T>(), 3 * H, q,
-                             cuda_type<T>(), 3 * H, &zero, s, CUDA_R_32F, seq, bh, CUBLAS_COMPUTE_32F,
-                             CUBLAS_GEMM_DEFAULT));
-      mark();
-      masked_softmax<T><<<(unsigned)((rows + 7) / 8), 256, 0, stream>>>(S, P, d_mask, heads, seq, rows);
-      CK(cudaGetLastError());
-      mark();
+      if (fused_attn) {
+        if constexpr (!std::is_same<T, float>::value) {
+          dim3 grid((seq + FA_ROWS - 1) / FA_ROWS, bh);
+          fused_attention<T><<<grid, 128, fa_smem, stream>>>(qkv, d_mask, ctx, seq, heads, H, scale);
+          CK(cudaGetLastError());
+        }
+        mark();
+        mark();
+      } else {
+        CB(cublasGemmBatchedEx(blas, CUBLAS_OP_T, CUBLAS_OP_N, seq, seq, dh, &scale, k, cuda_type<T>(), 3 * H, q,
+                               cuda_type<T>(), 3 * H, &zero, s, CUDA_R_32F, seq, bh, CUBLAS_COMPUTE_32F,
+                               CUBLAS_GEMM_DEFAULT));
+        mark();
+        masked_softmax<T><<<(unsigned)((rows + 7) / 8), 256, 0, stream>>>(S, P, d_mask, heads, seq, rows);
+        CK(cudaGetLastError());
+        mark();
+      }
       // ctx_bh = P V: column-major C[d, i] = sum_j V[j, d] P[i, j]
-      CB(cublasGemmBatchedEx(blas, CUBLAS_OP_N, CUBLAS_OP_N, dh, seq, seq, &one, v, cuda_type<T>(), 3 * H, p_in,
-                             cuda_type<T>(), seq, &zero, cx, cuda_type<T>(), H, bh, CUBLAS_COMPUTE_32F,
-                             CUBLAS_GEMM_DEFAULT));
+      if (!fused_attn)
+        CB(cublasGemmBatchedEx(blas, CUBLAS_OP_N, CUBLAS_OP_N, dh, seq, seq, &one, v, cuda_type<T>(), 3 * H, p_in,
+                               cuda_type<T>(), seq, &zero, cx, cuda_type<T>(), H, bh, CUBLAS_COMPUTE_32F,
+                               CUBLAS_GEMM_DEFAULT));
       mark();
       linear(ctx, L.o_w, tmp, N, H, H);
       mark();
@@ -702,6 +833,7 @@ int lsr_trunk_encode(lsr_trunk* t, const int32_t* ids, const uint8_t* mask, int 
 
 const char* lsr_trunk_head_name(lsr_trunk* t) { return t ? t->impl->head_name.c_str() : ""; }
 const char* lsr_trunk_device_name(lsr_trunk* t) { return t ? t->impl->device_name.c_str() : ""; }
+const char* lsr_trunk_attention_name(lsr_trunk* t) { return t ? t->impl->attention_name.c_str() : ""; }
 
 void lsr_trunk_last_timing(lsr_trunk* t, float* trunk_ms, float* head_ms, float* copy_ms) {
   if (!t) return;

@@ -51,6 +51,9 @@ int lsr_trunk_encode(lsr_trunk* t, const int32_t* ids, const uint8_t* mask, int 
 // Which head the last encode used ("fused" = liblsr_cuda_head.so, "simple"), and the device name.
 const char* lsr_trunk_head_name(lsr_trunk* t);
 const char* lsr_trunk_device_name(lsr_trunk* t);
+// Which attention the last encode ran: "cublas" (batched GEMMs + masked softmax, the default) or
+// "fused" (one kernel; opt-in with LSR_TRUNK_ATTENTION=fused, fp16/bf16, head size 64, seq % 16 == 0).
+const char* lsr_trunk_attention_name(lsr_trunk* t);
 
 // Milliseconds of the last encode's phases on the GPU (CUDA events): trunk, head, copy back.
 void lsr_trunk_last_timing(lsr_trunk* t, float* trunk_ms, float* head_ms, float* copy_ms);

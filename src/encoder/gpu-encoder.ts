@@ -55,6 +55,7 @@ interface CudaAddon {
 interface GpuBatchResult extends SparseVectors {
   dense?: Float32Array;
   head: string;
+  attention: string;
   trunkMs: number;
   headMs: number;
   copyMs: number;
@@ -67,6 +68,8 @@ export interface GpuTimings {
   headMs: number;
   copyMs: number;
   head: string;
+  /** 'fused' (one attention kernel) or 'cublas' (batched GEMMs + softmax). */
+  attention: string;
 }
 
 function packageRoot(): string {
@@ -120,8 +123,8 @@ const TOKENIZE_WORKER = FROM_SOURCE
 
 /** Texts per tokenizer task. */
 const TOKENIZE_PIECE = 256;
-/** Rounds each batch's sequence up to a multiple of this (tensor-core friendly leading dimensions). */
-const SEQ_ALIGN = 8;
+/** Rounds each batch's sequence up to a multiple of this: the fused attention kernel takes 16-key tiles. */
+const SEQ_ALIGN = 16;
 
 interface Batch {
   /** Input positions of the batch's texts. */
@@ -147,7 +150,7 @@ function gather(where: { r: SparseVectors; row: number }[]): SparseVectors {
 export class GpuEncoder {
   private closed = false;
   private inFlight = new Set<Promise<unknown>>();
-  readonly timings: GpuTimings = { batches: 0, trunkMs: 0, headMs: 0, copyMs: 0, head: '' };
+  readonly timings: GpuTimings = { batches: 0, trunkMs: 0, headMs: 0, copyMs: 0, head: '', attention: '' };
 
   private constructor(
     readonly dir: string,
@@ -163,7 +166,9 @@ export class GpuEncoder {
   static async load(dir: string, options: GpuEncoderOptions = {}, field = 'model'): Promise<GpuEncoder> {
     const o: Required<GpuEncoderOptions> = {
       maxLength: 256, batchSize: 32, precision: 'fp16', head: 'auto', threshold: 0, topk: 0,
-      device: Number(process.env.LSR_CUDA_DEVICE ?? 0), tokenizerThreads: 0, ...options,
+      device: Number(process.env.LSR_CUDA_DEVICE ?? 0), tokenizerThreads: 0,
+      // Options left undefined (a pool passes every field it knows) keep their defaults.
+      ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)),
     };
     const int = (v: number, min: number, name: string) => {
       if (!Number.isInteger(v) || v < min) fail('VALIDATION_FAILED', `${name} must be an integer >= ${min}, got ${JSON.stringify(v)}`, `encoder.${name}`);
@@ -301,7 +306,7 @@ export class GpuEncoder {
     const longest = lists.reduce((m, l) => Math.max(m, l.length), 0);
     if (longest === 0) {
       const V = this.shape.vocab;
-      return { offsets: new Uint32Array(texts + 1), terms: new Uint32Array(0), weights: new Float32Array(0), dense: dense ? new Float32Array(texts * V) : undefined, head: '', trunkMs: 0, headMs: 0, copyMs: 0 };
+      return { offsets: new Uint32Array(texts + 1), terms: new Uint32Array(0), weights: new Float32Array(0), dense: dense ? new Float32Array(texts * V) : undefined, head: '', attention: '', trunkMs: 0, headMs: 0, copyMs: 0 };
     }
     const seq = Math.min(Math.ceil(longest / SEQ_ALIGN) * SEQ_ALIGN, this.shape.maxPos);
     const ids = new Int32Array(texts * seq).fill(this.tokenizer.padId), mask = new Uint8Array(texts * seq);
@@ -319,6 +324,7 @@ export class GpuEncoder {
       t.headMs += r.headMs;
       t.copyMs += r.copyMs;
       t.head = r.head;
+      t.attention = r.attention;
       return r;
     } finally {
       this.inFlight.delete(p);
