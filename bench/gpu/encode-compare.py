@@ -20,14 +20,16 @@ def main():
     st = json.load(open(os.path.join(a.out, "st.json")))
     n = node["check"]
     load = lambda name, V: np.fromfile(os.path.join(a.out, name), np.float32).reshape(-1, V)
-    names = ("node-fp16", "node-bf16", "node-fp16-simple", "node-fp16-fused-attn", "node-fp32", "st-bf16", "st-fp16", "st-fp32")
+    names = ("node-fp16", "node-bf16", "node-fp16-simple", "node-fp16-fused-attn", "node-fp16-scalar-glue", "node-fp32",
+             "st-bf16", "st-fp16", "st-fp32")
     o = {k: load(f"{k}.f32", a.vocab)[:n] for k in names if os.path.exists(os.path.join(a.out, f"{k}.f32"))}
     def diff(x, y):
         d = np.abs(o[x].astype(np.float64) - o[y].astype(np.float64))
         return dict(max_abs=float(d.max()), mean_abs=float(d.mean()), p99999_abs=float(np.quantile(d, 0.99999)))
     pairs = [("node-fp16", "st-fp32"), ("node-fp16", "st-fp16"), ("node-bf16", "st-fp32"), ("node-bf16", "st-bf16"),
              ("st-fp16", "st-fp32"), ("st-bf16", "st-fp32"), ("node-fp32", "st-fp32"), ("node-fp16-simple", "st-fp32"),
-             ("node-fp16", "node-fp16-simple"), ("node-fp16-fused-attn", "st-fp32"), ("node-fp16", "node-fp16-fused-attn")]
+             ("node-fp16", "node-fp16-simple"), ("node-fp16-fused-attn", "st-fp32"), ("node-fp16", "node-fp16-fused-attn"),
+             ("node-fp16-scalar-glue", "st-fp32"), ("node-fp16", "node-fp16-scalar-glue")]
     conf = {f"{x}_vs_{y}".replace("-", "_"): diff(x, y) for x, y in pairs if x in o and y in o}
     conf.update({
         "texts": n, "vocab": a.vocab,
@@ -54,10 +56,11 @@ def main():
                           st_docs_s=round(s["docs_s"], 1) if s else None, st_setting=s["precision"] if s else None,
                           speedup=round(r["docs_s"] / s["docs_s"], 3) if s else None,
                           gpu_ms_per_run=dict(trunk=round(r["gpu"]["trunkMs"], 1), head=round(r["gpu"]["headMs"], 1), copy=round(r["gpu"]["copyMs"], 1))))
-    ca = node.get("fusedAttention")
-    if ca:
+    for ca in (node.get("fusedAttention"), node.get("scalarGlue")):
+        if not ca:
+            continue
         s = st_best.get(ca["batch"])
-        table.append(dict(batch=ca["batch"], precision=ca["precision"], head=ca["head"], attention=ca["attention"],
+        table.append(dict(batch=ca["batch"], precision=ca["precision"], variant=ca.get("variant"), head=ca["head"], attention=ca["attention"],
                           node_docs_s=round(ca["docs_s"], 1), st_docs_s=round(s["docs_s"], 1) if s else None,
                           st_setting=s["precision"] if s else None, speedup=round(ca["docs_s"] / s["docs_s"], 3) if s else None))
     result = dict(

@@ -86,22 +86,29 @@ for (const precision of ['fp16', 'bf16'] as const) {
   }
   await enc.close();
 }
-{
-  // The same fp16 encoder with the opt-in fused attention kernel (LSR_TRUNK_ATTENTION=fused), for the record.
-  process.env.LSR_TRUNK_ATTENTION = 'fused';
+// The same fp16 encoder with an opt-in variant, for the record: the fused attention kernel
+// (LSR_TRUNK_ATTENTION=fused), and the first, one-value-a-thread glue kernels (LSR_TRUNK_GLUE=scalar).
+const variants: [string, string, string, string][] = [
+  ['fusedAttention', 'LSR_TRUNK_ATTENTION', 'fused', 'node-fp16-fused-attn.f32'],
+  ['scalarGlue', 'LSR_TRUNK_GLUE', 'scalar', 'node-fp16-scalar-glue.f32'],
+];
+for (const [key, env, value, file] of variants) {
+  process.env[env] = value;
   const enc = await GpuEncoder.load(model, { precision: 'fp16', maxLength, tokenizerThreads, batchSize: batches[batches.length - 1] });
-  delete process.env.LSR_TRUNK_ATTENTION;
+  delete process.env[env];
   await enc.encode(texts.slice(0, 4 * enc.batchSize));
   const times: number[] = [];
+  const before = snap(enc.timings);
   for (let r = 0; r < repeats; r++) {
     const s = performance.now();
     await enc.encode(texts);
     times.push(performance.now() - s);
   }
-  const ms = median(times);
-  result.fusedAttention = { precision: 'fp16', batch: enc.batchSize, ms, docs_s: (texts.length / ms) * 1000, attention: enc.timings.attention, head: enc.timings.head };
-  log('fused attention', JSON.stringify(result.fusedAttention));
-  writeF32('node-fp16-fused-attn.f32', await enc.encodeDense(texts.slice(0, check)));
+  const ms = median(times), a = enc.timings;
+  result[key] = { variant: `${env}=${value}`, precision: 'fp16', batch: enc.batchSize, ms, docs_s: (texts.length / ms) * 1000, attention: a.attention, head: a.head,
+    gpu_per_run: { trunkMs: (a.trunkMs - before.trunkMs) / repeats, headMs: (a.headMs - before.headMs) / repeats } };
+  log(key, JSON.stringify(result[key]));
+  writeF32(file, await enc.encodeDense(texts.slice(0, check)));
   await enc.close();
 }
 {

@@ -172,6 +172,155 @@ __global__ void bias_act(T* y, const float* bias, unsigned total, unsigned cols)
   }
 }
 
+// ---- 16-byte vector access: 8 values of T (fp16/bf16: one uint4; fp32: two float4) -------------
+
+__device__ __forceinline__ void load8(const float* p, float (&v)[8]) {
+  const float4 a = reinterpret_cast<const float4*>(p)[0], b = reinterpret_cast<const float4*>(p)[1];
+  v[0] = a.x, v[1] = a.y, v[2] = a.z, v[3] = a.w, v[4] = b.x, v[5] = b.y, v[6] = b.z, v[7] = b.w;
+}
+__device__ __forceinline__ void store8(float* p, const float (&v)[8]) {
+  reinterpret_cast<float4*>(p)[0] = make_float4(v[0], v[1], v[2], v[3]);
+  reinterpret_cast<float4*>(p)[1] = make_float4(v[4], v[5], v[6], v[7]);
+}
+__device__ __forceinline__ void load8(const __half* p, float (&v)[8]) {
+  const uint4 u = *reinterpret_cast<const uint4*>(p);
+  const __half2* h = reinterpret_cast<const __half2*>(&u);
+#pragma unroll
+  for (int i = 0; i < 4; i++) {
+    const float2 f = __half22float2(h[i]);
+    v[2 * i] = f.x, v[2 * i + 1] = f.y;
+  }
+}
+__device__ __forceinline__ void store8(__half* p, const float (&v)[8]) {
+  uint4 u;
+  __half2* h = reinterpret_cast<__half2*>(&u);
+#pragma unroll
+  for (int i = 0; i < 4; i++) h[i] = __floats2half2_rn(v[2 * i], v[2 * i + 1]);
+  *reinterpret_cast<uint4*>(p) = u;
+}
+__device__ __forceinline__ void load8(const __nv_bfloat16* p, float (&v)[8]) {
+  const uint4 u = *reinterpret_cast<const uint4*>(p);
+  const __nv_bfloat162* h = reinterpret_cast<const __nv_bfloat162*>(&u);
+#pragma unroll
+  for (int i = 0; i < 4; i++) {
+    const float2 f = __bfloat1622float2(h[i]);
+    v[2 * i] = f.x, v[2 * i + 1] = f.y;
+  }
+}
+__device__ __forceinline__ void store8(__nv_bfloat16* p, const float (&v)[8]) {
+  uint4 u;
+  __nv_bfloat162* h = reinterpret_cast<__nv_bfloat162*>(&u);
+#pragma unroll
+  for (int i = 0; i < 4; i++) h[i] = __floats2bfloat162_rn(v[2 * i], v[2 * i + 1]);
+  *reinterpret_cast<uint4*>(p) = u;
+}
+
+// add_ln with 8 consecutive values a thread (H % 8 == 0, H / 8 threads rounded up to whole warps,
+// H <= 2048): 16-byte loads and stores.
+template <typename T>
+__global__ void __launch_bounds__(256) add_ln_vec(const float* x_in, const T* y, const float* bias, int H, const float* g,
+                                                  const float* b, float eps, float* x_out, T* xb) {
+  __shared__ float shared[32];
+  const size_t row = (size_t)blockIdx.x * H;
+  const int c = threadIdx.x * 8;
+  const bool on = c < H;
+  float v[8] = {0, 0, 0, 0, 0, 0, 0, 0}, t[8];
+  if (on) {
+    load8(y + row + c, v);
+    if (bias) {
+      load8(bias + c, t);
+#pragma unroll
+      for (int i = 0; i < 8; i++) v[i] += t[i];
+    }
+    if (x_in) {
+      load8(x_in + row + c, t);
+#pragma unroll
+      for (int i = 0; i < 8; i++) v[i] += t[i];
+    }
+  }
+  float s = 0.f;
+#pragma unroll
+  for (int i = 0; i < 8; i++) s += v[i];
+  const float mean = block_sum(s, shared) / H;
+  float q = 0.f;
+  if (on) {
+#pragma unroll
+    for (int i = 0; i < 8; i++) q += (v[i] - mean) * (v[i] - mean);
+  }
+  const float rstd = rsqrtf(block_sum(q, shared) / H + eps);
+  if (!on) return;
+  float gg[8], bb[8];
+  load8(g + c, gg);
+  load8(b + c, bb);
+#pragma unroll
+  for (int i = 0; i < 8; i++) v[i] = (v[i] - mean) * rstd * gg[i] + bb[i];
+  if (x_out) store8(x_out + row + c, v);
+  store8(xb + row + c, v);
+}
+
+// bias_act with 8 values a thread (cols % 8 == 0).
+template <typename T, bool GELU>
+__global__ void bias_act_vec(T* y, const float* bias, unsigned total, unsigned cols) {
+  for (unsigned i = 8 * (blockIdx.x * blockDim.x + threadIdx.x); i < total; i += 8 * gridDim.x * blockDim.x) {
+    float v[8], bb[8];
+    load8(y + i, v);
+    load8(bias + i % cols, bb);
+#pragma unroll
+    for (int k = 0; k < 8; k++) {
+      v[k] += bb[k];
+      if (GELU) v[k] = 0.5f * v[k] * (1.f + erff(v[k] * 0.70710678118654752f));
+    }
+    store8(y + i, v);
+  }
+}
+
+// masked_softmax with 4 consecutive keys a lane (seq % 4 == 0, seq <= 512): float4 loads of S.
+template <typename T>
+__global__ void masked_softmax_vec(const float* S, T* P, const uint8_t* mask, int heads, int seq, size_t rows) {
+  const size_t row = (size_t)blockIdx.x * (blockDim.x >> 5) + (threadIdx.x >> 5);
+  const int lane = threadIdx.x & 31;
+  if (row >= rows) return;
+  const int b = (int)(row / ((size_t)heads * seq));
+  const float4* s = reinterpret_cast<const float4*>(S + row * seq);
+  const uchar4* m = reinterpret_cast<const uchar4*>(mask + (size_t)b * seq);
+  constexpr int STEPS = 512 / 128;
+  float v[STEPS][4];
+  float mx = -INFINITY;
+#pragma unroll
+  for (int i = 0; i < STEPS; i++) {
+    const int j4 = lane + i * 32;  // index of the 4-key group
+    if (j4 * 4 < seq) {
+      const float4 x = s[j4];
+      const uchar4 k = m[j4];
+      v[i][0] = k.x ? x.x : -INFINITY, v[i][1] = k.y ? x.y : -INFINITY;
+      v[i][2] = k.z ? x.z : -INFINITY, v[i][3] = k.w ? x.w : -INFINITY;
+    } else {
+      v[i][0] = v[i][1] = v[i][2] = v[i][3] = -INFINITY;
+    }
+#pragma unroll
+    for (int e = 0; e < 4; e++) mx = fmaxf(mx, v[i][e]);
+  }
+  for (int o = 16; o > 0; o >>= 1) mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, o));
+  float sum = 0.f;
+#pragma unroll
+  for (int i = 0; i < STEPS; i++)
+#pragma unroll
+    for (int e = 0; e < 4; e++) {
+      v[i][e] = (mx == -INFINITY || v[i][e] == -INFINITY) ? 0.f : __expf(v[i][e] - mx);
+      sum += v[i][e];
+    }
+  for (int o = 16; o > 0; o >>= 1) sum += __shfl_xor_sync(0xffffffffu, sum, o);
+  const float inv = sum > 0.f ? 1.f / sum : 0.f;
+  T* p = P + row * seq;
+#pragma unroll
+  for (int i = 0; i < STEPS; i++) {
+    const int j4 = lane + i * 32;
+    if (j4 * 4 < seq)
+#pragma unroll
+      for (int e = 0; e < 4; e++) p[j4 * 4 + e] = from_f<T>(v[i][e] * inv);
+  }
+}
+
 // One warp per score row (bh, i): softmax over keys j < seq with mask[b, j] != 0 -> P (T).
 // Values per lane: seq <= 32 * 16 = 512.
 constexpr int SM_MAX_PER_LANE = 16;
@@ -405,6 +554,7 @@ struct TrunkBase {
   bool profile_on = false;
   enum { ATTN_CUBLAS = 0, ATTN_FUSED = 1 } attention_mode = ATTN_CUBLAS;
   std::string attention_name = "none";
+  bool slow_glue = false;
   int max_smem = 0;
   size_t fa_smem_set = 0;
   virtual void encode(const int32_t* ids, const uint8_t* mask, int texts, int seq, int head, float* out) = 0;
@@ -482,6 +632,8 @@ struct Trunk : TrunkBase {
     // 61 ms (BERT-base, 2048 texts, batch 128; docs/gpu.md).
     if (const char* a = getenv("LSR_TRUNK_ATTENTION"))
       if (!strcmp(a, "fused")) attention_mode = ATTN_FUSED;
+    // LSR_TRUNK_GLUE=scalar: the first (one value a thread) LayerNorm, bias/GELU and softmax kernels.
+    if (const char* g = getenv("LSR_TRUNK_GLUE")) slow_glue = !strcmp(g, "scalar");
     CK(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
     CB(cublasCreate(&blas));
     CB(cublasSetStream(blas, stream));
@@ -590,8 +742,25 @@ struct Trunk : TrunkBase {
     if (total >= (1ull << 32) || cols % 2) throw Failure{"bias: rows × cols must be < 2^32 and cols even"};
     const int threads = 256;
     const int blocks = (int)std::min<size_t>((total / 2 + threads - 1) / threads, 132 * 32);
-    if (gelu) bias_act<T, true><<<blocks, threads, 0, stream>>>(y, b, (unsigned)total, (unsigned)cols);
+    if (cols % 8 == 0 && !slow_glue) {
+      const int vblocks = (int)std::min<size_t>((total / 8 + threads - 1) / threads, 132 * 32);
+      if (gelu) bias_act_vec<T, true><<<vblocks, threads, 0, stream>>>(y, b, (unsigned)total, (unsigned)cols);
+      else bias_act_vec<T, false><<<vblocks, threads, 0, stream>>>(y, b, (unsigned)total, (unsigned)cols);
+    } else if (gelu) bias_act<T, true><<<blocks, threads, 0, stream>>>(y, b, (unsigned)total, (unsigned)cols);
     else bias_act<T, false><<<blocks, threads, 0, stream>>>(y, b, (unsigned)total, (unsigned)cols);
+    CK(cudaGetLastError());
+  }
+
+  // Residual + bias + LayerNorm: 16-byte vector kernel when H % 8 == 0 (and H <= 2048).
+  void layer_norm(const float* x_in, const T* y, const float* bias, const float* g, const float* b, float* x_out,
+                  T* out, int N) {
+    const int H = c.hidden;
+    if (H % 8 == 0 && H <= 2048 && !slow_glue) {
+      const int threads = ((H / 8 + 31) / 32) * 32;
+      add_ln_vec<T><<<N, threads, 0, stream>>>(x_in, y, bias, H, g, b, c.eps, x_out, out);
+    } else {
+      add_ln<T><<<N, LN_THREADS, 0, stream>>>(x_in, y, bias, H, g, b, c.eps, x_out, out);
+    }
     CK(cudaGetLastError());
   }
 
@@ -655,7 +824,10 @@ struct Trunk : TrunkBase {
                                cuda_type<T>(), 3 * H, &zero, s, CUDA_R_32F, seq, bh, CUBLAS_COMPUTE_32F,
                                CUBLAS_GEMM_DEFAULT));
         mark();
-        masked_softmax<T><<<(unsigned)((rows + 7) / 8), 256, 0, stream>>>(S, P, d_mask, heads, seq, rows);
+        if (seq % 4 == 0 && !slow_glue)
+          masked_softmax_vec<T><<<(unsigned)((rows + 7) / 8), 256, 0, stream>>>(S, P, d_mask, heads, seq, rows);
+        else
+          masked_softmax<T><<<(unsigned)((rows + 7) / 8), 256, 0, stream>>>(S, P, d_mask, heads, seq, rows);
         CK(cudaGetLastError());
         mark();
       }
@@ -667,8 +839,7 @@ struct Trunk : TrunkBase {
       mark();
       linear(ctx, L.o_w, tmp, N, H, H);
       mark();
-      add_ln<T><<<N, LN_THREADS, 0, stream>>>(x, tmp, L.o_b, H, L.ln1_g, L.ln1_b, c.eps, x, xb);
-      CK(cudaGetLastError());
+      layer_norm(x, tmp, L.o_b, L.ln1_g, L.ln1_b, x, xb, N);
       mark();
       linear(xb, L.i_w, inter, N, H, I);
       mark();
@@ -676,8 +847,7 @@ struct Trunk : TrunkBase {
       mark();
       linear(inter, L.out_w, tmp, N, I, H);
       mark();
-      add_ln<T><<<N, LN_THREADS, 0, stream>>>(x, tmp, L.out_b, H, L.ln2_g, L.ln2_b, c.eps, x, xb);
-      CK(cudaGetLastError());
+      layer_norm(x, tmp, L.out_b, L.ln2_g, L.ln2_b, x, xb, N);
       mark();
     }
     if (profile) {
@@ -692,8 +862,7 @@ struct Trunk : TrunkBase {
     // MLM head transform: dense + GELU + LayerNorm -> xb (the hidden states the head pools)
     linear(xb, tr_w, tmp, N, H, H);
     bias(tmp, tr_b, N, H, true);
-    add_ln<T><<<N, LN_THREADS, 0, stream>>>(nullptr, tmp, nullptr, H, tr_g, tr_lb, c.eps, nullptr, xb);
-    CK(cudaGetLastError());
+    layer_norm(nullptr, tmp, nullptr, tr_g, tr_lb, nullptr, xb, N);
   }
 
   void simple_head(int texts, int seq) {
