@@ -167,6 +167,36 @@ export function collectionSettings(spec: RetrieverSpec, others: readonly Retriev
   return out;
 }
 
+function sameSettings(a: Record<string, string | number> | undefined, b: Record<string, string | number> | undefined): boolean {
+  const ea = Object.entries(a ?? {}).sort(), eb = Object.entries(b ?? {}).sort();
+  return JSON.stringify(ea) === JSON.stringify(eb);
+}
+
+/**
+ * For each spec, the index of the spec whose collection it searches: the spec with the most
+ * retrievers among those whose collection holds every retriever this one needs with the same
+ * settings, the same fields and the same BM25 settings (BM25 is in every collection, so its
+ * defaults count as settings). A retriever's results do not depend on which other retrievers its
+ * collection has, so `bm25`, `splade:model=X`, `dense:model=Y` and `rrf:bm25+splade+dense` of one
+ * run all search one collection, built once. Specs with `collection=` and `trec:` runs (null) keep
+ * their own.
+ */
+export function collectionHosts(specs: readonly (RetrieverSpec | null)[]): number[] {
+  const singles = specs.filter((s): s is RetrieverSpec => s !== null && !s.fusion);
+  const settings = specs.map((s) => (s ? collectionSettings(s, singles) : {}));
+  return specs.map((s, i) => {
+    if (!s || s.collection) return i;
+    let host = i;
+    specs.forEach((o, j) => {
+      if (!o || o.collection || o.fields.join('+') !== s.fields.join('+')) return;
+      if (!sameSettings(settings[i].bm25, settings[j].bm25)) return;
+      const covers = Object.keys(settings[i]).every((r) => r in settings[j] && sameSettings(settings[i][r], settings[j][r]));
+      if (covers && Object.keys(settings[j]).length > Object.keys(settings[host]).length) host = j;
+    });
+    return host;
+  });
+}
+
 /**
  * Name of the collection the harness builds for `spec` on a dataset: `eval-<dataset>-<hash>`, where
  * the hash covers the dataset path, fields and the collection settings of every retriever it needs,

@@ -12,7 +12,7 @@ import { compareSystems } from './compare.js';
 import { DEFAULT_MEASURES, evaluate, parseMeasure } from './metrics.js';
 import { ProgressBar } from './progress.js';
 import { renderMarkdown, renderSvg, type ComparisonRow, type HybridComparison, type SystemResult } from './report.js';
-import { collectionBody, collectionNameFor, parseRetrieverSpec, searchBody, type RetrieverSpec } from './retriever-spec.js';
+import { collectionBody, collectionHosts, collectionNameFor, parseRetrieverSpec, searchBody, type RetrieverSpec } from './retriever-spec.js';
 import { remoteService, type ServiceClient, type ServiceHandle } from './service-client.js';
 import { readRun, writeRun } from './trec-files.js';
 import type { EvalQuery, Run } from './types.js';
@@ -219,6 +219,8 @@ export async function runEval(opts: EvalOptions): Promise<EvalSummary> {
   // Collections built (or checked) in this run: specs that need the same index share it.
   const ready = new Set<string>();
   const singles = specs.filter((s): s is RetrieverSpec => s !== null && !s.fusion);
+  // Specs whose retrievers are all in a larger collection of this run search that one.
+  const hosts = collectionHosts(specs);
   try {
     for (let i = 0; i < specs.length; i++) {
       const spec = specs[i];
@@ -239,10 +241,11 @@ export async function runEval(opts: EvalOptions): Promise<EvalSummary> {
             service = await startLocalService(opts.dataDir ?? (tempData = await mkdtemp(join(tmpdir(), 'lsr-eval-'))));
           }
         }
-        const name = collectionNameFor(spec, datasetDir, datasetName, singles);
+        const host = specs[hosts[i]]!;
+        const name = collectionNameFor(host, datasetDir, datasetName, singles);
         let indexSeconds = 0;
         if (ready.has(name)) log(`${spec.raw}: searching collection "${name}" built earlier in this run`);
-        else indexSeconds = await ensureCollection(service.client, spec, name, ds.corpusPath, corpusSize, opts, log, singles);
+        else indexSeconds = await ensureCollection(service.client, host, name, ds.corpusPath, corpusSize, opts, log, singles);
         ready.add(name);
         const searched = await runQueries(service.client, spec, name, ds.queries, k, opts);
         run = searched.run;

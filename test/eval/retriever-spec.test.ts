@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { collectionBody, collectionNameFor, parseRetrieverSpec, searchBody } from '../../src/eval/retriever-spec.js';
+import { collectionBody, collectionHosts, collectionNameFor, parseRetrieverSpec, searchBody } from '../../src/eval/retriever-spec.js';
 
 describe('parseRetrieverSpec', () => {
   it('parses a bare name with default fields', () => {
@@ -91,6 +91,17 @@ describe('fusion specs', () => {
     // settings in the fusion spec itself give the same collection
     expect(collectionNameFor(parseRetrieverSpec('dbsf:bm25+splade,splade.model=dir:m'), '/d', 'd')).toBe(collectionNameFor(splade, '/d', 'd'));
     expect(collectionBody(fused, 'c', others)).toEqual({ name: 'c', fields: ['title', 'text'], default_retriever: 'bm25', retrievers: { splade: { model: 'dir:m' } } });
+  });
+  it('search the largest collection of the run that holds their retrievers with the same settings', () => {
+    const p = (xs: (string | null)[]) => collectionHosts(xs.map((x) => (x === null ? null : parseRetrieverSpec(x))));
+    // bm25, splade and dense alone, their pairs and all three: every one searches the three-retriever collection (index 3)
+    expect(p(['bm25', 'splade:model=a', 'dense:model=b', 'rrf:bm25+splade+dense', 'rrf:bm25+dense', null])).toEqual([3, 3, 3, 3, 3, 5]);
+    // other BM25 settings, other fields, another model or an existing collection are not covered
+    expect(p(['bm25:k1=1.2', 'splade:model=a'])).toEqual([0, 1]);
+    expect(p(['bm25', 'bm25:k1=1.2', 'rrf:bm25+splade,splade.model=a'])).toEqual([2, 1, 2]);
+    expect(p(['bm25:fields=text', 'splade:model=a'])).toEqual([0, 1]);
+    expect(p(['splade:model=a', 'rrf:bm25+splade,splade.model=c'])).toEqual([0, 1]);
+    expect(p(['bm25:collection=x', 'splade:model=a'])).toEqual([0, 1]);
   });
   it('build the hybrid search body, windows defaulting to k', () => {
     expect(searchBody(parseRetrieverSpec('bm25'), 'q', 100)).toEqual({ query: 'q', k: 100, retriever: 'bm25' });
