@@ -129,6 +129,34 @@ describe('DenseIndex exact search (f32)', () => {
   });
 });
 
+describe('DenseIndex merges', () => {
+  it('keeps results exact through background merges, deletes issued during them and commits', async () => {
+    const dim = 16;
+    const idx = DenseIndex.create({ dim, mergeFactor: 2, approx: { m: 6, efConstruction: 30 } });
+    const all = uniformVectors(1600, dim, 31);
+    const gone = new Set<number>();
+    for (let b = 0; b < 16; b++) {
+      await idx.add({ vectors: all.subarray(b * 100 * dim, (b + 1) * 100 * dim) });
+      // Deletes land while merges of earlier segments may be running: they are replayed onto the result.
+      const d = b * 100 + 7;
+      idx.delete([d]);
+      gone.add(d);
+    }
+    await idx.settle();
+    expect(idx.stats().segments).toBeLessThan(16);
+    expect(idx.size).toBe(1600 - gone.size);
+    const qs = uniformVectors(5, dim, 32);
+    for (let i = 0; i < 5; i++) {
+      const q = qs.subarray(i * dim, (i + 1) * dim);
+      expectMatchesOracle(idx.search(q, { k: 30 }), denseOracle(all, seq(1600), dim, q, 30, (d) => !gone.has(d)));
+      for (const d of idx.search(q, { k: 30, mode: 'approx', ef: 100 }).docs) expect(gone.has(d)).toBe(false);
+    }
+    await idx.optimize();
+    expect(idx.stats()).toMatchObject({ segments: 1, deleted: 0, docs: 1600 - gone.size });
+    await expect(idx.commit()).rejects.toThrow(/commit\(\) needs an index opened with DenseIndex.open\(dir\)/);
+  });
+});
+
 describe('DenseIndex int8 storage', () => {
   it('scores within the documented bound (s/2)·Σ|q| and ranks within twice that', async () => {
     const dim = 64;
