@@ -462,6 +462,7 @@ export class DenseIndex {
     return run;
   }
 
+  /** Live and deleted (not yet purged) documents, segments, and bytes of the segment images (mapped or in memory). */
   stats(): DenseIndexStats {
     const segmentStats = this.segments.map((s) => s.native.stats());
     let docs = 0, deleted = 0, bytes = 0;
