@@ -1,7 +1,7 @@
 // TypeBox schemas: one definition gives request validation, response serialization and the
 // OpenAPI document. Limits here are the API's documented limits.
 import { Type, type Static } from 'typebox';
-import { COLLECTION_NAME_PATTERN } from '../collections/collection-config.js';
+import { COLLECTION_NAME_PATTERN, RETRIEVERS } from '../collections/collection-config.js';
 import { MAX_ID_CHARS } from '../collections/documents.js';
 import { FILTER_KEY_PATTERN } from '../search/filter.js';
 import { MAX_K, MAX_WINDOW } from '../search/search.js';
@@ -145,7 +145,10 @@ const weight = (description?: string) => Type.Number({ minimum: 0, maximum: MAX_
 
 export const HybridRetriever = Type.Object(
   {
-    name: Type.String({ minLength: 1, maxLength: 64, description: 'A retriever of the collection (bm25, splade, ...); each may appear once.' }),
+    name: Type.Union(
+      RETRIEVERS.map((r) => Type.Literal(r)),
+      { description: 'A retriever of the collection; each may appear once.' },
+    ),
     window: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_HYBRID_WINDOW, description: `Hits this retriever contributes to the fusion. Default max(${DEFAULT_WINDOW}, offset + k).` })),
     weight: Type.Optional(weight('Multiplier of this retriever in the fusion. Default 1. Or give it in fusion.weights, not both.')),
     query: Type.Optional(Type.String({ maxLength: 10_000, description: "Query text for this retriever only. Default: the request's query." })),
@@ -155,7 +158,10 @@ export const HybridRetriever = Type.Object(
   { additionalProperties: false },
 );
 
-const FusionWeights = Type.Record(Type.String({ minLength: 1, maxLength: 64 }), weight(), { description: 'Retriever name -> weight (default 1 each).' });
+const FusionWeights = Type.Object(Object.fromEntries(RETRIEVERS.map((r) => [r, Type.Optional(weight())])), {
+  additionalProperties: false,
+  description: "Retriever name -> weight (default 1 each); only the request's retrievers.",
+});
 
 export const Fusion = Type.Union(
   [

@@ -9,6 +9,7 @@
 // `fusion.weights.bm25`); the HTTP route uses `validateHybridShape` to give these messages where the
 // JSON schema alone would only say "must match a schema in anyOf".
 import { fail } from '../api/errors.js';
+import { RETRIEVERS } from '../collections/collection-config.js';
 import { isPlainObject } from '../collections/documents.js';
 import type { Collection } from '../collections/collection.js';
 import {
@@ -166,6 +167,7 @@ export function validateHybridShape(req: Record<string, unknown>): void {
     if (!isPlainObject(e)) fail('VALIDATION_FAILED', `${at} must be an object with a \`name\``, at);
     for (const key of Object.keys(e)) if (!ENTRY_KEYS.has(key)) fail('VALIDATION_FAILED', `${at}.${key} is not a known property (name, window, weight, query, vector, dense_vector)`, `${at}.${key}`);
     if (typeof e.name !== 'string' || e.name.length === 0 || e.name.length > 64) fail('VALIDATION_FAILED', 'name must be a retriever name of 1 to 64 characters', `${at}.name`);
+    if (!(RETRIEVERS as readonly string[]).includes(e.name)) fail('UNKNOWN_RETRIEVER', `retriever '${e.name}' is not one this service has (${RETRIEVERS.join(', ')})`, `${at}.name`);
     if (seen.has(e.name)) fail('VALIDATION_FAILED', `retriever '${e.name}' is listed twice (retrievers[${seen.get(e.name)}] and ${at}); each retriever may appear once`, `${at}.name`);
     seen.set(e.name, i);
     if (e.window !== undefined && (!Number.isInteger(e.window) || (e.window as number) < 1 || (e.window as number) > MAX_HYBRID_WINDOW))

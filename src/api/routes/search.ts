@@ -2,7 +2,7 @@
 // retriever) or search/hybrid.ts (several, fused).
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { validateHybridShape } from '../../search/hybrid.js';
-import { searchAsync } from '../../search/search.js';
+import { searchAsync, type SearchRequest } from '../../search/search.js';
 import { fail } from '../errors.js';
 import type { Service } from '../service.js';
 import { NameParams, SearchBody, SearchResponse, withErrors } from '../schemas.js';
@@ -30,7 +30,8 @@ export const searchRoutes: FastifyPluginAsyncTypebox<{ service: Service }> = asy
       const c = service.registry.get(req.params.name);
       let r;
       try {
-        r = await searchAsync(c, req.body);
+        // The schema's retriever names are a union built from RETRIEVERS, which TypeBox types loosely.
+        r = await searchAsync(c, req.body as SearchRequest);
       } catch (e) {
         // Deleted while this search ran on a native thread: the collection is gone, not broken.
         if (!c.store.db.open) fail('COLLECTION_NOT_FOUND', `collection '${c.name}' was deleted`, 'name');
