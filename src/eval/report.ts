@@ -89,6 +89,12 @@ function fmtP(p: number): string {
   return p < 0.0001 ? '<0.0001' : p.toFixed(4);
 }
 
+/** `p = 0.0123`, or `p < 0.0001` below that (not `p = <0.0001`). */
+function pIs(p: number): string {
+  const f = fmtP(p);
+  return f.startsWith('<') ? `p ${f.replace('<', '< ')}` : `p = ${f}`;
+}
+
 function mdCell(s: string): string {
   return s.replace(/\|/g, '\\|').replace(/\s+/g, ' ');
 }
@@ -195,8 +201,8 @@ function hybridSection(r: ReportInput, h: HybridComparison, alpha: number): stri
   L.push(
     `Best single retriever by ${label}: \`${mdCell(h.bestSingle)}\`; best fusion: \`${mdCell(h.bestFusion)}\`, ${label} ${d} ` +
       (v === 'no significant difference'
-        ? `(paired randomization test p = ${fmtP(head.pRandomization)}, t-test p = ${fmtP(head.pTTest)}): not significant at ${alpha}.`
-        : `(paired randomization test p = ${fmtP(head.pRandomization)}, t-test p = ${fmtP(head.pTTest)}): significantly ${v}.`),
+        ? `(paired randomization test ${pIs(head.pRandomization)}, t-test ${pIs(head.pTTest)}): not significant at ${alpha}.`
+        : `(paired randomization test ${pIs(head.pRandomization)}, t-test ${pIs(head.pTTest)}): significantly ${v}.`),
     '',
   );
   L.push(`| fusion | ${r.measures.map(measureLabel).join(' | ')} |`);
@@ -227,8 +233,8 @@ function verdicts(r: ReportInput, alpha: number): string {
       const v = verdict(c, alpha);
       const d = `${c.meanDifference >= 0 ? '+' : ''}${fmt(c.meanDifference)}`;
       return v === 'no significant difference'
-        ? `- \`${mdCell(c.spec)}\`: ${measureLabel(key)} ${d}, not significant (p = ${fmtP(c.pRandomization)}); the difference may be noise.`
-        : `- \`${mdCell(c.spec)}\`: ${measureLabel(key)} ${d}, significantly ${v} (p = ${fmtP(c.pRandomization)}).`;
+        ? `- \`${mdCell(c.spec)}\`: ${measureLabel(key)} ${d}, not significant (${pIs(c.pRandomization)}); the difference may be noise.`
+        : `- \`${mdCell(c.spec)}\`: ${measureLabel(key)} ${d}, significantly ${v} (${pIs(c.pRandomization)}).`;
     })
     .join('\n');
 }

@@ -64,7 +64,7 @@ describe('report', () => {
     const many = (shift: number) => pq(Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`q${i}`, [((i * 37) % 50) / 100 + shift, 0.5]])), names);
     const md = renderMarkdown(input([sys('a', many(0)), sys('b', many(0.2))]));
     expect(md).toMatch(/\| `b` \| 0\.\d{4} † \| 0\.5000 \|/);
-    expect(md).toMatch(/- `b`: nDCG@10 \+0\.2000, significantly better \(p = /);
+    expect(md).toMatch(/- `b`: nDCG@10 \+0\.2000, significantly better \(p [=<] /);
     expect(md).toMatch(/\| `b` \| MAP \| \+0\.0000 \| 0 \/ 0 \| 1\.0000 \| 1\.0000 \| no significant difference \|/);
   });
   it('writes standalone SVG with escaped labels, a bar per system and measure, and a difference per query', () => {
