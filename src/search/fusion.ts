@@ -131,7 +131,7 @@ export function l2(scores: ArrayLike<number>): number[] {
  * standard deviation; a list of one hit, or whose scores are all equal, gives 0.5 to each. Qdrant
  * does not clip, so a score beyond 3 sd maps above 1 (or below 0) and keeps its order; with `clip`
  * values are clipped to [0, 1], which ties every outlier at 1 (on SciFact with windows of 1000 that
- * ties the top ~30 documents of each list and costs most of nDCG@10: bench/results/hybrid-scifact).
+ * ties the top ~16 documents of each list and costs most of nDCG@10: bench/results/hybrid-scifact).
  */
 export function distribution(scores: ArrayLike<number>, clip = false): number[] {
   const { mean, sd } = meanAndSd(scores);
