@@ -1,17 +1,24 @@
 // Byte images that back immutable structures: owned (built in memory) or mapped from a file.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <new>
 
-#include "sparse/segment.h"
-
 namespace lsr {
 
+// Owned bytes or a read-only file mapping (common/segment-file.cc maps them).
+class Image {
+ public:
+  virtual ~Image() = default;
+  virtual const uint8_t* data() const = 0;
+  virtual size_t size() const = 0;
+};
+
 // 64-byte aligned, zero-filled owned bytes.
-class OwnedImage final : public sparse::Image {
+class OwnedImage final : public Image {
  public:
   explicit OwnedImage(size_t n) : size_(n) {
     size_t rounded = (n + 63) & ~size_t(63);

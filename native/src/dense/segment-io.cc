@@ -1,42 +1,13 @@
-// File handling mirrors sparse/segment-io.cc (temporary file, fsync, rename, directory fsync;
-// read-only mmap; the same order of checks), over the dense header and sections.
+// File handling is the sparse engine's (common/segment-file.h: temporary file, fsync, rename,
+// directory fsync; read-only mmap; the same order of checks), over the dense header and sections,
+// plus a check of the graph's links.
 #include "dense/segment-io.h"
 
-#include <cerrno>
-#include <cstring>
-#include <fcntl.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include "common/crc32c.h"
+#include "common/segment-file.h"
 
 namespace lsr::dense {
 
 namespace {
-
-class MappedImage final : public Image {
- public:
-  MappedImage(void* p, size_t n) : p_(p), n_(n) {}
-  ~MappedImage() override {
-    if (p_) munmap(p_, n_);
-  }
-  const uint8_t* data() const override { return static_cast<const uint8_t*>(p_); }
-  size_t size() const override { return n_; }
-
- private:
-  void* p_;
-  size_t n_;
-};
-
-IoError io_error(const std::string& what, const std::string& path) {
-  return {"SEGMENT_IO", what + " '" + path + "': " + std::strerror(errno)};
-}
-
-std::string dir_of(const std::string& path) {
-  auto slash = path.find_last_of('/');
-  return slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
-}
 
 bool lengths_consistent(const Header& h) {
   const uint64_t n = h.n_docs, m = h.hnsw_m;
@@ -81,111 +52,16 @@ bool graph_consistent(const Segment& s) {
 }  // namespace
 
 IoError save_segment(const Segment& s, const std::string& path) {
-  const std::string tmp = path + ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return io_error("cannot create", tmp);
-  const uint8_t* p = reinterpret_cast<const uint8_t*>(&s.header());
-  size_t left = s.bytes();
-  while (left > 0) {
-    ssize_t w = ::write(fd, p, left > (1u << 30) ? (1u << 30) : left);
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      IoError e = io_error("cannot write", tmp);
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      return e;
-    }
-    p += w;
-    left -= static_cast<size_t>(w);
-  }
-  if (::fsync(fd) != 0) {
-    IoError e = io_error("cannot fsync", tmp);
-    ::close(fd);
-    ::unlink(tmp.c_str());
-    return e;
-  }
-  ::close(fd);
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    IoError e = io_error("cannot rename to", path);
-    ::unlink(tmp.c_str());
-    return e;
-  }
-  int dfd = ::open(dir_of(path).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd >= 0) {
-    ::fsync(dfd);
-    ::close(dfd);
-  }
-  return {};
+  return write_file_atomic(path, &s.header(), s.bytes());
 }
 
 std::shared_ptr<Segment> open_segment(const std::string& path, IoError& err) {
-  const std::string what = "dense segment file '" + path + "'";
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    err = io_error("cannot open", path);
-    return nullptr;
-  }
-  struct stat st{};
-  if (::fstat(fd, &st) != 0) {
-    err = io_error("cannot stat", path);
-    ::close(fd);
-    return nullptr;
-  }
-  const size_t size = static_cast<size_t>(st.st_size);
-  if (size < sizeof(Header)) {
-    ::close(fd);
-    err = {"SEGMENT_TRUNCATED", what + " is truncated: " + std::to_string(size) + " bytes, smaller than its header"};
-    return nullptr;
-  }
-  void* p = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
-  ::close(fd);
-  if (p == MAP_FAILED) {
-    err = io_error("cannot map", path);
-    return nullptr;
-  }
-  auto img = std::make_unique<MappedImage>(p, size);
-  Header h;
-  std::memcpy(&h, p, sizeof(Header));
-  if (std::memcmp(h.magic, kMagic, 8) != 0) {
-    err = {"SEGMENT_CORRUPT", what + " has a bad magic number (not a dense segment file)"};
-    return nullptr;
-  }
-  if (h.version != kFormatVersion) {
-    err = {"SEGMENT_VERSION", what + " has format version " + std::to_string(h.version) + ", this build reads version " +
-                                  std::to_string(kFormatVersion)};
-    return nullptr;
-  }
-  if (crc32c(&h, offsetof(Header, header_crc32c)) != h.header_crc32c) {
-    err = {"SEGMENT_CORRUPT", what + " has a corrupt header (checksum mismatch)"};
-    return nullptr;
-  }
-  if (h.section_count != kSectionCount || !lengths_consistent(h)) {
-    err = {"SEGMENT_CORRUPT", what + " has an inconsistent section table"};
-    return nullptr;
-  }
-  uint64_t need = 0;
-  for (uint32_t s = 0; s < kSectionCount; ++s) {
-    if (h.sections[s].offset % 64 != 0 || h.sections[s].offset < sizeof(Header)) {
-      err = {"SEGMENT_CORRUPT", what + " has a misaligned section " + std::to_string(s)};
-      return nullptr;
-    }
-    need = std::max(need, h.sections[s].offset + h.sections[s].length);
-  }
-  if (need > size) {
-    err = {"SEGMENT_TRUNCATED", what + " is truncated: " + std::to_string(size) + " bytes, its sections need " +
-                                    std::to_string(need)};
-    return nullptr;
-  }
-  for (uint32_t s = 0; s < kSectionCount; ++s) {
-    const auto& e = h.sections[s];
-    if (crc32c(static_cast<const uint8_t*>(p) + e.offset, e.length) != e.crc32c) {
-      err = {"SEGMENT_CORRUPT", what + " failed its checksum in section " + std::to_string(s)};
-      return nullptr;
-    }
-  }
+  auto img = open_verified<Header, kSectionCount>(path, {"dense segment file", kMagic, kFormatVersion},
+                                                  lengths_consistent, err);
+  if (!img) return nullptr;
   auto seg = std::make_shared<Segment>(std::move(img));
   if (!graph_consistent(*seg)) {
-    err = {"SEGMENT_CORRUPT", what + " has graph links outside the segment"};
+    err = {"SEGMENT_CORRUPT", "dense segment file '" + path + "' has graph links outside the segment"};
     return nullptr;
   }
   return seg;

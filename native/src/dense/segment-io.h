@@ -6,12 +6,10 @@
 #include <memory>
 #include <string>
 
+#include "common/segment-file.h"  // IoError
 #include "dense/segment.h"
-#include "sparse/segment-io.h"
 
 namespace lsr::dense {
-
-using sparse::IoError;
 
 IoError save_segment(const Segment& s, const std::string& path);
 std::shared_ptr<Segment> open_segment(const std::string& path, IoError& err);

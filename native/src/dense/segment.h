@@ -9,11 +9,10 @@
 #include <memory>
 #include <vector>
 
-#include "sparse/segment.h"  // Image: the owned-or-mapped byte image shared by both engines
+#include "common/image.h"         // Image: the owned-or-mapped byte image shared by both engines
+#include "common/segment-file.h"  // SectionEntry
 
 namespace lsr::dense {
-
-using sparse::Image;
 
 inline constexpr char kMagic[8] = {'L', 'S', 'R', 'D', 'N', 'S', 'E', 'G'};
 inline constexpr uint32_t kFormatVersion = 1;
@@ -36,13 +35,6 @@ enum Section : uint32_t {
   kUpperOffsets,   // u64[n+1]            node -> range of upper-level link blocks (its level)
   kUpperLinks,     // u32[blocks*(1+M)]   levels 1..L of each node: count, then up to M ids
   kSectionCount
-};
-
-struct SectionEntry {
-  uint64_t offset;
-  uint64_t length;  // bytes
-  uint32_t crc32c;
-  uint32_t reserved;
 };
 
 struct Header {

@@ -4,14 +4,10 @@
 #include <memory>
 #include <string>
 
+#include "common/segment-file.h"  // IoError
 #include "sparse/segment.h"
 
 namespace lsr::sparse {
-
-struct IoError {
-  std::string code;     // SEGMENT_TRUNCATED, SEGMENT_CORRUPT, SEGMENT_VERSION, SEGMENT_IO
-  std::string message;  // names the file
-};
 
 // Writes to `path`.tmp, fsyncs, renames over `path`, fsyncs the directory. Empty IoError.code = ok.
 IoError save_segment(const Segment& s, const std::string& path);

@@ -11,6 +11,9 @@
 #include <string>
 #include <vector>
 
+#include "common/image.h"
+#include "common/segment-file.h"  // SectionEntry
+
 namespace lsr::sparse {
 
 inline constexpr char kMagic[8] = {'L', 'S', 'R', 'S', 'P', 'S', 'E', 'G'};
@@ -45,13 +48,6 @@ enum Section : uint32_t {
   kSectionCount
 };
 
-struct SectionEntry {
-  uint64_t offset;
-  uint64_t length;   // bytes
-  uint32_t crc32c;
-  uint32_t reserved;
-};
-
 struct Header {
   char magic[8];
   uint32_t version;
@@ -81,14 +77,6 @@ struct BuildParams {
   bool quantize_u8 = false;
   ApproxParams approx;
   uint32_t threads = 1;
-};
-
-// Owned bytes or a read-only file mapping.
-class Image {
- public:
-  virtual ~Image() = default;
-  virtual const uint8_t* data() const = 0;
-  virtual size_t size() const = 0;
 };
 
 class Segment {
