@@ -4,13 +4,13 @@
 #include <napi.h>
 
 #include <cstring>
-#include <functional>
 #include <memory>
 #include <vector>
 
 #include "common/addon-data.h"
 #include "common/napi-util.h"
 #include "common/parallel.h"
+#include "common/segment-binding.h"
 #include "dense/kernels.h"
 #include "dense/search.h"
 #include "dense/segment-io.h"
@@ -18,7 +18,8 @@
 
 namespace lsr::dense {
 
-using lsr::napi::coded;
+using lsr::napi::Pins;
+using lsr::napi::queue;
 using lsr::napi::throw_coded;
 
 class SegmentWrap : public Napi::ObjectWrap<SegmentWrap> {
@@ -56,24 +57,14 @@ void parse_build_params(const Napi::Value& v, BuildParams& p) {
 }
 
 std::vector<std::shared_ptr<Segment>> segments_of(const Napi::Value& v, uint32_t dim, bool& ok) {
-  std::vector<std::shared_ptr<Segment>> out;
-  ok = v.IsArray();
-  if (!ok) return out;
-  Napi::Array a = v.As<Napi::Array>();
-  for (uint32_t i = 0; i < a.Length(); ++i) {
-    Napi::Value e = a.Get(i);
-    if (!e.IsObject() || !e.As<Napi::Object>().InstanceOf(addon_data(v.Env()).dense_segment_ctor.Value())) {
-      ok = false;
-      return {};
-    }
-    auto s = SegmentWrap::Unwrap(e.As<Napi::Object>())->seg_;
+  auto out = lsr::napi::segments_of<SegmentWrap>(v, addon_data(v.Env()).dense_segment_ctor, ok);
+  for (const auto& s : out) {
     // The kernels read `dim` query components: a segment of another dimension would read past it.
     if (dim && s->dim() != dim) {
       ok = false;
       return {};
     }
     dim = s->dim();
-    out.push_back(std::move(s));
   }
   return out;
 }
@@ -84,147 +75,14 @@ bool parse_search_params(const Napi::Value& v, SearchParams& p) {
   p.k = static_cast<uint32_t>(lsr::napi::num_opt(o, "k", 10));
   p.approx = lsr::napi::bool_opt(o, "approx", false);
   p.ef = static_cast<uint32_t>(lsr::napi::num_opt(o, "ef", 64));
-  Napi::Value f = o.Get("filter");
-  if (f.IsTypedArray()) {
-    uint8_t* d;
-    size_t n;
-    if (!lsr::napi::typed<uint8_t, napi_uint8_array>(f, d, n)) return false;
-    p.filter = d;
-    p.filter_bits = uint64_t(n) * 8;
-  }
-  return p.k > 0;
+  return lsr::napi::filter_opt(o, p.filter, p.filter_bits) && p.k > 0;
 }
-
-Napi::Object hits_to_js(Napi::Env env, const std::vector<Hit>& hits) {
-  auto docs = Napi::Uint32Array::New(env, hits.size());
-  auto scores = Napi::Float32Array::New(env, hits.size());
-  for (size_t i = 0; i < hits.size(); ++i) {
-    docs[i] = hits[i].docno;
-    scores[i] = hits[i].score;
-  }
-  Napi::Object o = Napi::Object::New(env);
-  o.Set("docs", docs);
-  o.Set("scores", scores);
-  return o;
-}
-
-struct Pins {
-  std::vector<Napi::ObjectReference> refs;
-  void pin(const Napi::Value& v) {
-    if (v.IsObject()) refs.push_back(Napi::Persistent(v.As<Napi::Object>()));
-  }
-};
-
-class SegmentWorker : public Napi::AsyncWorker {
- public:
-  using Job = std::function<std::shared_ptr<Segment>()>;
-  SegmentWorker(Napi::Env env, Job job, Pins pins)
-      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), job_(std::move(job)), pins_(std::move(pins)) {}
-  Napi::Promise promise() { return deferred_.Promise(); }
-  void Execute() override {
-    try {
-      seg_ = job_();
-    } catch (const std::exception& e) {
-      SetError(e.what());
-    }
-  }
-  void OnOK() override { deferred_.Resolve(SegmentWrap::Wrap(Env(), std::move(seg_))); }
-  void OnError(const Napi::Error& e) override {
-    deferred_.Reject(coded(Env(), "NATIVE_BUILD_FAILED", e.Message()).Value());
-  }
-
- private:
-  Napi::Promise::Deferred deferred_;
-  Job job_;
-  Pins pins_;
-  std::shared_ptr<Segment> seg_;
-};
-
-class SaveWorker : public Napi::AsyncWorker {
- public:
-  SaveWorker(Napi::Env env, std::shared_ptr<Segment> s, std::string path)
-      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), s_(std::move(s)), path_(std::move(path)) {}
-  Napi::Promise promise() { return deferred_.Promise(); }
-  void Execute() override { err_ = lsr::dense::save_segment(*s_, path_); }
-  void OnOK() override {
-    if (err_.code.empty()) deferred_.Resolve(Env().Undefined());
-    else deferred_.Reject(coded(Env(), err_.code, err_.message).Value());
-  }
-
- private:
-  Napi::Promise::Deferred deferred_;
-  std::shared_ptr<Segment> s_;
-  std::string path_;
-  IoError err_;
-};
 
 // Exact queries go through in blocks, each row read from memory once per block: one query alone is
 // bound by memory bandwidth (150 MB per pass at 100K x 384 f32); 8 queries per row already make
 // the pass compute-bound (blocks of 16 and 32 measured no faster), and small blocks share out evenly
 // over threads. Approximate queries go one by one.
 constexpr uint32_t kQueryBlock = 8;
-
-class BatchWorker : public Napi::AsyncWorker {
- public:
-  BatchWorker(Napi::Env env, std::vector<std::shared_ptr<Segment>> segs, const float* qs, uint32_t nq, uint32_t dim,
-              SearchParams p, uint32_t threads, Pins pins)
-      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), segs_(std::move(segs)), qs_(qs),
-        nq_(nq), dim_(dim), p_(p), threads_(threads), pins_(std::move(pins)) {}
-  Napi::Promise promise() { return deferred_.Promise(); }
-  void Execute() override {
-    out_.resize(nq_);
-    try {
-      if (p_.approx) {
-        parallel_chunks(nq_, threads_, 1, [&](uint32_t, uint64_t b, uint64_t e) {
-          for (uint64_t i = b; i < e; ++i) out_[i] = search(segs_, qs_ + i * dim_, p_);
-        });
-      } else {
-        parallel_chunks(nq_, threads_, kQueryBlock, [&](uint32_t, uint64_t b, uint64_t e) {
-          std::vector<const float*> qp;
-          for (uint64_t i = b; i < e; ++i) qp.push_back(qs_ + i * dim_);
-          search_exact_block(segs_, qp.data(), static_cast<uint32_t>(e - b), p_, out_.data() + b);
-        });
-      }
-    } catch (const std::exception& e) {
-      SetError(e.what());
-    }
-  }
-  void OnOK() override {
-    Napi::Env env = Env();
-    size_t total = 0;
-    for (auto& h : out_) total += h.size();
-    auto offsets = Napi::Uint32Array::New(env, out_.size() + 1);
-    auto docs = Napi::Uint32Array::New(env, total);
-    auto scores = Napi::Float32Array::New(env, total);
-    size_t pos = 0;
-    offsets[0] = 0;
-    for (size_t i = 0; i < out_.size(); ++i) {
-      for (auto& h : out_[i]) {
-        docs[pos] = h.docno;
-        scores[pos++] = h.score;
-      }
-      offsets[i + 1] = static_cast<uint32_t>(pos);
-    }
-    Napi::Object o = Napi::Object::New(env);
-    o.Set("offsets", offsets);
-    o.Set("docs", docs);
-    o.Set("scores", scores);
-    deferred_.Resolve(o);
-  }
-  void OnError(const Napi::Error& e) override {
-    deferred_.Reject(coded(Env(), "NATIVE_SEARCH_FAILED", e.Message()).Value());
-  }
-
- private:
-  Napi::Promise::Deferred deferred_;
-  std::vector<std::shared_ptr<Segment>> segs_;
-  const float* qs_;
-  uint32_t nq_, dim_;
-  SearchParams p_;
-  uint32_t threads_;
-  Pins pins_;
-  std::vector<std::vector<Hit>> out_;
-};
 
 // buildDenseSegment(docnos: Uint32Array, vectors: Float32Array, dim, params, async)
 Napi::Value Build(const Napi::CallbackInfo& info) {
@@ -254,10 +112,8 @@ Napi::Value Build(const Napi::CallbackInfo& info) {
     Pins pins;
     pins.pin(info[0]);
     pins.pin(info[1]);
-    auto* w = new SegmentWorker(env, [in, p] { return build_segment(in, p); }, std::move(pins));
-    Napi::Promise pr = w->promise();
-    w->Queue();
-    return pr;
+    return queue(
+        new lsr::napi::SegmentWorker<SegmentWrap>(env, [in, p] { return build_segment(in, p); }, std::move(pins)));
   }
   try {
     return SegmentWrap::Wrap(env, build_segment(in, p));
@@ -295,7 +151,7 @@ Napi::Value Search(const Napi::CallbackInfo& info) {
     return env.Null();
   }
   try {
-    return hits_to_js(env, search(segs, q, p));
+    return lsr::napi::hits_to_js(env, search(segs, q, p));
   } catch (const std::exception& e) {
     throw_coded(env, "NATIVE_SEARCH_FAILED", e.what());
     return env.Null();
@@ -320,11 +176,24 @@ Napi::Value SearchBatch(const Napi::CallbackInfo& info) {
   pins.pin(info[0]);
   pins.pin(info[1]);
   pins.pin(info[3]);  // holds the filter array
-  auto* w = new BatchWorker(env, std::move(segs), q, static_cast<uint32_t>(nv / dim), dim, p,
-                            std::max(1u, info[4].As<Napi::Number>().Uint32Value()), std::move(pins));
-  Napi::Promise pr = w->promise();
-  w->Queue();
-  return pr;
+  const uint32_t nq = static_cast<uint32_t>(nv / dim);
+  const uint32_t threads = std::max(1u, info[4].As<Napi::Number>().Uint32Value());
+  return queue(new lsr::napi::BatchWorker<Hit>(
+      env, nq,
+      [segs = std::move(segs), q, nq, dim, p, threads](std::vector<std::vector<Hit>>& out) {
+        if (p.approx) {
+          parallel_chunks(nq, threads, 1, [&](uint32_t, uint64_t b, uint64_t e) {
+            for (uint64_t i = b; i < e; ++i) out[i] = search(segs, q + i * dim, p);
+          });
+        } else {
+          parallel_chunks(nq, threads, kQueryBlock, [&](uint32_t, uint64_t b, uint64_t e) {
+            std::vector<const float*> qp;
+            for (uint64_t i = b; i < e; ++i) qp.push_back(q + i * dim);
+            search_exact_block(segs, qp.data(), static_cast<uint32_t>(e - b), p, out.data() + b);
+          });
+        }
+      },
+      std::move(pins)));
 }
 
 Napi::Value Merge(const Napi::CallbackInfo& info) {
@@ -337,11 +206,7 @@ Napi::Value Merge(const Napi::CallbackInfo& info) {
   }
   BuildParams p;
   parse_build_params(info[1], p);
-  Pins pins;
-  auto* w = new SegmentWorker(env, [segs, p] { return merge_segments(segs, p); }, std::move(pins));
-  Napi::Promise pr = w->promise();
-  w->Queue();
-  return pr;
+  return queue(new lsr::napi::SegmentWorker<SegmentWrap>(env, [segs, p] { return merge_segments(segs, p); }));
 }
 
 Napi::Value SimdLevel(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), kernels().name); }
@@ -381,36 +246,9 @@ Napi::Value SegmentWrap::Stats(const Napi::CallbackInfo& info) {
   return o;
 }
 
-Napi::Value SegmentWrap::Delete(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  uint32_t* d;
-  size_t n;
-  if (!lsr::napi::typed<uint32_t, napi_uint32_array>(info[0], d, n)) {
-    throw_coded(env, "NATIVE_BAD_ARGUMENT", "delete(docnos: Uint32Array)");
-    return env.Null();
-  }
-  uint32_t count = 0;
-  for (size_t i = 0; i < n; ++i) {
-    int64_t l = seg_->local_of(d[i]);
-    if (l >= 0 && seg_->mark_deleted(static_cast<uint32_t>(l))) ++count;
-  }
-  return Napi::Number::New(env, count);
-}
-
-Napi::Value SegmentWrap::DeletedBits(const Napi::CallbackInfo& info) {
-  const uint32_t n = seg_->n_docs();
-  auto out = Napi::Uint8Array::New(info.Env(), (n + 7) / 8);
-  for (uint32_t i = 0; i < n; ++i)
-    if (seg_->is_deleted(i)) out[i >> 3] |= static_cast<uint8_t>(1u << (i & 7));
-  return out;
-}
-
-Napi::Value SegmentWrap::Docnos(const Napi::CallbackInfo& info) {
-  const uint32_t n = seg_->n_docs();
-  auto out = Napi::Uint32Array::New(info.Env(), n);
-  if (n) std::memcpy(out.Data(), seg_->docnos(), 4ull * n);
-  return out;
-}
+Napi::Value SegmentWrap::Delete(const Napi::CallbackInfo& info) { return lsr::napi::delete_docnos(info, *seg_); }
+Napi::Value SegmentWrap::DeletedBits(const Napi::CallbackInfo& info) { return lsr::napi::deleted_bits(info, *seg_); }
+Napi::Value SegmentWrap::Docnos(const Napi::CallbackInfo& info) { return lsr::napi::docnos(info, *seg_); }
 
 // vector(docno) -> {vector: Float32Array (dim, dequantized for i8), deleted} | null
 Napi::Value SegmentWrap::Vector(const Napi::CallbackInfo& info) {
@@ -432,15 +270,7 @@ Napi::Value SegmentWrap::Vector(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value SegmentWrap::Save(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (!info[0].IsString()) {
-    throw_coded(env, "NATIVE_BAD_ARGUMENT", "save(path)");
-    return env.Null();
-  }
-  auto* w = new SaveWorker(env, seg_, info[0].As<Napi::String>().Utf8Value());
-  Napi::Promise pr = w->promise();
-  w->Queue();
-  return pr;
+  return lsr::napi::save(info, seg_, lsr::dense::save_segment);
 }
 
 void init_bindings(Napi::Env env, Napi::Object exports) {

@@ -9,13 +9,15 @@
 #include "common/addon-data.h"
 #include "common/napi-util.h"
 #include "common/parallel.h"
+#include "common/segment-binding.h"
 #include "sparse/search.h"
 #include "sparse/segment-io.h"
 #include "sparse/segment.h"
 
 namespace lsr::sparse {
 
-using lsr::napi::coded;
+using lsr::napi::Pins;
+using lsr::napi::queue;
 using lsr::napi::throw_coded;
 
 class SegmentWrap : public Napi::ObjectWrap<SegmentWrap> {
@@ -53,19 +55,7 @@ bool parse_build_params(const Napi::Value& v, BuildParams& p) {
 }
 
 std::vector<std::shared_ptr<Segment>> segments_of(const Napi::Value& v, bool& ok) {
-  std::vector<std::shared_ptr<Segment>> out;
-  ok = v.IsArray();
-  if (!ok) return out;
-  Napi::Array a = v.As<Napi::Array>();
-  for (uint32_t i = 0; i < a.Length(); ++i) {
-    Napi::Value e = a.Get(i);
-    if (!e.IsObject() || !e.As<Napi::Object>().InstanceOf(addon_data(v.Env()).segment_ctor.Value())) {
-      ok = false;
-      return {};
-    }
-    out.push_back(SegmentWrap::Unwrap(e.As<Napi::Object>())->seg_);
-  }
-  return out;
+  return lsr::napi::segments_of<SegmentWrap>(v, addon_data(v.Env()).segment_ctor, ok);
 }
 
 bool parse_search_params(const Napi::Value& v, SearchParams& p) {
@@ -78,161 +68,8 @@ bool parse_search_params(const Napi::Value& v, SearchParams& p) {
   p.rerank = static_cast<uint32_t>(lsr::napi::num_opt(o, "rerank", 100));
   Napi::Value strategy = o.Get("strategy");
   p.blocks = strategy.IsString() && strategy.As<Napi::String>().Utf8Value() == "blocks";
-  Napi::Value f = o.Get("filter");
-  if (f.IsTypedArray()) {
-    uint8_t* d;
-    size_t n;
-    if (!lsr::napi::typed<uint8_t, napi_uint8_array>(f, d, n)) return false;
-    p.filter = d;
-    p.filter_bits = uint64_t(n) * 8;
-  }
-  return p.k > 0;
+  return lsr::napi::filter_opt(o, p.filter, p.filter_bits) && p.k > 0;
 }
-
-Napi::Object hits_to_js(Napi::Env env, const std::vector<Hit>& hits) {
-  auto docs = Napi::Uint32Array::New(env, hits.size());
-  auto scores = Napi::Float32Array::New(env, hits.size());
-  for (size_t i = 0; i < hits.size(); ++i) {
-    docs[i] = hits[i].docno;
-    scores[i] = hits[i].score;
-  }
-  Napi::Object o = Napi::Object::New(env);
-  o.Set("docs", docs);
-  o.Set("scores", scores);
-  return o;
-}
-
-// Keeps JS values (typed arrays, segment objects) alive while a worker thread reads them.
-struct Pins {
-  std::vector<Napi::ObjectReference> refs;
-  void pin(const Napi::Value& v) {
-    if (v.IsObject()) refs.push_back(Napi::Persistent(v.As<Napi::Object>()));
-  }
-};
-
-class BuildWorker : public Napi::AsyncWorker {
- public:
-  BuildWorker(Napi::Env env, BuildInput in, std::vector<uint64_t> offsets, BuildParams p, Pins pins)
-      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), in_(in),
-        offsets_(std::move(offsets)), p_(p), pins_(std::move(pins)) {
-    in_.offsets = offsets_.data();
-  }
-  Napi::Promise promise() { return deferred_.Promise(); }
-  void Execute() override {
-    try {
-      seg_ = build_segment(in_, p_);
-    } catch (const std::exception& e) {
-      SetError(e.what());
-    }
-  }
-  void OnOK() override { deferred_.Resolve(SegmentWrap::Wrap(Env(), std::move(seg_))); }
-  void OnError(const Napi::Error& e) override {
-    deferred_.Reject(coded(Env(), "NATIVE_BUILD_FAILED", e.Message()).Value());
-  }
-
- private:
-  Napi::Promise::Deferred deferred_;
-  BuildInput in_;
-  std::vector<uint64_t> offsets_;
-  BuildParams p_;
-  Pins pins_;
-  std::shared_ptr<Segment> seg_;
-};
-
-class MergeWorker : public Napi::AsyncWorker {
- public:
-  MergeWorker(Napi::Env env, std::vector<std::shared_ptr<Segment>> segs, BuildParams p)
-      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), segs_(std::move(segs)), p_(p) {}
-  Napi::Promise promise() { return deferred_.Promise(); }
-  void Execute() override {
-    try {
-      out_ = merge_segments(segs_, p_);
-    } catch (const std::exception& e) {
-      SetError(e.what());
-    }
-  }
-  void OnOK() override { deferred_.Resolve(SegmentWrap::Wrap(Env(), std::move(out_))); }
-  void OnError(const Napi::Error& e) override {
-    deferred_.Reject(coded(Env(), "NATIVE_BUILD_FAILED", e.Message()).Value());
-  }
-
- private:
-  Napi::Promise::Deferred deferred_;
-  std::vector<std::shared_ptr<Segment>> segs_;
-  BuildParams p_;
-  std::shared_ptr<Segment> out_;
-};
-
-class SaveWorker : public Napi::AsyncWorker {
- public:
-  SaveWorker(Napi::Env env, std::shared_ptr<Segment> s, std::string path)
-      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), s_(std::move(s)), path_(std::move(path)) {}
-  Napi::Promise promise() { return deferred_.Promise(); }
-  void Execute() override { err_ = save_segment(*s_, path_); }
-  void OnOK() override {
-    if (err_.code.empty()) deferred_.Resolve(Env().Undefined());
-    else deferred_.Reject(coded(Env(), err_.code, err_.message).Value());
-  }
-
- private:
-  Napi::Promise::Deferred deferred_;
-  std::shared_ptr<Segment> s_;
-  std::string path_;
-  IoError err_;
-};
-
-class BatchWorker : public Napi::AsyncWorker {
- public:
-  BatchWorker(Napi::Env env, std::vector<std::shared_ptr<Segment>> segs, std::vector<Query> qs,
-              SearchParams p, uint32_t threads, Pins pins)
-      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), segs_(std::move(segs)),
-        qs_(std::move(qs)), p_(p), threads_(threads), pins_(std::move(pins)) {}
-  Napi::Promise promise() { return deferred_.Promise(); }
-  void Execute() override {
-    out_.resize(qs_.size());
-    try {
-      parallel_chunks(qs_.size(), threads_, 1, [&](uint32_t, uint64_t b, uint64_t e) {
-        for (uint64_t i = b; i < e; ++i) out_[i] = search(segs_, qs_[i], p_);
-      });
-    } catch (const std::exception& e) {
-      SetError(e.what());
-    }
-  }
-  void OnOK() override {
-    Napi::Env env = Env();
-    size_t total = 0;
-    for (auto& h : out_) total += h.size();
-    auto offsets = Napi::Uint32Array::New(env, out_.size() + 1);
-    auto docs = Napi::Uint32Array::New(env, total);
-    auto scores = Napi::Float32Array::New(env, total);
-    size_t pos = 0;
-    offsets[0] = 0;
-    for (size_t i = 0; i < out_.size(); ++i) {
-      for (auto& h : out_[i]) {
-        docs[pos] = h.docno;
-        scores[pos++] = h.score;
-      }
-      offsets[i + 1] = static_cast<uint32_t>(pos);
-    }
-    Napi::Object o = Napi::Object::New(env);
-    o.Set("offsets", offsets);
-    o.Set("docs", docs);
-    o.Set("scores", scores);
-    deferred_.Resolve(o);
-  }
-  void OnError(const Napi::Error& e) override {
-    deferred_.Reject(coded(Env(), "NATIVE_SEARCH_FAILED", e.Message()).Value());
-  }
-
- private:
-  Napi::Promise::Deferred deferred_;
-  std::vector<std::shared_ptr<Segment>> segs_;
-  std::vector<Query> qs_;
-  SearchParams p_;
-  uint32_t threads_;
-  Pins pins_;
-  std::vector<std::vector<Hit>> out_;
-};
 
 // build(docnos: Uint32Array, offsets: Uint32Array, terms: Uint32Array, weights: Float32Array,
 //       vocab: number, params: object, async: boolean)
@@ -278,10 +115,14 @@ Napi::Value Build(const Napi::CallbackInfo& info) {
   if (info[6].ToBoolean().Value()) {
     Pins pins;
     for (int i = 0; i < 4; ++i) pins.pin(info[i]);
-    auto* w = new BuildWorker(env, in, std::move(offsets), p, std::move(pins));
-    Napi::Promise pr = w->promise();
-    w->Queue();
-    return pr;
+    return queue(new lsr::napi::SegmentWorker<SegmentWrap>(
+        env,
+        [in, offsets = std::move(offsets), p] {
+          BuildInput with_offsets = in;
+          with_offsets.offsets = offsets.data();
+          return build_segment(with_offsets, p);
+        },
+        std::move(pins)));
   }
   in.offsets = offsets.data();
   try {
@@ -324,7 +165,7 @@ Napi::Value Search(const Napi::CallbackInfo& info) {
     return env.Null();
   }
   try {
-    return hits_to_js(env, search(segs, query_of(t, w, nt), p));
+    return lsr::napi::hits_to_js(env, search(segs, query_of(t, w, nt), p));
   } catch (const std::exception& e) {
     throw_coded(env, "NATIVE_SEARCH_FAILED", e.what());
     return env.Null();
@@ -359,11 +200,16 @@ Napi::Value SearchBatch(const Napi::CallbackInfo& info) {
   Pins pins;
   pins.pin(info[0]);
   pins.pin(info[4]);  // holds the filter array
-  auto* wk = new BatchWorker(env, std::move(segs), std::move(qs), p,
-                             std::max(1u, info[5].As<Napi::Number>().Uint32Value()), std::move(pins));
-  Napi::Promise pr = wk->promise();
-  wk->Queue();
-  return pr;
+  const uint32_t threads = std::max(1u, info[5].As<Napi::Number>().Uint32Value());
+  const size_t nq = qs.size();
+  return queue(new lsr::napi::BatchWorker<Hit>(
+      env, nq,
+      [segs = std::move(segs), qs = std::move(qs), p, threads](std::vector<std::vector<Hit>>& out) {
+        parallel_chunks(qs.size(), threads, 1, [&](uint32_t, uint64_t b, uint64_t e) {
+          for (uint64_t i = b; i < e; ++i) out[i] = search(segs, qs[i], p);
+        });
+      },
+      std::move(pins)));
 }
 
 Napi::Value Merge(const Napi::CallbackInfo& info) {
@@ -376,10 +222,7 @@ Napi::Value Merge(const Napi::CallbackInfo& info) {
   }
   BuildParams p;
   parse_build_params(info[1], p);
-  auto* w = new MergeWorker(env, std::move(segs), p);
-  Napi::Promise pr = w->promise();
-  w->Queue();
-  return pr;
+  return queue(new lsr::napi::SegmentWorker<SegmentWrap>(env, [segs, p] { return merge_segments(segs, p); }));
 }
 
 }  // namespace
@@ -423,38 +266,9 @@ Napi::Value SegmentWrap::Stats(const Napi::CallbackInfo& info) {
   return o;
 }
 
-// delete(docnos: Uint32Array) -> number of documents newly deleted in this segment
-Napi::Value SegmentWrap::Delete(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  uint32_t* d;
-  size_t n;
-  if (!lsr::napi::typed<uint32_t, napi_uint32_array>(info[0], d, n)) {
-    throw_coded(env, "NATIVE_BAD_ARGUMENT", "delete(docnos: Uint32Array)");
-    return env.Null();
-  }
-  uint32_t count = 0;
-  for (size_t i = 0; i < n; ++i) {
-    int64_t l = seg_->local_of(d[i]);
-    if (l >= 0 && seg_->mark_deleted(static_cast<uint32_t>(l))) ++count;
-  }
-  return Napi::Number::New(env, count);
-}
-
-// deletedBits() -> Uint8Array bitset over local ids (for persisting tombstones)
-Napi::Value SegmentWrap::DeletedBits(const Napi::CallbackInfo& info) {
-  const uint32_t n = seg_->n_docs();
-  auto out = Napi::Uint8Array::New(info.Env(), (n + 7) / 8);
-  for (uint32_t i = 0; i < n; ++i)
-    if (seg_->is_deleted(i)) out[i >> 3] |= static_cast<uint8_t>(1u << (i & 7));
-  return out;
-}
-
-Napi::Value SegmentWrap::Docnos(const Napi::CallbackInfo& info) {
-  const uint32_t n = seg_->n_docs();
-  auto out = Napi::Uint32Array::New(info.Env(), n);
-  std::memcpy(out.Data(), seg_->docnos(), 4ull * n);
-  return out;
-}
+Napi::Value SegmentWrap::Delete(const Napi::CallbackInfo& info) { return lsr::napi::delete_docnos(info, *seg_); }
+Napi::Value SegmentWrap::DeletedBits(const Napi::CallbackInfo& info) { return lsr::napi::deleted_bits(info, *seg_); }
+Napi::Value SegmentWrap::Docnos(const Napi::CallbackInfo& info) { return lsr::napi::docnos(info, *seg_); }
 
 // document(docno) -> {terms, weights} | null; deleted documents are still returned (callers check).
 Napi::Value SegmentWrap::Document(const Napi::CallbackInfo& info) {
@@ -478,17 +292,7 @@ Napi::Value SegmentWrap::Document(const Napi::CallbackInfo& info) {
   return o;
 }
 
-Napi::Value SegmentWrap::Save(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (!info[0].IsString()) {
-    throw_coded(env, "NATIVE_BAD_ARGUMENT", "save(path)");
-    return env.Null();
-  }
-  auto* w = new SaveWorker(env, seg_, info[0].As<Napi::String>().Utf8Value());
-  Napi::Promise pr = w->promise();
-  w->Queue();
-  return pr;
-}
+Napi::Value SegmentWrap::Save(const Napi::CallbackInfo& info) { return lsr::napi::save(info, seg_, save_segment); }
 
 void init_bindings(Napi::Env env, Napi::Object exports) {
   exports.Set("SparseSegment", SegmentWrap::Define(env));
