@@ -2,19 +2,17 @@
 // the SparseIndex's rules: one segment per added batch, tiered background merges, tombstone deletes,
 // searches that never wait for a build, and commits of segment files, tombstone files and a manifest
 // (each a temporary file, fsync, rename). Exact search scores every live row; `approx` walks each
-// segment's HNSW graph. See docs/engine.md ("Dense vectors").
-import { existsSync, mkdirSync, readdirSync, readFileSync, unlinkSync } from 'node:fs';
+// segment's HNSW graph. See docs/engine.md ("Dense vectors"). The segment list, merges and commits
+// are the SparseIndex's own code (SegmentedIndex, segmented-index.ts).
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { fromNative, IndexError } from './errors.js';
-import { writeFileAtomic } from './fs-atomic.js';
+import { IndexError } from './errors.js';
 import { native, type NativeDenseBuildParams, type NativeDenseSegment, type NativeDenseSegmentStats } from './native.js';
-import { readTombstones, writeTombstones } from './tombstones.js';
+import { type ManifestBase, MANIFEST, readManifest, SegmentedIndex } from './segmented-index.js';
 import type { TopK } from './types.js';
 import { validateDenseBatch, validateDenseQuery, validateDenseSearch } from './validate.js';
 
-export const DENSE_MANIFEST = 'manifest.json';
-const MANIFEST_VERSION = 1;
-const SEGMENT_FILE = /^dseg-\d+\.(lsrd|\d+\.del)(\.tmp)?$/;
+export const DENSE_MANIFEST = MANIFEST;
 
 /** HNSW build settings. Defaults: m 16, efConstruction 200, seed 1. */
 export interface DenseApproxOptions {
@@ -83,26 +81,11 @@ export interface DenseIndexStats {
   segmentStats: NativeDenseSegmentStats[];
 }
 
-interface Seg {
-  id: number;
-  native: NativeDenseSegment;
-  docs: number;
-  file?: string;
-  delFile?: string;
-  delSaved: number;
-}
-
-interface Manifest {
-  version: number;
+interface Manifest extends ManifestBase {
   kind: 'dense';
   dim: number;
   storage: 'f32' | 'i8';
   approx: Required<DenseApproxOptions> | null;
-  nextDocno: number;
-  nextSegmentId: number;
-  generation: number;
-  segments: { id: number; file: string; docs: number; deletes?: string }[];
-  meta: Record<string, unknown>;
 }
 
 export const DEFAULT_EF = 64;
@@ -111,24 +94,13 @@ function invalid(message: string): never {
   throw new IndexError('INVALID_ARGUMENT', message);
 }
 
-export class DenseIndex {
+export class DenseIndex extends SegmentedIndex<NativeDenseSegment> {
   readonly dim: number;
   readonly storage: 'f32' | 'i8';
   /** HNSW settings with defaults filled in, or null without a graph. */
   readonly approx: Readonly<Required<DenseApproxOptions>> | null;
   readonly buildThreads: number;
   readonly mergeFactor: number;
-  readonly dir: string | undefined;
-  private segments: Seg[] = [];
-  private nextDocno = 0;
-  private nextSegmentId = 1;
-  private generation = 0;
-  private closed = false;
-  private lock: Promise<unknown> = Promise.resolve();
-  private deleteLog: Uint32Array[] = [];
-  private opsInFlight = 0;
-  private mergeRunning: Promise<void> | null = null;
-  private meta: Record<string, unknown> = {};
 
   private constructor(options: DenseIndexOptions, dir?: string) {
     if (!options || typeof options !== 'object') invalid('options must be an object with a dim');
@@ -149,12 +121,12 @@ export class DenseIndex {
     if (!Number.isInteger(mergeFactor) || mergeFactor < 2) invalid(`mergeFactor must be an integer >= 2, got ${options.mergeFactor}`);
     const threads = options.buildThreads ?? 1;
     if (!Number.isInteger(threads) || threads < 1) invalid(`buildThreads must be a positive integer, got ${options.buildThreads}`);
+    super(dir, mergeFactor, { className: 'DenseIndex', prefix: 'dseg', ext: 'lsrd' });
     this.dim = dim;
     this.storage = storage;
     this.approx = a ? { m, efConstruction: efc, seed } : null;
     this.buildThreads = threads;
     this.mergeFactor = mergeFactor;
-    this.dir = dir;
   }
 
   /** An index held in memory only (commit() is unavailable). */
@@ -172,18 +144,11 @@ export class DenseIndex {
   static open(dir: string, options?: DenseIndexOptions): DenseIndex {
     mkdirSync(dir, { recursive: true });
     const mpath = join(dir, DENSE_MANIFEST);
-    if (!existsSync(mpath)) {
+    const m = readManifest<Manifest>(mpath);
+    if (!m) {
       if (!options) invalid(`no dense index in '${dir}': options with a dim are needed to create one`);
       return new DenseIndex(options, dir);
     }
-    let m: Manifest;
-    try {
-      m = JSON.parse(readFileSync(mpath, 'utf8')) as Manifest;
-    } catch (e) {
-      throw new IndexError('MANIFEST_CORRUPT', `index manifest '${mpath}' cannot be parsed: ${(e as Error).message}`, mpath);
-    }
-    if (m.version !== MANIFEST_VERSION)
-      throw new IndexError('SEGMENT_VERSION', `index manifest '${mpath}' has version ${m.version}, expected ${MANIFEST_VERSION}`, mpath);
     if (m.kind !== 'dense' || !Number.isInteger(m.dim) || !Array.isArray(m.segments))
       throw new IndexError('MANIFEST_CORRUPT', `index manifest '${mpath}' is not a dense index manifest`, mpath);
     if (options?.dim !== undefined && options.dim !== m.dim) invalid(`index in '${dir}' has dim ${m.dim}, options ask for ${options.dim}`);
@@ -193,49 +158,12 @@ export class DenseIndex {
       { dim: m.dim, storage: m.storage, approx: m.approx ?? undefined, buildThreads: options?.buildThreads, mergeFactor: options?.mergeFactor },
       dir,
     );
-    idx.nextDocno = m.nextDocno;
-    idx.nextSegmentId = m.nextSegmentId;
-    idx.generation = m.generation;
-    idx.meta = m.meta ?? {};
-    for (const s of m.segments) {
-      const path = join(dir, s.file);
-      let seg: NativeDenseSegment;
-      try {
-        seg = native.openDenseSegment(path);
-      } catch (e) {
-        throw fromNative(e, path);
-      }
+    idx.restore(dir, m, (path) => native.openDenseSegment(path), (seg, path, docs) => {
       const st = seg.stats();
-      if (st.docs !== s.docs || st.dim !== m.dim)
-        throw new IndexError('SEGMENT_CORRUPT', `dense segment file '${path}' holds ${st.docs} vectors of dim ${st.dim}, the manifest says ${s.docs} of dim ${m.dim}`, path);
-      let delSaved = 0;
-      if (s.deletes) {
-        const bits = readTombstones(join(dir, s.deletes), s.docs);
-        const docnos = seg.docnos();
-        const del: number[] = [];
-        for (let i = 0; i < s.docs; i++) if ((bits[i >> 3] >> (i & 7)) & 1) del.push(docnos[i]);
-        delSaved = seg.delete(Uint32Array.from(del));
-      }
-      idx.segments.push({ id: s.id, native: seg, docs: s.docs, file: s.file, delFile: s.deletes, delSaved });
-    }
+      if (st.docs !== docs || st.dim !== m.dim)
+        throw new IndexError('SEGMENT_CORRUPT', `dense segment file '${path}' holds ${st.docs} vectors of dim ${st.dim}, the manifest says ${docs} of dim ${m.dim}`, path);
+    });
     return idx;
-  }
-
-  /** Caller data stored by the last commit() (empty for a new index). */
-  get committedMeta(): Readonly<Record<string, unknown>> {
-    return this.meta;
-  }
-
-  /** Next document number add() assigns by default (one above the highest ever added). */
-  get nextDocumentNumber(): number {
-    return this.nextDocno;
-  }
-
-  /** Live (not deleted) documents. */
-  get size(): number {
-    let n = 0;
-    for (const s of this.segments) n += s.docs - s.native.stats().deleted;
-    return n;
   }
 
   private buildParams(): NativeDenseBuildParams {
@@ -248,10 +176,6 @@ export class DenseIndex {
     };
   }
 
-  private checkOpen(): void {
-    if (this.closed) throw new IndexError('INDEX_CLOSED', 'the index is closed');
-  }
-
   /**
    * Adds a batch; resolves once its vectors are searchable, with the numbers they were given. The
    * batch's arrays are read by a worker thread: do not modify them until the promise settles.
@@ -260,43 +184,7 @@ export class DenseIndex {
     this.checkOpen();
     if (!batch || typeof batch !== 'object') invalid('batch must be an object with vectors');
     const n = validateDenseBatch(batch.vectors, batch.docnos, this.dim, this.nextDocno);
-    if (n === 0) return { first: this.nextDocno, count: 0 };
-    const docnos = batch.docnos ?? Uint32Array.from({ length: n }, (_, i) => this.nextDocno + i);
-    if (docnos[n - 1] >= 0xffffffff) invalid('document numbers are exhausted (2^32 - 1)');
-    this.nextDocno = docnos[n - 1] + 1;
-    const logStart = this.beginOp();
-    try {
-      const seg = await native.buildDenseSegment(docnos, batch.vectors, this.dim, this.buildParams(), true);
-      this.replayDeletes(seg, logStart);
-      this.segments.push({ id: this.nextSegmentId++, native: seg, docs: n, delSaved: 0 });
-    } finally {
-      this.endOp();
-    }
-    this.scheduleMerge();
-    return { first: docnos[0], count: n };
-  }
-
-  private beginOp(): number {
-    this.opsInFlight++;
-    return this.deleteLog.length;
-  }
-
-  private endOp(): void {
-    if (--this.opsInFlight === 0) this.deleteLog = [];
-  }
-
-  private replayDeletes(seg: NativeDenseSegment, from: number): void {
-    for (let i = from; i < this.deleteLog.length; i++) seg.delete(this.deleteLog[i]);
-  }
-
-  /** Marks documents deleted (tombstones); returns how many were live. Takes effect for every later search. */
-  delete(docnos: Uint32Array | readonly number[]): number {
-    this.checkOpen();
-    const d = docnos instanceof Uint32Array ? docnos : Uint32Array.from(docnos);
-    let n = 0;
-    for (const s of this.segments) n += s.native.delete(d);
-    if (this.opsInFlight > 0) this.deleteLog.push(d.slice());
-    return n;
+    return this.addSegment(n, batch.docnos, (docnos) => native.buildDenseSegment(docnos, batch.vectors, this.dim, this.buildParams(), true));
   }
 
   /** The stored vector of a document (dequantized for i8), or null when absent or deleted. */
@@ -317,7 +205,7 @@ export class DenseIndex {
     this.checkOpen();
     validateDenseSearch(options, this.nextDocno);
     validateDenseQuery(query, this.dim);
-    return native.searchDense(this.segments.map((s) => s.native), query, this.nativeParams(options));
+    return native.searchDense(this.natives(), query, this.nativeParams(options));
   }
 
   /**
@@ -346,120 +234,16 @@ export class DenseIndex {
     }
     const nq = flat.length / this.dim;
     if (nq === 0) return [];
-    const r = await native.searchDenseBatch(this.segments.map((s) => s.native), flat, this.dim, this.nativeParams(options), threads);
+    const r = await native.searchDenseBatch(this.natives(), flat, this.dim, this.nativeParams(options), threads);
     return Array.from({ length: nq }, (_, i) => ({ docs: r.docs.subarray(r.offsets[i], r.offsets[i + 1]), scores: r.scores.subarray(r.offsets[i], r.offsets[i + 1]) }));
   }
 
-  private tier(docs: number): number {
-    return Math.floor(Math.log(Math.max(1, docs)) / Math.log(this.mergeFactor));
+  protected override mergeNative(segs: NativeDenseSegment[]): Promise<NativeDenseSegment> {
+    return native.mergeDenseSegments(segs, this.buildParams());
   }
 
-  private scheduleMerge(): void {
-    if (this.mergeRunning || this.closed) return;
-    const group = this.mergeCandidate();
-    if (!group) return;
-    this.mergeRunning = (async () => {
-      try {
-        for (let g: Seg[] | null = group; g && !this.closed; g = this.mergeCandidate()) await this.mergeGroup(g);
-      } finally {
-        this.mergeRunning = null;
-      }
-    })();
-    this.mergeRunning.catch(() => undefined);
-  }
-
-  private mergeCandidate(): Seg[] | null {
-    const tiers = new Map<number, Seg[]>();
-    for (const s of this.segments) {
-      const t = this.tier(s.docs);
-      const g = tiers.get(t) ?? [];
-      g.push(s);
-      tiers.set(t, g);
-    }
-    return [...tiers.values()].find((g) => g.length >= this.mergeFactor) ?? null;
-  }
-
-  private mergeGroup(group: Seg[]): Promise<void> {
-    const run = this.lock.then(async () => {
-      const logStart = this.beginOp();
-      try {
-        const merged = await native.mergeDenseSegments(group.map((s) => s.native), this.buildParams());
-        this.replayDeletes(merged, logStart);
-        const gone = new Set(group);
-        const at = this.segments.findIndex((s) => gone.has(s));
-        const rest = this.segments.filter((s) => !gone.has(s));
-        rest.splice(at, 0, { id: this.nextSegmentId++, native: merged, docs: merged.stats().docs, delSaved: 0 });
-        this.segments = rest;
-      } finally {
-        this.endOp();
-      }
-    });
-    this.lock = run.catch(() => undefined);
-    return run;
-  }
-
-  /** Waits for background merges to finish. */
-  async settle(): Promise<void> {
-    while (this.mergeRunning) await this.mergeRunning;
-    await this.lock;
-  }
-
-  /** Merges every segment into one (graph rebuilt), purging deleted documents. */
-  async optimize(): Promise<void> {
-    this.checkOpen();
-    await this.settle();
-    if (this.segments.length > 1 || this.segments.some((s) => s.native.stats().deleted > 0)) await this.mergeGroup(this.segments.slice());
-  }
-
-  /**
-   * Makes the current state durable in the index directory: new segments are written (temporary
-   * file, fsync, rename), tombstones saved, then the manifest replaced atomically with `meta`.
-   * Files no longer referenced are removed afterwards.
-   */
-  async commit(meta: Record<string, unknown> = {}): Promise<void> {
-    this.checkOpen();
-    const dir = this.dir;
-    if (!dir) invalid('commit() needs an index opened with DenseIndex.open(dir)');
-    const run = this.lock.then(async () => {
-      const gen = ++this.generation;
-      const segs = this.segments.slice();
-      for (const s of segs) {
-        if (!s.file) {
-          const file = `dseg-${s.id}.lsrd`;
-          try {
-            await s.native.save(join(dir, file));
-          } catch (e) {
-            throw fromNative(e, join(dir, file));
-          }
-          s.file = file;
-        }
-        const deleted = s.native.stats().deleted;
-        if (deleted !== s.delSaved) {
-          const file = `dseg-${s.id}.${gen}.del`;
-          writeTombstones(join(dir, file), s.docs, s.native.deletedBits());
-          s.delFile = file;
-          s.delSaved = deleted;
-        }
-      }
-      const m: Manifest = {
-        version: MANIFEST_VERSION,
-        kind: 'dense',
-        dim: this.dim,
-        storage: this.storage,
-        approx: this.approx ? { ...this.approx } : null,
-        nextDocno: this.nextDocno,
-        nextSegmentId: this.nextSegmentId,
-        generation: gen,
-        segments: segs.map((s) => ({ id: s.id, file: s.file!, docs: s.docs, ...(s.delFile ? { deletes: s.delFile } : {}) })),
-        meta,
-      };
-      writeFileAtomic(join(dir, DENSE_MANIFEST), JSON.stringify(m, null, 1));
-      this.meta = meta;
-      const live = new Set([DENSE_MANIFEST, ...m.segments.flatMap((s) => [s.file, s.deletes ?? ''])]);
-      for (const f of readdirSync(dir)) if (SEGMENT_FILE.test(f) && !live.has(f)) unlinkSync(join(dir, f));
-    });
-    this.lock = run.catch(() => undefined);
-    return run;
+  protected override manifestFields() {
+    return { kind: 'dense', dim: this.dim, storage: this.storage, approx: this.approx ? { ...this.approx } : null };
   }
 
   /** Live and deleted (not yet purged) documents, segments, and bytes of the segment images (mapped or in memory). */
@@ -472,13 +256,5 @@ export class DenseIndex {
       bytes += s.bytes;
     }
     return { docs, deleted, segments: segmentStats.length, dim: this.dim, storage: this.storage, bytes, bytesPerVector: docs ? bytes / docs : 0, segmentStats };
-  }
-
-  /** Waits for merges, then releases the segments. Uncommitted changes are dropped. */
-  async close(): Promise<void> {
-    if (this.closed) return;
-    await this.settle();
-    this.closed = true;
-    this.segments = [];
   }
 }
