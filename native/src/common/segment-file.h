@@ -27,6 +27,23 @@ struct SectionEntry {
   uint32_t reserved;
 };
 
+// Where a build puts each section: 64-byte aligned, in section order, after the header (the layout
+// check_sections verifies). Set `len`, call place(), then read `off` and `total`.
+template <size_t HeaderSize, uint32_t N>
+struct SectionLayout {
+  uint64_t len[N] = {};
+  uint64_t off[N] = {};
+  uint64_t total = 0;
+  void place() {
+    uint64_t pos = (HeaderSize + 63) & ~uint64_t(63);
+    for (uint32_t s = 0; s < N; ++s) {
+      off[s] = pos;
+      pos = (pos + len[s] + 63) & ~uint64_t(63);
+    }
+    total = pos;
+  }
+};
+
 // Writes `n` bytes to `path`.tmp, fsyncs, renames over `path`, fsyncs the directory. Empty
 // IoError.code = ok.
 IoError write_file_atomic(const std::string& path, const void* data, size_t n);

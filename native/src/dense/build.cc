@@ -8,6 +8,7 @@
 #include "common/crc32c.h"
 #include "common/image.h"
 #include "common/parallel.h"
+#include "common/segment-file.h"
 #include "dense/hnsw.h"
 #include "dense/segment.h"
 
@@ -15,19 +16,7 @@ namespace lsr::dense {
 
 namespace {
 
-struct Layout {
-  uint64_t len[kSectionCount] = {};
-  uint64_t off[kSectionCount] = {};
-  uint64_t total = 0;
-  void place() {
-    uint64_t pos = (sizeof(Header) + 63) & ~uint64_t(63);
-    for (uint32_t s = 0; s < kSectionCount; ++s) {
-      off[s] = pos;
-      pos = (pos + len[s] + 63) & ~uint64_t(63);
-    }
-    total = pos;
-  }
-};
+using Layout = SectionLayout<sizeof(Header), kSectionCount>;
 
 // Rows arrive either as f32 to store (and maybe quantize) or, from a merge, as i8 rows with their
 // scales to copy unchanged (re-quantizing decoded values could move a component by one step).

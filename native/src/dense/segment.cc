@@ -7,25 +7,9 @@
 namespace lsr::dense {
 
 Segment::Segment(std::unique_ptr<Image> image)
-    : image_(std::move(image)), header_(reinterpret_cast<const Header*>(image_->data())) {
-  const size_t words = std::max<size_t>(1, (static_cast<size_t>(header_->n_docs) + 63) / 64);
-  deleted_.reset(new std::atomic<uint64_t>[words]);
-  for (size_t i = 0; i < words; ++i) deleted_[i].store(0, std::memory_order_relaxed);
-}
-
-bool Segment::mark_deleted(uint32_t local) {
-  const uint64_t bit = uint64_t(1) << (local & 63);
-  if (deleted_[local >> 6].fetch_or(bit, std::memory_order_relaxed) & bit) return false;
-  deleted_count_.fetch_add(1, std::memory_order_relaxed);
-  return true;
-}
-
-int64_t Segment::local_of(uint32_t docno) const {
-  const uint32_t* d = docnos();
-  const uint32_t* e = d + n_docs();
-  const uint32_t* it = std::lower_bound(d, e, docno);
-  return (it == e || *it != docno) ? -1 : it - d;
-}
+    : image_(std::move(image)),
+      header_(reinterpret_cast<const Header*>(image_->data())),
+      deleted_(header_->n_docs) {}
 
 float Segment::score(const float* q, uint32_t local) const {
   const Kernels& k = kernels();

@@ -11,6 +11,7 @@
 
 #include "common/image.h"         // Image: the owned-or-mapped byte image shared by both engines
 #include "common/segment-file.h"  // SectionEntry
+#include "common/tombstones.h"
 
 namespace lsr::dense {
 
@@ -104,12 +105,10 @@ class Segment {
   }
 
   // Tombstones, as in sparse segments: atomic bits, a search sees a delete entirely or not at all.
-  bool is_deleted(uint32_t local) const {
-    return (deleted_[local >> 6].load(std::memory_order_relaxed) >> (local & 63)) & 1u;
-  }
-  bool mark_deleted(uint32_t local);
-  uint32_t deleted_count() const { return deleted_count_.load(std::memory_order_relaxed); }
-  int64_t local_of(uint32_t docno) const;
+  bool is_deleted(uint32_t local) const { return deleted_.test(local); }
+  bool mark_deleted(uint32_t local) { return deleted_.set(local); }
+  uint32_t deleted_count() const { return deleted_.count(); }
+  int64_t local_of(uint32_t docno) const { return lsr::local_of(docnos(), n_docs(), docno); }
 
   // Inner product of a query (stride components, zero-padded) with a stored row, dequantized.
   float score(const float* q, uint32_t local) const;
@@ -133,8 +132,7 @@ class Segment {
  private:
   std::unique_ptr<Image> image_;
   const Header* header_;
-  std::unique_ptr<std::atomic<uint64_t>[]> deleted_;
-  std::atomic<uint32_t> deleted_count_{0};
+  Tombstones deleted_;
 };
 
 // n rows of `dim` floats, row-major; docnos strictly ascending. Values are finite (TS validates).

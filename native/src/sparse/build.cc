@@ -9,6 +9,7 @@
 #include "common/crc32c.h"
 #include "common/image.h"
 #include "common/parallel.h"
+#include "common/segment-file.h"
 #include "sparse/segment.h"
 
 namespace lsr::sparse {
@@ -288,19 +289,7 @@ void build_term_blocks(uint32_t term, const Inverted& inv, const Forward& f, con
   }
 }
 
-struct Layout {
-  uint64_t len[kSectionCount] = {};
-  uint64_t off[kSectionCount] = {};
-  uint64_t total = 0;
-  void place() {
-    uint64_t pos = (sizeof(Header) + 63) & ~uint64_t(63);
-    for (uint32_t s = 0; s < kSectionCount; ++s) {
-      off[s] = pos;
-      pos = (pos + len[s] + 63) & ~uint64_t(63);
-    }
-    total = pos;
-  }
-};
+using Layout = SectionLayout<sizeof(Header), kSectionCount>;
 
 template <typename T>
 void put(OwnedImage& img, const Layout& L, Section s, const T* src, uint64_t count) {

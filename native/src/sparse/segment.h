@@ -13,6 +13,7 @@
 
 #include "common/image.h"
 #include "common/segment-file.h"  // SectionEntry
+#include "common/tombstones.h"
 
 namespace lsr::sparse {
 
@@ -102,23 +103,19 @@ class Segment {
 
   const uint32_t* docnos() const { return sec<uint32_t>(kDocnos); }
 
-  // Tombstones: local doc ids whose bit is set are skipped by every search. Deletes may race with
-  // searches on other threads; each bit is written and read atomically, and a search sees a delete
-  // either entirely or not at all.
-  bool is_deleted(uint32_t local) const {
-    return (deleted_[local >> 6].load(std::memory_order_relaxed) >> (local & 63)) & 1u;
-  }
+  // Tombstones: local doc ids whose bit is set are skipped by every search (common/tombstones.h:
+  // atomic bits, a search sees a delete entirely or not at all).
+  bool is_deleted(uint32_t local) const { return deleted_.test(local); }
   // Returns true if the document was live.
-  bool mark_deleted(uint32_t local);
-  uint32_t deleted_count() const { return deleted_count_.load(std::memory_order_relaxed); }
+  bool mark_deleted(uint32_t local) { return deleted_.set(local); }
+  uint32_t deleted_count() const { return deleted_.count(); }
   // Local id of a global document number, or -1 when absent (binary search over docnos).
-  int64_t local_of(uint32_t docno) const;
+  int64_t local_of(uint32_t docno) const { return lsr::local_of(docnos(), n_docs(), docno); }
 
  private:
   std::unique_ptr<Image> image_;
   const Header* header_;
-  std::unique_ptr<std::atomic<uint64_t>[]> deleted_;
-  std::atomic<uint32_t> deleted_count_{0};
+  Tombstones deleted_;
 };
 
 // Build input: a batch of documents in CSR form. Terms within a document need not be sorted and
