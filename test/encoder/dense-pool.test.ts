@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DenseEncoder } from '../../src/encoder/dense-encoder.js';
 import { DenseEncoderPool } from '../../src/encoder/dense-pool.js';
 import { EncoderRegistry } from '../../src/encoder/encoder-registry.js';
+import { streamChecked } from '../helpers/pool-stream.js';
 import { TEXTS, TINY_MODEL } from './fixture.js';
 import { TINY_DENSE } from './dense-reference.js';
 
@@ -26,20 +27,7 @@ describe('dense encoder pool (piscina workers)', () => {
 
   it('yields a stream of batches in submission order with at most maxPending in flight', async () => {
     const batches = Array.from({ length: 10 }, (_, i) => [TEXTS[i % TEXTS.length], TEXTS[(i * 3) % TEXTS.length]]);
-    let read = 0, maxInFlight = 0;
-    async function* source() {
-      for (const b of batches) {
-        maxInFlight = Math.max(maxInFlight, pool.inFlight);
-        read++;
-        yield b;
-      }
-    }
-    const got: number[][] = [];
-    for await (const v of pool.encodeAll(source())) {
-      expect(read - got.length).toBeLessThanOrEqual(pool.maxPending + 1);
-      got.push(Array.from(v));
-    }
-    expect(maxInFlight).toBeLessThanOrEqual(pool.maxPending);
+    const got = (await streamChecked(pool, batches)).map((v) => Array.from(v));
     expect(got).toEqual(await Promise.all(batches.map(async (b) => Array.from(await local.encodeDocuments(b)))));
   });
 

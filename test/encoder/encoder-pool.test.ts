@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EncoderPool } from '../../src/encoder/encoder-pool.js';
 import type { SparseVectors } from '../../src/encoder/fused-head.js';
 import { SpladeEncoder } from '../../src/encoder/splade-encoder.js';
+import { streamChecked } from '../helpers/pool-stream.js';
 import { TEXTS, TINY_MODEL } from './fixture.js';
 
 function rows(v: SparseVectors): [number[], number[]][] {
@@ -28,21 +29,7 @@ describe('encoder pool (piscina workers)', () => {
 
   it('yields a stream of batches in submission order with at most maxPending in flight', async () => {
     const batches = Array.from({ length: 12 }, (_, i) => [TEXTS[i % TEXTS.length], TEXTS[(i * 3) % TEXTS.length]]);
-    let read = 0, maxInFlight = 0;
-    async function* source() {
-      for (const b of batches) {
-        maxInFlight = Math.max(maxInFlight, pool.inFlight);
-        read++;
-        yield b;
-      }
-    }
-    const got: [number[], number[]][][] = [];
-    for await (const v of pool.encodeAll(source())) {
-      // Back-pressure: the source is never more than maxPending batches ahead of the consumer.
-      expect(read - got.length).toBeLessThanOrEqual(pool.maxPending + 1);
-      got.push(rows(v));
-    }
-    expect(maxInFlight).toBeLessThanOrEqual(pool.maxPending);
+    const got = (await streamChecked(pool, batches)).map(rows);
     expect(got).toEqual(await Promise.all(batches.map(async (b) => rows(await local.encode(b)))));
   });
 
