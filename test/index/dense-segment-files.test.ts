@@ -1,17 +1,18 @@
-import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { closeSync, openSync, readdirSync, readFileSync, readSync, statSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DenseIndex, IndexError } from '../../index/index.js';
 import { clusteredVectors } from '../helpers/dense-random.js';
+import { fileEndingWith, openError as openDamaged, writeU32 } from '../helpers/index-files.js';
+import { removeDir, tempDir } from '../helpers/temp-dir.js';
 
 const dim = 20;
 let dir: string;
 
 beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), 'lsr-dense-'));
+  dir = tempDir('lsr-dense-');
 });
-afterEach(() => rmSync(dir, { recursive: true, force: true }));
+afterEach(() => removeDir(dir));
 
 async function committedIndex(storage: 'f32' | 'i8' = 'f32') {
   const idx = DenseIndex.open(dir, { dim, storage, approx: { m: 8, efConstruction: 50 } });
@@ -22,20 +23,8 @@ async function committedIndex(storage: 'f32' | 'i8' = 'f32') {
   return idx;
 }
 
-function segmentFile(): string {
-  const f = readdirSync(dir).find((x) => x.endsWith('.lsrd'));
-  if (!f) throw new Error('no segment file');
-  return join(dir, f);
-}
-
-function openError(): IndexError {
-  try {
-    DenseIndex.open(dir);
-  } catch (e) {
-    return e as IndexError;
-  }
-  throw new Error('open succeeded on a damaged index');
-}
+const segmentFile = () => fileEndingWith(dir, '.lsrd');
+const openError = () => openDamaged(() => DenseIndex.open(dir));
 
 // Header offsets (docs/segment-format.md, "Dense segments"): version at 8, the section table at 56
 // (24 bytes per section: u64 offset, u64 length, u32 crc, u32 reserved).
@@ -78,11 +67,11 @@ describe('dense segment files', () => {
     await committedIndex();
     expect(() => DenseIndex.open(dir, { dim: 21 })).toThrow(/has dim 20, options ask for 21/);
     expect(() => DenseIndex.open(dir, { dim: 20, storage: 'i8' })).toThrow(/has storage f32, options ask for i8/);
-    const empty = mkdtempSync(join(tmpdir(), 'lsr-dense-empty-'));
+    const empty = tempDir('lsr-dense-empty-');
     try {
       expect(() => DenseIndex.open(empty)).toThrow(/options with a dim are needed/);
     } finally {
-      rmSync(empty, { recursive: true, force: true });
+      removeDir(empty);
     }
   });
 
@@ -122,11 +111,7 @@ describe('dense segment files', () => {
   it('names the file of a segment from another format version (SEGMENT_VERSION)', async () => {
     await committedIndex();
     const f = segmentFile();
-    const fd = openSync(f, 'r+');
-    const v = Buffer.alloc(4);
-    v.writeUInt32LE(2);
-    writeSync(fd, v, 0, 4, 8);
-    closeSync(fd);
+    writeU32(f, 8, 2);
     const e = openError();
     expect(e.code).toBe('SEGMENT_VERSION');
     expect(e.message).toContain(f);
@@ -135,7 +120,7 @@ describe('dense segment files', () => {
 
   it('names a damaged tombstone file and an unparsable manifest', async () => {
     await committedIndex();
-    const del = join(dir, readdirSync(dir).find((x) => x.endsWith('.del'))!);
+    const del = fileEndingWith(dir, '.del');
     const fd = openSync(del, 'r+');
     const b = Buffer.alloc(1);
     readSync(fd, b, 0, 1, 16);

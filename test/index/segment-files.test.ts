@@ -1,17 +1,18 @@
-import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { IndexError, SparseIndex } from '../../index/index.js';
+import { fileEndingWith, openError as openDamaged, writeU32 } from '../helpers/index-files.js';
 import { randomDocs, randomQuery, rng } from '../helpers/sparse-random.js';
+import { removeDir, tempDir } from '../helpers/temp-dir.js';
 
 const VOCAB = 300;
 let dir: string;
 
 beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), 'lsr-seg-'));
+  dir = tempDir('lsr-seg-');
 });
-afterEach(() => rmSync(dir, { recursive: true, force: true }));
+afterEach(() => removeDir(dir));
 
 async function committedIndex(opts = {}) {
   const idx = SparseIndex.open(dir, { vocab: VOCAB, approx: { postings: 100, blocks: true }, ...opts });
@@ -22,20 +23,8 @@ async function committedIndex(opts = {}) {
   return idx;
 }
 
-function segmentFile(): string {
-  const f = readdirSync(dir).find((x) => x.endsWith('.lsr'));
-  if (!f) throw new Error('no segment file');
-  return join(dir, f);
-}
-
-function openError(): IndexError {
-  try {
-    SparseIndex.open(dir);
-  } catch (e) {
-    return e as IndexError;
-  }
-  throw new Error('open succeeded on a damaged index');
-}
+const segmentFile = () => fileEndingWith(dir, '.lsr');
+const openError = () => openDamaged(() => SparseIndex.open(dir));
 
 describe('on-disk segments', () => {
   it('round-trips segments, tombstones and commit metadata', async () => {
@@ -100,11 +89,7 @@ describe('on-disk segments', () => {
   it('refuses another format version (SEGMENT_VERSION)', async () => {
     await committedIndex();
     const f = segmentFile();
-    const fd = openSync(f, 'r+');
-    const v = Buffer.alloc(4);
-    v.writeUInt32LE(99);
-    writeSync(fd, v, 0, 4, 8); // the version follows the 8-byte magic
-    closeSync(fd);
+    writeU32(f, 8, 99); // the version follows the 8-byte magic
     const e = openError();
     expect(e.code).toBe('SEGMENT_VERSION');
     expect(e.message).toMatch(/format version 99, this build reads version 1/);
@@ -113,7 +98,7 @@ describe('on-disk segments', () => {
 
   it('rejects a damaged tombstone file and a damaged manifest with their names', async () => {
     await committedIndex();
-    const del = join(dir, readdirSync(dir).find((x) => x.endsWith('.del'))!);
+    const del = fileEndingWith(dir, '.del');
     const orig = readFileSync(del);
     const bad = Buffer.from(orig);
     bad[bad.length - 1] ^= 1;
