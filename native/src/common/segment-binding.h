@@ -1,6 +1,6 @@
 // N-API pieces shared by the sparse and dense bindings: pinning JS values for worker threads, the
 // asynchronous workers (build or merge a segment, save one, run a batch of queries), hits as
-// typed arrays, and the segment methods both classes expose (delete, deletedBits, docnos, save).
+// typed arrays, and the segment class's shared part (Wrap; delete, deletedBits, docnos, save).
 // Promises reject with the same codes in both engines: NATIVE_BUILD_FAILED, NATIVE_SEARCH_FAILED,
 // or the IoError's own code.
 #pragma once
@@ -186,58 +186,87 @@ class BatchWorker : public Napi::AsyncWorker {
   std::vector<std::vector<Hit>> out_;
 };
 
-// The segment methods both engines expose, the same in each: called from their ObjectWrap classes.
-
-// delete(docnos: Uint32Array) -> number of documents newly deleted in this segment
-template <typename Segment>
-Napi::Value delete_docnos(const Napi::CallbackInfo& info, Segment& seg) {
+// open(path) -> a segment of the engine's class (`Wrap`), mapped and verified by `open_segment`;
+// throws NATIVE_BAD_ARGUMENT with `usage`, or the IoError's code and message.
+template <typename Wrap, typename Segment>
+Napi::Value open_js(const Napi::CallbackInfo& info, const char* usage,
+                    std::shared_ptr<Segment> (*open_segment)(const std::string&, IoError&)) {
   Napi::Env env = info.Env();
-  uint32_t* d;
-  size_t n;
-  if (!typed<uint32_t, napi_uint32_array>(info[0], d, n)) {
-    throw_coded(env, "NATIVE_BAD_ARGUMENT", "delete(docnos: Uint32Array)");
+  if (info.Length() < 1 || !info[0].IsString()) {
+    throw_coded(env, "NATIVE_BAD_ARGUMENT", usage);
     return env.Null();
   }
-  uint32_t count = 0;
-  for (size_t i = 0; i < n; ++i) {
-    int64_t l = seg.local_of(d[i]);
-    if (l >= 0 && seg.mark_deleted(static_cast<uint32_t>(l))) ++count;
-  }
-  return Napi::Number::New(env, count);
-}
-
-// deletedBits() -> Uint8Array bitset over local ids (for persisting tombstones)
-template <typename Segment>
-Napi::Value deleted_bits(const Napi::CallbackInfo& info, const Segment& seg) {
-  const uint32_t n = seg.n_docs();
-  auto out = Napi::Uint8Array::New(info.Env(), (n + 7) / 8);
-  for (uint32_t i = 0; i < n; ++i)
-    if (seg.is_deleted(i)) out[i >> 3] |= static_cast<uint8_t>(1u << (i & 7));
-  return out;
-}
-
-// docnos() -> Uint32Array of the segment's global document numbers, ascending
-template <typename Segment>
-Napi::Value docnos(const Napi::CallbackInfo& info, const Segment& seg) {
-  const uint32_t n = seg.n_docs();
-  auto out = Napi::Uint32Array::New(info.Env(), n);
-  if (n) std::memcpy(out.Data(), seg.docnos(), 4ull * n);
-  return out;
-}
-
-// save(path) -> Promise; `save_segment` is the engine's (atomic write of the image).
-template <typename Segment>
-Napi::Value save(const Napi::CallbackInfo& info, std::shared_ptr<Segment> seg,
-                 IoError (*save_segment)(const Segment&, const std::string&)) {
-  Napi::Env env = info.Env();
-  if (!info[0].IsString()) {
-    throw_coded(env, "NATIVE_BAD_ARGUMENT", "save(path)");
+  IoError err;
+  auto s = open_segment(info[0].As<Napi::String>().Utf8Value(), err);
+  if (!s) {
+    throw_coded(env, err.code, err.message);
     return env.Null();
   }
-  std::string path = info[0].As<Napi::String>().Utf8Value();
-  return queue(new SaveWorker(env, [seg = std::move(seg), path = std::move(path), save_segment] {
-    return save_segment(*seg, path);
-  }));
+  return Wrap::Wrap(env, std::move(s));
 }
+
+// The JS class of an engine's segments (CRTP: Derived is the engine's ObjectWrap class). Wrap()
+// makes a JS object holding a segment; the methods both engines expose are here, each engine's
+// DefineClass lists them with its own. Derived provides `static Napi::FunctionReference&
+// ctor(Napi::Env)` (its constructor in the per-environment AddonData); `save_segment` is the
+// engine's atomic write of the image.
+template <typename Derived, typename Segment, IoError (*save_segment)(const Segment&, const std::string&)>
+class SegmentWrapBase : public Napi::ObjectWrap<Derived> {
+ public:
+  explicit SegmentWrapBase(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Derived>(info) {}
+  static Napi::Object Wrap(Napi::Env env, std::shared_ptr<Segment> s) {
+    Napi::Object o = Derived::ctor(env).New({});
+    Derived::Unwrap(o)->seg_ = std::move(s);
+    return o;
+  }
+  std::shared_ptr<Segment> seg_;
+
+ protected:
+  // delete(docnos: Uint32Array) -> number of documents newly deleted in this segment
+  Napi::Value Delete(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    uint32_t* d;
+    size_t n;
+    if (!typed<uint32_t, napi_uint32_array>(info[0], d, n)) {
+      throw_coded(env, "NATIVE_BAD_ARGUMENT", "delete(docnos: Uint32Array)");
+      return env.Null();
+    }
+    uint32_t count = 0;
+    for (size_t i = 0; i < n; ++i) {
+      int64_t l = seg_->local_of(d[i]);
+      if (l >= 0 && seg_->mark_deleted(static_cast<uint32_t>(l))) ++count;
+    }
+    return Napi::Number::New(env, count);
+  }
+
+  // deletedBits() -> Uint8Array bitset over local ids (for persisting tombstones)
+  Napi::Value DeletedBits(const Napi::CallbackInfo& info) {
+    const uint32_t n = seg_->n_docs();
+    auto out = Napi::Uint8Array::New(info.Env(), (n + 7) / 8);
+    for (uint32_t i = 0; i < n; ++i)
+      if (seg_->is_deleted(i)) out[i >> 3] |= static_cast<uint8_t>(1u << (i & 7));
+    return out;
+  }
+
+  // docnos() -> Uint32Array of the segment's global document numbers, ascending
+  Napi::Value Docnos(const Napi::CallbackInfo& info) {
+    const uint32_t n = seg_->n_docs();
+    auto out = Napi::Uint32Array::New(info.Env(), n);
+    if (n) std::memcpy(out.Data(), seg_->docnos(), 4ull * n);
+    return out;
+  }
+
+  // save(path) -> Promise, settled once the file is written (temporary file, fsync, rename)
+  Napi::Value Save(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!info[0].IsString()) {
+      throw_coded(env, "NATIVE_BAD_ARGUMENT", "save(path)");
+      return env.Null();
+    }
+    return queue(new SaveWorker(env, [seg = seg_, path = info[0].As<Napi::String>().Utf8Value()] {
+      return save_segment(*seg, path);
+    }));
+  }
+};
 
 }  // namespace lsr::napi

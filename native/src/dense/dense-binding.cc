@@ -22,24 +22,15 @@ using lsr::napi::Pins;
 using lsr::napi::queue;
 using lsr::napi::throw_coded;
 
-class SegmentWrap : public Napi::ObjectWrap<SegmentWrap> {
+class SegmentWrap : public lsr::napi::SegmentWrapBase<SegmentWrap, Segment, lsr::dense::save_segment> {
  public:
+  using SegmentWrapBase::SegmentWrapBase;
   static Napi::Function Define(Napi::Env env);
-  explicit SegmentWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<SegmentWrap>(info) {}
-  static Napi::Object Wrap(Napi::Env env, std::shared_ptr<Segment> s) {
-    Napi::Object o = addon_data(env).dense_segment_ctor.New({});
-    Unwrap(o)->seg_ = std::move(s);
-    return o;
-  }
-  std::shared_ptr<Segment> seg_;
+  static Napi::FunctionReference& ctor(Napi::Env env) { return addon_data(env).dense_segment_ctor; }
 
  private:
   Napi::Value Stats(const Napi::CallbackInfo& info);
-  Napi::Value Delete(const Napi::CallbackInfo& info);
-  Napi::Value DeletedBits(const Napi::CallbackInfo& info);
-  Napi::Value Docnos(const Napi::CallbackInfo& info);
   Napi::Value Vector(const Napi::CallbackInfo& info);
-  Napi::Value Save(const Napi::CallbackInfo& info);
 };
 
 namespace {
@@ -124,18 +115,7 @@ Napi::Value Build(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value Open(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (info.Length() < 1 || !info[0].IsString()) {
-    throw_coded(env, "NATIVE_BAD_ARGUMENT", "openDenseSegment(path)");
-    return env.Null();
-  }
-  IoError err;
-  auto s = lsr::dense::open_segment(info[0].As<Napi::String>().Utf8Value(), err);
-  if (!s) {
-    throw_coded(env, err.code, err.message);
-    return env.Null();
-  }
-  return SegmentWrap::Wrap(env, std::move(s));
+  return lsr::napi::open_js<SegmentWrap>(info, "openDenseSegment(path)", lsr::dense::open_segment);
 }
 
 // searchDense(segments, query: Float32Array (dim), params)
@@ -246,10 +226,6 @@ Napi::Value SegmentWrap::Stats(const Napi::CallbackInfo& info) {
   return o;
 }
 
-Napi::Value SegmentWrap::Delete(const Napi::CallbackInfo& info) { return lsr::napi::delete_docnos(info, *seg_); }
-Napi::Value SegmentWrap::DeletedBits(const Napi::CallbackInfo& info) { return lsr::napi::deleted_bits(info, *seg_); }
-Napi::Value SegmentWrap::Docnos(const Napi::CallbackInfo& info) { return lsr::napi::docnos(info, *seg_); }
-
 // vector(docno) -> {vector: Float32Array (dim, dequantized for i8), deleted} | null
 Napi::Value SegmentWrap::Vector(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -267,10 +243,6 @@ Napi::Value SegmentWrap::Vector(const Napi::CallbackInfo& info) {
   o.Set("vector", v);
   o.Set("deleted", seg_->is_deleted(static_cast<uint32_t>(l)));
   return o;
-}
-
-Napi::Value SegmentWrap::Save(const Napi::CallbackInfo& info) {
-  return lsr::napi::save(info, seg_, lsr::dense::save_segment);
 }
 
 void init_bindings(Napi::Env env, Napi::Object exports) {

@@ -20,24 +20,15 @@ using lsr::napi::Pins;
 using lsr::napi::queue;
 using lsr::napi::throw_coded;
 
-class SegmentWrap : public Napi::ObjectWrap<SegmentWrap> {
+class SegmentWrap : public lsr::napi::SegmentWrapBase<SegmentWrap, Segment, save_segment> {
  public:
+  using SegmentWrapBase::SegmentWrapBase;
   static Napi::Function Define(Napi::Env env);
-  explicit SegmentWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<SegmentWrap>(info) {}
-  static Napi::Object Wrap(Napi::Env env, std::shared_ptr<Segment> s) {
-    Napi::Object o = addon_data(env).segment_ctor.New({});
-    Unwrap(o)->seg_ = std::move(s);
-    return o;
-  }
-  std::shared_ptr<Segment> seg_;
+  static Napi::FunctionReference& ctor(Napi::Env env) { return addon_data(env).segment_ctor; }
 
  private:
   Napi::Value Stats(const Napi::CallbackInfo& info);
-  Napi::Value Delete(const Napi::CallbackInfo& info);
-  Napi::Value DeletedBits(const Napi::CallbackInfo& info);
-  Napi::Value Docnos(const Napi::CallbackInfo& info);
   Napi::Value Document(const Napi::CallbackInfo& info);
-  Napi::Value Save(const Napi::CallbackInfo& info);
 };
 
 namespace {
@@ -134,18 +125,7 @@ Napi::Value Build(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value Open(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (info.Length() < 1 || !info[0].IsString()) {
-    throw_coded(env, "NATIVE_BAD_ARGUMENT", "open(path)");
-    return env.Null();
-  }
-  IoError err;
-  auto s = open_segment(info[0].As<Napi::String>().Utf8Value(), err);
-  if (!s) {
-    throw_coded(env, err.code, err.message);
-    return env.Null();
-  }
-  return SegmentWrap::Wrap(env, std::move(s));
+  return lsr::napi::open_js<SegmentWrap>(info, "open(path)", open_segment);
 }
 
 Query query_of(const uint32_t* t, const float* w, size_t n) { return normalize_query(t, w, n); }
@@ -266,10 +246,6 @@ Napi::Value SegmentWrap::Stats(const Napi::CallbackInfo& info) {
   return o;
 }
 
-Napi::Value SegmentWrap::Delete(const Napi::CallbackInfo& info) { return lsr::napi::delete_docnos(info, *seg_); }
-Napi::Value SegmentWrap::DeletedBits(const Napi::CallbackInfo& info) { return lsr::napi::deleted_bits(info, *seg_); }
-Napi::Value SegmentWrap::Docnos(const Napi::CallbackInfo& info) { return lsr::napi::docnos(info, *seg_); }
-
 // document(docno) -> {terms, weights} | null; deleted documents are still returned (callers check).
 Napi::Value SegmentWrap::Document(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -291,8 +267,6 @@ Napi::Value SegmentWrap::Document(const Napi::CallbackInfo& info) {
   o.Set("deleted", seg_->is_deleted(static_cast<uint32_t>(l)));
   return o;
 }
-
-Napi::Value SegmentWrap::Save(const Napi::CallbackInfo& info) { return lsr::napi::save(info, seg_, save_segment); }
 
 void init_bindings(Napi::Env env, Napi::Object exports) {
   exports.Set("SparseSegment", SegmentWrap::Define(env));
