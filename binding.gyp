@@ -7,7 +7,6 @@
         "native/src/common/cpu.cc",
         "native/src/common/crc32c.cc",
         "native/src/common/segment-file.cc",
-        "native/src/sparse/segment.cc",
         "native/src/sparse/build.cc",
         "native/src/sparse/exact.cc",
         "native/src/sparse/approx.cc",

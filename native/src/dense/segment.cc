@@ -6,11 +6,6 @@
 
 namespace lsr::dense {
 
-Segment::Segment(std::unique_ptr<Image> image)
-    : image_(std::move(image)),
-      header_(reinterpret_cast<const Header*>(image_->data())),
-      deleted_(header_->n_docs) {}
-
 float Segment::score(const float* q, uint32_t local) const {
   const Kernels& k = kernels();
   return int8() ? k.dot_i8(q, row_i8(local), stride()) * scale(local) : k.dot_f32(q, row_f32(local), stride());

@@ -10,8 +10,8 @@
 #include <vector>
 
 #include "common/image.h"         // Image: the owned-or-mapped byte image shared by both engines
+#include "common/segment-base.h"
 #include "common/segment-file.h"  // SectionEntry
-#include "common/tombstones.h"
 
 namespace lsr::dense {
 
@@ -69,24 +69,15 @@ struct BuildParams {
   uint32_t threads = 1;
 };
 
-class Segment {
+// Image, sections, docnos and tombstones: SegmentBase (common/segment-base.h), as sparse segments.
+class Segment : public SegmentBase<Header, Section, kDocnos> {
  public:
-  explicit Segment(std::unique_ptr<Image> image);
+  using SegmentBase::SegmentBase;
 
-  const Header& header() const { return *header_; }
-  uint32_t n_docs() const { return header_->n_docs; }
   uint32_t dim() const { return header_->dim; }
   uint32_t stride() const { return header_->stride; }
   bool int8() const { return header_->flags & kInt8; }
   bool has_graph() const { return header_->flags & kHasGraph; }
-  size_t bytes() const { return image_->size(); }
-
-  template <typename T>
-  const T* sec(Section s) const {
-    return reinterpret_cast<const T*>(image_->data() + header_->sections[s].offset);
-  }
-  uint64_t sec_len(Section s) const { return header_->sections[s].length; }
-  const uint32_t* docnos() const { return sec<uint32_t>(kDocnos); }
   const float* row_f32(uint32_t local) const { return sec<float>(kVectors) + uint64_t(local) * stride(); }
   const int8_t* row_i8(uint32_t local) const { return sec<int8_t>(kVectors) + uint64_t(local) * stride(); }
   float scale(uint32_t local) const { return sec<float>(kScales)[local]; }
@@ -103,12 +94,6 @@ class Segment {
     if (lvl == 0) return links0(local);
     return sec<uint32_t>(kUpperLinks) + (sec<uint64_t>(kUpperOffsets)[local] + lvl - 1) * (1 + header_->hnsw_m);
   }
-
-  // Tombstones, as in sparse segments: atomic bits, a search sees a delete entirely or not at all.
-  bool is_deleted(uint32_t local) const { return deleted_.test(local); }
-  bool mark_deleted(uint32_t local) { return deleted_.set(local); }
-  uint32_t deleted_count() const { return deleted_.count(); }
-  int64_t local_of(uint32_t docno) const { return lsr::local_of(docnos(), n_docs(), docno); }
 
   // Inner product of a query (stride components, zero-padded) with a stored row, dequantized.
   float score(const float* q, uint32_t local) const;
@@ -128,11 +113,6 @@ class Segment {
     decode(local, buf);
     return buf;
   }
-
- private:
-  std::unique_ptr<Image> image_;
-  const Header* header_;
-  Tombstones deleted_;
 };
 
 // n rows of `dim` floats, row-major; docnos strictly ascending. Values are finite (TS validates).

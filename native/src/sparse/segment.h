@@ -12,8 +12,8 @@
 #include <vector>
 
 #include "common/image.h"
+#include "common/segment-base.h"
 #include "common/segment-file.h"  // SectionEntry
-#include "common/tombstones.h"
 
 namespace lsr::sparse {
 
@@ -80,42 +80,17 @@ struct BuildParams {
   uint32_t threads = 1;
 };
 
-class Segment {
+// Image, sections, docnos and tombstones: SegmentBase (common/segment-base.h).
+class Segment : public SegmentBase<Header, Section, kDocnos> {
  public:
-  // Takes ownership of a fully built image (see build.cc) or a mapped file (segment-io.cc).
-  explicit Segment(std::unique_ptr<Image> image);
+  using SegmentBase::SegmentBase;
 
-  const Header& header() const { return *header_; }
-  uint32_t n_docs() const { return header_->n_docs; }
   uint32_t vocab() const { return header_->vocab; }
   uint64_t nnz() const { return header_->nnz; }
   uint64_t n_blocks() const { return header_->n_blocks; }
   bool quantized() const { return header_->flags & kQuantU8; }
   bool has_approx() const { return header_->flags & kHasApprox; }
   bool has_blocks() const { return header_->flags & kHasBlocks; }
-  size_t bytes() const { return image_->size(); }
-
-  template <typename T>
-  const T* sec(Section s) const {
-    return reinterpret_cast<const T*>(image_->data() + header_->sections[s].offset);
-  }
-  uint64_t sec_len(Section s) const { return header_->sections[s].length; }
-
-  const uint32_t* docnos() const { return sec<uint32_t>(kDocnos); }
-
-  // Tombstones: local doc ids whose bit is set are skipped by every search (common/tombstones.h:
-  // atomic bits, a search sees a delete entirely or not at all).
-  bool is_deleted(uint32_t local) const { return deleted_.test(local); }
-  // Returns true if the document was live.
-  bool mark_deleted(uint32_t local) { return deleted_.set(local); }
-  uint32_t deleted_count() const { return deleted_.count(); }
-  // Local id of a global document number, or -1 when absent (binary search over docnos).
-  int64_t local_of(uint32_t docno) const { return lsr::local_of(docnos(), n_docs(), docno); }
-
- private:
-  std::unique_ptr<Image> image_;
-  const Header* header_;
-  Tombstones deleted_;
 };
 
 // Build input: a batch of documents in CSR form. Terms within a document need not be sorted and
