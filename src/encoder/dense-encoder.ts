@@ -5,6 +5,7 @@ import * as ort from 'onnxruntime-node';
 import { fail } from '../api/errors.js';
 import { DENSE_POOLINGS, inspectDenseModelDir, type DenseModelDir, type DensePooling } from './dense-model-dir.js';
 import { l2Normalize, poolHidden } from './dense-pooling.js';
+import { onnxFeeds } from './onnx-feeds.js';
 import { SpladeTokenizer, type TokenBatch } from './tokenizer.js';
 
 export type DenseRole = 'query' | 'document';
@@ -133,17 +134,7 @@ export class DenseEncoder {
   }
 
   private async run(b: TokenBatch, skip: number): Promise<Float32Array> {
-    const dims = [b.texts, b.seq];
-    const all: Record<string, ort.Tensor> = {
-      input_ids: new ort.Tensor('int64', b.inputIds, dims),
-      attention_mask: new ort.Tensor('int64', b.attentionMask, dims),
-      token_type_ids: new ort.Tensor('int64', b.tokenTypeIds, dims),
-    };
-    const feeds: Record<string, ort.Tensor> = {};
-    for (const n of this.session.inputNames) {
-      if (!all[n]) fail('INVALID_MODEL', `${this.model.onnx}: the ONNX graph wants an input '${n}' the encoder does not know`, 'model');
-      feeds[n] = all[n];
-    }
+    const feeds = onnxFeeds(this.session, b, this.model.onnx);
     const r = await this.session.run(feeds, [this.output]);
     const h = r[this.output];
     try {

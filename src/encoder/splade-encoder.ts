@@ -5,6 +5,7 @@ import * as ort from 'onnxruntime-node';
 import { fail } from '../api/errors.js';
 import { fusedHead, toBf16, type HeadWeights, type SparseVectors } from './fused-head.js';
 import { readHeadFile } from './head-file.js';
+import { onnxFeeds } from './onnx-feeds.js';
 import { inspectModelDir, type ModelDir, type ModelLayout } from './model-dir.js';
 import { poolLogits, sparsify } from './pooling.js';
 import { SpladeTokenizer, type TokenBatch } from './tokenizer.js';
@@ -137,18 +138,7 @@ export class SpladeEncoder {
   /** Runs the ONNX graph on one padded batch and pools it. */
   private async run(b: TokenBatch): Promise<SparseVectors> {
     if (b.texts === 0 || b.seq === 0) return { offsets: new Uint32Array(b.texts + 1), terms: new Uint32Array(0), weights: new Float32Array(0) };
-    const dims = [b.texts, b.seq];
-    const all: Record<string, ort.Tensor> = {
-      input_ids: new ort.Tensor('int64', b.inputIds, dims),
-      attention_mask: new ort.Tensor('int64', b.attentionMask, dims),
-      token_type_ids: new ort.Tensor('int64', b.tokenTypeIds, dims),
-    };
-    // Feed what the graph asks for: DistilBERT and RoBERTa exports have no token_type_ids.
-    const feeds: Record<string, ort.Tensor> = {};
-    for (const n of this.session.inputNames) {
-      if (!all[n]) fail('INVALID_MODEL', `${this.model.dir}: the ONNX graph wants an input '${n}' the encoder does not know`, 'model');
-      feeds[n] = all[n];
-    }
+    const feeds = onnxFeeds(this.session, b, this.model.dir);
     if (this.layout === 'split') {
       const r = await this.session.run(feeds, ['hidden_states']);
       const h = r.hidden_states;
