@@ -1,6 +1,6 @@
-import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { native, SparseIndex } from '../../index/index.js';
+import { expectSameOnEverySimdLevel } from '../helpers/simd.js';
 import { bruteForce, randomDocs, randomQuery, rng, toOracle } from '../helpers/sparse-random.js';
 
 const VOCAB = 400;
@@ -93,20 +93,7 @@ describe('SIMD dispatch', () => {
         }
       }
       console.log(JSON.stringify({ level: native.cpuLevel(), out }));`;
-    const run = (level: string) => {
-      const p = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
-        env: { ...process.env, LSR_SIMD: level },
-        encoding: 'utf8',
-      });
-      expect(p.status, p.stderr).toBe(0);
-      return JSON.parse(p.stdout.trim().split('\n').pop()!);
-    };
-    const scalar = run('scalar');
-    expect(scalar.level).toBe('scalar');
-    for (const level of ['avx2', 'avx512']) {
-      const other = run(level);
-      expect(other.out).toEqual(scalar.out);
-    }
+    expectSameOnEverySimdLevel(script);
     expect(['scalar', 'avx2', 'avx512']).toContain(native.cpuLevel());
   });
 });

@@ -1,10 +1,10 @@
-import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { DenseIndex, IndexError, type TopK } from '../../index/index.js';
 import { clusteredVectors, denseOracle, recall, uniformVectors, type Scored } from '../helpers/dense-random.js';
 import { mulberry32 } from '../helpers/prng.js';
+import { expectSameOnEverySimdLevel } from '../helpers/simd.js';
 
 const seq = (n: number, from = 0) => Array.from({ length: n }, (_, i) => from + i);
 
@@ -327,20 +327,7 @@ describe('DenseIndex kernels', () => {
         }
       }
       console.log(JSON.stringify({ level: native.denseSimdLevel(), out }));`;
-    const run = (level: string) => {
-      const p = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
-        env: { ...process.env, LSR_SIMD: level },
-        encoding: 'utf8',
-      });
-      expect(p.status, p.stderr).toBe(0);
-      return JSON.parse(p.stdout.trim().split('\n').pop()!);
-    };
-    const scalar = run('scalar');
-    expect(scalar.level).toBe('scalar');
-    for (const level of ['avx2', 'avx512']) {
-      const other = run(level);
-      expect(other.out).toEqual(scalar.out);
-    }
+    expectSameOnEverySimdLevel(script);
   });
 });
 
