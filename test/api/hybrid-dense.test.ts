@@ -5,14 +5,8 @@ import { DenseEncoder } from '../../src/encoder/dense-encoder.js';
 import { TINY_MODEL } from '../encoder/fixture.js';
 import { TINY_DENSE } from '../encoder/dense-reference.js';
 import { ndjson, removeDir, startTestServer, type TestServer } from '../helpers/server.js';
+import { DOCS } from '../helpers/topic-docs.js';
 
-const TOPICS = ['cats and kittens', 'dogs bark at cats', 'solar power energy', 'cancer genes in mice', 'heart disease and blood pressure', 'birds sing in trees'];
-const DOCS = Array.from({ length: 24 }, (_, i) => ({
-  _id: `d${i}`,
-  title: TOPICS[i % TOPICS.length],
-  text: `${TOPICS[(i * 5 + 1) % TOPICS.length]} note ${i}`,
-  metadata: { year: 2000 + (i % 3) },
-}));
 
 let s: TestServer;
 let ref: DenseEncoder;
