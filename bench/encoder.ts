@@ -2,16 +2,26 @@
 // ONNX trunk + the native fused head, on a BERT-base-shaped random-weight model (hidden 768, 12
 // layers, vocabulary 30,522) generated at bench time by models/make-random-bert.py (never committed).
 // Every (mode, seq, batch) runs in its own child process so peak RSS is that configuration's alone;
-// a trunk-only child gives the baseline, and peak − baseline is the memory the head costs.
-// Inputs are random token ids of exactly `seq` tokens, so tokenization is not timed.
+// a trunk-only child gives the baseline, and peak − baseline is the memory the head costs. The trunk
+// child is also the ceiling: the fused path runs that same trunk plus the head, so it can never beat it.
+// Modes: full (ONNX masked-LM + pooling), fused (trunk + fused head, f32 weights: the default),
+// fused_bf16 (trunk + the bf16 head: bf16 × bf16 → f32, vdpbf16ps where the CPU has AVX512_BF16), trunk.
+// Inputs are random token ids of exactly `seq` tokens, so tokenization is not timed. Each child runs
+// one untimed warm-up batch (ORT's arena and first-run setup), then timed batches (~4K tokens, at
+// least one) for peak RSS. Throughput comes from one more child that loads every mode and
+// interleaves them batch by batch for --rounds rounds (the order rotated each round): on a machine
+// shared with other work only same-time ratios mean anything, so docs_s is each mode's median over
+// rounds and speedup / speedup_bf16 / ceiling (trunk over full) the medians of same-round ratios.
 //
-//   tsx bench/encoder.ts [--model-dir DIR] [--seqs 128,256] [--batches 1,8,32] [--threads 2] [--json]
+//   tsx bench/encoder.ts [--model-dir DIR] [--seqs 128,256] [--batches 1,8,32] [--threads 2] [--rounds 3]
+//                        [--modes full,fused,fused_bf16,trunk] [--json]
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
+import { headKernel } from '../src/encoder/fused-head.js';
 import { SpladeEncoder } from '../src/encoder/splade-encoder.js';
 import { table } from './lib/table.js';
 
@@ -22,8 +32,11 @@ const opt = (name: string, def: string) => {
 };
 const THREADS = Number(opt('threads', '2'));
 
-type Mode = 'full' | 'fused' | 'trunk';
+type Mode = 'full' | 'fused' | 'fused_bf16' | 'trunk';
+const ALL_MODES: Mode[] = ['full', 'fused', 'fused_bf16', 'trunk'];
 interface ChildResult { docs_s: number; peak_rss_mb: number; runs: number }
+/** Per mode, one value per round: documents per wall-clock second, and per CPU-second of the process (all threads). */
+interface Interleaved { wall: Record<string, number[]>; cpu: Record<string, number[]> }
 
 /** Random ids in [1000, vocab) between [CLS] (2) and [SEP] (3): every text exactly `seq` tokens. */
 function inputs(seq: number, batch: number, vocab: number, seed: number): number[][] {
@@ -32,15 +45,10 @@ function inputs(seq: number, batch: number, vocab: number, seed: number): number
   return Array.from({ length: batch }, () => [2, ...Array.from({ length: seq - 2 }, () => 1000 + Math.floor(r() * (vocab - 1000))), 3]);
 }
 
-async function child(mode: Mode, dir: string, seq: number, batch: number): Promise<ChildResult> {
-  // One warm-up run where it is cheap, then enough timed runs for ~2K tokens (at least one).
-  const tokens = seq * batch;
-  const warm = tokens <= 1024 ? 1 : 0;
-  const runs = Math.max(1, Math.floor(2048 / tokens));
-  let step: (i: number) => Promise<unknown>;
+async function makeStep(mode: Mode, dir: string, seq: number, batch: number): Promise<(i: number) => Promise<unknown>> {
   if (mode === 'trunk') {
     const session = await ort.InferenceSession.create(join(dir, 'trunk.onnx'), { intraOpNumThreads: THREADS, interOpNumThreads: 1, graphOptimizationLevel: 'all' });
-    step = async (i) => {
+    return async (i) => {
       const ids = BigInt64Array.from(inputs(seq, batch, 30522, i).flat(), BigInt);
       const dims = [batch, seq];
       const r = await session.run({
@@ -50,11 +58,19 @@ async function child(mode: Mode, dir: string, seq: number, batch: number): Promi
       });
       r.hidden_states.dispose();
     };
-  } else {
-    const enc = await SpladeEncoder.load(dir, { layout: mode === 'full' ? 'full' : 'split', maxLength: seq, batchSize: batch, threads: THREADS });
-    step = (i) => enc.encodeIds(inputs(seq, batch, enc.vocab, i));
   }
-  for (let i = 0; i < warm; i++) await step(1000 + i);
+  const enc = await SpladeEncoder.load(dir, { layout: mode === 'full' ? 'full' : 'split', bf16: mode === 'fused_bf16', maxLength: seq, batchSize: batch, threads: THREADS });
+  return (i) => enc.encodeIds(inputs(seq, batch, enc.vocab, i));
+}
+
+/** Batches per timed sample: ~4K tokens, at least one. */
+const runsFor = (seq: number, batch: number) => Math.max(1, Math.floor(4096 / (seq * batch)));
+
+async function child(mode: Mode, dir: string, seq: number, batch: number): Promise<ChildResult> {
+  // One warm-up run, then enough timed runs for ~4K tokens (at least one).
+  const step = await makeStep(mode, dir, seq, batch);
+  const runs = runsFor(seq, batch);
+  await step(1000);
   let elapsed = 0;
   for (let i = 0; i < runs; i++) {
     const t0 = process.hrtime.bigint();
@@ -64,17 +80,57 @@ async function child(mode: Mode, dir: string, seq: number, batch: number): Promi
   return { docs_s: (runs * batch) / elapsed, peak_rss_mb: process.resourceUsage().maxRSS / 1024, runs };
 }
 
-function spawnChild(mode: Mode, dir: string, seq: number, batch: number): ChildResult {
+/**
+ * Throughput of every mode in one process, interleaved batch by batch (each round runs `runsFor`
+ * batches of every mode, one mode after another for each batch, the order rotated each round), so
+ * that every mode's samples are seconds apart from the others': on a machine shared with other work,
+ * only such same-time ratios mean anything. Documents per CPU-second (user + system of all the
+ * process's threads) are taken too: they move much less with other load than wall-clock time does,
+ * but miss idle time (a serial phase) and count spinning. Peak RSS is not taken here.
+ */
+async function interleaved(modes: Mode[], dir: string, seq: number, batch: number, rounds: number): Promise<Interleaved> {
+  const steps = new Map<Mode, (i: number) => Promise<unknown>>();
+  for (const m of modes) steps.set(m, await makeStep(m, dir, seq, batch));
+  for (const m of modes) await steps.get(m)!(1000);
+  const runs = runsFor(seq, batch);
+  const out: Interleaved = { wall: {}, cpu: {} };
+  for (const m of modes) [out.wall[m], out.cpu[m]] = [[], []];
+  for (let r = 0; r < rounds; r++) {
+    const secs = new Map<Mode, number>(modes.map((m) => [m, 0]));
+    const cpu = new Map<Mode, number>(modes.map((m) => [m, 0]));
+    for (let i = 0; i < runs; i++)
+      for (let j = 0; j < modes.length; j++) {
+        const m = modes[(j + r + i) % modes.length];
+        const c0 = process.cpuUsage();
+        const t0 = process.hrtime.bigint();
+        await steps.get(m)!(r * runs + i);
+        secs.set(m, secs.get(m)! + Number(process.hrtime.bigint() - t0) / 1e9);
+        const c = process.cpuUsage(c0);
+        cpu.set(m, cpu.get(m)! + (c.user + c.system) / 1e6);
+      }
+    for (const m of modes) {
+      out.wall[m].push((runs * batch) / secs.get(m)!);
+      out.cpu[m].push((runs * batch) / cpu.get(m)!);
+    }
+  }
+  return out;
+}
+
+function spawnChild<T = ChildResult>(mode: Mode | 'interleaved', dir: string, seq: number, batch: number, extra: string[] = []): T {
   const self = fileURLToPath(import.meta.url);
   const execArgv = process.execArgv.length ? process.execArgv : ['--import', 'tsx'];
-  const r = spawnSync(process.execPath, [...execArgv, self, '--child', mode, '--model-dir', dir, '--seq', String(seq), '--batch', String(batch), '--threads', String(THREADS)], { encoding: 'utf8', maxBuffer: 1 << 24 });
+  const r = spawnSync(process.execPath, [...execArgv, self, '--child', mode, '--model-dir', dir, '--seq', String(seq), '--batch', String(batch), '--threads', String(THREADS), ...extra], { encoding: 'utf8', maxBuffer: 1 << 24 });
   if (r.status !== 0) throw new Error(`${mode} seq ${seq} batch ${batch} failed (${r.status ?? r.signal}): ${r.stderr}`);
   return JSON.parse(r.stdout.trim().split('\n').pop()!);
 }
 
 async function main(): Promise<void> {
   if (args.includes('--child')) {
-    const res = await child(opt('child', '') as Mode, opt('model-dir', ''), Number(opt('seq', '')), Number(opt('batch', '')));
+    const which = opt('child', '');
+    const [dir, seq, batch] = [opt('model-dir', ''), Number(opt('seq', '')), Number(opt('batch', ''))];
+    const res = which === 'interleaved'
+      ? await interleaved(opt('modes', '').split(',') as Mode[], dir, seq, batch, Number(opt('rounds', '3')))
+      : await child(which as Mode, dir, seq, batch);
     process.stdout.write(JSON.stringify(res) + '\n');
     return;
   }
@@ -89,27 +145,53 @@ async function main(): Promise<void> {
     if (gen.status !== 0) throw new Error('models/make-random-bert.py failed (it needs python3 with onnx, numpy and tokenizers)');
   }
   try {
-    const runs = [];
+    const rounds = Number(opt('rounds', '3'));
+    const modes = opt('modes', ALL_MODES.join(',')).split(',') as Mode[];
+    const round = (x: number) => Math.round(x * 100) / 100;
+    const median = (xs: number[]) => {
+      const s = [...xs].sort((a, b) => a - b);
+      return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+    };
+    const runs: Record<string, unknown>[] = [];
     for (const seq of seqs)
       for (const batch of batches) {
-        const full = spawnChild('full', dir, seq, batch);
-        const fused = spawnChild('fused', dir, seq, batch);
-        const trunk = spawnChild('trunk', dir, seq, batch);
-        const round = (x: number) => Math.round(x * 100) / 100;
-        runs.push({
-          seq, batch,
-          full: { docs_s: round(full.docs_s), peak_rss_mb: Math.round(full.peak_rss_mb) },
-          fused: { docs_s: round(fused.docs_s), peak_rss_mb: Math.round(fused.peak_rss_mb) },
-          trunk_peak_rss_mb: Math.round(trunk.peak_rss_mb),
-          head_mb: { full: Math.round(full.peak_rss_mb - trunk.peak_rss_mb), fused: Math.round(fused.peak_rss_mb - trunk.peak_rss_mb) },
-          speedup: round(fused.docs_s / full.docs_s),
-        });
-        if (!json) process.stderr.write(`seq ${seq} batch ${batch}: full ${full.docs_s.toFixed(2)} docs/s, fused ${fused.docs_s.toFixed(2)} docs/s\n`);
+        // Peak RSS: one child per mode (a warm-up batch and the timed ones).
+        const mem: Partial<Record<Mode, ChildResult>> = {};
+        for (const m of modes) mem[m] = spawnChild(m, dir, seq, batch);
+        // Throughput: every mode in one child, batches interleaved.
+        const il = spawnChild<Interleaved>('interleaved', dir, seq, batch, ['--modes', modes.join(','), '--rounds', String(rounds)]);
+        const tput = il.wall;
+        const row: Record<string, unknown> = { seq, batch };
+        for (const m of modes) row[m] = { docs_s: round(median(tput[m])), peak_rss_mb: Math.round(mem[m]!.peak_rss_mb) };
+        const trunkRss = mem.trunk?.peak_rss_mb;
+        if (trunkRss !== undefined)
+          row.head_mb = Object.fromEntries(modes.filter((m) => m !== 'trunk').map((m) => [m, Math.round(mem[m]!.peak_rss_mb - trunkRss)]));
+        // Same-round ratios over full (each the median over rounds, then every round's).
+        if (tput.full) {
+          const ratio = (m: Mode) => tput[m].map((x, r) => x / tput.full[r]);
+          for (const [key, m] of [['speedup', 'fused'], ['speedup_bf16', 'fused_bf16'], ['ceiling', 'trunk']] as const)
+            if (tput[m]) row[key] = round(median(ratio(m)));
+          row.per_round = Object.fromEntries(modes.filter((m) => m !== 'full').map((m) => [`${m}_over_full`, ratio(m).map(round)]));
+        }
+        row.docs_s_per_round = Object.fromEntries(modes.map((m) => [m, tput[m].map(round)]));
+        // The best round of each mode (the least disturbed by other load) and its ratio over full's best.
+        const best = (m: Mode) => Math.max(...tput[m]);
+        row.best_docs_s = Object.fromEntries(modes.map((m) => [m, round(best(m))]));
+        if (tput.full) row.best_over_full = Object.fromEntries(modes.filter((m) => m !== 'full').map((m) => [m, round(best(m) / best('full'))]));
+        // Documents per CPU-second: medians over rounds, and their ratios over full.
+        const cpuMed = (m: Mode) => median(il.cpu[m]);
+        row.docs_per_cpu_s = Object.fromEntries(modes.map((m) => [m, round(cpuMed(m))]));
+        if (il.cpu.full) row.cpu_over_full = Object.fromEntries(modes.filter((m) => m !== 'full').map((m) => [m, round(cpuMed(m) / cpuMed('full'))]));
+        row.isolated_docs_s = Object.fromEntries(modes.map((m) => [m, round(mem[m]!.docs_s)]));
+        runs.push(row);
+        if (!json) process.stderr.write(`seq ${seq} batch ${batch}: ${modes.map((m) => `${m} ${median(tput[m]).toFixed(2)}`).join(', ')} docs/s (medians of ${rounds} interleaved rounds)\n`);
       }
-    console.log(table(`SPLADE encoder, BERT-base shape, ${THREADS} threads (${cpus()[0]?.model ?? 'cpu'})`,
-      ['seq', 'batch', 'full docs/s', 'fused docs/s', 'speedup', 'full peak MB', 'fused peak MB', 'trunk peak MB', 'head MB full', 'head MB fused'],
-      runs.map((r) => [r.seq, r.batch, r.full.docs_s, r.fused.docs_s, r.speedup, r.full.peak_rss_mb, r.fused.peak_rss_mb, r.trunk_peak_rss_mb, r.head_mb.full, r.head_mb.fused])));
-    if (json) console.log(JSON.stringify({ threads: THREADS, cpu: cpus()[0]?.model, runs }));
+    const doc = (r: Record<string, unknown>, m: Mode) => r[m] as { docs_s: number; peak_rss_mb: number };
+    console.log(table(`SPLADE encoder, BERT-base shape, ${THREADS} threads (${cpus()[0]?.model ?? 'cpu'}); head kernels: f32 ${headKernel(false)}, bf16 ${headKernel(true)}; docs/s: medians of ${rounds} interleaved rounds`,
+      ['seq', 'batch', ...modes.map((m) => `${m} docs/s`), ...modes.map((m) => `${m} peak MB`), 'fused/full', 'bf16/full', 'trunk/full'],
+      runs.map((r) => [r.seq, r.batch, ...modes.map((m) => doc(r, m).docs_s), ...modes.map((m) => doc(r, m).peak_rss_mb),
+        r.speedup ?? '', r.speedup_bf16 ?? '', r.ceiling ?? ''] as (string | number)[])));
+    if (json) console.log(JSON.stringify({ threads: THREADS, cpu: cpus()[0]?.model, rounds, head_kernel: { f32: headKernel(false), bf16: headKernel(true) }, runs }));
   } finally {
     if (temp) rmSync(temp, { recursive: true, force: true });
   }

@@ -16,7 +16,12 @@ export interface HeadBatch {
 export interface HeadWeights {
   dim: number;
   vocab: number;
-  /** [vocab × dim] as f32, or as bf16 (the upper 16 bits of each f32) in a Uint16Array. */
+  /**
+   * [vocab × dim] as f32, or as bf16 (the upper 16 bits of each f32) in a Uint16Array. With bf16
+   * weights the head also rounds the hidden states to bf16 (round to nearest even) and sums the
+   * exact bf16 × bf16 products in f32: vdpbf16ps where the CPU has AVX512_BF16, the f32 kernels on
+   * widened values elsewhere (the same products, so the paths agree to f32 summation order).
+   */
   weights: Float32Array | Uint16Array;
   /** [vocab], or null for no bias. */
   bias: Float32Array | null;
@@ -73,6 +78,15 @@ function validate(b: HeadBatch, w: HeadWeights, o: HeadOptions): void {
   check(o.threads === undefined || (Number.isInteger(o.threads) && o.threads >= 1), `threads must be a positive integer, got ${o.threads}`);
   check(o.threshold === undefined || (Number.isFinite(o.threshold) && o.threshold >= 0), `threshold must be a finite number >= 0, got ${o.threshold}`);
   check(o.topk === undefined || (Number.isInteger(o.topk) && o.topk >= 0), `topk must be a non-negative integer, got ${o.topk}`);
+}
+
+/**
+ * The kernel the head runs on this CPU for f32 or bf16 weights (after LSR_SIMD), e.g.
+ * `avx512-panel`, `avx512bf16-panel`, `avx2-rows (bf16 widened)`; for benchmarks and reports.
+ */
+export function headKernel(bf16: boolean): string {
+  const n = native as unknown as { fusedHeadKernel?: (bf16: boolean) => string };
+  return n.fusedHeadKernel ? n.fusedHeadKernel(bf16) : 'unknown (addon predates fusedHeadKernel)';
 }
 
 /** SPLADE vectors of a batch through the fused head. */

@@ -3,6 +3,10 @@
 #include <cstdlib>
 #include <cstring>
 
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#endif
+
 namespace lsr::cpu {
 
 static Level detect() {
@@ -27,6 +31,24 @@ static Level detect() {
 Level level() {
   static const Level l = detect();
   return l;
+}
+
+static bool detect_bf16() {
+  if (level() != Level::Avx512) return false;
+  if (const char* cap = std::getenv("LSR_SIMD"))
+    if (std::strcmp(cap, "avx512bf16") != 0) return false;
+#if defined(__x86_64__) || defined(__i386__)
+  unsigned a = 0, b = 0, c = 0, d = 0;
+  if (!__get_cpuid_count(7, 1, &a, &b, &c, &d)) return false;
+  return (a >> 5) & 1;  // CPUID.(EAX=7,ECX=1):EAX[5] = AVX512_BF16
+#else
+  return false;
+#endif
+}
+
+bool avx512_bf16() {
+  static const bool b = detect_bf16();
+  return b;
 }
 
 const char* level_name(Level l) {

@@ -12,4 +12,8 @@ enum class Level { Scalar = 0, Avx2 = 1, Avx512 = 2 };
 Level level();
 const char* level_name(Level l);
 
+// AVX512_BF16 (vdpbf16ps: 32 bf16 multiply-adds into f32 per instruction) on top of the Avx512 level.
+// LSR_SIMD caps it like the levels: unset or avx512bf16 allows it; avx512, avx2 and scalar do not.
+bool avx512_bf16();
+
 }  // namespace lsr::cpu

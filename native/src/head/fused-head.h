@@ -14,7 +14,7 @@ struct HeadInput {
   const uint8_t* mask;     // [texts, seq], nonzero = token counts
   uint32_t texts, seq, dim;
   const void* weights;     // [vocab, dim], f32 or bf16 (upper 16 bits of an f32)
-  bool weights_bf16;
+  bool weights_bf16;       // bf16 weights: the hidden states are rounded to bf16 too (bf16 × bf16 → f32)
   const float* bias;       // [vocab] or nullptr
   uint32_t vocab;
   uint32_t threads;
@@ -22,6 +22,9 @@ struct HeadInput {
 
 // Dense output [texts, vocab].
 void fused_head(const HeadInput& in, float* out);
+
+// The kernel fused_head runs on this CPU (after LSR_SIMD) for f32 or bf16 weights, e.g. "avx512bf16-panel".
+const char* head_kernel_name(bool weights_bf16);
 
 // Reference: materializes each text's [seq, vocab] logits, then pools. Same arithmetic order per
 // dot product as fused_head's scalar path; used by the benchmark to show what fusion saves.

@@ -110,10 +110,17 @@ Napi::Value FusedSparseHead(const Napi::CallbackInfo& info) {
   return r;
 }
 
+// fusedHeadKernel(bf16: boolean) -> the kernel fusedSparseHead runs for f32 or bf16 weights on this CPU.
+Napi::Value FusedHeadKernel(const Napi::CallbackInfo& info) {
+  const bool bf16 = info.Length() > 0 && info[0].IsBoolean() && info[0].As<Napi::Boolean>().Value();
+  return Napi::String::New(info.Env(), head_kernel_name(bf16));
+}
+
 }  // namespace
 
 void init_bindings(Napi::Env env, Napi::Object exports) {
   exports.Set("fusedSparseHead", Napi::Function::New(env, FusedSparseHead));
+  exports.Set("fusedHeadKernel", Napi::Function::New(env, FusedHeadKernel));
 }
 
 }  // namespace lsr::head
