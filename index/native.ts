@@ -130,6 +130,8 @@ export interface NativeAddon {
     weights: Float32Array | Uint16Array, bias: Float32Array | null, vocab: number,
     options: { threads?: number; threshold?: number; topk?: number; dense?: boolean; unfused?: boolean },
   ): { offsets: Uint32Array; terms: Uint32Array; weights: Float32Array } & { dense?: Float32Array };
+  /** The fused head's kernel for f32 or bf16 weights after the LSR_SIMD cap, e.g. `avx512bf16-panel`. */
+  fusedHeadKernel(bf16: boolean): string;
 }
 
 function packageRoot(): string {

@@ -85,8 +85,7 @@ function validate(b: HeadBatch, w: HeadWeights, o: HeadOptions): void {
  * `avx512-panel`, `avx512bf16-panel`, `avx2-rows (bf16 widened)`; for benchmarks and reports.
  */
 export function headKernel(bf16: boolean): string {
-  const n = native as unknown as { fusedHeadKernel?: (bf16: boolean) => string };
-  return n.fusedHeadKernel ? n.fusedHeadKernel(bf16) : 'unknown (addon predates fusedHeadKernel)';
+  return native.fusedHeadKernel(bf16);
 }
 
 /** SPLADE vectors of a batch through the fused head. */
