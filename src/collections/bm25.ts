@@ -4,7 +4,9 @@
 //   query weight     q(t)   = idf(t) · count of t in the query,  idf = ln(1 + (N − df + 0.5)/(df + 0.5))
 // (Lucene's BM25Similarity, as Anserini uses it). df and N come from the store when the query runs;
 // avgdl is the store's value when a batch's segment is built, so early segments of a growing
-// collection carry a slightly stale avgdl until the index is rebuilt from the store.
+// collection carry a slightly stale avgdl until the index is rebuilt from the store. Batch
+// boundaries depend only on the body and the batch size, and on a client pausing longer than the
+// idle flush (collections/ingest.ts), so the same corpus sent the same way scores the same.
 
 export interface Bm25Params {
   /** Term-frequency saturation. Default 0.9 (Anserini). */

@@ -54,6 +54,19 @@ export async function runIngest(collection: Collection, input: Readable | AsyncI
     pending.add(p);
   };
 
+  const idleMs = o.idleFlushMs ?? 250;
+  // A partial batch is flushed only when the client has really sent nothing for idleMs. The timer
+  // can come due while this process was busy (a synchronous store write with its fsync, GC) with
+  // the client's next lines already waiting in the socket, so the decision waits for the event
+  // loop's I/O phase (setImmediate runs after it): lines read there re-arm the timer or fill the
+  // batch. Otherwise batch boundaries, and with them BM25's per-batch avgdl, would follow timing.
+  const onIdle = () => {
+    timer = undefined;
+    setImmediate(() => {
+      if (!timer && batch.length > 0) flush();
+    });
+  };
+
   const rejectLine = (line: number, code: ErrorCode, message: string, field?: string) =>
     job.reject({ line, code, message, ...(field !== undefined ? { field } : {}) });
 
@@ -98,8 +111,14 @@ export async function runIngest(collection: Collection, input: Readable | AsyncI
       job.accepted++;
       batch.push({ line: line.number, doc });
       if (batch.length >= o.batchSize) flush();
-      else if (!timer) timer = setTimeout(flush, o.idleFlushMs ?? 250);
-      while (pending.size >= MAX_PENDING_BATCHES) await Promise.race(pending);
+      else if (!timer) timer = setTimeout(onIdle, idleMs);
+      if (pending.size >= MAX_PENDING_BATCHES) {
+        // Nor is the pause made here, while two batches wait to be written, a client's idleness.
+        if (timer) clearTimeout(timer);
+        timer = undefined;
+        while (pending.size >= MAX_PENDING_BATCHES) await Promise.race(pending);
+        if (batch.length > 0) timer = setTimeout(onIdle, idleMs);
+      }
     }
   } catch (e) {
     // The body stream broke (client went away): commit what was read, report the rest as lost.
