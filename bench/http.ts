@@ -16,6 +16,7 @@ import { CollectionRegistry } from '../src/collections/registry.js';
 import { IngestJob } from '../src/collections/ingest-job.js';
 import { runIngest } from '../src/collections/ingest.js';
 import { search, searchAsync } from '../src/search/search.js';
+import { zipf } from './lib/fake-words.js';
 import { Prng } from './lib/prng.js';
 import { table } from './lib/table.js';
 
@@ -33,30 +34,6 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const dataDir = join(root, 'bench', 'out', 'http-data');
 const log = (s: string) => !JSON_OUT && process.stderr.write(s + '\n');
 const quiet = { info() {}, warn: console.warn, error: console.error };
-
-// A Zipfian vocabulary of pronounceable fake words: the df spread of natural text without a corpus.
-const VOCAB = 50_000;
-const syll = ['ka', 'lo', 'mi', 'ne', 'ru', 'sa', 'ti', 'vo', 'ze', 'pa', 'do', 'gu', 'be', 'fi', 'ho', 'ju'];
-const words = Array.from({ length: VOCAB }, (_, i) => {
-  let w = '', n = i + 1;
-  while (n > 0) {
-    w += syll[n % 16];
-    n = Math.floor(n / 16);
-  }
-  return w + 'x';
-});
-const cum = new Float64Array(VOCAB);
-for (let i = 0, s = 0; i < VOCAB; i++) cum[i] = s += 1 / Math.pow(i + 1, 1.07);
-const zipf = (r: Prng) => {
-  const u = r.next() * cum[VOCAB - 1];
-  let lo = 0, hi = VOCAB - 1;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (cum[mid] < u) lo = mid + 1;
-    else hi = mid;
-  }
-  return words[lo];
-};
 
 async function* corpus(): AsyncGenerator<Buffer> {
   const r = new Prng(7);

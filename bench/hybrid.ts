@@ -24,6 +24,7 @@ import { CollectionRegistry } from '../src/collections/registry.js';
 import { EncoderRegistry } from '../src/encoder/encoder-registry.js';
 import { searchAsync, type SearchRequest } from '../src/search/search.js';
 import { DocumentStore, type NewDocument } from '../src/store/document-store.js';
+import { zipf } from './lib/fake-words.js';
 import { Prng } from './lib/prng.js';
 import { DEFAULT_CORPUS, generateCorpus } from './lib/synthetic-corpus.js';
 import { table } from './lib/table.js';
@@ -49,30 +50,6 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const dataDir = join(root, 'bench', 'out', 'hybrid-data');
 const log = (s: string) => !JSON_OUT && process.stderr.write(s + '\n');
 const quiet = { info() {}, warn: console.warn, error: console.error };
-
-// Fake words with a Zipf distribution for BM25's text (the df spread of natural text).
-const VOCAB = 50_000;
-const syll = ['ka', 'lo', 'mi', 'ne', 'ru', 'sa', 'ti', 'vo', 'ze', 'pa', 'do', 'gu', 'be', 'fi', 'ho', 'ju'];
-const words = Array.from({ length: VOCAB }, (_, i) => {
-  let w = '', n = i + 1;
-  while (n > 0) {
-    w += syll[n % 16];
-    n = Math.floor(n / 16);
-  }
-  return w + 'x';
-});
-const cum = new Float64Array(VOCAB);
-for (let i = 0, s = 0; i < VOCAB; i++) cum[i] = s += 1 / Math.pow(i + 1, 1.07);
-const zipf = (r: Prng) => {
-  const u = r.next() * cum[VOCAB - 1];
-  let lo = 0, hi = VOCAB - 1;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (cum[mid] < u) lo = mid + 1;
-    else hi = mid;
-  }
-  return words[lo];
-};
 
 const encoders = new EncoderRegistry({ workers: 1, threads: 1 });
 

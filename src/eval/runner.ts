@@ -295,32 +295,14 @@ export async function runEval(opts: EvalOptions): Promise<EvalSummary> {
       mean: s.mean,
       per_query: Object.fromEntries(s.perQuery),
     })),
-    significance: comparisons.map((c) => ({
-      spec: c.spec,
-      baseline: c.baseline,
-      measure: c.measure,
-      mean_difference: c.meanDifference,
-      wins: c.wins,
-      losses: c.losses,
-      p_randomization: c.pRandomization,
-      p_ttest: c.pTTest,
-    })),
+    significance: comparisons.map(comparisonJson),
     ...(hybrid
       ? {
           hybrid: {
             measure: hybrid.measure,
             best_single: hybrid.bestSingle,
             best_fusion: hybrid.bestFusion,
-            against_best_single: hybrid.rows.map((c) => ({
-              spec: c.spec,
-              baseline: c.baseline,
-              measure: c.measure,
-              mean_difference: c.meanDifference,
-              wins: c.wins,
-              losses: c.losses,
-              p_randomization: c.pRandomization,
-              p_ttest: c.pTTest,
-            })),
+            against_best_single: hybrid.rows.map(comparisonJson),
           },
         }
       : {}),
@@ -347,6 +329,20 @@ export async function runEval(opts: EvalOptions): Promise<EvalSummary> {
  * Every fusion against the best single retriever (by the headline measure: nDCG@10 when measured,
  * else the first measure), on every measure; undefined unless the run holds both kinds.
  */
+/** A comparison row as metrics.json writes it. */
+function comparisonJson(c: ComparisonRow) {
+  return {
+    spec: c.spec,
+    baseline: c.baseline,
+    measure: c.measure,
+    mean_difference: c.meanDifference,
+    wins: c.wins,
+    losses: c.losses,
+    p_randomization: c.pRandomization,
+    p_ttest: c.pTTest,
+  };
+}
+
 export function hybridComparison(systems: readonly SystemResult[], measures: readonly string[]): HybridComparison | undefined {
   const singles = systems.filter((s) => !s.fusion);
   const fusions = systems.filter((s) => s.fusion);

@@ -206,22 +206,30 @@ async function denseSearchAsync(c: Collection, req: SearchRequest, dense: DenseL
   const q = req.dense_vector !== undefined ? dense.encodeVector(req.dense_vector, 'dense_vector') : await dense.encodeText(req.query!);
   const { filter, candidates } = candidatesOf(c, req.filter);
   const top = await denseTopAsync(dense, q, offset + k, filter, candidates);
-  const hits: Hit[] = [];
-  if (top) {
-    const pageDocs = top.docs.subarray(Math.min(offset, top.docs.length));
-    const read = hydrate(c, pageDocs, req.fields);
-    for (let j = 0; j < pageDocs.length; j++) {
-      const base = read[j];
-      if (!base) continue;
-      const hit: Hit = { _id: base._id, score: top.scores[offset + j] };
-      if (base.fields) hit.fields = base.fields;
-      if (base.metadata) hit.metadata = base.metadata;
-      // A dense score has no terms to break it into.
-      if (req.explain) hit.explain = { retriever: dense.name, terms: [] };
-      hits.push(hit);
-    }
-  }
+  // A dense score has no terms to break it into.
+  const hits = pageHits(c, top, offset, req.fields, req.explain ? () => ({ retriever: dense.name, terms: [] }) : undefined);
   return { hits, retriever: dense.name, k, offset, candidates, took_ms: elapsed(t0) };
+}
+
+/**
+ * The hits of `top` from `offset` on, hydrated with `fields`; a document removed between the index
+ * answer and the store read is simply not returned. `explain` gives a hit's explanation.
+ */
+function pageHits(c: Collection, top: TopK | undefined, offset: number, fields: string[] | undefined, explain?: (docno: number) => Hit['explain']): Hit[] {
+  const hits: Hit[] = [];
+  if (!top) return hits;
+  const pageDocs = top.docs.subarray(Math.min(offset, top.docs.length));
+  const read = hydrate(c, pageDocs, fields);
+  for (let j = 0; j < pageDocs.length; j++) {
+    const base = read[j];
+    if (!base) continue;
+    const hit: Hit = { _id: base._id, score: top.scores[offset + j] };
+    if (base.fields) hit.fields = base.fields;
+    if (base.metadata) hit.metadata = base.metadata;
+    if (explain) hit.explain = explain(pageDocs[j]);
+    hits.push(hit);
+  }
+  return hits;
 }
 
 /**
@@ -254,21 +262,8 @@ export function hydrate(c: Collection, docnos: Uint32Array, fields: string[] | u
 
 function respond(c: Collection, req: SearchRequest, p: Plan, top: TopK | undefined): SearchResponse {
   const { retriever, encoded, offset, k } = p;
-  const hits: Hit[] = [];
-  if (top) {
-    const pageDocs = top.docs.subarray(Math.min(offset, top.docs.length));
-    const read = hydrate(c, pageDocs, req.fields);
-    for (let j = 0; j < pageDocs.length; j++) {
-      // A document removed between the index answer and this read is simply not returned.
-      const base = read[j];
-      if (!base) continue;
-      const hit: Hit = { _id: base._id, score: top.scores[offset + j] };
-      if (base.fields) hit.fields = base.fields;
-      if (base.metadata) hit.metadata = base.metadata;
-      if (req.explain) hit.explain = { retriever: retriever.name, terms: explainTerms(retriever, pageDocs[j], encoded) };
-      hits.push(hit);
-    }
-  }
+  const explain = req.explain ? (docno: number) => ({ retriever: retriever.name, terms: explainTerms(retriever, docno, encoded) }) : undefined;
+  const hits = pageHits(c, top, offset, req.fields, explain);
   return { hits, retriever: retriever.name, k, offset, candidates: p.candidates, took_ms: elapsed(p.t0) };
 }
 
