@@ -14,6 +14,7 @@
         "native/src/sparse/sparse-binding.cc",
         "native/src/head/fused-head.cc",
         "native/src/head/head-binding.cc",
+        "native/src/head/screened-head.cc",
         "native/src/dense/segment.cc",
         "native/src/dense/kernels.cc",
         "native/src/dense/hnsw.cc",

@@ -4,8 +4,12 @@
 // Every (mode, seq, batch) runs in its own child process so peak RSS is that configuration's alone;
 // a trunk-only child gives the baseline, and peak − baseline is the memory the head costs. The trunk
 // child is also the ceiling: the fused path runs that same trunk plus the head, so it can never beat it.
-// Modes: full (ONNX masked-LM + pooling), fused (trunk + fused head, f32 weights: the default),
+// Modes: full (ONNX masked-LM + pooling), fused (trunk + fused head, f32 weights, screened where the
+// CPU has AVX512_VNNI: the default), fused_plain (the same without the int8 screen: every term in f32),
 // fused_bf16 (trunk + the bf16 head: bf16 × bf16 → f32, vdpbf16ps where the CPU has AVX512_BF16), trunk.
+// The model's decoder bias (mean -2) leaves ~450 non-zero terms per 256-token text, as trained SPLADE
+// heads leave a few hundred; the screen's gain depends on that sparsity, so each run reports the share
+// of (text, term) pairs the screen left to the f32 kernel (screen_candidates) and the terms per text.
 // Inputs are random token ids of exactly `seq` tokens, so tokenization is not timed. Each child runs
 // one untimed warm-up batch (ORT's arena and first-run setup), then timed batches (~4K tokens, at
 // least one) for peak RSS. Throughput comes from one more child that loads every mode and
@@ -14,14 +18,15 @@
 // rounds and speedup / speedup_bf16 / ceiling (trunk over full) the medians of same-round ratios.
 //
 //   tsx bench/encoder.ts [--model-dir DIR] [--seqs 128,256] [--batches 1,8,32] [--threads 2] [--rounds 3]
-//                        [--modes full,fused,fused_bf16,trunk] [--json]
+//                        [--modes full,fused,fused_plain,fused_bf16,trunk] [--json]
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
-import { headKernel } from '../src/encoder/fused-head.js';
+import type { HeadScreenStats } from '../index/native.js';
+import { headKernel, prepareScreen } from '../src/encoder/fused-head.js';
 import { SpladeEncoder } from '../src/encoder/splade-encoder.js';
 import { table } from './lib/table.js';
 
@@ -32,11 +37,15 @@ const opt = (name: string, def: string) => {
 };
 const THREADS = Number(opt('threads', '2'));
 
-type Mode = 'full' | 'fused' | 'fused_bf16' | 'trunk';
-const ALL_MODES: Mode[] = ['full', 'fused', 'fused_bf16', 'trunk'];
+type Mode = 'full' | 'fused' | 'fused_plain' | 'fused_bf16' | 'trunk';
+const ALL_MODES: Mode[] = ['full', 'fused', 'fused_plain', 'fused_bf16', 'trunk'];
 interface ChildResult { docs_s: number; peak_rss_mb: number; runs: number }
-/** Per mode, one value per round: documents per wall-clock second, and per CPU-second of the process (all threads). */
-interface Interleaved { wall: Record<string, number[]>; cpu: Record<string, number[]> }
+/**
+ * Per mode, one value per round: documents per wall-clock second, and per CPU-second of the process
+ * (all threads); the fused head's screen counters and the mean terms per text of every mode.
+ */
+interface Interleaved { wall: Record<string, number[]>; cpu: Record<string, number[]>; screen: HeadScreenStats | null; terms: Record<string, number> }
+interface Step { run: (i: number) => Promise<unknown>; screen: () => HeadScreenStats | null; terms: () => number }
 
 /** Random ids in [1000, vocab) between [CLS] (2) and [SEP] (3): every text exactly `seq` tokens. */
 function inputs(seq: number, batch: number, vocab: number, seed: number): number[][] {
@@ -45,10 +54,10 @@ function inputs(seq: number, batch: number, vocab: number, seed: number): number
   return Array.from({ length: batch }, () => [2, ...Array.from({ length: seq - 2 }, () => 1000 + Math.floor(r() * (vocab - 1000))), 3]);
 }
 
-async function makeStep(mode: Mode, dir: string, seq: number, batch: number): Promise<(i: number) => Promise<unknown>> {
+async function makeStep(mode: Mode, dir: string, seq: number, batch: number): Promise<Step> {
   if (mode === 'trunk') {
     const session = await ort.InferenceSession.create(join(dir, 'trunk.onnx'), { intraOpNumThreads: THREADS, interOpNumThreads: 1, graphOptimizationLevel: 'all' });
-    return async (i) => {
+    const run = async (i: number) => {
       const ids = BigInt64Array.from(inputs(seq, batch, 30522, i).flat(), BigInt);
       const dims = [batch, seq];
       const r = await session.run({
@@ -58,9 +67,18 @@ async function makeStep(mode: Mode, dir: string, seq: number, batch: number): Pr
       });
       r.hidden_states.dispose();
     };
+    return { run, screen: () => null, terms: () => 0 };
   }
-  const enc = await SpladeEncoder.load(dir, { layout: mode === 'full' ? 'full' : 'split', bf16: mode === 'fused_bf16', maxLength: seq, batchSize: batch, threads: THREADS });
-  return (i) => enc.encodeIds(inputs(seq, batch, enc.vocab, i));
+  const enc = await SpladeEncoder.load(dir, {
+    layout: mode === 'full' ? 'full' : 'split', bf16: mode === 'fused_bf16', screen: mode === 'fused', maxLength: seq, batchSize: batch, threads: THREADS,
+  });
+  let terms = 0, texts = 0;
+  const run = async (i: number) => {
+    const v = await enc.encodeIds(inputs(seq, batch, enc.vocab, i));
+    terms += v.terms.length;
+    texts += batch;
+  };
+  return { run, screen: () => enc.headStats(), terms: () => (texts ? terms / texts : 0) };
 }
 
 /** Batches per timed sample: ~4K tokens, at least one. */
@@ -68,7 +86,7 @@ const runsFor = (seq: number, batch: number) => Math.max(1, Math.floor(4096 / (s
 
 async function child(mode: Mode, dir: string, seq: number, batch: number): Promise<ChildResult> {
   // One warm-up run, then enough timed runs for ~4K tokens (at least one).
-  const step = await makeStep(mode, dir, seq, batch);
+  const step = (await makeStep(mode, dir, seq, batch)).run;
   const runs = runsFor(seq, batch);
   await step(1000);
   let elapsed = 0;
@@ -89,11 +107,11 @@ async function child(mode: Mode, dir: string, seq: number, batch: number): Promi
  * but miss idle time (a serial phase) and count spinning. Peak RSS is not taken here.
  */
 async function interleaved(modes: Mode[], dir: string, seq: number, batch: number, rounds: number): Promise<Interleaved> {
-  const steps = new Map<Mode, (i: number) => Promise<unknown>>();
+  const steps = new Map<Mode, Step>();
   for (const m of modes) steps.set(m, await makeStep(m, dir, seq, batch));
-  for (const m of modes) await steps.get(m)!(1000);
+  for (const m of modes) await steps.get(m)!.run(1000);
   const runs = runsFor(seq, batch);
-  const out: Interleaved = { wall: {}, cpu: {} };
+  const out: Interleaved = { wall: {}, cpu: {}, screen: null, terms: {} };
   for (const m of modes) [out.wall[m], out.cpu[m]] = [[], []];
   for (let r = 0; r < rounds; r++) {
     const secs = new Map<Mode, number>(modes.map((m) => [m, 0]));
@@ -103,7 +121,7 @@ async function interleaved(modes: Mode[], dir: string, seq: number, batch: numbe
         const m = modes[(j + r + i) % modes.length];
         const c0 = process.cpuUsage();
         const t0 = process.hrtime.bigint();
-        await steps.get(m)!(r * runs + i);
+        await steps.get(m)!.run(r * runs + i);
         secs.set(m, secs.get(m)! + Number(process.hrtime.bigint() - t0) / 1e9);
         const c = process.cpuUsage(c0);
         cpu.set(m, cpu.get(m)! + (c.user + c.system) / 1e6);
@@ -113,6 +131,8 @@ async function interleaved(modes: Mode[], dir: string, seq: number, batch: numbe
       out.cpu[m].push((runs * batch) / cpu.get(m)!);
     }
   }
+  out.screen = steps.get('fused')?.screen() ?? null;
+  for (const m of modes) if (m !== 'trunk') out.terms[m] = Math.round(steps.get(m)!.terms());
   return out;
 }
 
@@ -169,10 +189,13 @@ async function main(): Promise<void> {
         // Same-round ratios over full (each the median over rounds, then every round's).
         if (tput.full) {
           const ratio = (m: Mode) => tput[m].map((x, r) => x / tput.full[r]);
-          for (const [key, m] of [['speedup', 'fused'], ['speedup_bf16', 'fused_bf16'], ['ceiling', 'trunk']] as const)
+          for (const [key, m] of [['speedup', 'fused'], ['speedup_plain', 'fused_plain'], ['speedup_bf16', 'fused_bf16'], ['ceiling', 'trunk']] as const)
             if (tput[m]) row[key] = round(median(ratio(m)));
           row.per_round = Object.fromEntries(modes.filter((m) => m !== 'full').map((m) => [`${m}_over_full`, ratio(m).map(round)]));
         }
+        if (il.screen) row.screen_candidates = Math.round((il.screen.candidates / il.screen.pairs) * 1e4) / 1e4;
+        if (il.screen) row.screen_calls = { screened: il.screen.callsScreened, plain: il.screen.callsPlain };
+        row.terms_per_text = il.terms;
         row.docs_s_per_round = Object.fromEntries(modes.map((m) => [m, tput[m].map(round)]));
         // The best round of each mode (the least disturbed by other load) and its ratio over full's best.
         const best = (m: Mode) => Math.max(...tput[m]);
@@ -186,12 +209,13 @@ async function main(): Promise<void> {
         runs.push(row);
         if (!json) process.stderr.write(`seq ${seq} batch ${batch}: ${modes.map((m) => `${m} ${median(tput[m]).toFixed(2)}`).join(', ')} docs/s (medians of ${rounds} interleaved rounds)\n`);
       }
+    const SCREEN = prepareScreen({ dim: 4, vocab: 1, weights: new Float32Array(4), bias: null }) ? 'avx512vnni int8 screen + f32 panel' : 'none (no AVX512_VNNI)';
     const doc = (r: Record<string, unknown>, m: Mode) => r[m] as { docs_s: number; peak_rss_mb: number };
     console.log(table(`SPLADE encoder, BERT-base shape, ${THREADS} threads (${cpus()[0]?.model ?? 'cpu'}); head kernels: f32 ${headKernel(false)}, bf16 ${headKernel(true)}; docs/s: medians of ${rounds} interleaved rounds`,
-      ['seq', 'batch', ...modes.map((m) => `${m} docs/s`), ...modes.map((m) => `${m} peak MB`), 'fused/full', 'bf16/full', 'trunk/full'],
+      ['seq', 'batch', ...modes.map((m) => `${m} docs/s`), ...modes.map((m) => `${m} peak MB`), 'fused/full', 'plain/full', 'bf16/full', 'trunk/full', 'screen cand.'],
       runs.map((r) => [r.seq, r.batch, ...modes.map((m) => doc(r, m).docs_s), ...modes.map((m) => doc(r, m).peak_rss_mb),
-        r.speedup ?? '', r.speedup_bf16 ?? '', r.ceiling ?? ''] as (string | number)[])));
-    if (json) console.log(JSON.stringify({ threads: THREADS, cpu: cpus()[0]?.model, rounds, head_kernel: { f32: headKernel(false), bf16: headKernel(true) }, runs }));
+        r.speedup ?? '', r.speedup_plain ?? '', r.speedup_bf16 ?? '', r.ceiling ?? '', r.screen_candidates ?? ''] as (string | number)[])));
+    if (json) console.log(JSON.stringify({ threads: THREADS, cpu: cpus()[0]?.model, rounds, head_kernel: { f32: headKernel(false), f32_screen: SCREEN, bf16: headKernel(true) }, runs }));
   } finally {
     if (temp) rmSync(temp, { recursive: true, force: true });
   }

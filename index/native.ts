@@ -100,6 +100,12 @@ export interface NativeDenseSearchParams {
   filter?: Uint8Array;
 }
 
+/** Opaque: the screened head's prepared weights (native/src/head/screened-head.h). */
+export type NativeHeadScreen = { readonly __brand: 'NativeHeadScreen' };
+
+/** How often the screened head ran, and the share of (text, term) pairs it left to the f32 kernel. */
+export interface HeadScreenStats { callsScreened: number; callsPlain: number; pairs: number; candidates: number }
+
 export interface NativeAddon {
   cpuLevel(): 'avx512' | 'avx2' | 'scalar';
   buildSparseSegment(
@@ -128,10 +134,13 @@ export interface NativeAddon {
   fusedSparseHead(
     hidden: Float32Array, mask: Uint8Array, texts: number, seq: number, dim: number,
     weights: Float32Array | Uint16Array, bias: Float32Array | null, vocab: number,
-    options: { threads?: number; threshold?: number; topk?: number; dense?: boolean; unfused?: boolean },
+    options: { threads?: number; threshold?: number; topk?: number; dense?: boolean; unfused?: boolean; screen?: NativeHeadScreen },
   ): { offsets: Uint32Array; terms: Uint32Array; weights: Float32Array } & { dense?: Float32Array };
   /** The fused head's kernel for f32 or bf16 weights after the LSR_SIMD cap, e.g. `avx512bf16-panel`. */
   fusedHeadKernel(bf16: boolean): string;
+  /** The screened head's int8 panels and bounds for f32 weights; null where the CPU lacks AVX512_VNNI. */
+  prepareHeadScreen(weights: Float32Array, vocab: number, dim: number, threads: number): NativeHeadScreen | null;
+  headScreenStats(screen: NativeHeadScreen): HeadScreenStats;
 }
 
 function packageRoot(): string {

@@ -1,6 +1,6 @@
 // The fused sparse LM head on the CPU: SPLADE pooling straight from the MLM head's transformed
 // hidden states, without a [tokens × vocabulary] logits buffer (native/src/head).
-import { native } from '../../index/native.js';
+import { native, type HeadScreenStats, type NativeHeadScreen } from '../../index/native.js';
 
 /** Hidden states of a batch of texts, as the ONNX trunk returns them. */
 export interface HeadBatch {
@@ -25,6 +25,12 @@ export interface HeadWeights {
   weights: Float32Array | Uint16Array;
   /** [vocab], or null for no bias. */
   bias: Float32Array | null;
+  /**
+   * The screened head's prepared form of these f32 weights (prepareScreen): the head then proves most
+   * terms zero with an int8 pass and a rigorous error bound, and runs f32 only on the rest. The output
+   * is bit-identical to the plain f32 head's. Absent or null: the plain head.
+   */
+  screen?: NativeHeadScreen | null;
 }
 
 export interface HeadOptions {
@@ -73,6 +79,7 @@ function validate(b: HeadBatch, w: HeadWeights, o: HeadOptions): void {
     `mask must be a Uint8Array of texts × seq = ${b.texts * b.seq} values, got ${b.mask?.length}`);
   check((w.weights instanceof Float32Array || w.weights instanceof Uint16Array) && w.weights.length === w.vocab * w.dim,
     `weights must be a Float32Array or Uint16Array (bf16) of vocab × dim = ${w.vocab * w.dim} values, got ${w.weights?.length}`);
+  check(w.screen == null || w.weights instanceof Float32Array, 'screen needs the f32 weights it was prepared from, not bf16');
   check(w.bias === null || (w.bias instanceof Float32Array && w.bias.length === w.vocab),
     `bias must be null or a Float32Array of vocab = ${w.vocab} values`);
   check(o.threads === undefined || (Number.isInteger(o.threads) && o.threads >= 1), `threads must be a positive integer, got ${o.threads}`);
@@ -88,6 +95,23 @@ export function headKernel(bf16: boolean): string {
   return native.fusedHeadKernel(bf16);
 }
 
+/**
+ * Prepares f32 weights for the screened head (int8 panels, scales and norms: ~dim + 20 bytes per
+ * term, once per model). Null where the CPU lacks AVX512_VNNI (or LSR_SIMD caps it off), or for bf16
+ * weights: the plain head runs then.
+ */
+export function prepareScreen(w: HeadWeights, threads = 1): NativeHeadScreen | null {
+  if (!(w.weights instanceof Float32Array)) return null;
+  check(Number.isInteger(threads) && threads >= 1, `threads must be a positive integer, got ${threads}`);
+  check(w.weights.length === w.vocab * w.dim, `weights must hold vocab × dim = ${w.vocab * w.dim} values, got ${w.weights.length}`);
+  return native.prepareHeadScreen(w.weights, w.vocab, w.dim, threads);
+}
+
+/** Counters of a prepared screen: calls screened or run plain, and the (text, term) pairs left to f32. */
+export function screenStats(screen: NativeHeadScreen): HeadScreenStats {
+  return native.headScreenStats(screen);
+}
+
 /** SPLADE vectors of a batch through the fused head. */
 export function fusedHead(b: HeadBatch, w: HeadWeights, o: HeadOptions = {}): SparseVectors {
   validate(b, w, o);
@@ -95,6 +119,7 @@ export function fusedHead(b: HeadBatch, w: HeadWeights, o: HeadOptions = {}): Sp
     threads: o.threads ?? 1,
     threshold: o.threshold ?? 0,
     topk: o.topk ?? 0,
+    ...(w.screen ? { screen: w.screen } : {}),
   });
   return { offsets: r.offsets, terms: r.terms, weights: r.weights };
 }
@@ -109,5 +134,6 @@ export function headDense(b: HeadBatch, w: HeadWeights, o: { threads?: number; u
     threads: o.threads ?? 1,
     dense: true,
     unfused: o.unfused ?? false,
+    ...(w.screen ? { screen: w.screen } : {}),
   }).dense!;
 }

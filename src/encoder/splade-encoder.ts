@@ -3,7 +3,8 @@
 // pools its logits (the reference, and the only choice for models exported without a split).
 import * as ort from 'onnxruntime-node';
 import { fail } from '../api/errors.js';
-import { fusedHead, toBf16, type HeadWeights, type SparseVectors } from './fused-head.js';
+import type { HeadScreenStats } from '../../index/native.js';
+import { fusedHead, prepareScreen, screenStats, toBf16, type HeadWeights, type SparseVectors } from './fused-head.js';
 import { readHeadFile } from './head-file.js';
 import { onnxFeeds } from './onnx-feeds.js';
 import { inspectModelDir, type ModelDir, type ModelLayout } from './model-dir.js';
@@ -28,6 +29,13 @@ export interface EncoderOptions {
   /** Hold the projection as bf16 (half the memory, ~3 significant digits). Default false. */
   bf16?: boolean;
   /**
+   * f32 head only: screen terms with int8 dot products and a rigorous error bound, and compute in f32
+   * only those the bound cannot prove zero (native/src/head/screened-head.h). Same output as the plain
+   * head, bit for bit; faster when the output is sparse, as trained SPLADE heads' is. Needs
+   * AVX512_VNNI (otherwise the plain head runs). Default true.
+   */
+  screen?: boolean;
+  /**
    * `cpu` (default): this encoder. `cuda`: the pool's workers run the GPU encoder instead
    * (gpu-encoder.ts: BERT trunk in CUDA + the sparse head on the device; docs/gpu.md).
    */
@@ -36,7 +44,7 @@ export interface EncoderOptions {
   precision?: 'fp16' | 'bf16' | 'fp32';
 }
 
-const DEFAULTS = { maxLength: 256, batchSize: 32, threads: 1, threshold: 0, topk: 0, bf16: false, device: 'cpu' as const, precision: 'fp16' as const };
+const DEFAULTS = { maxLength: 256, batchSize: 32, threads: 1, threshold: 0, topk: 0, bf16: false, screen: true, device: 'cpu' as const, precision: 'fp16' as const };
 
 /** Checks options, naming the offending field (`field` prefixes it, e.g. `retrievers.splade`). */
 export function validateEncoderOptions(o: EncoderOptions, field = 'encoder'): void {
@@ -51,6 +59,8 @@ export function validateEncoderOptions(o: EncoderOptions, field = 'encoder'): vo
   int(o.topk, 0, 'topk');
   if (o.threshold !== undefined && !(Number.isFinite(o.threshold) && o.threshold >= 0))
     fail('VALIDATION_FAILED', `threshold must be a finite number >= 0, got ${JSON.stringify(o.threshold)}`, `${field}.threshold`);
+  if (o.screen !== undefined && typeof o.screen !== 'boolean')
+    fail('VALIDATION_FAILED', `screen must be a boolean, got ${JSON.stringify(o.screen)}`, `${field}.screen`);
   if (o.device !== undefined && o.device !== 'cpu' && o.device !== 'cuda')
     fail('VALIDATION_FAILED', `device must be 'cpu' or 'cuda', got ${JSON.stringify(o.device)}`, `${field}.device`);
   if (o.precision !== undefined && !['fp16', 'bf16', 'fp32'].includes(o.precision))
@@ -82,6 +92,7 @@ export class SpladeEncoder {
     if (layout === 'split') {
       head = readHeadFile(model.split!.head, field);
       if (o.bf16 && head.weights instanceof Float32Array) head = { ...head, weights: toBf16(head.weights) };
+      else if (o.screen) head = { ...head, screen: prepareScreen(head, o.headThreads) };
     }
     const session = await ort.InferenceSession.create(layout === 'split' ? model.split!.trunk : model.full!, {
       intraOpNumThreads: o.threads,
@@ -93,6 +104,11 @@ export class SpladeEncoder {
       fail('INVALID_MODEL', `${model.dir}: the ${layout} ONNX graph has no '${out}' output (it has ${session.outputNames.join(', ')})`, field);
     const vocab = head?.vocab ?? model.config.vocab_size ?? tokenizer.vocabSize;
     return new SpladeEncoder(model, layout, tokenizer, session, head, vocab, o);
+  }
+
+  /** The screened head's counters, or null when this encoder runs the plain head. */
+  headStats(): HeadScreenStats | null {
+    return this.head?.screen ? screenStats(this.head.screen) : null;
   }
 
   get maxLength(): number {

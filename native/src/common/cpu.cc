@@ -51,6 +51,24 @@ bool avx512_bf16() {
   return b;
 }
 
+static bool detect_vnni() {
+  if (level() != Level::Avx512) return false;
+  if (const char* cap = std::getenv("LSR_SIMD"))
+    if (std::strcmp(cap, "avx512bf16") != 0 && std::strcmp(cap, "avx512vnni") != 0) return false;
+#if defined(__x86_64__) || defined(__i386__)
+  unsigned a = 0, b = 0, c = 0, d = 0;
+  if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return false;
+  return (c >> 11) & 1;  // CPUID.(EAX=7,ECX=0):ECX[11] = AVX512_VNNI
+#else
+  return false;
+#endif
+}
+
+bool avx512_vnni() {
+  static const bool v = detect_vnni();
+  return v;
+}
+
 const char* level_name(Level l) {
   switch (l) {
     case Level::Avx512: return "avx512";

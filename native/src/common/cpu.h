@@ -16,4 +16,8 @@ const char* level_name(Level l);
 // LSR_SIMD caps it like the levels: unset or avx512bf16 allows it; avx512, avx2 and scalar do not.
 bool avx512_bf16();
 
+// AVX512_VNNI (vpdpbusd: 64 int8 multiply-adds into int32 per instruction) on top of the Avx512 level;
+// LSR_SIMD caps it like avx512_bf16 (unset, avx512bf16 or avx512vnni allow it).
+bool avx512_vnni();
+
 }  // namespace lsr::cpu

@@ -1,4 +1,5 @@
 #include "head/fused-head.h"
+#include "head/panel-kernels.h"
 
 #include <algorithm>
 #include <cmath>
@@ -22,7 +23,6 @@ namespace {
 // 32 rows × 768 dims × 4 bytes = 96 KiB of weights stay in L2 while every token of every text
 // streams past them; each (token, row) dot product ends in a horizontal sum.
 constexpr uint32_t kVocabTile = 32;
-constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 
 inline float bf16_to_f32(uint16_t x) {
   uint32_t u = uint32_t(x) << 16;
@@ -169,12 +169,6 @@ TileFn pick_tile() {
   return tile_scalar;
 }
 
-inline float activate(float max_logit, float bias) {
-  // A text with no unmasked token has no evidence for any term.
-  if (max_logit == kNegInf) return 0.f;
-  const float z = max_logit + bias;
-  return z > 0.f ? std::log1p(z) : 0.f;
-}
 
 // Round to nearest even, as the bf16 conversion instructions and toBf16 in fused-head.ts do.
 inline uint16_t f32_to_bf16(float f) {
@@ -197,9 +191,6 @@ std::vector<std::vector<uint32_t>> token_lists(const HeadInput& in) {
 // register holds 16 rows; a token's hidden value (f32) or pair of values (bf16) is broadcast and
 // multiplied into 4 such registers, for 6 tokens at a time (24 accumulators). The max over tokens
 // is then a vertical max: no horizontal sums, and no per-token reduction.
-constexpr uint32_t kPanel = 64;
-constexpr uint32_t kTok = 6;
-constexpr uint32_t kBlock = 96;  // hidden dimensions summed in registers before folding into the totals
 
 #if defined(__x86_64__)
 // bf16 × bf16 → f32: wp is [pairs][64] of uint32 (row r's elements 2k and 2k+1, low half first), hp
@@ -230,6 +221,11 @@ void panel_bf16_dp(const uint32_t* hb, size_t stride, const uint32_t* tok, uint3
   }
 }
 
+#endif
+
+}  // namespace
+
+#if defined(__x86_64__)
 // f32: wp is [dim][64] floats; hp the tokens' f32 rows.
 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq")))
 void panel_f32(const float* h, size_t stride, const uint32_t* tok, uint32_t count, uint32_t dim, const float* wp,
@@ -265,6 +261,8 @@ void panel_f32(const float* h, size_t stride, const uint32_t* tok, uint32_t coun
   }
 }
 #endif
+
+namespace {
 
 // Which kernel fused_head runs: f32 weights → the packed f32 panel kernel on AVX-512 (LSR_HEAD_F32=rows
 // keeps the earlier row-tiled one), the row-tiled AVX2/scalar kernels below that; bf16 weights →

@@ -7,6 +7,7 @@
 
 #include "common/napi-util.h"
 #include "head/fused-head.h"
+#include "head/screened-head.h"
 
 namespace lsr::head {
 
@@ -16,7 +17,8 @@ using lsr::napi::throw_coded;
 
 // fusedSparseHead(hidden: Float32Array, mask: Uint8Array, texts, seq, dim,
 //                 weights: Float32Array | Uint16Array (bf16), bias: Float32Array | null, vocab,
-//                 options: {threads, threshold, topk, dense, unfused})
+//                 options: {threads, threshold, topk, dense, unfused, screen})
+// options.screen: the External from prepareHeadScreen for these f32 weights (the screened head).
 // -> {offsets: Uint32Array, terms: Uint32Array, weights: Float32Array} (terms ascending per text),
 //    or {dense: Float32Array} with options.dense.
 Napi::Value FusedSparseHead(const Napi::CallbackInfo& info) {
@@ -66,16 +68,29 @@ Napi::Value FusedSparseHead(const Napi::CallbackInfo& info) {
   const uint32_t topk = static_cast<uint32_t>(lsr::napi::num_opt(o, "topk", 0));
   const bool dense = lsr::napi::bool_opt(o, "dense", false);
   const bool unfused = lsr::napi::bool_opt(o, "unfused", false);
+  ScreenWeights* screen = nullptr;
+  if (o.Has("screen") && o.Get("screen").IsExternal()) {
+    screen = o.Get("screen").As<Napi::External<ScreenWeights>>().Data();
+    if (in.weights_bf16 || screen->vocab != in.vocab || screen->dim != in.dim) {
+      throw_coded(env, "NATIVE_BAD_ARGUMENT", "fusedSparseHead: options.screen was prepared for other weights");
+      return env.Null();
+    }
+  }
+  auto run = [&](float* out) {
+    if (unfused) unfused_head(in, out);
+    else if (screen) screened_head(in, *screen, out);
+    else fused_head(in, out);
+  };
 
   if (dense) {
     auto out = Napi::Float32Array::New(env, size_t(in.texts) * in.vocab);
-    unfused ? unfused_head(in, out.Data()) : fused_head(in, out.Data());
+    run(out.Data());
     Napi::Object r = Napi::Object::New(env);
     r.Set("dense", out);
     return r;
   }
   std::vector<float> out(size_t(in.texts) * in.vocab);
-  unfused ? unfused_head(in, out.data()) : fused_head(in, out.data());
+  run(out.data());
   std::vector<uint32_t> offsets(in.texts + 1, 0), terms;
   std::vector<float> weights;
   std::vector<uint32_t> idx;
@@ -116,11 +131,56 @@ Napi::Value FusedHeadKernel(const Napi::CallbackInfo& info) {
   return Napi::String::New(info.Env(), head_kernel_name(bf16));
 }
 
+// prepareHeadScreen(weights: Float32Array, vocab, dim, threads) -> External | null (no AVX512_VNNI):
+// the int8 panels and bounds of the screened head, prepared once per model.
+Napi::Value PrepareHeadScreen(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  float* w;
+  size_t nw;
+  if (info.Length() < 4 || !lsr::napi::typed<float, napi_float32_array>(info[0], w, nw) || !info[1].IsNumber() ||
+      !info[2].IsNumber() || !info[3].IsNumber()) {
+    throw_coded(env, "NATIVE_BAD_ARGUMENT", "prepareHeadScreen(weights, vocab, dim, threads)");
+    return env.Null();
+  }
+  const uint32_t vocab = info[1].As<Napi::Number>().Uint32Value(), dim = info[2].As<Napi::Number>().Uint32Value();
+  if (nw != size_t(vocab) * dim) {
+    throw_coded(env, "NATIVE_BAD_ARGUMENT", "prepareHeadScreen: weights do not hold vocab × dim values");
+    return env.Null();
+  }
+  auto sw = prepare_screen(w, vocab, dim, std::max(1u, info[3].As<Napi::Number>().Uint32Value()));
+  if (!sw) return env.Null();
+  const int64_t bytes = static_cast<int64_t>(sw->wq.size() + 16 * sw->scale.size());
+  Napi::MemoryManagement::AdjustExternalMemory(env, bytes);
+  return Napi::External<ScreenWeights>::New(env, sw.release(), [bytes](Napi::Env e, ScreenWeights* p) {
+    Napi::MemoryManagement::AdjustExternalMemory(e, -bytes);
+    delete p;
+  });
+}
+
+// headScreenStats(screen) -> {callsScreened, callsPlain, pairs, candidates}: how often the screen ran
+// and what share of (text, term) pairs it left for the f32 kernel.
+Napi::Value HeadScreenStats(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsExternal()) {
+    throw_coded(env, "NATIVE_BAD_ARGUMENT", "headScreenStats(screen)");
+    return env.Null();
+  }
+  const ScreenWeights* sw = info[0].As<Napi::External<ScreenWeights>>().Data();
+  Napi::Object r = Napi::Object::New(env);
+  r.Set("callsScreened", static_cast<double>(sw->calls_screened.load()));
+  r.Set("callsPlain", static_cast<double>(sw->calls_plain.load()));
+  r.Set("pairs", static_cast<double>(sw->pairs.load()));
+  r.Set("candidates", static_cast<double>(sw->candidates.load()));
+  return r;
+}
+
 }  // namespace
 
 void init_bindings(Napi::Env env, Napi::Object exports) {
   exports.Set("fusedSparseHead", Napi::Function::New(env, FusedSparseHead));
   exports.Set("fusedHeadKernel", Napi::Function::New(env, FusedHeadKernel));
+  exports.Set("prepareHeadScreen", Napi::Function::New(env, PrepareHeadScreen));
+  exports.Set("headScreenStats", Napi::Function::New(env, HeadScreenStats));
 }
 
 }  // namespace lsr::head
