@@ -17,7 +17,12 @@
 // shared with other work only same-time ratios mean anything, so docs_s is each mode's median over
 // rounds and speedup / speedup_bf16 / ceiling (trunk over full) the medians of same-round ratios.
 //
+// With --isolated-rounds R (and --child-batches K), throughput is also taken from R rounds of
+// one-mode children (the order rotated; ratios are medians of same-round ratios): each mode alone in
+// its process, which the interleaved child is not (see the note at the isolated rounds below).
+//
 //   tsx bench/encoder.ts [--model-dir DIR] [--seqs 128,256] [--batches 1,8,32] [--threads 2] [--rounds 3]
+//                        [--isolated-rounds 1] [--child-batches 1]
 //                        [--modes full,fused,fused_plain,fused_bf16,trunk] [--json]
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -85,9 +90,9 @@ async function makeStep(mode: Mode, dir: string, seq: number, batch: number): Pr
 const runsFor = (seq: number, batch: number) => Math.max(1, Math.floor(4096 / (seq * batch)));
 
 async function child(mode: Mode, dir: string, seq: number, batch: number): Promise<ChildResult> {
-  // One warm-up run, then enough timed runs for ~4K tokens (at least one).
+  // One warm-up run, then enough timed runs for ~4K tokens (at least one), or --child-batches.
   const step = (await makeStep(mode, dir, seq, batch)).run;
-  const runs = runsFor(seq, batch);
+  const runs = Math.max(runsFor(seq, batch), Number(opt('child-batches', '1')));
   await step(1000);
   let elapsed = 0;
   for (let i = 0; i < runs; i++) {
@@ -175,9 +180,18 @@ async function main(): Promise<void> {
     const runs: Record<string, unknown>[] = [];
     for (const seq of seqs)
       for (const batch of batches) {
-        // Peak RSS: one child per mode (a warm-up batch and the timed ones).
-        const mem: Partial<Record<Mode, ChildResult>> = {};
-        for (const m of modes) mem[m] = spawnChild(m, dir, seq, batch);
+        // Peak RSS: one child per mode (a warm-up batch and the timed ones). With --isolated-rounds R,
+        // R rounds of such children (the order rotated each round, --child-batches timed batches
+        // each): throughput with nothing else in the process, as the interleaved child cannot give
+        // (its other sessions slowed `full` by ~10% against a full+trunk-only child; docs/encoder.md).
+        const isoRounds = Number(opt('isolated-rounds', '1'));
+        const iso: Record<string, ChildResult[]> = Object.fromEntries(modes.map((m) => [m, []]));
+        for (let r = 0; r < isoRounds; r++)
+          for (let j = 0; j < modes.length; j++) {
+            const m = modes[(j + r) % modes.length];
+            iso[m].push(spawnChild(m, dir, seq, batch, ['--child-batches', opt('child-batches', '1')]));
+          }
+        const mem: Partial<Record<Mode, ChildResult>> = Object.fromEntries(modes.map((m) => [m, iso[m].reduce((a, b) => (b.peak_rss_mb > a.peak_rss_mb ? b : a))]));
         // Throughput: every mode in one child, batches interleaved.
         const il = spawnChild<Interleaved>('interleaved', dir, seq, batch, ['--modes', modes.join(','), '--rounds', String(rounds)]);
         const tput = il.wall;
@@ -205,7 +219,13 @@ async function main(): Promise<void> {
         const cpuMed = (m: Mode) => median(il.cpu[m]);
         row.docs_per_cpu_s = Object.fromEntries(modes.map((m) => [m, round(cpuMed(m))]));
         if (il.cpu.full) row.cpu_over_full = Object.fromEntries(modes.filter((m) => m !== 'full').map((m) => [m, round(cpuMed(m) / cpuMed('full'))]));
-        row.isolated_docs_s = Object.fromEntries(modes.map((m) => [m, round(mem[m]!.docs_s)]));
+        row.isolated_docs_s = Object.fromEntries(modes.map((m) => [m, round(median(iso[m].map((c) => c.docs_s)))]));
+        if (isoRounds > 1) {
+          row.isolated_per_round = Object.fromEntries(modes.map((m) => [m, iso[m].map((c) => round(c.docs_s))]));
+          if (iso.full) row.isolated_over_full = Object.fromEntries(modes.filter((m) => m !== 'full').map((m) =>
+            [m, round(median(iso[m].map((c, r) => c.docs_s / iso.full[r].docs_s)))]));
+          row.isolated_peak_rss_mb = Object.fromEntries(modes.map((m) => [m, iso[m].map((c) => Math.round(c.peak_rss_mb))]));
+        }
         runs.push(row);
         if (!json) process.stderr.write(`seq ${seq} batch ${batch}: ${modes.map((m) => `${m} ${median(tput[m]).toFixed(2)}`).join(', ')} docs/s (medians of ${rounds} interleaved rounds)\n`);
       }

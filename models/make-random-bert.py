@@ -399,6 +399,7 @@ def main():
                          "model.safetensors, modules.json, 1_Pooling/config.json and the other configs")
     ap.add_argument("--pooling", choices=("cls", "mean", "max", "lasttoken"), default="mean", help="--dense: pooling mode")
     ap.add_argument("--max-pos", type=int, help="override the preset's position embeddings")
+    ap.add_argument("--decoder-bias", type=float, help="override the preset's decoder bias mean (dec_bias)")
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
     if args.dense and args.from_checkpoint:
@@ -448,6 +449,8 @@ def main():
         print(f"wrote {args.out} from {args.from_checkpoint}: vocab {cfg['vocab']}, hidden {cfg['hidden']}, layers {cfg['layers']}")
         return
     cfg = dict(PRESETS[args.preset])
+    if args.decoder_bias is not None:
+        cfg["dec_bias"] = args.decoder_bias
     vocab = build_vocab(cfg["vocab"])
     rng = np.random.default_rng(args.seed)
     w = make_weights(rng, cfg, len(vocab))
@@ -459,7 +462,8 @@ def main():
         architectures=["BertForMaskedLM"], model_type="bert", vocab_size=len(vocab), hidden_size=cfg["hidden"],
         num_hidden_layers=cfg["layers"], num_attention_heads=cfg["heads"], intermediate_size=cfg["intermediate"],
         hidden_act="gelu", max_position_embeddings=cfg["max_pos"], type_vocab_size=2, layer_norm_eps=1e-12,
-        pad_token_id=0, generator=dict(script="models/make-random-bert.py", preset=args.preset, seed=args.seed)))
+        pad_token_id=0, generator=dict(script="models/make-random-bert.py", preset=args.preset, seed=args.seed,
+                                       decoder_bias_mean=cfg["dec_bias"])))
     print(f"wrote {args.out}: vocab {len(vocab)}, hidden {cfg['hidden']}, layers {cfg['layers']}")
 
 

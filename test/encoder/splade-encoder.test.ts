@@ -92,6 +92,21 @@ describe('SPLADE encoder on the tiny random BERT', () => {
     expect(v.offsets[1]).toBeGreaterThan(0);
   });
 
+  it('gives bit-identical vectors with the screened head and the plain one', async () => {
+    const plain = await SpladeEncoder.load(TINY_MODEL, { layout: 'split', screen: false });
+    try {
+      const a = await split.encode(TEXTS), b = await plain.encode(TEXTS);
+      expect(Array.from(a.offsets)).toEqual(Array.from(b.offsets));
+      expect(Array.from(a.terms)).toEqual(Array.from(b.terms));
+      expect(Array.from(a.weights)).toEqual(Array.from(b.weights));
+      expect(plain.headStats()).toBeNull();
+      const st = split.headStats(); // null only on a CPU without AVX512_VNNI
+      if (st) expect(st.callsScreened + st.callsPlain).toBeGreaterThan(0);
+    } finally {
+      await plain.close();
+    }
+  });
+
   it('refuses a damaged head file and bad options with coded errors naming the field', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'lsr-model-'));
     cpSync(TINY_MODEL, dir, { recursive: true });
@@ -102,6 +117,7 @@ describe('SPLADE encoder on the tiny random BERT', () => {
     await expect(SpladeEncoder.load(join(dir, 'nope'))).rejects.toMatchObject({ code: 'INVALID_MODEL', field: 'model' });
     await expect(SpladeEncoder.load(TINY_MODEL, { maxLength: 1 })).rejects.toMatchObject({ code: 'VALIDATION_FAILED', field: 'encoder.maxLength' });
     await expect(SpladeEncoder.load(TINY_MODEL, { layout: 'x' as never })).rejects.toMatchObject({ code: 'VALIDATION_FAILED', field: 'encoder.layout' });
+    await expect(SpladeEncoder.load(TINY_MODEL, { screen: 'yes' as never })).rejects.toMatchObject({ code: 'VALIDATION_FAILED', field: 'encoder.screen' });
     rmSync(dir, { recursive: true, force: true });
   });
 });
