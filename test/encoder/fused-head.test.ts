@@ -1,24 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { fusedHead, HeadInputError, headDense, headKernel, toBf16, type HeadBatch, type HeadWeights } from '../../src/encoder/fused-head.js';
-import { rng } from '../helpers/sparse-random.js';
-
-function gaussian(r: () => number): number {
-  return Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());
-}
-
-function randomHead(texts: number, seq: number, dim: number, vocab: number, seed: number): { b: HeadBatch; w: HeadWeights } {
-  const r = rng(seed);
-  const hidden = Float32Array.from({ length: texts * seq * dim }, () => gaussian(r));
-  const mask = new Uint8Array(texts * seq);
-  for (let x = 0; x < texts; x++) {
-    const len = x === texts - 1 ? 0 : 1 + Math.floor(r() * seq); // the last text is all padding
-    mask.fill(1, x * seq, x * seq + len);
-  }
-  const weights = Float32Array.from({ length: vocab * dim }, () => gaussian(r) / Math.sqrt(dim));
-  const bias = Float32Array.from({ length: vocab }, () => gaussian(r) * 0.5 - 0.5);
-  return { b: { hidden, mask, texts, seq }, w: { dim, vocab, weights, bias } };
-}
+import { randomHead } from '../helpers/head-random.js';
 
 /** float64 reference that materializes the logits: log1p(relu(logits)) then max over unmasked tokens. */
 function reference(b: HeadBatch, w: HeadWeights, weights: ArrayLike<number> = w.weights as Float32Array): Float64Array {

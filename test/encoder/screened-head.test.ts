@@ -5,27 +5,11 @@
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { headDense, prepareScreen, screenStats, type HeadBatch, type HeadWeights } from '../../src/encoder/fused-head.js';
-import { rng } from '../helpers/sparse-random.js';
-
-function gaussian(r: () => number): number {
-  return Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());
-}
+import { randomHead as headInputs } from '../helpers/head-random.js';
 
 /** Random batch; `biasMean` well below 0 gives SPLADE-like sparse outputs. */
-function randomHead(texts: number, seq: number, dim: number, vocab: number, seed: number, biasMean: number) {
-  const r = rng(seed);
-  const hidden = Float32Array.from({ length: texts * seq * dim }, () => gaussian(r));
-  const mask = new Uint8Array(texts * seq);
-  for (let x = 0; x < texts; x++) {
-    const len = x === texts - 1 ? 0 : 1 + Math.floor(r() * seq); // the last text is all padding
-    mask.fill(1, x * seq, x * seq + len);
-  }
-  const weights = Float32Array.from({ length: vocab * dim }, () => gaussian(r) / Math.sqrt(dim));
-  const bias = Float32Array.from({ length: vocab }, () => gaussian(r) * 0.3 + biasMean);
-  const b: HeadBatch = { hidden, mask, texts, seq };
-  const w: HeadWeights = { dim, vocab, weights, bias };
-  return { b, w };
-}
+const randomHead = (texts: number, seq: number, dim: number, vocab: number, seed: number, biasMean: number) =>
+  headInputs(texts, seq, dim, vocab, seed, biasMean, 0.3);
 
 /** Float64 max logit (without bias) of each (text, term); -Infinity for a text without tokens. */
 function maxLogits(b: HeadBatch, w: HeadWeights): Float64Array {

@@ -2,6 +2,7 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <initializer_list>
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
@@ -33,39 +34,31 @@ Level level() {
   return l;
 }
 
-static bool detect_bf16() {
+// An AVX-512 extension: CPUID leaf 7, `subleaf`, register EAX (`ecx_reg` false) or ECX, bit `bit`, on
+// top of the Avx512 level. LSR_SIMD, when set, allows it only if it names one of `caps`.
+static bool detect_ext(unsigned subleaf, bool ecx_reg, unsigned bit, std::initializer_list<const char*> caps) {
   if (level() != Level::Avx512) return false;
-  if (const char* cap = std::getenv("LSR_SIMD"))
-    if (std::strcmp(cap, "avx512bf16") != 0) return false;
+  if (const char* cap = std::getenv("LSR_SIMD")) {
+    bool allowed = false;
+    for (const char* c : caps) allowed |= !std::strcmp(cap, c);
+    if (!allowed) return false;
+  }
 #if defined(__x86_64__) || defined(__i386__)
   unsigned a = 0, b = 0, c = 0, d = 0;
-  if (!__get_cpuid_count(7, 1, &a, &b, &c, &d)) return false;
-  return (a >> 5) & 1;  // CPUID.(EAX=7,ECX=1):EAX[5] = AVX512_BF16
+  if (!__get_cpuid_count(7, subleaf, &a, &b, &c, &d)) return false;
+  return ((ecx_reg ? c : a) >> bit) & 1;
 #else
   return false;
 #endif
 }
 
 bool avx512_bf16() {
-  static const bool b = detect_bf16();
+  static const bool b = detect_ext(1, false, 5, {"avx512bf16"});  // CPUID.(EAX=7,ECX=1):EAX[5]
   return b;
 }
 
-static bool detect_vnni() {
-  if (level() != Level::Avx512) return false;
-  if (const char* cap = std::getenv("LSR_SIMD"))
-    if (std::strcmp(cap, "avx512bf16") != 0 && std::strcmp(cap, "avx512vnni") != 0) return false;
-#if defined(__x86_64__) || defined(__i386__)
-  unsigned a = 0, b = 0, c = 0, d = 0;
-  if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return false;
-  return (c >> 11) & 1;  // CPUID.(EAX=7,ECX=0):ECX[11] = AVX512_VNNI
-#else
-  return false;
-#endif
-}
-
 bool avx512_vnni() {
-  static const bool v = detect_vnni();
+  static const bool v = detect_ext(0, true, 11, {"avx512bf16", "avx512vnni"});  // CPUID.(EAX=7,ECX=0):ECX[11]
   return v;
 }
 

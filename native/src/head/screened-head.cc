@@ -25,6 +25,16 @@ constexpr double kRoundUp = 1.0 + 1e-6;
 // Four times that covers both with room.
 inline float slack(uint32_t dim) { return static_cast<float>((double(dim) + 16.0) * std::ldexp(1.0, -22)); }
 
+// Largest |x| of a row; NaN or infinity when the row has a non-finite value (no bound exists then).
+inline double abs_max(const float* x, size_t n) {
+  double mx = 0.0;
+  for (size_t k = 0; k < n; ++k) {
+    if (!std::isfinite(x[k])) return std::numeric_limits<double>::infinity();
+    mx = std::max(mx, double(std::fabs(x[k])));
+  }
+  return mx;
+}
+
 // Per token of a call: the 4-byte groups of its quantized row (hidden value / s + 128, as unsigned
 // bytes) and the terms of its bound.
 struct TokenQuant {
@@ -49,13 +59,8 @@ void quantize_tokens(const HeadInput& in, uint32_t quads, TokenQuant& q) {
         const size_t row = x * in.seq + t;
         if (!in.mask[row]) continue;
         const float* h = in.hidden + row * d;
-        double mx = 0.0;
-        bool finite = true;
-        for (size_t k = 0; k < d; ++k) {
-          finite &= std::isfinite(h[k]);
-          mx = std::max(mx, double(std::fabs(h[k])));
-        }
-        if (!finite) {
+        const double mx = abs_max(h, d);
+        if (!std::isfinite(mx)) {
           q.bad[x] = 1;
           continue;
         }
@@ -154,13 +159,8 @@ std::unique_ptr<ScreenWeights> prepare_screen(const float* weights, uint32_t voc
   parallel_chunks(vocab, threads, 256, [&](uint32_t, uint64_t b, uint64_t e) {
     for (uint64_t v = b; v < e; ++v) {
       const float* w = weights + v * dim;
-      double mx = 0.0;
-      bool finite = true;
-      for (uint32_t k = 0; k < dim; ++k) {
-        finite &= std::isfinite(w[k]);
-        mx = std::max(mx, double(std::fabs(w[k])));
-      }
-      if (!finite) {
+      const double mx = abs_max(w, dim);
+      if (!std::isfinite(mx)) {
         // No finite bound: the row is always a candidate (its f32 result is whatever the plain head gives).
         sw->norm[v] = std::numeric_limits<float>::infinity();
         continue;
