@@ -31,7 +31,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
 import type { HeadScreenStats } from '../index/native.js';
-import { headKernel, prepareScreen } from '../src/encoder/fused-head.js';
+import { headKernel, screenSupported } from '../src/encoder/fused-head.js';
 import { SpladeEncoder } from '../src/encoder/splade-encoder.js';
 import { table } from './lib/table.js';
 
@@ -229,7 +229,7 @@ async function main(): Promise<void> {
         runs.push(row);
         if (!json) process.stderr.write(`seq ${seq} batch ${batch}: ${modes.map((m) => `${m} ${median(tput[m]).toFixed(2)}`).join(', ')} docs/s (medians of ${rounds} interleaved rounds)\n`);
       }
-    const SCREEN = prepareScreen({ dim: 4, vocab: 1, weights: new Float32Array(4), bias: null }) ? 'avx512vnni int8 screen + f32 panel' : 'none (no AVX512_VNNI)';
+    const SCREEN = screenSupported() ? 'avx512vnni int8 screen + f32 panel' : 'none (no AVX512_VNNI)';
     const doc = (r: Record<string, unknown>, m: Mode) => r[m] as { docs_s: number; peak_rss_mb: number };
     console.log(table(`SPLADE encoder, BERT-base shape, ${THREADS} threads (${cpus()[0]?.model ?? 'cpu'}); head kernels: f32 ${headKernel(false)}, bf16 ${headKernel(true)}; docs/s: medians of ${rounds} interleaved rounds`,
       ['seq', 'batch', ...modes.map((m) => `${m} docs/s`), ...modes.map((m) => `${m} peak MB`), 'fused/full', 'plain/full', 'bf16/full', 'trunk/full', 'screen cand.'],

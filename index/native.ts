@@ -141,6 +141,8 @@ export interface NativeAddon {
   /** The screened head's int8 panels and bounds for f32 weights; null where the CPU lacks AVX512_VNNI. */
   prepareHeadScreen(weights: Float32Array, vocab: number, dim: number, threads: number): NativeHeadScreen | null;
   headScreenStats(screen: NativeHeadScreen): HeadScreenStats;
+  /** Whether prepareHeadScreen gives a screen on this CPU (AVX512_VNNI, after the LSR_SIMD cap). */
+  headScreenSupported(): boolean;
 }
 
 function packageRoot(): string {

@@ -164,7 +164,7 @@ def make_weights(rng, cfg, vocab_size):
             ln2_g=ones(h), ln2_b=zeros(h)))
     w["tr"], w["tr_b"], w["tr_g"], w["tr_lb"] = n(h, h), zeros(h), ones(h), zeros(h)
     # A negative mean bias makes the pooled vectors sparse, as trained SPLADE heads are (see PRESETS).
-    w["dec_b"] = (rng.standard_normal(vocab_size) * 0.1 + cfg.get("dec_bias", -0.25)).astype(np.float32)
+    w["dec_b"] = (rng.standard_normal(vocab_size) * 0.1 + cfg["dec_bias"]).astype(np.float32)
     return w
 
 

@@ -107,6 +107,11 @@ export function prepareScreen(w: HeadWeights, threads = 1): NativeHeadScreen | n
   return native.prepareHeadScreen(w.weights, w.vocab, w.dim, threads);
 }
 
+/** Whether this CPU runs the screened head (AVX512_VNNI, after LSR_SIMD); prepareScreen is null otherwise. */
+export function screenSupported(): boolean {
+  return native.headScreenSupported();
+}
+
 /** Counters of a prepared screen: calls screened or run plain, and the (text, term) pairs left to f32. */
 export function screenStats(screen: NativeHeadScreen): HeadScreenStats {
   return native.headScreenStats(screen);
@@ -119,7 +124,7 @@ export function fusedHead(b: HeadBatch, w: HeadWeights, o: HeadOptions = {}): Sp
     threads: o.threads ?? 1,
     threshold: o.threshold ?? 0,
     topk: o.topk ?? 0,
-    ...(w.screen ? { screen: w.screen } : {}),
+    screen: w.screen ?? undefined,
   });
   return { offsets: r.offsets, terms: r.terms, weights: r.weights };
 }
@@ -134,6 +139,6 @@ export function headDense(b: HeadBatch, w: HeadWeights, o: { threads?: number; u
     threads: o.threads ?? 1,
     dense: true,
     unfused: o.unfused ?? false,
-    ...(w.screen ? { screen: w.screen } : {}),
+    screen: w.screen ?? undefined,
   }).dense!;
 }

@@ -4,7 +4,7 @@
 // non-finite values, empty texts, dense outputs.
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { headDense, prepareScreen, screenStats, type HeadBatch, type HeadWeights } from '../../src/encoder/fused-head.js';
+import { headDense, prepareScreen, screenStats, screenSupported, type HeadBatch, type HeadWeights } from '../../src/encoder/fused-head.js';
 import { randomHead as headInputs } from '../helpers/head-random.js';
 
 /** Random batch; `biasMean` well below 0 gives SPLADE-like sparse outputs. */
@@ -28,9 +28,7 @@ function maxLogits(b: HeadBatch, w: HeadWeights): Float64Array {
   return out;
 }
 
-const supported = prepareScreen({ dim: 4, vocab: 1, weights: new Float32Array(4), bias: null }) !== null;
-
-describe.skipIf(!supported)('screened head (AVX512_VNNI)', () => {
+describe.skipIf(!screenSupported())('screened head (AVX512_VNNI)', () => {
   // dim 100: a partial 4-byte group and SIMD remainder; vocab 129 and 70: partial panels.
   it.each([[5, 9, 100, 129, -2.5], [4, 40, 768, 70, -3], [3, 17, 64, 300, -1], [2, 8, 36, 65, 0.5]])(
     'is bit-identical to the plain head (texts %i, seq %i, dim %i, vocab %i, bias mean %f)', (texts, seq, dim, vocab, biasMean) => {

@@ -169,7 +169,6 @@ TileFn pick_tile() {
   return tile_scalar;
 }
 
-
 // Round to nearest even, as the bf16 conversion instructions and toBf16 in fused-head.ts do.
 inline uint16_t f32_to_bf16(float f) {
   uint32_t u;

@@ -157,6 +157,11 @@ Napi::Value PrepareHeadScreen(const Napi::CallbackInfo& info) {
   });
 }
 
+// headScreenSupported() -> whether prepareHeadScreen gives a screen on this CPU (after LSR_SIMD).
+Napi::Value HeadScreenSupported(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), screen_supported());
+}
+
 // headScreenStats(screen) -> {callsScreened, callsPlain, pairs, candidates}: how often the screen ran
 // and what share of (text, term) pairs it left for the f32 kernel.
 Napi::Value HeadScreenStats(const Napi::CallbackInfo& info) {
@@ -181,6 +186,7 @@ void init_bindings(Napi::Env env, Napi::Object exports) {
   exports.Set("fusedHeadKernel", Napi::Function::New(env, FusedHeadKernel));
   exports.Set("prepareHeadScreen", Napi::Function::New(env, PrepareHeadScreen));
   exports.Set("headScreenStats", Napi::Function::New(env, HeadScreenStats));
+  exports.Set("headScreenSupported", Napi::Function::New(env, HeadScreenSupported));
 }
 
 }  // namespace lsr::head

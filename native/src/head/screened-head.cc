@@ -25,7 +25,7 @@ constexpr double kRoundUp = 1.0 + 1e-6;
 // Four times that covers both with room.
 inline float slack(uint32_t dim) { return static_cast<float>((double(dim) + 16.0) * std::ldexp(1.0, -22)); }
 
-// Largest |x| of a row; NaN or infinity when the row has a non-finite value (no bound exists then).
+// Largest |x| of a row; infinity when the row has a non-finite value (no bound exists then).
 inline double abs_max(const float* x, size_t n) {
   double mx = 0.0;
   for (size_t k = 0; k < n; ++k) {
@@ -108,11 +108,6 @@ void panel_screen(const TokenQuant& q, uint32_t quads, const uint32_t* tok, uint
       for (int j = 0; j < 4; ++j) acc[i][j] = _mm512_dpbusd_epi32(acc[i][j], h, wv[j]);
     }
   }
-  // Through memory with constant indices: indexing acc by the runtime `count` below would make GCC
-  // keep the accumulators on the stack inside the loop above (a store per vpdpbusd, half the speed).
-  alignas(64) int32_t res[kTokS][4][16];
-  for (uint32_t i = 0; i < kTokS; ++i)
-    for (int j = 0; j < 4; ++j) _mm512_store_si512(res[i][j], acc[i][j]);
   const size_t base = size_t(panel) * kPanel;
   for (int j = 0; j < 4; ++j) {
     const __m512i cs = _mm512_loadu_si512(sw.colsum.data() + base + 16 * j);
@@ -122,7 +117,7 @@ void panel_screen(const TokenQuant& q, uint32_t quads, const uint32_t* tok, uint
     __m512 u = _mm512_loadu_ps(ub + 16 * j);
     for (uint32_t i = 0; i < count; ++i) {
       const uint32_t t = tok[i];
-      const __m512 dot = _mm512_cvtepi32_ps(_mm512_sub_epi32(_mm512_load_si512(res[i][j]), cs));
+      const __m512 dot = _mm512_cvtepi32_ps(_mm512_sub_epi32(acc[i][j], cs));
       const __m512 bound = _mm512_fmadd_ps(nw, _mm512_set1_ps(q.a[t]), _mm512_mul_ps(ew, _mm512_set1_ps(q.b[t])));
       u = _mm512_max_ps(u, _mm512_fmadd_ps(dot, _mm512_mul_ps(sv, _mm512_set1_ps(q.scale[t])), bound));
     }
@@ -189,9 +184,8 @@ std::unique_ptr<ScreenWeights> prepare_screen(const float* weights, uint32_t voc
 
 void screened_head(const HeadInput& in, ScreenWeights& sw, float* out) {
 #if defined(__x86_64__)
-  const uint32_t skip = sw.skip.load();
-  if (skip > 0 || in.weights_bf16 || in.vocab != sw.vocab || in.dim != sw.dim) {
-    if (skip > 0) sw.skip.store(skip - 1);
+  if (const uint32_t skip = sw.skip.load(); skip > 0) {
+    sw.skip.store(skip - 1);
     sw.calls_plain.fetch_add(1);
     return fused_head(in, out);
   }
