@@ -19,7 +19,9 @@
 //
 // With --isolated-rounds R (and --child-batches K), throughput is also taken from R rounds of
 // one-mode children (the order rotated; ratios are medians of same-round ratios): each mode alone in
-// its process, which the interleaved child is not (see the note at the isolated rounds below).
+// its process, which the interleaved child is not (see the note at the isolated rounds below). The
+// isolated children also report their CPU seconds per batch, user and system
+// (isolated_cpu_s_per_batch): the full graph's system time is the page faults of its logits.
 //
 //   tsx bench/encoder.ts [--model-dir DIR] [--seqs 128,256] [--batches 1,8,32] [--threads 2] [--rounds 3]
 //                        [--isolated-rounds 1] [--child-batches 1]
@@ -44,7 +46,8 @@ const THREADS = Number(opt('threads', '2'));
 
 type Mode = 'full' | 'fused' | 'fused_plain' | 'fused_bf16' | 'trunk';
 const ALL_MODES: Mode[] = ['full', 'fused', 'fused_plain', 'fused_bf16', 'trunk'];
-interface ChildResult { docs_s: number; peak_rss_mb: number; runs: number }
+/** One child's throughput and peak RSS, and its process's CPU seconds per timed batch (all threads). */
+interface ChildResult { docs_s: number; peak_rss_mb: number; runs: number; user_s: number; sys_s: number }
 /**
  * Per mode, one value per round: documents per wall-clock second, and per CPU-second of the process
  * (all threads); the fused head's screen counters and the mean terms per text of every mode.
@@ -95,12 +98,14 @@ async function child(mode: Mode, dir: string, seq: number, batch: number): Promi
   const runs = Math.max(runsFor(seq, batch), Number(opt('child-batches', '1')));
   await step(1000);
   let elapsed = 0;
+  const c0 = process.cpuUsage();
   for (let i = 0; i < runs; i++) {
     const t0 = process.hrtime.bigint();
     await step(i);
     elapsed += Number(process.hrtime.bigint() - t0) / 1e9;
   }
-  return { docs_s: (runs * batch) / elapsed, peak_rss_mb: process.resourceUsage().maxRSS / 1024, runs };
+  const c = process.cpuUsage(c0);
+  return { docs_s: (runs * batch) / elapsed, peak_rss_mb: process.resourceUsage().maxRSS / 1024, runs, user_s: c.user / 1e6 / runs, sys_s: c.system / 1e6 / runs };
 }
 
 /**
@@ -226,15 +231,21 @@ async function main(): Promise<void> {
             [m, round(median(iso[m].map((c, r) => c.docs_s / iso.full[r].docs_s)))]));
           row.isolated_peak_rss_mb = Object.fromEntries(modes.map((m) => [m, iso[m].map((c) => Math.round(c.peak_rss_mb))]));
         }
+        // CPU seconds per batch in the isolated children (medians): system time is where the full
+        // graph's fresh logits buffers show up as page faults, which cost very different amounts on
+        // different machines (docs/encoder.md).
+        row.isolated_cpu_s_per_batch = Object.fromEntries(modes.map((m) => [m, {
+          user: round(median(iso[m].map((c) => c.user_s))), sys: round(median(iso[m].map((c) => c.sys_s))) }]));
         runs.push(row);
         if (!json) process.stderr.write(`seq ${seq} batch ${batch}: ${modes.map((m) => `${m} ${median(tput[m]).toFixed(2)}`).join(', ')} docs/s (medians of ${rounds} interleaved rounds)\n`);
       }
     const SCREEN = screenSupported() ? 'avx512vnni int8 screen + f32 panel' : 'none (no AVX512_VNNI)';
     const doc = (r: Record<string, unknown>, m: Mode) => r[m] as { docs_s: number; peak_rss_mb: number };
     console.log(table(`SPLADE encoder, BERT-base shape, ${THREADS} threads (${cpus()[0]?.model ?? 'cpu'}); head kernels: f32 ${headKernel(false)}, bf16 ${headKernel(true)}; docs/s: medians of ${rounds} interleaved rounds`,
-      ['seq', 'batch', ...modes.map((m) => `${m} docs/s`), ...modes.map((m) => `${m} peak MB`), 'fused/full', 'plain/full', 'bf16/full', 'trunk/full', 'screen cand.'],
+      ['seq', 'batch', ...modes.map((m) => `${m} docs/s`), ...modes.map((m) => `${m} peak MB`), 'fused/full', 'plain/full', 'bf16/full', 'trunk/full', 'isolated fused/full', 'screen cand.'],
       runs.map((r) => [r.seq, r.batch, ...modes.map((m) => doc(r, m).docs_s), ...modes.map((m) => doc(r, m).peak_rss_mb),
-        r.speedup ?? '', r.speedup_plain ?? '', r.speedup_bf16 ?? '', r.ceiling ?? '', r.screen_candidates ?? ''] as (string | number)[])));
+        r.speedup ?? '', r.speedup_plain ?? '', r.speedup_bf16 ?? '', r.ceiling ?? '',
+        (r.isolated_over_full as Record<string, number> | undefined)?.fused ?? '', r.screen_candidates ?? ''] as (string | number)[])));
     if (json) console.log(JSON.stringify({ threads: THREADS, cpu: cpus()[0]?.model, rounds, head_kernel: { f32: headKernel(false), f32_screen: SCREEN, bf16: headKernel(true) }, runs }));
   } finally {
     if (temp) rmSync(temp, { recursive: true, force: true });
