@@ -224,7 +224,8 @@ async function main(): Promise<void> {
         const cpuMed = (m: Mode) => median(il.cpu[m]);
         row.docs_per_cpu_s = Object.fromEntries(modes.map((m) => [m, round(cpuMed(m))]));
         if (il.cpu.full) row.cpu_over_full = Object.fromEntries(modes.filter((m) => m !== 'full').map((m) => [m, round(cpuMed(m) / cpuMed('full'))]));
-        row.isolated_docs_s = Object.fromEntries(modes.map((m) => [m, round(median(iso[m].map((c) => c.docs_s)))]));
+        const isoMedian = (m: Mode, f: (c: ChildResult) => number) => round(median(iso[m].map(f)));
+        row.isolated_docs_s = Object.fromEntries(modes.map((m) => [m, isoMedian(m, (c) => c.docs_s)]));
         if (isoRounds > 1) {
           row.isolated_per_round = Object.fromEntries(modes.map((m) => [m, iso[m].map((c) => round(c.docs_s))]));
           if (iso.full) row.isolated_over_full = Object.fromEntries(modes.filter((m) => m !== 'full').map((m) =>
@@ -234,8 +235,7 @@ async function main(): Promise<void> {
         // CPU seconds per batch in the isolated children (medians): system time is where the full
         // graph's fresh logits buffers show up as page faults, which cost very different amounts on
         // different machines (docs/encoder.md).
-        row.isolated_cpu_s_per_batch = Object.fromEntries(modes.map((m) => [m, {
-          user: round(median(iso[m].map((c) => c.user_s))), sys: round(median(iso[m].map((c) => c.sys_s))) }]));
+        row.isolated_cpu_s_per_batch = Object.fromEntries(modes.map((m) => [m, { user: isoMedian(m, (c) => c.user_s), sys: isoMedian(m, (c) => c.sys_s) }]));
         runs.push(row);
         if (!json) process.stderr.write(`seq ${seq} batch ${batch}: ${modes.map((m) => `${m} ${median(tput[m]).toFixed(2)}`).join(', ')} docs/s (medians of ${rounds} interleaved rounds)\n`);
       }
