@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { batches, loadBeir, streamCorpus } from '../src/eval/beir.js';
 import { evaluate } from '../src/eval/metrics.js';
 import type { Run } from '../src/eval/types.js';
-import { DenseEncoderPool } from '../src/encoder/dense-pool.js';
+import { DenseEncoderPool } from '../src/encoder/dense/dense-pool.js';
 import { resolveModelSource } from '../src/encoder/model-source.js';
 
 const arg = (name: string, dflt: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? dflt;

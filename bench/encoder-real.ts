@@ -10,9 +10,9 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { batches, streamCorpus } from '../src/eval/beir.js';
-import type { SparseVectors } from '../src/encoder/fused-head.js';
+import type { SparseVectors } from '../src/encoder/sparse/fused-head.js';
 import { resolveModelSource } from '../src/encoder/model-source.js';
-import { SpladeEncoder } from '../src/encoder/splade-encoder.js';
+import { SpladeEncoder } from '../src/encoder/sparse/splade-encoder.js';
 import { table } from './lib/table.js';
 
 const arg = (name: string, dflt: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? dflt;

@@ -33,8 +33,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
 import type { HeadScreenStats } from '../index/native.js';
-import { headKernel, screenSupported } from '../src/encoder/fused-head.js';
-import { SpladeEncoder } from '../src/encoder/splade-encoder.js';
+import { headKernel, screenSupported } from '../src/encoder/sparse/fused-head.js';
+import { SpladeEncoder } from '../src/encoder/sparse/splade-encoder.js';
 import { table } from './lib/table.js';
 
 const args = process.argv.slice(2);

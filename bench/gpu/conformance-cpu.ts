@@ -15,8 +15,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { SparseVectors } from '../../src/encoder/fused-head.js';
-import { SpladeEncoder, type EncoderOptions } from '../../src/encoder/splade-encoder.js';
+import type { SparseVectors } from '../../src/encoder/sparse/fused-head.js';
+import { SpladeEncoder, type EncoderOptions } from '../../src/encoder/sparse/splade-encoder.js';
 
 const args = process.argv.slice(2);
 const opt = (name: string, def: string) => {

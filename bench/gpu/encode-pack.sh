@@ -8,7 +8,7 @@
 #   .gpu-enc/bert-base-tok/ the tokenizer files of make-random-bert.py's bert-base preset
 # With FULL=1, instead of nm.tar.xz: .gpu-enc/nm-full.tar.xz, this checkout's node_modules less what
 # the encoder tests never load (onnxruntime-web, other platforms' binaries, typescript, better-sqlite3,
-# sharp: encode-run.sh puts a stub there), ~22 MB, so that vitest runs test/encoder/gpu-*.test.ts there too.
+# sharp: encode-run.sh puts a stub there), ~22 MB, so that vitest runs test/encoder/gpu/*.test.ts there too.
 # Then: run bench/gpu/encode-run.sh there with carry [".gpu", ".gpu-enc"] (FULL: add "build/Release/lsr_native.node").
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)

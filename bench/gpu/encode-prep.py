@@ -6,7 +6,7 @@ cannot travel with a run): bench/gpu/encode-run.sh.
                      transformers (config.json, model.safetensors) with the tokenizer files that
                      models/make-random-bert.py writes for its bert-base preset (made on the CPU side:
                      bench/gpu/encode-pack.sh). SparseEncoder loads it; so does our GpuEncoder
-                     (src/encoder/gpu-weights.ts reads model.safetensors).
+                     (src/encoder/gpu/gpu-weights.ts reads model.safetensors).
   <work>/tiny-hf     the committed tiny fixture (models/fixtures/tiny-bert: trunk.onnx + head.bin) as a
                      transformers checkpoint, for SparseEncoder; our GpuEncoder reads the fixture itself
                      (the split layout's trunk.onnx): the same weights by the two routes.

@@ -45,5 +45,5 @@ echo "node: $(( $(date +%s) - t0 )) s"
 python3 bench/gpu/encode-compare.py --out "$W" --tiny-vocab 0 --result "$OUT/gpu-encode.json" 2>&1 | tee "$OUT/compare.log"
 # The GPU tests (they skip without CUDA elsewhere), where the full node_modules came along.
 if [ -d node_modules/vitest ] && [ -f build/Release/lsr_native.node ]; then
-  node node_modules/vitest/vitest.mjs run test/encoder/gpu-encoder.test.ts test/encoder/gpu-weights.test.ts 2>&1 | tee "$OUT/vitest.log"
+  node node_modules/vitest/vitest.mjs run test/encoder/gpu/gpu-encoder.test.ts test/encoder/gpu/gpu-weights.test.ts 2>&1 | tee "$OUT/vitest.log"
 fi

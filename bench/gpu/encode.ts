@@ -8,7 +8,7 @@
 //        [--batches 32,128] [--repeats 3] [--check 512] [--tokenizer-threads 8]
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { GpuEncoder, type GpuTimings } from '../../src/encoder/gpu-encoder.js';
+import { GpuEncoder, type GpuTimings } from '../../src/encoder/gpu/gpu-encoder.js';
 
 function arg(name: string, def?: string): string {
   const i = process.argv.indexOf('--' + name);

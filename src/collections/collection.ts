@@ -10,8 +10,8 @@ import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { DenseIndex, IndexError, SparseIndex, type SparseBatch } from '../../index/index.js';
 import { fail } from '../api/errors.js';
-import type { DenseEncoderPool } from '../encoder/dense-pool.js';
-import type { EncoderPool } from '../encoder/encoder-pool.js';
+import type { DenseEncoderPool } from '../encoder/dense/dense-pool.js';
+import type { SparseEncoderPool } from '../encoder/sparse/sparse-pool.js';
 import type { EncoderRegistry } from '../encoder/encoder-registry.js';
 import { Bm25Retriever } from '../search/bm25-retriever.js';
 import { DenseRetriever } from '../search/dense-retriever.js';
@@ -71,7 +71,7 @@ function dirBytes(dir: string): number {
  * seq as BM25's) and document frequencies for inference-free queries.
  */
 interface SpladeSide {
-  pool: EncoderPool;
+  pool: SparseEncoderPool;
   index: SparseIndex;
   /** df per model vocabulary id over live documents (kept in memory; recounted from the store on open). */
   df: Map<number, number>;
@@ -150,7 +150,7 @@ export class Collection {
     return encoders.getDense(config.retrievers.dense!.model, 'retrievers.dense.model');
   }
 
-  private static async encoderFor(config: CollectionConfig, encoders?: EncoderRegistry): Promise<EncoderPool> {
+  private static async encoderFor(config: CollectionConfig, encoders?: EncoderRegistry): Promise<SparseEncoderPool> {
     if (!encoders) fail('INVALID_MODEL', `collection '${config.name}' has a sparse model but no encoder registry was given`, 'retrievers.splade.model');
     return encoders.get(config.retrievers.splade!.model, 'retrievers.splade.model');
   }
@@ -165,7 +165,7 @@ export class Collection {
       return undefined;
     }
     const config = JSON.parse(raw) as CollectionConfig;
-    let pool: EncoderPool | null = null;
+    let pool: SparseEncoderPool | null = null;
     let densePool: DenseEncoderPool | null = null;
     try {
       if (config.retrievers.splade) pool = await Collection.encoderFor(config, encoders);
@@ -182,7 +182,7 @@ export class Collection {
     store: DocumentStore,
     config: CollectionConfig,
     log: Logger,
-    pool: EncoderPool | null = null,
+    pool: SparseEncoderPool | null = null,
     densePool: DenseEncoderPool | null = null,
   ): Promise<Collection> {
     const idxDir = Collection.indexDir(dir);
@@ -216,7 +216,7 @@ export class Collection {
   }
 
   /** Opens the SPLADE index and brings it up to the store, rebuilding it when they disagree. */
-  private async openSplade(pool: EncoderPool, mode: SpladeQueryMode): Promise<void> {
+  private async openSplade(pool: SparseEncoderPool, mode: SpladeQueryMode): Promise<void> {
     const dir = Collection.spladeDir(this.dir);
     let index: SparseIndex | null = null;
     try {

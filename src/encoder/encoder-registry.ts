@@ -1,12 +1,12 @@
-// The service's encoders: one pool per model folder and kind (sparse EncoderPool, dense
+// The service's encoders: one pool per model folder and kind (sparse SparseEncoderPool, dense
 // DenseEncoderPool), opened on first use and shared by every collection and request that names the
 // same model, closed with the service.
-import { DenseEncoderPool } from './dense-pool.js';
-import { EncoderPool, type PoolOptions } from './encoder-pool.js';
+import { DenseEncoderPool } from './dense/dense-pool.js';
+import { SparseEncoderPool, type PoolOptions } from './sparse/sparse-pool.js';
 import { resolveModelSource } from './model-source.js';
 
 export class EncoderRegistry {
-  private pools = new Map<string, Promise<EncoderPool>>();
+  private pools = new Map<string, Promise<SparseEncoderPool>>();
   private densePools = new Map<string, Promise<DenseEncoderPool>>();
   private closed = false;
 
@@ -29,11 +29,11 @@ export class EncoderRegistry {
   }
 
   /** The pool for a model source; a bad model rejects with INVALID_MODEL naming `field`. */
-  get(spec: string, field = 'model'): Promise<EncoderPool> {
+  get(spec: string, field = 'model'): Promise<SparseEncoderPool> {
     const src = resolveModelSource(spec, field);
     let p = this.pools.get(src.dir);
     if (!p) {
-      p = EncoderPool.open(src.dir, this.options, field);
+      p = SparseEncoderPool.open(src.dir, this.options, field);
       // A model that failed to load is retried on the next request (the folder may be fixed).
       p.catch(() => this.pools.delete(src.dir));
       this.pools.set(src.dir, p);

@@ -1,15 +1,15 @@
 // A piscina worker: one encoder per worker thread, loaded on the first task from the task's config —
 // a SpladeEncoder, or a DenseEncoder for a dense pool's tasks (a pool's workers serve one model).
-import { SpladeEncoder, type EncoderOptions } from './splade-encoder.js';
-import { GpuEncoder } from './gpu-encoder.js';
-import { DenseEncoder, type DenseEncoderOptions, type DenseRole } from './dense-encoder.js';
-import type { SparseVectors } from './fused-head.js';
+import { SpladeEncoder, type EncoderOptions } from './sparse/splade-encoder.js';
+import { GpuEncoder } from './gpu/gpu-encoder.js';
+import { DenseEncoder, type DenseEncoderOptions, type DenseRole } from './dense/dense-encoder.js';
+import type { SparseVectors } from './sparse/fused-head.js';
 
 export interface WorkerConfig {
   dir: string;
   options: EncoderOptions;
   field: string;
-  /** Set for a dense pool (src/encoder/dense-pool.ts). */
+  /** Set for a dense pool (src/encoder/dense/dense-pool.ts). */
   dense?: DenseEncoderOptions;
 }
 

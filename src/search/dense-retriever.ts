@@ -5,7 +5,7 @@
 import type { DenseIndex, TopK } from '../../index/index.js';
 import { fail } from '../api/errors.js';
 import type { DenseConfig } from '../collections/collection-config.js';
-import type { DenseEncoderPool } from '../encoder/dense-pool.js';
+import type { DenseEncoderPool } from '../encoder/dense/dense-pool.js';
 
 export interface DenseRetrieveOptions {
   /** Hits, 1..100000. */

@@ -5,7 +5,7 @@
 import type { SparseIndex } from '../../index/index.js';
 import { idf } from '../collections/bm25.js';
 import type { SpladeQueryMode } from '../collections/collection-config.js';
-import type { EncoderPool } from '../encoder/encoder-pool.js';
+import type { SparseEncoderPool } from '../encoder/sparse/sparse-pool.js';
 import { Analyzer } from '../text/analyzer.js';
 import type { EncodedQuery, SparseRetriever } from './retriever.js';
 
@@ -21,7 +21,7 @@ export class SpladeRetriever implements SparseRetriever {
   private readonly analyzer = new Analyzer({ stem: false });
 
   constructor(
-    private readonly pool: EncoderPool,
+    private readonly pool: SparseEncoderPool,
     readonly mode: SpladeQueryMode,
     private readonly stats: SpladeStats,
     private readonly getIndex: () => SparseIndex,

@@ -6,8 +6,8 @@
 // The collection is created through the service's registry: POST /v1/collections does not accept
 // `retrievers.dense` yet (src/api/schemas.ts CreateCollectionBody has no `dense`).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DenseEncoder } from '../../src/encoder/dense-encoder.js';
-import { TINY_DENSE } from '../encoder/dense-reference.js';
+import { DenseEncoder } from '../../src/encoder/dense/dense-encoder.js';
+import { TINY_DENSE } from '../encoder/dense/dense-reference.js';
 import { ndjson, removeDir, startTestServer, tempDir, type TestServer } from '../helpers/server.js';
 import { DOCS } from '../helpers/topic-docs.js';
 

@@ -1,6 +1,6 @@
 // POST /v1/encode on a real listening server with the committed tiny model.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SpladeEncoder } from '../../src/encoder/splade-encoder.js';
+import { SpladeEncoder } from '../../src/encoder/sparse/splade-encoder.js';
 import { removeDir, startTestServer, type TestServer } from '../helpers/server.js';
 import { TINY_MODEL } from '../encoder/fixture.js';
 

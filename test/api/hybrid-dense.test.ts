@@ -1,9 +1,9 @@
 // BM25, SPLADE and dense in one collection created over HTTP (the tiny sparse and dense fixtures):
 // the single dense retriever, hybrids of two and three retrievers, and the dense query's errors.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DenseEncoder } from '../../src/encoder/dense-encoder.js';
+import { DenseEncoder } from '../../src/encoder/dense/dense-encoder.js';
 import { TINY_MODEL } from '../encoder/fixture.js';
-import { TINY_DENSE } from '../encoder/dense-reference.js';
+import { TINY_DENSE } from '../encoder/dense/dense-reference.js';
 import { ndjson, removeDir, startTestServer, type TestServer } from '../helpers/server.js';
 import { DOCS } from '../helpers/topic-docs.js';
 

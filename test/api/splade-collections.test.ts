@@ -3,8 +3,8 @@
 // rankings are computed here by brute force from the in-process encoder's vectors.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { idf } from '../../src/collections/bm25.js';
-import type { SparseVectors } from '../../src/encoder/fused-head.js';
-import { SpladeEncoder } from '../../src/encoder/splade-encoder.js';
+import type { SparseVectors } from '../../src/encoder/sparse/fused-head.js';
+import { SpladeEncoder } from '../../src/encoder/sparse/splade-encoder.js';
 import { Analyzer } from '../../src/text/analyzer.js';
 import { ndjson, removeDir, startTestServer, type TestServer } from '../helpers/server.js';
 import { TINY_MODEL } from '../encoder/fixture.js';

@@ -11,7 +11,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { buildConfig, type CollectionSpec } from '../../src/collections/collection-config.js';
 import { Collection, type Logger } from '../../src/collections/collection.js';
 import { prepareDocument } from '../../src/collections/documents.js';
-import { DenseEncoder } from '../../src/encoder/dense-encoder.js';
+import { DenseEncoder } from '../../src/encoder/dense/dense-encoder.js';
 import { EncoderRegistry } from '../../src/encoder/encoder-registry.js';
 import { removeDir, tempDir } from '../helpers/temp-dir.js';
 

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { resolveModelSource, slugOf } from '../../src/encoder/model-source.js';
-import { SpladeEncoder } from '../../src/encoder/splade-encoder.js';
+import { SpladeEncoder } from '../../src/encoder/sparse/splade-encoder.js';
 import { TINY_MODEL } from './fixture.js';
 
 /** Lays a model into a cache the way models/fetch-model.py does: <cache>/<slug>/ with manifest.json. */

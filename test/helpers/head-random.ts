@@ -1,6 +1,6 @@
 // Seeded random inputs of the fused sparse LM head: hidden states (standard normal, LayerNorm scale),
 // ragged masks (the last text all padding), weights ~ N(0, 1/dim), bias ~ N(biasMean, biasSpread²).
-import type { HeadBatch, HeadWeights } from '../../src/encoder/fused-head.js';
+import type { HeadBatch, HeadWeights } from '../../src/encoder/sparse/fused-head.js';
 import { rng } from './sparse-random.js';
 
 export function gaussian(r: () => number): number {

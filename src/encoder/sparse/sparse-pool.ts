@@ -3,16 +3,16 @@
 // results come back in submission order, close() drains what was accepted, then stops the workers.
 // The queue and the workers are WorkerPool's (worker-pool.ts), shared with the dense pool.
 import type { Piscina } from 'piscina';
-import { fail } from '../api/errors.js';
+import { fail } from '../../api/errors.js';
 import type { SparseVectors } from './fused-head.js';
-import { cudaStatus } from './gpu-encoder.js';
-import { inspectModelDir } from './model-dir.js';
+import { cudaStatus } from '../gpu/gpu-encoder.js';
+import { inspectModelDir } from './sparse-model-dir.js';
 import { validateEncoderOptions, type EncoderOptions } from './splade-encoder.js';
-import { SpladeTokenizer } from './tokenizer.js';
-import type { WorkerConfig } from './encoder-worker.js';
-import { type PoolSizeOptions, startWorkers, validatePoolSize, WorkerPool } from './worker-pool.js';
+import { SpladeTokenizer } from '../tokenizer.js';
+import type { WorkerConfig } from '../encoder-worker.js';
+import { type PoolSizeOptions, startWorkers, validatePoolSize, WorkerPool } from '../worker-pool.js';
 
-export { WORKER } from './worker-pool.js';
+export { WORKER } from '../worker-pool.js';
 
 export interface PoolOptions extends EncoderOptions, PoolSizeOptions {}
 
@@ -30,13 +30,13 @@ function concatVectors(parts: SparseVectors[]): SparseVectors {
   return { offsets, terms, weights };
 }
 
-export class EncoderPool extends WorkerPool<SparseVectors> {
+export class SparseEncoderPool extends WorkerPool<SparseVectors> {
   private constructor(piscina: Piscina, config: WorkerConfig, readonly tokenizer: SpladeTokenizer, maxPending: number, workers: number) {
     super(piscina, config, maxPending, workers);
   }
 
   /** Starts the workers and loads the model in each; a bad model rejects here, with its code and field. */
-  static async open(dir: string, options: PoolOptions = {}, field = 'model'): Promise<EncoderPool> {
+  static async open(dir: string, options: PoolOptions = {}, field = 'model'): Promise<SparseEncoderPool> {
     const { workers = 1, maxPending, ...enc } = options;
     validateEncoderOptions(enc);
     validatePoolSize(workers, maxPending);
@@ -49,7 +49,7 @@ export class EncoderPool extends WorkerPool<SparseVectors> {
     const tokenizer = await SpladeTokenizer.load(model.dir, field);
     const config: WorkerConfig = { dir: model.dir, options: enc, field };
     const piscina = await startWorkers(workers, { kind: 'ready', config });
-    return new EncoderPool(piscina, config, tokenizer, maxPending ?? 2 * workers, workers);
+    return new SparseEncoderPool(piscina, config, tokenizer, maxPending ?? 2 * workers, workers);
   }
 
   /**

@@ -1,13 +1,13 @@
-// The CUDA trunk's weights (src/encoder/gpu-weights.ts) read on a machine without a GPU: the tensors,
+// The CUDA trunk's weights (src/encoder/gpu/gpu-weights.ts) read on a machine without a GPU: the tensors,
 // in native/cuda/trunk.h's order and layouts, run through a float64 BERT forward that follows the
 // CUDA code step by step (fused QKV, masked softmax, residual + LayerNorm, erf GELU, the MLM
 // transform, max-pooled log1p(ReLU)) and must give the CPU encoder's vectors. This checks what the
 // GPU gets (names, transposes, order); the GPU arithmetic itself is checked in gpu-encoder.test.ts.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { SparseVectors } from '../../src/encoder/fused-head.js';
-import { readBertWeights, type BertWeights } from '../../src/encoder/gpu-weights.js';
-import { SpladeEncoder } from '../../src/encoder/splade-encoder.js';
-import { TINY_MODEL, TEXTS } from './fixture.js';
+import type { SparseVectors } from '../../../src/encoder/sparse/fused-head.js';
+import { readBertWeights, type BertWeights } from '../../../src/encoder/gpu/gpu-weights.js';
+import { SpladeEncoder } from '../../../src/encoder/sparse/splade-encoder.js';
+import { TINY_MODEL, TEXTS } from '../fixture.js';
 
 function dense(v: SparseVectors, texts: number, vocab: number): Float64Array {
   const out = new Float64Array(texts * vocab);

@@ -1,11 +1,11 @@
 // The dense encoder in the piscina worker pool (the sparse pool's worker file, 'dense' task kind) and
 // in the encoder registry, on the committed tiny dense fixture.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DenseEncoder } from '../../src/encoder/dense-encoder.js';
-import { DenseEncoderPool } from '../../src/encoder/dense-pool.js';
-import { EncoderRegistry } from '../../src/encoder/encoder-registry.js';
-import { streamChecked } from '../helpers/pool-stream.js';
-import { TEXTS, TINY_MODEL } from './fixture.js';
+import { DenseEncoder } from '../../../src/encoder/dense/dense-encoder.js';
+import { DenseEncoderPool } from '../../../src/encoder/dense/dense-pool.js';
+import { EncoderRegistry } from '../../../src/encoder/encoder-registry.js';
+import { streamChecked } from '../../helpers/pool-stream.js';
+import { TEXTS, TINY_MODEL } from '../fixture.js';
 import { TINY_DENSE } from './dense-reference.js';
 
 describe('dense encoder pool (piscina workers)', () => {

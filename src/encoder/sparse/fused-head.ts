@@ -1,6 +1,6 @@
 // The fused sparse LM head on the CPU: SPLADE pooling straight from the MLM head's transformed
 // hidden states, without a [tokens × vocabulary] logits buffer (native/src/head).
-import { native, type HeadScreenStats, type NativeHeadScreen } from '../../index/native.js';
+import { native, type HeadScreenStats, type NativeHeadScreen } from '../../../index/native.js';
 
 /** Hidden states of a batch of texts, as the ONNX trunk returns them. */
 export interface HeadBatch {

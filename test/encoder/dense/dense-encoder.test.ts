@@ -4,11 +4,11 @@
 import { cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DenseEncoder } from '../../src/encoder/dense-encoder.js';
-import { FAMILY_PROMPTS, inspectDenseModelDir } from '../../src/encoder/dense-model-dir.js';
-import { l2Normalize, poolHidden } from '../../src/encoder/dense-pooling.js';
-import { removeDir, tempDir } from '../helpers/temp-dir.js';
-import { TEXTS } from './fixture.js';
+import { DenseEncoder } from '../../../src/encoder/dense/dense-encoder.js';
+import { FAMILY_PROMPTS, inspectDenseModelDir } from '../../../src/encoder/dense/dense-model-dir.js';
+import { l2Normalize, poolHidden } from '../../../src/encoder/dense/dense-pooling.js';
+import { removeDir, tempDir } from '../../helpers/temp-dir.js';
+import { TEXTS } from '../fixture.js';
 import { maxAbsDiff, numpyReference, referenceMissing, TINY_DENSE } from './dense-reference.js';
 
 const LONG = 'Blood pressure and heart disease risk increased with age in the patients of this clinical trial. '.repeat(8);

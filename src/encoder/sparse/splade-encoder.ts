@@ -2,14 +2,14 @@
 // native fused head (no [tokens × vocabulary] logits); the full layout runs the whole masked-LM and
 // pools its logits (the reference, and the only choice for models exported without a split).
 import * as ort from 'onnxruntime-node';
-import { fail } from '../api/errors.js';
-import type { HeadScreenStats } from '../../index/native.js';
+import { fail } from '../../api/errors.js';
+import type { HeadScreenStats } from '../../../index/native.js';
 import { fusedHead, prepareScreen, screenStats, toBf16, type HeadWeights, type SparseVectors } from './fused-head.js';
 import { readHeadFile } from './head-file.js';
-import { onnxFeeds } from './onnx-feeds.js';
-import { inspectModelDir, type ModelDir, type ModelLayout } from './model-dir.js';
-import { poolLogits, sparsify } from './pooling.js';
-import { SpladeTokenizer, type TokenBatch } from './tokenizer.js';
+import { onnxFeeds } from '../onnx-feeds.js';
+import { inspectModelDir, type ModelDir, type ModelLayout } from './sparse-model-dir.js';
+import { poolLogits, sparsify } from './splade-pooling.js';
+import { SpladeTokenizer, type TokenBatch } from '../tokenizer.js';
 
 export interface EncoderOptions {
   /** `split` (trunk + fused head) or `full` (masked-LM logits + pooling). Default: split when the folder has it. */

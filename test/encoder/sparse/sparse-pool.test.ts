@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EncoderPool } from '../../src/encoder/encoder-pool.js';
-import type { SparseVectors } from '../../src/encoder/fused-head.js';
-import { SpladeEncoder } from '../../src/encoder/splade-encoder.js';
-import { streamChecked } from '../helpers/pool-stream.js';
-import { TEXTS, TINY_MODEL } from './fixture.js';
+import { SparseEncoderPool } from '../../../src/encoder/sparse/sparse-pool.js';
+import type { SparseVectors } from '../../../src/encoder/sparse/fused-head.js';
+import { SpladeEncoder } from '../../../src/encoder/sparse/splade-encoder.js';
+import { streamChecked } from '../../helpers/pool-stream.js';
+import { TEXTS, TINY_MODEL } from '../fixture.js';
 
 function rows(v: SparseVectors): [number[], number[]][] {
   return Array.from({ length: v.offsets.length - 1 }, (_, x) => [
@@ -13,9 +13,9 @@ function rows(v: SparseVectors): [number[], number[]][] {
 }
 
 describe('encoder pool (piscina workers)', () => {
-  let pool: EncoderPool, local: SpladeEncoder;
+  let pool: SparseEncoderPool, local: SpladeEncoder;
   beforeAll(async () => {
-    pool = await EncoderPool.open(TINY_MODEL, { workers: 2, maxPending: 2 });
+    pool = await SparseEncoderPool.open(TINY_MODEL, { workers: 2, maxPending: 2 });
     local = await SpladeEncoder.load(TINY_MODEL);
   });
   afterAll(async () => {
@@ -46,7 +46,7 @@ describe('encoder pool (piscina workers)', () => {
   });
 
   it('close() finishes accepted batches, then refuses new ones with ENCODER_CLOSED', async () => {
-    const p = await EncoderPool.open(TINY_MODEL, { maxPending: 1 });
+    const p = await SparseEncoderPool.open(TINY_MODEL, { maxPending: 1 });
     const accepted = p.encode(TEXTS);
     const waiting = expect(p.encode(['waits for a slot'])).rejects.toMatchObject({ code: 'ENCODER_CLOSED' });
     const closed = p.close();
@@ -57,7 +57,7 @@ describe('encoder pool (piscina workers)', () => {
   });
 
   it('a bad model fails open() with its code and field', async () => {
-    await expect(EncoderPool.open('/nonexistent/model', {}, 'retrievers.splade.model')).rejects.toMatchObject({ code: 'INVALID_MODEL', field: 'retrievers.splade.model' });
-    await expect(EncoderPool.open(TINY_MODEL, { workers: 0 })).rejects.toMatchObject({ code: 'VALIDATION_FAILED', field: 'encoder.workers' });
+    await expect(SparseEncoderPool.open('/nonexistent/model', {}, 'retrievers.splade.model')).rejects.toMatchObject({ code: 'INVALID_MODEL', field: 'retrievers.splade.model' });
+    await expect(SparseEncoderPool.open(TINY_MODEL, { workers: 0 })).rejects.toMatchObject({ code: 'VALIDATION_FAILED', field: 'encoder.workers' });
   });
 });

@@ -2,9 +2,9 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { SparseVectors } from '../../src/encoder/fused-head.js';
-import { SpladeEncoder } from '../../src/encoder/splade-encoder.js';
-import { TINY_MODEL, TEXTS } from './fixture.js';
+import type { SparseVectors } from '../../../src/encoder/sparse/fused-head.js';
+import { SpladeEncoder } from '../../../src/encoder/sparse/splade-encoder.js';
+import { TINY_MODEL, TEXTS } from '../fixture.js';
 
 function dense(v: SparseVectors, texts: number, vocab: number): Float32Array {
   const out = new Float32Array(texts * vocab);

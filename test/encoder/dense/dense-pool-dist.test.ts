@@ -5,11 +5,11 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect, it } from 'vitest';
-import { DenseEncoder } from '../../src/encoder/dense-encoder.js';
-import { TEXTS } from './fixture.js';
+import { DenseEncoder } from '../../../src/encoder/dense/dense-encoder.js';
+import { TEXTS } from '../fixture.js';
 import { TINY_DENSE } from './dense-reference.js';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
 
 it('runs its dense workers from compiled JavaScript', async () => {
   const out = join(ROOT, 'node_modules', '.cache', `lsr-dense-dist-test-${process.pid}`);
@@ -17,7 +17,7 @@ it('runs its dense workers from compiled JavaScript', async () => {
     const tsc = spawnSync('npx', ['tsc', '-p', 'tsconfig.build.json', '--outDir', out], { cwd: ROOT, encoding: 'utf8' });
     expect(tsc.status, tsc.stdout + tsc.stderr).toBe(0);
     const script = `
-      const { DenseEncoderPool } = await import(${JSON.stringify(join(out, 'src', 'encoder', 'dense-pool.js'))});
+      const { DenseEncoderPool } = await import(${JSON.stringify(join(out, 'src', 'encoder', 'dense', 'dense-pool.js'))});
       const pool = await DenseEncoderPool.open(${JSON.stringify(TINY_DENSE)}, { workers: 2 });
       const q = await pool.encodeQueries(${JSON.stringify(TEXTS)});
       const d = await pool.encodeDocuments(${JSON.stringify(TEXTS)});

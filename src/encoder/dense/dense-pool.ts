@@ -5,8 +5,8 @@
 import type { Piscina } from 'piscina';
 import { validateDenseOptions, type DenseEncoderOptions, type DenseRole } from './dense-encoder.js';
 import { inspectDenseModelDir, type DenseModelDir } from './dense-model-dir.js';
-import type { WorkerConfig } from './encoder-worker.js';
-import { type PoolSizeOptions, startWorkers, validatePoolSize, WorkerPool } from './worker-pool.js';
+import type { WorkerConfig } from '../encoder-worker.js';
+import { type PoolSizeOptions, startWorkers, validatePoolSize, WorkerPool } from '../worker-pool.js';
 
 export interface DensePoolOptions extends DenseEncoderOptions, PoolSizeOptions {}
 

@@ -5,10 +5,10 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect, it } from 'vitest';
-import { SpladeEncoder } from '../../src/encoder/splade-encoder.js';
-import { TEXTS, TINY_MODEL } from './fixture.js';
+import { SpladeEncoder } from '../../../src/encoder/sparse/splade-encoder.js';
+import { TEXTS, TINY_MODEL } from '../fixture.js';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
 
 it('runs its workers from compiled JavaScript', async () => {
   // Inside the package (so the addon and node_modules resolve as from dist/), outside git's view.
@@ -17,8 +17,8 @@ it('runs its workers from compiled JavaScript', async () => {
     const tsc = spawnSync('npx', ['tsc', '-p', 'tsconfig.build.json', '--outDir', out], { cwd: ROOT, encoding: 'utf8' });
     expect(tsc.status, tsc.stdout + tsc.stderr).toBe(0);
     const script = `
-      const { EncoderPool } = await import(${JSON.stringify(join(out, 'src', 'encoder', 'encoder-pool.js'))});
-      const pool = await EncoderPool.open(${JSON.stringify(TINY_MODEL)}, { workers: 2 });
+      const { SparseEncoderPool } = await import(${JSON.stringify(join(out, 'src', 'encoder', 'sparse', 'sparse-pool.js'))});
+      const pool = await SparseEncoderPool.open(${JSON.stringify(TINY_MODEL)}, { workers: 2 });
       const v = await pool.encode(${JSON.stringify(TEXTS)});
       await pool.close();
       console.log(JSON.stringify({ offsets: [...v.offsets], terms: [...v.terms], weights: [...v.weights] }));`;

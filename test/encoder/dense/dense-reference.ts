@@ -6,9 +6,9 @@ import { fileURLToPath } from 'node:url';
 import { expect } from 'vitest';
 
 /** The committed tiny dense model (models/make-random-bert.py --dense). */
-export const TINY_DENSE = fileURLToPath(new URL('../../models/fixtures/tiny-dense', import.meta.url));
+export const TINY_DENSE = fileURLToPath(new URL('../../../models/fixtures/tiny-dense', import.meta.url));
 
-const SCRIPT = fileURLToPath(new URL('../../models/bert-numpy-reference.py', import.meta.url));
+const SCRIPT = fileURLToPath(new URL('../../../models/bert-numpy-reference.py', import.meta.url));
 
 export interface ReferenceRequest {
   dir: string;

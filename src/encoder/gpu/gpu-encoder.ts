@@ -8,10 +8,10 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
-import { fail } from '../api/errors.js';
-import type { SparseVectors } from './fused-head.js';
+import { fail } from '../../api/errors.js';
+import type { SparseVectors } from '../sparse/fused-head.js';
 import { readBertWeights, type BertShape } from './gpu-weights.js';
-import { SpladeTokenizer } from './tokenizer.js';
+import { SpladeTokenizer } from '../tokenizer.js';
 
 export interface GpuEncoderOptions {
   /** Tokens per text, special tokens included. Default 256. */
@@ -118,7 +118,7 @@ export function cudaStatus(): { ok: true } | { ok: false; reason: string } {
 
 const FROM_SOURCE = import.meta.url.endsWith('.ts');
 const TOKENIZE_WORKER = FROM_SOURCE
-  ? { filename: new URL('./ts-worker-bootstrap.mjs', import.meta.url).href, workerData: { tsWorker: new URL('./gpu-tokenize-worker.ts', import.meta.url).href } }
+  ? { filename: new URL('../ts-worker-bootstrap.mjs', import.meta.url).href, workerData: { tsWorker: new URL('./gpu-tokenize-worker.ts', import.meta.url).href } }
   : { filename: new URL('./gpu-tokenize-worker.js', import.meta.url).href };
 
 /** Texts per tokenizer task. */

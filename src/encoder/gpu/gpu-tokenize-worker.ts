@@ -1,6 +1,6 @@
 // A tokenizer worker of the GPU encoder (gpu-encoder.ts): one SpladeTokenizer per thread, so a batch
 // of texts is tokenized on several cores while the GPU runs the previous one.
-import { SpladeTokenizer } from './tokenizer.js';
+import { SpladeTokenizer } from '../tokenizer.js';
 
 const loaded = new Map<string, Promise<SpladeTokenizer>>();
 
