@@ -5,7 +5,7 @@ Hugging Face model.safetensors, then sentence-transformers pooling and normaliza
 It shares no code with the ONNX graph builder (models/make-random-bert.py) or the TypeScript encoder:
 its own safetensors reader, Hugging Face `tokenizers` (Rust) for tokenization with its own truncation
 (which keeps [CLS] and [SEP], as sentence-transformers does), one text at a time with no padding (so
-no attention mask is involved at all). test/encoder/dense-*.test.ts compare the encoder with it.
+no attention mask is involved at all). test/encoder/dense/*.test.ts compare the encoder with it.
 
 Reads a JSON request on stdin, writes a JSON answer on stdout:
   {"dir": ".../model", "texts": [...], "prompt": "query: ", "max_length": 256,

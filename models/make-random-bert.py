@@ -302,7 +302,7 @@ def hf_tensors(w):
     return t
 
 
-# sentence-transformers configuration files carried next to a dense model (src/encoder/dense-config.ts)
+# sentence-transformers configuration files carried next to a dense model (src/encoder/dense/dense-model-dir.ts)
 ST_FILES = ("modules.json", "1_Pooling/config.json", "sentence_bert_config.json", "config_sentence_transformers.json")
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.txt")
 
