@@ -1,6 +1,7 @@
 // N-API pieces shared by the sparse and dense bindings: pinning JS values for worker threads, the
 // asynchronous workers (build or merge a segment, save one, run a batch of queries), hits as
-// typed arrays, and the segment class's shared part (Wrap; delete, deletedBits, docnos, save).
+// typed arrays, open and merge, and the segment class's shared part (Wrap, the class definition;
+// stats, delete, deletedBits, docnos, save).
 // Promises reject with the same codes in both engines: NATIVE_BUILD_FAILED, NATIVE_SEARCH_FAILED,
 // or the IoError's own code.
 #pragma once
@@ -9,6 +10,8 @@
 
 #include <cstring>
 #include <functional>
+#include <initializer_list>
+#include <iterator>
 #include <memory>
 #include <string>
 #include <vector>
@@ -205,14 +208,38 @@ Napi::Value open_js(const Napi::CallbackInfo& info, const char* usage,
   return Wrap::Wrap(env, std::move(s));
 }
 
+// merge(segments, params) -> Promise of one segment of the engine's class (`Wrap`) holding the live
+// documents of `segs`, merged on a worker thread. `ok` is the engine's verdict on the segments (its
+// segments_of, plus whatever else it requires of a merge); false throws NATIVE_BAD_ARGUMENT with
+// `usage`.
+template <typename Wrap, typename Segment, typename Params>
+Napi::Value merge_js(const Napi::CallbackInfo& info, std::vector<std::shared_ptr<Segment>> segs, bool ok,
+                     const char* usage, void (*parse_params)(const Napi::Value&, Params&),
+                     std::shared_ptr<Segment> (*merge_segments)(const std::vector<std::shared_ptr<Segment>>&,
+                                                                const Params&)) {
+  Napi::Env env = info.Env();
+  if (!ok) {
+    throw_coded(env, "NATIVE_BAD_ARGUMENT", usage);
+    return env.Null();
+  }
+  Params p;
+  parse_params(info[1], p);
+  return queue(new SegmentWorker<Wrap>(
+      env, [segs = std::move(segs), p, merge_segments] { return merge_segments(segs, p); }));
+}
+
 // The JS class of an engine's segments (CRTP: Derived is the engine's ObjectWrap class). Wrap()
-// makes a JS object holding a segment; the methods both engines expose are here, each engine's
-// DefineClass lists them with its own. Derived provides `static Napi::FunctionReference&
-// ctor(Napi::Env)` (its constructor in the per-environment AddonData); `save_segment` is the
-// engine's atomic write of the image.
+// makes a JS object holding a segment; the methods both engines expose are here, and define()
+// makes the class from them and the engine's own. Derived provides `static
+// Napi::FunctionReference& ctor(Napi::Env)` (its constructor in the per-environment AddonData),
+// `void engine_stats(Napi::Object&) const` (its fields of stats()) and `kSectionNames` (its
+// sections in Section order, for stats().sectionBytes); `save_segment` is the engine's atomic
+// write of the image.
 template <typename Derived, typename Segment, IoError (*save_segment)(const Segment&, const std::string&)>
 class SegmentWrapBase : public Napi::ObjectWrap<Derived> {
  public:
+  using PropertyDescriptor = typename Napi::ObjectWrap<Derived>::PropertyDescriptor;
+
   explicit SegmentWrapBase(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Derived>(info) {}
   static Napi::Object Wrap(Napi::Env env, std::shared_ptr<Segment> s) {
     Napi::Object o = Derived::ctor(env).New({});
@@ -222,6 +249,36 @@ class SegmentWrapBase : public Napi::ObjectWrap<Derived> {
   std::shared_ptr<Segment> seg_;
 
  protected:
+  // The class `name`, its constructor kept in ctor(env). The engine's own methods go between
+  // docnos and save, where each engine has always listed them (the prototype's property order).
+  static Napi::Function define(Napi::Env env, const char* name, std::initializer_list<PropertyDescriptor> own) {
+    std::vector<PropertyDescriptor> methods = {Derived::InstanceMethod("stats", &SegmentWrapBase::Stats),
+                                               Derived::InstanceMethod("delete", &SegmentWrapBase::Delete),
+                                               Derived::InstanceMethod("deletedBits", &SegmentWrapBase::DeletedBits),
+                                               Derived::InstanceMethod("docnos", &SegmentWrapBase::Docnos)};
+    methods.insert(methods.end(), own);
+    methods.push_back(Derived::InstanceMethod("save", &SegmentWrapBase::Save));
+    Napi::Function f = Derived::DefineClass(env, name, methods);
+    Derived::ctor(env) = Napi::Persistent(f);
+    return f;
+  }
+
+  // stats() -> {docs, deleted, <the engine's fields>, formatVersion, sectionBytes}
+  Napi::Value Stats(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    const auto& h = seg_->header();
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("docs", seg_->n_docs());
+    o.Set("deleted", seg_->deleted_count());
+    static_cast<const Derived*>(this)->engine_stats(o);
+    o.Set("formatVersion", h.version);
+    Napi::Object bytes = Napi::Object::New(env);
+    for (uint32_t s = 0; s < std::size(Derived::kSectionNames); ++s)
+      bytes.Set(Derived::kSectionNames[s], static_cast<double>(h.sections[s].length));
+    o.Set("sectionBytes", bytes);
+    return o;
+  }
+
   // delete(docnos: Uint32Array) -> number of documents newly deleted in this segment
   Napi::Value Delete(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();

@@ -29,7 +29,10 @@ class SegmentWrap : public lsr::napi::SegmentWrapBase<SegmentWrap, Segment, lsr:
   static Napi::FunctionReference& ctor(Napi::Env env) { return addon_data(env).dense_segment_ctor; }
 
  private:
-  Napi::Value Stats(const Napi::CallbackInfo& info);
+  friend SegmentWrapBase;
+  static constexpr const char* kSectionNames[kSectionCount] = {
+      "docnos", "vectors", "scales", "links0", "upperOffsets", "upperLinks"};
+  void engine_stats(Napi::Object& o) const;
   Napi::Value Vector(const Napi::CallbackInfo& info);
 };
 
@@ -131,7 +134,7 @@ Napi::Value Search(const Napi::CallbackInfo& info) {
     return env.Null();
   }
   try {
-    return lsr::napi::hits_to_js(env, search(segs, q, p));
+    return lsr::napi::hits_to_js(env, dense_search(segs, q, p));
   } catch (const std::exception& e) {
     throw_coded(env, "NATIVE_SEARCH_FAILED", e.what());
     return env.Null();
@@ -163,7 +166,7 @@ Napi::Value SearchBatch(const Napi::CallbackInfo& info) {
       [segs = std::move(segs), q, nq, dim, p, threads](std::vector<std::vector<Hit>>& out) {
         if (p.approx) {
           parallel_chunks(nq, threads, 1, [&](uint32_t, uint64_t b, uint64_t e) {
-            for (uint64_t i = b; i < e; ++i) out[i] = search(segs, q + i * dim, p);
+            for (uint64_t i = b; i < e; ++i) out[i] = dense_search(segs, q + i * dim, p);
           });
         } else {
           parallel_chunks(nq, threads, kQueryBlock, [&](uint32_t, uint64_t b, uint64_t e) {
@@ -177,16 +180,13 @@ Napi::Value SearchBatch(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value Merge(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
   bool ok;
   auto segs = segments_of(info[0], 0, ok);
-  if (!ok || segs.empty()) {
-    throw_coded(env, "NATIVE_BAD_ARGUMENT", "mergeDenseSegments(segments, params): segments of one dimension");
-    return env.Null();
-  }
-  BuildParams p;
-  parse_build_params(info[1], p);
-  return queue(new lsr::napi::SegmentWorker<SegmentWrap>(env, [segs, p] { return merge_segments(segs, p); }));
+  // No segments give no dimension to build the merged one with.
+  ok = ok && !segs.empty();
+  return lsr::napi::merge_js<SegmentWrap>(info, std::move(segs), ok,
+                                          "mergeDenseSegments(segments, params): segments of one dimension",
+                                          parse_build_params, merge_segments);
 }
 
 Napi::Value SimdLevel(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), kernels().name); }
@@ -194,23 +194,12 @@ Napi::Value SimdLevel(const Napi::CallbackInfo& info) { return Napi::String::New
 }  // namespace
 
 Napi::Function SegmentWrap::Define(Napi::Env env) {
-  Napi::Function f = DefineClass(env, "DenseSegment",
-                                 {InstanceMethod("stats", &SegmentWrap::Stats),
-                                  InstanceMethod("delete", &SegmentWrap::Delete),
-                                  InstanceMethod("deletedBits", &SegmentWrap::DeletedBits),
-                                  InstanceMethod("docnos", &SegmentWrap::Docnos),
-                                  InstanceMethod("vector", &SegmentWrap::Vector),
-                                  InstanceMethod("save", &SegmentWrap::Save)});
-  addon_data(env).dense_segment_ctor = Napi::Persistent(f);
-  return f;
+  return define(env, "DenseSegment", {InstanceMethod("vector", &SegmentWrap::Vector)});
 }
 
-Napi::Value SegmentWrap::Stats(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
+// stats() fields of a dense segment, between deleted and formatVersion (SegmentWrapBase::Stats).
+void SegmentWrap::engine_stats(Napi::Object& o) const {
   const Header& h = seg_->header();
-  Napi::Object o = Napi::Object::New(env);
-  o.Set("docs", seg_->n_docs());
-  o.Set("deleted", seg_->deleted_count());
   o.Set("dim", h.dim);
   o.Set("int8", seg_->int8());
   o.Set("graph", seg_->has_graph());
@@ -218,12 +207,6 @@ Napi::Value SegmentWrap::Stats(const Napi::CallbackInfo& info) {
   o.Set("hnswEfConstruction", h.hnsw_ef_construction);
   o.Set("hnswMaxLevel", h.hnsw_max_level);
   o.Set("bytes", static_cast<double>(seg_->bytes()));
-  o.Set("formatVersion", h.version);
-  Napi::Object bytes = Napi::Object::New(env);
-  const char* names[kSectionCount] = {"docnos", "vectors", "scales", "links0", "upperOffsets", "upperLinks"};
-  for (uint32_t s = 0; s < kSectionCount; ++s) bytes.Set(names[s], static_cast<double>(h.sections[s].length));
-  o.Set("sectionBytes", bytes);
-  return o;
 }
 
 // vector(docno) -> {vector: Float32Array (dim, dequantized for i8), deleted} | null

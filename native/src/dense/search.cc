@@ -14,8 +14,6 @@ namespace lsr::dense {
 
 namespace {
 
-using sparse::TopK;
-
 // A filter that keeps fewer than this share of a segment's documents sends the approximate walk
 // to an exact scan of the allowed rows: the graph walk would visit on the order of ef / share
 // nodes to find ef allowed ones, more than scoring the few allowed rows directly.
@@ -173,7 +171,7 @@ void search_segment(const Segment& s, const float* q, const SearchParams& p, Scr
 
 }  // namespace
 
-std::vector<Hit> search(const std::vector<std::shared_ptr<Segment>>& segs, const float* q, const SearchParams& p) {
+std::vector<Hit> dense_search(const std::vector<std::shared_ptr<Segment>>& segs, const float* q, const SearchParams& p) {
   TopK top(p.k);
   if (segs.empty()) return {};
   Scratch& sc = Scratch::local();

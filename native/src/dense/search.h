@@ -1,18 +1,16 @@
 // Dense top-k over segments: exact (every live, allowed row scored) or through each segment's HNSW
-// graph. Hits, the bounded top-k and its tie order (score, then ascending docno) are the sparse
-// engine's, so both engines return the same TopK shape with the same ordering rules.
+// graph. Hits, the bounded top-k and its tie order (score, then ascending docno) are common/top-k.h,
+// shared with the sparse engine, so both return the same shape with the same ordering rules.
 #pragma once
 
 #include <cstdint>
 #include <memory>
 #include <vector>
 
+#include "common/top-k.h"
 #include "dense/segment.h"
-#include "sparse/search.h"
 
 namespace lsr::dense {
-
-using sparse::Hit;
 
 struct SearchParams {
   uint32_t k = 10;
@@ -23,7 +21,7 @@ struct SearchParams {
 };
 
 // `q` holds dim floats. Segments all have that dim (the TypeScript layer guarantees it).
-std::vector<Hit> search(const std::vector<std::shared_ptr<Segment>>& segs, const float* q, const SearchParams& p);
+std::vector<Hit> dense_search(const std::vector<std::shared_ptr<Segment>>& segs, const float* q, const SearchParams& p);
 
 // Exact top-k for a block of queries at once: each row is read from memory once and scored
 // against every query of the block while it sits in cache (the batch path's throughput).

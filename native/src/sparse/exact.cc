@@ -143,8 +143,8 @@ void search_exact(const Segment& s, const Query& q, const SearchParams& p, Scrat
   select_scalar(s, p, acc, 0, n, top);
 }
 
-std::vector<Hit> search(const std::vector<std::shared_ptr<Segment>>& segs, const Query& q,
-                        const SearchParams& p) {
+std::vector<Hit> sparse_search(const std::vector<std::shared_ptr<Segment>>& segs, const Query& q,
+                               const SearchParams& p) {
   TopK top(p.k);
   Scratch& sc = Scratch::local();
   for (const auto& s : segs) {

@@ -1,5 +1,5 @@
-// Query evaluation over segments: a shared top-k collector, per-thread scratch, and the two
-// strategies (exact term-at-a-time in exact.cc; approximate in approx.cc: pruned lists or blocks).
+// Query evaluation over segments: per-thread scratch and the two strategies (exact term-at-a-time
+// in exact.cc; approximate in approx.cc: pruned lists or blocks), collecting into common/top-k.h.
 #pragma once
 
 #include <algorithm>
@@ -7,50 +7,10 @@
 #include <memory>
 #include <vector>
 
+#include "common/top-k.h"
 #include "sparse/segment.h"
 
 namespace lsr::sparse {
-
-struct Hit {
-  float score;
-  uint32_t docno;
-};
-
-// Better = higher score, then lower docno: the order results are returned in, so ties between
-// equal scores are broken by document order, deterministically.
-inline bool better(const Hit& a, const Hit& b) {
-  return a.score != b.score ? a.score > b.score : a.docno < b.docno;
-}
-
-// Bounded min-heap of the best k hits seen so far.
-class TopK {
- public:
-  explicit TopK(uint32_t k) : k_(k) { heap_.reserve(k); }
-  bool full() const { return heap_.size() >= k_; }
-  // Score a candidate must exceed (or tie with a lower docno) to enter; -inf until full.
-  float threshold() const { return full() ? heap_.front().score : -1.f; }
-  void push(Hit h) {
-    auto cmp = [](const Hit& a, const Hit& b) { return better(a, b); };
-    if (!full()) {
-      heap_.push_back(h);
-      std::push_heap(heap_.begin(), heap_.end(), cmp);
-    } else if (better(h, heap_.front())) {
-      std::pop_heap(heap_.begin(), heap_.end(), cmp);
-      heap_.back() = h;
-      std::push_heap(heap_.begin(), heap_.end(), cmp);
-    }
-  }
-  std::vector<Hit> sorted() const {
-    std::vector<Hit> out(heap_);
-    std::sort(out.begin(), out.end(), better);
-    return out;
-  }
-  uint32_t k() const { return k_; }
-
- private:
-  uint32_t k_;
-  std::vector<Hit> heap_;
-};
 
 // A query after merging repeated terms (weights summed) and dropping non-positive weights.
 struct Query {
@@ -91,8 +51,8 @@ void search_blocks(const Segment& s, const Query& q, const SearchParams& p, Scra
 void search_pruned(const Segment& s, const Query& q, const SearchParams& p, Scratch& sc, TopK& top);
 
 // Searches every segment and returns the best k, best first.
-std::vector<Hit> search(const std::vector<std::shared_ptr<Segment>>& segs, const Query& q,
-                        const SearchParams& p);
+std::vector<Hit> sparse_search(const std::vector<std::shared_ptr<Segment>>& segs, const Query& q,
+                               const SearchParams& p);
 
 // Dot product of a forward-index document with a dense query vector (SIMD-dispatched).
 float dot_forward(const uint32_t* terms, const float* weights, uint64_t n, const float* dense);

@@ -27,14 +27,19 @@ class SegmentWrap : public lsr::napi::SegmentWrapBase<SegmentWrap, Segment, save
   static Napi::FunctionReference& ctor(Napi::Env env) { return addon_data(env).segment_ctor; }
 
  private:
-  Napi::Value Stats(const Napi::CallbackInfo& info);
+  friend SegmentWrapBase;
+  static constexpr const char* kSectionNames[kSectionCount] = {
+      "docnos", "fwdOffsets", "fwdTerms", "fwdWeights", "invOffsets", "invDocs", "invWeights", "termMax",
+      "blkTermOffsets", "blkDocOffsets", "blkDocs", "sumOffsets", "sumTerms", "sumValues", "sumScale",
+      "prunedOffsets", "prunedDocs", "prunedWeights"};
+  void engine_stats(Napi::Object& o) const;
   Napi::Value Document(const Napi::CallbackInfo& info);
 };
 
 namespace {
 
-bool parse_build_params(const Napi::Value& v, BuildParams& p) {
-  if (!v.IsObject()) return true;
+void parse_build_params(const Napi::Value& v, BuildParams& p) {
+  if (!v.IsObject()) return;
   Napi::Object o = v.As<Napi::Object>();
   p.quantize_u8 = lsr::napi::bool_opt(o, "quantizeU8", false);
   p.threads = static_cast<uint32_t>(lsr::napi::num_opt(o, "threads", 1));
@@ -42,7 +47,6 @@ bool parse_build_params(const Napi::Value& v, BuildParams& p) {
   p.approx.block_ratio = static_cast<float>(lsr::napi::num_opt(o, "approxBlockRatio", 0.1));
   p.approx.summary_energy = static_cast<float>(lsr::napi::num_opt(o, "approxSummaryEnergy", 0.4));
   p.approx.blocks = lsr::napi::bool_opt(o, "approxBlocks", false);
-  return true;
 }
 
 std::vector<std::shared_ptr<Segment>> segments_of(const Napi::Value& v, bool& ok) {
@@ -145,7 +149,7 @@ Napi::Value Search(const Napi::CallbackInfo& info) {
     return env.Null();
   }
   try {
-    return lsr::napi::hits_to_js(env, search(segs, query_of(t, w, nt), p));
+    return lsr::napi::hits_to_js(env, sparse_search(segs, query_of(t, w, nt), p));
   } catch (const std::exception& e) {
     throw_coded(env, "NATIVE_SEARCH_FAILED", e.what());
     return env.Null();
@@ -186,45 +190,28 @@ Napi::Value SearchBatch(const Napi::CallbackInfo& info) {
       env, nq,
       [segs = std::move(segs), qs = std::move(qs), p, threads](std::vector<std::vector<Hit>>& out) {
         parallel_chunks(qs.size(), threads, 1, [&](uint32_t, uint64_t b, uint64_t e) {
-          for (uint64_t i = b; i < e; ++i) out[i] = search(segs, qs[i], p);
+          for (uint64_t i = b; i < e; ++i) out[i] = sparse_search(segs, qs[i], p);
         });
       },
       std::move(pins)));
 }
 
 Napi::Value Merge(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
   bool ok;
   auto segs = segments_of(info[0], ok);
-  if (!ok) {
-    throw_coded(env, "NATIVE_BAD_ARGUMENT", "merge(segments, params)");
-    return env.Null();
-  }
-  BuildParams p;
-  parse_build_params(info[1], p);
-  return queue(new lsr::napi::SegmentWorker<SegmentWrap>(env, [segs, p] { return merge_segments(segs, p); }));
+  return lsr::napi::merge_js<SegmentWrap>(info, std::move(segs), ok, "merge(segments, params)", parse_build_params,
+                                          merge_segments);
 }
 
 }  // namespace
 
 Napi::Function SegmentWrap::Define(Napi::Env env) {
-  Napi::Function f = DefineClass(env, "SparseSegment",
-                                 {InstanceMethod("stats", &SegmentWrap::Stats),
-                                  InstanceMethod("delete", &SegmentWrap::Delete),
-                                  InstanceMethod("deletedBits", &SegmentWrap::DeletedBits),
-                                  InstanceMethod("docnos", &SegmentWrap::Docnos),
-                                  InstanceMethod("document", &SegmentWrap::Document),
-                                  InstanceMethod("save", &SegmentWrap::Save)});
-  addon_data(env).segment_ctor = Napi::Persistent(f);
-  return f;
+  return define(env, "SparseSegment", {InstanceMethod("document", &SegmentWrap::Document)});
 }
 
-Napi::Value SegmentWrap::Stats(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
+// stats() fields of a sparse segment, between deleted and formatVersion (SegmentWrapBase::Stats).
+void SegmentWrap::engine_stats(Napi::Object& o) const {
   const Header& h = seg_->header();
-  Napi::Object o = Napi::Object::New(env);
-  o.Set("docs", seg_->n_docs());
-  o.Set("deleted", seg_->deleted_count());
   o.Set("nnz", static_cast<double>(h.nnz));
   o.Set("vocab", h.vocab);
   o.Set("bytes", static_cast<double>(seg_->bytes()));
@@ -235,15 +222,6 @@ Napi::Value SegmentWrap::Stats(const Napi::CallbackInfo& info) {
   o.Set("approxPostings", h.approx_postings);
   o.Set("approxBlockRatio", h.approx_block_ratio);
   o.Set("approxSummaryEnergy", h.approx_summary_energy);
-  o.Set("formatVersion", h.version);
-  Napi::Object bytes = Napi::Object::New(env);
-  const char* names[kSectionCount] = {"docnos", "fwdOffsets", "fwdTerms", "fwdWeights", "invOffsets",
-                                      "invDocs", "invWeights", "termMax", "blkTermOffsets", "blkDocOffsets",
-                                      "blkDocs", "sumOffsets", "sumTerms", "sumValues", "sumScale",
-                                      "prunedOffsets", "prunedDocs", "prunedWeights"};
-  for (uint32_t s = 0; s < kSectionCount; ++s) bytes.Set(names[s], static_cast<double>(h.sections[s].length));
-  o.Set("sectionBytes", bytes);
-  return o;
 }
 
 // document(docno) -> {terms, weights} | null; deleted documents are still returned (callers check).
