@@ -10,7 +10,8 @@ import { JobRegistry } from '../collections/ingest-job.js';
 import { CollectionRegistry } from '../collections/registry.js';
 import { EncoderRegistry } from '../encoder/encoder-registry.js';
 import { registerAuth, registerRateLimit } from './auth.js';
-import { ERROR_STATUS, isServiceError, serviceError, type ErrorBody, type ErrorCode, type ServiceError } from './errors.js';
+import { isServiceError, ServiceError, type ErrorCode } from '../errors.js';
+import { ERROR_STATUS, statusOf, type ErrorBody } from './errors.js';
 import { Metrics } from './metrics.js';
 import { collectionRoutes } from './routes/collections.js';
 import { documentRoutes } from './routes/documents.js';
@@ -48,36 +49,37 @@ function validationError(errs: AjvError[], context: string): ServiceError {
   const what = field || context;
   let msg = `${what} ${e.message ?? 'is invalid'}`;
   if (e.keyword === 'additionalProperties') msg = `${what} is not a known property`;
-  return serviceError(code, `${context}: ${msg}`, field || undefined);
+  return new ServiceError(code, `${context}: ${msg}`, field || undefined);
 }
 
 /** Fastify's own errors (parsers, limits) mapped onto the table. */
 function fromFastify(err: FastifyError): ServiceError | undefined {
   switch (err.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return serviceError('BODY_TOO_LARGE', err.message);
+      return new ServiceError('BODY_TOO_LARGE', err.message);
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
     case 'FST_ERR_CTP_INVALID_TYPE':
-      return serviceError('UNSUPPORTED_MEDIA_TYPE', err.message, 'content-type');
+      return new ServiceError('UNSUPPORTED_MEDIA_TYPE', err.message, 'content-type');
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
-      return serviceError('INVALID_JSON', err.message);
+      return new ServiceError('INVALID_JSON', err.message);
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
-      return serviceError('VALIDATION_FAILED', err.message, 'content-length');
+      return new ServiceError('VALIDATION_FAILED', err.message, 'content-length');
   }
-  if (err.statusCode === 414 || err.code === 'FST_ERR_MAX_PARAM_LENGTH') return serviceError('URI_TOO_LONG', err.message);
-  if (err.statusCode === 413) return serviceError('BODY_TOO_LARGE', err.message);
-  if (err.statusCode === 415) return serviceError('UNSUPPORTED_MEDIA_TYPE', err.message, 'content-type');
-  if (err.statusCode === 404) return serviceError('ROUTE_NOT_FOUND', err.message);
-  if (err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500) return serviceError('VALIDATION_FAILED', err.message);
+  if (err.statusCode === 414 || err.code === 'FST_ERR_MAX_PARAM_LENGTH') return new ServiceError('URI_TOO_LONG', err.message);
+  if (err.statusCode === 413) return new ServiceError('BODY_TOO_LARGE', err.message);
+  if (err.statusCode === 415) return new ServiceError('UNSUPPORTED_MEDIA_TYPE', err.message, 'content-type');
+  if (err.statusCode === 404) return new ServiceError('ROUTE_NOT_FOUND', err.message);
+  if (err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500) return new ServiceError('VALIDATION_FAILED', err.message);
   return undefined;
 }
 
 function errorBody(e: ServiceError): ErrorBody {
+  const statusCode = statusOf(e);
   return {
-    statusCode: e.statusCode,
+    statusCode,
     code: e.code,
-    error: STATUS_CODES[e.statusCode] ?? 'Error',
+    error: STATUS_CODES[statusCode] ?? 'Error',
     message: e.message,
     ...(e.field !== undefined ? { field: e.field } : {}),
   };
@@ -114,12 +116,12 @@ export async function buildApp(config: Config, logger: FastifyServerOptions['log
     try {
       text = utf8.decode(buf);
     } catch {
-      return done(serviceError('INVALID_UTF8', 'request body is not valid UTF-8'), undefined);
+      return done(new ServiceError('INVALID_UTF8', 'request body is not valid UTF-8'), undefined);
     }
     try {
       done(null, JSON.parse(text));
     } catch (e) {
-      done(serviceError('INVALID_JSON', `request body is not valid JSON: ${(e as Error).message}`), undefined);
+      done(new ServiceError('INVALID_JSON', `request body is not valid JSON: ${(e as Error).message}`), undefined);
     }
   });
   // NDJSON is handed to the route as the raw stream: bulk bodies are never buffered.
@@ -141,17 +143,18 @@ export async function buildApp(config: Config, logger: FastifyServerOptions['log
         }
       }
     }
-    else if (err instanceof IndexError && err.code === 'INVALID_ARGUMENT') e = serviceError('VALIDATION_FAILED', err.message);
+    else if (err instanceof IndexError && err.code === 'INVALID_ARGUMENT') e = new ServiceError('VALIDATION_FAILED', err.message);
     else e = fromFastify(err);
     if (!e) {
       req.log.error({ err }, 'internal error');
-      e = serviceError('INTERNAL', 'internal error; see the server log');
+      e = new ServiceError('INTERNAL', 'internal error; see the server log');
     }
-    if (e.statusCode >= 500) req.log.error({ err }, e.message);
-    void reply.code(e.statusCode).type('application/json').send(errorBody(e));
+    const body = errorBody(e);
+    if (body.statusCode >= 500) req.log.error({ err }, e.message);
+    void reply.code(body.statusCode).type('application/json').send(body);
   });
   app.setNotFoundHandler({}, (req, reply) => {
-    const e = serviceError('ROUTE_NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`);
+    const e = new ServiceError('ROUTE_NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`);
     void reply.code(404).send(errorBody(e));
   });
 

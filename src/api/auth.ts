@@ -3,7 +3,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ApiKey } from '../config.js';
-import { fail } from './errors.js';
+import { fail } from '../errors.js';
 import type { Access } from './service.js';
 
 function presentedKey(req: FastifyRequest): string | undefined {

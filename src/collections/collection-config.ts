@@ -1,5 +1,5 @@
 // What a collection is made of, persisted in its store's `meta` table at creation.
-import { fail } from '../api/errors.js';
+import { fail } from '../errors.js';
 import { resolveModelSource } from '../encoder/model-source.js';
 import { BM25_DEFAULTS, type Bm25Params } from './bm25.js';
 

@@ -9,7 +9,7 @@
 import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { DenseIndex, IndexError, SparseIndex, type SparseBatch } from '../../index/index.js';
-import { fail } from '../api/errors.js';
+import { fail } from '../errors.js';
 import type { DenseEncoderPool } from '../encoder/dense/dense-pool.js';
 import type { SparseEncoderPool } from '../encoder/sparse/sparse-pool.js';
 import type { EncoderRegistry } from '../encoder/encoder-registry.js';

@@ -1,6 +1,6 @@
 // Turns one client document (an NDJSON line or a JSON body) into what the store keeps, refusing
 // malformed input with a code and the field at fault.
-import { fail } from '../api/errors.js';
+import { fail } from '../errors.js';
 import type { Analyzer } from '../text/analyzer.js';
 import { termCounts } from '../text/analyzer.js';
 import type { NewDocument } from '../store/document-store.js';

@@ -1,7 +1,7 @@
 // Bulk ingest jobs: what GET /v1/jobs/:id reports. Jobs live in memory (the documents they wrote
 // live in the store); a restart forgets finished jobs, never committed documents.
 import { randomUUID } from 'node:crypto';
-import type { ErrorCode } from '../api/errors.js';
+import type { ErrorCode } from '../errors.js';
 import { JobStore } from './job-store.js';
 
 export type JobState = 'queued' | 'running' | 'committed' | 'failed';

@@ -3,7 +3,7 @@
 // bounded whatever the body size. A batch is also flushed after a short idle time so a slow stream
 // still commits steadily (and a crash loses only what was never acknowledged).
 import type { Readable } from 'node:stream';
-import { isServiceError, type ErrorCode } from '../api/errors.js';
+import { isServiceError, type ErrorCode } from '../errors.js';
 import type { NewDocument } from '../store/document-store.js';
 import type { Collection } from './collection.js';
 import { prepareDocument } from './documents.js';

@@ -2,7 +2,7 @@
 // they touch the filesystem, so a name can never leave that folder.
 import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { fail } from '../api/errors.js';
+import { fail } from '../errors.js';
 import { buildConfig, validateCollectionName, type CollectionSpec } from './collection-config.js';
 import { Collection, type Logger } from './collection.js';
 import { lockDataDir } from './data-dir-lock.js';

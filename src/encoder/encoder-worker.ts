@@ -4,6 +4,7 @@ import { SpladeEncoder, type EncoderOptions } from './sparse/splade-encoder.js';
 import { GpuEncoder } from './gpu/gpu-encoder.js';
 import { DenseEncoder, type DenseEncoderOptions, type DenseRole } from './dense/dense-encoder.js';
 import type { SparseVectors } from './sparse/fused-head.js';
+import { toTransferable } from '../errors.js';
 
 export interface WorkerConfig {
   dir: string;
@@ -31,6 +32,14 @@ function loadSparse(c: WorkerConfig): Promise<SpladeEncoder | GpuEncoder> {
 let dense: Promise<DenseEncoder> | null = null;
 
 export default async function run(task: WorkerTask & { config: WorkerConfig }): Promise<SparseVectors | Float32Array | null> {
+  try {
+    return await runTask(task);
+  } catch (e) {
+    throw toTransferable(e);
+  }
+}
+
+async function runTask(task: WorkerTask & { config: WorkerConfig }): Promise<SparseVectors | Float32Array | null> {
   if (task.kind === 'dense-ready' || task.kind === 'dense') {
     dense ??= DenseEncoder.load(task.config.dir, task.config.dense ?? {}, task.config.field);
     const enc = await dense;

@@ -10,7 +10,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { fail } from '../api/errors.js';
+import { fail } from '../errors.js';
 
 export const SOURCE_SCHEMES = ['dir', 'pypi', 'maven', 'hf'] as const;
 export type SourceScheme = (typeof SOURCE_SCHEMES)[number];

@@ -1,7 +1,7 @@
 // The inputs of an ONNX BERT-style graph for one padded token batch, shared by the SPLADE and dense
 // encoders.
 import * as ort from 'onnxruntime-node';
-import { fail } from '../api/errors.js';
+import { fail } from '../errors.js';
 import type { TokenBatch } from './tokenizer.js';
 
 /**

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { AutoTokenizer, env, type PreTrainedTokenizer } from '@huggingface/transformers';
-import { fail } from '../api/errors.js';
+import { fail } from '../errors.js';
 
 /** Token ids of a batch, padded to its longest text: the ONNX inputs. */
 export interface TokenBatch {

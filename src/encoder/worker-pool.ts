@@ -3,7 +3,7 @@
 // reaches the ingest stream instead of memory filling up), results come back in submission order,
 // close() drains what was accepted, then stops the workers. Each pool adds its own tasks and results.
 import { Piscina } from 'piscina';
-import { fail } from '../api/errors.js';
+import { fail, fromTransferable } from '../errors.js';
 import type { WorkerConfig, WorkerTask } from './encoder-worker.js';
 
 // From dist/ the worker is compiled JS; from sources (vitest, tsx) a JS bootstrap registers tsx in
@@ -47,7 +47,7 @@ export async function startWorkers(workers: number, ready: WorkerTask & { config
     await Promise.all(Array.from({ length: workers }, () => piscina.run(ready)));
   } catch (e) {
     await piscina.destroy();
-    throw e;
+    throw fromTransferable(e);
   }
   return piscina;
 }
@@ -109,6 +109,8 @@ export abstract class WorkerPool<R> {
     this.pending++;
     try {
       return (await this.piscina.run({ ...task, config: this.config })) as R;
+    } catch (e) {
+      throw fromTransferable(e);
     } finally {
       this.pending--;
       this.waiters.shift()?.();

@@ -15,18 +15,18 @@ export interface ServiceHit {
 }
 
 /** Error from the service, with the HTTP status and the service's error code when it gave one. */
-export class ServiceError extends Error {
+export class ServiceResponseError extends Error {
   readonly status: number;
   readonly code?: string;
   constructor(status: number, message: string, code?: string) {
     super(message);
-    this.name = 'ServiceError';
+    this.name = 'ServiceResponseError';
     this.status = status;
     this.code = code;
   }
 }
 
-async function failure(res: Response, what: string): Promise<ServiceError> {
+async function failure(res: Response, what: string): Promise<ServiceResponseError> {
   const text = await res.text().catch(() => '');
   let code: string | undefined;
   let message = text.slice(0, 500);
@@ -38,7 +38,7 @@ async function failure(res: Response, what: string): Promise<ServiceError> {
   } catch {
     // Not JSON: keep the raw text.
   }
-  return new ServiceError(res.status, `${what}: HTTP ${res.status}${code ? ` ${code}` : ''}: ${message}`, code);
+  return new ServiceResponseError(res.status, `${what}: HTTP ${res.status}${code ? ` ${code}` : ''}: ${message}`, code);
 }
 
 /** POSTs a streamed body without a client-side timeout; resolves with the status and the body text. */
@@ -89,7 +89,7 @@ export class ServiceClient {
     try {
       return (await this.json('GET', `/v1/collections/${encodeURIComponent(name)}`)) as Record<string, unknown>;
     } catch (e) {
-      if (e instanceof ServiceError && e.status === 404) return null;
+      if (e instanceof ServiceResponseError && e.status === 404) return null;
       throw e;
     }
   }
@@ -141,7 +141,7 @@ export class ServiceClient {
     const job = (typeof report.job === 'object' && report.job !== null ? report.job : report) as Record<string, unknown>;
     const status = job.status ?? job.state;
     if (typeof status === 'string' && /fail|error|cancel/i.test(status)) {
-      throw new ServiceError(res.status, `ingest into "${name}" ended ${status}: ${JSON.stringify(job).slice(0, 500)}`);
+      throw new ServiceResponseError(res.status, `ingest into "${name}" ended ${status}: ${JSON.stringify(job).slice(0, 500)}`);
     }
     return report;
   }
@@ -156,7 +156,7 @@ export class ServiceClient {
   /** Searches a collection with a whole search body (e.g. a hybrid search's `retrievers` and `fusion`). */
   async searchWith(name: string, body: Record<string, unknown>): Promise<ServiceHit[]> {
     const r = (await this.json('POST', `/v1/collections/${encodeURIComponent(name)}/search`, body)) as { hits?: ServiceHit[] };
-    if (!r || !Array.isArray(r.hits)) throw new ServiceError(200, `search in "${name}": response has no hits array`);
+    if (!r || !Array.isArray(r.hits)) throw new ServiceResponseError(200, `search in "${name}": response has no hits array`);
     return r.hits;
   }
 }

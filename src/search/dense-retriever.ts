@@ -3,7 +3,7 @@
 // DenseIndex returns the documents with the highest inner products (cosine for normalized models).
 // search/search.ts and search/hybrid.ts plan and fuse; this file only encodes and asks the index.
 import type { DenseIndex, TopK } from '../../index/index.js';
-import { fail } from '../api/errors.js';
+import { fail } from '../errors.js';
 import type { DenseConfig } from '../collections/collection-config.js';
 import type { DenseEncoderPool } from '../encoder/dense/dense-pool.js';
 

@@ -1,7 +1,7 @@
 // Metadata filters -> a SQL condition over docs.metadata -> a bitset over document numbers for the
 // engine. A condition on a key holding an array matches when any element matches (json_each walks
 // scalars and arrays alike).
-import { fail } from '../api/errors.js';
+import { fail } from '../errors.js';
 import { isPlainObject } from '../collections/documents.js';
 import type { DocumentStore } from '../store/document-store.js';
 

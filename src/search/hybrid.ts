@@ -8,7 +8,7 @@
 // Every check names the field at fault with the path a client wrote (`retrievers[1].window`,
 // `fusion.weights.bm25`); the HTTP route uses `validateHybridShape` to give these messages where the
 // JSON schema alone would only say "must match a schema in anyOf".
-import { fail } from '../api/errors.js';
+import { fail } from '../errors.js';
 import { RETRIEVERS } from '../collections/collection-config.js';
 import { isPlainObject } from '../collections/documents.js';
 import type { Collection } from '../collections/collection.js';

@@ -2,7 +2,7 @@
 // offset + k hits (restricted by the filter bitset), hydrate the page from the store, and explain
 // scores term by term when asked. A request that names several `retrievers` is a hybrid search:
 // search/hybrid.ts runs each of them with the pieces below and fuses their lists (search/fusion.ts).
-import { fail } from '../api/errors.js';
+import { fail } from '../errors.js';
 import type { Collection } from '../collections/collection.js';
 import { filterBitset, type Filter } from './filter.js';
 import type { TopK } from '../../index/index.js';

@@ -5,7 +5,7 @@ import { prepareDocument, validateId, isPlainObject } from '../../collections/do
 import { IngestJob } from '../../collections/ingest-job.js';
 import { runIngest } from '../../collections/ingest.js';
 import { filterToSql } from '../../search/filter.js';
-import { fail } from '../errors.js';
+import { fail } from '../../errors.js';
 import type { Service } from '../service.js';
 import {
   Deleted, DeleteDocumentsBody, DocParams, DocumentView, IngestQuery, JobView, NameParams, PutDocumentBody, PutDocumentResponse, withErrors,

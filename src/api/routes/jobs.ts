@@ -1,6 +1,6 @@
 // Ingest job status.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { fail } from '../errors.js';
+import { fail } from '../../errors.js';
 import type { Service } from '../service.js';
 import { JobList, JobParams, JobView, withErrors } from '../schemas.js';
 

@@ -3,7 +3,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { validateHybridShape } from '../../search/hybrid.js';
 import { searchAsync, type SearchRequest } from '../../search/search.js';
-import { fail } from '../errors.js';
+import { fail } from '../../errors.js';
 import type { Service } from '../service.js';
 import { NameParams, SearchBody, SearchResponse, withErrors } from '../schemas.js';
 

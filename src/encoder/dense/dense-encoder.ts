@@ -2,7 +2,7 @@
 // document prompt first), run the trunk to last_hidden_state, pool as 1_Pooling/config.json says,
 // L2-normalize when modules.json has a Normalize module. One Float32Array row per text.
 import * as ort from 'onnxruntime-node';
-import { fail } from '../../api/errors.js';
+import { fail } from '../../errors.js';
 import { DENSE_POOLINGS, inspectDenseModelDir, type DenseModelDir, type DensePooling } from './dense-model-dir.js';
 import { l2Normalize, poolHidden } from './dense-pooling.js';
 import { onnxFeeds } from '../onnx-feeds.js';

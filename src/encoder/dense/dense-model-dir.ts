@@ -4,7 +4,7 @@
 // config_sentence_transformers.json (or of a known model family). docs/encoder-model-format.md.
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import { fail } from '../../api/errors.js';
+import { fail } from '../../errors.js';
 
 /** sentence-transformers pooling modes; several at once are concatenated in this order. */
 export const DENSE_POOLINGS = ['cls', 'max', 'mean', 'mean_sqrt_len', 'weightedmean', 'lasttoken'] as const;

@@ -8,7 +8,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
-import { fail } from '../../api/errors.js';
+import { fail } from '../../errors.js';
 import type { SparseVectors } from '../sparse/fused-head.js';
 import { readBertWeights, type BertShape } from './gpu-weights.js';
 import { SpladeTokenizer } from '../tokenizer.js';

@@ -8,7 +8,7 @@
 // or the word embeddings it is tied to, and cls.predictions.bias).
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { fail } from '../../api/errors.js';
+import { fail } from '../../errors.js';
 import { readHeadFile } from '../sparse/head-file.js';
 
 export interface BertShape {

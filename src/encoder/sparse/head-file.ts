@@ -1,7 +1,7 @@
 // Reads the split layout's vocabulary projection (head.bin); the format is docs/encoder-model-format.md.
 import { readFileSync } from 'node:fs';
 import { crc32 } from 'node:zlib';
-import { fail } from '../../api/errors.js';
+import { fail } from '../../errors.js';
 import type { HeadWeights } from './fused-head.js';
 
 export const HEAD_MAGIC = 'LSRHEAD1';

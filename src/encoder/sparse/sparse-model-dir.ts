@@ -1,7 +1,7 @@
 // What a local model folder holds: the layouts it can run in (docs/encoder-model-format.md).
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { fail } from '../../api/errors.js';
+import { fail } from '../../errors.js';
 
 export type ModelLayout = 'full' | 'split';
 

@@ -3,7 +3,7 @@
 // results come back in submission order, close() drains what was accepted, then stops the workers.
 // The queue and the workers are WorkerPool's (worker-pool.ts), shared with the dense pool.
 import type { Piscina } from 'piscina';
-import { fail } from '../../api/errors.js';
+import { fail } from '../../errors.js';
 import type { SparseVectors } from './fused-head.js';
 import { cudaStatus } from '../gpu/gpu-encoder.js';
 import { inspectModelDir } from './sparse-model-dir.js';

@@ -2,7 +2,7 @@
 // native fused head (no [tokens × vocabulary] logits); the full layout runs the whole masked-LM and
 // pools its logits (the reference, and the only choice for models exported without a split).
 import * as ort from 'onnxruntime-node';
-import { fail } from '../../api/errors.js';
+import { fail } from '../../errors.js';
 import type { HeadScreenStats } from '../../../index/native.js';
 import { fusedHead, prepareScreen, screenStats, toBf16, type HeadWeights, type SparseVectors } from './fused-head.js';
 import { readHeadFile } from './head-file.js';
