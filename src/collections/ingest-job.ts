@@ -1,40 +1,14 @@
 // Bulk ingest jobs: what GET /v1/jobs/:id reports. Jobs live in memory (the documents they wrote
 // live in the store); a restart forgets finished jobs, never committed documents.
 import { randomUUID } from 'node:crypto';
-import type { ErrorCode } from '../errors.js';
 import { JobStore } from './job-store.js';
 
-export type JobState = 'queued' | 'running' | 'committed' | 'failed';
-
-export interface LineError {
-  line: number;
-  code: ErrorCode;
-  message: string;
-  field?: string;
-}
+export type { JobState, JobView, LineError } from './job-view.js';
+import type { ErrorCode } from '../errors.js';
+import type { JobState, JobView, LineError } from './job-view.js';
 
 /** Per-line errors kept per job; the count of rejected lines is always exact. */
 const MAX_LINE_ERRORS = 1000;
-
-export interface JobView {
-  id: string;
-  collection: string;
-  state: JobState;
-  accepted: number;
-  indexed: number;
-  rejected: number;
-  lines: number;
-  bytes_read: number;
-  bytes_total: number | null;
-  docs_per_second: number;
-  eta_seconds: number | null;
-  created_at: string;
-  started_at: string | null;
-  finished_at: string | null;
-  error: { code: ErrorCode | 'JOB_INTERRUPTED'; message: string } | null;
-  errors: LineError[];
-  errors_truncated: boolean;
-}
 
 export class IngestJob {
   readonly id = randomUUID();

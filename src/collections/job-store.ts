@@ -3,7 +3,7 @@
 // failed with the counts it had last reported (its committed documents are in the collection store).
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
-import type { JobView } from './ingest-job.js';
+import type { JobView } from './job-view.js';
 
 /** Finished jobs kept on disk; older ones are pruned. */
 const KEEP = 10_000;

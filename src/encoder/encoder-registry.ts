@@ -16,7 +16,7 @@ export class EncoderRegistry {
    * The dense pool for a model source (workers, maxPending and threads as the sparse pools'); the
    * source names the model for the prompt table. A bad model rejects with INVALID_MODEL naming `field`.
    */
-  getDense(spec: string, field = 'model'): Promise<DenseEncoderPool> {
+  dense(spec: string, field = 'model'): Promise<DenseEncoderPool> {
     const src = resolveModelSource(spec, field);
     let p = this.densePools.get(src.dir);
     if (!p) {
@@ -29,7 +29,7 @@ export class EncoderRegistry {
   }
 
   /** The pool for a model source; a bad model rejects with INVALID_MODEL naming `field`. */
-  get(spec: string, field = 'model'): Promise<SparseEncoderPool> {
+  sparse(spec: string, field = 'model'): Promise<SparseEncoderPool> {
     const src = resolveModelSource(spec, field);
     let p = this.pools.get(src.dir);
     if (!p) {

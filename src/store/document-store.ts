@@ -25,15 +25,39 @@ CREATE INDEX IF NOT EXISTS docs_seq ON docs (seq);
 -- Removals not yet covered by an index commit; pruned once the index has committed past them.
 CREATE TABLE IF NOT EXISTS tombstones (seq INTEGER NOT NULL, docno INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS vocab (id INTEGER PRIMARY KEY, term TEXT NOT NULL UNIQUE, df INTEGER NOT NULL);
--- SPLADE vectors (model vocabulary ids, f32 weights) of collections with a sparse model, written in
--- the same transaction as their document; the trigger drops them with it (replace or remove).
-CREATE TABLE IF NOT EXISTS splade (docno INTEGER PRIMARY KEY, terms BLOB NOT NULL, weights BLOB NOT NULL);
-CREATE TRIGGER IF NOT EXISTS docs_drop_splade AFTER DELETE ON docs BEGIN DELETE FROM splade WHERE docno = old.docno; END;
--- Dense vectors (little-endian f32, the model's dimension) of collections with a dense model, written
--- in the same transaction as their document and dropped with it by the trigger.
-CREATE TABLE IF NOT EXISTS dense (docno INTEGER PRIMARY KEY, vector BLOB NOT NULL);
-CREATE TRIGGER IF NOT EXISTS docs_drop_dense AFTER DELETE ON docs BEGIN DELETE FROM dense WHERE docno = old.docno; END;
 `;
+
+/**
+ * The vectors a retriever keeps per document (a learned sparse vector, a dense vector) live in a
+ * table of their own, written in the same transaction as their document and dropped with it by a
+ * trigger (replace or remove). Sparse: model vocabulary ids (u32) and f32 weights; dense:
+ * little-endian f32 of the model's dimension.
+ */
+export type VectorShape = 'sparse' | 'dense';
+
+/**
+ * The table of retriever `name`'s vectors. The first SPLADE and dense retrievers used the tables
+ * `splade` and `dense`, which stores written then still hold; every other retriever gets
+ * `<shape>_<name>`.
+ */
+export function vectorTableName(name: string, shape: VectorShape): string {
+  if (!/^[a-z][a-z0-9_]{0,63}$/.test(name)) throw new Error(`retriever name '${name}' cannot name a table`);
+  if ((name === 'splade' && shape === 'sparse') || (name === 'dense' && shape === 'dense')) return name;
+  return `${shape}_${name}`;
+}
+
+function vectorTableSql(table: string, shape: VectorShape): string {
+  const cols = shape === 'sparse' ? 'terms BLOB NOT NULL, weights BLOB NOT NULL' : 'vector BLOB NOT NULL';
+  return `CREATE TABLE IF NOT EXISTS ${table} (docno INTEGER PRIMARY KEY, ${cols});
+CREATE TRIGGER IF NOT EXISTS docs_drop_${table} AFTER DELETE ON docs BEGIN DELETE FROM ${table} WHERE docno = old.docno; END;`;
+}
+
+interface VectorTable {
+  table: string;
+  shape: VectorShape;
+  insert: Database.Statement;
+  byDocno: Database.Statement;
+}
 
 /** A document ready to be stored: analysis already done. */
 export interface NewDocument {
@@ -48,10 +72,8 @@ export interface NewDocument {
   dl: number;
   /** The text fields joined with a space: what a sparse model encodes (not stored as such). */
   text?: string;
-  /** The document's SPLADE vector, when the collection has a sparse model. */
-  splade?: SpladeVector;
-  /** The document's dense vector, when the collection has a dense model. */
-  dense?: Float32Array;
+  /** Retriever name -> the document's vector, for each retriever that keeps one (see vectorTable()). */
+  vectors?: Record<string, SparseVector | Float32Array>;
 }
 
 /** A stored dense vector and its document number. */
@@ -61,7 +83,7 @@ export interface DenseRow {
 }
 
 /** A learned sparse vector: model vocabulary ids ascending and their weights. */
-export interface SpladeVector {
+export interface SparseVector {
   terms: Uint32Array;
   weights: Float32Array;
 }
@@ -104,6 +126,7 @@ export class DocumentStore {
   private maxDocno = 0;
   private readonly st: ReturnType<DocumentStore['prepare']>;
   private readonly filterStatements = new Map<string, Database.Statement>();
+  private readonly vectorTables = new Map<string, VectorTable>();
 
   constructor(path: string) {
     this.path = path;
@@ -133,9 +156,6 @@ export class DocumentStore {
       docsByDocnos: db.prepare('SELECT docno, id, fields, metadata FROM docs WHERE docno IN (SELECT value FROM json_each(?))'),
       byDocno: db.prepare('SELECT docno, id, fields, metadata FROM docs WHERE docno = ?'),
       vectorByDocno: db.prepare('SELECT docno, dl, bm25_terms, bm25_tfs FROM docs WHERE docno = ?'),
-      insertSplade: db.prepare('INSERT INTO splade (docno, terms, weights) VALUES (?, ?, ?)'),
-      insertDense: db.prepare('INSERT INTO dense (docno, vector) VALUES (?, ?)'),
-      denseByDocno: db.prepare('SELECT vector FROM dense WHERE docno = ?').pluck(),
       insert: db.prepare('INSERT INTO docs (id, seq, job, fields, metadata, dl, bm25_terms, bm25_tfs) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
       remove: db.prepare('DELETE FROM docs WHERE docno = ?'),
       tombstone: db.prepare('INSERT INTO tombstones (seq, docno) VALUES (?, ?)'),
@@ -217,8 +237,7 @@ export class DocumentStore {
         const s = ++seq;
         const info = this.st.insert.run(doc.id, s, job, doc.fields, doc.metadata, doc.dl, u32ToBlob(terms), u32ToBlob(tfs));
         const docno = Number(info.lastInsertRowid);
-        if (doc.splade) this.st.insertSplade.run(docno, u32ToBlob(doc.splade.terms), f32ToBlob(doc.splade.weights));
-        if (doc.dense) this.st.insertDense.run(docno, f32ToBlob(doc.dense));
+        if (doc.vectors) for (const [name, v] of Object.entries(doc.vectors)) this.insertVector(name, docno, v);
         maxDocno = Math.max(maxDocno, docno);
         sumDl += doc.dl;
         count++;
@@ -310,31 +329,61 @@ export class DocumentStore {
     for (const r of it) yield { docno: r.docno, dl: r.dl, terms: blobToU32(r.bm25_terms), tfs: blobToU32(r.bm25_tfs) };
   }
 
-  /** SPLADE vectors of live documents written after `seq`, in document-number order. */
-  *spladeAfter(seq: number): IterableIterator<{ docno: number } & SpladeVector> {
+  /**
+   * Declares that retriever `name` keeps `shape` vectors: creates their table (and the trigger that
+   * drops a document's vector with it) when missing. Must come before a write that carries them.
+   */
+  vectorTable(name: string, shape: VectorShape): string {
+    const known = this.vectorTables.get(name);
+    if (known) {
+      if (known.shape !== shape) throw new Error(`retriever '${name}' keeps ${known.shape} vectors, not ${shape}`);
+      return known.table;
+    }
+    const table = vectorTableName(name, shape);
+    this.db.exec(vectorTableSql(table, shape));
+    const cols = shape === 'sparse' ? 'terms, weights' : 'vector';
+    this.vectorTables.set(name, {
+      table,
+      shape,
+      insert: this.db.prepare(`INSERT INTO ${table} (docno, ${cols}) VALUES (?, ${shape === 'sparse' ? '?, ?' : '?'})`),
+      byDocno: this.db.prepare(`SELECT ${cols} FROM ${table} WHERE docno = ?`).pluck(shape === 'dense'),
+    });
+    return table;
+  }
+
+  private table(name: string, shape: VectorShape): VectorTable {
+    const t = this.vectorTables.get(name);
+    if (!t || t.shape !== shape) throw new Error(`retriever '${name}' has no ${shape} vector table (vectorTable() first)`);
+    return t;
+  }
+
+  private insertVector(name: string, docno: number, v: SparseVector | Float32Array): void {
+    if (v instanceof Float32Array) this.table(name, 'dense').insert.run(docno, f32ToBlob(v));
+    else this.table(name, 'sparse').insert.run(docno, u32ToBlob(v.terms), f32ToBlob(v.weights));
+  }
+
+  /** Retriever `name`'s sparse vectors of live documents written after `seq`, in document-number order. */
+  *sparseAfter(name: string, seq: number): IterableIterator<{ docno: number } & SparseVector> {
+    const { table } = this.table(name, 'sparse');
     const it = this.db
-      .prepare('SELECT s.docno, s.terms, s.weights FROM splade s JOIN docs d ON d.docno = s.docno WHERE d.seq > ? ORDER BY s.docno')
+      .prepare(`SELECT s.docno, s.terms, s.weights FROM ${table} s JOIN docs d ON d.docno = s.docno WHERE d.seq > ? ORDER BY s.docno`)
       .iterate(seq) as IterableIterator<{ docno: number; terms: Buffer; weights: Buffer }>;
     for (const r of it) yield { docno: r.docno, terms: blobToU32(r.terms), weights: blobToF32(r.weights) };
   }
 
-  /** Dense vectors of live documents written after `seq`, in document-number order. */
-  *denseAfter(seq: number): IterableIterator<DenseRow> {
+  /** Retriever `name`'s dense vectors of live documents written after `seq`, in document-number order. */
+  *denseAfter(name: string, seq: number): IterableIterator<DenseRow> {
+    const { table } = this.table(name, 'dense');
     const it = this.db
-      .prepare('SELECT v.docno, v.vector FROM dense v JOIN docs d ON d.docno = v.docno WHERE d.seq > ? ORDER BY v.docno')
+      .prepare(`SELECT v.docno, v.vector FROM ${table} v JOIN docs d ON d.docno = v.docno WHERE d.seq > ? ORDER BY v.docno`)
       .iterate(seq) as IterableIterator<{ docno: number; vector: Buffer }>;
     for (const r of it) yield { docno: r.docno, vector: blobToF32(r.vector) };
   }
 
-  /** The stored dense vector of a live document, or undefined. */
-  denseVector(docno: number): Float32Array | undefined {
-    const b = this.st.denseByDocno.get(docno) as Buffer | undefined;
+  /** Retriever `name`'s stored dense vector of a live document, or undefined. */
+  denseVector(name: string, docno: number): Float32Array | undefined {
+    const b = this.table(name, 'dense').byDocno.get(docno) as Buffer | undefined;
     return b && blobToF32(b);
-  }
-
-  /** Live documents that have a dense vector. */
-  get denseCount(): number {
-    return (this.db.prepare('SELECT count(*) AS n FROM dense').get() as { n: number }).n;
   }
 
   /** Document numbers removed after `seq`. */

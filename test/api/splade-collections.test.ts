@@ -2,7 +2,7 @@
 // pool, search encodes queries (siamese) or weighs their tokens by IDF (inference-free). Expected
 // rankings are computed here by brute force from the in-process encoder's vectors.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { idf } from '../../src/collections/bm25.js';
+import { idf } from '../../src/text/bm25.js';
 import type { SparseVectors } from '../../src/encoder/sparse/fused-head.js';
 import { SpladeEncoder } from '../../src/encoder/sparse/splade-encoder.js';
 import { Analyzer } from '../../src/text/analyzer.js';

@@ -7,6 +7,7 @@ import { buildConfig } from '../../src/collections/collection-config.js';
 import { Collection, type Logger } from '../../src/collections/collection.js';
 import { prepareDocument } from '../../src/collections/documents.js';
 import { search } from '../../src/search/search.js';
+import { indexOf, storeOf } from '../helpers/collection-parts.js';
 import { removeDir, tempDir } from '../helpers/server.js';
 
 const dirs: string[] = [];
@@ -31,7 +32,7 @@ const ids = (c: Collection, query: string) => search(c, { query, k: 1000 }).hits
 
 /** Stands in for kill -9: the process would lose memory but not what SQLite and the index committed. */
 function abandon(c: Collection): void {
-  c.store.close();
+  storeOf(c).close();
 }
 
 describe('Collection commit protocol', () => {
@@ -41,14 +42,14 @@ describe('Collection commit protocol', () => {
     await c.commit();
     await c.write(docs(c, 20, 10, 'beta'), 'job-2');
     await c.write([prepareDocument({ _id: 'd0', text: 'gamma replaced' }, c.config, c.analyzer)], null);
-    await c.remove([c.store.docnoOf('d1')!]);
+    await c.remove([storeOf(c).docnoOf('d1')!]);
     abandon(c);
 
     const log = logger();
     const again = (await Collection.open(dir, log))!;
     expect(log.warnings).toEqual([]);
-    expect(again.store.size).toBe(29);
-    expect(again.index.size).toBe(29);
+    expect(storeOf(again).size).toBe(29);
+    expect(indexOf(again).size).toBe(29);
     expect(ids(again, 'alpha')).toHaveLength(18);
     expect(ids(again, 'alpha')).not.toContain('d1');
     expect(ids(again, 'beta')).toHaveLength(10);
@@ -70,7 +71,7 @@ describe('Collection commit protocol', () => {
     expect(log.warnings).toHaveLength(1);
     expect(log.warnings[0]).toMatchObject({ code: expect.stringMatching(/^SEGMENT_/), file: expect.stringContaining(seg) });
     expect(ids(again, 'alpha')).toHaveLength(50);
-    expect(again.index.size).toBe(again.store.size);
+    expect(indexOf(again).size).toBe(storeOf(again).size);
     await again.close();
 
     // The rebuilt index was committed: the next open needs no rebuild.
@@ -85,12 +86,12 @@ describe('Collection commit protocol', () => {
     const { c } = await fresh();
     await c.write(docs(c, 0, 5), 'a');
     await c.write([prepareDocument({ _id: 'd0', text: 'other words' }, c.config, c.analyzer)], null);
-    await c.remove([c.store.docnoOf('d1')!]);
-    const vocab = c.store.vocab;
+    await c.remove([storeOf(c).docnoOf('d1')!]);
+    const vocab = storeOf(c).vocab;
     expect(vocab.df(vocab.id('alpha')!)).toBe(3);
     expect(vocab.df(vocab.id('doc0')!)).toBe(0);
     expect(vocab.df(vocab.id('word')!)).toBe(1);
-    expect(c.store.size).toBe(4);
+    expect(storeOf(c).size).toBe(4);
     await c.close();
   });
 });

@@ -13,6 +13,7 @@ import { Collection, type Logger } from '../../src/collections/collection.js';
 import { prepareDocument } from '../../src/collections/documents.js';
 import { DenseEncoder } from '../../src/encoder/dense/dense-encoder.js';
 import { EncoderRegistry } from '../../src/encoder/encoder-registry.js';
+import { denseOf, storeOf } from '../helpers/collection-parts.js';
 import { removeDir, tempDir } from '../helpers/temp-dir.js';
 
 const MODEL_DIR = fileURLToPath(new URL('../../models/fixtures/tiny-dense', import.meta.url));
@@ -52,15 +53,15 @@ const docs = (c: Collection, from: number, n: number) =>
 
 /** Document ids by dense score for a query text, best first. */
 async function ranked(c: Collection, query: string, k = 100): Promise<string[]> {
-  const r = c.denseRetriever!;
+  const r = denseOf(c)!;
   const top = r.search(await r.encodeText(query), { k });
-  const ids = c.store.idsOf(top.docs);
+  const ids = storeOf(c).idsOf(top.docs);
   return Array.from(top.docs, (d) => ids.get(d)!);
 }
 
 /** Stands in for kill -9 inside this process: memory is lost, SQLite and committed index files stay. */
 function abandon(c: Collection): void {
-  c.store.close();
+  storeOf(c).close();
 }
 
 describe('retrievers.dense config', () => {
@@ -76,9 +77,11 @@ describe('retrievers.dense config', () => {
   it('accepts a model with storage and approx, and fills the defaults', () => {
     expect(buildConfig({ name: 'c', retrievers: { dense: { model: MODEL } } }).retrievers.dense).toEqual({ model: MODEL, storage: 'f32' });
     expect(buildConfig({ name: 'c', retrievers: { dense: { model: MODEL, storage: 'i8', approx: true } } }).retrievers.dense).toEqual({ model: MODEL, storage: 'i8', approx: {} });
-    expect(buildConfig({ name: 'c', retrievers: { dense: { model: MODEL, approx: { m: 8, efConstruction: 40, seed: 3 } } } }).retrievers.dense).toEqual({
-      model: MODEL, storage: 'f32', approx: { m: 8, efConstruction: 40, seed: 3 },
+    expect(buildConfig({ name: 'c', retrievers: { dense: { model: MODEL, approx: { m: 8, ef_construction: 40, seed: 3 } } } }).retrievers.dense).toEqual({
+      model: MODEL, storage: 'f32', approx: { m: 8, ef_construction: 40, seed: 3 },
     });
+    // The camelCase spelling of earlier releases is still accepted (deprecated) and stored snake_case.
+    expect(buildConfig({ name: 'c', retrievers: { dense: { model: MODEL, approx: { efConstruction: 40 } } } }).retrievers.dense).toEqual({ model: MODEL, storage: 'f32', approx: { ef_construction: 40 } });
     expect(buildConfig({ name: 'c', retrievers: { dense: { model: MODEL } }, default_retriever: 'dense' }).defaultRetriever).toBe('dense');
   });
 
@@ -88,13 +91,14 @@ describe('retrievers.dense config', () => {
     expect(err('dir:x')).toEqual({ code: 'VALIDATION_FAILED', field: 'retrievers.dense', message: 'retrievers.dense must be an object with a model' });
     expect(err({ model: MODEL, storage: 'f16' })).toEqual({ code: 'VALIDATION_FAILED', field: 'retrievers.dense.storage', message: `storage must be 'f32' or 'i8', got "f16"` });
     expect(err({ model: MODEL, approx: 'yes' })).toEqual({
-      code: 'VALIDATION_FAILED', field: 'retrievers.dense.approx', message: 'approx must be true or an object of HNSW settings (m, efConstruction, seed), got "yes"',
+      code: 'VALIDATION_FAILED', field: 'retrievers.dense.approx', message: 'approx must be true or an object of HNSW settings (m, ef_construction, seed), got "yes"',
     });
     expect(err({ model: MODEL, approx: { m: 1 } })).toEqual({ code: 'VALIDATION_FAILED', field: 'retrievers.dense.approx.m', message: 'm must be an integer from 2 to 128, got 1' });
-    expect(err({ model: MODEL, approx: { m: 32, efConstruction: 16 } })).toEqual({
-      code: 'VALIDATION_FAILED', field: 'retrievers.dense.approx.efConstruction', message: 'efConstruction must be an integer from 32 to 10000, got 16',
+    expect(err({ model: MODEL, approx: { m: 32, ef_construction: 16 } })).toEqual({
+      code: 'VALIDATION_FAILED', field: 'retrievers.dense.approx.ef_construction', message: 'ef_construction must be an integer from 32 to 10000, got 16',
     });
-    expect(err({ model: MODEL, approx: { ef: 3 } })).toEqual({ code: 'VALIDATION_FAILED', field: 'retrievers.dense.approx.ef', message: "unknown property 'ef' (allowed: m, efConstruction, seed)" });
+    expect(err({ model: MODEL, approx: { m: 32, efConstruction: 16 } })).toMatchObject({ field: 'retrievers.dense.approx.efConstruction', message: 'efConstruction must be an integer from 32 to 10000, got 16' });
+    expect(err({ model: MODEL, approx: { ef: 3 } })).toEqual({ code: 'VALIDATION_FAILED', field: 'retrievers.dense.approx.ef', message: "unknown property 'ef' (allowed: m, ef_construction, seed)" });
     expect(err({ model: MODEL, dim: 64 })).toEqual({ code: 'VALIDATION_FAILED', field: 'retrievers.dense.dim', message: "unknown property 'dim' (allowed: model, storage, approx)" });
     expect(() => buildConfig({ name: 'c', default_retriever: 'dense' })).toThrow(expect.objectContaining({ code: 'UNKNOWN_RETRIEVER', message: "default_retriever 'dense' is not one of: bm25" }));
   });
@@ -116,30 +120,29 @@ describe('dense collection', () => {
     await c.write(docs(c, 0, 10), 'job');
     const texts = Array.from({ length: 10 }, (_, i) => `doc ${i} ${TEXTS[i % TEXTS.length]}`);
     const want = await ref.encodeDocuments(texts);
-    for (let i = 0; i < 10; i++) expect(Array.from(c.store.denseVector(c.store.docnoOf(`d${i}`)!)!)).toEqual(Array.from(want.subarray(i * 64, (i + 1) * 64)));
-    const r = c.denseRetriever!;
+    for (let i = 0; i < 10; i++) expect(Array.from(storeOf(c).denseVector('dense', storeOf(c).docnoOf(`d${i}`)!)!)).toEqual(Array.from(want.subarray(i * 64, (i + 1) * 64)));
+    const r = denseOf(c)!;
     expect(r.dim).toBe(64);
-    expect(r.queryPrompt).toBe('query: ');
     // The query is encoded with the query prompt, and the scores are inner products with the stored vectors.
     const q = await r.encodeText('cancer genes');
     expect(Array.from(q)).toEqual(Array.from(await ref.encodeQueries(['cancer genes'])));
     const top = r.search(q, { k: 10 });
-    const dot = (docno: number) => c.store.denseVector(docno)!.reduce((s, x, j) => s + x * q[j], 0);
+    const dot = (docno: number) => storeOf(c).denseVector('dense', docno)!.reduce((s, x, j) => s + x * q[j], 0);
     expect(top.docs.length).toBe(10);
     for (let i = 0; i < 10; i++) expect(top.scores[i]).toBeCloseTo(dot(top.docs[i]), 5);
     for (let i = 1; i < 10; i++) expect(top.scores[i]).toBeLessThanOrEqual(top.scores[i - 1]);
     // A document's own text (as a document) is its nearest neighbour among the others.
     const self = r.search(want.slice(3 * 64, 4 * 64), { k: 1 });
-    expect(c.store.idOf(self.docs[0])).toBe('d3');
+    expect(storeOf(c).idOf(self.docs[0])).toBe('d3');
     await c.close();
   });
 
   it('takes a client vector of the model dimension, refusing others with exact messages', async () => {
     const { c } = await fresh();
     await c.write(docs(c, 0, 5), 'job');
-    const r = c.denseRetriever!;
-    const v = Array.from(c.store.denseVector(c.store.docnoOf('d2')!)!);
-    expect(c.store.idOf(r.search(r.encodeVector(v), { k: 1 }).docs[0])).toBe('d2');
+    const r = denseOf(c)!;
+    const v = Array.from(storeOf(c).denseVector('dense', storeOf(c).docnoOf('d2')!)!);
+    expect(storeOf(c).idOf(r.search(r.encodeVector(v), { k: 1 }).docs[0])).toBe('d2');
     expect(() => r.encodeVector([1, 2])).toThrow(expect.objectContaining({ code: 'VALIDATION_FAILED', field: 'dense_vector', message: "dense_vector must have 64 numbers (the model's dimension), got 2" }));
     expect(() => r.encodeVector('1,2')).toThrow(expect.objectContaining({ field: 'dense_vector', message: 'dense_vector must be an array of 64 numbers' }));
     expect(() => r.encodeVector([...v.slice(0, 63), 'x'])).toThrow(expect.objectContaining({ field: 'dense_vector[63]', message: 'dense_vector[63] must be a finite number, got "x"' }));
@@ -151,35 +154,35 @@ describe('dense collection', () => {
     const { c } = await fresh();
     await c.write(docs(c, 0, 10), 'job');
     await c.write([prepareDocument({ _id: 'd0', title: 'replaced', text: 'a fast search index' }, c.config, c.analyzer)], null);
-    await c.remove([c.store.docnoOf('d1')!]);
-    expect(c.denseRetriever!.index.size).toBe(9);
+    await c.remove([storeOf(c).docnoOf('d1')!]);
+    expect(denseOf(c)!.index.size).toBe(9);
     const all = await ranked(c, 'anything');
     expect(all.sort()).toEqual(['d0', 'd2', 'd3', 'd4', 'd5', 'd6', 'd7', 'd8', 'd9']);
     // d0's vector is its new text's.
-    expect(Array.from(c.store.denseVector(c.store.docnoOf('d0')!)!)).toEqual(Array.from(await ref.encodeDocuments(['replaced a fast search index'])));
-    const filter = new Uint8Array(Math.ceil((c.store.highestDocno + 1) / 8));
-    const keep = c.store.docnoOf('d7')!;
+    expect(Array.from(storeOf(c).denseVector('dense', storeOf(c).docnoOf('d0')!)!)).toEqual(Array.from(await ref.encodeDocuments(['replaced a fast search index'])));
+    const filter = new Uint8Array(Math.ceil((storeOf(c).highestDocno + 1) / 8));
+    const keep = storeOf(c).docnoOf('d7')!;
     filter[keep >> 3] |= 1 << (keep & 7);
-    expect(Array.from(c.denseRetriever!.search(await c.denseRetriever!.encodeText('x'), { k: 5, filter }).docs)).toEqual([keep]);
+    expect(Array.from(denseOf(c)!.search(await denseOf(c)!.encodeText('x'), { k: 5, filter }).docs)).toEqual([keep]);
     await c.close();
   });
 
   it('replays vectors and deletes the index never committed, and approx graphs survive reopening', async () => {
-    const { dir, c } = await fresh({ dense: { model: MODEL, approx: { m: 8, efConstruction: 32 } } });
+    const { dir, c } = await fresh({ dense: { model: MODEL, approx: { m: 8, ef_construction: 32 } } });
     await c.write(docs(c, 0, 20), 'job-1');
     await c.commit();
     await c.write(docs(c, 20, 10), 'job-2');
-    await c.remove([c.store.docnoOf('d1')!]);
+    await c.remove([storeOf(c).docnoOf('d1')!]);
     const before = await ranked(c, 'heart disease');
     abandon(c);
 
     const log = logger();
     const again = (await Collection.open(dir, log, encoders))!;
     expect(log.warnings).toEqual([]);
-    expect(again.denseRetriever!.index.size).toBe(29);
+    expect(denseOf(again)!.index.size).toBe(29);
     expect(await ranked(again, 'heart disease')).toEqual(before);
-    const q = await again.denseRetriever!.encodeText('heart disease');
-    expect(Array.from(again.denseRetriever!.search(q, { k: 5, mode: 'approx', ef: 64 }).docs)).toEqual(Array.from(again.denseRetriever!.search(q, { k: 5, mode: 'exact' }).docs));
+    const q = await denseOf(again)!.encodeText('heart disease');
+    expect(Array.from(denseOf(again)!.search(q, { k: 5, mode: 'approx', ef: 64 }).docs)).toEqual(Array.from(denseOf(again)!.search(q, { k: 5, mode: 'exact' }).docs));
     await again.close();
   });
 
@@ -188,10 +191,10 @@ describe('dense collection', () => {
     const { c: i8 } = await fresh({ dense: { model: MODEL, storage: 'i8', approx: true } });
     await f32.write(docs(f32, 0, 25), 'job');
     await i8.write(docs(i8, 0, 25), 'job');
-    expect(i8.denseRetriever!.index.storage).toBe('i8');
-    expect(i8.denseRetriever!.index.approx).not.toBeNull();
-    const q = await f32.denseRetriever!.encodeText('learned sparse retrieval');
-    const a = f32.denseRetriever!.search(q, { k: 5 }), b = i8.denseRetriever!.search(q, { k: 5, mode: 'exact' });
+    expect(denseOf(i8)!.index.storage).toBe('i8');
+    expect(denseOf(i8)!.index.approx).not.toBeNull();
+    const q = await denseOf(f32)!.encodeText('learned sparse retrieval');
+    const a = denseOf(f32)!.search(q, { k: 5 }), b = denseOf(i8)!.search(q, { k: 5, mode: 'exact' });
     // Same store numbering in both collections; i8 scores are within its rounding bound of f32's.
     expect(Array.from(b.docs).slice(0, 3)).toEqual(Array.from(a.docs).slice(0, 3));
     for (let i = 0; i < 5; i++) expect(Math.abs(b.scores[i] - a.scores[i])).toBeLessThan(0.02);
@@ -259,14 +262,14 @@ describe('dense collection', () => {
     const log = logger();
     const c = (await Collection.open(join(dir, 'c'), log, encoders))!;
     try {
-      expect(c.store.size).toBeGreaterThanOrEqual(acked);
-      expect(c.denseRetriever!.index.size).toBe(c.store.size);
+      expect(storeOf(c).size).toBeGreaterThanOrEqual(acked);
+      expect(denseOf(c)!.index.size).toBe(storeOf(c).size);
       for (let i = 0; i < acked; i++) {
-        const docno = c.store.docnoOf('k' + i)!;
+        const docno = storeOf(c).docnoOf('k' + i)!;
         expect(docno, `k${i}`).toBeDefined();
-        const v = c.store.denseVector(docno)!;
+        const v = storeOf(c).denseVector('dense', docno)!;
         // Each acknowledged document is found by its own vector.
-        expect(c.store.idOf(c.denseRetriever!.search(v, { k: 1 }).docs[0])).toBe('k' + i);
+        expect(storeOf(c).idOf(denseOf(c)!.search(v, { k: 1 }).docs[0])).toBe('k' + i);
       }
     } finally {
       await c.close();

@@ -4,7 +4,6 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { prepareDocument, validateId, isPlainObject } from '../../collections/documents.js';
 import { IngestJob } from '../../collections/ingest-job.js';
 import { runIngest } from '../../collections/ingest.js';
-import { filterToSql } from '../../search/filter.js';
 import { fail } from '../../errors.js';
 import type { Service } from '../service.js';
 import {
@@ -65,8 +64,7 @@ export const documentRoutes: FastifyPluginAsyncTypebox<{ service: Service }> = a
 
   app.get('/collections/:name/documents/:id', { schema: { tags, summary: 'Get a document by id', params: DocParams, response: withErrors({ 200: DocumentView }) } }, async (req) => {
     const c = registry.get(req.params.name);
-    const docno = c.store.docnoOf(req.params.id);
-    const doc = docno === undefined ? undefined : c.store.get(docno);
+    const doc = c.getDocument(req.params.id);
     if (!doc) fail('DOCUMENT_NOT_FOUND', `document '${req.params.id}' does not exist in '${c.name}'`, 'id');
     return { _id: doc.id, fields: doc.fields, metadata: doc.metadata };
   });
@@ -81,7 +79,7 @@ export const documentRoutes: FastifyPluginAsyncTypebox<{ service: Service }> = a
       if (!isPlainObject(body)) fail('INVALID_DOCUMENT', 'the body must be a JSON object');
       if (body._id !== undefined && body._id !== id) fail('INVALID_DOCUMENT', '_id in the body must equal the id in the path', '_id');
       const doc = prepareDocument({ ...body, _id: id }, c.config, c.analyzer);
-      const existed = c.store.docnoOf(id) !== undefined;
+      const existed = c.docnoOf(id) !== undefined;
       await c.write([doc], null);
       metrics.ingestedDocuments.inc({ collection: c.name });
       return reply.code(existed ? 200 : 201).send({ _id: id, result: existed ? 'updated' : 'created' });
@@ -90,7 +88,7 @@ export const documentRoutes: FastifyPluginAsyncTypebox<{ service: Service }> = a
 
   app.delete('/collections/:name/documents/:id', { schema: { tags, summary: 'Delete a document by id', params: DocParams, response: withErrors({ 200: Deleted }) } }, async (req) => {
     const c = registry.get(req.params.name);
-    const docno = c.store.docnoOf(req.params.id);
+    const docno = c.docnoOf(req.params.id);
     if (docno === undefined) fail('DOCUMENT_NOT_FOUND', `document '${req.params.id}' does not exist in '${c.name}'`, 'id');
     return { deleted: await c.remove([docno]) };
   });
@@ -103,10 +101,11 @@ export const documentRoutes: FastifyPluginAsyncTypebox<{ service: Service }> = a
       const { ids, filter } = req.body;
       if ((ids === undefined) === (filter === undefined)) fail('VALIDATION_FAILED', 'give exactly one of `ids` or `filter`', 'ids');
       let docnos: number[];
-      if (ids) docnos = ids.map((id) => c.store.docnoOf(id)).filter((d): d is number => d !== undefined);
+      if (ids) docnos = ids.map((id) => c.docnoOf(id)).filter((d): d is number => d !== undefined);
       else {
-        const { where, params } = filterToSql(filter);
-        docnos = c.store.docnosWhere(where, params);
+        // An empty filter matches everything; deleting a whole collection is its own route.
+        if (Object.keys(filter!).length === 0) fail('VALIDATION_FAILED', 'filter must hold at least one condition (to delete every document, delete the collection)', 'filter');
+        docnos = c.docnosMatching(filter!);
       }
       return { deleted: docnos.length ? await c.remove(docnos) : 0 };
     },

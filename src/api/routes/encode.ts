@@ -11,7 +11,7 @@ export const encodeRoutes: FastifyPluginAsyncTypebox<{ service: Service }> = asy
       schema: { tags: ['encode'], summary: 'Encode texts into SPLADE sparse vectors', body: EncodeBody, response: withErrors({ 200: EncodeResponse }) },
     },
     async (req) => {
-      const pool = await service.encoders.get(req.body.model, 'model');
+      const pool = await service.encoders.sparse(req.body.model, 'model');
       const v = await pool.encode(req.body.texts);
       const vectors = req.body.texts.map((_, x) => {
         const terms = [];

@@ -1,7 +1,7 @@
 // Search: the request is validated by its schema, planned and run by search/search.ts (one
 // retriever) or search/hybrid.ts (several, fused).
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { validateHybridShape } from '../../search/hybrid.js';
+import { hybridFieldError } from '../../search/hybrid.js';
 import { searchAsync, type SearchRequest } from '../../search/search.js';
 import { fail } from '../../errors.js';
 import type { Service } from '../service.js';
@@ -13,7 +13,7 @@ export const searchRoutes: FastifyPluginAsyncTypebox<{ service: Service }> = asy
     {
       config: { access: 'read' },
       // The schema's error for a hybrid request is often only "fusion must match a schema in anyOf";
-      // validateHybridShape names the exact field, so schema errors are handled below.
+      // hybridFieldError names the exact field, so schema errors are handled below.
       attachValidation: true,
       schema: { tags: ['search'], summary: 'Search a collection (one retriever, or several fused: see docs/search.md)', params: NameParams, body: SearchBody, response: withErrors({ 200: SearchResponse }) },
     },
@@ -23,7 +23,7 @@ export const searchRoutes: FastifyPluginAsyncTypebox<{ service: Service }> = asy
         const err = req.validationError as { validation?: { instancePath?: string }[]; validationContext?: string };
         const path = err.validation?.[0]?.instancePath ?? '';
         if (err.validationContext === 'body' && body !== null && typeof body === 'object' && /^\/(retrievers|fusion|retriever)(\/|$)/.test(path)) {
-          validateHybridShape(body as Record<string, unknown>);
+          hybridFieldError(body as Record<string, unknown>);
         }
         throw req.validationError;
       }
@@ -34,7 +34,7 @@ export const searchRoutes: FastifyPluginAsyncTypebox<{ service: Service }> = asy
         r = await searchAsync(c, req.body as SearchRequest);
       } catch (e) {
         // Deleted while this search ran on a native thread: the collection is gone, not broken.
-        if (!c.store.db.open) fail('COLLECTION_NOT_FOUND', `collection '${c.name}' was deleted`, 'name');
+        if (!c.isOpen) fail('COLLECTION_NOT_FOUND', `collection '${c.name}' was deleted`, 'name');
         throw e;
       }
       service.metrics.searches.inc({ collection: c.name, retriever: r.retriever });

@@ -32,7 +32,7 @@ describe.skipIf(skipReason !== null)('all-MiniLM-L6-v2 against the numpy BERT re
   it('gives the same normalized mean-pooled vectors (max abs diff ≤ 1e-4), through the registry and worker pool', async () => {
     const reg = new EncoderRegistry({ workers: 1, threads: 2 });
     try {
-      const pool: DenseEncoderPool = await reg.getDense(SOURCE);
+      const pool: DenseEncoderPool = await reg.dense(SOURCE);
       expect(pool.dim).toBe(384);
       expect(pool.model.pooling).toEqual(['mean']);
       expect(pool.model.normalize).toBe(true);
@@ -67,7 +67,7 @@ describe.skipIf(mavenSkip !== null)('all-MiniLM-L6-v2 from Maven (langchain4j ja
   it('gives the numpy reference vectors (max abs diff ≤ 1e-4)', async () => {
     const reg = new EncoderRegistry({ workers: 1, threads: 2 });
     try {
-      const pool = await reg.getDense(MAVEN);
+      const pool = await reg.dense(MAVEN);
       expect(pool.dim).toBe(384);
       const got = await pool.encodeDocuments(TEXTS);
       const ref = numpyReference({ dir: DIR, texts: TEXTS, max_length: 256, pooling: 'mean', normalize: true });

@@ -60,13 +60,13 @@ describe('encoder registry', () => {
   it('hands out one pool per model source and kind, and closes them all', async () => {
     const reg = new EncoderRegistry({ workers: 1 });
     try {
-      const a = await reg.getDense(`dir:${TINY_DENSE}`);
-      expect(await reg.getDense(`dir:${TINY_DENSE}`)).toBe(a);
-      const sparse = await reg.get(`dir:${TINY_MODEL}`);
+      const a = await reg.dense(`dir:${TINY_DENSE}`);
+      expect(await reg.dense(`dir:${TINY_DENSE}`)).toBe(a);
+      const sparse = await reg.sparse(`dir:${TINY_MODEL}`);
       expect(sparse).not.toBe(a);
       expect((await a.encodeQueries(['the cat'])).length).toBe(64);
-      await expect((async () => reg.getDense('pypi:not-cached==1.0', 'retrievers.dense.model'))()).rejects.toMatchObject({ code: 'INVALID_MODEL', field: 'retrievers.dense.model' });
-      await expect(reg.getDense(`dir:${TINY_MODEL}`, 'retrievers.dense.model')).rejects.toMatchObject({ code: 'INVALID_MODEL' });
+      await expect((async () => reg.dense('pypi:not-cached==1.0', 'retrievers.dense.model'))()).rejects.toMatchObject({ code: 'INVALID_MODEL', field: 'retrievers.dense.model' });
+      await expect(reg.dense(`dir:${TINY_MODEL}`, 'retrievers.dense.model')).rejects.toMatchObject({ code: 'INVALID_MODEL' });
     } finally {
       await reg.close();
     }

@@ -1,9 +1,9 @@
 // Metadata filters compiled to SQL and run on a real store.
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DocumentStore } from '../../src/store/document-store.js';
-import { filterBitset, filterToSql } from '../../src/search/filter.js';
-import { removeDir, tempDir } from '../helpers/temp-dir.js';
+import { DocumentStore } from '../../../src/store/document-store.js';
+import { filterBitset, filterToSql } from '../../../src/backends/embedded/sql-filter.js';
+import { removeDir, tempDir } from '../../helpers/temp-dir.js';
 
 const dir = tempDir('lsr-filter-');
 let s: DocumentStore;

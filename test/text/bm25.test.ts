@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { documentWeights, idf, luceneLength } from '../../src/collections/bm25.js';
+import { documentWeights, idf, luceneLength } from '../../src/text/bm25.js';
 
 describe('BM25 pieces', () => {
   it('encodes lengths like Lucene SmallFloat.intToByte4: exact below 24, then 4 significant bits', () => {

@@ -1,0 +1,183 @@
+// Where a collection's data lives. A Backend holds the documents (the source of truth), and, for each
+// retriever, a storage of one of three shapes that scores queries:
+//
+//   lexical  BM25 over the collection's analyzed text fields   (embedded: store counts -> native index)
+//   sparse   a learned sparse vector per document              (embedded: side table -> native index)
+//   dense    one dense vector per document                     (embedded: side table -> native HNSW/flat)
+//
+// Retriever kinds (src/retrievers/) declare the storage they need before open() and then only call
+// the storage handles below; collections/ drives the generic loop (open, write, remove, commit,
+// close); search/ hydrates and filters through the backend. None of them knows which backend it is.
+//
+// `embedded` (src/backends/embedded/) is SQLite + the native indexes in one process, with the commit
+// protocol of docs/architecture.md. A remote engine (OpenSearch: one index holding the text fields,
+// `rank_features` and `knn_vector`s) implements the same interface; docs/architecture.md says how.
+import type { SparseQuery, TopK } from '../../index/index.js';
+import type { NewDocument, StoredDocument } from '../store/document-store.js';
+import type { Bm25Params } from '../text/bm25.js';
+
+/** Build-time settings of a sparse storage's approximate structures (index/types.ts ApproxOptions). */
+export interface SparseApproxConfig {
+  /** Postings kept per term list (λ), heaviest first, 1..10,000,000. */
+  postings: number;
+  /** Blocks per kept posting (β / λ), (0, 1]. Default 0.1. */
+  block_ratio?: number;
+  /** Fraction of each block summary's L1 mass kept (α), (0, 1]. Default 0.4. */
+  summary_energy?: number;
+  /** Also cluster each pruned list into blocks with summaries (the `blocks` strategy). Default false. */
+  blocks?: boolean;
+}
+
+/** HNSW settings of a dense storage. */
+export interface DenseApproxConfig {
+  /** Links per node, 2..128. Default 16. */
+  m?: number;
+  /** Candidate list while inserting, m..10000. Default 200. */
+  ef_construction?: number;
+  /** Seed of the level draws, a 32-bit unsigned integer. Default 1. */
+  seed?: number;
+}
+
+/** How a sparse search walks the index; absent fields take the engine's defaults (docs/engine.md). */
+export interface SparseStrategy {
+  /** `exact` (default): what a brute-force scorer returns. `approx`: the pruned lists or blocks. */
+  mode?: 'exact' | 'approx';
+  /** approx: `pruned` (default) or `blocks` (needs `approx.blocks` at creation). */
+  strategy?: 'pruned' | 'blocks';
+  /** approx: query terms, heaviest first, whose lists are visited. */
+  query_cut?: number;
+  /** approx pruned: candidates re-scored exactly (at least k). */
+  rerank?: number;
+  /** approx blocks: open a block when its bound reaches heap_factor × the k-th score. */
+  heap_factor?: number;
+}
+
+/** How a dense search walks the index. */
+export interface DenseStrategy {
+  /** `exact` scores every allowed vector; `approx` walks the HNSW graphs. Default: approx when built. */
+  mode?: 'exact' | 'approx';
+  /** approx: candidate list size, raised to k. */
+  ef?: number;
+}
+
+/**
+ * The documents a search may return: what a metadata filter allows, in the backend's own form (the
+ * embedded backend: a bitset over document numbers). `matches` counts them.
+ */
+export interface Candidates {
+  readonly matches: number;
+  /** Embedded: bit i set = document number i allowed; absent = every live document. */
+  readonly bits?: Uint8Array;
+}
+
+export interface StorageBase {
+  readonly name: string;
+  /** Live documents this storage holds. */
+  readonly size: number;
+}
+
+export interface SparseStorage extends StorageBase {
+  /** Whether the approximate structures were built (a request for `mode: 'approx'` needs them). */
+  readonly approx: boolean;
+  /** Whether the blocks of the `blocks` strategy were built too. */
+  readonly approxBlocks: boolean;
+  /** Top `k` by dot product, off the event loop. */
+  search(query: SparseQuery, k: number, candidates: Candidates, strategy?: SparseStrategy): Promise<TopK>;
+  /** The same on the calling thread (CLI, evaluation, benchmarks). */
+  searchSync(query: SparseQuery, k: number, candidates: Candidates, strategy?: SparseStrategy): TopK;
+  /** The stored weights of a live document (explain), or null. */
+  document(docno: number): SparseQuery | null;
+  /** Live documents holding `term` (model vocabulary id); only for storages opened with `df: true`. */
+  df(term: number): number;
+}
+
+export interface LexicalStorage extends SparseStorage {
+  /** The id and document frequency of an analyzed term, or undefined when no document has it. */
+  term(text: string): { id: number; df: number } | undefined;
+}
+
+export interface DenseStorage extends StorageBase {
+  readonly dim: number;
+  /** `f32` or `i8` rows. */
+  readonly storage: 'f32' | 'i8';
+  /** Whether HNSW graphs were built. */
+  readonly approx: boolean;
+  search(query: Float32Array, k: number, candidates: Candidates, strategy?: DenseStrategy): Promise<TopK>;
+  searchSync(query: Float32Array, k: number, candidates: Candidates, strategy?: DenseStrategy): TopK;
+  /** The stored vector of a live document, or undefined. */
+  vector(docno: number): Float32Array | undefined;
+}
+
+export interface LexicalSpec extends Bm25Params {
+  approx?: SparseApproxConfig;
+}
+export interface SparseSpec {
+  approx?: SparseApproxConfig;
+  /** Keep per-term document frequencies (inference-free queries weigh terms by IDF). */
+  df?: boolean;
+}
+export interface DenseSpec {
+  dim: number;
+  storage: 'f32' | 'i8';
+  approx?: DenseApproxConfig;
+  /** Field named when the stored vectors disagree with the model (another dimension). */
+  modelField: string;
+}
+
+export interface WriteResult {
+  written: number;
+  /** Input positions refused because their `_id` was already written by the same job. */
+  duplicates: { index: number; id: string }[];
+}
+
+export interface BackendStats {
+  documents: number;
+  /** Deleted or replaced documents still held as tombstones (purged by merges). */
+  deleted: number;
+  segments: number;
+  bytes_on_disk: number;
+  index_bytes: number;
+  vocabulary: number;
+  avgdl: number;
+  /** Change sequence the last durable index commit covers. */
+  committed_seq: number;
+  seq: number;
+}
+
+/** A backend document: what the store keeps, plus each retriever's vector keyed by retriever name. */
+export type BackendDocument = NewDocument;
+
+export interface Backend {
+  /** Declares retriever `name`'s storage; all declarations come before open(). */
+  lexical(name: string, spec: LexicalSpec): LexicalStorage;
+  sparse(name: string, spec: SparseSpec): SparseStorage;
+  dense(name: string, spec: DenseSpec): DenseStorage;
+
+  /** Opens every declared storage and brings it up to the documents (replay or rebuild). */
+  open(): Promise<void>;
+  /** Upserts documents (an existing `_id` is replaced); resolves once durable and searchable. Serialized by the caller. */
+  write(docs: readonly BackendDocument[], job: string | null): Promise<WriteResult>;
+  /** Removes documents by number; resolves with how many were live. Serialized by the caller. */
+  remove(docnos: readonly number[]): Promise<number>;
+  /** Makes every storage durable up to the last write (the documents already are). Serialized by the caller. */
+  commit(): Promise<void>;
+  close(): Promise<void>;
+  /** Closes and removes every file or remote index of the collection. */
+  destroy(): Promise<void>;
+  /** False once closed or destroyed. */
+  readonly isOpen: boolean;
+
+  // Documents.
+  readonly size: number;
+  docnoOf(id: string): number | undefined;
+  get(docno: number): StoredDocument | undefined;
+  /** `_id`s of many documents (a search page); absent numbers are left out. */
+  idsOf(docnos: ArrayLike<number>): Map<number, string>;
+  /** Many documents in one read; absent numbers are left out. */
+  getMany(docnos: ArrayLike<number>): Map<number, StoredDocument>;
+  /** What a validated metadata filter (search/filter.ts) allows; every live document without one. */
+  candidates(filter?: object): Candidates;
+  /** Document numbers a validated filter matches. */
+  docnosMatching(filter: object): number[];
+  stats(): BackendStats;
+}

@@ -1,0 +1,196 @@
+// The embedded backend's sparse storages: a SparseIndex under index/<retriever>, numbered by store
+// document numbers. `LexicalSide` holds BM25 (document weights computed from the store's term counts
+// with the avgdl of the moment: text/bm25.ts); `LearnedSparseSide` holds the vectors a model gave at
+// ingest (kept in the store's table for the retriever), and, when asked, document frequencies per
+// model term for inference-free queries.
+import { join } from 'node:path';
+import { SparseIndex, type SparseBatch, type SparseQuery, type TopK } from '../../../index/index.js';
+import type { StoredVector, SparseVector } from '../../store/document-store.js';
+import { documentWeights } from '../../text/bm25.js';
+import type { Candidates, LexicalSpec, LexicalStorage, SparseApproxConfig, SparseSpec, SparseStorage, SparseStrategy } from '../backend.js';
+import { IndexSide, type AppliedBatch, type SideContext } from './index-side.js';
+
+/** Term ids are store (or model) vocabulary ids; segments are sized by their largest id, so the cap is free. */
+const VOCAB = 0x7fffffff;
+
+function indexOptions(approx: SparseApproxConfig | undefined) {
+  return {
+    vocab: VOCAB,
+    ...(approx
+      ? {
+          approx: {
+            postings: approx.postings,
+            ...(approx.block_ratio !== undefined ? { blockRatio: approx.block_ratio } : {}),
+            ...(approx.summary_energy !== undefined ? { summaryEnergy: approx.summary_energy } : {}),
+            ...(approx.blocks !== undefined ? { blocks: approx.blocks } : {}),
+          },
+        }
+      : {}),
+  };
+}
+
+function searchOptions(k: number, candidates: Candidates, s: SparseStrategy | undefined) {
+  return {
+    k,
+    ...(candidates.bits ? { filter: candidates.bits } : {}),
+    ...(s?.mode ? { mode: s.mode } : {}),
+    ...(s?.strategy ? { strategy: s.strategy } : {}),
+    ...(s?.query_cut !== undefined ? { queryCut: s.query_cut } : {}),
+    ...(s?.rerank !== undefined ? { rerank: s.rerank } : {}),
+    ...(s?.heap_factor !== undefined ? { heapFactor: s.heap_factor } : {}),
+  };
+}
+
+/** A CSR batch of rows with their weights, numbered by store docno. */
+function csr(rows: readonly { docno: number; terms: Uint32Array; weights: Float32Array }[]): SparseBatch {
+  let nnz = 0;
+  for (const r of rows) nnz += r.terms.length;
+  const offsets = new Uint32Array(rows.length + 1), terms = new Uint32Array(nnz), weights = new Float32Array(nnz), docnos = new Uint32Array(rows.length);
+  rows.forEach((r, i) => {
+    terms.set(r.terms, offsets[i]);
+    weights.set(r.weights, offsets[i]);
+    offsets[i + 1] = offsets[i] + r.terms.length;
+    docnos[i] = r.docno;
+  });
+  return { offsets, terms, weights, docnos };
+}
+
+abstract class SparseSide<Row extends { docno: number }> extends IndexSide<SparseIndex, Row> implements SparseStorage {
+  constructor(
+    name: string,
+    ctx: SideContext,
+    private readonly approxConfig: SparseApproxConfig | undefined,
+  ) {
+    super(name, ctx);
+  }
+
+  protected openIndex(): SparseIndex {
+    return SparseIndex.open(this.ctx.dir, indexOptions(this.approxConfig));
+  }
+
+  get approx(): boolean {
+    return this.approxConfig !== undefined;
+  }
+
+  get approxBlocks(): boolean {
+    return this.approxConfig?.blocks === true;
+  }
+
+  /**
+   * Approximate search visits only the pruned lists; under a filter that leaves fewer than k of its
+   * candidates, the exact search runs instead, so a filtered top-k still returns k whenever k
+   * documents score above zero.
+   */
+  async search(query: SparseQuery, k: number, candidates: Candidates, strategy?: SparseStrategy): Promise<TopK> {
+    const top = (await this.index.searchBatch([query], searchOptions(k, candidates, strategy), 1))[0];
+    if (strategy?.mode !== 'approx' || top.docs.length >= Math.min(k, candidates.matches)) return top;
+    return (await this.index.searchBatch([query], searchOptions(k, candidates, undefined), 1))[0];
+  }
+
+  searchSync(query: SparseQuery, k: number, candidates: Candidates, strategy?: SparseStrategy): TopK {
+    const top = this.index.search(query, searchOptions(k, candidates, strategy));
+    if (strategy?.mode !== 'approx' || top.docs.length >= Math.min(k, candidates.matches)) return top;
+    return this.index.search(query, searchOptions(k, candidates, undefined));
+  }
+
+  document(docno: number): SparseQuery | null {
+    return this.index.document(docno);
+  }
+
+  df(_term: number): number {
+    throw new Error(`storage '${this.name}' keeps no document frequencies`);
+  }
+}
+
+/** BM25: rows are the store's term counts, weighted with the store's avgdl when they are indexed. */
+export class LexicalSide extends SparseSide<StoredVector> implements LexicalStorage {
+  constructor(
+    name: string,
+    ctx: SideContext,
+    private readonly spec: LexicalSpec,
+  ) {
+    super(name, ctx, spec.approx);
+  }
+
+  term(text: string): { id: number; df: number } | undefined {
+    const vocab = this.ctx.store.vocab;
+    const id = vocab.id(text);
+    return id === undefined ? undefined : { id, df: vocab.df(id) };
+  }
+
+  protected rowsAfter(seq: number): Iterable<StoredVector> {
+    return this.ctx.store.vectorsAfter(seq);
+  }
+
+  protected rowsOf(batch: AppliedBatch): StoredVector[] {
+    return [...batch.written];
+  }
+
+  protected addRows(rows: StoredVector[]): Promise<unknown> {
+    let nnz = 0;
+    for (const v of rows) nnz += v.terms.length;
+    const offsets = new Uint32Array(rows.length + 1), terms = new Uint32Array(nnz), weights = new Float32Array(nnz), docnos = new Uint32Array(rows.length);
+    const avgdl = this.ctx.store.avgdl;
+    rows.forEach((v, i) => {
+      const at = offsets[i];
+      terms.set(v.terms, at);
+      documentWeights(v.tfs, v.dl, avgdl, this.spec, weights, at);
+      offsets[i + 1] = at + v.terms.length;
+      docnos[i] = v.docno;
+    });
+    return this.index.add({ offsets, terms, weights, docnos });
+  }
+}
+
+/** A learned sparse retriever's vectors, from the store's table for it. */
+export class LearnedSparseSide extends SparseSide<{ docno: number } & SparseVector> {
+  /** df per model vocabulary id over live documents (in memory; recounted from the store on open). */
+  private readonly dfs: Map<number, number> | null;
+
+  constructor(name: string, ctx: SideContext, spec: SparseSpec) {
+    super(name, ctx, spec.approx);
+    ctx.store.vectorTable(name, 'sparse');
+    this.dfs = spec.df ? new Map() : null;
+  }
+
+  override async open(): Promise<void> {
+    await super.open();
+    if (!this.dfs) return;
+    // Document frequencies for inference-free queries: one pass over the stored vectors.
+    for (const v of this.ctx.store.sparseAfter(this.name, -1)) for (const t of v.terms) this.dfs.set(t, (this.dfs.get(t) ?? 0) + 1);
+  }
+
+  override df(term: number): number {
+    if (!this.dfs) return super.df(term);
+    return this.dfs.get(term) ?? 0;
+  }
+
+  protected rowsAfter(seq: number): Iterable<{ docno: number } & SparseVector> {
+    return this.ctx.store.sparseAfter(this.name, seq);
+  }
+
+  protected rowsOf(batch: AppliedBatch): ({ docno: number } & SparseVector)[] {
+    return batch.written.map((w) => ({ docno: w.docno, ...(batch.vectorOf(this.name, w.id) as SparseVector) }));
+  }
+
+  protected addRows(rows: ({ docno: number } & SparseVector)[]): Promise<unknown> {
+    return this.index.add(csr(rows));
+  }
+
+  protected override added(rows: readonly ({ docno: number } & SparseVector)[]): void {
+    if (this.dfs) for (const v of rows) for (const t of v.terms) this.dfs.set(t, (this.dfs.get(t) ?? 0) + 1);
+  }
+
+  /** Takes the removed documents' terms out of df while their stored weights are still readable. */
+  protected override removing(docnos: readonly number[]): void {
+    if (!this.dfs) return;
+    for (const d of docnos) {
+      const v = this.index.document(d);
+      if (v) for (const t of v.terms) this.dfs.set(t, (this.dfs.get(t) ?? 1) - 1);
+    }
+  }
+}
+
+export function sideDir(root: string, name: string): string {
+  return join(root, 'index', name);
+}

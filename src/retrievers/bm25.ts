@@ -1,0 +1,89 @@
+// BM25: the document side is the backend's (the embedded backend indexes the store's term counts
+// with Lucene's document weights, text/bm25.ts); the query side is idf × count, with df and N read
+// from the storage when the query runs, so the engine's dot product is the BM25 score.
+import { Type } from 'typebox';
+import type { LexicalStorage, SparseApproxConfig, SparseStrategy } from '../backends/backend.js';
+import { fail } from '../errors.js';
+import { termCounts, Analyzer } from '../text/analyzer.js';
+import { BM25_DEFAULTS, idf, type Bm25Params } from '../text/bm25.js';
+import type { EncodedQuery, RetrieverContext, RetrieverKind } from './retriever.js';
+import { parseSparseApprox, parseSparseStrategy, SparseApproxSchema, SparseRetrieverBase, SparseStrategySchema } from './sparse-retriever.js';
+
+export interface Bm25Config extends Bm25Params {
+  approx?: SparseApproxConfig;
+  /** Default search strategy (a request may override each knob). */
+  search?: SparseStrategy;
+}
+
+const KEYS = ['k1', 'b', 'approx', 'search'];
+
+export class Bm25Retriever extends SparseRetrieverBase {
+  readonly queryNeedsModel = false;
+  private readonly analyzer = new Analyzer();
+
+  constructor(name: string, protected override readonly storage: LexicalStorage, defaults?: SparseStrategy) {
+    super(name, storage, defaults);
+  }
+
+  encodeDocuments(): undefined {
+    return undefined;
+  }
+
+  protected encodeText(text: string): EncodedQuery {
+    if (typeof text !== 'string') fail('INVALID_QUERY', '`query` must be a string', 'query');
+    return this.weigh(termCounts(this.analyzer.analyze(text)));
+  }
+
+  /**
+   * A client vector names vocabulary terms (already analyzed) and gives their query-side weight;
+   * idf is applied on top so a vector of ones is the BM25 query of those terms.
+   */
+  protected encodeVector(vector: Record<string, number>): EncodedQuery {
+    return this.weigh(new Map(Object.entries(vector)));
+  }
+
+  private weigh(counts: Map<string, number>): EncodedQuery {
+    const n = this.storage.size;
+    const ids: number[] = [], weights: number[] = [], terms: string[] = [];
+    for (const [term, c] of counts) {
+      const t = this.storage.term(term);
+      if (t === undefined || t.df <= 0 || c <= 0) continue;
+      ids.push(t.id);
+      weights.push(idf(t.df, n) * c);
+      terms.push(term);
+    }
+    return { shape: 'sparse', query: { terms: Uint32Array.from(ids), weights: Float32Array.from(weights) }, terms };
+  }
+}
+
+export const bm25: RetrieverKind<Bm25Config> = {
+  name: 'bm25',
+  configSchema: Type.Object(
+    {
+      k1: Type.Optional(Type.Number({ minimum: 0, maximum: 10, description: 'Term-frequency saturation. Default 0.9.' })),
+      b: Type.Optional(Type.Number({ minimum: 0, maximum: 1, description: 'Length normalization. Default 0.4.' })),
+      approx: Type.Optional(SparseApproxSchema),
+      search: Type.Optional(SparseStrategySchema),
+    },
+    { additionalProperties: false },
+  ),
+  viewSchema: Type.Object({ k1: Type.Number(), b: Type.Number(), approx: Type.Optional(SparseApproxSchema), search: Type.Optional(SparseStrategySchema) }),
+
+  parseConfig(raw: unknown, field: string): Bm25Config {
+    const o = (raw ?? {}) as Record<string, unknown>;
+    if (typeof o !== 'object' || Array.isArray(o)) fail('VALIDATION_FAILED', `${field} must be an object such as {"k1": 0.9, "b": 0.4}`, field);
+    for (const k of Object.keys(o)) if (!KEYS.includes(k)) fail('VALIDATION_FAILED', `unknown property '${k}' (allowed: ${KEYS.join(', ')})`, `${field}.${k}`);
+    const num = (k: 'k1' | 'b', hi: number) => {
+      const v = o[k] ?? BM25_DEFAULTS[k];
+      if (typeof v !== 'number' || !(v >= 0 && v <= hi)) fail('VALIDATION_FAILED', `${k} must be a number from 0 to ${hi}`, `${field}.${k}`);
+      return v;
+    };
+    const approx = parseSparseApprox(o.approx, `${field}.approx`);
+    const search = parseSparseStrategy(o.search, approx, `${field}.search`);
+    return { k1: num('k1', 10), b: num('b', 1), ...(approx ? { approx } : {}), ...(search ? { search } : {}) };
+  },
+
+  async open(ctx: RetrieverContext<Bm25Config>) {
+    return new Bm25Retriever(ctx.name, ctx.backend.lexical(ctx.name, ctx.config), ctx.config.search);
+  },
+};

@@ -1,0 +1,123 @@
+// The search request and response as search/ sees them (the API's schemas, src/api/schemas.ts, are
+// their JSON form), and the limits the schemas enforce at the edge; below the edge they are trusted.
+import type { FusionMethod, Normalization } from './fusion.js';
+import type { Filter } from './filter.js';
+import type { SearchStrategy, TermContribution } from '../retrievers/retriever.js';
+
+/** Most hits one request returns. */
+export const MAX_K = 1000;
+/** The result window: offset + k, and a hybrid retriever's window, are at most this (the engine's). */
+export const RESULT_WINDOW = 10_000;
+/** Most retrievers one hybrid request may name. */
+export const MAX_HYBRID_RETRIEVERS = 8;
+/** Window of a hybrid retriever that gives none: max(DEFAULT_WINDOW, offset + k). */
+export const DEFAULT_WINDOW = 100;
+/** Largest weight and RRF constant accepted: fused scores stay finite. */
+export const MAX_WEIGHT = 1_000_000;
+export const MAX_RRF_K = 1_000_000;
+
+/** How a retriever walks its storage, as a request gives it: `mode` plus the `approx` knobs. */
+export interface StrategyRequest {
+  /** `exact` or `approx`; default the retriever's (sparse: its collection config's `search.mode`, else exact; dense: approx when built). */
+  mode?: 'exact' | 'approx';
+  /** Knobs of approximate search (sparse: strategy, query_cut, rerank, heap_factor; dense: ef). */
+  approx?: Omit<SearchStrategy, 'mode'>;
+}
+
+export interface SearchRequest extends StrategyRequest {
+  /** Query text, encoded by each retriever. */
+  query?: string;
+  /** Sparse query vector: vocabulary term -> weight. */
+  vector?: Record<string, number>;
+  /** Dense query vector (the dense model's dimension), for a dense retriever. */
+  dense_vector?: number[];
+  /** Retriever name; default: the collection's default retriever. Not with `retrievers`. */
+  retriever?: string;
+  /** Hybrid search: the retrievers to run and fuse, each with its own window (search/hybrid.ts). */
+  retrievers?: RetrieverRequest[];
+  /** How `retrievers` are fused; default `{"method": "rrf", "k": 60}`. Only with `retrievers`. */
+  fusion?: FusionRequest;
+  /** Hits to return, 1..1000. Default 10. */
+  k?: number;
+  /** Hits to skip (pagination); offset + k <= 10000. Default 0. */
+  offset?: number;
+  /** Metadata filter (search/filter.ts). */
+  filter?: Filter | object;
+  /** Stored fields to return with each hit; `metadata` returns the metadata object. Default none. */
+  fields?: string[];
+  /** Return each matching term's contribution to the score (hybrid: each retriever's rank and score). Default false. */
+  explain?: boolean;
+}
+
+/** One retriever of a hybrid request. */
+export interface RetrieverRequest extends StrategyRequest {
+  /** A retriever of the collection; each may appear once. */
+  name: string;
+  /** Hits this retriever contributes to the fusion, 1..10000. Default max(100, offset + k). */
+  window?: number;
+  /** Multiplier of this retriever's contribution (>= 0, default 1); or give it in `fusion.weights`. */
+  weight?: number;
+  /** Query text for this retriever only; default the request's `query`. */
+  query?: string;
+  /** Sparse query vector for this retriever only; default the request's `vector`. */
+  vector?: Record<string, number>;
+  /** Dense query vector for a dense retriever only; default the request's `dense_vector`. */
+  dense_vector?: number[];
+}
+
+export interface FusionRequest {
+  /** `rrf` (default), `convex` or `dbsf`. */
+  method?: FusionMethod;
+  /** RRF's rank constant, >= 0; default 60. RRF only. */
+  k?: number;
+  /** `min_max` (default), `z_score` or `l2`. Convex only. */
+  normalization?: Normalization;
+  /** Retriever name -> weight (>= 0, default 1), instead of each retriever's `weight`. */
+  weights?: Record<string, number>;
+  /** DBSF only: clip each normalized score to [0, 1]. Default false (Qdrant does not clip). */
+  clip?: boolean;
+}
+
+export interface HybridSourceExplain {
+  name: string;
+  rank: number | null;
+  score: number | null;
+  normalized: number | null;
+  contribution: number;
+  /** Term contributions of this retriever's score, when the document is in its list. */
+  terms?: TermContribution[];
+}
+
+export interface HybridExplain {
+  retriever: 'hybrid';
+  method: FusionMethod;
+  retrievers: HybridSourceExplain[];
+}
+
+export interface Hit {
+  _id: string;
+  score: number;
+  fields?: Record<string, unknown>;
+  metadata?: Record<string, unknown>;
+  explain?: { retriever: string; terms: TermContribution[] } | HybridExplain;
+}
+
+export interface SearchResponse {
+  hits: Hit[];
+  retriever: string;
+  k: number;
+  offset: number;
+  /** Documents allowed by the filter (all live documents when there is none). */
+  candidates: number;
+  took_ms: number;
+  /** Hybrid only: the fusion as applied, defaults filled in. */
+  fusion?: { method: FusionMethod; k?: number; normalization?: Normalization; clip?: boolean; weights: Record<string, number> };
+  /** Hybrid only: per retriever, in request order, its window, weight and how many hits it returned. */
+  retrievers?: { name: string; window: number; weight: number; hits: number }[];
+}
+
+/** The request's strategy knobs as one object for Retriever.checkStrategy/search; undefined when none. */
+export function strategyOf(r: StrategyRequest): SearchStrategy | undefined {
+  if (r.mode === undefined && r.approx === undefined) return undefined;
+  return { ...r.approx, ...(r.mode !== undefined ? { mode: r.mode } : {}) };
+}
