@@ -3,10 +3,11 @@
 // kind is one file in this folder and one line here.
 import { bm25 } from './bm25.js';
 import { dense } from './dense.js';
+import { inferenceFree } from './inference-free.js';
 import type { RetrieverKind } from './retriever.js';
 import { splade } from './splade.js';
 
-export const RETRIEVER_KINDS: readonly RetrieverKind<any>[] = [bm25, splade, dense];
+export const RETRIEVER_KINDS: readonly RetrieverKind<any>[] = [bm25, splade, dense, inferenceFree];
 
 /** Kind names, as request and config keys. */
 export const RETRIEVERS: readonly string[] = RETRIEVER_KINDS.map((k) => k.name);
