@@ -1,6 +1,9 @@
 // Service configuration: environment variables with matching CLI flags (flags win). Every option
 // has a default so `npm start` needs no configuration.
-import { resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { fail } from './errors.js';
 
 export interface ApiKey {
   key: string;
@@ -113,4 +116,97 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, flags: Record<s
   if (cfg.apiKeys.length === 0 && !isLoopback(cfg.host) && !cfg.allowNoAuth)
     throw new ConfigError(`listening on ${cfg.host} (not loopback) needs API keys: set LSR_API_KEYS, or LSR_ALLOW_NO_AUTH=1 to serve without them`);
   return cfg;
+}
+
+// Settings read where they are used rather than by loadConfig: the model cache and the CUDA encoder
+// (read when a model or a GPU encoder loads), and the CLI and eval clients (which talk to a service
+// instead of running one). Each reads one variable, treats unset or empty as its default, and refuses
+// an invalid value with VALIDATION_FAILED naming the variable as the field.
+
+export const DEFAULT_MODEL_CACHE = join('models', 'cache');
+
+/** A path setting: unset or empty -> undefined; a NUL byte (no file system takes one) -> VALIDATION_FAILED. */
+function envPath(name: string, v: string | undefined): string | undefined {
+  if (v === undefined || v === '') return undefined;
+  if (v.includes('\0')) fail('VALIDATION_FAILED', `${name} must be a file system path, got ${JSON.stringify(v)} (it holds a NUL byte)`, name);
+  return v;
+}
+
+/** An integer setting from `min` to `max`; unset or empty -> `def`. */
+function envInt(name: string, v: string | undefined, def: number, min: number, max: number): number {
+  if (v === undefined || v === '') return def;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min || n > max) fail('VALIDATION_FAILED', `${name} must be an integer from ${min} to ${max}, got '${v}'`, name);
+  return n;
+}
+
+/** The folder holding package.json above this module (src/ or dist/src/), else this module's folder. */
+function packageRoot(): string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  for (let dir = here; ; ) {
+    if (existsSync(join(dir, 'package.json'))) return dir;
+    const up = dirname(dir);
+    if (up === dir) return here;
+    dir = up;
+  }
+}
+
+/**
+ * LSR_MODEL_CACHE: the folder `pypi:`, `maven:` and `hf:` model sources are resolved from (where
+ * `python3 models/fetch-model.py` puts them). A path, relative to the working directory; returned
+ * absolute. Default ./models/cache.
+ */
+export function modelCacheDir(env: NodeJS.ProcessEnv = process.env): string {
+  return resolve(envPath('LSR_MODEL_CACHE', env.LSR_MODEL_CACHE) ?? DEFAULT_MODEL_CACHE);
+}
+
+/**
+ * LSR_CUDA_ADDON: the CUDA encoder addon file (a `.node` file; a path relative to the working
+ * directory), returned absolute. Default <package root>/build/cuda/lsr_cuda_trunk.node, where
+ * native/cuda/trunk-build.sh puts it (docs/gpu.md).
+ */
+export function cudaAddonPath(env: NodeJS.ProcessEnv = process.env): string {
+  const v = envPath('LSR_CUDA_ADDON', env.LSR_CUDA_ADDON);
+  if (v === undefined) return join(packageRoot(), 'build', 'cuda', 'lsr_cuda_trunk.node');
+  if (!v.endsWith('.node')) fail('VALIDATION_FAILED', `LSR_CUDA_ADDON must name a native addon file ending in .node, got '${v}'`, 'LSR_CUDA_ADDON');
+  return resolve(v);
+}
+
+/** LSR_CUDA_DEVICE: the CUDA device ordinal GPU encoders run on when their options name none. An integer >= 0; default 0. */
+export function cudaDevice(env: NodeJS.ProcessEnv = process.env): number {
+  return envInt('LSR_CUDA_DEVICE', env.LSR_CUDA_DEVICE, 0, 0, 65535);
+}
+
+/**
+ * LSR_SERVER, --server (the flag wins): the base URL (`http://` or `https://`) of a running service
+ * that `lsr` CLI commands talk to. Default none (unset or empty): the command opens the data
+ * directory in-process.
+ */
+export function serverUrl(env: NodeJS.ProcessEnv = process.env, flags: Record<string, string> = {}): string | undefined {
+  const fromFlag = flags.server !== undefined;
+  const v = fromFlag ? flags.server : env.LSR_SERVER;
+  if (v === undefined || v === '') return undefined;
+  let url: URL | undefined;
+  try {
+    url = new URL(v);
+  } catch {
+    url = undefined;
+  }
+  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:'))
+    fail('VALIDATION_FAILED', `${fromFlag ? '--server' : 'LSR_SERVER'} must be an http:// or https:// URL, got '${v}'`, 'LSR_SERVER');
+  return v;
+}
+
+/**
+ * LSR_API_KEY, --api-key (the flag wins): the API key clients send to a service as
+ * `Authorization: Bearer <key>`. A string without NUL, CR, LF or characters above U+00FF (an HTTP
+ * header value). Default none (unset or empty): no Authorization header.
+ */
+export function clientApiKey(env: NodeJS.ProcessEnv = process.env, flags: Record<string, string> = {}): string | undefined {
+  const fromFlag = flags['api-key'] !== undefined;
+  const v = fromFlag ? flags['api-key'] : env.LSR_API_KEY;
+  if (v === undefined || v === '') return undefined;
+  if (/[\0\r\n\u0100-\uffff]/.test(v))
+    fail('VALIDATION_FAILED', `${fromFlag ? '--api-key' : 'LSR_API_KEY'} must be usable as an HTTP header value (no NUL, CR, LF or characters above U+00FF)`, 'LSR_API_KEY');
+  return v;
 }

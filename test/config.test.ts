@@ -1,5 +1,22 @@
+import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, DEFAULT_PORT, loadConfig, parseApiKeys } from '../src/config.js';
+import { clientApiKey, ConfigError, cudaAddonPath, cudaDevice, DEFAULT_PORT, loadConfig, modelCacheDir, parseApiKeys, serverUrl } from '../src/config.js';
+import { ServiceError } from '../src/errors.js';
+
+/** Runs `f` and returns what it threw, expecting VALIDATION_FAILED on `field`. */
+function invalid(f: () => unknown, field: string): ServiceError {
+  let err: unknown;
+  try {
+    f();
+  } catch (e) {
+    err = e;
+  }
+  expect(err).toBeInstanceOf(ServiceError);
+  const se = err as ServiceError;
+  expect(se.code).toBe('VALIDATION_FAILED');
+  expect(se.field).toBe(field);
+  return se;
+}
 
 describe('config', () => {
   it('has zero-configuration defaults', () => {
@@ -28,5 +45,42 @@ describe('config', () => {
       { key: 'b', access: 'read' },
       { key: 'c', access: 'write' },
     ]);
+  });
+
+  it('reads the model cache folder', () => {
+    expect(modelCacheDir({})).toBe(resolve('models', 'cache'));
+    expect(modelCacheDir({ LSR_MODEL_CACHE: '' })).toBe(resolve('models', 'cache'));
+    expect(modelCacheDir({ LSR_MODEL_CACHE: '/tmp/cache' })).toBe('/tmp/cache');
+    expect(modelCacheDir({ LSR_MODEL_CACHE: 'rel/cache' })).toBe(resolve('rel/cache'));
+    expect(invalid(() => modelCacheDir({ LSR_MODEL_CACHE: '/tmp/a\0b' }), 'LSR_MODEL_CACHE').message).toMatch(/^LSR_MODEL_CACHE /);
+  });
+
+  it('reads the CUDA addon path and device', () => {
+    expect(cudaAddonPath({})).toBe(join(resolve('.'), 'build', 'cuda', 'lsr_cuda_trunk.node'));
+    expect(cudaAddonPath({ LSR_CUDA_ADDON: '/opt/lsr/trunk.node' })).toBe('/opt/lsr/trunk.node');
+    expect(cudaAddonPath({ LSR_CUDA_ADDON: 'build/x.node' })).toBe(resolve('build/x.node'));
+    expect(invalid(() => cudaAddonPath({ LSR_CUDA_ADDON: '/opt/lsr/trunk.so' }), 'LSR_CUDA_ADDON').message).toMatch(/^LSR_CUDA_ADDON /);
+    invalid(() => cudaAddonPath({ LSR_CUDA_ADDON: '/opt/a\0.node' }), 'LSR_CUDA_ADDON');
+    expect(cudaDevice({})).toBe(0);
+    expect(cudaDevice({ LSR_CUDA_DEVICE: '' })).toBe(0);
+    expect(cudaDevice({ LSR_CUDA_DEVICE: '3' })).toBe(3);
+    expect(invalid(() => cudaDevice({ LSR_CUDA_DEVICE: 'gpu1' }), 'LSR_CUDA_DEVICE').message).toMatch(/^LSR_CUDA_DEVICE /);
+    invalid(() => cudaDevice({ LSR_CUDA_DEVICE: '-1' }), 'LSR_CUDA_DEVICE');
+  });
+
+  it('reads the client server URL and API key, and flags win', () => {
+    expect(serverUrl({})).toBeUndefined();
+    expect(serverUrl({ LSR_SERVER: '' })).toBeUndefined();
+    expect(serverUrl({ LSR_SERVER: 'http://h:7700/' })).toBe('http://h:7700/');
+    expect(serverUrl({ LSR_SERVER: 'http://h:1' }, { server: 'https://g' })).toBe('https://g');
+    expect(serverUrl({ LSR_SERVER: 'http://h:1' }, { server: '' })).toBeUndefined();
+    expect(invalid(() => serverUrl({ LSR_SERVER: 'localhost:7700' }), 'LSR_SERVER').message).toMatch(/^LSR_SERVER /);
+    expect(invalid(() => serverUrl({}, { server: 'not a url' }), 'LSR_SERVER').message).toMatch(/^--server /);
+    expect(clientApiKey({})).toBeUndefined();
+    expect(clientApiKey({ LSR_API_KEY: 'k1' })).toBe('k1');
+    expect(clientApiKey({ LSR_API_KEY: 'k1' }, { 'api-key': 'k2' })).toBe('k2');
+    const e = invalid(() => clientApiKey({ LSR_API_KEY: 'sec\nret' }), 'LSR_API_KEY');
+    expect(e.message).toMatch(/^LSR_API_KEY /);
+    expect(e.message).not.toContain('sec');
   });
 });

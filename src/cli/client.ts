@@ -2,7 +2,7 @@
 // directory) or over HTTP with --server. Either way the request goes through the same routes.
 import type { Readable } from 'node:stream';
 import { buildApp } from '../api/app.js';
-import { loadConfig } from '../config.js';
+import { clientApiKey, loadConfig, serverUrl } from '../config.js';
 
 export interface ApiResponse {
   status: number;
@@ -24,10 +24,10 @@ function parse(text: string): unknown {
 }
 
 export async function openClient(flags: Record<string, string>): Promise<ApiClient> {
-  const server = flags.server ?? process.env.LSR_SERVER;
+  const server = serverUrl(process.env, flags);
   if (server) {
     const base = server.replace(/\/+$/, '');
-    const key = flags['api-key'] ?? process.env.LSR_API_KEY;
+    const key = clientApiKey(process.env, flags);
     const auth: Record<string, string> = key ? { authorization: `Bearer ${key}` } : {};
     return {
       async request(method, path, body) {

@@ -46,7 +46,7 @@ main(process.argv.slice(2)).then(
     // Expected failures (configuration, a data directory in use, the addon not built) get their
     // message alone; anything else gets the stack for a bug report.
     const e = err as Error & { code?: string };
-    const known = e instanceof Error && (e.name === 'ConfigError' || e.name === 'DataDirLockedError' || e.code === 'NATIVE_NOT_BUILT');
+    const known = e instanceof Error && (e.name === 'ConfigError' || e.name === 'DataDirLockedError' || e.name === 'ServiceError' || e.code === 'NATIVE_NOT_BUILT');
     process.stderr.write(`lsr: ${known ? e.message : e instanceof Error ? e.stack ?? e.message : String(err)}\n`);
     process.exitCode = 1;
   },

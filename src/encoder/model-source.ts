@@ -10,6 +10,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { modelCacheDir } from '../config.js';
 import { fail } from '../errors.js';
 
 export const SOURCE_SCHEMES = ['dir', 'pypi', 'maven', 'hf'] as const;
@@ -41,9 +42,8 @@ export function slugOf(spec: string): string {
   return spec.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^-+|-+$/g, '');
 }
 
-export function modelCacheDir(): string {
-  return resolve(process.env.LSR_MODEL_CACHE ?? join('models', 'cache'));
-}
+/** The model cache folder: LSR_MODEL_CACHE, default ./models/cache (src/config.ts). */
+export { modelCacheDir };
 
 /** Folders already checked in this process, with the manifest's mtime they were checked at. */
 const verified = new Map<string, number>();

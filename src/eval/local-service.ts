@@ -14,7 +14,8 @@ import { ServiceClient, type ServiceHandle } from './service-client.js';
  */
 export async function startLocalService(dataDir: string): Promise<ServiceHandle> {
   const config = loadConfig(
-    { ...process.env, LSR_API_KEYS: '', LSR_RATE_LIMIT: '0', LSR_LOG_LEVEL: process.env.LSR_LOG_LEVEL ?? 'warn' },
+    // The environment with harness defaults; loadConfig reads and checks every setting in it.
+    { LSR_LOG_LEVEL: 'warn', ...process.env, LSR_API_KEYS: '', LSR_RATE_LIMIT: '0' },
     { host: '127.0.0.1', port: '0', 'data-dir': dataDir },
   );
   const { app } = await buildApp(config, { level: config.logLevel, stream: process.stderr });

@@ -6,6 +6,7 @@ import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { clientApiKey } from '../config.js';
 import type { BeirDocument } from './types.js';
 
 /** A search hit as the service returns it. */
@@ -64,7 +65,7 @@ export class ServiceClient {
   private readonly headers: Record<string, string>;
 
   /** `apiKey` is sent as `Authorization: Bearer <key>` unless null (default: env `LSR_API_KEY`). */
-  constructor(baseUrl: string, apiKey: string | null = process.env.LSR_API_KEY ?? null) {
+  constructor(baseUrl: string, apiKey: string | null = clientApiKey() ?? null) {
     this.baseUrl = baseUrl.replace(/\/+$/, '');
     this.headers = apiKey ? { authorization: `Bearer ${apiKey}` } : {};
   }

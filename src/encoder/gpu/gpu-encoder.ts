@@ -5,9 +5,8 @@
 // GPU answers, loading fails with CUDA_UNAVAILABLE. docs/gpu.md.
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
+import { cudaAddonPath, cudaDevice } from '../../config.js';
 import { fail } from '../../errors.js';
 import type { SparseVectors } from '../sparse/fused-head.js';
 import { readBertWeights, type BertShape } from './gpu-weights.js';
@@ -72,20 +71,8 @@ export interface GpuTimings {
   attention: string;
 }
 
-function packageRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'package.json'))) {
-    const up = dirname(dir);
-    if (up === dir) return dirname(fileURLToPath(import.meta.url));
-    dir = up;
-  }
-  return dir;
-}
-
-/** Where the CUDA addon is looked for: LSR_CUDA_ADDON, else <package root>/build/cuda/lsr_cuda_trunk.node. */
-export function cudaAddonPath(): string {
-  return process.env.LSR_CUDA_ADDON ?? join(packageRoot(), 'build', 'cuda', 'lsr_cuda_trunk.node');
-}
+/** Where the CUDA addon is looked for: LSR_CUDA_ADDON, else <package root>/build/cuda/lsr_cuda_trunk.node (src/config.ts). */
+export { cudaAddonPath };
 
 let addon: CudaAddon | null = null;
 
@@ -166,7 +153,7 @@ export class GpuEncoder {
   static async load(dir: string, options: GpuEncoderOptions = {}, field = 'model'): Promise<GpuEncoder> {
     const o: Required<GpuEncoderOptions> = {
       maxLength: 256, batchSize: 32, precision: 'fp16', head: 'auto', threshold: 0, topk: 0,
-      device: Number(process.env.LSR_CUDA_DEVICE ?? 0), tokenizerThreads: 0,
+      device: options.device ?? cudaDevice(), tokenizerThreads: 0,
       // Options left undefined (a pool passes every field it knows) keep their defaults.
       ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)),
     };
