@@ -20,7 +20,7 @@ import { healthRoutes } from './routes/health.js';
 import { jobRoutes } from './routes/jobs.js';
 import { searchRoutes } from './routes/search.js';
 import { ErrorResponse } from './schemas.js';
-import { validateFilter } from '../search/filter.js';
+import { validateFilter } from '../backends/filter.js';
 import type { Service } from './service.js';
 import { STATUS_CODES } from 'node:http';
 

@@ -4,7 +4,7 @@ import { Type, type Static } from 'typebox';
 import { COLLECTION_NAME_PATTERN } from '../collections/collection-config.js';
 import { MAX_ID_CHARS } from '../collections/documents.js';
 import { RETRIEVER_KINDS, RETRIEVERS } from '../retrievers/registry.js';
-import { FILTER_KEY_PATTERN } from '../search/filter.js';
+import { FILTER_KEY_PATTERN } from '../backends/filter.js';
 import { DEFAULT_RRF_K } from '../search/fusion.js';
 import { DEFAULT_WINDOW, MAX_HYBRID_RETRIEVERS, MAX_K, MAX_RRF_K, MAX_WEIGHT, RESULT_WINDOW } from '../search/request.js';
 import { ERROR_STATUS } from './errors.js';

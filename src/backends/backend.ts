@@ -175,7 +175,7 @@ export interface Backend {
   idsOf(docnos: ArrayLike<number>): Map<number, string>;
   /** Many documents in one read; absent numbers are left out. */
   getMany(docnos: ArrayLike<number>): Map<number, StoredDocument>;
-  /** What a validated metadata filter (search/filter.ts) allows; every live document without one. */
+  /** What a validated metadata filter (backends/filter.ts) allows; every live document without one. */
   candidates(filter?: object): Candidates;
   /** Document numbers a validated filter matches. */
   docnosMatching(filter: object): number[];

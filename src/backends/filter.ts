@@ -1,6 +1,6 @@
-// Metadata filters: their shape, checked once with messages that name the field at fault, and
-// normalized for a backend to compile (the embedded backend: backends/embedded/sql-filter.ts). A
-// condition on a key holding an array matches when any element matches.
+// Metadata filters, the grammar every backend compiles: their shape, checked once with messages
+// that name the field at fault, and normalized (the embedded backend compiles them to SQL in
+// backends/embedded/sql-filter.ts). A condition on a key holding an array matches when any element matches.
 import { fail } from '../errors.js';
 import { isPlainObject } from '../collections/documents.js';
 

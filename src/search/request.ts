@@ -1,7 +1,7 @@
 // The search request and response as search/ sees them (the API's schemas, src/api/schemas.ts, are
 // their JSON form), and the limits the schemas enforce at the edge; below the edge they are trusted.
 import type { FusionMethod, Normalization } from './fusion.js';
-import type { Filter } from './filter.js';
+import type { Filter } from '../backends/filter.js';
 import type { SearchStrategy, TermContribution } from '../retrievers/retriever.js';
 
 /** Most hits one request returns. */
@@ -41,7 +41,7 @@ export interface SearchRequest extends StrategyRequest {
   k?: number;
   /** Hits to skip (pagination); offset + k <= 10000. Default 0. */
   offset?: number;
-  /** Metadata filter (search/filter.ts). */
+  /** Metadata filter (backends/filter.ts). */
   filter?: Filter | object;
   /** Stored fields to return with each hit; `metadata` returns the metadata object. Default none. */
   fields?: string[];

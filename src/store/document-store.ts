@@ -396,7 +396,7 @@ export class DocumentStore {
     this.db.prepare('DELETE FROM tombstones WHERE seq <= ?').run(uptoSeq);
   }
 
-  /** Document numbers matching a SQL condition over `docs` (built by search/filter.ts, values bound). */
+  /** Document numbers matching a SQL condition over `docs` (built by backends/embedded/sql-filter.ts, values bound). */
   docnosWhere(where: string, params: unknown[]): number[] {
     const sql = `SELECT docno FROM docs WHERE ${where}`;
     let st = this.filterStatements.get(sql);

@@ -1,8 +1,8 @@
-// Checked metadata conditions (search/filter.ts) -> a SQL condition over docs.metadata -> a bitset
+// Checked metadata conditions (backends/filter.ts) -> a SQL condition over docs.metadata -> a bitset
 // over document numbers for the engine. json_each walks scalars and arrays alike, so a condition on
 // a key holding an array matches when any element matches.
 import type { DocumentStore } from '../../store/document-store.js';
-import { validateFilter, type KeyCondition, type Scalar } from '../../search/filter.js';
+import { validateFilter, type KeyCondition, type Scalar } from '../filter.js';
 
 const SQL_OP = { gt: '>', gte: '>=', lt: '<', lte: '<=' } as const;
 
