@@ -58,7 +58,10 @@ interface Step { run: (i: number) => Promise<unknown>; screen: () => HeadScreenS
 /** Random ids in [1000, vocab) between [CLS] (2) and [SEP] (3): every text exactly `seq` tokens. */
 function inputs(seq: number, batch: number, vocab: number, seed: number): number[][] {
   let s = seed >>> 0;
-  const r = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+  const r = () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
   return Array.from({ length: batch }, () => [2, ...Array.from({ length: seq - 2 }, () => 1000 + Math.floor(r() * (vocab - 1000))), 3]);
 }
 

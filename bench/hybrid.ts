@@ -143,7 +143,7 @@ const queries = Array.from({ length: QUERIES }, (_, i) => {
   const text = Array.from({ length: 2 + rq.int(4) }, () => zipf(rq)).join(' ');
   const vector: Record<string, number> = {};
   for (let j = corpus.queries.offsets[i]; j < corpus.queries.offsets[i + 1]; j++) vector[tokenizer.token(corpus.queries.terms[j])] = corpus.queries.weights[j];
-  const dense = DENSE ? Array.from(denseVector(corpus.targets[i], denseDim, 0.5), (x, j) => x) : [];
+  const dense = DENSE ? Array.from(denseVector(corpus.targets[i], denseDim, 0.5), (x) => x) : [];
   if (DENSE) {
     const noise = denseVector(corpus.targets[i], denseDim, 1.0, 77);
     for (let j = 0; j < denseDim; j++) dense[j] = (dense[j] + noise[j]) / 2;

@@ -295,7 +295,7 @@ async function main(): Promise<void> {
 
   // ---- the engine, f32 impacts, exact and approximate; then u8 impacts. Each index lives only
   // inside its function so that release() can free it before the next one is built.
-  const { mstats, buildS, exact, exactMatch, exactRecall, grid, chosen, approxOpts, approxRun, approxRecall, batch, batchSame } =
+  const { mstats, buildS, exact, exactMatch, exactRecall, grid, chosen, approxRun, approxRecall, batch, batchSame } =
     await engineRun(corpus.docs, queries, oracle, approx);
   release();
   const { quant, qstats, qrun } = await quantRun(corpus.docs, queries);

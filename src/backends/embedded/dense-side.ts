@@ -1,7 +1,7 @@
 // The embedded backend's dense storage: a DenseIndex (f32 or i8 rows, HNSW graphs when asked) under
 // index/<retriever>, numbered by store document numbers, fed from the store's table of the
 // retriever's vectors.
-import { DenseIndex, IndexError, type TopK } from '../../../index/index.js';
+import { DenseIndex, type IndexError, type TopK } from '../../../index/index.js';
 import { fail } from '../../errors.js';
 import type { DenseRow } from '../../store/document-store.js';
 import type { Candidates, DenseSpec, DenseStorage, DenseStrategy } from '../backend.js';

@@ -8,7 +8,7 @@
 // from the store when damaged or out of step (index-side.ts).
 import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { DocumentStore, type StoredDocument } from '../../store/document-store.js';
+import type { DocumentStore, StoredDocument } from '../../store/document-store.js';
 import type { Backend, BackendDocument, BackendStats, Candidates, DenseSpec, LexicalSpec, SparseSpec, WriteResult } from '../backend.js';
 import { DenseSide } from './dense-side.js';
 import type { AppliedBatch, IndexSide, Logger, NativeIndex } from './index-side.js';

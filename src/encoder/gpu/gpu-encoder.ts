@@ -90,7 +90,8 @@ export function loadCudaAddon(): CudaAddon {
   }
   const p = a.probe();
   if (!p.ok) throw new CudaUnavailableError(`no CUDA device: ${p.reason}`);
-  return (addon = a);
+  addon = a;
+  return a;
 }
 
 /** Whether the GPU encoder can run here, and if not why (for tests that skip). */

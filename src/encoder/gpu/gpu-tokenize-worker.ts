@@ -6,7 +6,10 @@ const loaded = new Map<string, Promise<SpladeTokenizer>>();
 
 export default async function run(task: { dir: string; maxLength: number; texts: string[] }): Promise<number[][]> {
   let tok = loaded.get(task.dir);
-  if (!tok) loaded.set(task.dir, (tok = SpladeTokenizer.load(task.dir)));
+  if (!tok) {
+    tok = SpladeTokenizer.load(task.dir);
+    loaded.set(task.dir, tok);
+  }
   const t = await tok;
   return task.texts.map((x) => t.ids(x, task.maxLength));
 }

@@ -7,7 +7,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DenseEncoderPool } from '../../../src/encoder/dense/dense-pool.js';
+import type { DenseEncoderPool } from '../../../src/encoder/dense/dense-pool.js';
 import { modelCacheDir, slugOf } from '../../../src/encoder/model-source.js';
 import { EncoderRegistry } from '../../../src/encoder/encoder-registry.js';
 import { maxAbsDiff, numpyReference, referenceMissing } from './dense-reference.js';
