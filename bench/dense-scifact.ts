@@ -40,7 +40,8 @@ try {
   }
   const encodeSecs = (performance.now() - t0) / 1000;
   if (!json) process.stderr.write('\n');
-  const dim = pool.dim, n = ids.length;
+  const dim = pool.dim,
+    n = ids.length;
   const docs = new Float32Array(n * dim);
   let at = 0;
   for (const p of parts) {
@@ -60,7 +61,9 @@ try {
       for (let j = 0, b = d * dim; j < dim; j++) s += qv[o + j] * docs[b + j];
       scores[d] = s;
     }
-    const top = Array.from({ length: n }, (_, i) => i).sort((a, b) => scores[b] - scores[a]).slice(0, K);
+    const top = Array.from({ length: n }, (_, i) => i)
+      .sort((a, b) => scores[b] - scores[a])
+      .slice(0, K);
     run.set(q.id, new Map(top.map((i) => [ids[i], scores[i]])));
   });
   const r = evaluate(data.qrels, run, ['ndcg_cut_10', 'recall_100']);
@@ -82,7 +85,9 @@ try {
     threads,
   };
   if (!json)
-    console.log(`SciFact dense (${spec}): ${n} docs in ${encodeSecs.toFixed(0)} s, ${r.numQueries} queries\n  nDCG@10 ${out.ndcg_cut_10}   Recall@100 ${out.recall_100}`);
+    console.log(
+      `SciFact dense (${spec}): ${n} docs in ${encodeSecs.toFixed(0)} s, ${r.numQueries} queries\n  nDCG@10 ${out.ndcg_cut_10}   Recall@100 ${out.recall_100}`,
+    );
   console.log(JSON.stringify(out));
 } finally {
   await pool.close();

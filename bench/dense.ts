@@ -76,7 +76,9 @@ const out = (s: string) => process.stdout.write(`${s}\n`);
  */
 function generate(n: number, nq: number, dim: number, seed: number) {
   const rng = new Prng(seed);
-  const C = Number(args.clusters), S = Number(args.subclusters), NOISE = Number(args.noise);
+  const C = Number(args.clusters),
+    S = Number(args.subclusters),
+    NOISE = Number(args.noise);
   const gaussVec = (norm: number) => {
     const v = new Float32Array(dim);
     for (let j = 0; j < dim; j++) v[j] = (rng.normal() * norm) / Math.sqrt(dim);
@@ -87,7 +89,8 @@ function generate(n: number, nq: number, dim: number, seed: number) {
   const draw = (rows: number) => {
     const v = new Float32Array(rows * dim);
     for (let i = 0; i < rows; i++) {
-      const c = rng.int(C), s = c * S + rng.int(S);
+      const c = rng.int(C),
+        s = c * S + rng.int(S);
       let norm = 0;
       for (let j = 0; j < dim; j++) {
         const x = centres[c][j] + subs[s][j] + (rng.normal() * NOISE) / Math.sqrt(dim);
@@ -119,7 +122,12 @@ function recallVs(truth: TopK[], ids: (q: number) => ArrayLike<number>, nq: numb
 }
 
 async function build(docs: Float32Array, storage: 'f32' | 'i8', hnsw: boolean) {
-  const idx = DenseIndex.create({ dim: DIM, storage, buildThreads: BUILD_THREADS, ...(hnsw ? { approx: { m: M, efConstruction: EFC } } : {}) });
+  const idx = DenseIndex.create({
+    dim: DIM,
+    storage,
+    buildThreads: BUILD_THREADS,
+    ...(hnsw ? { approx: { m: M, efConstruction: EFC } } : {}),
+  });
   const t0 = performance.now();
   await idx.add({ vectors: docs });
   const buildS = (performance.now() - t0) / 1000;
@@ -148,7 +156,12 @@ async function main() {
       installs.hnswlib = avail.ok ? 'ok' : avail.reason;
       if (avail.ok && numpy.ok) {
         log('hnswlib: build');
-        peer = await runPeer<PeerBuild>('run-hnswlib.py', [dir, dir, JSON.stringify({ ...peerCfg, mode: 'build' })], {}, Number(args['peer-timeout']));
+        peer = await runPeer<PeerBuild>(
+          'run-hnswlib.py',
+          [dir, dir, JSON.stringify({ ...peerCfg, mode: 'build' })],
+          {},
+          Number(args['peer-timeout']),
+        );
       } else {
         peer = { ok: false, error: avail.reason ?? numpy.reason };
       }
@@ -157,7 +170,12 @@ async function main() {
     const peerRunsRaw: PeerRun[] = [];
     const peerSearch = async (ef: number) => {
       if (!peer.ok) return;
-      const r = await runPeer<{ runs: PeerRun[] }>('run-hnswlib.py', [dir, dir, JSON.stringify({ ...peerCfg, mode: 'search', efs: [ef] })], {}, Number(args['peer-timeout']));
+      const r = await runPeer<{ runs: PeerRun[] }>(
+        'run-hnswlib.py',
+        [dir, dir, JSON.stringify({ ...peerCfg, mode: 'search', efs: [ef] })],
+        {},
+        Number(args['peer-timeout']),
+      );
       if (r.ok && r.result) peerRunsRaw.push(...r.result.runs);
       else log(`hnswlib search at ef ${ef} failed: ${r.error}`);
     };
@@ -168,11 +186,13 @@ async function main() {
     const f32 = await build(docs, 'f32', false);
     const exactOpts: DenseSearchOptions = { k: K };
     const exact = timeQueries(NQ_EXACT, REPS, (q) => f32.idx.search(row(queries, q), exactOpts));
-    const truth = (await f32.idx.searchBatch(queries, exactOpts, 2));
+    const truth = await f32.idx.searchBatch(queries, exactOpts, 2);
     const oracleCheck = oracle ? matchOracle(K, exact.results.slice(0, NQ_ORACLE), oracle) : null;
     const exactBatch1 = await timeBatch(NQ, REPS, () => f32.idx.searchBatch(queries, exactOpts, 1));
     const exactBatch2 = await timeBatch(NQ, REPS, () => f32.idx.searchBatch(queries, exactOpts, 2));
-    log(`exact f32: ${exact.timing.qps.toFixed(1)} q/s, batched ${exactBatch1.toFixed(0)} (1 thread) ${exactBatch2.toFixed(0)} (2), oracle ${oracleCheck?.matches_oracle}`);
+    log(
+      `exact f32: ${exact.timing.qps.toFixed(1)} q/s, batched ${exactBatch1.toFixed(0)} (1 thread) ${exactBatch2.toFixed(0)} (2), oracle ${oracleCheck?.matches_oracle}`,
+    );
     await f32.idx.close();
 
     log('exact i8');
@@ -183,7 +203,9 @@ async function main() {
     for (let q = 0; q < NQ_EXACT; q++) {
       const r = exactI8.results[q];
       for (let i = 0; i < r.docs.length; i++) {
-        const d = r.docs[i], qv = row(queries, q), dv = row(docs, d);
+        const d = r.docs[i],
+          qv = row(queries, q),
+          dv = row(docs, d);
         let s = 0;
         for (let j = 0; j < DIM; j++) s += qv[j] * dv[j];
         maxErr = Math.max(maxErr, Math.abs(s - r.scores[i]));
@@ -217,7 +239,13 @@ async function main() {
       hI8 = { buildS: b.buildS, bytesPerVector: b.bytesPerVector };
       for (const ef of EFS) {
         const r = timeQueries(NQ, REPS, (q) => b.idx.search(row(queries, q), { k: K, mode: 'approx', ef }));
-        runsI8.push({ ef, qps: r.timing.qps, p50_ms: r.timing.p50_ms, p99_ms: r.timing.p99_ms, recall_at_10: recallVs(truth, (q) => r.results[q].docs, NQ) });
+        runsI8.push({
+          ef,
+          qps: r.timing.qps,
+          p50_ms: r.timing.p50_ms,
+          p99_ms: r.timing.p99_ms,
+          recall_at_10: recallVs(truth, (q) => r.results[q].docs, NQ),
+        });
         log(`  ef ${ef}: ${r.timing.qps.toFixed(0)} q/s, recall@10 ${runsI8[runsI8.length - 1].recall_at_10.toFixed(4)}`);
       }
       await b.idx.close();
@@ -232,18 +260,52 @@ async function main() {
       ['ours', 'exact f32', '', exact.timing.qps, exact.timing.p50_ms, exact.timing.p99_ms, 1, f32.buildS, f32.bytesPerVector],
       ['ours', 'exact i8', '', exactI8.timing.qps, exactI8.timing.p50_ms, exactI8.timing.p99_ms, i8Recall, i8.buildS, i8.bytesPerVector],
       ...runs.map((r): Cell[] => ['ours', 'HNSW f32', `ef ${r.ef}`, r.qps, r.p50_ms, r.p99_ms, r.recall_at_10, h.buildS, h.bytesPerVector]),
-      ...runsI8.map((r): Cell[] => ['ours', 'HNSW i8', `ef ${r.ef}`, r.qps, r.p50_ms, r.p99_ms, r.recall_at_10, hI8!.buildS, hI8!.bytesPerVector]),
-      ...peerRuns.map((r): Cell[] => [`hnswlib ${peer.result!.version}`, 'HNSW f32', `ef ${r.ef}`, r.qps, r.p50_ms, r.p99_ms, r.recall_at_10, peer.result!.build_s, peer.result!.bytes_per_vector]),
+      ...runsI8.map((r): Cell[] => [
+        'ours',
+        'HNSW i8',
+        `ef ${r.ef}`,
+        r.qps,
+        r.p50_ms,
+        r.p99_ms,
+        r.recall_at_10,
+        hI8!.buildS,
+        hI8!.bytesPerVector,
+      ]),
+      ...peerRuns.map((r): Cell[] => [
+        `hnswlib ${peer.result!.version}`,
+        'HNSW f32',
+        `ef ${r.ef}`,
+        r.qps,
+        r.p50_ms,
+        r.p99_ms,
+        r.recall_at_10,
+        peer.result!.build_s,
+        peer.result!.bytes_per_vector,
+      ]),
     ];
-    out(table(`dense, ${N} x ${DIM}, k ${K}, one search thread (exact: ${NQ_EXACT} queries, HNSW: ${NQ}; M ${M}, efConstruction ${EFC})`,
-      ['system', 'mode', 'settings', 'QPS', 'p50 ms', 'p99 ms', 'recall@10', 'build s', 'bytes/vector'], rows));
-    out(table('batched (searchBatch / one knn_query call), queries per second', ['system', 'mode', '1 thread', '2 threads'], [
-      ['ours', 'exact f32', exactBatch1, exactBatch2],
-      ['ours', 'exact i8', i8Batch1, null],
-      ...runs.map((r): Cell[] => ['ours', `HNSW ef ${r.ef}`, r.batch_1t_qps, r.ef === best ? hnswBatch2 : null]),
-      ...peerRuns.map((r): Cell[] => ['hnswlib', `HNSW ef ${r.ef}`, r.batch_qps, null]),
-    ]));
-    if (oracleCheck) out(`\nexact f32 vs numpy float64 oracle (${NQ_ORACLE} queries): matches=${oracleCheck.matches_oracle}, max relative score error ${oracleCheck.max_rel_score_err.toExponential(2)}`);
+    out(
+      table(
+        `dense, ${N} x ${DIM}, k ${K}, one search thread (exact: ${NQ_EXACT} queries, HNSW: ${NQ}; M ${M}, efConstruction ${EFC})`,
+        ['system', 'mode', 'settings', 'QPS', 'p50 ms', 'p99 ms', 'recall@10', 'build s', 'bytes/vector'],
+        rows,
+      ),
+    );
+    out(
+      table(
+        'batched (searchBatch / one knn_query call), queries per second',
+        ['system', 'mode', '1 thread', '2 threads'],
+        [
+          ['ours', 'exact f32', exactBatch1, exactBatch2],
+          ['ours', 'exact i8', i8Batch1, null],
+          ...runs.map((r): Cell[] => ['ours', `HNSW ef ${r.ef}`, r.batch_1t_qps, r.ef === best ? hnswBatch2 : null]),
+          ...peerRuns.map((r): Cell[] => ['hnswlib', `HNSW ef ${r.ef}`, r.batch_qps, null]),
+        ],
+      ),
+    );
+    if (oracleCheck)
+      out(
+        `\nexact f32 vs numpy float64 oracle (${NQ_ORACLE} queries): matches=${oracleCheck.matches_oracle}, max relative score error ${oracleCheck.max_rel_score_err.toExponential(2)}`,
+      );
     if (!peer.ok) out(`\nhnswlib: not run (${peer.error})`);
 
     const result = {
@@ -251,12 +313,35 @@ async function main() {
       data: { docs: N, dim: DIM, queries: NQ, exact_queries: NQ_EXACT, k: K, ...params },
       simd: native.denseSimdLevel(),
       build_threads: BUILD_THREADS,
-      exact_f32: { ...exact.timing, build_s: f32.buildS, bytes_per_vector: f32.bytesPerVector, batch_1t_qps: exactBatch1, batch_2t_qps: exactBatch2, oracle_check: oracleCheck ? { ...oracleCheck, first_mismatch: undefined } : null },
-      exact_i8: { ...exactI8.timing, build_s: i8.buildS, bytes_per_vector: i8.bytesPerVector, recall_at_10: i8Recall, max_abs_score_error: maxErr, batch_1t_qps: i8Batch1 },
-      hnsw_f32: { m: M, ef_construction: EFC, build_s: h.buildS, bytes_per_vector: h.bytesPerVector, runs, batch_2t_qps_at_max_ef: hnswBatch2 },
+      exact_f32: {
+        ...exact.timing,
+        build_s: f32.buildS,
+        bytes_per_vector: f32.bytesPerVector,
+        batch_1t_qps: exactBatch1,
+        batch_2t_qps: exactBatch2,
+        oracle_check: oracleCheck ? { ...oracleCheck, first_mismatch: undefined } : null,
+      },
+      exact_i8: {
+        ...exactI8.timing,
+        build_s: i8.buildS,
+        bytes_per_vector: i8.bytesPerVector,
+        recall_at_10: i8Recall,
+        max_abs_score_error: maxErr,
+        batch_1t_qps: i8Batch1,
+      },
+      hnsw_f32: {
+        m: M,
+        ef_construction: EFC,
+        build_s: h.buildS,
+        bytes_per_vector: h.bytesPerVector,
+        runs,
+        batch_2t_qps_at_max_ef: hnswBatch2,
+      },
       hnsw_i8: hI8 ? { m: M, ef_construction: EFC, build_s: hI8.buildS, bytes_per_vector: hI8.bytesPerVector, runs: runsI8 } : null,
       peers: {
-        hnswlib: peer.result ? { version: peer.result.version, build_s: peer.result.build_s, bytes_per_vector: peer.result.bytes_per_vector, runs: peerRuns } : null,
+        hnswlib: peer.result
+          ? { version: peer.result.version, build_s: peer.result.build_s, bytes_per_vector: peer.result.bytes_per_vector, runs: peerRuns }
+          : null,
         why_null: peer.ok ? undefined : peer.error,
         installs,
       },

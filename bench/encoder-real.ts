@@ -24,7 +24,9 @@ const threads = Number(arg('threads', '2'));
 const json = process.argv.includes('--json');
 
 if (!existsSync(join(data, 'corpus.jsonl'))) {
-  console.error(`bench/encoder-real.ts needs a BEIR corpus at ${data}/corpus.jsonl (../shared/data/scifact beside the checkout, or --data=DIR)`);
+  console.error(
+    `bench/encoder-real.ts needs a BEIR corpus at ${data}/corpus.jsonl (../shared/data/scifact beside the checkout, or --data=DIR)`,
+  );
   process.exit(2);
 }
 const src = resolveModelSource(spec);
@@ -36,7 +38,11 @@ const enc: Record<Mode, SpladeEncoder> = {
   fused: await SpladeEncoder.load(src.dir, { layout: 'split', screen: true, threads }),
 };
 const secs: Record<Mode, number> = { full: 0, fused_plain: 0, fused: 0 };
-let docs = 0, terms = 0, identical = true, maxDiffFull = 0, round = 0;
+let docs = 0,
+  terms = 0,
+  identical = true,
+  maxDiffFull = 0,
+  round = 0;
 
 function diff(a: SparseVectors, b: SparseVectors): number {
   // Max abs difference over the union of terms (a term missing on one side counts as 0 there).
@@ -65,7 +71,8 @@ for await (const b of batches(streamCorpus(join(data, 'corpus.jsonl')), chunk)) 
   }
   round++;
   const [p, s] = [out.fused_plain, out.fused];
-  identical &&= p.terms.length === s.terms.length && p.terms.every((t, i) => t === s.terms[i]) && p.weights.every((w, i) => Object.is(w, s.weights[i]));
+  identical &&=
+    p.terms.length === s.terms.length && p.terms.every((t, i) => t === s.terms[i]) && p.weights.every((w, i) => Object.is(w, s.weights[i]));
   maxDiffFull = Math.max(maxDiffFull, diff(out.full, s));
   docs += texts.length;
   terms += s.terms.length;
@@ -75,17 +82,32 @@ if (!json) process.stderr.write('\n');
 const st = enc.fused.headStats();
 const r = (x: number, d = 100) => Math.round(x * d) / d;
 const result = {
-  bench: 'encoder-real', model: spec, data, docs, threads, chunk,
+  bench: 'encoder-real',
+  model: spec,
+  data,
+  docs,
+  threads,
+  chunk,
   terms_per_doc: r(terms / docs, 10),
   docs_s: Object.fromEntries(modes.map((m) => [m, r(docs / secs[m])])),
-  speedup: { fused_plain: r(secs.full / secs.fused_plain), fused: r(secs.full / secs.fused), fused_over_plain: r(secs.fused_plain / secs.fused) },
+  speedup: {
+    fused_plain: r(secs.full / secs.fused_plain),
+    fused: r(secs.full / secs.fused),
+    fused_over_plain: r(secs.fused_plain / secs.fused),
+  },
   screen: st && { candidate_share: r(st.candidates / st.pairs, 1e5), calls_screened: st.callsScreened, calls_plain: st.callsPlain },
   fused_identical_to_plain: identical,
   max_abs_full_vs_fused: maxDiffFull,
 };
 for (const m of modes) await enc[m].close();
 if (json) console.log(JSON.stringify(result));
-else console.log(table(`SPLADE encoder on ${spec}, ${docs} SciFact documents, ${threads} threads`, ['mode', 'docs/s', 'over full'],
-  modes.map((m) => [m, result.docs_s[m], m === 'full' ? 1 : result.speedup[m as 'fused']])) +
-  `\nscreen: ${JSON.stringify(result.screen)}; terms/doc ${result.terms_per_doc}; fused bit-identical to fused_plain: ${identical}; max |full − fused| ${maxDiffFull.toExponential(2)}\n`);
+else
+  console.log(
+    table(
+      `SPLADE encoder on ${spec}, ${docs} SciFact documents, ${threads} threads`,
+      ['mode', 'docs/s', 'over full'],
+      modes.map((m) => [m, result.docs_s[m], m === 'full' ? 1 : result.speedup[m as 'fused']]),
+    ) +
+      `\nscreen: ${JSON.stringify(result.screen)}; terms/doc ${result.terms_per_doc}; fused bit-identical to fused_plain: ${identical}; max |full − fused| ${maxDiffFull.toExponential(2)}\n`,
+  );
 if (!identical) process.exitCode = 1;

@@ -47,13 +47,28 @@ const THREADS = Number(opt('threads', '2'));
 type Mode = 'full' | 'fused' | 'fused_plain' | 'fused_bf16' | 'trunk';
 const ALL_MODES: Mode[] = ['full', 'fused', 'fused_plain', 'fused_bf16', 'trunk'];
 /** One child's throughput and peak RSS, and its process's CPU seconds per timed batch (all threads). */
-interface ChildResult { docs_s: number; peak_rss_mb: number; runs: number; user_s: number; sys_s: number }
+interface ChildResult {
+  docs_s: number;
+  peak_rss_mb: number;
+  runs: number;
+  user_s: number;
+  sys_s: number;
+}
 /**
  * Per mode, one value per round: documents per wall-clock second, and per CPU-second of the process
  * (all threads); the fused head's screen counters and the mean terms per text of every mode.
  */
-interface Interleaved { wall: Record<string, number[]>; cpu: Record<string, number[]>; screen: HeadScreenStats | null; terms: Record<string, number> }
-interface Step { run: (i: number) => Promise<unknown>; screen: () => HeadScreenStats | null; terms: () => number }
+interface Interleaved {
+  wall: Record<string, number[]>;
+  cpu: Record<string, number[]>;
+  screen: HeadScreenStats | null;
+  terms: Record<string, number>;
+}
+interface Step {
+  run: (i: number) => Promise<unknown>;
+  screen: () => HeadScreenStats | null;
+  terms: () => number;
+}
 
 /** Random ids in [1000, vocab) between [CLS] (2) and [SEP] (3): every text exactly `seq` tokens. */
 function inputs(seq: number, batch: number, vocab: number, seed: number): number[][] {
@@ -67,7 +82,11 @@ function inputs(seq: number, batch: number, vocab: number, seed: number): number
 
 async function makeStep(mode: Mode, dir: string, seq: number, batch: number): Promise<Step> {
   if (mode === 'trunk') {
-    const session = await ort.InferenceSession.create(join(dir, 'trunk.onnx'), { intraOpNumThreads: THREADS, interOpNumThreads: 1, graphOptimizationLevel: 'all' });
+    const session = await ort.InferenceSession.create(join(dir, 'trunk.onnx'), {
+      intraOpNumThreads: THREADS,
+      interOpNumThreads: 1,
+      graphOptimizationLevel: 'all',
+    });
     const run = async (i: number) => {
       const ids = BigInt64Array.from(inputs(seq, batch, 30522, i).flat(), BigInt);
       const dims = [batch, seq];
@@ -81,9 +100,15 @@ async function makeStep(mode: Mode, dir: string, seq: number, batch: number): Pr
     return { run, screen: () => null, terms: () => 0 };
   }
   const enc = await SpladeEncoder.load(dir, {
-    layout: mode === 'full' ? 'full' : 'split', bf16: mode === 'fused_bf16', screen: mode === 'fused', maxLength: seq, batchSize: batch, threads: THREADS,
+    layout: mode === 'full' ? 'full' : 'split',
+    bf16: mode === 'fused_bf16',
+    screen: mode === 'fused',
+    maxLength: seq,
+    batchSize: batch,
+    threads: THREADS,
   });
-  let terms = 0, texts = 0;
+  let terms = 0,
+    texts = 0;
   const run = async (i: number) => {
     const v = await enc.encodeIds(inputs(seq, batch, enc.vocab, i));
     terms += v.terms.length;
@@ -108,7 +133,13 @@ async function child(mode: Mode, dir: string, seq: number, batch: number): Promi
     elapsed += Number(process.hrtime.bigint() - t0) / 1e9;
   }
   const c = process.cpuUsage(c0);
-  return { docs_s: (runs * batch) / elapsed, peak_rss_mb: process.resourceUsage().maxRSS / 1024, runs, user_s: c.user / 1e6 / runs, sys_s: c.system / 1e6 / runs };
+  return {
+    docs_s: (runs * batch) / elapsed,
+    peak_rss_mb: process.resourceUsage().maxRSS / 1024,
+    runs,
+    user_s: c.user / 1e6 / runs,
+    sys_s: c.system / 1e6 / runs,
+  };
 }
 
 /**
@@ -152,7 +183,25 @@ async function interleaved(modes: Mode[], dir: string, seq: number, batch: numbe
 function spawnChild<T = ChildResult>(mode: Mode | 'interleaved', dir: string, seq: number, batch: number, extra: string[] = []): T {
   const self = fileURLToPath(import.meta.url);
   const execArgv = process.execArgv.length ? process.execArgv : ['--import', 'tsx'];
-  const r = spawnSync(process.execPath, [...execArgv, self, '--child', mode, '--model-dir', dir, '--seq', String(seq), '--batch', String(batch), '--threads', String(THREADS), ...extra], { encoding: 'utf8', maxBuffer: 1 << 24 });
+  const r = spawnSync(
+    process.execPath,
+    [
+      ...execArgv,
+      self,
+      '--child',
+      mode,
+      '--model-dir',
+      dir,
+      '--seq',
+      String(seq),
+      '--batch',
+      String(batch),
+      '--threads',
+      String(THREADS),
+      ...extra,
+    ],
+    { encoding: 'utf8', maxBuffer: 1 << 24 },
+  );
   if (r.status !== 0) throw new Error(`${mode} seq ${seq} batch ${batch} failed (${r.status ?? r.signal}): ${r.stderr}`);
   return JSON.parse(r.stdout.trim().split('\n').pop()!);
 }
@@ -161,9 +210,10 @@ async function main(): Promise<void> {
   if (args.includes('--child')) {
     const which = opt('child', '');
     const [dir, seq, batch] = [opt('model-dir', ''), Number(opt('seq', '')), Number(opt('batch', ''))];
-    const res = which === 'interleaved'
-      ? await interleaved(opt('modes', '').split(',') as Mode[], dir, seq, batch, Number(opt('rounds', '3')))
-      : await child(which as Mode, dir, seq, batch);
+    const res =
+      which === 'interleaved'
+        ? await interleaved(opt('modes', '').split(',') as Mode[], dir, seq, batch, Number(opt('rounds', '3')))
+        : await child(which as Mode, dir, seq, batch);
     process.stdout.write(JSON.stringify(res) + '\n');
     return;
   }
@@ -174,7 +224,11 @@ async function main(): Promise<void> {
   let temp: string | null = null;
   if (!dir || !existsSync(join(dir, 'trunk.onnx'))) {
     dir ||= temp = mkdtempSync(join(tmpdir(), 'lsr-bench-bert-'));
-    const gen = spawnSync('python3', [fileURLToPath(new URL('../models/make-random-bert.py', import.meta.url)), '--preset', 'bert-base', '--out', dir], { stdio: ['ignore', 'inherit', 'inherit'] });
+    const gen = spawnSync(
+      'python3',
+      [fileURLToPath(new URL('../models/make-random-bert.py', import.meta.url)), '--preset', 'bert-base', '--out', dir],
+      { stdio: ['ignore', 'inherit', 'inherit'] },
+    );
     if (gen.status !== 0) throw new Error('models/make-random-bert.py failed (it needs python3 with onnx, numpy and tokenizers)');
   }
   try {
@@ -199,7 +253,9 @@ async function main(): Promise<void> {
             const m = modes[(j + r) % modes.length];
             iso[m].push(spawnChild(m, dir, seq, batch, ['--child-batches', opt('child-batches', '1')]));
           }
-        const mem: Partial<Record<Mode, ChildResult>> = Object.fromEntries(modes.map((m) => [m, iso[m].reduce((a, b) => (b.peak_rss_mb > a.peak_rss_mb ? b : a))]));
+        const mem: Partial<Record<Mode, ChildResult>> = Object.fromEntries(
+          modes.map((m) => [m, iso[m].reduce((a, b) => (b.peak_rss_mb > a.peak_rss_mb ? b : a))]),
+        );
         // Throughput: every mode in one child, batches interleaved.
         const il = spawnChild<Interleaved>('interleaved', dir, seq, batch, ['--modes', modes.join(','), '--rounds', String(rounds)]);
         const tput = il.wall;
@@ -211,7 +267,12 @@ async function main(): Promise<void> {
         // Same-round ratios over full (each the median over rounds, then every round's).
         if (tput.full) {
           const ratio = (m: Mode) => tput[m].map((x, r) => x / tput.full[r]);
-          for (const [key, m] of [['speedup', 'fused'], ['speedup_plain', 'fused_plain'], ['speedup_bf16', 'fused_bf16'], ['ceiling', 'trunk']] as const)
+          for (const [key, m] of [
+            ['speedup', 'fused'],
+            ['speedup_plain', 'fused_plain'],
+            ['speedup_bf16', 'fused_bf16'],
+            ['ceiling', 'trunk'],
+          ] as const)
             if (tput[m]) row[key] = round(median(ratio(m)));
           row.per_round = Object.fromEntries(modes.filter((m) => m !== 'full').map((m) => [`${m}_over_full`, ratio(m).map(round)]));
         }
@@ -222,34 +283,79 @@ async function main(): Promise<void> {
         // The best round of each mode (the least disturbed by other load) and its ratio over full's best.
         const best = (m: Mode) => Math.max(...tput[m]);
         row.best_docs_s = Object.fromEntries(modes.map((m) => [m, round(best(m))]));
-        if (tput.full) row.best_over_full = Object.fromEntries(modes.filter((m) => m !== 'full').map((m) => [m, round(best(m) / best('full'))]));
+        if (tput.full)
+          row.best_over_full = Object.fromEntries(modes.filter((m) => m !== 'full').map((m) => [m, round(best(m) / best('full'))]));
         // Documents per CPU-second: medians over rounds, and their ratios over full.
         const cpuMed = (m: Mode) => median(il.cpu[m]);
         row.docs_per_cpu_s = Object.fromEntries(modes.map((m) => [m, round(cpuMed(m))]));
-        if (il.cpu.full) row.cpu_over_full = Object.fromEntries(modes.filter((m) => m !== 'full').map((m) => [m, round(cpuMed(m) / cpuMed('full'))]));
+        if (il.cpu.full)
+          row.cpu_over_full = Object.fromEntries(modes.filter((m) => m !== 'full').map((m) => [m, round(cpuMed(m) / cpuMed('full'))]));
         const isoMedian = (m: Mode, f: (c: ChildResult) => number) => round(median(iso[m].map(f)));
         row.isolated_docs_s = Object.fromEntries(modes.map((m) => [m, isoMedian(m, (c) => c.docs_s)]));
         if (isoRounds > 1) {
           row.isolated_per_round = Object.fromEntries(modes.map((m) => [m, iso[m].map((c) => round(c.docs_s))]));
-          if (iso.full) row.isolated_over_full = Object.fromEntries(modes.filter((m) => m !== 'full').map((m) =>
-            [m, round(median(iso[m].map((c, r) => c.docs_s / iso.full[r].docs_s)))]));
+          if (iso.full)
+            row.isolated_over_full = Object.fromEntries(
+              modes.filter((m) => m !== 'full').map((m) => [m, round(median(iso[m].map((c, r) => c.docs_s / iso.full[r].docs_s)))]),
+            );
           row.isolated_peak_rss_mb = Object.fromEntries(modes.map((m) => [m, iso[m].map((c) => Math.round(c.peak_rss_mb))]));
         }
         // CPU seconds per batch in the isolated children (medians): system time is where the full
         // graph's fresh logits buffers show up as page faults, which cost very different amounts on
         // different machines (docs/encoder.md).
-        row.isolated_cpu_s_per_batch = Object.fromEntries(modes.map((m) => [m, { user: isoMedian(m, (c) => c.user_s), sys: isoMedian(m, (c) => c.sys_s) }]));
+        row.isolated_cpu_s_per_batch = Object.fromEntries(
+          modes.map((m) => [m, { user: isoMedian(m, (c) => c.user_s), sys: isoMedian(m, (c) => c.sys_s) }]),
+        );
         runs.push(row);
-        if (!json) process.stderr.write(`seq ${seq} batch ${batch}: ${modes.map((m) => `${m} ${median(tput[m]).toFixed(2)}`).join(', ')} docs/s (medians of ${rounds} interleaved rounds)\n`);
+        if (!json)
+          process.stderr.write(
+            `seq ${seq} batch ${batch}: ${modes.map((m) => `${m} ${median(tput[m]).toFixed(2)}`).join(', ')} docs/s (medians of ${rounds} interleaved rounds)\n`,
+          );
       }
     const SCREEN = screenSupported() ? 'avx512vnni int8 screen + f32 panel' : 'none (no AVX512_VNNI)';
     const doc = (r: Record<string, unknown>, m: Mode) => r[m] as { docs_s: number; peak_rss_mb: number };
-    console.log(table(`SPLADE encoder, BERT-base shape, ${THREADS} threads (${cpus()[0]?.model ?? 'cpu'}); head kernels: f32 ${headKernel(false)}, bf16 ${headKernel(true)}; docs/s: medians of ${rounds} interleaved rounds`,
-      ['seq', 'batch', ...modes.map((m) => `${m} docs/s`), ...modes.map((m) => `${m} peak MB`), 'fused/full', 'plain/full', 'bf16/full', 'trunk/full', 'isolated fused/full', 'screen cand.'],
-      runs.map((r) => [r.seq, r.batch, ...modes.map((m) => doc(r, m).docs_s), ...modes.map((m) => doc(r, m).peak_rss_mb),
-        r.speedup ?? '', r.speedup_plain ?? '', r.speedup_bf16 ?? '', r.ceiling ?? '',
-        (r.isolated_over_full as Record<string, number> | undefined)?.fused ?? '', r.screen_candidates ?? ''] as (string | number)[])));
-    if (json) console.log(JSON.stringify({ threads: THREADS, cpu: cpus()[0]?.model, rounds, head_kernel: { f32: headKernel(false), f32_screen: SCREEN, bf16: headKernel(true) }, runs }));
+    console.log(
+      table(
+        `SPLADE encoder, BERT-base shape, ${THREADS} threads (${cpus()[0]?.model ?? 'cpu'}); head kernels: f32 ${headKernel(false)}, bf16 ${headKernel(true)}; docs/s: medians of ${rounds} interleaved rounds`,
+        [
+          'seq',
+          'batch',
+          ...modes.map((m) => `${m} docs/s`),
+          ...modes.map((m) => `${m} peak MB`),
+          'fused/full',
+          'plain/full',
+          'bf16/full',
+          'trunk/full',
+          'isolated fused/full',
+          'screen cand.',
+        ],
+        runs.map(
+          (r) =>
+            [
+              r.seq,
+              r.batch,
+              ...modes.map((m) => doc(r, m).docs_s),
+              ...modes.map((m) => doc(r, m).peak_rss_mb),
+              r.speedup ?? '',
+              r.speedup_plain ?? '',
+              r.speedup_bf16 ?? '',
+              r.ceiling ?? '',
+              (r.isolated_over_full as Record<string, number> | undefined)?.fused ?? '',
+              r.screen_candidates ?? '',
+            ] as (string | number)[],
+        ),
+      ),
+    );
+    if (json)
+      console.log(
+        JSON.stringify({
+          threads: THREADS,
+          cpu: cpus()[0]?.model,
+          rounds,
+          head_kernel: { f32: headKernel(false), f32_screen: SCREEN, bf16: headKernel(true) },
+          runs,
+        }),
+      );
   } finally {
     if (temp) rmSync(temp, { recursive: true, force: true });
   }

@@ -125,7 +125,13 @@ async function overHttp(qs: string[]) {
         url: `${url}/v1/collections/bench/search`,
         connections: CONNECTIONS,
         duration,
-        requests: [{ method: 'POST', headers: { 'content-type': 'application/json' }, setupRequest: (req) => ({ ...req, body: JSON.stringify({ query: qs[i++ % qs.length], k: 10 }) }) }],
+        requests: [
+          {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            setupRequest: (req) => ({ ...req, body: JSON.stringify({ query: qs[i++ % qs.length], k: 10 }) }),
+          },
+        ],
       });
     await run(2); // warm-up: JIT and page cache
     return await run(DURATION);
@@ -156,10 +162,16 @@ const result = {
 };
 if (JSON_OUT) console.log(JSON.stringify(result));
 else {
-  console.log(table(`HTTP vs in-process BM25 search, ${DOCS} docs, k=10`, ['path', 'q/s', 'p50 ms', 'p99 ms', 'errors'], [
-    ['in-process, one thread', result.inproc_sync_qps, inproc.p50, inproc.p99, 0],
-    [`in-process, native threads (${CONNECTIONS} in flight)`, result.inproc_async_qps, null, null, 0],
-    [`HTTP (${CONNECTIONS} connections)`, result.qps, result.p50_ms, result.p99_ms, result.errors],
-  ]));
+  console.log(
+    table(
+      `HTTP vs in-process BM25 search, ${DOCS} docs, k=10`,
+      ['path', 'q/s', 'p50 ms', 'p99 ms', 'errors'],
+      [
+        ['in-process, one thread', result.inproc_sync_qps, inproc.p50, inproc.p99, 0],
+        [`in-process, native threads (${CONNECTIONS} in flight)`, result.inproc_async_qps, null, null, 0],
+        [`HTTP (${CONNECTIONS} connections)`, result.qps, result.p50_ms, result.p99_ms, result.errors],
+      ],
+    ),
+  );
   console.log(`HTTP overhead at saturation: ${(result.http_overhead * 100).toFixed(1)}% (goal <= 20%)`);
 }

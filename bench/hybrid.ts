@@ -90,7 +90,10 @@ async function ensureCollection(): Promise<void> {
   mkdirSync(dataDir, { recursive: true });
   const t = performance.now();
   let reg = await CollectionRegistry.open(dataDir, quiet, encoders);
-  const c = await reg.create({ name: 'bench', retrievers: { splade: { model: MODEL, query: 'inference-free' }, ...(DENSE ? { dense: { model: DENSE_MODEL } } : {}) } });
+  const c = await reg.create({
+    name: 'bench',
+    retrievers: { splade: { model: MODEL, query: 'inference-free' }, ...(DENSE ? { dense: { model: DENSE_MODEL } } : {}) },
+  });
   const dim = DENSE ? (c.retriever('dense') as DenseRetriever).dim : 0;
   const storePath = Collection.storePath(c.dir);
   const config = c.config;
@@ -121,7 +124,9 @@ async function ensureCollection(): Promise<void> {
   // Opening replays every store row into both indexes and commits them.
   reg = await CollectionRegistry.open(dataDir, quiet, encoders);
   await reg.close();
-  log(`built ${DOCS} documents (BM25 text + synthetic SPLADE${DENSE ? " and dense" : ""} vectors) in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+  log(
+    `built ${DOCS} documents (BM25 text + synthetic SPLADE${DENSE ? ' and dense' : ''} vectors) in ${((performance.now() - t) / 1000).toFixed(1)} s`,
+  );
   writeFileSync(stamp, want);
 }
 
@@ -142,7 +147,8 @@ const denseDim = DENSE ? (c.retriever('dense') as DenseRetriever).dim : 0;
 const queries = Array.from({ length: QUERIES }, (_, i) => {
   const text = Array.from({ length: 2 + rq.int(4) }, () => zipf(rq)).join(' ');
   const vector: Record<string, number> = {};
-  for (let j = corpus.queries.offsets[i]; j < corpus.queries.offsets[i + 1]; j++) vector[tokenizer.token(corpus.queries.terms[j])] = corpus.queries.weights[j];
+  for (let j = corpus.queries.offsets[i]; j < corpus.queries.offsets[i + 1]; j++)
+    vector[tokenizer.token(corpus.queries.terms[j])] = corpus.queries.weights[j];
   const dense = DENSE ? Array.from(denseVector(corpus.targets[i], denseDim, 0.5), (x) => x) : [];
   if (DENSE) {
     const noise = denseVector(corpus.targets[i], denseDim, 1.0, 77);

@@ -131,7 +131,6 @@ function release(): void {
   gc();
 }
 
-
 interface ApproxPoint {
   strategy: 'blocks' | 'pruned';
   queryCut: number;
@@ -193,7 +192,9 @@ function approxGrid(index: SparseIndex, queries: SparseQuery[], oracle: Oracle |
 }
 
 function describe(p: Pick<ApproxPoint, 'strategy' | 'queryCut' | 'heapFactor' | 'rerank'>): string {
-  return p.strategy === 'blocks' ? `blocks, queryCut ${p.queryCut}, heapFactor ${p.heapFactor}` : `pruned, queryCut ${p.queryCut}, rerank ${p.rerank}`;
+  return p.strategy === 'blocks'
+    ? `blocks, queryCut ${p.queryCut}, heapFactor ${p.heapFactor}`
+    : `pruned, queryCut ${p.queryCut}, rerank ${p.rerank}`;
 }
 
 /** The fastest setting reaching the target recall, or the most accurate one when none does. */
@@ -223,8 +224,15 @@ interface BmpOut {
   impact_scale: number;
   exact: { qps: number; p50_ms: number; p99_ms: number; recall_at_10: number | null; ids_file: string };
   approx: {
-    alpha: number; beta: number; met_target: boolean; qps: number; p50_ms: number; p99_ms: number;
-    recall_at_10: number | null; ids_file: string; sweep: { alpha: number; beta: number; qps: number; recall_at_10: number | null }[];
+    alpha: number;
+    beta: number;
+    met_target: boolean;
+    qps: number;
+    p50_ms: number;
+    p99_ms: number;
+    recall_at_10: number | null;
+    ids_file: string;
+    sweep: { alpha: number; beta: number; qps: number; recall_at_10: number | null }[];
   };
 }
 
@@ -238,17 +246,46 @@ async function main(): Promise<void> {
   const corpus = generateCorpus(params);
   const stats = corpusStats(corpus);
   log(`generated in ${corpus.generateSeconds.toFixed(1)}s`);
-  out(table('Synthetic corpus: parameters', ['parameter', 'value'], Object.entries(params).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : v])));
-  out(table('Synthetic corpus: measured', ['statistic', 'value'], [
-    ['doc nnz mean / sd', `${stats.doc_nnz.mean.toFixed(1)} / ${stats.doc_nnz.sd.toFixed(1)} (min ${stats.doc_nnz.min}, p50 ${stats.doc_nnz.p50}, max ${stats.doc_nnz.max})`],
-    ['query nnz mean / sd', `${stats.query_nnz.mean.toFixed(1)} / ${stats.query_nnz.sd.toFixed(1)} (min ${stats.query_nnz.min}, p50 ${stats.query_nnz.p50}, max ${stats.query_nnz.max})`],
-    ['terms used', stats.terms_used],
-    ['df / docs p50, p90, p99, p99.9, max', [stats.df_fraction.p50, stats.df_fraction.p90, stats.df_fraction.p99, stats.df_fraction.p999, stats.df_fraction.max].map((x) => x.toPrecision(3)).join(', ')],
-    ['postings held by top 1% terms', stats.top1pct_terms_posting_share.toFixed(3)],
-    ['doc weight mean; p10, p50, p90, p99, max', `${stats.doc_weight.mean.toFixed(3)}; ${[stats.doc_weight.p10, stats.doc_weight.p50, stats.doc_weight.p90, stats.doc_weight.p99, stats.doc_weight.max].map((x) => x.toFixed(3)).join(', ')}`],
-    ['query weight mean; p50, p90, max', `${stats.query_weight.mean.toFixed(3)}; ${[stats.query_weight.p50, stats.query_weight.p90, stats.query_weight.max].map((x) => x.toFixed(3)).join(', ')}`],
-    ['query terms found in target doc', stats.query_target_overlap.toFixed(3)],
-  ]));
+  out(
+    table(
+      'Synthetic corpus: parameters',
+      ['parameter', 'value'],
+      Object.entries(params).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : v]),
+    ),
+  );
+  out(
+    table(
+      'Synthetic corpus: measured',
+      ['statistic', 'value'],
+      [
+        [
+          'doc nnz mean / sd',
+          `${stats.doc_nnz.mean.toFixed(1)} / ${stats.doc_nnz.sd.toFixed(1)} (min ${stats.doc_nnz.min}, p50 ${stats.doc_nnz.p50}, max ${stats.doc_nnz.max})`,
+        ],
+        [
+          'query nnz mean / sd',
+          `${stats.query_nnz.mean.toFixed(1)} / ${stats.query_nnz.sd.toFixed(1)} (min ${stats.query_nnz.min}, p50 ${stats.query_nnz.p50}, max ${stats.query_nnz.max})`,
+        ],
+        ['terms used', stats.terms_used],
+        [
+          'df / docs p50, p90, p99, p99.9, max',
+          [stats.df_fraction.p50, stats.df_fraction.p90, stats.df_fraction.p99, stats.df_fraction.p999, stats.df_fraction.max]
+            .map((x) => x.toPrecision(3))
+            .join(', '),
+        ],
+        ['postings held by top 1% terms', stats.top1pct_terms_posting_share.toFixed(3)],
+        [
+          'doc weight mean; p10, p50, p90, p99, max',
+          `${stats.doc_weight.mean.toFixed(3)}; ${[stats.doc_weight.p10, stats.doc_weight.p50, stats.doc_weight.p90, stats.doc_weight.p99, stats.doc_weight.max].map((x) => x.toFixed(3)).join(', ')}`,
+        ],
+        [
+          'query weight mean; p50, p90, max',
+          `${stats.query_weight.mean.toFixed(3)}; ${[stats.query_weight.p50, stats.query_weight.p90, stats.query_weight.max].map((x) => x.toFixed(3)).join(', ')}`,
+        ],
+        ['query terms found in target doc', stats.query_target_overlap.toFixed(3)],
+      ],
+    ),
+  );
 
   const dir = mkdtempSync(join(tmpdir(), 'lsr-bench-index-'));
   writeVectors(dir, corpus.docs, corpus.queries, params.vocab);
@@ -285,18 +322,29 @@ async function main(): Promise<void> {
       release();
       sweepJson.push({ postings: a.postings, build_s: r.buildS, bytes: r.bytes, best: r.best, met_target: r.met });
       sweepRows.push([a.postings, frac, r.buildS, r.bytes / 2 ** 20, describe(r.best), r.best.qps, r.best.recall_at_10, r.met]);
-      log(`sweep lambda=${a.postings}: built in ${r.buildS.toFixed(1)}s, ${r.best.qps.toFixed(0)} qps at recall ${r.best.recall_at_10?.toFixed(3)}`);
+      log(
+        `sweep lambda=${a.postings}: built in ${r.buildS.toFixed(1)}s, ${r.best.qps.toFixed(0)} qps at recall ${r.best.recall_at_10?.toFixed(3)}`,
+      );
       if (r.met && (!bestOverall || r.best.qps > bestOverall.qps)) bestOverall = { qps: r.best.qps, approx: a };
     }
-    out(table(`Approximate build sweep, pruned lists (${DOCS} docs; per build, the fastest query setting with recall@10 >= ${TARGET})`,
-      ['lambda', 'lambda/docs', 'build s', 'index MiB', 'best query setting', 'QPS', 'recall@10', 'met'], sweepRows));
+    out(
+      table(
+        `Approximate build sweep, pruned lists (${DOCS} docs; per build, the fastest query setting with recall@10 >= ${TARGET})`,
+        ['lambda', 'lambda/docs', 'build s', 'index MiB', 'best query setting', 'QPS', 'recall@10', 'met'],
+        sweepRows,
+      ),
+    );
     if (bestOverall) approx = bestOverall.approx;
   }
 
   // ---- the engine, f32 impacts, exact and approximate; then u8 impacts. Each index lives only
   // inside its function so that release() can free it before the next one is built.
-  const { mstats, buildS, exact, exactMatch, exactRecall, grid, chosen, approxRun, approxRecall, batch, batchSame } =
-    await engineRun(corpus.docs, queries, oracle, approx);
+  const { mstats, buildS, exact, exactMatch, exactRecall, grid, chosen, approxRun, approxRecall, batch, batchSame } = await engineRun(
+    corpus.docs,
+    queries,
+    oracle,
+    approx,
+  );
   release();
   const { quant, qstats, qrun } = await quantRun(corpus.docs, queries);
   release();
@@ -318,9 +366,15 @@ async function main(): Promise<void> {
     if (sAvail.ok) {
       log('Seismic');
       const cfg = {
-        k: K, reps: REPS, target_recall: TARGET,
-        n_postings: approx.postings, centroid_fraction: approx.blockRatio, summary_energy: approx.summaryEnergy,
-        query_cuts: QUERY_CUTS, heap_factors: HEAP_FACTORS, grid_reps: GRID_REPS,
+        k: K,
+        reps: REPS,
+        target_recall: TARGET,
+        n_postings: approx.postings,
+        centroid_fraction: approx.blockRatio,
+        summary_energy: approx.summaryEnergy,
+        query_cuts: QUERY_CUTS,
+        heap_factors: HEAP_FACTORS,
+        grid_reps: GRID_REPS,
       };
       const r = await runPeer<SeismicOut>('run-seismic.py', [dir, dir, JSON.stringify(cfg)], env, Number(args['peer-timeout']));
       if (r.ok) seismic.result = r.result!;
@@ -330,7 +384,15 @@ async function main(): Promise<void> {
     installs.bmp = { ok: bAvail.ok, reason: bAvail.reason };
     if (bAvail.ok) {
       log('BMP');
-      const cfg = { k: K, reps: REPS, grid_reps: GRID_REPS, target_recall: TARGET, bsize: 32, alphas: [1.0, 0.9, 0.8], betas: [1.0, 0.8, 0.6] };
+      const cfg = {
+        k: K,
+        reps: REPS,
+        grid_reps: GRID_REPS,
+        target_recall: TARGET,
+        bsize: 32,
+        alphas: [1.0, 0.9, 0.8],
+        betas: [1.0, 0.8, 0.6],
+      };
       const r = await runPeer<BmpOut>('run-bmp.py', [dir, dir, JSON.stringify(cfg)], env, Number(args['peer-timeout']));
       if (r.ok) bmp.result = r.result!;
       else bmp.reason = r.error;
@@ -350,15 +412,29 @@ async function main(): Promise<void> {
   if (!args['keep-dir']) rmSync(dir, { recursive: true, force: true });
 
   // ---- report
-  out(table(`Engine approximate query grid (${DOCS} docs, lambda ${approx.postings}, blockRatio ${approx.blockRatio}, summaryEnergy ${approx.summaryEnergy}; median of 3 passes each)`,
-    ['strategy', 'queryCut', 'heapFactor', 'rerank', 'QPS', 'p50 ms', 'p99 ms', 'recall@10'],
-    grid.map((p) => [p.strategy, p.queryCut, p.heapFactor, p.rerank, p.qps, p.p50_ms, p.p99_ms, p.recall_at_10])));
+  out(
+    table(
+      `Engine approximate query grid (${DOCS} docs, lambda ${approx.postings}, blockRatio ${approx.blockRatio}, summaryEnergy ${approx.summaryEnergy}; median of 3 passes each)`,
+      ['strategy', 'queryCut', 'heapFactor', 'rerank', 'QPS', 'p50 ms', 'p99 ms', 'recall@10'],
+      grid.map((p) => [p.strategy, p.queryCut, p.heapFactor, p.rerank, p.qps, p.p50_ms, p.p99_ms, p.recall_at_10]),
+    ),
+  );
   if (seismic.result)
-    out(table('Seismic query grid (median of 3 passes each)', ['query_cut', 'heap_factor', 'QPS', 'recall@10'],
-      seismic.result.sweep.map((p) => [p.query_cut, p.heap_factor, p.qps, p.recall_at_10])));
+    out(
+      table(
+        'Seismic query grid (median of 3 passes each)',
+        ['query_cut', 'heap_factor', 'QPS', 'recall@10'],
+        seismic.result.sweep.map((p) => [p.query_cut, p.heap_factor, p.qps, p.recall_at_10]),
+      ),
+    );
   if (bmp.result)
-    out(table('BMP approximate grid (median of 3 passes each)', ['alpha', 'beta', 'QPS', 'recall@10'],
-      bmp.result.approx.sweep.map((p) => [p.alpha, p.beta, p.qps, p.recall_at_10])));
+    out(
+      table(
+        'BMP approximate grid (median of 3 passes each)',
+        ['alpha', 'beta', 'QPS', 'recall@10'],
+        bmp.result.approx.sweep.map((p) => [p.alpha, p.beta, p.qps, p.recall_at_10]),
+      ),
+    );
 
   const t = (x: Timing) => [x.qps, x.p50_ms, x.p99_ms] as Cell[];
   const rows: Cell[][] = [
@@ -366,19 +442,60 @@ async function main(): Promise<void> {
     ['ours', 'approx', describe(chosen.best), ...t(approxRun.timing), approxRecall, chosen.met ? '' : `target ${TARGET} not reached`],
     ['ours', 'exact (u8 impacts)', '', ...t(qrun.timing), qRecall, `top-10 overlap vs f32 ${qerr.top10_overlap.toFixed(4)}`],
     ['ours', 'exact batch, 2 threads', '', batch.exact_batch_2t_qps, null, null, null, `1 thread: ${batch.exact_batch_1t_qps.toFixed(1)}`],
-    ['ours', 'approx batch, 2 threads', '', batch.approx_batch_2t_qps, null, null, null, `1 thread: ${batch.approx_batch_1t_qps.toFixed(0)}`],
+    [
+      'ours',
+      'approx batch, 2 threads',
+      '',
+      batch.approx_batch_2t_qps,
+      null,
+      null,
+      null,
+      `1 thread: ${batch.approx_batch_1t_qps.toFixed(0)}`,
+    ],
   ];
   if (seismic.result) {
     const s = seismic.result;
-    rows.push(['Seismic ' + s.version, 'approx', `query_cut ${s.query.query_cut}, heap_factor ${s.query.heap_factor}`, s.qps, s.p50_ms, s.p99_ms, s.recall_at_10, s.met_target ? '' : `target ${TARGET} not reached`]);
+    rows.push([
+      'Seismic ' + s.version,
+      'approx',
+      `query_cut ${s.query.query_cut}, heap_factor ${s.query.heap_factor}`,
+      s.qps,
+      s.p50_ms,
+      s.p99_ms,
+      s.recall_at_10,
+      s.met_target ? '' : `target ${TARGET} not reached`,
+    ]);
   } else rows.push(['Seismic', 'approx', '', null, null, null, null, seismic.reason]);
   if (bmp.result) {
     const b = bmp.result;
-    rows.push(['BMP ' + b.version, 'exact (u8 impacts)', 'alpha 1, beta 1', b.exact.qps, b.exact.p50_ms, b.exact.p99_ms, b.exact.recall_at_10, '']);
-    rows.push(['BMP ' + b.version, 'approx', `alpha ${b.approx.alpha}, beta ${b.approx.beta}`, b.approx.qps, b.approx.p50_ms, b.approx.p99_ms, b.approx.recall_at_10, b.approx.met_target ? '' : `target ${TARGET} not reached`]);
+    rows.push([
+      'BMP ' + b.version,
+      'exact (u8 impacts)',
+      'alpha 1, beta 1',
+      b.exact.qps,
+      b.exact.p50_ms,
+      b.exact.p99_ms,
+      b.exact.recall_at_10,
+      '',
+    ]);
+    rows.push([
+      'BMP ' + b.version,
+      'approx',
+      `alpha ${b.approx.alpha}, beta ${b.approx.beta}`,
+      b.approx.qps,
+      b.approx.p50_ms,
+      b.approx.p99_ms,
+      b.approx.recall_at_10,
+      b.approx.met_target ? '' : `target ${TARGET} not reached`,
+    ]);
   } else rows.push(['BMP', 'exact / approx', '', null, null, null, null, bmp.reason]);
-  out(table(`Search, k=${K}, ${DOCS} docs, ${NQ} queries, engine ${engine.commit}${engine.dirty ? '+dirty' : ''}, one thread unless stated (QPS: median of ${REPS} passes)`,
-    ['system', 'mode', 'settings', 'QPS', 'p50 ms', 'p99 ms', 'recall@10', 'note'], rows));
+  out(
+    table(
+      `Search, k=${K}, ${DOCS} docs, ${NQ} queries, engine ${engine.commit}${engine.dirty ? '+dirty' : ''}, one thread unless stated (QPS: median of ${REPS} passes)`,
+      ['system', 'mode', 'settings', 'QPS', 'p50 ms', 'p99 ms', 'recall@10', 'note'],
+      rows,
+    ),
+  );
 
   const buildRows: Cell[][] = [
     ['ours f32 + approx', buildS, mstats.bytes / 2 ** 20, mstats.bytesPerPosting],
@@ -394,13 +511,24 @@ async function main(): Promise<void> {
     approx_recall_met: approxRecall !== null && approxRecall >= TARGET,
     approx_qps_over_seismic: seismicQps ? approxRun.timing.qps / seismicQps : null,
     approx_goal_met: seismicQps && approxRecall !== null ? approxRecall >= TARGET && approxRun.timing.qps >= 0.5 * seismicQps : null,
-    faster_than_seismic_at_equal_recall: seismicQps && approxRecall !== null && seismic.result?.met_target ? approxRecall >= TARGET && approxRun.timing.qps > seismicQps : null,
+    faster_than_seismic_at_equal_recall:
+      seismicQps && approxRecall !== null && seismic.result?.met_target
+        ? approxRecall >= TARGET && approxRun.timing.qps > seismicQps
+        : null,
     exact_qps_over_bmp: bmpExactQps ? exact.timing.qps / bmpExactQps : null,
     exact_goal_met: bmpExactQps ? exact.timing.qps >= bmpExactQps : null,
   };
-  out(table('Goals', ['goal', 'value'], Object.entries(goals).map(([k, v]) => [k, typeof v === 'number' ? v.toFixed(3) : v])));
+  out(
+    table(
+      'Goals',
+      ['goal', 'value'],
+      Object.entries(goals).map(([k, v]) => [k, typeof v === 'number' ? v.toFixed(3) : v]),
+    ),
+  );
   if (exactMatch && !exactMatch.matches_oracle)
-    out(`\nexact mismatch: ${exactMatch.mismatched_queries} queries (${exactMatch.near_tie_only} only by float32-rounding near ties); first: ${JSON.stringify(exactMatch.first_mismatch)}`);
+    out(
+      `\nexact mismatch: ${exactMatch.mismatched_queries} queries (${exactMatch.near_tie_only} only by float32-rounding near ties); first: ${JSON.stringify(exactMatch.first_mismatch)}`,
+    );
   if (!batchSame) out('\nWARNING: searchBatch (2 threads) returned results different from search()');
 
   const result = {
@@ -416,17 +544,76 @@ async function main(): Promise<void> {
     build_threads: BUILD_THREADS,
     bytes_per_posting: mstats.bytesPerPosting,
     index_bytes: mstats.bytes,
-    approx_settings: { postings: approx.postings, blockRatio: approx.blockRatio, summaryEnergy: approx.summaryEnergy, strategy: chosen.best.strategy, queryCut: chosen.best.queryCut, heapFactor: chosen.best.heapFactor, rerank: chosen.best.rerank },
-    exact: { ...exact.timing, matches_oracle: exactMatch?.matches_oracle ?? null, recall_at_10: exactRecall, oracle_check: exactMatch ? { ...exactMatch, first_mismatch: undefined } : null },
+    approx_settings: {
+      postings: approx.postings,
+      blockRatio: approx.blockRatio,
+      summaryEnergy: approx.summaryEnergy,
+      strategy: chosen.best.strategy,
+      queryCut: chosen.best.queryCut,
+      heapFactor: chosen.best.heapFactor,
+      rerank: chosen.best.rerank,
+    },
+    exact: {
+      ...exact.timing,
+      matches_oracle: exactMatch?.matches_oracle ?? null,
+      recall_at_10: exactRecall,
+      oracle_check: exactMatch ? { ...exactMatch, first_mismatch: undefined } : null,
+    },
     approx: { ...approxRun.timing, recall_at_10: approxRecall, met_target: chosen.met, grid },
-    quantized_u8: { ...qrun.timing, build_s: quant.buildS, bytes_per_posting: qstats.bytesPerPosting, index_bytes: qstats.bytes, recall_at_10: qRecall, ...qerr },
+    quantized_u8: {
+      ...qrun.timing,
+      build_s: quant.buildS,
+      bytes_per_posting: qstats.bytesPerPosting,
+      index_bytes: qstats.bytes,
+      recall_at_10: qRecall,
+      ...qerr,
+    },
     ...batch,
     batch_matches_single: batchSame,
     peers: {
-      seismic: seismic.result ? { qps: seismic.result.qps, recall_at_10: seismic.result.recall_at_10, p50_ms: seismic.result.p50_ms, p99_ms: seismic.result.p99_ms, version: seismic.result.version, build_s: seismic.result.build_s, build: seismic.result.build, query: seismic.result.query, met_target: seismic.result.met_target, sweep: seismic.result.sweep } : null,
-      bmp_exact: bmp.result ? { qps: bmp.result.exact.qps, recall_at_10: bmp.result.exact.recall_at_10, p50_ms: bmp.result.exact.p50_ms, p99_ms: bmp.result.exact.p99_ms, version: bmp.result.version, build_s: bmp.result.build_s, bsize: bmp.result.bsize, impact_scale: bmp.result.impact_scale } : null,
-      bmp_approx: bmp.result ? { qps: bmp.result.approx.qps, recall_at_10: bmp.result.approx.recall_at_10, p50_ms: bmp.result.approx.p50_ms, p99_ms: bmp.result.approx.p99_ms, alpha: bmp.result.approx.alpha, beta: bmp.result.approx.beta, met_target: bmp.result.approx.met_target, sweep: bmp.result.approx.sweep } : null,
-      why_null: { seismic: seismic.result ? undefined : seismic.reason, bmp: bmp.result ? undefined : bmp.reason, oracle: oracle ? undefined : oracleNote },
+      seismic: seismic.result
+        ? {
+            qps: seismic.result.qps,
+            recall_at_10: seismic.result.recall_at_10,
+            p50_ms: seismic.result.p50_ms,
+            p99_ms: seismic.result.p99_ms,
+            version: seismic.result.version,
+            build_s: seismic.result.build_s,
+            build: seismic.result.build,
+            query: seismic.result.query,
+            met_target: seismic.result.met_target,
+            sweep: seismic.result.sweep,
+          }
+        : null,
+      bmp_exact: bmp.result
+        ? {
+            qps: bmp.result.exact.qps,
+            recall_at_10: bmp.result.exact.recall_at_10,
+            p50_ms: bmp.result.exact.p50_ms,
+            p99_ms: bmp.result.exact.p99_ms,
+            version: bmp.result.version,
+            build_s: bmp.result.build_s,
+            bsize: bmp.result.bsize,
+            impact_scale: bmp.result.impact_scale,
+          }
+        : null,
+      bmp_approx: bmp.result
+        ? {
+            qps: bmp.result.approx.qps,
+            recall_at_10: bmp.result.approx.recall_at_10,
+            p50_ms: bmp.result.approx.p50_ms,
+            p99_ms: bmp.result.approx.p99_ms,
+            alpha: bmp.result.approx.alpha,
+            beta: bmp.result.approx.beta,
+            met_target: bmp.result.approx.met_target,
+            sweep: bmp.result.approx.sweep,
+          }
+        : null,
+      why_null: {
+        seismic: seismic.result ? undefined : seismic.reason,
+        bmp: bmp.result ? undefined : bmp.reason,
+        oracle: oracle ? undefined : oracleNote,
+      },
       installs,
     },
     goals,
@@ -474,7 +661,20 @@ async function engineRun(docs: Vectors, queries: SparseQuery[], oracle: Oracle |
   const batchCheck = await engine.index.searchBatch(queries, exactOpts, 2);
   const batchSame = batchCheck.every((r, q) => sameTopK(r, exact.results[q]));
   await engine.index.close();
-  return { mstats, buildS: engine.buildS, exact, exactMatch, exactRecall, grid, chosen, approxOpts, approxRun, approxRecall, batch, batchSame };
+  return {
+    mstats,
+    buildS: engine.buildS,
+    exact,
+    exactMatch,
+    exactRecall,
+    grid,
+    chosen,
+    approxOpts,
+    approxRun,
+    approxRecall,
+    batch,
+    batchSame,
+  };
 }
 
 /** Quantized impacts, exact mode only: the approximate path scores from the f32 forward index. */
@@ -503,9 +703,15 @@ function sameTopK(a: TopK, b: TopK): boolean {
  * score the u8 index reports for a document vs its f32 score), plus the overlap of the two sets.
  */
 function quantError(f32: TopK[], u8: TopK[]) {
-  let maxAbs = 0, maxRel = 0, sumAbs = 0, sumRel = 0, n = 0, overlap = 0;
+  let maxAbs = 0,
+    maxRel = 0,
+    sumAbs = 0,
+    sumRel = 0,
+    n = 0,
+    overlap = 0;
   for (let q = 0; q < f32.length; q++) {
-    const a = f32[q], b = u8[q];
+    const a = f32[q],
+      b = u8[q];
     const exact = new Map<number, number>();
     a.docs.forEach((d, i) => exact.set(d, a.scores[i]));
     let hit = 0;
@@ -523,7 +729,13 @@ function quantError(f32: TopK[], u8: TopK[]) {
     });
     overlap += hit / Math.max(1, a.docs.length);
   }
-  return { score_max_abs_err: maxAbs, score_mean_abs_err: sumAbs / n, score_max_rel_err: maxRel, score_mean_rel_err: sumRel / n, top10_overlap: overlap / f32.length };
+  return {
+    score_max_abs_err: maxAbs,
+    score_mean_abs_err: sumAbs / n,
+    score_max_rel_err: maxRel,
+    score_mean_rel_err: sumRel / n,
+    top10_overlap: overlap / f32.length,
+  };
 }
 
 main().catch((e) => {

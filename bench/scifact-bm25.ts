@@ -22,7 +22,10 @@ for (const line of readFileSync(join(dir, 'qrels/test.tsv'), 'utf8').split('\n')
   if (!qrels.has(q)) qrels.set(q, new Map());
   qrels.get(q)!.set(d, Number(s));
 }
-const queries = readFileSync(join(dir, 'queries.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { _id: string; text: string });
+const queries = readFileSync(join(dir, 'queries.jsonl'), 'utf8')
+  .split('\n')
+  .filter(Boolean)
+  .map((l) => JSON.parse(l) as { _id: string; text: string });
 
 const data = mkdtempSync(join(tmpdir(), 'lsr-scifact-'));
 const registry = await CollectionRegistry.open(data, quiet);
@@ -34,7 +37,9 @@ try {
   const indexSecs = (performance.now() - t0) / 1000;
   if (job.state !== 'committed' || job.rejected) throw new Error(`ingest ended ${job.state} with ${job.rejected} rejected lines`);
 
-  let ndcg = 0, recall = 0, n = 0;
+  let ndcg = 0,
+    recall = 0,
+    n = 0;
   const t1 = performance.now();
   for (const q of queries) {
     const rel = qrels.get(q._id);
@@ -42,7 +47,10 @@ try {
     const hits = search(c, { query: q.text, k: 100 }).hits;
     let dcg = 0;
     hits.slice(0, 10).forEach((h, i) => (dcg += (rel.get(h._id) ?? 0) / Math.log2(i + 2)));
-    const ideal = [...rel.values()].filter((g) => g > 0).sort((a, b) => b - a).slice(0, 10);
+    const ideal = [...rel.values()]
+      .filter((g) => g > 0)
+      .sort((a, b) => b - a)
+      .slice(0, 10);
     const idcg = ideal.reduce((s, g, i) => s + g / Math.log2(i + 2), 0);
     ndcg += idcg > 0 ? dcg / idcg : 0;
     const relevant = [...rel.entries()].filter(([, g]) => g > 0).map(([d]) => d);
@@ -51,7 +59,14 @@ try {
     n++;
   }
   const searchSecs = (performance.now() - t1) / 1000;
-  const out = { docs: job.indexed, queries: n, ndcg_cut_10: ndcg / n, recall_100: recall / n, index_seconds: indexSecs, qps: n / searchSecs };
+  const out = {
+    docs: job.indexed,
+    queries: n,
+    ndcg_cut_10: ndcg / n,
+    recall_100: recall / n,
+    index_seconds: indexSecs,
+    qps: n / searchSecs,
+  };
   if (json) console.log(JSON.stringify(out));
   else
     console.log(

@@ -116,7 +116,8 @@ export class DenseIndex extends SegmentedIndex<NativeDenseSegment> {
     if (a && (!Number.isInteger(efc) || efc < m || efc > 10_000))
       invalid(`approx.efConstruction must be an integer from approx.m (${m}) to 10000, got ${a.efConstruction}`);
     const seed = a?.seed ?? 1;
-    if (a && (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff)) invalid(`approx.seed must be a 32-bit unsigned integer, got ${a.seed}`);
+    if (a && (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff))
+      invalid(`approx.seed must be a 32-bit unsigned integer, got ${a.seed}`);
     const mergeFactor = options.mergeFactor ?? 8;
     if (!Number.isInteger(mergeFactor) || mergeFactor < 2) invalid(`mergeFactor must be an integer >= 2, got ${options.mergeFactor}`);
     const threads = options.buildThreads ?? 1;
@@ -155,14 +156,29 @@ export class DenseIndex extends SegmentedIndex<NativeDenseSegment> {
     if (options?.storage !== undefined && options.storage !== m.storage)
       invalid(`index in '${dir}' has storage ${m.storage}, options ask for ${options.storage}`);
     const idx = new DenseIndex(
-      { dim: m.dim, storage: m.storage, approx: m.approx ?? undefined, buildThreads: options?.buildThreads, mergeFactor: options?.mergeFactor },
+      {
+        dim: m.dim,
+        storage: m.storage,
+        approx: m.approx ?? undefined,
+        buildThreads: options?.buildThreads,
+        mergeFactor: options?.mergeFactor,
+      },
       dir,
     );
-    idx.restore(dir, m, (path) => native.openDenseSegment(path), (seg, path, docs) => {
-      const st = seg.stats();
-      if (st.docs !== docs || st.dim !== m.dim)
-        throw new IndexError('SEGMENT_CORRUPT', `dense segment file '${path}' holds ${st.docs} vectors of dim ${st.dim}, the manifest says ${docs} of dim ${m.dim}`, path);
-    });
+    idx.restore(
+      dir,
+      m,
+      (path) => native.openDenseSegment(path),
+      (seg, path, docs) => {
+        const st = seg.stats();
+        if (st.docs !== docs || st.dim !== m.dim)
+          throw new IndexError(
+            'SEGMENT_CORRUPT',
+            `dense segment file '${path}' holds ${st.docs} vectors of dim ${st.dim}, the manifest says ${docs} of dim ${m.dim}`,
+            path,
+          );
+      },
+    );
     return idx;
   }
 
@@ -184,7 +200,9 @@ export class DenseIndex extends SegmentedIndex<NativeDenseSegment> {
     this.checkOpen();
     if (!batch || typeof batch !== 'object') invalid('batch must be an object with vectors');
     const n = validateDenseBatch(batch.vectors, batch.docnos, this.dim, this.nextDocno);
-    return this.addSegment(n, batch.docnos, (docnos) => native.buildDenseSegment(docnos, batch.vectors, this.dim, this.buildParams(), true));
+    return this.addSegment(n, batch.docnos, (docnos) =>
+      native.buildDenseSegment(docnos, batch.vectors, this.dim, this.buildParams(), true),
+    );
   }
 
   /** The stored vector of a document (dequantized for i8), or null when absent or deleted. */
@@ -235,7 +253,10 @@ export class DenseIndex extends SegmentedIndex<NativeDenseSegment> {
     const nq = flat.length / this.dim;
     if (nq === 0) return [];
     const r = await native.searchDenseBatch(this.natives(), flat, this.dim, this.nativeParams(options), threads);
-    return Array.from({ length: nq }, (_, i) => ({ docs: r.docs.subarray(r.offsets[i], r.offsets[i + 1]), scores: r.scores.subarray(r.offsets[i], r.offsets[i + 1]) }));
+    return Array.from({ length: nq }, (_, i) => ({
+      docs: r.docs.subarray(r.offsets[i], r.offsets[i + 1]),
+      scores: r.scores.subarray(r.offsets[i], r.offsets[i + 1]),
+    }));
   }
 
   protected override mergeNative(segs: NativeDenseSegment[]): Promise<NativeDenseSegment> {
@@ -249,12 +270,23 @@ export class DenseIndex extends SegmentedIndex<NativeDenseSegment> {
   /** Live and deleted (not yet purged) documents, segments, and bytes of the segment images (mapped or in memory). */
   stats(): DenseIndexStats {
     const segmentStats = this.segments.map((s) => s.native.stats());
-    let docs = 0, deleted = 0, bytes = 0;
+    let docs = 0,
+      deleted = 0,
+      bytes = 0;
     for (const s of segmentStats) {
       docs += s.docs - s.deleted;
       deleted += s.deleted;
       bytes += s.bytes;
     }
-    return { docs, deleted, segments: segmentStats.length, dim: this.dim, storage: this.storage, bytes, bytesPerVector: docs ? bytes / docs : 0, segmentStats };
+    return {
+      docs,
+      deleted,
+      segments: segmentStats.length,
+      dim: this.dim,
+      storage: this.storage,
+      bytes,
+      bytesPerVector: docs ? bytes / docs : 0,
+      segmentStats,
+    };
   }
 }

@@ -2,13 +2,13 @@
 // HTTP statuses in src/api/errors.ts, so it never has to guess from a message.
 
 export type IndexErrorCode =
-  | 'INVALID_ARGUMENT'      // a caller passed a malformed batch, query or option
-  | 'SEGMENT_TRUNCATED'     // a segment file is shorter than its header says
-  | 'SEGMENT_CORRUPT'       // bad magic, checksum or layout
-  | 'SEGMENT_VERSION'       // written by an incompatible format version
-  | 'SEGMENT_IO'            // the operating system refused a read or write
-  | 'MANIFEST_CORRUPT'      // the index manifest cannot be parsed
-  | 'INDEX_CLOSED';         // the index was closed
+  | 'INVALID_ARGUMENT' // a caller passed a malformed batch, query or option
+  | 'SEGMENT_TRUNCATED' // a segment file is shorter than its header says
+  | 'SEGMENT_CORRUPT' // bad magic, checksum or layout
+  | 'SEGMENT_VERSION' // written by an incompatible format version
+  | 'SEGMENT_IO' // the operating system refused a read or write
+  | 'MANIFEST_CORRUPT' // the index manifest cannot be parsed
+  | 'INDEX_CLOSED'; // the index was closed
 
 export class IndexError extends Error {
   readonly code: IndexErrorCode;

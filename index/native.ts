@@ -104,36 +104,79 @@ export interface NativeDenseSearchParams {
 export type NativeHeadScreen = { readonly __brand: 'NativeHeadScreen' };
 
 /** How often the screened head ran, and the share of (text, term) pairs it left to the f32 kernel. */
-export interface HeadScreenStats { callsScreened: number; callsPlain: number; pairs: number; candidates: number }
+export interface HeadScreenStats {
+  callsScreened: number;
+  callsPlain: number;
+  pairs: number;
+  candidates: number;
+}
 
 export interface NativeAddon {
   cpuLevel(): 'avx512' | 'avx2' | 'scalar';
   buildSparseSegment(
-    docnos: Uint32Array, offsets: Uint32Array, terms: Uint32Array, weights: Float32Array,
-    vocab: number, params: NativeBuildParams, async: true,
+    docnos: Uint32Array,
+    offsets: Uint32Array,
+    terms: Uint32Array,
+    weights: Float32Array,
+    vocab: number,
+    params: NativeBuildParams,
+    async: true,
   ): Promise<NativeSegment>;
   buildSparseSegment(
-    docnos: Uint32Array, offsets: Uint32Array, terms: Uint32Array, weights: Float32Array,
-    vocab: number, params: NativeBuildParams, async: false,
+    docnos: Uint32Array,
+    offsets: Uint32Array,
+    terms: Uint32Array,
+    weights: Float32Array,
+    vocab: number,
+    params: NativeBuildParams,
+    async: false,
   ): NativeSegment;
   openSparseSegment(path: string): NativeSegment;
   searchSparse(segments: NativeSegment[], terms: Uint32Array, weights: Float32Array, params: NativeSearchParams): NativeHits;
   searchSparseBatch(
-    segments: NativeSegment[], offsets: Uint32Array, terms: Uint32Array, weights: Float32Array,
-    params: NativeSearchParams, threads: number,
+    segments: NativeSegment[],
+    offsets: Uint32Array,
+    terms: Uint32Array,
+    weights: Float32Array,
+    params: NativeSearchParams,
+    threads: number,
   ): Promise<NativeBatchHits>;
   mergeSparseSegments(segments: NativeSegment[], params: NativeBuildParams): Promise<NativeSegment>;
-  buildDenseSegment(docnos: Uint32Array, vectors: Float32Array, dim: number, params: NativeDenseBuildParams, async: true): Promise<NativeDenseSegment>;
-  buildDenseSegment(docnos: Uint32Array, vectors: Float32Array, dim: number, params: NativeDenseBuildParams, async: false): NativeDenseSegment;
+  buildDenseSegment(
+    docnos: Uint32Array,
+    vectors: Float32Array,
+    dim: number,
+    params: NativeDenseBuildParams,
+    async: true,
+  ): Promise<NativeDenseSegment>;
+  buildDenseSegment(
+    docnos: Uint32Array,
+    vectors: Float32Array,
+    dim: number,
+    params: NativeDenseBuildParams,
+    async: false,
+  ): NativeDenseSegment;
   openDenseSegment(path: string): NativeDenseSegment;
   searchDense(segments: NativeDenseSegment[], query: Float32Array, params: NativeDenseSearchParams): NativeHits;
-  searchDenseBatch(segments: NativeDenseSegment[], queries: Float32Array, dim: number, params: NativeDenseSearchParams, threads: number): Promise<NativeBatchHits>;
+  searchDenseBatch(
+    segments: NativeDenseSegment[],
+    queries: Float32Array,
+    dim: number,
+    params: NativeDenseSearchParams,
+    threads: number,
+  ): Promise<NativeBatchHits>;
   mergeDenseSegments(segments: NativeDenseSegment[], params: NativeDenseBuildParams): Promise<NativeDenseSegment>;
   /** The dense kernels' instruction set after the LSR_SIMD cap. */
   denseSimdLevel(): 'avx512' | 'avx2' | 'scalar';
   fusedSparseHead(
-    hidden: Float32Array, mask: Uint8Array, texts: number, seq: number, dim: number,
-    weights: Float32Array | Uint16Array, bias: Float32Array | null, vocab: number,
+    hidden: Float32Array,
+    mask: Uint8Array,
+    texts: number,
+    seq: number,
+    dim: number,
+    weights: Float32Array | Uint16Array,
+    bias: Float32Array | null,
+    vocab: number,
     options: { threads?: number; threshold?: number; topk?: number; dense?: boolean; unfused?: boolean; screen?: NativeHeadScreen },
   ): { offsets: Uint32Array; terms: Uint32Array; weights: Float32Array } & { dense?: Float32Array };
   /** The fused head's kernel for f32 or bf16 weights after the LSR_SIMD cap, e.g. `avx512bf16-panel`. */

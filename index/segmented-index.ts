@@ -156,7 +156,11 @@ export abstract class SegmentedIndex<N extends NativeSegmentLike> {
    * Adds a batch of `n` validated documents numbered `docnos` (default: the next numbers) as one new
    * segment made by `build`; resolves once they are searchable.
    */
-  protected async addSegment(n: number, docnos: Uint32Array | undefined, build: (docnos: Uint32Array) => Promise<N>): Promise<{ first: number; count: number }> {
+  protected async addSegment(
+    n: number,
+    docnos: Uint32Array | undefined,
+    build: (docnos: Uint32Array) => Promise<N>,
+  ): Promise<{ first: number; count: number }> {
     if (n === 0) return { first: this.nextDocno, count: 0 };
     const d = docnos ?? Uint32Array.from({ length: n }, (_, i) => this.nextDocno + i);
     if (d[n - 1] >= 0xffffffff) throw new IndexError('INVALID_ARGUMENT', 'document numbers are exhausted (2^32 - 1)');

@@ -138,7 +138,8 @@ export class SparseIndex extends SegmentedIndex<NativeSegment> {
   async searchBatch(queries: readonly SparseQuery[], options: SearchOptions, threads = 1): Promise<TopK[]> {
     this.checkOpen();
     validateSearch(options);
-    if (!Number.isInteger(threads) || threads < 1) throw new IndexError('INVALID_ARGUMENT', `threads must be a positive integer, got ${threads}`);
+    if (!Number.isInteger(threads) || threads < 1)
+      throw new IndexError('INVALID_ARGUMENT', `threads must be a positive integer, got ${threads}`);
     let total = 0;
     queries.forEach((q, i) => {
       validateQuery(q, this.vocab, `queries[${i}]`);
@@ -153,7 +154,10 @@ export class SparseIndex extends SegmentedIndex<NativeSegment> {
       offsets[i + 1] = offsets[i] + q.terms.length;
     });
     const r = await native.searchSparseBatch(this.natives(), offsets, terms, weights, this.nativeParams(options), threads);
-    return queries.map((_, i) => ({ docs: r.docs.subarray(r.offsets[i], r.offsets[i + 1]), scores: r.scores.subarray(r.offsets[i], r.offsets[i + 1]) }));
+    return queries.map((_, i) => ({
+      docs: r.docs.subarray(r.offsets[i], r.offsets[i + 1]),
+      scores: r.scores.subarray(r.offsets[i], r.offsets[i + 1]),
+    }));
   }
 
   protected override mergeNative(segs: NativeSegment[]): Promise<NativeSegment> {
@@ -166,7 +170,11 @@ export class SparseIndex extends SegmentedIndex<NativeSegment> {
 
   stats(): SparseIndexStats {
     const segmentStats = this.segments.map((s) => s.native.stats());
-    let docs = 0, deleted = 0, nnz = 0, bytes = 0, postingBytes = 0;
+    let docs = 0,
+      deleted = 0,
+      nnz = 0,
+      bytes = 0,
+      postingBytes = 0;
     for (const s of segmentStats) {
       docs += s.docs - s.deleted;
       deleted += s.deleted;

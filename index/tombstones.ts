@@ -29,7 +29,6 @@ export function readTombstones(path: string, docs: number): Uint8Array {
   if (buf.length !== want || buf.readUInt32LE(8) !== docs)
     throw new IndexError('SEGMENT_TRUNCATED', `tombstone file '${path}' has ${buf.length} bytes, expected ${want}`, path);
   const bits = buf.subarray(16);
-  if (crc32(bits) !== buf.readUInt32LE(12))
-    throw new IndexError('SEGMENT_CORRUPT', `tombstone file '${path}' failed its checksum`, path);
+  if (crc32(bits) !== buf.readUInt32LE(12)) throw new IndexError('SEGMENT_CORRUPT', `tombstone file '${path}' failed its checksum`, path);
   return new Uint8Array(bits);
 }

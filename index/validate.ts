@@ -15,8 +15,7 @@ export function validateBatch(b: SparseBatch, vocab: number, minDocno: number): 
   if (!(b.weights instanceof Float32Array)) fail('batch.weights must be a Float32Array');
   if (b.offsets.length < 1) fail('batch.offsets must have at least one entry (0)');
   const n = b.offsets.length - 1;
-  if (b.terms.length !== b.weights.length)
-    fail(`batch.terms has ${b.terms.length} entries but batch.weights has ${b.weights.length}`);
+  if (b.terms.length !== b.weights.length) fail(`batch.terms has ${b.terms.length} entries but batch.weights has ${b.weights.length}`);
   if (b.offsets[0] !== 0) fail('batch.offsets[0] must be 0');
   if (b.offsets[n] !== b.terms.length) fail(`batch.offsets[${n}] must equal batch.terms.length (${b.terms.length})`);
   for (let i = 0; i < n; i++) if (b.offsets[i + 1] < b.offsets[i]) fail(`batch.offsets must be non-decreasing (at ${i + 1})`);
@@ -53,8 +52,7 @@ export function validateSearch(o: SearchOptions): void {
   if (o.mode !== undefined && o.mode !== 'exact' && o.mode !== 'approx') fail(`mode must be "exact" or "approx", got ${String(o.mode)}`);
   if (o.queryCut !== undefined && (!Number.isInteger(o.queryCut) || o.queryCut < 1))
     fail(`queryCut must be a positive integer, got ${o.queryCut}`);
-  if (o.heapFactor !== undefined && !(o.heapFactor > 0 && o.heapFactor <= 1))
-    fail(`heapFactor must be in (0, 1], got ${o.heapFactor}`);
+  if (o.heapFactor !== undefined && !(o.heapFactor > 0 && o.heapFactor <= 1)) fail(`heapFactor must be in (0, 1], got ${o.heapFactor}`);
   if (o.strategy !== undefined && o.strategy !== 'pruned' && o.strategy !== 'blocks')
     fail(`strategy must be "pruned" or "blocks", got ${String(o.strategy)}`);
   if (o.rerank !== undefined && (!Number.isInteger(o.rerank) || o.rerank < 1 || o.rerank > MAX_K))
@@ -67,8 +65,7 @@ export function validateSearch(o: SearchOptions): void {
 /** Checks a batch of row-major vectors; returns the number of rows. */
 export function validateDenseBatch(vectors: unknown, docnos: unknown, dim: number, minDocno: number): number {
   if (!(vectors instanceof Float32Array)) fail('batch.vectors must be a Float32Array');
-  if (vectors.length % dim !== 0)
-    fail(`batch.vectors has ${vectors.length} values, not a multiple of the index dimension ${dim}`);
+  if (vectors.length % dim !== 0) fail(`batch.vectors has ${vectors.length} values, not a multiple of the index dimension ${dim}`);
   const n = vectors.length / dim;
   for (let i = 0; i < vectors.length; i++) {
     const v = vectors[i];

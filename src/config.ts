@@ -65,12 +65,16 @@ function device(v: string | undefined): 'cpu' | 'cuda' {
 
 export function parseApiKeys(v: string | undefined): ApiKey[] {
   if (!v) return [];
-  return v.split(',').map((s) => s.trim()).filter(Boolean).map((s) => {
-    const i = s.lastIndexOf(':');
-    const suffix = i > 0 ? s.slice(i + 1) : '';
-    if (suffix === 'read' || suffix === 'write') return { key: s.slice(0, i), access: suffix };
-    return { key: s, access: 'write' as const };
-  });
+  return v
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map((s) => {
+      const i = s.lastIndexOf(':');
+      const suffix = i > 0 ? s.slice(i + 1) : '';
+      if (suffix === 'read' || suffix === 'write') return { key: s.slice(0, i), access: suffix };
+      return { key: s, access: 'write' as const };
+    });
 }
 
 const FLAG_TO_ENV: Record<string, string> = {
@@ -114,7 +118,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, flags: Record<s
     allowNoAuth: e.LSR_ALLOW_NO_AUTH === '1' || e.LSR_ALLOW_NO_AUTH === 'true',
   };
   if (cfg.apiKeys.length === 0 && !isLoopback(cfg.host) && !cfg.allowNoAuth)
-    throw new ConfigError(`listening on ${cfg.host} (not loopback) needs API keys: set LSR_API_KEYS, or LSR_ALLOW_NO_AUTH=1 to serve without them`);
+    throw new ConfigError(
+      `listening on ${cfg.host} (not loopback) needs API keys: set LSR_API_KEYS, or LSR_ALLOW_NO_AUTH=1 to serve without them`,
+    );
   return cfg;
 }
 
@@ -128,7 +134,8 @@ export const DEFAULT_MODEL_CACHE = join('models', 'cache');
 /** A path setting: unset or empty -> undefined; a NUL byte (no file system takes one) -> VALIDATION_FAILED. */
 function envPath(name: string, v: string | undefined): string | undefined {
   if (v === undefined || v === '') return undefined;
-  if (v.includes('\0')) fail('VALIDATION_FAILED', `${name} must be a file system path, got ${JSON.stringify(v)} (it holds a NUL byte)`, name);
+  if (v.includes('\0'))
+    fail('VALIDATION_FAILED', `${name} must be a file system path, got ${JSON.stringify(v)} (it holds a NUL byte)`, name);
   return v;
 }
 
@@ -136,7 +143,8 @@ function envPath(name: string, v: string | undefined): string | undefined {
 function envInt(name: string, v: string | undefined, def: number, min: number, max: number): number {
   if (v === undefined || v === '') return def;
   const n = Number(v);
-  if (!Number.isInteger(n) || n < min || n > max) fail('VALIDATION_FAILED', `${name} must be an integer from ${min} to ${max}, got '${v}'`, name);
+  if (!Number.isInteger(n) || n < min || n > max)
+    fail('VALIDATION_FAILED', `${name} must be an integer from ${min} to ${max}, got '${v}'`, name);
   return n;
 }
 
@@ -168,7 +176,8 @@ export function modelCacheDir(env: NodeJS.ProcessEnv = process.env): string {
 export function cudaAddonPath(env: NodeJS.ProcessEnv = process.env): string {
   const v = envPath('LSR_CUDA_ADDON', env.LSR_CUDA_ADDON);
   if (v === undefined) return join(packageRoot(), 'build', 'cuda', 'lsr_cuda_trunk.node');
-  if (!v.endsWith('.node')) fail('VALIDATION_FAILED', `LSR_CUDA_ADDON must name a native addon file ending in .node, got '${v}'`, 'LSR_CUDA_ADDON');
+  if (!v.endsWith('.node'))
+    fail('VALIDATION_FAILED', `LSR_CUDA_ADDON must name a native addon file ending in .node, got '${v}'`, 'LSR_CUDA_ADDON');
   return resolve(v);
 }
 
@@ -207,6 +216,10 @@ export function clientApiKey(env: NodeJS.ProcessEnv = process.env, flags: Record
   const v = fromFlag ? flags['api-key'] : env.LSR_API_KEY;
   if (v === undefined || v === '') return undefined;
   if (/[\0\r\n\u0100-\uffff]/.test(v))
-    fail('VALIDATION_FAILED', `${fromFlag ? '--api-key' : 'LSR_API_KEY'} must be usable as an HTTP header value (no NUL, CR, LF or characters above U+00FF)`, 'LSR_API_KEY');
+    fail(
+      'VALIDATION_FAILED',
+      `${fromFlag ? '--api-key' : 'LSR_API_KEY'} must be usable as an HTTP header value (no NUL, CR, LF or characters above U+00FF)`,
+      'LSR_API_KEY',
+    );
   return v;
 }

@@ -1,6 +1,16 @@
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { clientApiKey, ConfigError, cudaAddonPath, cudaDevice, DEFAULT_PORT, loadConfig, modelCacheDir, parseApiKeys, serverUrl } from '../src/config.js';
+import {
+  clientApiKey,
+  ConfigError,
+  cudaAddonPath,
+  cudaDevice,
+  DEFAULT_PORT,
+  loadConfig,
+  modelCacheDir,
+  parseApiKeys,
+  serverUrl,
+} from '../src/config.js';
 import { ServiceError } from '../src/errors.js';
 
 /** Runs `f` and returns what it threw, expecting VALIDATION_FAILED on `field`. */

@@ -28,7 +28,10 @@ const stPath = opt('st', join(root, 'bench/results/conformance-cpu-st.json'));
 const outPath = opt('out', join(root, 'bench/results/conformance-cpu.json'));
 const threads = Number(opt('threads', '2'));
 
-interface Row { t: number[]; w: number[] }
+interface Row {
+  t: number[];
+  w: number[];
+}
 interface StResult {
   ids: number[][];
   st_fp32: Row[];
@@ -51,7 +54,13 @@ function rowsOf(v: SparseVectors): Row[] {
 
 /** Max abs difference over the union of both sides' terms (a term missing on one side counts as 0 there). */
 function compare(a: Row[], b: Row[], texts: number[]) {
-  let maxAbs = 0, maxRelTop = 0, worst = -1, onlyOne = 0, onlyOneMax = 0, nnzA = 0, nnzB = 0;
+  let maxAbs = 0,
+    maxRelTop = 0,
+    worst = -1,
+    onlyOne = 0,
+    onlyOneMax = 0,
+    nnzA = 0,
+    nnzB = 0;
   for (const x of texts) {
     const m = new Map<number, [number, number]>();
     a[x].t.forEach((t, i) => m.set(t, [a[x].w[i], 0]));
@@ -72,8 +81,15 @@ function compare(a: Row[], b: Row[], texts: number[]) {
       if (top > 0) maxRelTop = Math.max(maxRelTop, d / top);
     }
   }
-  return { texts: texts.length, max_abs: maxAbs, max_rel_to_top: maxRelTop, worst_text: worst, terms_on_one_side_only: onlyOne,
-    largest_weight_on_one_side_only: onlyOneMax, nnz_per_text: [nnzA / texts.length, nnzB / texts.length] };
+  return {
+    texts: texts.length,
+    max_abs: maxAbs,
+    max_rel_to_top: maxRelTop,
+    worst_text: worst,
+    terms_on_one_side_only: onlyOne,
+    largest_weight_on_one_side_only: onlyOneMax,
+    nnz_per_text: [nnzA / texts.length, nnzB / texts.length],
+  };
 }
 
 async function main(): Promise<void> {
@@ -107,14 +123,26 @@ async function main(): Promise<void> {
     const diffIds = texts.map((_, x) => x).filter((x) => !sameIds.includes(x));
     const all = texts.map((_, x) => x);
     const result: Record<string, unknown> = {
-      reference: { device: st.device, torch: st.torch, transformers: st.transformers, sentence_transformers: st.sentence_transformers,
-        modules: st.modules, attn_implementation: st.attn_implementation, max_seq_length: st.max_seq_length, tf32: st.tf32,
-        weights_check_max_abs: st.weights_check_max_abs, st_fp32_vs_fp64_max_abs: st.st_fp32_vs_fp64_max_abs },
+      reference: {
+        device: st.device,
+        torch: st.torch,
+        transformers: st.transformers,
+        sentence_transformers: st.sentence_transformers,
+        modules: st.modules,
+        attn_implementation: st.attn_implementation,
+        max_seq_length: st.max_seq_length,
+        tf32: st.tf32,
+        weights_check_max_abs: st.weights_check_max_abs,
+        st_fp32_vs_fp64_max_abs: st.st_fp32_vs_fp64_max_abs,
+      },
       model: model ?? { dir },
       texts: texts.length,
       threads,
-      tokenization: { identical: sameIds.length, differ: diffIds.map((x) => ({ text: x, ours: ids[x], st: st.ids[x] })),
-        tokens_per_text: st.ids.map((i) => i.length) },
+      tokenization: {
+        identical: sameIds.length,
+        differ: diffIds.map((x) => ({ text: x, ours: ids[x], st: st.ids[x] })),
+        tokens_per_text: st.ids.map((i) => i.length),
+      },
     };
     const cmp: Record<string, unknown> = {};
     for (const name of Object.keys(ours)) {
@@ -126,10 +154,20 @@ async function main(): Promise<void> {
     if (st.st_fp64) cmp.st_fp32_vs_st_fp64 = compare(st.st_fp32, st.st_fp64, all);
     result.comparisons = cmp;
     writeFileSync(outPath, JSON.stringify(result, null, 1) + '\n');
-    const brief = Object.fromEntries(Object.entries(cmp).map(([k, v]) => {
-      const c = v as ReturnType<typeof compare>;
-      return [k, { max_abs: c.max_abs, max_rel_to_top: c.max_rel_to_top, one_side: c.terms_on_one_side_only, one_side_max: c.largest_weight_on_one_side_only }];
-    }));
+    const brief = Object.fromEntries(
+      Object.entries(cmp).map(([k, v]) => {
+        const c = v as ReturnType<typeof compare>;
+        return [
+          k,
+          {
+            max_abs: c.max_abs,
+            max_rel_to_top: c.max_rel_to_top,
+            one_side: c.terms_on_one_side_only,
+            one_side_max: c.largest_weight_on_one_side_only,
+          },
+        ];
+      }),
+    );
     console.log(JSON.stringify({ tokenization_identical: `${sameIds.length}/${texts.length}`, ...brief }, null, 1));
   } finally {
     if (temp) rmSync(temp, { recursive: true, force: true });

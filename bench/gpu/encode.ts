@@ -17,7 +17,8 @@ function arg(name: string, def?: string): string {
   return def;
 }
 
-const model = arg('model'), out = arg('out');
+const model = arg('model'),
+  out = arg('out');
 const texts = JSON.parse(readFileSync(arg('texts'), 'utf8')) as string[];
 const batches = arg('batches', '32,128').split(',').map(Number);
 const repeats = Number(arg('repeats', '3'));
@@ -53,7 +54,8 @@ for (const precision of ['fp16', 'bf16'] as const) {
     enc.batchSize = bs;
     await enc.encode(texts.slice(0, Math.min(texts.length, 4 * bs))); // warm-up: kernels, buffers at this size
     const times: number[] = [];
-    let gpu: GpuTimings | null = null, nnz = 0;
+    let gpu: GpuTimings | null = null,
+      nnz = 0;
     for (let r = 0; r < repeats; r++) {
       const before = snap(enc.timings);
       const s = performance.now();
@@ -61,10 +63,27 @@ for (const precision of ['fp16', 'bf16'] as const) {
       times.push(performance.now() - s);
       nnz = v.terms.length;
       const a = enc.timings;
-      gpu = { batches: a.batches - before.batches, trunkMs: a.trunkMs - before.trunkMs, headMs: a.headMs - before.headMs, copyMs: a.copyMs - before.copyMs, head: a.head, attention: a.attention };
+      gpu = {
+        batches: a.batches - before.batches,
+        trunkMs: a.trunkMs - before.trunkMs,
+        headMs: a.headMs - before.headMs,
+        copyMs: a.copyMs - before.copyMs,
+        head: a.head,
+        attention: a.attention,
+      };
     }
     const ms = median(times);
-    const run = { precision, head: gpu!.head, attention: gpu!.attention, batch: bs, ms, docs_s: (texts.length / ms) * 1000, times, gpu, avg_nnz: nnz / texts.length };
+    const run = {
+      precision,
+      head: gpu!.head,
+      attention: gpu!.attention,
+      batch: bs,
+      ms,
+      docs_s: (texts.length / ms) * 1000,
+      times,
+      gpu,
+      avg_nnz: nnz / texts.length,
+    };
     (result.runs as unknown[]).push(run);
     log(JSON.stringify(run));
   }
@@ -104,9 +123,18 @@ for (const [key, env, value, file] of variants) {
     await enc.encode(texts);
     times.push(performance.now() - s);
   }
-  const ms = median(times), a = enc.timings;
-  result[key] = { variant: `${env}=${value}`, precision: 'fp16', batch: enc.batchSize, ms, docs_s: (texts.length / ms) * 1000, attention: a.attention, head: a.head,
-    gpu_per_run: { trunkMs: (a.trunkMs - before.trunkMs) / repeats, headMs: (a.headMs - before.headMs) / repeats } };
+  const ms = median(times),
+    a = enc.timings;
+  result[key] = {
+    variant: `${env}=${value}`,
+    precision: 'fp16',
+    batch: enc.batchSize,
+    ms,
+    docs_s: (texts.length / ms) * 1000,
+    attention: a.attention,
+    head: a.head,
+    gpu_per_run: { trunkMs: (a.trunkMs - before.trunkMs) / repeats, headMs: (a.headMs - before.headMs) / repeats },
+  };
   log(key, JSON.stringify(result[key]));
   writeF32(file, await enc.encodeDense(texts.slice(0, check)));
   await enc.close();

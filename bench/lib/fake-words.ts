@@ -5,7 +5,8 @@ import type { Prng } from './prng.js';
 const VOCAB = 50_000;
 const syll = ['ka', 'lo', 'mi', 'ne', 'ru', 'sa', 'ti', 'vo', 'ze', 'pa', 'do', 'gu', 'be', 'fi', 'ho', 'ju'];
 const words = Array.from({ length: VOCAB }, (_, i) => {
-  let w = '', n = i + 1;
+  let w = '',
+    n = i + 1;
   while (n > 0) {
     w += syll[n % 16];
     n = Math.floor(n / 16);
@@ -18,7 +19,8 @@ for (let i = 0, s = 0; i < VOCAB; i++) cum[i] = s += 1 / Math.pow(i + 1, 1.07);
 /** One word drawn with probability ∝ 1 / rank^1.07. */
 export function zipf(r: Prng): string {
   const u = r.next() * cum[VOCAB - 1];
-  let lo = 0, hi = VOCAB - 1;
+  let lo = 0,
+    hi = VOCAB - 1;
   while (lo < hi) {
     const mid = (lo + hi) >> 1;
     if (cum[mid] < u) lo = mid + 1;

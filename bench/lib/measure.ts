@@ -41,7 +41,12 @@ export function timeQueries(nq: number, reps: number, search: (q: number) => Top
   for (const x of lat) sum += x;
   return {
     results,
-    timing: { qps: median(qps), p50_ms: lat[Math.floor(lat.length / 2)], p99_ms: lat[Math.min(lat.length - 1, Math.floor(lat.length * 0.99))], mean_ms: sum / lat.length },
+    timing: {
+      qps: median(qps),
+      p50_ms: lat[Math.floor(lat.length / 2)],
+      p99_ms: lat[Math.min(lat.length - 1, Math.floor(lat.length * 0.99))],
+      mean_ms: sum / lat.length,
+    },
   };
 }
 
@@ -91,7 +96,9 @@ export interface OracleMatch {
  */
 export function matchOracle(k: number, results: TopK[], oracle: Oracle): OracleMatch {
   const D = oracle.depth;
-  let bad = 0, nearOnly = 0, maxRel = 0;
+  let bad = 0,
+    nearOnly = 0,
+    maxRel = 0;
   let first: OracleMatch['first_mismatch'];
   for (let q = 0; q < results.length; q++) {
     const r = results[q];
@@ -99,7 +106,8 @@ export function matchOracle(k: number, results: TopK[], oracle: Oracle): OracleM
     const s = oracle.scores.subarray(q * D, q * D + D);
     let expect = 0;
     while (expect < Math.min(k, D) && m[expect] !== 0xffffffff) expect++;
-    let ok = r.docs.length === expect, near = ok;
+    let ok = r.docs.length === expect,
+      near = ok;
     for (let i = 0; i < Math.min(r.docs.length, expect); i++) {
       const rel = Math.abs(r.scores[i] - s[i]) / Math.max(Math.abs(s[i]), 1e-30);
       maxRel = Math.max(maxRel, rel);
@@ -120,5 +128,11 @@ export function matchOracle(k: number, results: TopK[], oracle: Oracle): OracleM
       };
     }
   }
-  return { matches_oracle: bad === 0, mismatched_queries: bad, near_tie_only: nearOnly, max_rel_score_err: maxRel, ...(first ? { first_mismatch: first } : {}) };
+  return {
+    matches_oracle: bad === 0,
+    mismatched_queries: bad,
+    near_tie_only: nearOnly,
+    max_rel_score_err: maxRel,
+    ...(first ? { first_mismatch: first } : {}),
+  };
 }

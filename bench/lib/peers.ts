@@ -27,7 +27,11 @@ export function ensurePython(module: string, pkgs: string[], install: boolean): 
   const installLog = `${pip.stdout ?? ''}${pip.stderr ?? ''}`.trim();
   r = check();
   if (r.status === 0) return { ok: true, installLog };
-  return { ok: false, reason: `import ${module} failed (${importErr}); pip install ${pkgs.join(' ')} exited ${pip.status}: ${installLog.split('\n').slice(-5).join(' | ')}`, installLog };
+  return {
+    ok: false,
+    reason: `import ${module} failed (${importErr}); pip install ${pkgs.join(' ')} exited ${pip.status}: ${installLog.split('\n').slice(-5).join(' | ')}`,
+    installLog,
+  };
 }
 
 export interface PeerRun<T> {
@@ -51,8 +55,15 @@ export function runPeer<T>(script: string, args: string[], env: Record<string, s
     });
     // A peer whose build runs past the budget is stopped and reported, so the run still finishes.
     let timedOut = false;
-    const timer = timeoutS > 0 ? setTimeout(() => { timedOut = true; child.kill('SIGTERM'); }, timeoutS * 1000) : null;
-    let out = '', errTail = '';
+    const timer =
+      timeoutS > 0
+        ? setTimeout(() => {
+            timedOut = true;
+            child.kill('SIGTERM');
+          }, timeoutS * 1000)
+        : null;
+    let out = '',
+      errTail = '';
     child.stdout.on('data', (b: Buffer) => (out += b.toString()));
     child.stderr.on('data', (b: Buffer) => {
       const s = b.toString();
@@ -63,7 +74,12 @@ export function runPeer<T>(script: string, args: string[], env: Record<string, s
     child.on('close', (code, signal) => {
       if (timer) clearTimeout(timer);
       const seconds = (performance.now() - t0) / 1000;
-      if (timedOut) return resolve({ ok: false, error: `${script} stopped after the ${timeoutS} s peer time limit (--peer-timeout): ${errTail.trim().split('\n').slice(-1)[0] ?? ''}`, seconds });
+      if (timedOut)
+        return resolve({
+          ok: false,
+          error: `${script} stopped after the ${timeoutS} s peer time limit (--peer-timeout): ${errTail.trim().split('\n').slice(-1)[0] ?? ''}`,
+          seconds,
+        });
       const last = out.trim().split('\n').pop() ?? '';
       if (code === 0) {
         try {

@@ -90,7 +90,8 @@ export class Prng {
  */
 export function sampleCumulative(cum: Float64Array, from: number, to: number, u: number): number {
   const target = u * cum[to - 1];
-  let lo = from, hi = to - 1;
+  let lo = from,
+    hi = to - 1;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
     if (cum[mid] > target) hi = mid;

@@ -186,7 +186,8 @@ export function generateCorpus(params: CorpusParams): Corpus {
   const m = buildModel(p, rng);
   const V = p.vocab;
   const stamp = new Int32Array(V).fill(-1);
-  const drawTopicTerm = (k: number): number => m.topicTerms[sampleCumulative(m.topicCum, m.topicOffsets[k], m.topicOffsets[k + 1], rng.next())];
+  const drawTopicTerm = (k: number): number =>
+    m.topicTerms[sampleCumulative(m.topicCum, m.topicOffsets[k], m.topicOffsets[k + 1], rng.next())];
   const drawBackground = (): number => sampleCumulative(m.bgCum, 0, V, rng.next());
 
   // Documents. Lengths first, so the arrays are allocated once at their final upper bound.
@@ -261,10 +262,12 @@ export function generateCorpus(params: CorpusParams): Corpus {
   for (let q = 0; q < nq; q++) {
     const d = rng.int(n);
     targets[q] = d;
-    const a = offsets[d], b = offsets[d + 1];
+    const a = offsets[d],
+      b = offsets[d + 1];
     let c = 0;
     for (let i = a; i < b; i++) docCum[i - a] = c += weights[i];
-    let nt = 0, cm = 0;
+    let nt = 0,
+      cm = 0;
     for (let i = 0; i < MAX_TOPICS_PER_DOC && docTopics[d * MAX_TOPICS_PER_DOC + i] >= 0; i++, nt++)
       mixCum[i] = cm += docMix[d * MAX_TOPICS_PER_DOC + i];
     const len = qLen[q];
@@ -327,7 +330,8 @@ function quantile(sorted: ArrayLike<number>, q: number): number {
 function lengthStats(offsets: Uint32Array) {
   const n = offsets.length - 1;
   const lens = new Float64Array(n);
-  let s = 0, s2 = 0;
+  let s = 0,
+    s2 = 0;
   for (let i = 0; i < n; i++) {
     lens[i] = offsets[i + 1] - offsets[i];
     s += lens[i];
@@ -366,7 +370,8 @@ export function corpusStats(c: Corpus): CorpusStats {
   const nq = queries.offsets.length - 1;
   for (let q = 0; q < nq; q++) {
     const d = targets[q];
-    let i = docs.offsets[d], hit = 0;
+    let i = docs.offsets[d],
+      hit = 0;
     const e = docs.offsets[d + 1];
     for (let j = queries.offsets[q]; j < queries.offsets[q + 1]; j++) {
       const t = queries.terms[j];
@@ -391,7 +396,11 @@ export function corpusStats(c: Corpus): CorpusStats {
     top1pct_terms_posting_share: top / docs.terms.length,
     doc_weight: {
       mean: wsum / docs.weights.length,
-      p10: quantile(ws, 0.1), p50: quantile(ws, 0.5), p90: quantile(ws, 0.9), p99: quantile(ws, 0.99), max: ws[ws.length - 1],
+      p10: quantile(ws, 0.1),
+      p50: quantile(ws, 0.5),
+      p90: quantile(ws, 0.9),
+      p99: quantile(ws, 0.99),
+      max: ws[ws.length - 1],
     },
     query_weight: { mean: qsum / queries.weights.length, p50: quantile(qs, 0.5), p90: quantile(qs, 0.9), max: qs[qs.length - 1] },
     query_target_overlap: overlap / nq,

@@ -9,7 +9,10 @@ function writeArray(path: string, a: Uint32Array | Float32Array | Float64Array):
 }
 
 export function writeVectors(dir: string, docs: Vectors, queries: Vectors, vocab: number): void {
-  for (const [name, v] of [['docs', docs], ['queries', queries]] as const) {
+  for (const [name, v] of [
+    ['docs', docs],
+    ['queries', queries],
+  ] as const) {
     writeArray(join(dir, `${name}.offsets.u32`), v.offsets);
     writeArray(join(dir, `${name}.terms.u32`), v.terms);
     writeArray(join(dir, `${name}.weights.f32`), v.weights);

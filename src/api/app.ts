@@ -39,7 +39,10 @@ interface AjvError {
 /** Turns an ajv error into our code and a dotted field name (`filter.year`, `k`). */
 function validationError(errs: AjvError[], context: string): ServiceError {
   const e = errs[0];
-  const path = e.instancePath.split('/').filter(Boolean).map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
+  const path = e.instancePath
+    .split('/')
+    .filter(Boolean)
+    .map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
   if (e.keyword === 'required') path.push(String(e.params.missingProperty));
   if (e.keyword === 'additionalProperties') path.push(String(e.params.additionalProperty));
   const field = path.join('.');
@@ -70,7 +73,8 @@ function fromFastify(err: FastifyError): ServiceError | undefined {
   if (err.statusCode === 413) return new ServiceError('BODY_TOO_LARGE', err.message);
   if (err.statusCode === 415) return new ServiceError('UNSUPPORTED_MEDIA_TYPE', err.message, 'content-type');
   if (err.statusCode === 404) return new ServiceError('ROUTE_NOT_FOUND', err.message);
-  if (err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500) return new ServiceError('VALIDATION_FAILED', err.message);
+  if (err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500)
+    return new ServiceError('VALIDATION_FAILED', err.message);
   return undefined;
 }
 
@@ -102,7 +106,14 @@ export async function buildApp(config: Config, logger: FastifyServerOptions['log
 
   const encoders = new EncoderRegistry({ workers: config.encoderWorkers, threads: config.encoderThreads, device: config.encoderDevice });
   const registry = await CollectionRegistry.open(config.dataDir, app.log, encoders);
-  const service: Service = { config, registry, jobs: JobRegistry.open(config.dataDir), metrics: new Metrics(), encoders, shutdown: new AbortController() };
+  const service: Service = {
+    config,
+    registry,
+    jobs: JobRegistry.open(config.dataDir),
+    metrics: new Metrics(),
+    encoders,
+    shutdown: new AbortController(),
+  };
 
   app.addSchema(ErrorResponse);
 
@@ -142,8 +153,7 @@ export async function buildApp(config: Config, logger: FastifyServerOptions['log
           if (isServiceError(fe)) e = fe;
         }
       }
-    }
-    else if (err instanceof IndexError && err.code === 'INVALID_ARGUMENT') e = new ServiceError('VALIDATION_FAILED', err.message);
+    } else if (err instanceof IndexError && err.code === 'INVALID_ARGUMENT') e = new ServiceError('VALIDATION_FAILED', err.message);
     else e = fromFastify(err);
     if (!e) {
       req.log.error({ err }, 'internal error');
@@ -176,12 +186,18 @@ export async function buildApp(config: Config, logger: FastifyServerOptions['log
   service.metrics.gauge('lsr_collection_segments', 'Index segments per collection.', () =>
     registry.list().map((c) => ({ labels: { collection: c.name }, value: c.stats().segments })),
   );
-  service.metrics.gauge('lsr_ingest_jobs_running', 'Ingest jobs not yet committed or failed.', () => [{ labels: {}, value: service.jobs.running().length }]);
+  service.metrics.gauge('lsr_ingest_jobs_running', 'Ingest jobs not yet committed or failed.', () => [
+    { labels: {}, value: service.jobs.running().length },
+  ]);
 
   await app.register(swagger, {
     openapi: {
       openapi: '3.0.3',
-      info: { title: 'lsr search service', version: '1', description: 'Learned-sparse retrieval: collections, NDJSON bulk ingest, BM25 search. Errors: see ErrorResponse codes.' },
+      info: {
+        title: 'lsr search service',
+        version: '1',
+        description: 'Learned-sparse retrieval: collections, NDJSON bulk ingest, BM25 search. Errors: see ErrorResponse codes.',
+      },
       components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer' } } },
     },
     refResolver: { buildLocalReference: (json, _base, _frag, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
@@ -189,7 +205,8 @@ export async function buildApp(config: Config, logger: FastifyServerOptions['log
       const spec = (doc as { openapiObject: { paths?: Record<string, Record<string, Record<string, unknown>>> } }).openapiObject;
       // The bulk route reads its body as a stream, so it has no body schema for Fastify to show.
       const bulk = spec.paths?.['/v1/collections/{name}/documents']?.post;
-      if (bulk) bulk.requestBody = { required: true, content: { 'application/x-ndjson': { schema: { type: 'string', format: 'binary' } } } };
+      if (bulk)
+        bulk.requestBody = { required: true, content: { 'application/x-ndjson': { schema: { type: 'string', format: 'binary' } } } };
       return spec;
     },
   });

@@ -14,7 +14,8 @@ function presentedKey(req: FastifyRequest): string | undefined {
 }
 
 function sameKey(a: string, b: string): boolean {
-  const x = Buffer.from(a), y = Buffer.from(b);
+  const x = Buffer.from(a),
+    y = Buffer.from(b);
   return x.length === y.length && timingSafeEqual(x, y);
 }
 

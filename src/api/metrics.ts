@@ -15,7 +15,11 @@ function labelText(labels: Record<string, string>): string {
 
 class Histogram {
   readonly series = new Map<string, { labels: Record<string, string>; counts: number[]; sum: number; count: number }>();
-  constructor(readonly name: string, readonly help: string, readonly buckets: number[]) {}
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    readonly buckets: number[],
+  ) {}
 
   observe(labels: Record<string, string>, v: number): void {
     const key = labelText(labels);
@@ -43,7 +47,10 @@ class Histogram {
 
 class Counter {
   readonly values = new Map<string, { labels: Record<string, string>; v: number }>();
-  constructor(readonly name: string, readonly help: string) {}
+  constructor(
+    readonly name: string,
+    readonly help: string,
+  ) {}
 
   inc(labels: Record<string, string>, by = 1): void {
     const key = labelText(labels);
@@ -65,7 +72,11 @@ export interface GaugeSample {
 }
 
 export class Metrics {
-  readonly requestDuration = new Histogram('lsr_http_request_duration_seconds', 'HTTP request latency by route, method and status.', LATENCY_BUCKETS);
+  readonly requestDuration = new Histogram(
+    'lsr_http_request_duration_seconds',
+    'HTTP request latency by route, method and status.',
+    LATENCY_BUCKETS,
+  );
   readonly ingestedDocuments = new Counter('lsr_ingest_documents_total', 'Documents committed by ingest jobs and single writes.');
   readonly rejectedLines = new Counter('lsr_ingest_rejected_lines_total', 'NDJSON lines refused by ingest jobs.');
   readonly searches = new Counter('lsr_searches_total', 'Searches run, by collection and retriever.');
@@ -77,7 +88,12 @@ export class Metrics {
   }
 
   render(): string {
-    const lines = [...this.requestDuration.render(), ...this.ingestedDocuments.render(), ...this.rejectedLines.render(), ...this.searches.render()];
+    const lines = [
+      ...this.requestDuration.render(),
+      ...this.ingestedDocuments.render(),
+      ...this.rejectedLines.render(),
+      ...this.searches.render(),
+    ];
     for (const g of this.gauges) {
       lines.push(`# HELP ${g.name} ${g.help}`, `# TYPE ${g.name} gauge`);
       for (const s of g.read()) lines.push(`${g.name}${labelText(s.labels)} ${s.value}`);

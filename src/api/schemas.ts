@@ -43,7 +43,13 @@ const RetrieverViews = Type.Object(Object.fromEntries(RETRIEVER_KINDS.map((k) =>
 export const CreateCollectionBody = Type.Object(
   {
     name: CollectionName,
-    fields: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 128 }), { minItems: 1, maxItems: 32, description: 'Text fields, read as one BM25 field. Default ["title", "text"].' })),
+    fields: Type.Optional(
+      Type.Array(Type.String({ minLength: 1, maxLength: 128 }), {
+        minItems: 1,
+        maxItems: 32,
+        description: 'Text fields, read as one BM25 field. Default ["title", "text"].',
+      }),
+    ),
     retrievers: Type.Optional(RetrieverConfigs),
     default_retriever: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'Default "bm25".' })),
   },
@@ -97,17 +103,27 @@ export const Filter = Type.Object(
   },
 );
 
-const sparseVector = (description: string) => Type.Record(Type.String({ minLength: 1, maxLength: 256 }), Type.Number({ minimum: 0 }), { maxProperties: 1024, description });
+const sparseVector = (description: string) =>
+  Type.Record(Type.String({ minLength: 1, maxLength: 256 }), Type.Number({ minimum: 0 }), { maxProperties: 1024, description });
 const weight = (description?: string) => Type.Number({ minimum: 0, maximum: MAX_WEIGHT, ...(description ? { description } : {}) });
 
 const Mode = Type.Union([Type.Literal('exact'), Type.Literal('approx')], {
-  description: "How the retriever walks its index: 'exact' (what a brute-force scorer returns) or 'approx'. Default: the retriever's (sparse: its collection config's search.mode, else exact; dense: approx when built with HNSW).",
+  description:
+    "How the retriever walks its index: 'exact' (what a brute-force scorer returns) or 'approx'. Default: the retriever's (sparse: its collection config's search.mode, else exact; dense: approx when built with HNSW).",
 });
 const Approx = Type.Object(
   {
-    strategy: Type.Optional(Type.Union([Type.Literal('pruned'), Type.Literal('blocks')], { description: 'Sparse: "pruned" (default) or "blocks" (needs approx.blocks at creation).' })),
-    query_cut: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000, description: 'Sparse: query terms, heaviest first, whose lists are visited.' })),
-    rerank: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000, description: 'Sparse pruned: candidates re-scored exactly (at least k).' })),
+    strategy: Type.Optional(
+      Type.Union([Type.Literal('pruned'), Type.Literal('blocks')], {
+        description: 'Sparse: "pruned" (default) or "blocks" (needs approx.blocks at creation).',
+      }),
+    ),
+    query_cut: Type.Optional(
+      Type.Integer({ minimum: 1, maximum: 100_000, description: 'Sparse: query terms, heaviest first, whose lists are visited.' }),
+    ),
+    rerank: Type.Optional(
+      Type.Integer({ minimum: 1, maximum: 100_000, description: 'Sparse pruned: candidates re-scored exactly (at least k).' }),
+    ),
     heap_factor: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 1, description: 'Sparse blocks: lower opens more blocks.' })),
     ef: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000, description: 'Dense: candidate list of the graph walk, raised to k.' })),
   },
@@ -120,11 +136,26 @@ export const HybridRetriever = Type.Object(
       RETRIEVERS.map((r) => Type.Literal(r)),
       { description: 'A retriever of the collection; each may appear once.' },
     ),
-    window: Type.Optional(Type.Integer({ minimum: 1, maximum: RESULT_WINDOW, description: `Hits this retriever contributes to the fusion. Default max(${DEFAULT_WINDOW}, offset + k).` })),
+    window: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: RESULT_WINDOW,
+        description: `Hits this retriever contributes to the fusion. Default max(${DEFAULT_WINDOW}, offset + k).`,
+      }),
+    ),
     weight: Type.Optional(weight('Multiplier of this retriever in the fusion. Default 1. Or give it in fusion.weights, not both.')),
-    query: Type.Optional(Type.String({ maxLength: 10_000, description: "Query text for this retriever only. Default: the request's query." })),
+    query: Type.Optional(
+      Type.String({ maxLength: 10_000, description: "Query text for this retriever only. Default: the request's query." }),
+    ),
     vector: Type.Optional(sparseVector("Sparse query for this retriever only (term -> weight). Default: the request's vector.")),
-    dense_vector: Type.Optional(Type.Array(Type.Number(), { minItems: 1, maxItems: 4096, description: "A dense retriever's query vector (the model's dimension). Default: the request's dense_vector, else its query text encoded by the model." })),
+    dense_vector: Type.Optional(
+      Type.Array(Type.Number(), {
+        minItems: 1,
+        maxItems: 4096,
+        description:
+          "A dense retriever's query vector (the model's dimension). Default: the request's dense_vector, else its query text encoded by the model.",
+      }),
+    ),
     mode: Type.Optional(Mode),
     approx: Type.Optional(Approx),
   },
@@ -141,18 +172,35 @@ export const Fusion = Type.Union(
     Type.Object(
       {
         method: Type.Literal('rrf'),
-        k: Type.Optional(Type.Number({ minimum: 0, maximum: MAX_RRF_K, description: `Rank constant: score = sum of weight / (k + rank). Default ${DEFAULT_RRF_K}.` })),
+        k: Type.Optional(
+          Type.Number({
+            minimum: 0,
+            maximum: MAX_RRF_K,
+            description: `Rank constant: score = sum of weight / (k + rank). Default ${DEFAULT_RRF_K}.`,
+          }),
+        ),
         weights: Type.Optional(FusionWeights),
       },
-      { additionalProperties: false, description: 'Reciprocal rank fusion: a document gets weight / (k + rank) from each retriever that returned it (rank from 1).' },
+      {
+        additionalProperties: false,
+        description: 'Reciprocal rank fusion: a document gets weight / (k + rank) from each retriever that returned it (rank from 1).',
+      },
     ),
     Type.Object(
       {
         method: Type.Literal('convex'),
-        normalization: Type.Optional(Type.Union([Type.Literal('min_max'), Type.Literal('z_score'), Type.Literal('l2')], { description: 'Per-retriever score normalization, as OpenSearch. Default min_max.' })),
+        normalization: Type.Optional(
+          Type.Union([Type.Literal('min_max'), Type.Literal('z_score'), Type.Literal('l2')], {
+            description: 'Per-retriever score normalization, as OpenSearch. Default min_max.',
+          }),
+        ),
         weights: Type.Optional(FusionWeights),
       },
-      { additionalProperties: false, description: 'Convex combination: sum of weight x normalized score / sum of weights; a retriever that did not return the document adds 0.' },
+      {
+        additionalProperties: false,
+        description:
+          'Convex combination: sum of weight x normalized score / sum of weights; a retriever that did not return the document adds 0.',
+      },
     ),
     Type.Object(
       {
@@ -160,7 +208,10 @@ export const Fusion = Type.Union(
         clip: Type.Optional(Type.Boolean({ description: 'Clip each normalized score to [0, 1]. Default false, as Qdrant.' })),
         weights: Type.Optional(FusionWeights),
       },
-      { additionalProperties: false, description: "Distribution-based score fusion (Qdrant's): each list mapped by (s - (mean - 3 sd)) / (6 sd), weighted and summed." },
+      {
+        additionalProperties: false,
+        description: "Distribution-based score fusion (Qdrant's): each list mapped by (s - (mean - 3 sd)) / (6 sd), weighted and summed.",
+      },
     ),
   ],
   { description: `How the retrievers' lists are fused. Default {"method": "rrf", "k": ${DEFAULT_RRF_K}}. See docs/search.md.` },
@@ -170,15 +221,41 @@ export const SearchBody = Type.Object(
   {
     query: Type.Optional(Type.String({ maxLength: 10_000, description: 'Query text.' })),
     vector: Type.Optional(sparseVector('Sparse query: vocabulary term -> weight.')),
-    dense_vector: Type.Optional(Type.Array(Type.Number(), { minItems: 1, maxItems: 4096, description: "Dense query vector (the dense model's dimension), for the dense retriever." })),
-    retriever: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: "Default: the collection's default retriever. Not with `retrievers`." })),
-    retrievers: Type.Optional(Type.Array(HybridRetriever, { minItems: 1, maxItems: MAX_HYBRID_RETRIEVERS, description: 'Hybrid search: the retrievers to run (concurrently, each under the filter) and fuse.' })),
+    dense_vector: Type.Optional(
+      Type.Array(Type.Number(), {
+        minItems: 1,
+        maxItems: 4096,
+        description: "Dense query vector (the dense model's dimension), for the dense retriever.",
+      }),
+    ),
+    retriever: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 64, description: "Default: the collection's default retriever. Not with `retrievers`." }),
+    ),
+    retrievers: Type.Optional(
+      Type.Array(HybridRetriever, {
+        minItems: 1,
+        maxItems: MAX_HYBRID_RETRIEVERS,
+        description: 'Hybrid search: the retrievers to run (concurrently, each under the filter) and fuse.',
+      }),
+    ),
     fusion: Type.Optional(Fusion),
     k: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_K, description: 'Hits to return. Default 10.' })),
-    offset: Type.Optional(Type.Integer({ minimum: 0, maximum: RESULT_WINDOW - 1, description: `Hits to skip; offset + k <= ${RESULT_WINDOW}. Default 0.` })),
+    offset: Type.Optional(
+      Type.Integer({ minimum: 0, maximum: RESULT_WINDOW - 1, description: `Hits to skip; offset + k <= ${RESULT_WINDOW}. Default 0.` }),
+    ),
     filter: Type.Optional(Filter),
-    fields: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 128 }), { maxItems: 64, description: 'Stored fields to return; "metadata" returns the metadata object.' })),
-    explain: Type.Optional(Type.Boolean({ description: "Return each matching term's contribution; in a hybrid search, each retriever's rank, score, normalized score and contribution. Default false." })),
+    fields: Type.Optional(
+      Type.Array(Type.String({ minLength: 1, maxLength: 128 }), {
+        maxItems: 64,
+        description: 'Stored fields to return; "metadata" returns the metadata object.',
+      }),
+    ),
+    explain: Type.Optional(
+      Type.Boolean({
+        description:
+          "Return each matching term's contribution; in a hybrid search, each retriever's rank, score, normalized score and contribution. Default false.",
+      }),
+    ),
     mode: Type.Optional(Mode),
     approx: Type.Optional(Approx),
   },
@@ -188,7 +265,9 @@ export type SearchBody = Static<typeof SearchBody>;
 
 const JsonObject = Type.Record(Type.String(), Type.Unknown());
 
-const TermContributions = Type.Array(Type.Object({ term: Type.String(), query_weight: Type.Number(), document_weight: Type.Number(), contribution: Type.Number() }));
+const TermContributions = Type.Array(
+  Type.Object({ term: Type.String(), query_weight: Type.Number(), document_weight: Type.Number(), contribution: Type.Number() }),
+);
 const NullableNumber = Type.Union([Type.Number(), Type.Null()]);
 
 export const SearchResponse = Type.Object({
@@ -207,7 +286,9 @@ export const SearchResponse = Type.Object({
             Type.Array(
               Type.Object({
                 name: Type.String(),
-                rank: Type.Union([Type.Integer(), Type.Null()], { description: '1-based rank in this retriever\'s list; null when absent from it.' }),
+                rank: Type.Union([Type.Integer(), Type.Null()], {
+                  description: "1-based rank in this retriever's list; null when absent from it.",
+                }),
                 score: NullableNumber,
                 normalized: NullableNumber,
                 contribution: Type.Number(),
@@ -238,7 +319,9 @@ export const SearchResponse = Type.Object({
     ),
   ),
   retrievers: Type.Optional(
-    Type.Array(Type.Object({ name: Type.String(), window: Type.Integer(), weight: Type.Number(), hits: Type.Integer() }), { description: 'Hybrid: each retriever\'s window, weight and hits returned.' }),
+    Type.Array(Type.Object({ name: Type.String(), window: Type.Integer(), weight: Type.Number(), hits: Type.Integer() }), {
+      description: "Hybrid: each retriever's window, weight and hits returned.",
+    }),
   ),
 });
 
@@ -248,8 +331,13 @@ export const DocumentView = Type.Object({
   metadata: JsonObject,
 });
 
-export const PutDocumentBody = Type.Record(Type.String(), Type.Unknown(), { description: 'Stored fields, text fields and optional `metadata` object; `_id` if present must equal the path id.' });
-export const PutDocumentResponse = Type.Object({ _id: Type.String(), result: Type.Union([Type.Literal('created'), Type.Literal('updated')]) });
+export const PutDocumentBody = Type.Record(Type.String(), Type.Unknown(), {
+  description: 'Stored fields, text fields and optional `metadata` object; `_id` if present must equal the path id.',
+});
+export const PutDocumentResponse = Type.Object({
+  _id: Type.String(),
+  result: Type.Union([Type.Literal('created'), Type.Literal('updated')]),
+});
 
 export const DeleteDocumentsBody = Type.Object(
   {
@@ -261,7 +349,11 @@ export const DeleteDocumentsBody = Type.Object(
 export type DeleteDocumentsBody = Static<typeof DeleteDocumentsBody>;
 
 export const IngestQuery = Type.Object({
-  wait: Type.Optional(Type.Union([Type.Literal('true'), Type.Literal('false')], { description: 'Answer 200 once the job is committed (small batches). Default false: 202 once the body is read.' })),
+  wait: Type.Optional(
+    Type.Union([Type.Literal('true'), Type.Literal('false')], {
+      description: 'Answer 200 once the job is committed (small batches). Default false: 202 once the body is read.',
+    }),
+  ),
 });
 
 const LineError = Type.Object({ line: Type.Integer(), code: Type.String(), message: Type.String(), field: Type.Optional(Type.String()) });
@@ -290,8 +382,14 @@ export const JobParams = Type.Object({ id: Type.String({ minLength: 1, maxLength
 export const EncodeBody = Type.Object(
   {
     model: Type.String({ minLength: 1, maxLength: 4096, description: 'Sparse model source, e.g. "dir:models/fixtures/tiny-bert".' }),
-    texts: Type.Array(Type.String({ maxLength: 100_000 }), { minItems: 1, maxItems: 256, description: 'Texts to encode (truncated to 256 tokens).' }),
-    top_k: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000, description: 'Keep each vector\'s heaviest terms only. Default: all.' })),
+    texts: Type.Array(Type.String({ maxLength: 100_000 }), {
+      minItems: 1,
+      maxItems: 256,
+      description: 'Texts to encode (truncated to 256 tokens).',
+    }),
+    top_k: Type.Optional(
+      Type.Integer({ minimum: 1, maximum: 100_000, description: "Keep each vector's heaviest terms only. Default: all." }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -300,6 +398,8 @@ export type EncodeBody = Static<typeof EncodeBody>;
 export const EncodeResponse = Type.Object({
   model: Type.String(),
   vectors: Type.Array(
-    Type.Array(Type.Object({ token: Type.String(), id: Type.Integer(), weight: Type.Number() }), { description: 'Terms by weight, heaviest first.' }),
+    Type.Array(Type.Object({ token: Type.String(), id: Type.Integer(), weight: Type.Number() }), {
+      description: 'Terms by weight, heaviest first.',
+    }),
   ),
 });

@@ -34,11 +34,16 @@ export interface KeyCondition {
 
 function scalar(v: unknown, field: string): Scalar {
   if (typeof v === 'boolean' || typeof v === 'string' || (typeof v === 'number' && Number.isFinite(v))) return v;
-  return fail('INVALID_FILTER', `filter value must be a string, number or boolean, got ${v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v}`, field);
+  return fail(
+    'INVALID_FILTER',
+    `filter value must be a string, number or boolean, got ${v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v}`,
+    field,
+  );
 }
 
 function num(v: unknown, field: string): number {
-  if (typeof v !== 'number' || !Number.isFinite(v)) fail('INVALID_FILTER', `range bound must be a finite number, got ${JSON.stringify(v)}`, field);
+  if (typeof v !== 'number' || !Number.isFinite(v))
+    fail('INVALID_FILTER', `range bound must be a finite number, got ${JSON.stringify(v)}`, field);
   return v;
 }
 
@@ -58,15 +63,18 @@ export function validateFilter(filter: unknown, base = 'filter'): KeyCondition[]
     if (!isPlainObject(cond)) return { path, eq: scalar(cond, field), ranges: [] };
     const ops = Object.keys(cond);
     if (ops.length === 0) fail('INVALID_FILTER', 'a condition needs one of eq, in, gt, gte, lt, lte', field);
-    for (const op of ops) if (!OPS.has(op)) fail('INVALID_FILTER', `unknown filter operator '${op}' (use eq, in, gt, gte, lt, lte)`, `${field}.${op}`);
+    for (const op of ops)
+      if (!OPS.has(op)) fail('INVALID_FILTER', `unknown filter operator '${op}' (use eq, in, gt, gte, lt, lte)`, `${field}.${op}`);
     const out: KeyCondition = { path, ranges: [] };
     if (cond.eq !== undefined) out.eq = scalar(cond.eq, `${field}.eq`);
     if (cond.in !== undefined) {
       const vs = cond.in;
-      if (!Array.isArray(vs) || vs.length === 0 || vs.length > MAX_IN) fail('INVALID_FILTER', `'in' must be an array of 1 to ${MAX_IN} values`, `${field}.in`);
+      if (!Array.isArray(vs) || vs.length === 0 || vs.length > MAX_IN)
+        fail('INVALID_FILTER', `'in' must be an array of 1 to ${MAX_IN} values`, `${field}.in`);
       out.in = vs.map((v, i) => scalar(v, `${field}.in[${i}]`));
     }
-    for (const op of ['gt', 'gte', 'lt', 'lte'] as const) if (cond[op] !== undefined) out.ranges.push({ op, value: num(cond[op], `${field}.${op}`) });
+    for (const op of ['gt', 'gte', 'lt', 'lte'] as const)
+      if (cond[op] !== undefined) out.ranges.push({ op, value: num(cond[op], `${field}.${op}`) });
     return out;
   });
 }

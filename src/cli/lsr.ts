@@ -1,8 +1,14 @@
 #!/usr/bin/env node
 // `lsr` dispatcher: each subcommand lives in commands/<name>.ts and exports run(argv) -> exit code.
 const COMMANDS: Record<string, { summary: string; load: () => Promise<{ run(argv: string[]): Promise<number> }> }> = {
-  serve: { summary: 'run the HTTP service (LSR_HOST, LSR_PORT, LSR_DATA_DIR or --host/--port/--data-dir)', load: () => import('./commands/serve.js') },
-  index: { summary: 'index <collection> <file.jsonl | ->: bulk ingest NDJSON with a progress bar', load: () => import('./commands/index.js') },
+  serve: {
+    summary: 'run the HTTP service (LSR_HOST, LSR_PORT, LSR_DATA_DIR or --host/--port/--data-dir)',
+    load: () => import('./commands/serve.js'),
+  },
+  index: {
+    summary: 'index <collection> <file.jsonl | ->: bulk ingest NDJSON with a progress bar',
+    load: () => import('./commands/index.js'),
+  },
   search: { summary: 'search <collection> "<query>": search and print hits', load: () => import('./commands/search.js') },
   collections: { summary: 'list collections', load: () => import('./commands/collections.js') },
   eval: { summary: 'evaluate retrievers on a BEIR folder (see docs/evaluation.md)', load: () => import('./commands/eval.js') },
@@ -46,8 +52,10 @@ main(process.argv.slice(2)).then(
     // Expected failures (configuration, a data directory in use, the addon not built) get their
     // message alone; anything else gets the stack for a bug report.
     const e = err as Error & { code?: string };
-    const known = e instanceof Error && (e.name === 'ConfigError' || e.name === 'DataDirLockedError' || e.name === 'ServiceError' || e.code === 'NATIVE_NOT_BUILT');
-    process.stderr.write(`lsr: ${known ? e.message : e instanceof Error ? e.stack ?? e.message : String(err)}\n`);
+    const known =
+      e instanceof Error &&
+      (e.name === 'ConfigError' || e.name === 'DataDirLockedError' || e.name === 'ServiceError' || e.code === 'NATIVE_NOT_BUILT');
+    process.stderr.write(`lsr: ${known ? e.message : e instanceof Error ? (e.stack ?? e.message) : String(err)}\n`);
     process.exitCode = 1;
   },
 );

@@ -3,7 +3,10 @@
 export class ProgressLine {
   private last = 0;
   private readonly start = Date.now();
-  constructor(private readonly total: number | null, private readonly out: NodeJS.WriteStream = process.stderr) {}
+  constructor(
+    private readonly total: number | null,
+    private readonly out: NodeJS.WriteStream = process.stderr,
+  ) {}
 
   update(bytes: number, docs: number, force = false): void {
     const now = Date.now();

@@ -30,7 +30,11 @@ const NAME_RE = new RegExp(COLLECTION_NAME_PATTERN);
 
 export function validateCollectionName(name: unknown, field = 'name'): string {
   if (typeof name !== 'string' || !NAME_RE.test(name))
-    fail('INVALID_COLLECTION_NAME', `collection name ${JSON.stringify(name)} is invalid: use 1-64 lowercase letters, digits, '_' or '-', starting with a letter or digit`, field);
+    fail(
+      'INVALID_COLLECTION_NAME',
+      `collection name ${JSON.stringify(name)} is invalid: use 1-64 lowercase letters, digits, '_' or '-', starting with a letter or digit`,
+      field,
+    );
   return name;
 }
 
@@ -39,17 +43,22 @@ export function buildConfig(spec: CollectionSpec): CollectionConfig {
   const fields = spec.fields ?? ['title', 'text'];
   if (fields.length === 0) fail('VALIDATION_FAILED', 'fields must name at least one text field', 'fields');
   if (new Set(fields).size !== fields.length) fail('VALIDATION_FAILED', 'fields must not repeat a name', 'fields');
-  for (const f of fields) if (f === '_id' || f === 'metadata') fail('VALIDATION_FAILED', `'${f}' is reserved and cannot be a text field`, 'fields');
+  for (const f of fields)
+    if (f === '_id' || f === 'metadata') fail('VALIDATION_FAILED', `'${f}' is reserved and cannot be a text field`, 'fields');
   const given = spec.retrievers ?? {};
-  if (given === null || typeof given !== 'object' || Array.isArray(given)) fail('VALIDATION_FAILED', 'retrievers must be an object of retriever name -> config', 'retrievers');
-  for (const k of Object.keys(given)) if (!kindOf(k)) fail('UNKNOWN_RETRIEVER', `retriever '${k}' is not one this service has (${RETRIEVERS.join(', ')})`, `retrievers.${k}`);
+  if (given === null || typeof given !== 'object' || Array.isArray(given))
+    fail('VALIDATION_FAILED', 'retrievers must be an object of retriever name -> config', 'retrievers');
+  for (const k of Object.keys(given))
+    if (!kindOf(k)) fail('UNKNOWN_RETRIEVER', `retriever '${k}' is not one this service has (${RETRIEVERS.join(', ')})`, `retrievers.${k}`);
   // BM25 is always there (with its defaults when not given); the others when given.
   const retrievers: Record<string, unknown> = {};
   for (const kind of RETRIEVER_KINDS)
-    if (kind.name === 'bm25' || given[kind.name] !== undefined) retrievers[kind.name] = kind.parseConfig(given[kind.name], `retrievers.${kind.name}`);
+    if (kind.name === 'bm25' || given[kind.name] !== undefined)
+      retrievers[kind.name] = kind.parseConfig(given[kind.name], `retrievers.${kind.name}`);
   const def = spec.default_retriever ?? 'bm25';
   const available = Object.keys(retrievers);
-  if (!available.includes(def)) fail('UNKNOWN_RETRIEVER', `default_retriever '${def}' is not one of: ${available.join(', ')}`, 'default_retriever');
+  if (!available.includes(def))
+    fail('UNKNOWN_RETRIEVER', `default_retriever '${def}' is not one of: ${available.join(', ')}`, 'default_retriever');
   return { name, fields, retrievers, defaultRetriever: def, createdAt: new Date().toISOString() };
 }
 

@@ -67,13 +67,24 @@ export class Collection {
     return Collection.openWith(dir, store, storedConfig(raw), log, encoders);
   }
 
-  private static async openWith(dir: string, store: DocumentStore, config: CollectionConfig, log: Logger, encoders?: EncoderRegistry): Promise<Collection> {
+  private static async openWith(
+    dir: string,
+    store: DocumentStore,
+    config: CollectionConfig,
+    log: Logger,
+    encoders?: EncoderRegistry,
+  ): Promise<Collection> {
     const backend = new EmbeddedBackend(dir, store, log, config.name);
     const retrievers = new Map<string, Retriever>();
     try {
       for (const [name, conf] of Object.entries(config.retrievers)) {
         const kind = kindOf(name);
-        if (!kind) fail('UNKNOWN_RETRIEVER', `collection '${config.name}' has a retriever '${name}' this service does not know`, `retrievers.${name}`);
+        if (!kind)
+          fail(
+            'UNKNOWN_RETRIEVER',
+            `collection '${config.name}' has a retriever '${name}' this service does not know`,
+            `retrievers.${name}`,
+          );
         retrievers.set(name, await kind.open({ name, config: conf, collection: config.name, backend, encoders }));
       }
     } catch (e) {

@@ -16,12 +16,14 @@ export function isPlainObject(v: unknown): v is Record<string, unknown> {
 export function validateId(id: unknown, field = '_id'): string {
   if (id === undefined || id === null) fail('MISSING_ID', 'every document needs an `_id` string', field);
   if (typeof id !== 'string') fail('INVALID_DOCUMENT', `_id must be a string, got ${Array.isArray(id) ? 'array' : typeof id}`, field);
-  if (id.length === 0 || id.length > MAX_ID_CHARS) fail('INVALID_DOCUMENT', `_id must have 1 to ${MAX_ID_CHARS} characters, got ${id.length}`, field);
+  if (id.length === 0 || id.length > MAX_ID_CHARS)
+    fail('INVALID_DOCUMENT', `_id must have 1 to ${MAX_ID_CHARS} characters, got ${id.length}`, field);
   return id;
 }
 
 export function prepareDocument(raw: unknown, config: CollectionConfig, analyzer: Analyzer): NewDocument {
-  if (!isPlainObject(raw)) fail('INVALID_DOCUMENT', `a document must be a JSON object, got ${Array.isArray(raw) ? 'array' : raw === null ? 'null' : typeof raw}`);
+  if (!isPlainObject(raw))
+    fail('INVALID_DOCUMENT', `a document must be a JSON object, got ${Array.isArray(raw) ? 'array' : raw === null ? 'null' : typeof raw}`);
   const id = validateId(raw._id);
   const metadata = raw.metadata ?? {};
   if (!isPlainObject(metadata)) fail('INVALID_DOCUMENT', 'metadata must be a JSON object', 'metadata');
@@ -29,12 +31,20 @@ export function prepareDocument(raw: unknown, config: CollectionConfig, analyzer
   for (const f of config.fields) {
     const v = raw[f];
     if (v === undefined || v === null) continue;
-    if (typeof v !== 'string') fail('INVALID_DOCUMENT', `text field '${f}' must be a string, got ${Array.isArray(v) ? 'array' : typeof v}`, f);
+    if (typeof v !== 'string')
+      fail('INVALID_DOCUMENT', `text field '${f}' must be a string, got ${Array.isArray(v) ? 'array' : typeof v}`, f);
     texts.push(v);
   }
   // fromEntries defines own properties, so a `__proto__` key stays data and cannot reach a prototype.
   const fields = Object.fromEntries(Object.entries(raw).filter(([k]) => k !== '_id' && k !== 'metadata'));
   // Title and text form one BM25 field, as in Anserini's flat BEIR indexes.
   const terms = analyzer.analyze(texts.join(' '));
-  return { id, fields: JSON.stringify(fields), metadata: JSON.stringify(metadata), counts: termCounts(terms), dl: terms.length, text: texts.join(' ') };
+  return {
+    id,
+    fields: JSON.stringify(fields),
+    metadata: JSON.stringify(metadata),
+    counts: termCounts(terms),
+    dl: terms.length,
+    text: texts.join(' '),
+  };
 }

@@ -100,7 +100,10 @@ export class JobRegistry {
   private readonly jobs = new Map<string, IngestJob>();
   private readonly store?: JobStore;
 
-  constructor(private readonly keep = 1000, store?: JobStore) {
+  constructor(
+    private readonly keep = 1000,
+    store?: JobStore,
+  ) {
     this.store = store;
   }
 

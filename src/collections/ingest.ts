@@ -23,7 +23,12 @@ export interface IngestOptions {
 
 const MAX_PENDING_BATCHES = 2;
 
-export async function runIngest(collection: Collection, input: Readable | AsyncIterable<Buffer>, job: IngestJob, o: IngestOptions): Promise<void> {
+export async function runIngest(
+  collection: Collection,
+  input: Readable | AsyncIterable<Buffer>,
+  job: IngestJob,
+  o: IngestOptions,
+): Promise<void> {
   job.start();
   const decoder = new TextDecoder('utf-8', { fatal: true });
   let batch: { line: number; doc: NewDocument }[] = [];
@@ -38,12 +43,20 @@ export async function runIngest(collection: Collection, input: Readable | AsyncI
     const b = batch;
     batch = [];
     const p = collection
-      .write(b.map((x) => x.doc), job.id)
+      .write(
+        b.map((x) => x.doc),
+        job.id,
+      )
       .then((r) => {
         job.indexed += r.written;
         for (const d of r.duplicates) {
           job.accepted--;
-          job.reject({ line: b[d.index].line, code: 'DUPLICATE_ID', message: `_id '${d.id}' appears more than once in this job`, field: '_id' });
+          job.reject({
+            line: b[d.index].line,
+            code: 'DUPLICATE_ID',
+            message: `_id '${d.id}' appears more than once in this job`,
+            field: '_id',
+          });
         }
         o.onCommitted?.(r.written);
       })
@@ -128,10 +141,16 @@ export async function runIngest(collection: Collection, input: Readable | AsyncI
   flush();
   await Promise.all(pending);
   if (o.signal?.aborted && !(writeError && isServiceError(writeError) && writeError.code !== 'SHUTTING_DOWN')) {
-    job.finish({ code: 'SHUTTING_DOWN', message: `the server shut down: ${job.indexed} documents from lines up to ${job.lines} were committed; resend the lines after it` });
+    job.finish({
+      code: 'SHUTTING_DOWN',
+      message: `the server shut down: ${job.indexed} documents from lines up to ${job.lines} were committed; resend the lines after it`,
+    });
   } else if (writeError) {
     const code: ErrorCode = isServiceError(writeError) ? writeError.code : 'INTERNAL';
-    job.finish({ code, message: `${(writeError as Error).message}; ${job.indexed} documents were committed (lines up to ${job.lines} read)` });
+    job.finish({
+      code,
+      message: `${(writeError as Error).message}; ${job.indexed} documents were committed (lines up to ${job.lines} read)`,
+    });
   } else {
     // The store already holds the job; committing the index now keeps the next open's replay short.
     try {

@@ -18,9 +18,13 @@ export class JobStore {
     // A job report may lag its documents by one batch after a power loss; the documents are what
     // must not be lost, and they are in the collection stores (synchronous=FULL there).
     this.db.pragma('synchronous = NORMAL');
-    this.db.exec('CREATE TABLE IF NOT EXISTS jobs (id TEXT PRIMARY KEY, created_at TEXT NOT NULL, finished INTEGER NOT NULL, view TEXT NOT NULL)');
+    this.db.exec(
+      'CREATE TABLE IF NOT EXISTS jobs (id TEXT PRIMARY KEY, created_at TEXT NOT NULL, finished INTEGER NOT NULL, view TEXT NOT NULL)',
+    );
     this.st = {
-      save: this.db.prepare('INSERT INTO jobs (id, created_at, finished, view) VALUES (?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET finished = excluded.finished, view = excluded.view'),
+      save: this.db.prepare(
+        'INSERT INTO jobs (id, created_at, finished, view) VALUES (?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET finished = excluded.finished, view = excluded.view',
+      ),
       get: this.db.prepare('SELECT view FROM jobs WHERE id = ?').pluck(),
       recent: this.db.prepare('SELECT view FROM jobs ORDER BY created_at DESC LIMIT ?').pluck(),
       prune: this.db.prepare('DELETE FROM jobs WHERE finished = 1 AND id NOT IN (SELECT id FROM jobs ORDER BY created_at DESC LIMIT ?)'),

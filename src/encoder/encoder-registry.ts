@@ -47,6 +47,13 @@ export class EncoderRegistry {
     const pools: Promise<{ close(): Promise<void> }>[] = [...this.pools.values(), ...this.densePools.values()];
     this.pools.clear();
     this.densePools.clear();
-    await Promise.all(pools.map((p) => p.then((x) => x.close(), () => undefined)));
+    await Promise.all(
+      pools.map((p) =>
+        p.then(
+          (x) => x.close(),
+          () => undefined,
+        ),
+      ),
+    );
   }
 }

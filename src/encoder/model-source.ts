@@ -75,21 +75,31 @@ export function verifyManifest(dir: string, field = 'model'): ModelManifest {
 
 /** Parses and resolves a model source; errors are INVALID_MODEL naming `field`. */
 export function resolveModelSource(spec: unknown, field = 'model'): ModelSource {
-  if (typeof spec !== 'string' || spec.length === 0) fail('INVALID_MODEL', 'model must be a non-empty string like "dir:/path/to/model"', field);
+  if (typeof spec !== 'string' || spec.length === 0)
+    fail('INVALID_MODEL', 'model must be a non-empty string like "dir:/path/to/model"', field);
   const colon = spec.indexOf(':');
   const scheme = (colon > 0 ? spec.slice(0, colon) : '') as SourceScheme;
   const rest = spec.slice(colon + 1);
   if (!(SOURCE_SCHEMES as readonly string[]).includes(scheme))
-    fail('INVALID_MODEL', `model source ${JSON.stringify(spec)} must start with one of: ${SOURCE_SCHEMES.map((s) => s + ':').join(', ')}`, field);
+    fail(
+      'INVALID_MODEL',
+      `model source ${JSON.stringify(spec)} must start with one of: ${SOURCE_SCHEMES.map((s) => s + ':').join(', ')}`,
+      field,
+    );
   if (scheme === 'dir') {
     const dir = resolve(rest);
     if (!existsSync(dir) || !statSync(dir).isDirectory()) fail('INVALID_MODEL', `model folder ${dir} does not exist`, field);
     return { scheme, spec, dir };
   }
-  if (!SYNTAX[scheme].re.test(rest)) fail('INVALID_MODEL', `model source ${JSON.stringify(spec)} must be of the form ${SYNTAX[scheme].form}`, field);
+  if (!SYNTAX[scheme].re.test(rest))
+    fail('INVALID_MODEL', `model source ${JSON.stringify(spec)} must be of the form ${SYNTAX[scheme].form}`, field);
   const dir = join(modelCacheDir(), slugOf(spec));
   if (!existsSync(join(dir, 'manifest.json')))
-    fail('INVALID_MODEL', `${spec} is not in the model cache ${modelCacheDir()}; fetch it with: python3 models/fetch-model.py '${spec}'`, field);
+    fail(
+      'INVALID_MODEL',
+      `${spec} is not in the model cache ${modelCacheDir()}; fetch it with: python3 models/fetch-model.py '${spec}'`,
+      field,
+    );
   const m = verifyManifest(dir, field);
   if (m.source !== spec) fail('INVALID_MODEL', `${join(dir, 'manifest.json')} is for ${m.source}, not ${spec}`, field);
   return { scheme, spec, dir };

@@ -41,7 +41,8 @@ export class SpladeTokenizer {
       added_tokens?: { id: number; content: string }[];
     };
     const vocab: string[] = [];
-    if (Array.isArray(json.model.vocab)) json.model.vocab.forEach(([t], i) => (vocab[i] = t)); // Unigram
+    if (Array.isArray(json.model.vocab))
+      json.model.vocab.forEach(([t], i) => (vocab[i] = t)); // Unigram
     else for (const [t, i] of Object.entries(json.model.vocab)) vocab[i] = t; // WordPiece, BPE
     for (const a of json.added_tokens ?? []) vocab[a.id] = a.content;
     const specials = new Set<number>((tok as unknown as { all_special_ids: number[] }).all_special_ids);

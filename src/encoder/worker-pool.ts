@@ -10,7 +10,10 @@ import type { WorkerConfig, WorkerTask } from './encoder-worker.js';
 // the worker thread and imports the .ts worker (see ts-worker-bootstrap.mjs).
 const FROM_SOURCE = import.meta.url.endsWith('.ts');
 export const WORKER = FROM_SOURCE
-  ? { filename: new URL('./ts-worker-bootstrap.mjs', import.meta.url).href, workerData: { tsWorker: new URL('./encoder-worker.ts', import.meta.url).href } }
+  ? {
+      filename: new URL('./ts-worker-bootstrap.mjs', import.meta.url).href,
+      workerData: { tsWorker: new URL('./encoder-worker.ts', import.meta.url).href },
+    }
   : { filename: new URL('./encoder-worker.js', import.meta.url).href };
 
 /** Texts per worker below which a batch is not split (splitting costs a message per part). */
@@ -25,7 +28,8 @@ export interface PoolSizeOptions {
 
 /** Checks a pool's size options (VALIDATION_FAILED on encoder.workers or encoder.maxPending). */
 export function validatePoolSize(workers: number, maxPending: number | undefined): void {
-  if (!Number.isInteger(workers) || workers < 1) fail('VALIDATION_FAILED', `workers must be a positive integer, got ${workers}`, 'encoder.workers');
+  if (!Number.isInteger(workers) || workers < 1)
+    fail('VALIDATION_FAILED', `workers must be a positive integer, got ${workers}`, 'encoder.workers');
   if (maxPending !== undefined && (!Number.isInteger(maxPending) || maxPending < 1))
     fail('VALIDATION_FAILED', `maxPending must be a positive integer, got ${maxPending}`, 'encoder.maxPending');
 }
@@ -84,7 +88,10 @@ export abstract class WorkerPool<R> {
   }
 
   /** Encodes a stream of batches with up to `maxPending` in flight, yielding results in order. */
-  protected async *ordered(batches: AsyncIterable<string[]> | Iterable<string[]>, encode: (texts: string[]) => Promise<R>): AsyncGenerator<R> {
+  protected async *ordered(
+    batches: AsyncIterable<string[]> | Iterable<string[]>,
+    encode: (texts: string[]) => Promise<R>,
+  ): AsyncGenerator<R> {
     const queue: Promise<R>[] = [];
     try {
       for await (const texts of batches) {

@@ -69,7 +69,10 @@ export function expandMeasureSpec(spec: string): string[] {
     return [spec];
   }
   const family = spec.slice(0, dot);
-  const names = spec.slice(dot + 1).split(',').map((k) => `${family}_${k.trim()}`);
+  const names = spec
+    .slice(dot + 1)
+    .split(',')
+    .map((k) => `${family}_${k.trim()}`);
   for (const n of names) {
     const parsed = parseMeasure(n);
     if (!CUT_FAMILIES.includes(parsed.family) && parsed.family !== 'recip_rank') {

@@ -46,7 +46,10 @@ export function hybridPreset(opts: PresetOptions = {}): string[] {
   let dense = opts.denseModel;
   if (dense === undefined) {
     if (!serviceHasRetriever('dense')) log('hybrid preset: this service has no dense retriever yet; dense left out');
-    else if (!cached(DEFAULT_DENSE_MODEL)) log(`hybrid preset: ${DEFAULT_DENSE_MODEL} is not in the model cache (python3 models/fetch-model.py '${DEFAULT_DENSE_MODEL}'); dense left out`);
+    else if (!cached(DEFAULT_DENSE_MODEL))
+      log(
+        `hybrid preset: ${DEFAULT_DENSE_MODEL} is not in the model cache (python3 models/fetch-model.py '${DEFAULT_DENSE_MODEL}'); dense left out`,
+      );
     else dense = DEFAULT_DENSE_MODEL;
   }
   if (dense) singles.push(['dense', `dense:model=${dense}`]);
@@ -54,11 +57,17 @@ export function hybridPreset(opts: PresetOptions = {}): string[] {
   let splade = opts.spladeModel;
   if (splade === undefined) {
     if (cached(DEFAULT_SPLADE_MODEL)) splade = DEFAULT_SPLADE_MODEL;
-    else log(`hybrid preset: ${DEFAULT_SPLADE_MODEL} is not in the model cache (python3 models/fetch-model.py '${DEFAULT_SPLADE_MODEL}'); SPLADE left out`);
+    else
+      log(
+        `hybrid preset: ${DEFAULT_SPLADE_MODEL} is not in the model cache (python3 models/fetch-model.py '${DEFAULT_SPLADE_MODEL}'); SPLADE left out`,
+      );
   }
   if (splade) singles.push(['splade', `splade:model=${splade}`]);
 
-  if (singles.length < 2) throw new Error('the hybrid preset needs a second retriever besides BM25: fetch a SPLADE or dense model, or name one with --splade-model / --dense-model');
+  if (singles.length < 2)
+    throw new Error(
+      'the hybrid preset needs a second retriever besides BM25: fetch a SPLADE or dense model, or name one with --splade-model / --dense-model',
+    );
   const all = singles.map(([n]) => n).join('+');
   const specs = singles.map(([, s]) => s);
   specs.push(`rrf:${all}`, `convex:${all}`, `convex:${all},norm=z_score`, `convex:${all},norm=l2`, `dbsf:${all}`, `dbsf:${all},clip=true`);

@@ -215,7 +215,11 @@ function hybridSection(r: ReportInput, h: HybridComparison, alpha: number): stri
     });
     L.push(`| \`${mdCell(f)}\` | ${cells.join(' | ')} |`);
   }
-  L.push('', `Δ against \`${mdCell(h.bestSingle)}\` with the paired randomization test's p; † p < ${alpha}. No correction for multiple comparisons.`, '');
+  L.push(
+    '',
+    `Δ against \`${mdCell(h.bestSingle)}\` with the paired randomization test's p; † p < ${alpha}. No correction for multiple comparisons.`,
+    '',
+  );
   return L;
 }
 
@@ -261,7 +265,9 @@ export function renderSvg(r: ReportInput): string {
   // Panel 1: grouped bars.
   const barH = 260;
   y += 40;
-  parts.push(`<text x="${width / 2}" y="24" text-anchor="middle" font-size="16" font-weight="bold">${esc(r.dataset)} (${esc(r.split)}), ${r.numQueries} queries</text>`);
+  parts.push(
+    `<text x="${width / 2}" y="24" text-anchor="middle" font-size="16" font-weight="bold">${esc(r.dataset)} (${esc(r.split)}), ${r.numQueries} queries</text>`,
+  );
   const top1 = y;
   parts.push(axis(pad.left, top1, plotW, barH, 0, 1, [0, 0.25, 0.5, 0.75, 1]));
   const groupW = plotW / r.measures.length;
@@ -273,17 +279,26 @@ export function renderSvg(r: ReportInput): string {
       const v = Math.max(0, Math.min(1, s.mean[m]));
       const h = v * barH;
       const x = gx + si * bw;
-      parts.push(`<rect x="${x.toFixed(1)}" y="${(top1 + barH - h).toFixed(1)}" width="${(bw - 2).toFixed(1)}" height="${h.toFixed(1)}" fill="${PALETTE[si % PALETTE.length]}"><title>${esc(s.spec)} ${esc(measureLabel(m))} ${fmt(s.mean[m])}</title></rect>`);
-      if (n <= 4) parts.push(`<text x="${(x + (bw - 2) / 2).toFixed(1)}" y="${(top1 + barH - h - 4).toFixed(1)}" text-anchor="middle" font-size="10">${fmt(s.mean[m], 3)}</text>`);
+      parts.push(
+        `<rect x="${x.toFixed(1)}" y="${(top1 + barH - h).toFixed(1)}" width="${(bw - 2).toFixed(1)}" height="${h.toFixed(1)}" fill="${PALETTE[si % PALETTE.length]}"><title>${esc(s.spec)} ${esc(measureLabel(m))} ${fmt(s.mean[m])}</title></rect>`,
+      );
+      if (n <= 4)
+        parts.push(
+          `<text x="${(x + (bw - 2) / 2).toFixed(1)}" y="${(top1 + barH - h - 4).toFixed(1)}" text-anchor="middle" font-size="10">${fmt(s.mean[m], 3)}</text>`,
+        );
     });
-    parts.push(`<text x="${(pad.left + gi * groupW + groupW / 2).toFixed(1)}" y="${top1 + barH + 16}" text-anchor="middle" font-size="12">${esc(measureLabel(m))}</text>`);
+    parts.push(
+      `<text x="${(pad.left + gi * groupW + groupW / 2).toFixed(1)}" y="${top1 + barH + 16}" text-anchor="middle" font-size="12">${esc(measureLabel(m))}</text>`,
+    );
   });
   y = top1 + barH + 30;
   // Legend.
   r.systems.forEach((s, si) => {
     const lx = pad.left + (si % 3) * (plotW / 3);
     const ly = y + Math.floor(si / 3) * 18;
-    parts.push(`<rect x="${lx}" y="${ly}" width="12" height="12" fill="${PALETTE[si % PALETTE.length]}"/><text x="${lx + 18}" y="${ly + 10}" font-size="12">${esc(s.spec)}</text>`);
+    parts.push(
+      `<rect x="${lx}" y="${ly}" width="12" height="12" fill="${PALETTE[si % PALETTE.length]}"/><text x="${lx + 18}" y="${ly + 10}" font-size="12">${esc(s.spec)}</text>`,
+    );
   });
   y += Math.ceil(n / 3) * 18 + 20;
 
@@ -303,9 +318,10 @@ export function renderSvg(r: ReportInput): string {
       for (const v of s.perQuery.values()) values.push(v[key]);
     }
     values.sort((a, b) => b - a);
-    const title = n > 1
-      ? `${measureLabel(key)} per query: ${s.spec} minus ${r.systems[0].spec} (sorted; ${values.filter((v) => v > 0).length} up, ${values.filter((v) => v < 0).length} down)`
-      : `${measureLabel(key)} per query: ${s.spec} (sorted)`;
+    const title =
+      n > 1
+        ? `${measureLabel(key)} per query: ${s.spec} minus ${r.systems[0].spec} (sorted; ${values.filter((v) => v > 0).length} up, ${values.filter((v) => v < 0).length} down)`
+        : `${measureLabel(key)} per query: ${s.spec} (sorted)`;
     parts.push(`<text x="${pad.left}" y="${y + 14}" font-size="13" font-weight="bold">${esc(title)}</text>`);
     const top = y + 24;
     const lo = n > 1 ? -1 : 0;
@@ -316,7 +332,9 @@ export function renderSvg(r: ReportInput): string {
       if (v === 0) return;
       const yv = top + diffH * (1 - (v - lo) / (1 - lo));
       const color = n > 1 ? (v > 0 ? '#009E73' : '#D55E00') : PALETTE[si % PALETTE.length];
-      parts.push(`<rect x="${(pad.left + i * w).toFixed(2)}" y="${Math.min(yv, zeroY).toFixed(2)}" width="${Math.max(w - 0.3, 0.5).toFixed(2)}" height="${Math.abs(zeroY - yv).toFixed(2)}" fill="${color}"/>`);
+      parts.push(
+        `<rect x="${(pad.left + i * w).toFixed(2)}" y="${Math.min(yv, zeroY).toFixed(2)}" width="${Math.max(w - 0.3, 0.5).toFixed(2)}" height="${Math.abs(zeroY - yv).toFixed(2)}" fill="${color}"/>`,
+      );
     });
     y = top + diffH + 20;
   }
@@ -334,7 +352,9 @@ function axis(x: number, y: number, w: number, h: number, lo: number, hi: number
   const out: string[] = [];
   for (const t of ticks) {
     const ty = y + h * (1 - (t - lo) / (hi - lo));
-    out.push(`<line x1="${x}" y1="${ty.toFixed(1)}" x2="${x + w}" y2="${ty.toFixed(1)}" stroke="${t === 0 ? '#888' : '#e5e5e5'}" stroke-width="1"/>`);
+    out.push(
+      `<line x1="${x}" y1="${ty.toFixed(1)}" x2="${x + w}" y2="${ty.toFixed(1)}" stroke="${t === 0 ? '#888' : '#e5e5e5'}" stroke-width="1"/>`,
+    );
     out.push(`<text x="${x - 6}" y="${(ty + 4).toFixed(1)}" text-anchor="end" font-size="11">${t}</text>`);
   }
   out.push(`<line x1="${x}" y1="${y}" x2="${x}" y2="${y + h}" stroke="#888"/>`);

@@ -98,8 +98,13 @@ export function parseRetrieverSpec(raw: string): RetrieverSpec {
   const parts = rest.split(',');
   let fusion: FusionOfSpec | undefined;
   if (isFusion) {
-    const members = parts.shift()!.split('+').map((m) => m.trim());
-    for (const m of members) if (!NAME_RE.test(m)) throw new Error(`retriever spec "${raw}": "${m}" is not a retriever name (a fusion is "${retriever}:bm25+splade[,key=value...]")`);
+    const members = parts
+      .shift()!
+      .split('+')
+      .map((m) => m.trim());
+    for (const m of members)
+      if (!NAME_RE.test(m))
+        throw new Error(`retriever spec "${raw}": "${m}" is not a retriever name (a fusion is "${retriever}:bm25+splade[,key=value...]")`);
     if (new Set(members).size !== members.length) throw new Error(`retriever spec "${raw}": a retriever is named twice`);
     fusion = spec.fusion = { method: retriever as FusionSpecMethod, members, weights: {}, windows: {}, settings: {} };
   }
@@ -113,7 +118,11 @@ export function parseRetrieverSpec(raw: string): RetrieverSpec {
     if (seen.has(key)) throw new Error(`retriever spec "${raw}": "${key}" given twice`);
     seen.add(key);
     if (key === 'collection') spec.collection = v;
-    else if (key === 'fields') spec.fields = v.split('+').map((f) => f.trim()).filter(Boolean);
+    else if (key === 'fields')
+      spec.fields = v
+        .split('+')
+        .map((f) => f.trim())
+        .filter(Boolean);
     else if (fusion) parseFusionKey(raw, fusion, key, v);
     else spec.params[key] = value(v);
   }
@@ -124,11 +133,13 @@ export function parseRetrieverSpec(raw: string): RetrieverSpec {
 function parseFusionKey(raw: string, f: FusionOfSpec, key: string, v: string): void {
   const num = (what: string, min: number, integer = false): number => {
     const n = Number(v);
-    if (!NUMBER_RE.test(v) || n < min || (integer && !Number.isInteger(n))) throw new Error(`retriever spec "${raw}": ${what} must be ${integer ? 'an integer' : 'a number'} >= ${min}, got "${v}"`);
+    if (!NUMBER_RE.test(v) || n < min || (integer && !Number.isInteger(n)))
+      throw new Error(`retriever spec "${raw}": ${what} must be ${integer ? 'an integer' : 'a number'} >= ${min}, got "${v}"`);
     return n;
   };
   const member = (name: string): string => {
-    if (!f.members.includes(name)) throw new Error(`retriever spec "${raw}": "${key}" names "${name}", which is not one of ${f.members.join(', ')}`);
+    if (!f.members.includes(name))
+      throw new Error(`retriever spec "${raw}": "${key}" names "${name}", which is not one of ${f.members.join(', ')}`);
     return name;
   };
   const dot = key.indexOf('.');
@@ -137,7 +148,8 @@ function parseFusionKey(raw: string, f: FusionOfSpec, key: string, v: string): v
     f.k = num('k', 0);
   } else if (key === 'norm' || key === 'normalization') {
     if (f.method !== 'convex') throw new Error(`retriever spec "${raw}": ${key} applies to convex only`);
-    if (!['min_max', 'z_score', 'l2'].includes(v)) throw new Error(`retriever spec "${raw}": ${key} must be min_max, z_score or l2, got "${v}"`);
+    if (!['min_max', 'z_score', 'l2'].includes(v))
+      throw new Error(`retriever spec "${raw}": ${key} must be min_max, z_score or l2, got "${v}"`);
     f.normalization = v;
   } else if (key === 'clip') {
     if (f.method !== 'dbsf') throw new Error(`retriever spec "${raw}": clip applies to dbsf only`);
@@ -150,7 +162,10 @@ function parseFusionKey(raw: string, f: FusionOfSpec, key: string, v: string): v
     const name = member(key.slice(0, dot));
     f.settings[name] ??= {};
     f.settings[name][key.slice(dot + 1)] = value(v);
-  } else throw new Error(`retriever spec "${raw}": unknown key "${key}" for a fusion (k, norm, clip, window, window.<name>, w.<name>, <name>.<setting>, fields, collection)`);
+  } else
+    throw new Error(
+      `retriever spec "${raw}": unknown key "${key}" for a fusion (k, norm, clip, window, window.<name>, w.<name>, <name>.<setting>, fields, collection)`,
+    );
 }
 
 /**
@@ -158,18 +173,24 @@ function parseFusionKey(raw: string, f: FusionOfSpec, key: string, v: string): v
  * single retriever; for a fusion, each member's `<name>.<key>` settings, else those of `others`
  * (the single-retriever specs of the same run) for that name.
  */
-export function collectionSettings(spec: RetrieverSpec, others: readonly RetrieverSpec[] = []): Record<string, Record<string, string | number>> {
+export function collectionSettings(
+  spec: RetrieverSpec,
+  others: readonly RetrieverSpec[] = [],
+): Record<string, Record<string, string | number>> {
   if (!spec.fusion) return Object.keys(spec.params).length > 0 ? { [spec.retriever]: spec.params } : {};
   const out: Record<string, Record<string, string | number>> = {};
   for (const m of spec.fusion.members) {
-    const given = spec.fusion.settings[m] ?? others.find((o) => !o.fusion && !o.collection && o.retriever === m && o.fields.join('+') === spec.fields.join('+'))?.params;
+    const given =
+      spec.fusion.settings[m] ??
+      others.find((o) => !o.fusion && !o.collection && o.retriever === m && o.fields.join('+') === spec.fields.join('+'))?.params;
     if (given && Object.keys(given).length > 0) out[m] = given;
   }
   return out;
 }
 
 function sameSettings(a: Record<string, string | number> | undefined, b: Record<string, string | number> | undefined): boolean {
-  const ea = Object.entries(a ?? {}).sort(), eb = Object.entries(b ?? {}).sort();
+  const ea = Object.entries(a ?? {}).sort(),
+    eb = Object.entries(b ?? {}).sort();
   return JSON.stringify(ea) === JSON.stringify(eb);
 }
 
@@ -205,7 +226,12 @@ export function collectionHosts(specs: readonly (RetrieverSpec | null)[]): numbe
  * model) and a changed setting never reuses a stale one. Fits the service's name pattern
  * (lowercase letters, digits, `_`, `-`; at most 64 characters).
  */
-export function collectionNameFor(spec: RetrieverSpec, datasetPath: string, datasetName: string, others: readonly RetrieverSpec[] = []): string {
+export function collectionNameFor(
+  spec: RetrieverSpec,
+  datasetPath: string,
+  datasetName: string,
+  others: readonly RetrieverSpec[] = [],
+): string {
   if (spec.collection) return spec.collection;
   const settings = collectionSettings(spec, others);
   const sorted = Object.keys(settings)
@@ -213,13 +239,22 @@ export function collectionNameFor(spec: RetrieverSpec, datasetPath: string, data
     .map((r) => [r, Object.entries(settings[r]).sort()]);
   const key = JSON.stringify({ d: datasetPath, f: spec.fields, s: sorted });
   const hash = createHash('sha256').update(key).digest('hex').slice(0, 10);
-  const slug = datasetName.toLowerCase().replace(/[^a-z0-9_-]+/g, '-').replace(/^[-_]+|[-_]+$/g, '').slice(0, 40) || 'dataset';
+  const slug =
+    datasetName
+      .toLowerCase()
+      .replace(/[^a-z0-9_-]+/g, '-')
+      .replace(/^[-_]+|[-_]+$/g, '')
+      .slice(0, 40) || 'dataset';
   return `eval-${slug}-${hash}`;
 }
 
 /** The body of `POST /v1/collections` that builds the collection `spec` needs. */
 export function collectionBody(spec: RetrieverSpec, name: string, others: readonly RetrieverSpec[] = []): Record<string, unknown> {
-  const body: Record<string, unknown> = { name, fields: spec.fields, default_retriever: spec.fusion ? spec.fusion.members[0] : spec.retriever };
+  const body: Record<string, unknown> = {
+    name,
+    fields: spec.fields,
+    default_retriever: spec.fusion ? spec.fusion.members[0] : spec.retriever,
+  };
   const settings = collectionSettings(spec, others);
   if (Object.keys(settings).length > 0) body.retrievers = settings;
   return body;

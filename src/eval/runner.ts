@@ -12,7 +12,14 @@ import { compareSystems } from './compare.js';
 import { DEFAULT_MEASURES, evaluate, parseMeasure } from './metrics.js';
 import { ProgressBar } from './progress.js';
 import { renderMarkdown, renderSvg, type ComparisonRow, type HybridComparison, type SystemResult } from './report.js';
-import { collectionBody, collectionHosts, collectionNameFor, parseRetrieverSpec, searchBody, type RetrieverSpec } from './retriever-spec.js';
+import {
+  collectionBody,
+  collectionHosts,
+  collectionNameFor,
+  parseRetrieverSpec,
+  searchBody,
+  type RetrieverSpec,
+} from './retriever-spec.js';
 import { remoteService, type ServiceClient, type ServiceHandle } from './service-client.js';
 import { readRun, writeRun } from './trec-files.js';
 import type { EvalQuery, Run } from './types.js';
@@ -85,7 +92,15 @@ export interface EvalSummary {
 const SUMMARY_MEASURES = ['ndcg_cut_10', 'recall_100', 'recip_rank_10', 'map'] as const;
 
 function slug(s: string): string {
-  return s.toLowerCase().replace(/^trec:(.*[\\/])?/, 'trec-').replace(/\.(trec|txt|run|tsv)$/, '').replace(/[^a-z0-9.=_-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 60) || 'run';
+  return (
+    s
+      .toLowerCase()
+      .replace(/^trec:(.*[\\/])?/, 'trec-')
+      .replace(/\.(trec|txt|run|tsv)$/, '')
+      .replace(/[^a-z0-9.=_-]+/g, '-')
+      .replace(/^-+|-+$/g, '')
+      .slice(0, 60) || 'run'
+  );
 }
 
 async function countDocuments(path: string): Promise<number> {
@@ -139,7 +154,9 @@ async function ensureCollection(
   // without anything looking broken, so stop here.
   const job = (typeof report.job === 'object' && report.job !== null ? report.job : report) as Record<string, unknown>;
   if (typeof job.rejected === 'number' && job.rejected > 0) {
-    throw new Error(`${spec.raw}: the service rejected ${job.rejected} of ${corpusSize} documents: ${JSON.stringify(job.errors ?? job).slice(0, 500)}`);
+    throw new Error(
+      `${spec.raw}: the service rejected ${job.rejected} of ${corpusSize} documents: ${JSON.stringify(job.errors ?? job).slice(0, 500)}`,
+    );
   }
   if (typeof job.indexed === 'number' && job.indexed !== corpusSize) {
     throw new Error(`${spec.raw}: the service indexed ${job.indexed} of ${corpusSize} documents`);
@@ -358,5 +375,12 @@ export function hybridComparison(systems: readonly SystemResult[], measures: rea
 
 function hybridSummary(h: HybridComparison): HybridSummary {
   const row = h.rows.find((r) => r.spec === h.bestFusion && r.measure === h.measure)!;
-  return { measure: h.measure, best_single: h.bestSingle, best_fusion: h.bestFusion, delta: row.meanDifference, p_randomization: row.pRandomization, p_ttest: row.pTTest };
+  return {
+    measure: h.measure,
+    best_single: h.bestSingle,
+    best_fusion: h.bestFusion,
+    delta: row.meanDifference,
+    p_randomization: row.pRandomization,
+    p_ttest: row.pTTest,
+  };
 }

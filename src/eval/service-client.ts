@@ -110,11 +110,7 @@ export class ServiceClient {
    * service reports them committed (`?wait=true`). `onSent` is called with the count of documents
    * written to the request so far, for progress. Returns the service's final job report.
    */
-  async ingest(
-    name: string,
-    docs: AsyncIterable<BeirDocument>,
-    onSent?: (sent: number) => void,
-  ): Promise<Record<string, unknown>> {
+  async ingest(name: string, docs: AsyncIterable<BeirDocument>, onSent?: (sent: number) => void): Promise<Record<string, unknown>> {
     let sent = 0;
     async function* lines(): AsyncGenerator<Buffer> {
       let chunk: string[] = [];

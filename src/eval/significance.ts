@@ -24,8 +24,8 @@ function checkPairs(a: readonly number[], b: readonly number[]): void {
 
 // Lanczos approximation (g = 7, 9 coefficients): relative error below 1e-15 for x > 0.
 const LANCZOS = [
-  0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61502916214059,
-  12.507343278686905, -0.13857109526572012, 9.9843695780195716e-6, 1.5056327351493116e-7,
+  0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61502916214059, 12.507343278686905,
+  -0.13857109526572012, 9.9843695780195716e-6, 1.5056327351493116e-7,
 ];
 
 /** Natural log of the gamma function for x > 0. */
@@ -139,7 +139,12 @@ export function randomizationTest(a: readonly number[], b: readonly number[], op
   const sum = d.reduce((s, x) => s + x, 0);
   const observed = Math.abs(sum);
   // Sums of the same numbers in different order differ in the last bits; do not let that decide.
-  const eps = 1e-12 * Math.max(1, d.reduce((s, x) => s + Math.abs(x), 0));
+  const eps =
+    1e-12 *
+    Math.max(
+      1,
+      d.reduce((s, x) => s + Math.abs(x), 0),
+    );
   const meanDifference = n > 0 ? sum / n : 0;
   if (n === 0 || observed <= eps) return { pValue: 1, meanDifference, n };
   const exactUpTo = options.exactUpTo ?? 16;

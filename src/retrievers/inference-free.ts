@@ -16,7 +16,13 @@ import type { SparseVector } from '../store/document-store.js';
 import { idf } from '../text/bm25.js';
 import type { EncodedQuery, RetrieverContext, RetrieverKind } from './retriever.js';
 import { checkKeys, encodeSparseDocuments, parseModel, tokenVectorQuery } from './splade.js';
-import { parseSparseApprox, parseSparseStrategy, SparseApproxSchema, SparseRetrieverBase, SparseStrategySchema } from './sparse-retriever.js';
+import {
+  parseSparseApprox,
+  parseSparseStrategy,
+  SparseApproxSchema,
+  SparseRetrieverBase,
+  SparseStrategySchema,
+} from './sparse-retriever.js';
 
 /** The file a doc-only model ships its query-token weights in. */
 export const IDF_FILE = 'idf.json';
@@ -40,10 +46,12 @@ function readIdf(dir: string, pool: SparseEncoderPool, field: string): Map<numbe
   } catch (e) {
     fail('INVALID_MODEL', `${path} is not readable JSON: ${(e as Error).message}`, field);
   }
-  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) fail('INVALID_MODEL', `${path} must be an object of token -> weight`, field);
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw))
+    fail('INVALID_MODEL', `${path} must be an object of token -> weight`, field);
   const out = new Map<number, number>();
   for (const [token, w] of Object.entries(raw as Record<string, unknown>)) {
-    if (typeof w !== 'number' || !Number.isFinite(w) || w < 0) fail('INVALID_MODEL', `${path}: the weight of ${JSON.stringify(token)} must be a finite number >= 0`, field);
+    if (typeof w !== 'number' || !Number.isFinite(w) || w < 0)
+      fail('INVALID_MODEL', `${path}: the weight of ${JSON.stringify(token)} must be a finite number >= 0`, field);
     const id = pool.tokenizer.idOf(token);
     if (id !== undefined && w > 0) out.set(id, w);
   }
@@ -72,7 +80,9 @@ export class InferenceFreeRetriever extends SparseRetrieverBase {
   protected encodeText(text: string): EncodedQuery {
     if (typeof text !== 'string') fail('INVALID_QUERY', '`query` must be a string', 'query');
     const tok = this.pool.tokenizer;
-    const ids = [...new Set(tok.ids(text, Number.MAX_SAFE_INTEGER))].filter((id) => !tok.isSpecial(id) && this.storage.df(id) > 0).sort((a, b) => a - b);
+    const ids = [...new Set(tok.ids(text, Number.MAX_SAFE_INTEGER))]
+      .filter((id) => !tok.isSpecial(id) && this.storage.df(id) > 0)
+      .sort((a, b) => a - b);
     const n = this.storage.size;
     const weights = ids.map((id) => (this.modelIdf ? (this.modelIdf.get(id) ?? 0) : idf(this.storage.df(id), n)));
     const keep = ids.map((_, i) => i).filter((i) => weights[i] > 0);
@@ -92,7 +102,11 @@ export const inferenceFree: RetrieverKind<InferenceFreeConfig> = {
   name: 'inference_free',
   configSchema: Type.Object(
     {
-      model: Type.String({ minLength: 1, maxLength: 4096, description: 'Sparse (masked-LM) model source; documents are encoded with it at ingest, queries never are.' }),
+      model: Type.String({
+        minLength: 1,
+        maxLength: 4096,
+        description: 'Sparse (masked-LM) model source; documents are encoded with it at ingest, queries never are.',
+      }),
       idf: Type.Optional(
         Type.Union([Type.Literal('model'), Type.Literal('collection')], {
           description: `Query token weights: "model", the model's ${IDF_FILE}; "collection", each token's IDF over this retriever's documents. Default: "model" when the model folder has ${IDF_FILE}, else "collection".`,
@@ -103,15 +117,22 @@ export const inferenceFree: RetrieverKind<InferenceFreeConfig> = {
     },
     { additionalProperties: false },
   ),
-  viewSchema: Type.Object({ model: Type.String(), idf: Type.String(), approx: Type.Optional(SparseApproxSchema), search: Type.Optional(SparseStrategySchema) }),
+  viewSchema: Type.Object({
+    model: Type.String(),
+    idf: Type.String(),
+    approx: Type.Optional(SparseApproxSchema),
+    search: Type.Optional(SparseStrategySchema),
+  }),
 
   parseConfig(raw: unknown, field: string): InferenceFreeConfig {
     const o = checkKeys(raw, KEYS, field, 'a model');
     const model = parseModel(o, field);
-    if (o.idf !== undefined && o.idf !== 'model' && o.idf !== 'collection') fail('VALIDATION_FAILED', `idf must be 'model' or 'collection', got ${JSON.stringify(o.idf)}`, `${field}.idf`);
+    if (o.idf !== undefined && o.idf !== 'model' && o.idf !== 'collection')
+      fail('VALIDATION_FAILED', `idf must be 'model' or 'collection', got ${JSON.stringify(o.idf)}`, `${field}.idf`);
     const src = resolveModelSource(model, `${field}.model`);
     const hasFile = existsSync(join(src.dir, IDF_FILE));
-    if (o.idf === 'model' && !hasFile) fail('INVALID_MODEL', `idf 'model' needs ${join(src.dir, IDF_FILE)}, which does not exist`, `${field}.idf`);
+    if (o.idf === 'model' && !hasFile)
+      fail('INVALID_MODEL', `idf 'model' needs ${join(src.dir, IDF_FILE)}, which does not exist`, `${field}.idf`);
     const idfSource = (o.idf as InferenceFreeConfig['idf'] | undefined) ?? (hasFile ? 'model' : 'collection');
     const approx = parseSparseApprox(o.approx, `${field}.approx`);
     const search = parseSparseStrategy(o.search, approx, `${field}.search`);
@@ -122,7 +143,8 @@ export const inferenceFree: RetrieverKind<InferenceFreeConfig> = {
     const field = `retrievers.${ctx.name}.model`;
     if (!ctx.encoders) fail('INVALID_MODEL', `collection '${ctx.collection}' has a sparse model but no encoder registry was given`, field);
     const pool = await ctx.encoders.sparse(ctx.config.model, field);
-    const modelIdf = ctx.config.idf === 'model' ? readIdf(resolveModelSource(ctx.config.model, field).dir, pool, `retrievers.${ctx.name}.idf`) : null;
+    const modelIdf =
+      ctx.config.idf === 'model' ? readIdf(resolveModelSource(ctx.config.model, field).dir, pool, `retrievers.${ctx.name}.idf`) : null;
     const storage = ctx.backend.sparse(ctx.name, { ...(ctx.config.approx ? { approx: ctx.config.approx } : {}), df: true });
     return new InferenceFreeRetriever(ctx.name, storage, pool, modelIdf, ctx.config.search);
   },

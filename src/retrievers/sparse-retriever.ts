@@ -11,12 +11,25 @@ import type { EncodedQuery, QuerySource, Retriever, SearchStrategy, TermContribu
 /** The `approx` block of a sparse kind's config (build-time settings of its approximate structures). */
 export const SparseApproxSchema = Type.Object(
   {
-    postings: Type.Integer({ minimum: 1, maximum: 10_000_000, description: 'Postings kept per term, heaviest first (λ); the pruned lists the `pruned` strategy walks.' }),
-    block_ratio: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 1, description: 'Blocks per kept posting (β / λ). Default 0.1.' })),
-    summary_energy: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 1, description: "Fraction of a block summary's L1 mass kept (α). Default 0.4." })),
-    blocks: Type.Optional(Type.Boolean({ description: 'Also build Seismic-style blocks with summaries (the `blocks` strategy). Default false.' })),
+    postings: Type.Integer({
+      minimum: 1,
+      maximum: 10_000_000,
+      description: 'Postings kept per term, heaviest first (λ); the pruned lists the `pruned` strategy walks.',
+    }),
+    block_ratio: Type.Optional(
+      Type.Number({ exclusiveMinimum: 0, maximum: 1, description: 'Blocks per kept posting (β / λ). Default 0.1.' }),
+    ),
+    summary_energy: Type.Optional(
+      Type.Number({ exclusiveMinimum: 0, maximum: 1, description: "Fraction of a block summary's L1 mass kept (α). Default 0.4." }),
+    ),
+    blocks: Type.Optional(
+      Type.Boolean({ description: 'Also build Seismic-style blocks with summaries (the `blocks` strategy). Default false.' }),
+    ),
   },
-  { additionalProperties: false, description: 'Build the approximate structures so searches may ask for `mode: "approx"` (docs/engine.md). Absent: exact search only.' },
+  {
+    additionalProperties: false,
+    description: 'Build the approximate structures so searches may ask for `mode: "approx"` (docs/engine.md). Absent: exact search only.',
+  },
 );
 
 const APPROX_KEYS = ['postings', 'block_ratio', 'summary_energy', 'blocks'];
@@ -25,11 +38,35 @@ const STRATEGY_KEYS = ['mode', 'strategy', 'query_cut', 'rerank', 'heap_factor']
 /** How a sparse search walks its storage: per request, or as a retriever's default in its collection config. */
 export const SparseStrategySchema = Type.Object(
   {
-    mode: Type.Optional(Type.Union([Type.Literal('exact'), Type.Literal('approx')], { description: '"exact" (default): what a brute-force scorer returns. "approx": the pruned lists or blocks (needs `approx` at creation).' })),
-    strategy: Type.Optional(Type.Union([Type.Literal('pruned'), Type.Literal('blocks')], { description: 'approx: "pruned" (default) or "blocks" (needs approx.blocks).' })),
-    query_cut: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000, description: 'approx: query terms, heaviest first, whose lists are visited. Default: all (pruned), 10 (blocks).' })),
-    rerank: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000, description: 'approx pruned: candidates re-scored exactly (at least k). Default 100.' })),
-    heap_factor: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 1, description: 'approx blocks: open a block when its bound reaches heap_factor × the k-th score; lower is more thorough. Default 0.9.' })),
+    mode: Type.Optional(
+      Type.Union([Type.Literal('exact'), Type.Literal('approx')], {
+        description:
+          '"exact" (default): what a brute-force scorer returns. "approx": the pruned lists or blocks (needs `approx` at creation).',
+      }),
+    ),
+    strategy: Type.Optional(
+      Type.Union([Type.Literal('pruned'), Type.Literal('blocks')], {
+        description: 'approx: "pruned" (default) or "blocks" (needs approx.blocks).',
+      }),
+    ),
+    query_cut: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 100_000,
+        description: 'approx: query terms, heaviest first, whose lists are visited. Default: all (pruned), 10 (blocks).',
+      }),
+    ),
+    rerank: Type.Optional(
+      Type.Integer({ minimum: 1, maximum: 100_000, description: 'approx pruned: candidates re-scored exactly (at least k). Default 100.' }),
+    ),
+    heap_factor: Type.Optional(
+      Type.Number({
+        exclusiveMinimum: 0,
+        maximum: 1,
+        description:
+          'approx blocks: open a block when its bound reaches heap_factor × the k-th score; lower is more thorough. Default 0.9.',
+      }),
+    ),
   },
   { additionalProperties: false, description: 'Default search strategy of this retriever; a request may override each knob.' },
 );
@@ -37,13 +74,20 @@ export const SparseStrategySchema = Type.Object(
 /** Checks a sparse kind's default `search` strategy against its `approx`; undefined when absent. */
 export function parseSparseStrategy(raw: unknown, approx: SparseApproxConfig | undefined, field: string): SparseStrategy | undefined {
   if (raw === undefined) return undefined;
-  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) fail('VALIDATION_FAILED', 'search must be an object such as {"mode": "approx"}', field);
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw))
+    fail('VALIDATION_FAILED', 'search must be an object such as {"mode": "approx"}', field);
   const o = raw as Record<string, unknown>;
-  for (const k of Object.keys(o)) if (!STRATEGY_KEYS.includes(k)) fail('VALIDATION_FAILED', `unknown property '${k}' (allowed: ${STRATEGY_KEYS.join(', ')})`, `${field}.${k}`);
-  if (o.mode !== undefined && o.mode !== 'exact' && o.mode !== 'approx') fail('VALIDATION_FAILED', `mode must be 'exact' or 'approx', got ${JSON.stringify(o.mode)}`, `${field}.mode`);
-  if (o.mode === 'approx' && !approx) fail('VALIDATION_FAILED', "mode 'approx' needs `approx` (the approximate structures) in the same config", `${field}.mode`);
-  if (o.strategy !== undefined && o.strategy !== 'pruned' && o.strategy !== 'blocks') fail('VALIDATION_FAILED', `strategy must be 'pruned' or 'blocks', got ${JSON.stringify(o.strategy)}`, `${field}.strategy`);
-  if (o.strategy === 'blocks' && !approx?.blocks) fail('VALIDATION_FAILED', "strategy 'blocks' needs approx.blocks: true in the same config", `${field}.strategy`);
+  for (const k of Object.keys(o))
+    if (!STRATEGY_KEYS.includes(k))
+      fail('VALIDATION_FAILED', `unknown property '${k}' (allowed: ${STRATEGY_KEYS.join(', ')})`, `${field}.${k}`);
+  if (o.mode !== undefined && o.mode !== 'exact' && o.mode !== 'approx')
+    fail('VALIDATION_FAILED', `mode must be 'exact' or 'approx', got ${JSON.stringify(o.mode)}`, `${field}.mode`);
+  if (o.mode === 'approx' && !approx)
+    fail('VALIDATION_FAILED', "mode 'approx' needs `approx` (the approximate structures) in the same config", `${field}.mode`);
+  if (o.strategy !== undefined && o.strategy !== 'pruned' && o.strategy !== 'blocks')
+    fail('VALIDATION_FAILED', `strategy must be 'pruned' or 'blocks', got ${JSON.stringify(o.strategy)}`, `${field}.strategy`);
+  if (o.strategy === 'blocks' && !approx?.blocks)
+    fail('VALIDATION_FAILED', "strategy 'blocks' needs approx.blocks: true in the same config", `${field}.strategy`);
   for (const k of ['query_cut', 'rerank'])
     if (o[k] !== undefined && (!Number.isInteger(o[k]) || (o[k] as number) < 1 || (o[k] as number) > 100_000))
       fail('VALIDATION_FAILED', `${k} must be an integer from 1 to 100000, got ${JSON.stringify(o[k])}`, `${field}.${k}`);
@@ -55,14 +99,18 @@ export function parseSparseStrategy(raw: unknown, approx: SparseApproxConfig | u
 /** Checks a sparse kind's `approx` (after the schema, for callers that skip it); undefined when absent. */
 export function parseSparseApprox(raw: unknown, field: string): SparseApproxConfig | undefined {
   if (raw === undefined) return undefined;
-  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) fail('VALIDATION_FAILED', `approx must be an object such as {"postings": 1000}`, field);
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw))
+    fail('VALIDATION_FAILED', `approx must be an object such as {"postings": 1000}`, field);
   const a = raw as Record<string, unknown>;
-  for (const k of Object.keys(a)) if (!APPROX_KEYS.includes(k)) fail('VALIDATION_FAILED', `unknown property '${k}' (allowed: ${APPROX_KEYS.join(', ')})`, `${field}.${k}`);
+  for (const k of Object.keys(a))
+    if (!APPROX_KEYS.includes(k))
+      fail('VALIDATION_FAILED', `unknown property '${k}' (allowed: ${APPROX_KEYS.join(', ')})`, `${field}.${k}`);
   if (!Number.isInteger(a.postings) || (a.postings as number) < 1 || (a.postings as number) > 10_000_000)
     fail('VALIDATION_FAILED', `postings must be an integer from 1 to 10000000, got ${JSON.stringify(a.postings)}`, `${field}.postings`);
   const fraction = (k: string) => {
     const v = a[k];
-    if (v !== undefined && (typeof v !== 'number' || !(v > 0 && v <= 1))) fail('VALIDATION_FAILED', `${k} must be a number in (0, 1], got ${JSON.stringify(v)}`, `${field}.${k}`);
+    if (v !== undefined && (typeof v !== 'number' || !(v > 0 && v <= 1)))
+      fail('VALIDATION_FAILED', `${k} must be a number in (0, 1], got ${JSON.stringify(v)}`, `${field}.${k}`);
   };
   fraction('block_ratio');
   fraction('summary_energy');
@@ -77,7 +125,8 @@ export function parseSparseApprox(raw: unknown, field: string): SparseApproxConf
 /** A client sparse vector's weights must be finite and >= 0; `field` names the vector. */
 export function checkSparseVector(vector: Record<string, unknown>, field: string): Record<string, number> {
   for (const [t, w] of Object.entries(vector))
-    if (typeof w !== 'number' || !Number.isFinite(w) || w < 0) fail('INVALID_QUERY', `vector weight of '${t}' must be a finite number >= 0`, `${field}.${t}`);
+    if (typeof w !== 'number' || !Number.isFinite(w) || w < 0)
+      fail('INVALID_QUERY', `vector weight of '${t}' must be a finite number >= 0`, `${field}.${t}`);
   return vector as Record<string, number>;
 }
 
@@ -118,12 +167,20 @@ export abstract class SparseRetrieverBase implements Retriever {
     if (given?.ef !== undefined) fail('VALIDATION_FAILED', `ef applies to a dense retriever, not '${this.name}'`, `${prefix}approx.ef`);
     const s = this.strategyOf(given);
     if (s.mode === 'approx' && !this.storage.approx)
-      fail('VALIDATION_FAILED', `mode 'approx' needs a collection created with retrievers.${this.name}.approx; this one searches '${this.name}' exactly`, `${prefix}mode`);
+      fail(
+        'VALIDATION_FAILED',
+        `mode 'approx' needs a collection created with retrievers.${this.name}.approx; this one searches '${this.name}' exactly`,
+        `${prefix}mode`,
+      );
     if (s.mode !== 'approx')
       for (const k of ['strategy', 'query_cut', 'rerank', 'heap_factor'] as const)
         if (given?.[k] !== undefined) fail('VALIDATION_FAILED', `${k} applies to mode 'approx'`, `${prefix}approx.${k}`);
     if (s.mode === 'approx' && s.strategy === 'blocks' && !this.storage.approxBlocks)
-      fail('VALIDATION_FAILED', `strategy 'blocks' needs a collection created with retrievers.${this.name}.approx.blocks`, `${prefix}approx.strategy`);
+      fail(
+        'VALIDATION_FAILED',
+        `strategy 'blocks' needs a collection created with retrievers.${this.name}.approx.blocks`,
+        `${prefix}approx.strategy`,
+      );
   }
 
   search(q: EncodedQuery, k: number, candidates: Candidates, strategy?: SearchStrategy): Promise<TopK> {

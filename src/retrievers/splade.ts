@@ -12,7 +12,13 @@ import type { SparseVector } from '../store/document-store.js';
 import { Analyzer } from '../text/analyzer.js';
 import { idf } from '../text/bm25.js';
 import type { EncodedQuery, RetrieverContext, RetrieverKind } from './retriever.js';
-import { parseSparseApprox, parseSparseStrategy, SparseApproxSchema, SparseRetrieverBase, SparseStrategySchema } from './sparse-retriever.js';
+import {
+  parseSparseApprox,
+  parseSparseStrategy,
+  SparseApproxSchema,
+  SparseRetrieverBase,
+  SparseStrategySchema,
+} from './sparse-retriever.js';
 
 /** How a SPLADE retriever encodes queries. */
 export const SPLADE_QUERY_MODES = ['siamese', 'inference-free', 'analyzer'] as const;
@@ -32,7 +38,10 @@ const KEYS = ['model', 'query', 'approx', 'search'];
 /** The document side of every kind that keeps a model's sparse vectors. */
 export async function encodeSparseDocuments(pool: SparseEncoderPool, texts: string[]): Promise<SparseVector[]> {
   const v = await pool.encode(texts);
-  return texts.map((_, i) => ({ terms: v.terms.slice(v.offsets[i], v.offsets[i + 1]), weights: v.weights.slice(v.offsets[i], v.offsets[i + 1]) }));
+  return texts.map((_, i) => ({
+    terms: v.terms.slice(v.offsets[i], v.offsets[i + 1]),
+    weights: v.weights.slice(v.offsets[i], v.offsets[i + 1]),
+  }));
 }
 
 /**
@@ -42,7 +51,8 @@ export async function encodeSparseDocuments(pool: SparseEncoderPool, texts: stri
 export function inferenceFreeQuery(pool: SparseEncoderPool, storage: SparseStorage, pieces: string[]): EncodedQuery {
   const tok = pool.tokenizer;
   const counts = new Map<number, number>();
-  for (const p of pieces) for (const id of tok.ids(p, Number.MAX_SAFE_INTEGER)) if (!tok.isSpecial(id)) counts.set(id, (counts.get(id) ?? 0) + 1);
+  for (const p of pieces)
+    for (const id of tok.ids(p, Number.MAX_SAFE_INTEGER)) if (!tok.isSpecial(id)) counts.set(id, (counts.get(id) ?? 0) + 1);
   return weighTokens(pool, storage, counts, true);
 }
 
@@ -119,7 +129,8 @@ export function parseModel(o: Record<string, unknown>, field: string): string {
 
 export function checkKeys(o: unknown, keys: string[], field: string, what: string): Record<string, unknown> {
   if (o === null || typeof o !== 'object' || Array.isArray(o)) fail('VALIDATION_FAILED', `${field} must be an object with ${what}`, field);
-  for (const k of Object.keys(o)) if (!keys.includes(k)) fail('VALIDATION_FAILED', `unknown property '${k}' (allowed: ${keys.join(', ')})`, `${field}.${k}`);
+  for (const k of Object.keys(o))
+    if (!keys.includes(k)) fail('VALIDATION_FAILED', `unknown property '${k}' (allowed: ${keys.join(', ')})`, `${field}.${k}`);
   return o as Record<string, unknown>;
 }
 
@@ -127,7 +138,11 @@ export const splade: RetrieverKind<SpladeConfig> = {
   name: 'splade',
   configSchema: Type.Object(
     {
-      model: Type.String({ minLength: 1, maxLength: 4096, description: 'Sparse model source, e.g. "dir:models/fixtures/tiny-bert"; documents are encoded with it at ingest.' }),
+      model: Type.String({
+        minLength: 1,
+        maxLength: 4096,
+        description: 'Sparse model source, e.g. "dir:models/fixtures/tiny-bert"; documents are encoded with it at ingest.',
+      }),
       query: Type.Optional(
         Type.Union(
           SPLADE_QUERY_MODES.map((m) => Type.Literal(m)),
@@ -142,13 +157,19 @@ export const splade: RetrieverKind<SpladeConfig> = {
     },
     { additionalProperties: false },
   ),
-  viewSchema: Type.Object({ model: Type.String(), query: Type.String(), approx: Type.Optional(SparseApproxSchema), search: Type.Optional(SparseStrategySchema) }),
+  viewSchema: Type.Object({
+    model: Type.String(),
+    query: Type.String(),
+    approx: Type.Optional(SparseApproxSchema),
+    search: Type.Optional(SparseStrategySchema),
+  }),
 
   parseConfig(raw: unknown, field: string): SpladeConfig {
     const o = checkKeys(raw, KEYS, field, 'a model');
     const model = parseModel(o, field);
     const query = o.query ?? 'siamese';
-    if (!(SPLADE_QUERY_MODES as readonly unknown[]).includes(query)) fail('VALIDATION_FAILED', `query must be one of: ${SPLADE_QUERY_MODES.join(', ')}`, `${field}.query`);
+    if (!(SPLADE_QUERY_MODES as readonly unknown[]).includes(query))
+      fail('VALIDATION_FAILED', `query must be one of: ${SPLADE_QUERY_MODES.join(', ')}`, `${field}.query`);
     const approx = parseSparseApprox(o.approx, `${field}.approx`);
     const search = parseSparseStrategy(o.search, approx, `${field}.search`);
     return { model, query: query as SpladeQueryMode, ...(approx ? { approx } : {}), ...(search ? { search } : {}) };

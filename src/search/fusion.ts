@@ -69,7 +69,8 @@ export interface FusedHit<K> {
 export function minMax(scores: ArrayLike<number>): number[] {
   const n = scores.length;
   if (n === 0) return [];
-  let lo = Infinity, hi = -Infinity;
+  let lo = Infinity,
+    hi = -Infinity;
   for (let i = 0; i < n; i++) {
     lo = Math.min(lo, scores[i]);
     hi = Math.max(hi, scores[i]);
@@ -178,7 +179,11 @@ function defaultCompare<K>(a: K, b: K): number {
  * keys, ascending). Parameters must already be valid (see hybrid.ts for the request's checks);
  * this throws a plain Error on a programming mistake such as a key twice in one list.
  */
-export function fuse<K>(lists: readonly RankedList<K>[], spec: FusionSpec, compare: (a: K, b: K) => number = defaultCompare): FusedHit<K>[] {
+export function fuse<K>(
+  lists: readonly RankedList<K>[],
+  spec: FusionSpec,
+  compare: (a: K, b: K) => number = defaultCompare,
+): FusedHit<K>[] {
   const m = lists.length;
   const weights = lists.map((l) => l.weight ?? 1);
   let divisor = 1;
@@ -193,7 +198,11 @@ export function fuse<K>(lists: readonly RankedList<K>[], spec: FusionSpec, compa
     const n = list.keys.length;
     if (list.scores.length !== n) throw new Error(`list '${list.name}': ${n} keys but ${list.scores.length} scores`);
     const normalized =
-      spec.method === 'convex' ? normalize(list.scores, spec.normalization ?? DEFAULT_NORMALIZATION) : spec.method === 'dbsf' ? distribution(list.scores, spec.clip ?? false) : null;
+      spec.method === 'convex'
+        ? normalize(list.scores, spec.normalization ?? DEFAULT_NORMALIZATION)
+        : spec.method === 'dbsf'
+          ? distribution(list.scores, spec.clip ?? false)
+          : null;
     for (let i = 0; i < n; i++) {
       const key = list.keys[i];
       let hit = byKey.get(key);

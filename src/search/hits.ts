@@ -28,7 +28,13 @@ export function hydrate(c: Collection, docnos: Uint32Array, fields: string[] | u
 }
 
 /** The page `docnos` (with `scores` in the same order) as hits; `explain(j)` explains the j-th. */
-export function pageHits(c: Collection, docnos: Uint32Array, scores: ArrayLike<number>, fields: string[] | undefined, explain?: (j: number) => Hit['explain']): Hit[] {
+export function pageHits(
+  c: Collection,
+  docnos: Uint32Array,
+  scores: ArrayLike<number>,
+  fields: string[] | undefined,
+  explain?: (j: number) => Hit['explain'],
+): Hit[] {
   const read = hydrate(c, docnos, fields);
   const hits: Hit[] = [];
   for (let j = 0; j < docnos.length; j++) {

@@ -15,9 +15,28 @@ import { isPlainObject } from '../collections/documents.js';
 import { fail } from '../errors.js';
 import type { EncodedQuery, Retriever, SearchStrategy } from '../retrievers/retriever.js';
 import { RETRIEVERS } from '../retrievers/registry.js';
-import { DEFAULT_NORMALIZATION, DEFAULT_RRF_K, FUSION_METHODS, fuse, NORMALIZATIONS, type FusionMethod, type FusionSpec, type RankedList } from './fusion.js';
+import {
+  DEFAULT_NORMALIZATION,
+  DEFAULT_RRF_K,
+  FUSION_METHODS,
+  fuse,
+  NORMALIZATIONS,
+  type FusionMethod,
+  type FusionSpec,
+  type RankedList,
+} from './fusion.js';
 import { elapsed, pageHits } from './hits.js';
-import { DEFAULT_WINDOW, MAX_HYBRID_RETRIEVERS, MAX_RRF_K, MAX_WEIGHT, RESULT_WINDOW, strategyOf, type HybridExplain, type SearchRequest, type SearchResponse } from './request.js';
+import {
+  DEFAULT_WINDOW,
+  MAX_HYBRID_RETRIEVERS,
+  MAX_RRF_K,
+  MAX_WEIGHT,
+  RESULT_WINDOW,
+  strategyOf,
+  type HybridExplain,
+  type SearchRequest,
+  type SearchResponse,
+} from './request.js';
 import { page, pickRetriever, topAsync } from './single.js';
 
 interface PlannedRetriever {
@@ -51,7 +70,8 @@ function checkSource(src: Record<string, unknown>, prefix: string): void {
   if (src.vector !== undefined) {
     if (!isPlainObject(src.vector)) fail('INVALID_QUERY', '`vector` must be an object of term -> weight', `${prefix}vector`);
     for (const [t, w] of Object.entries(src.vector))
-      if (!isFiniteNumber(w) || w < 0) fail('INVALID_QUERY', `vector weight of '${t}' must be a finite number >= 0`, `${prefix}vector.${t}`);
+      if (!isFiniteNumber(w) || w < 0)
+        fail('INVALID_QUERY', `vector weight of '${t}' must be a finite number >= 0`, `${prefix}vector.${t}`);
   }
 }
 
@@ -69,29 +89,43 @@ export function hybridFieldError(req: Record<string, unknown>): void {
   entries.forEach((e, i) => {
     const at = `retrievers[${i}]`;
     if (!isPlainObject(e)) fail('VALIDATION_FAILED', `${at} must be an object with a \`name\``, at);
-    for (const key of Object.keys(e)) if (!ENTRY_KEYS.has(key)) fail('VALIDATION_FAILED', `${at}.${key} is not a known property (${[...ENTRY_KEYS].join(', ')})`, `${at}.${key}`);
-    if (typeof e.name !== 'string' || e.name.length === 0 || e.name.length > 64) fail('VALIDATION_FAILED', 'name must be a retriever name of 1 to 64 characters', `${at}.name`);
-    if (!RETRIEVERS.includes(e.name)) fail('UNKNOWN_RETRIEVER', `retriever '${e.name}' is not one this service has (${RETRIEVERS.join(', ')})`, `${at}.name`);
+    for (const key of Object.keys(e))
+      if (!ENTRY_KEYS.has(key))
+        fail('VALIDATION_FAILED', `${at}.${key} is not a known property (${[...ENTRY_KEYS].join(', ')})`, `${at}.${key}`);
+    if (typeof e.name !== 'string' || e.name.length === 0 || e.name.length > 64)
+      fail('VALIDATION_FAILED', 'name must be a retriever name of 1 to 64 characters', `${at}.name`);
+    if (!RETRIEVERS.includes(e.name))
+      fail('UNKNOWN_RETRIEVER', `retriever '${e.name}' is not one this service has (${RETRIEVERS.join(', ')})`, `${at}.name`);
     if (e.window !== undefined && (!Number.isInteger(e.window) || (e.window as number) < 1 || (e.window as number) > RESULT_WINDOW))
       fail('VALIDATION_FAILED', `window must be an integer from 1 to ${RESULT_WINDOW}`, `${at}.window`);
     if (e.weight !== undefined) checkWeight(e.weight, `${at}.weight`, 'weight');
-    if (e.mode !== undefined && e.mode !== 'exact' && e.mode !== 'approx') fail('VALIDATION_FAILED', "mode must be 'exact' or 'approx'", `${at}.mode`);
+    if (e.mode !== undefined && e.mode !== 'exact' && e.mode !== 'approx')
+      fail('VALIDATION_FAILED', "mode must be 'exact' or 'approx'", `${at}.mode`);
     checkSource(e, `${at}.`);
   });
   const f = req.fusion;
   if (f === undefined) return;
   if (!isPlainObject(f)) fail('VALIDATION_FAILED', 'fusion must be an object such as {"method": "rrf", "k": 60}', 'fusion');
   const method = f.method ?? 'rrf';
-  if (typeof method !== 'string' || !(FUSION_METHODS as readonly string[]).includes(method)) fail('VALIDATION_FAILED', `method must be one of: ${FUSION_METHODS.join(', ')}`, 'fusion.method');
+  if (typeof method !== 'string' || !(FUSION_METHODS as readonly string[]).includes(method))
+    fail('VALIDATION_FAILED', `method must be one of: ${FUSION_METHODS.join(', ')}`, 'fusion.method');
   const m = method as FusionMethod;
   for (const key of Object.keys(f)) {
     if (FUSION_KEYS[m].has(key)) continue;
     const owner = (Object.keys(FUSION_KEYS) as FusionMethod[]).find((o) => FUSION_KEYS[o].has(key));
-    fail('VALIDATION_FAILED', owner ? `${key} applies to method '${owner}' only, not '${m}'` : `fusion.${key} is not a known property`, `fusion.${key}`);
+    fail(
+      'VALIDATION_FAILED',
+      owner ? `${key} applies to method '${owner}' only, not '${m}'` : `fusion.${key} is not a known property`,
+      `fusion.${key}`,
+    );
   }
-  if (f.k !== undefined && (!isFiniteNumber(f.k) || f.k < 0 || f.k > MAX_RRF_K)) fail('VALIDATION_FAILED', `k must be a number from 0 to ${MAX_RRF_K}`, 'fusion.k');
+  if (f.k !== undefined && (!isFiniteNumber(f.k) || f.k < 0 || f.k > MAX_RRF_K))
+    fail('VALIDATION_FAILED', `k must be a number from 0 to ${MAX_RRF_K}`, 'fusion.k');
   if (f.clip !== undefined && typeof f.clip !== 'boolean') fail('VALIDATION_FAILED', 'clip must be true or false', 'fusion.clip');
-  if (f.normalization !== undefined && (typeof f.normalization !== 'string' || !(NORMALIZATIONS as readonly string[]).includes(f.normalization)))
+  if (
+    f.normalization !== undefined &&
+    (typeof f.normalization !== 'string' || !(NORMALIZATIONS as readonly string[]).includes(f.normalization))
+  )
     fail('VALIDATION_FAILED', `normalization must be one of: ${NORMALIZATIONS.join(', ')}`, 'fusion.normalization');
   if (f.weights !== undefined) {
     if (!isPlainObject(f.weights)) fail('VALIDATION_FAILED', 'weights must be an object of retriever name -> weight', 'fusion.weights');
@@ -104,24 +138,36 @@ export function hybridFieldError(req: Record<string, unknown>): void {
 export function checkHybridRequest(req: SearchRequest): void {
   const entries = req.retrievers;
   if (entries === undefined) {
-    if (req.fusion !== undefined) fail('VALIDATION_FAILED', '`fusion` applies to a hybrid search: name the retrievers to fuse in `retrievers`', 'fusion');
+    if (req.fusion !== undefined)
+      fail('VALIDATION_FAILED', '`fusion` applies to a hybrid search: name the retrievers to fuse in `retrievers`', 'fusion');
     return;
   }
-  if (req.retriever !== undefined) fail('VALIDATION_FAILED', 'give `retriever` (one retriever) or `retrievers` (a hybrid search), not both', 'retriever');
-  if (req.query !== undefined && req.vector !== undefined) fail('INVALID_QUERY', 'give one of `query` (text) or `vector` (sparse term -> weight), not both', 'query');
+  if (req.retriever !== undefined)
+    fail('VALIDATION_FAILED', 'give `retriever` (one retriever) or `retrievers` (a hybrid search), not both', 'retriever');
+  if (req.query !== undefined && req.vector !== undefined)
+    fail('INVALID_QUERY', 'give one of `query` (text) or `vector` (sparse term -> weight), not both', 'query');
   const seen = new Map<string, number>();
   entries.forEach((e, i) => {
     const at = `retrievers[${i}]`;
-    if (seen.has(e.name)) fail('VALIDATION_FAILED', `retriever '${e.name}' is listed twice (retrievers[${seen.get(e.name)}] and ${at}); each retriever may appear once`, `${at}.name`);
+    if (seen.has(e.name))
+      fail(
+        'VALIDATION_FAILED',
+        `retriever '${e.name}' is listed twice (retrievers[${seen.get(e.name)}] and ${at}); each retriever may appear once`,
+        `${at}.name`,
+      );
     seen.set(e.name, i);
-    if (e.query !== undefined && e.vector !== undefined) fail('INVALID_QUERY', 'give one of `query` (text) or `vector` (sparse term -> weight), not both', `${at}.query`);
-    if (e.dense_vector !== undefined && e.vector !== undefined) fail('INVALID_QUERY', 'give one of `vector` (sparse) or `dense_vector`, not both', `${at}.dense_vector`);
+    if (e.query !== undefined && e.vector !== undefined)
+      fail('INVALID_QUERY', 'give one of `query` (text) or `vector` (sparse term -> weight), not both', `${at}.query`);
+    if (e.dense_vector !== undefined && e.vector !== undefined)
+      fail('INVALID_QUERY', 'give one of `vector` (sparse) or `dense_vector`, not both', `${at}.dense_vector`);
   });
   for (const name of Object.keys(req.fusion?.weights ?? {})) {
     const field = `fusion.weights.${name}`;
     const i = seen.get(name);
-    if (i === undefined) fail('VALIDATION_FAILED', `'${name}' is not one of the request's retrievers (${[...seen.keys()].join(', ')})`, field);
-    if (entries[i].weight !== undefined) fail('VALIDATION_FAILED', `weight of '${name}' is given twice (retrievers[${i}].weight and ${field})`, field);
+    if (i === undefined)
+      fail('VALIDATION_FAILED', `'${name}' is not one of the request's retrievers (${[...seen.keys()].join(', ')})`, field);
+    if (entries[i].weight !== undefined)
+      fail('VALIDATION_FAILED', `weight of '${name}' is given twice (retrievers[${i}].weight and ${field})`, field);
   }
 }
 
@@ -133,9 +179,16 @@ function planHybrid(c: Collection, req: SearchRequest, k: number, offset: number
   const retrievers = req.retrievers!.map((e, i): PlannedRetriever => {
     const at = `retrievers[${i}]`;
     const retriever = pickRetriever(c, e.name, `${at}.name`);
-    const own = retriever.vectorField, other = own === 'vector' ? 'dense_vector' : 'vector';
+    const own = retriever.vectorField,
+      other = own === 'vector' ? 'dense_vector' : 'vector';
     if (e[other] !== undefined)
-      fail('INVALID_QUERY', own === 'vector' ? `retriever '${e.name}' is not dense; \`dense_vector\` applies to a dense retriever` : `retriever '${e.name}' is dense: give \`query\` text or a \`dense_vector\`, not a sparse \`vector\``, `${at}.${other}`);
+      fail(
+        'INVALID_QUERY',
+        own === 'vector'
+          ? `retriever '${e.name}' is not dense; \`dense_vector\` applies to a dense retriever`
+          : `retriever '${e.name}' is dense: give \`query\` text or a \`dense_vector\`, not a sparse \`vector\``,
+        `${at}.${other}`,
+      );
     // The entry's own query or vector, else the request's (for a dense retriever, its dense_vector first).
     const entryHas = e.query !== undefined || e[own] !== undefined;
     const source: PlannedRetriever['source'] = entryHas
@@ -144,7 +197,11 @@ function planHybrid(c: Collection, req: SearchRequest, k: number, offset: number
         ? { dense_vector: req.dense_vector }
         : { query: req.query, [own]: req[own] };
     if (source.query === undefined && source[own] === undefined)
-      fail('INVALID_QUERY', `retriever '${e.name}' ${own === 'dense_vector' ? 'is dense and ' : ''}has no query: give \`query\` or \`${own}\` in the request or in ${at}`, `${at}.query`);
+      fail(
+        'INVALID_QUERY',
+        `retriever '${e.name}' ${own === 'dense_vector' ? 'is dense and ' : ''}has no query: give \`query\` or \`${own}\` in the request or in ${at}`,
+        `${at}.query`,
+      );
     // The entry's own strategy, else the request's.
     const ownStrategy = e.mode !== undefined || e.approx !== undefined;
     const strategy = strategyOf(ownStrategy ? e : req);
@@ -162,7 +219,11 @@ function planHybrid(c: Collection, req: SearchRequest, k: number, offset: number
   if (method === 'convex' && !(retrievers.reduce((s, r) => s + r.weight, 0) > 0))
     fail('VALIDATION_FAILED', 'convex fusion needs at least one retriever with a weight above 0', 'fusion.weights');
   const spec: FusionSpec =
-    method === 'rrf' ? { method, k: f.k ?? DEFAULT_RRF_K } : method === 'convex' ? { method, normalization: f.normalization ?? DEFAULT_NORMALIZATION } : { method, clip: f.clip ?? false };
+    method === 'rrf'
+      ? { method, k: f.k ?? DEFAULT_RRF_K }
+      : method === 'convex'
+        ? { method, normalization: f.normalization ?? DEFAULT_NORMALIZATION }
+        : { method, clip: f.clip ?? false };
   return { retrievers, spec, weights: Object.fromEntries(retrievers.map((r) => [r.name, r.weight])) };
 }
 
@@ -184,7 +245,12 @@ export async function hybridSearchAsync(c: Collection, req: SearchRequest): Prom
       return { ...r, encoded, top: await topAsync(r.retriever, encoded, r.window, candidates, r.strategy) };
     }),
   );
-  const lists: RankedList<number>[] = runs.map((r) => ({ name: r.name, keys: r.top?.docs ?? new Uint32Array(0), scores: r.top?.scores ?? new Float32Array(0), weight: r.weight }));
+  const lists: RankedList<number>[] = runs.map((r) => ({
+    name: r.name,
+    keys: r.top?.docs ?? new Uint32Array(0),
+    scores: r.top?.scores ?? new Float32Array(0),
+    weight: r.weight,
+  }));
   const fused = fuse(lists, plan.spec).slice(offset, offset + k);
   const docs = Uint32Array.from(fused.map((h) => h.key));
   const explain = req.explain
@@ -193,12 +259,19 @@ export async function hybridSearchAsync(c: Collection, req: SearchRequest): Prom
         method: plan.spec.method,
         retrievers: fused[j].sources.map((s, i) => {
           const run = runs[i];
-          const terms = s.rank !== null && run.retriever.shape === 'sparse' ? { terms: run.retriever.explain(run.encoded, fused[j].key) } : {};
+          const terms =
+            s.rank !== null && run.retriever.shape === 'sparse' ? { terms: run.retriever.explain(run.encoded, fused[j].key) } : {};
           return { name: run.name, ...s, ...terms };
         }),
       })
     : undefined;
-  const hits = pageHits(c, docs, fused.map((h) => h.score), req.fields, explain);
+  const hits = pageHits(
+    c,
+    docs,
+    fused.map((h) => h.score),
+    req.fields,
+    explain,
+  );
   return {
     hits,
     retriever: 'hybrid',

@@ -19,6 +19,11 @@ export function searchAsync(c: Collection, req: SearchRequest): Promise<SearchRe
 
 /** Searches on the calling thread (CLI, benchmarks, evaluation): one retriever whose queries need no model. */
 export function search(c: Collection, req: SearchRequest): SearchResponse {
-  if (req.retrievers !== undefined) fail('VALIDATION_FAILED', 'a hybrid search (`retrievers`) runs its retrievers concurrently and is searched through the HTTP API (searchAsync)', 'retrievers');
+  if (req.retrievers !== undefined)
+    fail(
+      'VALIDATION_FAILED',
+      'a hybrid search (`retrievers`) runs its retrievers concurrently and is searched through the HTTP API (searchAsync)',
+      'retrievers',
+    );
   return searchOne(c, req);
 }

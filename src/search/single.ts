@@ -15,14 +15,20 @@ const VECTOR_WORDS = { vector: '`vector` (sparse term -> weight)', dense_vector:
 export function page(req: Pick<SearchRequest, 'k' | 'offset'>): { k: number; offset: number } {
   const k = req.k ?? 10;
   const offset = req.offset ?? 0;
-  if (offset + k > RESULT_WINDOW) fail('RESULT_WINDOW_TOO_LARGE', `offset + k must be at most ${RESULT_WINDOW}, got ${offset + k}`, 'offset');
+  if (offset + k > RESULT_WINDOW)
+    fail('RESULT_WINDOW_TOO_LARGE', `offset + k must be at most ${RESULT_WINDOW}, got ${offset + k}`, 'offset');
   return { k, offset };
 }
 
 /** The collection's retriever `name`; UNKNOWN_RETRIEVER naming `field` otherwise. */
 export function pickRetriever(c: Collection, name: string, field: string): Retriever {
   const r = c.retriever(name);
-  if (!r) fail('UNKNOWN_RETRIEVER', `retriever '${name}' is not available in collection '${c.name}' (available: ${[...c.retrievers.keys()].join(', ')})`, field);
+  if (!r)
+    fail(
+      'UNKNOWN_RETRIEVER',
+      `retriever '${name}' is not available in collection '${c.name}' (available: ${[...c.retrievers.keys()].join(', ')})`,
+      field,
+    );
   return r;
 }
 
@@ -32,7 +38,13 @@ export function matchesNothing(q: EncodedQuery): boolean {
 }
 
 /** Top `k` on a native thread; undefined when nothing can match. */
-export async function topAsync(r: Retriever, q: EncodedQuery, k: number, candidates: Candidates, strategy: SearchStrategy | undefined): Promise<TopK | undefined> {
+export async function topAsync(
+  r: Retriever,
+  q: EncodedQuery,
+  k: number,
+  candidates: Candidates,
+  strategy: SearchStrategy | undefined,
+): Promise<TopK | undefined> {
   if (matchesNothing(q) || candidates.matches === 0) return undefined;
   return r.search(q, k, candidates, strategy);
 }
@@ -49,13 +61,22 @@ interface Plan {
 
 function plan(c: Collection, req: SearchRequest): Plan {
   const t0 = performance.now();
-  if (req.fusion !== undefined) fail('VALIDATION_FAILED', '`fusion` applies to a hybrid search: name the retrievers to fuse in `retrievers`', 'fusion');
+  if (req.fusion !== undefined)
+    fail('VALIDATION_FAILED', '`fusion` applies to a hybrid search: name the retrievers to fuse in `retrievers`', 'fusion');
   const retriever = pickRetriever(c, req.retriever ?? c.config.defaultRetriever, 'retriever');
   const { k, offset } = page(req);
-  const own = retriever.vectorField, other = own === 'vector' ? 'dense_vector' : 'vector';
+  const own = retriever.vectorField,
+    other = own === 'vector' ? 'dense_vector' : 'vector';
   if (req[other] !== undefined)
-    fail('INVALID_QUERY', other === 'dense_vector' ? `\`dense_vector\` applies to a dense retriever, not '${retriever.name}'` : `retriever '${retriever.name}' takes \`query\` text or a \`dense_vector\`, not a sparse \`vector\``, other);
-  if ((req.query === undefined) === (req[own] === undefined)) fail('INVALID_QUERY', `give exactly one of \`query\` (text) or ${VECTOR_WORDS[own]}`, 'query');
+    fail(
+      'INVALID_QUERY',
+      other === 'dense_vector'
+        ? `\`dense_vector\` applies to a dense retriever, not '${retriever.name}'`
+        : `retriever '${retriever.name}' takes \`query\` text or a \`dense_vector\`, not a sparse \`vector\``,
+      other,
+    );
+  if ((req.query === undefined) === (req[own] === undefined))
+    fail('INVALID_QUERY', `give exactly one of \`query\` (text) or ${VECTOR_WORDS[own]}`, 'query');
   const strategy = strategyOf(req);
   retriever.checkStrategy(strategy, '');
   const encoded = retriever.encodeQuery(req, own);
@@ -83,9 +104,14 @@ export function searchOne(c: Collection, req: SearchRequest): SearchResponse {
   const p = plan(c, req);
   if (p.encoded instanceof Promise) {
     p.encoded.catch(() => {});
-    fail('UNKNOWN_RETRIEVER', `retriever '${p.retriever.name}' encodes queries with a model and is searched through the HTTP API (searchAsync)`, 'retriever');
+    fail(
+      'UNKNOWN_RETRIEVER',
+      `retriever '${p.retriever.name}' encodes queries with a model and is searched through the HTTP API (searchAsync)`,
+      'retriever',
+    );
   }
   const q = p.encoded;
-  const top = matchesNothing(q) || p.candidates.matches === 0 ? undefined : p.retriever.searchSync(q, p.offset + p.k, p.candidates, p.strategy);
+  const top =
+    matchesNothing(q) || p.candidates.matches === 0 ? undefined : p.retriever.searchSync(q, p.offset + p.k, p.candidates, p.strategy);
   return respond(c, req, p, q, top);
 }

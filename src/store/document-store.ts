@@ -141,7 +141,11 @@ export class DocumentStore {
     this.count = (this.db.prepare('SELECT count(*) AS n FROM docs').get() as { n: number }).n;
     const seqRow = this.db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'docs'").get() as { seq: number } | undefined;
     this.maxDocno = seqRow?.seq ?? 0;
-    for (const r of this.db.prepare('SELECT id, term, df FROM vocab').iterate() as IterableIterator<{ id: number; term: string; df: number }>)
+    for (const r of this.db.prepare('SELECT id, term, df FROM vocab').iterate() as IterableIterator<{
+      id: number;
+      term: string;
+      df: number;
+    }>)
       this.vocab.set(r.id, r.term, r.df);
   }
 
@@ -201,7 +205,10 @@ export class DocumentStore {
     const newTerms = new Map<string, number>();
     const dfDelta = new Map<number, number>();
     let nextTermId = this.vocab.size;
-    let seq = this.seq, sumDl = this.sumDl, count = this.count, maxDocno = this.maxDocno;
+    let seq = this.seq,
+      sumDl = this.sumDl,
+      count = this.count,
+      maxDocno = this.maxDocno;
     const result: BatchResult = { written: [], removed: [], duplicates: [] };
     const bump = (id: number, d: number) => dfDelta.set(id, (dfDelta.get(id) ?? 0) + d);
 
@@ -265,7 +272,9 @@ export class DocumentStore {
   /** Removes documents by number in one transaction; returns the numbers that were live. */
   removeDocnos(docnos: readonly number[]): number[] {
     const dfDelta = new Map<number, number>();
-    let seq = this.seq, sumDl = this.sumDl, count = this.count;
+    let seq = this.seq,
+      sumDl = this.sumDl,
+      count = this.count;
     const removed: number[] = [];
     this.db.transaction(() => {
       for (const docno of docnos) {
@@ -306,8 +315,15 @@ export class DocumentStore {
 
   /** Many documents in one statement; absent numbers are left out. */
   getMany(docnos: ArrayLike<number>): Map<number, StoredDocument> {
-    const rows = this.st.docsByDocnos.all(JSON.stringify(Array.from(docnos))) as { docno: number; id: string; fields: string; metadata: string }[];
-    return new Map(rows.map((r) => [r.docno, { docno: r.docno, id: r.id, fields: JSON.parse(r.fields), metadata: JSON.parse(r.metadata) }]));
+    const rows = this.st.docsByDocnos.all(JSON.stringify(Array.from(docnos))) as {
+      docno: number;
+      id: string;
+      fields: string;
+      metadata: string;
+    }[];
+    return new Map(
+      rows.map((r) => [r.docno, { docno: r.docno, id: r.id, fields: JSON.parse(r.fields), metadata: JSON.parse(r.metadata) }]),
+    );
   }
 
   get(docno: number): StoredDocument | undefined {
@@ -323,8 +339,13 @@ export class DocumentStore {
 
   /** Live documents written after `seq`, in document-number order (the order the index needs). */
   *vectorsAfter(seq: number): IterableIterator<StoredVector> {
-    const it = this.db.prepare('SELECT docno, dl, bm25_terms, bm25_tfs FROM docs WHERE seq > ? ORDER BY docno').iterate(seq) as IterableIterator<{
-      docno: number; dl: number; bm25_terms: Buffer; bm25_tfs: Buffer;
+    const it = this.db
+      .prepare('SELECT docno, dl, bm25_terms, bm25_tfs FROM docs WHERE seq > ? ORDER BY docno')
+      .iterate(seq) as IterableIterator<{
+      docno: number;
+      dl: number;
+      bm25_terms: Buffer;
+      bm25_tfs: Buffer;
     }>;
     for (const r of it) yield { docno: r.docno, dl: r.dl, terms: blobToU32(r.bm25_terms), tfs: blobToU32(r.bm25_tfs) };
   }

@@ -42,7 +42,12 @@ const ids = (r: { body: { hits: { _id: string }[] } }) => r.body.hits.map((h) =>
 
 describe('sparse approximate search', () => {
   it('shows the build settings and the default strategy in the collection', async () => {
-    expect((await s.req('GET', '/v1/collections/bydefault')).body.retrievers.bm25).toEqual({ k1: 0.9, b: 0.4, approx: { postings: 3 }, search: { mode: 'approx', rerank: 50 } });
+    expect((await s.req('GET', '/v1/collections/bydefault')).body.retrievers.bm25).toEqual({
+      k1: 0.9,
+      b: 0.4,
+      approx: { postings: 3 },
+      search: { mode: 'approx', rerank: 50 },
+    });
     expect((await s.req('GET', '/v1/collections/exact')).body.retrievers.bm25).toEqual({ k1: 0.9, b: 0.4 });
   });
 
@@ -69,7 +74,11 @@ describe('sparse approximate search', () => {
   it("uses the collection's default strategy, which a request may override", async () => {
     // query_cut is a knob of approx: refused where the default is exact, taken where it is approx.
     const refused = await search('pruned', { query: 'alpha', approx: { query_cut: 1 } });
-    expect(refused.body).toMatchObject({ code: 'VALIDATION_FAILED', field: 'approx.query_cut', message: "query_cut applies to mode 'approx'" });
+    expect(refused.body).toMatchObject({
+      code: 'VALIDATION_FAILED',
+      field: 'approx.query_cut',
+      message: "query_cut applies to mode 'approx'",
+    });
     expect((await search('bydefault', { query: 'alpha', approx: { query_cut: 1 } })).status).toBe(200);
     const exactOverride = await search('bydefault', { query: 'alpha beta', mode: 'exact' });
     expect(ids(exactOverride)).toEqual(ids(await search('exact', { query: 'alpha beta' })));
@@ -77,8 +86,14 @@ describe('sparse approximate search', () => {
 
   it('refuses what the collection cannot serve, naming the field', async () => {
     expect((await search('exact', { query: 'alpha', mode: 'approx' })).body).toMatchObject({ code: 'VALIDATION_FAILED', field: 'mode' });
-    expect((await search('pruned', { query: 'alpha', mode: 'approx', approx: { strategy: 'blocks' } })).body).toMatchObject({ code: 'VALIDATION_FAILED', field: 'approx.strategy' });
-    expect((await search('pruned', { query: 'alpha', mode: 'approx', approx: { ef: 10 } })).body).toMatchObject({ code: 'VALIDATION_FAILED', field: 'approx.ef' });
+    expect((await search('pruned', { query: 'alpha', mode: 'approx', approx: { strategy: 'blocks' } })).body).toMatchObject({
+      code: 'VALIDATION_FAILED',
+      field: 'approx.strategy',
+    });
+    expect((await search('pruned', { query: 'alpha', mode: 'approx', approx: { ef: 10 } })).body).toMatchObject({
+      code: 'VALIDATION_FAILED',
+      field: 'approx.ef',
+    });
     expect((await search('pruned', { query: 'alpha', mode: 'fast' })).body).toMatchObject({ code: 'VALIDATION_FAILED', field: 'mode' });
     const hybrid = await search('exact', { query: 'alpha', retrievers: [{ name: 'bm25', mode: 'approx' }] });
     expect(hybrid.body).toMatchObject({ code: 'VALIDATION_FAILED', field: 'retrievers[0].mode' });

@@ -6,11 +6,21 @@ import { ndjson, removeDir, startTestServer, type TestServer } from '../helpers/
 let s: TestServer;
 
 const DOCS = [
-  { _id: 'd1', title: 'Cats and kittens', text: 'Cats purr. Kittens play with yarn.', metadata: { year: 2019, lang: 'en', tags: ['pets', 'cats'] } },
+  {
+    _id: 'd1',
+    title: 'Cats and kittens',
+    text: 'Cats purr. Kittens play with yarn.',
+    metadata: { year: 2019, lang: 'en', tags: ['pets', 'cats'] },
+  },
   { _id: 'd2', title: 'Dogs', text: 'Dogs bark at cats and chase the mail carrier.', metadata: { year: 2020, lang: 'en', tags: ['pets'] } },
   { _id: 'd3', title: 'Solar power', text: 'Photovoltaic cells convert sunlight into electricity.', metadata: { year: 2021, lang: 'en' } },
   { _id: 'd4', title: 'Chats', text: 'Les chats dorment beaucoup.', metadata: { year: 2021, lang: 'fr', tags: ['cats'] } },
-  { _id: 'd5', title: 'Cat genetics', text: 'Coat color in cats is sex-linked; calico cats are mostly female.', metadata: { year: 2022, lang: 'en', score: 4.5 } },
+  {
+    _id: 'd5',
+    title: 'Cat genetics',
+    text: 'Coat color in cats is sex-linked; calico cats are mostly female.',
+    metadata: { year: 2022, lang: 'en', score: 4.5 },
+  },
 ];
 
 beforeAll(async () => {
@@ -39,7 +49,9 @@ describe('collections', () => {
   });
 
   it('lists, refuses duplicates, deletes', async () => {
-    expect((await s.req('POST', '/v1/collections', { name: 'tmp-1', fields: ['body'], retrievers: { bm25: { k1: 1.2, b: 0.75 } } })).status).toBe(201);
+    expect(
+      (await s.req('POST', '/v1/collections', { name: 'tmp-1', fields: ['body'], retrievers: { bm25: { k1: 1.2, b: 0.75 } } })).status,
+    ).toBe(201);
     const dup = await s.req('POST', '/v1/collections', { name: 'tmp-1' });
     expect(dup.status).toBe(409);
     expect(dup.body.code).toBe('COLLECTION_EXISTS');
@@ -64,7 +76,9 @@ describe('search', () => {
 
   it('returns requested fields and metadata', async () => {
     const r = await s.req('POST', '/v1/collections/pets/search', { query: 'photovoltaic', fields: ['title', 'metadata'] });
-    expect(r.body.hits).toEqual([{ _id: 'd3', score: expect.any(Number), fields: { title: 'Solar power' }, metadata: { year: 2021, lang: 'en' } }]);
+    expect(r.body.hits).toEqual([
+      { _id: 'd3', score: expect.any(Number), fields: { title: 'Solar power' }, metadata: { year: 2021, lang: 'en' } },
+    ]);
   });
 
   it('explain gives per-term contributions that sum to the score', async () => {
@@ -80,7 +94,9 @@ describe('search', () => {
 
   it('filters by equality, in, ranges and array membership', async () => {
     const q = async (filter: unknown) =>
-      (await s.req('POST', '/v1/collections/pets/search', { query: 'cats dogs chats solar', k: 10, filter })).body.hits.map((h: { _id: string }) => h._id).sort();
+      (await s.req('POST', '/v1/collections/pets/search', { query: 'cats dogs chats solar', k: 10, filter })).body.hits
+        .map((h: { _id: string }) => h._id)
+        .sort();
     expect(await q({ lang: 'fr' })).toEqual(['d4']);
     expect(await q({ year: { gte: 2020, lt: 2022 } })).toEqual(['d2', 'd3', 'd4']);
     expect(await q({ year: { in: [2019, 2022] } })).toEqual(['d1', 'd5']);
@@ -97,7 +113,9 @@ describe('search', () => {
 
   it('paginates with offset', async () => {
     const all = (await s.req('POST', '/v1/collections/pets/search', { query: 'cats', k: 4 })).body.hits.map((h: { _id: string }) => h._id);
-    const p2 = (await s.req('POST', '/v1/collections/pets/search', { query: 'cats', k: 2, offset: 2 })).body.hits.map((h: { _id: string }) => h._id);
+    const p2 = (await s.req('POST', '/v1/collections/pets/search', { query: 'cats', k: 2, offset: 2 })).body.hits.map(
+      (h: { _id: string }) => h._id,
+    );
     expect(p2).toEqual(all.slice(2, 4));
   });
 
@@ -112,14 +130,24 @@ describe('documents', () => {
     const g = await s.req('GET', '/v1/collections/pets/documents/d3');
     expect(g.body).toEqual({ _id: 'd3', fields: { title: 'Solar power', text: DOCS[2].text }, metadata: { year: 2021, lang: 'en' } });
 
-    const put = await s.req('PUT', '/v1/collections/pets/documents/d6', { title: 'Wind power', text: 'Turbines turn wind into electricity.', metadata: { year: 2023 } });
+    const put = await s.req('PUT', '/v1/collections/pets/documents/d6', {
+      title: 'Wind power',
+      text: 'Turbines turn wind into electricity.',
+      metadata: { year: 2023 },
+    });
     expect(put.status).toBe(201);
     expect(put.body.result).toBe('created');
-    const upd = await s.req('PUT', '/v1/collections/pets/documents/d6', { title: 'Wind energy', text: 'Offshore turbines.', metadata: { year: 2024 } });
+    const upd = await s.req('PUT', '/v1/collections/pets/documents/d6', {
+      title: 'Wind energy',
+      text: 'Offshore turbines.',
+      metadata: { year: 2024 },
+    });
     expect(upd.body.result).toBe('updated');
     const hits = (await s.req('POST', '/v1/collections/pets/search', { query: 'turbines', k: 10 })).body.hits;
     expect(hits.map((h: { _id: string }) => h._id)).toEqual(['d6']);
-    expect((await s.req('POST', '/v1/collections/pets/search', { query: 'electricity', k: 10 })).body.hits.map((h: { _id: string }) => h._id)).toEqual(['d3']);
+    expect(
+      (await s.req('POST', '/v1/collections/pets/search', { query: 'electricity', k: 10 })).body.hits.map((h: { _id: string }) => h._id),
+    ).toEqual(['d3']);
 
     expect((await s.req('DELETE', '/v1/collections/pets/documents/d6')).body).toEqual({ deleted: 1 });
     expect((await s.req('GET', '/v1/collections/pets/documents/d6')).status).toBe(404);
@@ -139,7 +167,9 @@ describe('documents', () => {
     const st = (await s.req('GET', '/v1/collections/upserts')).body.stats;
     expect(st.documents).toBe(1);
     expect((await s.req('POST', '/v1/collections/upserts/search', { query: 'alpha' })).body.hits).toEqual([]);
-    expect((await s.req('POST', '/v1/collections/upserts/search', { query: 'beta' })).body.hits.map((h: { _id: string }) => h._id)).toEqual(['a']);
+    expect((await s.req('POST', '/v1/collections/upserts/search', { query: 'beta' })).body.hits.map((h: { _id: string }) => h._id)).toEqual(
+      ['a'],
+    );
   });
 });
 
@@ -168,7 +198,14 @@ describe('ingest jobs', () => {
 
   it('refuses a repeated _id within one job', async () => {
     await s.req('POST', '/v1/collections', { name: 'dups' });
-    const r = await s.ndjson('/v1/collections/dups/documents?wait=true', ndjson([{ _id: 'x', text: 'first' }, { _id: 'y', text: 'y' }, { _id: 'x', text: 'second' }]));
+    const r = await s.ndjson(
+      '/v1/collections/dups/documents?wait=true',
+      ndjson([
+        { _id: 'x', text: 'first' },
+        { _id: 'y', text: 'y' },
+        { _id: 'x', text: 'second' },
+      ]),
+    );
     expect(r.body.indexed).toBe(2);
     expect(r.body.errors).toEqual([{ line: 3, code: 'DUPLICATE_ID', message: expect.any(String), field: '_id' }]);
     expect((await s.req('GET', '/v1/collections/dups/documents/x')).body.fields.text).toBe('first');
@@ -180,12 +217,16 @@ describe('operations', () => {
     expect((await s.req('GET', '/healthz')).body).toEqual({ status: 'ok' });
     expect((await s.req('GET', '/readyz')).body).toEqual({ status: 'ready' });
     const m = await s.req('GET', '/metrics');
-    expect(m.body).toMatch(/lsr_http_request_duration_seconds_bucket\{method="POST",route="\/v1\/collections\/:name\/search",status="200",le="0.001"\}/);
+    expect(m.body).toMatch(
+      /lsr_http_request_duration_seconds_bucket\{method="POST",route="\/v1\/collections\/:name\/search",status="200",le="0.001"\}/,
+    );
     expect(m.body).toMatch(/lsr_collection_documents\{collection="pets"\} \d+/);
     expect(m.body).toMatch(/lsr_ingest_documents_total\{collection="pets"\} \d+/);
     const o = await s.req('GET', '/openapi.json');
     expect(o.body.openapi).toMatch(/^3\./);
-    expect(Object.keys(o.body.paths)).toEqual(expect.arrayContaining(['/v1/collections', '/v1/collections/{name}/search', '/v1/collections/{name}/documents', '/v1/jobs/{id}']));
+    expect(Object.keys(o.body.paths)).toEqual(
+      expect.arrayContaining(['/v1/collections', '/v1/collections/{name}/search', '/v1/collections/{name}/documents', '/v1/jobs/{id}']),
+    );
     expect(o.body.paths['/v1/collections/{name}/documents'].post.requestBody.content).toHaveProperty('application/x-ndjson');
     expect((await fetch(s.url + '/docs/')).status).toBe(200);
   });

@@ -13,7 +13,11 @@ afterAll(() => {
 });
 
 async function json(url: string, method = 'GET', body?: unknown): Promise<any> {
-  const res = await fetch(url, { method, headers: body ? { 'content-type': 'application/json' } : {}, body: body ? JSON.stringify(body) : undefined });
+  const res = await fetch(url, {
+    method,
+    headers: body ? { 'content-type': 'application/json' } : {},
+    body: body ? JSON.stringify(body) : undefined,
+  });
   return res.json();
 }
 
@@ -38,8 +42,14 @@ describe('crash recovery', () => {
     server = await startChildServer(dataDir, { LSR_BATCH_SIZE: '100' });
     const url = server.url;
     await json(`${url}/v1/collections`, 'POST', { name: 'crash' });
-    const base = Array.from({ length: BASE }, (_, i) => JSON.stringify({ _id: `base${i}`, text: `common original uniqbase${i}` })).join('\n');
-    const first = await fetch(`${url}/v1/collections/crash/documents?wait=true`, { method: 'POST', headers: { 'content-type': 'application/x-ndjson' }, body: base });
+    const base = Array.from({ length: BASE }, (_, i) => JSON.stringify({ _id: `base${i}`, text: `common original uniqbase${i}` })).join(
+      '\n',
+    );
+    const first = await fetch(`${url}/v1/collections/crash/documents?wait=true`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-ndjson' },
+      body: base,
+    });
     expect(((await first.json()) as { indexed: number }).indexed).toBe(BASE);
 
     // A job that keeps streaming: upserts of the base documents, then new ones.
@@ -53,7 +63,12 @@ describe('crash recovery', () => {
         ctrl.enqueue(new TextEncoder().encode(chunk));
       },
     });
-    const upload = fetch(`${url}/v1/collections/crash/documents`, { method: 'POST', headers: { 'content-type': 'application/x-ndjson' }, body, duplex: 'half' } as RequestInit).catch(() => null);
+    const upload = fetch(`${url}/v1/collections/crash/documents`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-ndjson' },
+      body,
+      duplex: 'half',
+    } as RequestInit).catch(() => null);
 
     let reported = 0;
     let jobId = '';
@@ -82,7 +97,10 @@ describe('crash recovery', () => {
     const ids = await allHits(u2, 'common');
     expect(new Set(ids).size).toBe(ids.length);
     expect(ids.length).toBe(stats.documents);
-    const want = new Set([...Array.from({ length: BASE }, (_, i) => `base${i}`), ...Array.from({ length: newCommitted }, (_, i) => `new${i}`)]);
+    const want = new Set([
+      ...Array.from({ length: BASE }, (_, i) => `base${i}`),
+      ...Array.from({ length: newCommitted }, (_, i) => `new${i}`),
+    ]);
     expect(new Set(ids)).toEqual(want);
 
     // Every base document was upserted before the new ones began, and the old versions are gone.
@@ -102,7 +120,11 @@ describe('crash recovery', () => {
     expect(job.indexed).toBeLessThanOrEqual(BASE + newCommitted);
 
     // The server still takes writes after recovery.
-    const more = await fetch(`${u2}/v1/collections/crash/documents?wait=true`, { method: 'POST', headers: { 'content-type': 'application/x-ndjson' }, body: JSON.stringify({ _id: 'after', text: 'common after' }) });
+    const more = await fetch(`${u2}/v1/collections/crash/documents?wait=true`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-ndjson' },
+      body: JSON.stringify({ _id: 'after', text: 'common after' }),
+    });
     expect(((await more.json()) as { indexed: number }).indexed).toBe(1);
     server.child.kill('SIGTERM');
     expect((await server.exited).code).toBe(0);

@@ -39,7 +39,10 @@ async function expected(query: Float32Array, ids = DOCS.map((d) => d._id)): Prom
   const docs = DOCS.filter((d) => ids.includes(d._id));
   const v = await ref.encodeDocuments(docs.map((d) => `${d.title} ${d.text}`));
   const score = (i: number) => v.subarray(i * 64, (i + 1) * 64).reduce((a, x, j) => a + x * query[j], 0);
-  return docs.map((d, i) => ({ id: d._id, s: score(i) })).sort((a, b) => b.s - a.s || (a.id < b.id ? -1 : 1)).map((x) => x.id);
+  return docs
+    .map((d, i) => ({ id: d._id, s: score(i) }))
+    .sort((a, b) => b.s - a.s || (a.id < b.id ? -1 : 1))
+    .map((x) => x.id);
 }
 
 describe('dense collections over HTTP', () => {
@@ -57,7 +60,11 @@ describe('dense collections over HTTP', () => {
     expect(r.body.hits[0]._id).toBe('d7');
     const bad = await search({ k: 1, retrievers: [{ name: 'dense', dense_vector: [1, 2, 3] }] });
     expect(bad.status).toBe(400);
-    expect(bad.body).toMatchObject({ code: 'VALIDATION_FAILED', field: 'retrievers[0].dense_vector', message: "retrievers[0].dense_vector must have 64 numbers (the model's dimension), got 3" });
+    expect(bad.body).toMatchObject({
+      code: 'VALIDATION_FAILED',
+      field: 'retrievers[0].dense_vector',
+      message: "retrievers[0].dense_vector must have 64 numbers (the model's dimension), got 3",
+    });
   });
 
   it('fuses with BM25 and applies the filter to the dense retriever', async () => {
@@ -80,7 +87,10 @@ describe('dense collections over HTTP', () => {
     s = await startTestServer({}, dataDir);
     const again = await search({ query: 'heart disease', k: 5, retrievers: [{ name: 'dense', window: 5 }] });
     expect(again.status).toBe(200);
-    const want = await expected(await ref.encodeQueries(['heart disease']), DOCS.map((d) => d._id).filter((id) => id !== 'd7'));
+    const want = await expected(
+      await ref.encodeQueries(['heart disease']),
+      DOCS.map((d) => d._id).filter((id) => id !== 'd7'),
+    );
     expect(again.body.hits.map((h: { _id: string }) => h._id)).toEqual(want.slice(0, 5));
   });
 });

@@ -16,7 +16,7 @@ afterAll(async () => {
 });
 
 describe('POST /v1/encode', () => {
-  it('returns each text\'s terms as {token, id, weight}, heaviest first, equal to the in-process encoder', async () => {
+  it("returns each text's terms as {token, id, weight}, heaviest first, equal to the in-process encoder", async () => {
     const texts = ['The cats were studying cancer genes.', 'hello world'];
     const r = await s.req('POST', '/v1/encode', { model: MODEL, texts });
     expect(r.status).toBe(200);

@@ -20,13 +20,19 @@ describe('graceful shutdown', () => {
     let sent = 0;
     const body = new ReadableStream<Uint8Array>({
       async pull(ctrl) {
-        const chunk = Array.from({ length: 25 }, (_, j) => JSON.stringify({ _id: `t${sent + j}`, text: `shutdown doc ${sent + j}` })).join('\n') + '\n';
+        const chunk =
+          Array.from({ length: 25 }, (_, j) => JSON.stringify({ _id: `t${sent + j}`, text: `shutdown doc ${sent + j}` })).join('\n') + '\n';
         sent += 25;
         await new Promise((r) => setTimeout(r, 20));
         ctrl.enqueue(new TextEncoder().encode(chunk));
       },
     });
-    const upload = fetch(`${url}/v1/collections/term/documents`, { method: 'POST', headers: { 'content-type': 'application/x-ndjson' }, body, duplex: 'half' } as RequestInit).catch(() => null);
+    const upload = fetch(`${url}/v1/collections/term/documents`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-ndjson' },
+      body,
+      duplex: 'half',
+    } as RequestInit).catch(() => null);
     let reported = 0;
     while (reported < 200) {
       const jobs = ((await (await fetch(`${url}/v1/jobs`)).json()) as { jobs: { indexed: number }[] }).jobs;
@@ -40,9 +46,21 @@ describe('graceful shutdown', () => {
     await upload;
 
     server = await startChildServer(dataDir);
-    const stats = ((await (await fetch(`${server.url}/v1/collections/term`)).json()) as { stats: { documents: number; committed_seq: number; seq: number } }).stats;
+    const stats = (
+      (await (await fetch(`${server.url}/v1/collections/term`)).json()) as {
+        stats: { documents: number; committed_seq: number; seq: number };
+      }
+    ).stats;
     expect(stats.documents).toBeGreaterThanOrEqual(reported);
-    const hits = ((await (await fetch(`${server.url}/v1/collections/term/search`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: 'shutdown', k: 1000 }) })).json()) as { hits: unknown[] }).hits;
+    const hits = (
+      (await (
+        await fetch(`${server.url}/v1/collections/term/search`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ query: 'shutdown', k: 1000 }),
+        })
+      ).json()) as { hits: unknown[] }
+    ).hits;
     expect(hits.length).toBe(Math.min(stats.documents, 1000));
     server.child.kill('SIGTERM');
     expect((await server.exited).code).toBe(0);

@@ -7,7 +7,6 @@ import { TINY_DENSE } from '../encoder/dense/dense-reference.js';
 import { ndjson, removeDir, startTestServer, type TestServer } from '../helpers/server.js';
 import { DOCS } from '../helpers/topic-docs.js';
 
-
 let s: TestServer;
 let ref: DenseEncoder;
 const search = (body: Record<string, unknown>) => s.req('POST', '/v1/collections/all/search', body);
@@ -40,7 +39,9 @@ describe('the dense retriever in search requests', () => {
     const q = await ref.encodeQueries(['heart disease']);
     const v = await ref.encodeDocuments(DOCS.map((d) => `${d.title} ${d.text}`));
     const dim = q.length;
-    const want = DOCS.map((d, i) => ({ id: d._id, s: v.subarray(i * dim, (i + 1) * dim).reduce((a, x, j) => a + x * q[j], 0) })).sort((a, b) => b.s - a.s);
+    const want = DOCS.map((d, i) => ({ id: d._id, s: v.subarray(i * dim, (i + 1) * dim).reduce((a, x, j) => a + x * q[j], 0) })).sort(
+      (a, b) => b.s - a.s,
+    );
     expect(r.body.hits.length).toBe(24);
     r.body.hits.forEach((h: { _id: string; score: number; explain: unknown }, i: number) => {
       expect(h.score).toBeCloseTo(want[i].s, 4);
@@ -68,7 +69,15 @@ describe('the dense retriever in search requests', () => {
 
   it('fuses BM25, SPLADE and dense; explain gives the dense rank and raw score, without terms', async () => {
     const body = { query: 'cats and heart disease', k: 10, explain: true, filter: { year: { gte: 2001 } } };
-    const three = await search({ ...body, retrievers: [{ name: 'bm25', window: 8 }, { name: 'splade', window: 8 }, { name: 'dense', window: 8 }], fusion: { method: 'convex', normalization: 'l2' } });
+    const three = await search({
+      ...body,
+      retrievers: [
+        { name: 'bm25', window: 8 },
+        { name: 'splade', window: 8 },
+        { name: 'dense', window: 8 },
+      ],
+      fusion: { method: 'convex', normalization: 'l2' },
+    });
     expect(three.status, JSON.stringify(three.body)).toBe(200);
     const dense = await search({ ...body, k: 8, retriever: 'dense' });
     for (const h of three.body.hits) {
@@ -86,7 +95,12 @@ describe('the dense retriever in search requests', () => {
     }
     // a dense retriever may get its own vector while BM25 reads the text
     const v = Array.from(await ref.encodeDocuments([`${DOCS[3].title} ${DOCS[3].text}`]));
-    const mixed = await search({ query: 'solar', k: 5, retrievers: [{ name: 'bm25' }, { name: 'dense', dense_vector: v, window: 1 }], fusion: { method: 'rrf' } });
+    const mixed = await search({
+      query: 'solar',
+      k: 5,
+      retrievers: [{ name: 'bm25' }, { name: 'dense', dense_vector: v, window: 1 }],
+      fusion: { method: 'rrf' },
+    });
     expect(mixed.status).toBe(200);
     expect(mixed.body.retrievers).toEqual([
       { name: 'bm25', window: 100, weight: 1, hits: expect.any(Number) },

@@ -8,7 +8,14 @@ import { TINY_MODEL } from '../encoder/fixture.js';
 import { RETRIEVERS } from '../../src/retrievers/registry.js';
 
 const MODEL = `dir:${TINY_MODEL}`;
-const TOPICS = ['cats and kittens', 'dogs bark at cats', 'solar power energy', 'cancer genes in mice', 'heart disease and blood pressure', 'birds sing in trees'];
+const TOPICS = [
+  'cats and kittens',
+  'dogs bark at cats',
+  'solar power energy',
+  'cancer genes in mice',
+  'heart disease and blood pressure',
+  'birds sing in trees',
+];
 // 30 documents mixing the topics, so BM25 and SPLADE rank them differently; metadata.year splits them.
 const DOCS = Array.from({ length: 30 }, (_, i) => ({
   _id: `d${i}`,
@@ -87,11 +94,18 @@ afterAll(async () => {
 describe('hybrid search', () => {
   const query = 'cats with heart disease';
 
-  it('RRF fuses each retriever\'s window (k defaults to 60)', async () => {
+  it("RRF fuses each retriever's window (k defaults to 60)", async () => {
     const bm25 = await single('bm25', query, 8);
     const splade = await single('splade', query, 5);
     expect(bm25.length).toBe(8);
-    const r = await search({ query, k: 10, retrievers: [{ name: 'bm25', window: 8 }, { name: 'splade', window: 5 }] });
+    const r = await search({
+      query,
+      k: 10,
+      retrievers: [
+        { name: 'bm25', window: 8 },
+        { name: 'splade', window: 5 },
+      ],
+    });
     expect(r.status).toBe(200);
     expect(r.body.retriever).toBe('hybrid');
     expect(r.body.fusion).toEqual({ method: 'rrf', k: 60, weights: { bm25: 1, splade: 1 } });
@@ -101,7 +115,15 @@ describe('hybrid search', () => {
     ]);
     expectFused(r.body.hits, rrf([bm25, splade], 60), 10);
     // a document both retrievers ranked first has the highest possible score
-    const both = await search({ query, k: 3, retrievers: [{ name: 'bm25', window: 8 }, { name: 'splade', window: 5 }], fusion: { method: 'rrf', k: 1 } });
+    const both = await search({
+      query,
+      k: 3,
+      retrievers: [
+        { name: 'bm25', window: 8 },
+        { name: 'splade', window: 5 },
+      ],
+      fusion: { method: 'rrf', k: 1 },
+    });
     expectFused(both.body.hits, rrf([bm25, splade], 1), 3);
   });
 
@@ -109,8 +131,23 @@ describe('hybrid search', () => {
     const bm25 = await single('bm25', query, 10);
     const splade = await single('splade', query, 10);
     const want = rrf([bm25, splade], 60, [2, 0.5]);
-    const a = await search({ query, k: 10, retrievers: [{ name: 'bm25', window: 10, weight: 2 }, { name: 'splade', window: 10, weight: 0.5 }] });
-    const b = await search({ query, k: 10, retrievers: [{ name: 'bm25', window: 10 }, { name: 'splade', window: 10 }], fusion: { method: 'rrf', weights: { bm25: 2, splade: 0.5 } } });
+    const a = await search({
+      query,
+      k: 10,
+      retrievers: [
+        { name: 'bm25', window: 10, weight: 2 },
+        { name: 'splade', window: 10, weight: 0.5 },
+      ],
+    });
+    const b = await search({
+      query,
+      k: 10,
+      retrievers: [
+        { name: 'bm25', window: 10 },
+        { name: 'splade', window: 10 },
+      ],
+      fusion: { method: 'rrf', weights: { bm25: 2, splade: 0.5 } },
+    });
     expectFused(a.body.hits, want, 10);
     expect(b.body.hits).toEqual(a.body.hits);
   });
@@ -122,7 +159,10 @@ describe('hybrid search', () => {
       query,
       k: 20,
       explain: true,
-      retrievers: [{ name: 'bm25', window: 6 }, { name: 'splade', window: 6 }],
+      retrievers: [
+        { name: 'bm25', window: 6 },
+        { name: 'splade', window: 6 },
+      ],
       fusion: { method: 'convex', normalization: 'min_max', weights: { bm25: 0.3, splade: 0.7 } },
     });
     expect(r.status).toBe(200);
@@ -153,8 +193,22 @@ describe('hybrid search', () => {
   });
 
   it('z-score, l2 and DBSF answer with their own arithmetic', async () => {
-    for (const fusion of [{ method: 'convex', normalization: 'z_score' }, { method: 'convex', normalization: 'l2' }, { method: 'dbsf' }, { method: 'dbsf', clip: true }]) {
-      const r = await search({ query, k: 10, explain: true, retrievers: [{ name: 'bm25', window: 10 }, { name: 'splade', window: 10 }], fusion });
+    for (const fusion of [
+      { method: 'convex', normalization: 'z_score' },
+      { method: 'convex', normalization: 'l2' },
+      { method: 'dbsf' },
+      { method: 'dbsf', clip: true },
+    ]) {
+      const r = await search({
+        query,
+        k: 10,
+        explain: true,
+        retrievers: [
+          { name: 'bm25', window: 10 },
+          { name: 'splade', window: 10 },
+        ],
+        fusion,
+      });
       expect(r.status).toBe(200);
       expect(r.body.fusion.method).toBe(fusion.method);
       if (fusion.method === 'dbsf') expect(r.body.fusion.clip).toBe('clip' in fusion);
@@ -162,7 +216,8 @@ describe('hybrid search', () => {
       for (let i = 1; i < hits.length; i++) expect(hits[i].score).toBeLessThanOrEqual(hits[i - 1].score);
       for (const h of hits) {
         for (const x of h.explain.retrievers) if (x.rank !== null && fusion.method === 'convex') expect(x.normalized).toBeGreaterThan(0);
-        if ('clip' in fusion) for (const x of h.explain.retrievers) if (x.rank !== null) expect(x.normalized >= 0 && x.normalized <= 1).toBe(true);
+        if ('clip' in fusion)
+          for (const x of h.explain.retrievers) if (x.rank !== null) expect(x.normalized >= 0 && x.normalized <= 1).toBe(true);
       }
     }
   });
@@ -171,14 +226,30 @@ describe('hybrid search', () => {
     const filter = { year: { gte: 2002 } };
     const bm25 = await single('bm25', query, 5, filter);
     const splade = await single('splade', query, 5, filter);
-    const r = await search({ query, k: 10, filter, fields: ['metadata'], retrievers: [{ name: 'bm25', window: 5 }, { name: 'splade', window: 5 }] });
+    const r = await search({
+      query,
+      k: 10,
+      filter,
+      fields: ['metadata'],
+      retrievers: [
+        { name: 'bm25', window: 5 },
+        { name: 'splade', window: 5 },
+      ],
+    });
     expect(r.body.candidates).toBe(DOCS.filter((d) => d.metadata.year >= 2002).length);
     expectFused(r.body.hits, rrf([bm25, splade], 60), 10);
     for (const h of r.body.hits) expect(h.metadata.year).toBeGreaterThanOrEqual(2002);
   });
 
   it('pages through the fused list', async () => {
-    const body = { query, retrievers: [{ name: 'bm25', window: 12 }, { name: 'splade', window: 12 }], fusion: { method: 'dbsf' } };
+    const body = {
+      query,
+      retrievers: [
+        { name: 'bm25', window: 12 },
+        { name: 'splade', window: 12 },
+      ],
+      fusion: { method: 'dbsf' },
+    };
     const all = (await search({ ...body, k: 30 })).body.hits as Hit[];
     expect(all.length).toBeGreaterThan(12);
     const p2 = (await search({ ...body, k: 5, offset: 5 })).body;
@@ -196,11 +267,24 @@ describe('hybrid search', () => {
   it('a retriever may have its own query or vector', async () => {
     const bm25 = await single('bm25', 'solar energy', 10);
     const spl = await search({ vector: { cats: 1.5, heart: 0.5 }, retriever: 'splade', k: 10 });
-    const r = await search({ k: 10, retrievers: [{ name: 'bm25', query: 'solar energy', window: 10 }, { name: 'splade', vector: { cats: 1.5, heart: 0.5 }, window: 10 }] });
+    const r = await search({
+      k: 10,
+      retrievers: [
+        { name: 'bm25', query: 'solar energy', window: 10 },
+        { name: 'splade', vector: { cats: 1.5, heart: 0.5 }, window: 10 },
+      ],
+    });
     expect(r.status).toBe(200);
     expectFused(r.body.hits, rrf([bm25, spl.body.hits], 60), 10);
     // the request's query is the default for retrievers that give none
-    const mixed = await search({ query: 'solar energy', k: 10, retrievers: [{ name: 'bm25', window: 10 }, { name: 'splade', vector: { cats: 1.5, heart: 0.5 }, window: 10 }] });
+    const mixed = await search({
+      query: 'solar energy',
+      k: 10,
+      retrievers: [
+        { name: 'bm25', window: 10 },
+        { name: 'splade', vector: { cats: 1.5, heart: 0.5 }, window: 10 },
+      ],
+    });
     expect(mixed.body.hits).toEqual(r.body.hits);
   });
 
@@ -223,29 +307,167 @@ describe('hybrid search', () => {
 describe('hybrid request errors', () => {
   const base = { query: 'cats', retrievers: [{ name: 'bm25' }, { name: 'splade' }] };
   const cases: [string, Record<string, unknown>, string, string, RegExp, string?][] = [
-    ['unknown retriever', { query: 'cats', retrievers: [{ name: 'bm25' }, { name: 'dense' }] }, 'UNKNOWN_RETRIEVER', 'retrievers[1].name', /retriever 'dense' is not available in collection 'mix' \(available: bm25, splade\)/],
-    ['a retriever no service has', { query: 'cats', retrievers: [{ name: 'colbert' }] }, 'UNKNOWN_RETRIEVER', 'retrievers[0].name', new RegExp(`retriever 'colbert' is not one this service has \\(${RETRIEVERS.join(', ')}\\)`)],
-    ['a retriever twice', { query: 'cats', retrievers: [{ name: 'bm25' }, { name: 'bm25' }] }, 'VALIDATION_FAILED', 'retrievers[1].name', /retriever 'bm25' is listed twice \(retrievers\[0\] and retrievers\[1\]\)/],
-    ['retriever and retrievers', { ...base, retriever: 'bm25' }, 'VALIDATION_FAILED', 'retriever', /give `retriever` \(one retriever\) or `retrievers` \(a hybrid search\), not both/],
-    ['fusion without retrievers', { query: 'cats', fusion: { method: 'rrf' } }, 'VALIDATION_FAILED', 'fusion', /`fusion` applies to a hybrid search/],
-    ['no retrievers', { query: 'cats', retrievers: [] }, 'VALIDATION_FAILED', 'retrievers', /retrievers must be an array of 1 to 8 retrievers/],
-    ['window 0', { query: 'cats', retrievers: [{ name: 'bm25', window: 0 }] }, 'VALIDATION_FAILED', 'retrievers[0].window', /window must be an integer from 1 to 10000/],
-    ['window too large', { query: 'cats', retrievers: [{ name: 'bm25' }, { name: 'splade', window: 10001 }] }, 'VALIDATION_FAILED', 'retrievers[1].window', /window must be an integer from 1 to 10000/],
-    ['negative weight', { ...base, fusion: { method: 'convex', weights: { bm25: -1 } } }, 'VALIDATION_FAILED', 'fusion.weights.bm25', /weight of 'bm25' must be a number from 0 to 1000000/],
-    ['weight of an absent retriever', { ...base, fusion: { method: 'dbsf', weights: { dense: 1 } } }, 'VALIDATION_FAILED', 'fusion.weights.dense', /'dense' is not one of the request's retrievers \(bm25, splade\)/],
-    ['weight given twice', { query: 'cats', retrievers: [{ name: 'bm25', weight: 1 }], fusion: { method: 'rrf', weights: { bm25: 2 } } }, 'VALIDATION_FAILED', 'fusion.weights.bm25', /weight of 'bm25' is given twice \(retrievers\[0\]\.weight and fusion\.weights\.bm25\)/],
-    ['all convex weights 0', { ...base, fusion: { method: 'convex', weights: { bm25: 0, splade: 0 } } }, 'VALIDATION_FAILED', 'fusion.weights', /convex fusion needs at least one retriever with a weight above 0/],
-    ['unknown method', { ...base, fusion: { method: 'borda' } }, 'VALIDATION_FAILED', 'fusion.method', /method must be one of: rrf, convex, dbsf/],
-    ['normalization with rrf', { ...base, fusion: { method: 'rrf', normalization: 'l2' } }, 'VALIDATION_FAILED', 'fusion.normalization', /normalization applies to method 'convex' only, not 'rrf'/],
-    ['clip with rrf', { ...base, fusion: { method: 'rrf', clip: true } }, 'VALIDATION_FAILED', 'fusion.clip', /clip applies to method 'dbsf' only, not 'rrf'/],
-    ['clip not a boolean', { ...base, fusion: { method: 'dbsf', clip: 1 } }, 'VALIDATION_FAILED', 'fusion.clip', /clip must be true or false/],
-    ['k with convex', { ...base, fusion: { method: 'convex', k: 60 } }, 'VALIDATION_FAILED', 'fusion.k', /k applies to method 'rrf' only, not 'convex'/],
-    ['negative rrf k', { ...base, fusion: { method: 'rrf', k: -1 } }, 'VALIDATION_FAILED', 'fusion.k', /k must be a number from 0 to 1000000/],
-    ['unknown normalization', { ...base, fusion: { method: 'convex', normalization: 'max' } }, 'VALIDATION_FAILED', 'fusion.normalization', /normalization must be one of: min_max, z_score, l2/],
-    ['unknown entry key', { query: 'cats', retrievers: [{ name: 'bm25', size: 3 }] }, 'VALIDATION_FAILED', 'retrievers[0].size', /retrievers\[0\]\.size is not a known property/],
-    ['no query anywhere', { retrievers: [{ name: 'bm25', query: 'cats' }, { name: 'splade' }] }, 'INVALID_QUERY', 'retrievers[1].query', /retriever 'splade' has no query/],
-    ['dense_vector for a sparse retriever', { query: 'cats', retrievers: [{ name: 'bm25', dense_vector: [0.5, 0.5] }] }, 'INVALID_QUERY', 'retrievers[0].dense_vector', /retriever 'bm25' is not dense; `dense_vector` applies to a dense retriever/],
-    ['query and vector in one entry', { retrievers: [{ name: 'bm25', query: 'cats', vector: { cats: 1 } }] }, 'INVALID_QUERY', 'retrievers[0].query', /not both/],
+    [
+      'unknown retriever',
+      { query: 'cats', retrievers: [{ name: 'bm25' }, { name: 'dense' }] },
+      'UNKNOWN_RETRIEVER',
+      'retrievers[1].name',
+      /retriever 'dense' is not available in collection 'mix' \(available: bm25, splade\)/,
+    ],
+    [
+      'a retriever no service has',
+      { query: 'cats', retrievers: [{ name: 'colbert' }] },
+      'UNKNOWN_RETRIEVER',
+      'retrievers[0].name',
+      new RegExp(`retriever 'colbert' is not one this service has \\(${RETRIEVERS.join(', ')}\\)`),
+    ],
+    [
+      'a retriever twice',
+      { query: 'cats', retrievers: [{ name: 'bm25' }, { name: 'bm25' }] },
+      'VALIDATION_FAILED',
+      'retrievers[1].name',
+      /retriever 'bm25' is listed twice \(retrievers\[0\] and retrievers\[1\]\)/,
+    ],
+    [
+      'retriever and retrievers',
+      { ...base, retriever: 'bm25' },
+      'VALIDATION_FAILED',
+      'retriever',
+      /give `retriever` \(one retriever\) or `retrievers` \(a hybrid search\), not both/,
+    ],
+    [
+      'fusion without retrievers',
+      { query: 'cats', fusion: { method: 'rrf' } },
+      'VALIDATION_FAILED',
+      'fusion',
+      /`fusion` applies to a hybrid search/,
+    ],
+    [
+      'no retrievers',
+      { query: 'cats', retrievers: [] },
+      'VALIDATION_FAILED',
+      'retrievers',
+      /retrievers must be an array of 1 to 8 retrievers/,
+    ],
+    [
+      'window 0',
+      { query: 'cats', retrievers: [{ name: 'bm25', window: 0 }] },
+      'VALIDATION_FAILED',
+      'retrievers[0].window',
+      /window must be an integer from 1 to 10000/,
+    ],
+    [
+      'window too large',
+      { query: 'cats', retrievers: [{ name: 'bm25' }, { name: 'splade', window: 10001 }] },
+      'VALIDATION_FAILED',
+      'retrievers[1].window',
+      /window must be an integer from 1 to 10000/,
+    ],
+    [
+      'negative weight',
+      { ...base, fusion: { method: 'convex', weights: { bm25: -1 } } },
+      'VALIDATION_FAILED',
+      'fusion.weights.bm25',
+      /weight of 'bm25' must be a number from 0 to 1000000/,
+    ],
+    [
+      'weight of an absent retriever',
+      { ...base, fusion: { method: 'dbsf', weights: { dense: 1 } } },
+      'VALIDATION_FAILED',
+      'fusion.weights.dense',
+      /'dense' is not one of the request's retrievers \(bm25, splade\)/,
+    ],
+    [
+      'weight given twice',
+      { query: 'cats', retrievers: [{ name: 'bm25', weight: 1 }], fusion: { method: 'rrf', weights: { bm25: 2 } } },
+      'VALIDATION_FAILED',
+      'fusion.weights.bm25',
+      /weight of 'bm25' is given twice \(retrievers\[0\]\.weight and fusion\.weights\.bm25\)/,
+    ],
+    [
+      'all convex weights 0',
+      { ...base, fusion: { method: 'convex', weights: { bm25: 0, splade: 0 } } },
+      'VALIDATION_FAILED',
+      'fusion.weights',
+      /convex fusion needs at least one retriever with a weight above 0/,
+    ],
+    [
+      'unknown method',
+      { ...base, fusion: { method: 'borda' } },
+      'VALIDATION_FAILED',
+      'fusion.method',
+      /method must be one of: rrf, convex, dbsf/,
+    ],
+    [
+      'normalization with rrf',
+      { ...base, fusion: { method: 'rrf', normalization: 'l2' } },
+      'VALIDATION_FAILED',
+      'fusion.normalization',
+      /normalization applies to method 'convex' only, not 'rrf'/,
+    ],
+    [
+      'clip with rrf',
+      { ...base, fusion: { method: 'rrf', clip: true } },
+      'VALIDATION_FAILED',
+      'fusion.clip',
+      /clip applies to method 'dbsf' only, not 'rrf'/,
+    ],
+    [
+      'clip not a boolean',
+      { ...base, fusion: { method: 'dbsf', clip: 1 } },
+      'VALIDATION_FAILED',
+      'fusion.clip',
+      /clip must be true or false/,
+    ],
+    [
+      'k with convex',
+      { ...base, fusion: { method: 'convex', k: 60 } },
+      'VALIDATION_FAILED',
+      'fusion.k',
+      /k applies to method 'rrf' only, not 'convex'/,
+    ],
+    [
+      'negative rrf k',
+      { ...base, fusion: { method: 'rrf', k: -1 } },
+      'VALIDATION_FAILED',
+      'fusion.k',
+      /k must be a number from 0 to 1000000/,
+    ],
+    [
+      'unknown normalization',
+      { ...base, fusion: { method: 'convex', normalization: 'max' } },
+      'VALIDATION_FAILED',
+      'fusion.normalization',
+      /normalization must be one of: min_max, z_score, l2/,
+    ],
+    [
+      'unknown entry key',
+      { query: 'cats', retrievers: [{ name: 'bm25', size: 3 }] },
+      'VALIDATION_FAILED',
+      'retrievers[0].size',
+      /retrievers\[0\]\.size is not a known property/,
+    ],
+    [
+      'no query anywhere',
+      { retrievers: [{ name: 'bm25', query: 'cats' }, { name: 'splade' }] },
+      'INVALID_QUERY',
+      'retrievers[1].query',
+      /retriever 'splade' has no query/,
+    ],
+    [
+      'dense_vector for a sparse retriever',
+      { query: 'cats', retrievers: [{ name: 'bm25', dense_vector: [0.5, 0.5] }] },
+      'INVALID_QUERY',
+      'retrievers[0].dense_vector',
+      /retriever 'bm25' is not dense; `dense_vector` applies to a dense retriever/,
+    ],
+    [
+      'query and vector in one entry',
+      { retrievers: [{ name: 'bm25', query: 'cats', vector: { cats: 1 } }] },
+      'INVALID_QUERY',
+      'retrievers[0].query',
+      /not both/,
+    ],
   ];
   for (const [what, body, code, field, message] of cases) {
     it(`${what}: ${code} naming ${field}`, async () => {

@@ -53,8 +53,16 @@ beforeAll(async () => {
   const vecs = asMaps(await enc.encode(DOCS.map((d) => `${d.title} ${d.text}`)), DOCS.length);
   docVecs = new Map(DOCS.map((d, i) => [d._id, vecs[i]]));
   s = await startTestServer();
-  for (const [name, query] of [['sp', 'siamese'], ['free', 'inference-free'], ['words', 'analyzer']]) {
-    const c = await s.req('POST', '/v1/collections', { name, retrievers: { splade: { model: MODEL, query } }, default_retriever: 'splade' });
+  for (const [name, query] of [
+    ['sp', 'siamese'],
+    ['free', 'inference-free'],
+    ['words', 'analyzer'],
+  ]) {
+    const c = await s.req('POST', '/v1/collections', {
+      name,
+      retrievers: { splade: { model: MODEL, query } },
+      default_retriever: 'splade',
+    });
     expect(c.status).toBe(201);
     expect(c.body.retrievers.splade).toEqual({ model: MODEL, query });
     const r = await s.ndjson(`/v1/collections/${name}/documents?wait=true`, ndjson(DOCS));
@@ -76,7 +84,13 @@ describe('collections with a SPLADE model', () => {
     const r = await s.req('POST', '/v1/collections/sp/search', { query, k: 10, explain: true });
     expect(r.status).toBe(200);
     expect(r.body.retriever).toBe('splade');
-    expectRanking(r.body.hits, bruteForce(q, DOCS.map((d) => d._id)));
+    expectRanking(
+      r.body.hits,
+      bruteForce(
+        q,
+        DOCS.map((d) => d._id),
+      ),
+    );
     // explain names model tokens and its contributions add up to the score
     const top = r.body.hits[0];
     const sum = top.explain.terms.reduce((a: number, t: { contribution: number }) => a + t.contribution, 0);
@@ -140,7 +154,16 @@ describe('collections with a SPLADE model', () => {
   it('a vector query names model tokens; BM25 stays available', async () => {
     const r = await s.req('POST', '/v1/collections/sp/search', { vector: { cats: 1, '##ing': 0.5 }, k: 10 });
     expect(r.status).toBe(200);
-    expectRanking(r.body.hits, bruteForce(new Map([[enc.tokenizer.idOf('cats')!, 1], [enc.tokenizer.idOf('##ing')!, 0.5]]), DOCS.map((d) => d._id)));
+    expectRanking(
+      r.body.hits,
+      bruteForce(
+        new Map([
+          [enc.tokenizer.idOf('cats')!, 1],
+          [enc.tokenizer.idOf('##ing')!, 0.5],
+        ]),
+        DOCS.map((d) => d._id),
+      ),
+    );
     const bm25 = await s.req('POST', '/v1/collections/sp/search', { query: 'kittens', retriever: 'bm25' });
     expect(bm25.body.hits.map((h: { _id: string }) => h._id)).toEqual(['d1']);
   });

@@ -13,7 +13,10 @@ const dir = tempDir('lsr-cli-');
 
 async function lsr(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const r = await run(process.execPath, ['--import', 'tsx', 'src/cli/lsr.ts', ...args], { cwd: root, env: { ...process.env, LSR_API_KEYS: '' } });
+    const r = await run(process.execPath, ['--import', 'tsx', 'src/cli/lsr.ts', ...args], {
+      cwd: root,
+      env: { ...process.env, LSR_API_KEYS: '' },
+    });
     return { code: 0, stdout: r.stdout, stderr: r.stderr };
   } catch (e) {
     const err = e as { code: number; stdout: string; stderr: string };
@@ -26,11 +29,14 @@ afterAll(() => removeDir(dir));
 describe('lsr CLI', () => {
   it('indexes a JSONL file, searches it and lists collections', async () => {
     const file = join(dir, 'docs.jsonl');
-    writeFileSync(file, ndjson([
-      { _id: 'a', title: 'Photosynthesis', text: 'Plants turn light into sugar.' },
-      { _id: 'b', title: 'Volcanoes', text: 'Magma rises through the crust.' },
-      { _id: 'c', text: 'bad title type', title: 3 },
-    ]));
+    writeFileSync(
+      file,
+      ndjson([
+        { _id: 'a', title: 'Photosynthesis', text: 'Plants turn light into sugar.' },
+        { _id: 'b', title: 'Volcanoes', text: 'Magma rises through the crust.' },
+        { _id: 'c', text: 'bad title type', title: 3 },
+      ]),
+    );
     const data = join(dir, 'data');
     const idx = await lsr('index', 'science', file, '--data-dir', data);
     expect(idx.code).toBe(1); // one line was rejected: the job is reported, not hidden

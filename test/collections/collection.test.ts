@@ -28,7 +28,10 @@ async function fresh(): Promise<{ dir: string; c: Collection }> {
 const docs = (c: Collection, from: number, n: number, word = 'alpha') =>
   Array.from({ length: n }, (_, i) => prepareDocument({ _id: `d${from + i}`, text: `${word} doc${from + i}` }, c.config, c.analyzer));
 
-const ids = (c: Collection, query: string) => search(c, { query, k: 1000 }).hits.map((h) => h._id).sort();
+const ids = (c: Collection, query: string) =>
+  search(c, { query, k: 1000 })
+    .hits.map((h) => h._id)
+    .sort();
 
 /** Stands in for kill -9: the process would lose memory but not what SQLite and the index committed. */
 function abandon(c: Collection): void {

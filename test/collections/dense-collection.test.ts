@@ -36,10 +36,21 @@ afterAll(async () => {
 
 function logger(): Logger & { warnings: Record<string, unknown>[] } {
   const warnings: Record<string, unknown>[] = [];
-  return { warnings, info() {}, warn: (o) => warnings.push(o as Record<string, unknown>), error: (o) => warnings.push(o as Record<string, unknown>) };
+  return {
+    warnings,
+    info() {},
+    warn: (o) => warnings.push(o as Record<string, unknown>),
+    error: (o) => warnings.push(o as Record<string, unknown>),
+  };
 }
 
-const TEXTS = ['cancer genes in mice', 'the heart disease risk of patients', 'dogs and cats at home', 'learned sparse retrieval of documents', 'a fast search index'];
+const TEXTS = [
+  'cancer genes in mice',
+  'the heart disease risk of patients',
+  'dogs and cats at home',
+  'learned sparse retrieval of documents',
+  'a fast search index',
+];
 
 async function fresh(dense: CollectionSpec['retrievers'] = { dense: { model: MODEL } }): Promise<{ dir: string; c: Collection }> {
   const dir = tempDir('lsr-dense-coll-');
@@ -49,7 +60,9 @@ async function fresh(dense: CollectionSpec['retrievers'] = { dense: { model: MOD
 }
 
 const docs = (c: Collection, from: number, n: number) =>
-  Array.from({ length: n }, (_, i) => prepareDocument({ _id: `d${from + i}`, title: `doc ${from + i}`, text: TEXTS[(from + i) % TEXTS.length] }, c.config, c.analyzer));
+  Array.from({ length: n }, (_, i) =>
+    prepareDocument({ _id: `d${from + i}`, title: `doc ${from + i}`, text: TEXTS[(from + i) % TEXTS.length] }, c.config, c.analyzer),
+  );
 
 /** Document ids by dense score for a query text, best first. */
 async function ranked(c: Collection, query: string, k = 100): Promise<string[]> {
@@ -76,39 +89,91 @@ describe('retrievers.dense config', () => {
 
   it('accepts a model with storage and approx, and fills the defaults', () => {
     expect(buildConfig({ name: 'c', retrievers: { dense: { model: MODEL } } }).retrievers.dense).toEqual({ model: MODEL, storage: 'f32' });
-    expect(buildConfig({ name: 'c', retrievers: { dense: { model: MODEL, storage: 'i8', approx: true } } }).retrievers.dense).toEqual({ model: MODEL, storage: 'i8', approx: {} });
-    expect(buildConfig({ name: 'c', retrievers: { dense: { model: MODEL, approx: { m: 8, ef_construction: 40, seed: 3 } } } }).retrievers.dense).toEqual({
-      model: MODEL, storage: 'f32', approx: { m: 8, ef_construction: 40, seed: 3 },
+    expect(buildConfig({ name: 'c', retrievers: { dense: { model: MODEL, storage: 'i8', approx: true } } }).retrievers.dense).toEqual({
+      model: MODEL,
+      storage: 'i8',
+      approx: {},
+    });
+    expect(
+      buildConfig({ name: 'c', retrievers: { dense: { model: MODEL, approx: { m: 8, ef_construction: 40, seed: 3 } } } }).retrievers.dense,
+    ).toEqual({
+      model: MODEL,
+      storage: 'f32',
+      approx: { m: 8, ef_construction: 40, seed: 3 },
     });
     // The camelCase spelling of earlier releases is still accepted (deprecated) and stored snake_case.
-    expect(buildConfig({ name: 'c', retrievers: { dense: { model: MODEL, approx: { efConstruction: 40 } } } }).retrievers.dense).toEqual({ model: MODEL, storage: 'f32', approx: { ef_construction: 40 } });
+    expect(buildConfig({ name: 'c', retrievers: { dense: { model: MODEL, approx: { efConstruction: 40 } } } }).retrievers.dense).toEqual({
+      model: MODEL,
+      storage: 'f32',
+      approx: { ef_construction: 40 },
+    });
     expect(buildConfig({ name: 'c', retrievers: { dense: { model: MODEL } }, default_retriever: 'dense' }).defaultRetriever).toBe('dense');
   });
 
   it('refuses bad settings with exact messages naming the field', () => {
-    expect(err({ model: 'dir:/nonexistent/model' })).toEqual({ code: 'INVALID_MODEL', field: 'retrievers.dense.model', message: 'model folder /nonexistent/model does not exist' });
-    expect(err({})).toMatchObject({ code: 'INVALID_MODEL', field: 'retrievers.dense.model', message: 'model must be a non-empty string like "dir:/path/to/model"' });
-    expect(err('dir:x')).toEqual({ code: 'VALIDATION_FAILED', field: 'retrievers.dense', message: 'retrievers.dense must be an object with a model' });
-    expect(err({ model: MODEL, storage: 'f16' })).toEqual({ code: 'VALIDATION_FAILED', field: 'retrievers.dense.storage', message: `storage must be 'f32' or 'i8', got "f16"` });
+    expect(err({ model: 'dir:/nonexistent/model' })).toEqual({
+      code: 'INVALID_MODEL',
+      field: 'retrievers.dense.model',
+      message: 'model folder /nonexistent/model does not exist',
+    });
+    expect(err({})).toMatchObject({
+      code: 'INVALID_MODEL',
+      field: 'retrievers.dense.model',
+      message: 'model must be a non-empty string like "dir:/path/to/model"',
+    });
+    expect(err('dir:x')).toEqual({
+      code: 'VALIDATION_FAILED',
+      field: 'retrievers.dense',
+      message: 'retrievers.dense must be an object with a model',
+    });
+    expect(err({ model: MODEL, storage: 'f16' })).toEqual({
+      code: 'VALIDATION_FAILED',
+      field: 'retrievers.dense.storage',
+      message: `storage must be 'f32' or 'i8', got "f16"`,
+    });
     expect(err({ model: MODEL, approx: 'yes' })).toEqual({
-      code: 'VALIDATION_FAILED', field: 'retrievers.dense.approx', message: 'approx must be true or an object of HNSW settings (m, ef_construction, seed), got "yes"',
+      code: 'VALIDATION_FAILED',
+      field: 'retrievers.dense.approx',
+      message: 'approx must be true or an object of HNSW settings (m, ef_construction, seed), got "yes"',
     });
-    expect(err({ model: MODEL, approx: { m: 1 } })).toEqual({ code: 'VALIDATION_FAILED', field: 'retrievers.dense.approx.m', message: 'm must be an integer from 2 to 128, got 1' });
+    expect(err({ model: MODEL, approx: { m: 1 } })).toEqual({
+      code: 'VALIDATION_FAILED',
+      field: 'retrievers.dense.approx.m',
+      message: 'm must be an integer from 2 to 128, got 1',
+    });
     expect(err({ model: MODEL, approx: { m: 32, ef_construction: 16 } })).toEqual({
-      code: 'VALIDATION_FAILED', field: 'retrievers.dense.approx.ef_construction', message: 'ef_construction must be an integer from 32 to 10000, got 16',
+      code: 'VALIDATION_FAILED',
+      field: 'retrievers.dense.approx.ef_construction',
+      message: 'ef_construction must be an integer from 32 to 10000, got 16',
     });
-    expect(err({ model: MODEL, approx: { m: 32, efConstruction: 16 } })).toMatchObject({ field: 'retrievers.dense.approx.efConstruction', message: 'efConstruction must be an integer from 32 to 10000, got 16' });
-    expect(err({ model: MODEL, approx: { ef: 3 } })).toEqual({ code: 'VALIDATION_FAILED', field: 'retrievers.dense.approx.ef', message: "unknown property 'ef' (allowed: m, ef_construction, seed)" });
-    expect(err({ model: MODEL, dim: 64 })).toEqual({ code: 'VALIDATION_FAILED', field: 'retrievers.dense.dim', message: "unknown property 'dim' (allowed: model, storage, approx)" });
-    expect(() => buildConfig({ name: 'c', default_retriever: 'dense' })).toThrow(expect.objectContaining({ code: 'UNKNOWN_RETRIEVER', message: "default_retriever 'dense' is not one of: bm25" }));
+    expect(err({ model: MODEL, approx: { m: 32, efConstruction: 16 } })).toMatchObject({
+      field: 'retrievers.dense.approx.efConstruction',
+      message: 'efConstruction must be an integer from 32 to 10000, got 16',
+    });
+    expect(err({ model: MODEL, approx: { ef: 3 } })).toEqual({
+      code: 'VALIDATION_FAILED',
+      field: 'retrievers.dense.approx.ef',
+      message: "unknown property 'ef' (allowed: m, ef_construction, seed)",
+    });
+    expect(err({ model: MODEL, dim: 64 })).toEqual({
+      code: 'VALIDATION_FAILED',
+      field: 'retrievers.dense.dim',
+      message: "unknown property 'dim' (allowed: model, storage, approx)",
+    });
+    expect(() => buildConfig({ name: 'c', default_retriever: 'dense' })).toThrow(
+      expect.objectContaining({ code: 'UNKNOWN_RETRIEVER', message: "default_retriever 'dense' is not one of: bm25" }),
+    );
   });
 
   it('a model that does not load fails the create before anything is on disk', async () => {
     const dir = tempDir('lsr-dense-coll-');
     dirs.push(dir);
     const sparse = `dir:${fileURLToPath(new URL('../../models/fixtures/tiny-bert', import.meta.url))}`;
-    await expect(Collection.create(join(dir, 'c'), buildConfig({ name: 'c', retrievers: { dense: { model: sparse } } }), logger(), encoders)).rejects.toMatchObject({
-      code: 'INVALID_MODEL', field: 'retrievers.dense.model',
+    await expect(
+      Collection.create(join(dir, 'c'), buildConfig({ name: 'c', retrievers: { dense: { model: sparse } } }), logger(), encoders),
+    ).rejects.toMatchObject({
+      code: 'INVALID_MODEL',
+      field: 'retrievers.dense.model',
     });
     expect(readdirSync(dir)).toEqual([]);
   });
@@ -120,14 +185,20 @@ describe('dense collection', () => {
     await c.write(docs(c, 0, 10), 'job');
     const texts = Array.from({ length: 10 }, (_, i) => `doc ${i} ${TEXTS[i % TEXTS.length]}`);
     const want = await ref.encodeDocuments(texts);
-    for (let i = 0; i < 10; i++) expect(Array.from(storeOf(c).denseVector('dense', storeOf(c).docnoOf(`d${i}`)!)!)).toEqual(Array.from(want.subarray(i * 64, (i + 1) * 64)));
+    for (let i = 0; i < 10; i++)
+      expect(Array.from(storeOf(c).denseVector('dense', storeOf(c).docnoOf(`d${i}`)!)!)).toEqual(
+        Array.from(want.subarray(i * 64, (i + 1) * 64)),
+      );
     const r = denseOf(c)!;
     expect(r.dim).toBe(64);
     // The query is encoded with the query prompt, and the scores are inner products with the stored vectors.
     const q = await r.encodeText('cancer genes');
     expect(Array.from(q)).toEqual(Array.from(await ref.encodeQueries(['cancer genes'])));
     const top = r.search(q, { k: 10 });
-    const dot = (docno: number) => storeOf(c).denseVector('dense', docno)!.reduce((s, x, j) => s + x * q[j], 0);
+    const dot = (docno: number) =>
+      storeOf(c)
+        .denseVector('dense', docno)!
+        .reduce((s, x, j) => s + x * q[j], 0);
     expect(top.docs.length).toBe(10);
     for (let i = 0; i < 10; i++) expect(top.scores[i]).toBeCloseTo(dot(top.docs[i]), 5);
     for (let i = 1; i < 10; i++) expect(top.scores[i]).toBeLessThanOrEqual(top.scores[i - 1]);
@@ -143,9 +214,19 @@ describe('dense collection', () => {
     const r = denseOf(c)!;
     const v = Array.from(storeOf(c).denseVector('dense', storeOf(c).docnoOf('d2')!)!);
     expect(storeOf(c).idOf(r.search(r.encodeVector(v), { k: 1 }).docs[0])).toBe('d2');
-    expect(() => r.encodeVector([1, 2])).toThrow(expect.objectContaining({ code: 'VALIDATION_FAILED', field: 'dense_vector', message: "dense_vector must have 64 numbers (the model's dimension), got 2" }));
-    expect(() => r.encodeVector('1,2')).toThrow(expect.objectContaining({ field: 'dense_vector', message: 'dense_vector must be an array of 64 numbers' }));
-    expect(() => r.encodeVector([...v.slice(0, 63), 'x'])).toThrow(expect.objectContaining({ field: 'dense_vector[63]', message: 'dense_vector[63] must be a finite number, got "x"' }));
+    expect(() => r.encodeVector([1, 2])).toThrow(
+      expect.objectContaining({
+        code: 'VALIDATION_FAILED',
+        field: 'dense_vector',
+        message: "dense_vector must have 64 numbers (the model's dimension), got 2",
+      }),
+    );
+    expect(() => r.encodeVector('1,2')).toThrow(
+      expect.objectContaining({ field: 'dense_vector', message: 'dense_vector must be an array of 64 numbers' }),
+    );
+    expect(() => r.encodeVector([...v.slice(0, 63), 'x'])).toThrow(
+      expect.objectContaining({ field: 'dense_vector[63]', message: 'dense_vector[63] must be a finite number, got "x"' }),
+    );
     expect(() => r.search(r.encodeVector(v), { k: 1, mode: 'approx' })).toThrow(expect.objectContaining({ field: 'mode' }));
     await c.close();
   });
@@ -159,7 +240,9 @@ describe('dense collection', () => {
     const all = await ranked(c, 'anything');
     expect(all.sort()).toEqual(['d0', 'd2', 'd3', 'd4', 'd5', 'd6', 'd7', 'd8', 'd9']);
     // d0's vector is its new text's.
-    expect(Array.from(storeOf(c).denseVector('dense', storeOf(c).docnoOf('d0')!)!)).toEqual(Array.from(await ref.encodeDocuments(['replaced a fast search index'])));
+    expect(Array.from(storeOf(c).denseVector('dense', storeOf(c).docnoOf('d0')!)!)).toEqual(
+      Array.from(await ref.encodeDocuments(['replaced a fast search index'])),
+    );
     const filter = new Uint8Array(Math.ceil((storeOf(c).highestDocno + 1) / 8));
     const keep = storeOf(c).docnoOf('d7')!;
     filter[keep >> 3] |= 1 << (keep & 7);
@@ -182,7 +265,9 @@ describe('dense collection', () => {
     expect(denseOf(again)!.index.size).toBe(29);
     expect(await ranked(again, 'heart disease')).toEqual(before);
     const q = await denseOf(again)!.encodeText('heart disease');
-    expect(Array.from(denseOf(again)!.search(q, { k: 5, mode: 'approx', ef: 64 }).docs)).toEqual(Array.from(denseOf(again)!.search(q, { k: 5, mode: 'exact' }).docs));
+    expect(Array.from(denseOf(again)!.search(q, { k: 5, mode: 'approx', ef: 64 }).docs)).toEqual(
+      Array.from(denseOf(again)!.search(q, { k: 5, mode: 'exact' }).docs),
+    );
     await again.close();
   });
 
@@ -194,7 +279,8 @@ describe('dense collection', () => {
     expect(denseOf(i8)!.index.storage).toBe('i8');
     expect(denseOf(i8)!.index.approx).not.toBeNull();
     const q = await denseOf(f32)!.encodeText('learned sparse retrieval');
-    const a = denseOf(f32)!.search(q, { k: 5 }), b = denseOf(i8)!.search(q, { k: 5, mode: 'exact' });
+    const a = denseOf(f32)!.search(q, { k: 5 }),
+      b = denseOf(i8)!.search(q, { k: 5, mode: 'exact' });
     // Same store numbering in both collections; i8 scores are within its rounding bound of f32's.
     expect(Array.from(b.docs).slice(0, 3)).toEqual(Array.from(a.docs).slice(0, 3));
     for (let i = 0; i < 5; i++) expect(Math.abs(b.scores[i] - a.scores[i])).toBeLessThan(0.02);
@@ -246,7 +332,8 @@ describe('dense collection', () => {
     const file = join(dir, 'writer.mts');
     writeFileSync(file, script);
     const child = spawn(process.execPath, ['--import', 'tsx', file], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    let acked = 0, stderr = '';
+    let acked = 0,
+      stderr = '';
     child.stderr.on('data', (d) => (stderr += d));
     await new Promise<void>((resolve, reject) => {
       child.stdout.on('data', (d: Buffer) => {

@@ -16,7 +16,10 @@ const dirs: string[] = [];
 afterEach(() => dirs.splice(0).forEach(removeDir));
 
 const lines = (from: number, n: number) =>
-  Array.from({ length: n }, (_, i) => JSON.stringify({ _id: `d${from + i}`, title: `doc ${from + i}`, text: `cats and dogs number ${from + i}` }) + '\n').join('');
+  Array.from(
+    { length: n },
+    (_, i) => JSON.stringify({ _id: `d${from + i}`, title: `doc ${from + i}`, text: `cats and dogs number ${from + i}` }) + '\n',
+  ).join('');
 
 function busyWait(ms: number): void {
   const end = performance.now() + ms;

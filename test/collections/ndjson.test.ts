@@ -4,7 +4,8 @@ import { readLines } from '../../src/collections/ndjson.js';
 
 async function lines(chunks: string[], max = 100) {
   const out: { number: number; text?: string; length: number }[] = [];
-  for await (const l of readLines(Readable.from(chunks.map((c) => Buffer.from(c))), max)) out.push({ number: l.number, text: l.bytes?.toString(), length: l.length });
+  for await (const l of readLines(Readable.from(chunks.map((c) => Buffer.from(c))), max))
+    out.push({ number: l.number, text: l.bytes?.toString(), length: l.length });
   return out;
 }
 

@@ -23,7 +23,11 @@ beforeAll(async () => {
   );
   await writeFile(
     join(dir, 'queries.jsonl'),
-    [{ _id: 'q1', text: 'first', metadata: {} }, { _id: 'q2', text: 'second' }, { _id: 'q3', text: 'third' }]
+    [
+      { _id: 'q1', text: 'first', metadata: {} },
+      { _id: 'q2', text: 'second' },
+      { _id: 'q3', text: 'third' },
+    ]
       .map((q) => JSON.stringify(q))
       .join('\n'),
   );
@@ -59,9 +63,11 @@ describe('BEIR loaders', () => {
     const bad = join(dir, 'bad.jsonl');
     await writeFile(bad, '{"_id": "x"}\n{not json}\n');
     const it2 = streamCorpus(bad);
-    await expect((async () => {
-      for await (const _ of it2) void _;
-    })()).rejects.toThrow(/bad\.jsonl:2: invalid JSON/);
+    await expect(
+      (async () => {
+        for await (const _ of it2) void _;
+      })(),
+    ).rejects.toThrow(/bad\.jsonl:2: invalid JSON/);
   });
   it('rejects judged queries that have no text', async () => {
     await writeFile(join(dir, 'qrels', 'orphan.tsv'), 'query-id\tcorpus-id\tscore\nq9\td1\t1\n');

@@ -14,8 +14,14 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'lsr-eval-cmd-'));
   const data = join(dir, 'toy');
   await mkdir(join(data, 'qrels'), { recursive: true });
-  await writeFile(join(data, 'corpus.jsonl'), ['a', 'b', 'c', 'd'].map((id) => JSON.stringify({ _id: id, title: '', text: id })).join('\n'));
-  await writeFile(join(data, 'queries.jsonl'), ['q1', 'q2', 'q3', 'q4'].map((id) => JSON.stringify({ _id: id, text: `text of ${id}` })).join('\n'));
+  await writeFile(
+    join(data, 'corpus.jsonl'),
+    ['a', 'b', 'c', 'd'].map((id) => JSON.stringify({ _id: id, title: '', text: id })).join('\n'),
+  );
+  await writeFile(
+    join(data, 'queries.jsonl'),
+    ['q1', 'q2', 'q3', 'q4'].map((id) => JSON.stringify({ _id: id, text: `text of ${id}` })).join('\n'),
+  );
   // q4 has no judgments; q3 is judged but neither run answers it.
   await writeFile(join(data, 'qrels', 'test.tsv'), 'query-id\tcorpus-id\tscore\nq1\ta\t2\nq1\tb\t1\nq2\tc\t1\nq3\td\t1\n');
   await writeFile(join(dir, 'one.trec'), 'q1 Q0 b 1 3 x\nq1 Q0 a 2 2 x\nq2 Q0 d 1 1 x\nq2 Q0 c 2 1 x\nq4 Q0 a 1 1 x\n');
@@ -48,7 +54,18 @@ async function capture(argv: string[]): Promise<{ code: number; out: string; err
 describe('lsr eval with trec: runs', () => {
   it('writes runs, metrics.json, report.md and plot.svg, and prints the JSON line last', async () => {
     const out = join(dir, 'out');
-    const r = await capture(['--dataset', join(dir, 'toy'), '--retriever', `trec:${join(dir, 'one.trec')}`, '--retriever', `trec:${join(dir, 'two.trec')}`, '--out', out, '--json', '--no-progress']);
+    const r = await capture([
+      '--dataset',
+      join(dir, 'toy'),
+      '--retriever',
+      `trec:${join(dir, 'one.trec')}`,
+      '--retriever',
+      `trec:${join(dir, 'two.trec')}`,
+      '--out',
+      out,
+      '--json',
+      '--no-progress',
+    ]);
     expect(r.err).toContain('4 documents, 3 judged queries (of 4)');
     expect(r.code).toBe(0);
     const lines = r.out.trim().split('\n');
@@ -86,7 +103,17 @@ describe('lsr eval with trec: runs', () => {
 
   it('takes trec_eval -m style measure lists', async () => {
     const out = join(dir, 'out-measures');
-    const r = await capture(['--dataset', join(dir, 'toy'), '--retriever', `trec:${join(dir, 'two.trec')}`, '--out', out, '--measures', 'ndcg_cut.1,3;P_1,map', '--no-progress']);
+    const r = await capture([
+      '--dataset',
+      join(dir, 'toy'),
+      '--retriever',
+      `trec:${join(dir, 'two.trec')}`,
+      '--out',
+      out,
+      '--measures',
+      'ndcg_cut.1,3;P_1,map',
+      '--no-progress',
+    ]);
     expect(r.code).toBe(0);
     const metrics = JSON.parse(await readFile(join(out, 'metrics.json'), 'utf8'));
     // The four summary measures are always added after the requested ones.

@@ -65,20 +65,42 @@ describe('lsr eval through the service', () => {
     const config = loadConfig({}, { host: '127.0.0.1', port: '0', 'data-dir': join(dir, 'server-data'), 'log-level': 'warn' });
     const server: RunningServer = await startServer({ ...config, logLevel: 'silent' });
     try {
-      const first = await runEval({ dataset: data, retrievers: ['bm25', 'bm25:k1=1.2,b=0.75'], out: join(dir, 'out-remote'), server: server.url, ...quiet });
+      const first = await runEval({
+        dataset: data,
+        retrievers: ['bm25', 'bm25:k1=1.2,b=0.75'],
+        out: join(dir, 'out-remote'),
+        server: server.url,
+        ...quiet,
+      });
       expect(first.retrievers).toEqual(inProcess.retrievers);
       const logs: string[] = [];
-      const again = await runEval({ dataset: data, retrievers: ['bm25'], out: join(dir, 'out-reuse'), server: server.url, reuse: true, progress: false, log: (l) => logs.push(l) });
+      const again = await runEval({
+        dataset: data,
+        retrievers: ['bm25'],
+        out: join(dir, 'out-reuse'),
+        server: server.url,
+        reuse: true,
+        progress: false,
+        log: (l) => logs.push(l),
+      });
       expect(logs.some((l) => l.includes('reusing collection'))).toBe(true);
       expect(again.retrievers[0]).toEqual(inProcess.retrievers[0]);
       // An existing collection named in the spec is searched as it is.
       const client = new ServiceClient(server.url, null);
-      const names = ((await (await fetch(`${server.url}/v1/collections`)).json()) as { collections?: Array<{ name: string }> } | Array<{ name: string }>);
-      const list = Array.isArray(names) ? names : names.collections ?? [];
+      const names = (await (await fetch(`${server.url}/v1/collections`)).json()) as
+        | { collections?: Array<{ name: string }> }
+        | Array<{ name: string }>;
+      const list = Array.isArray(names) ? names : (names.collections ?? []);
       const name = list.map((c) => c.name).find((n) => n.startsWith('eval-toy-'));
       expect(name).toBeDefined();
       expect(await client.getCollection(name!)).not.toBeNull();
-      const named = await runEval({ dataset: data, retrievers: [`bm25:collection=${name}`], out: join(dir, 'out-named'), server: server.url, ...quiet });
+      const named = await runEval({
+        dataset: data,
+        retrievers: [`bm25:collection=${name}`],
+        out: join(dir, 'out-named'),
+        server: server.url,
+        ...quiet,
+      });
       expect(named.retrievers[0].ndcg_cut_10).toBeCloseTo(2 / 3, 12);
       await expect(
         runEval({ dataset: data, retrievers: ['bm25:collection=missing'], out: join(dir, 'out-missing'), server: server.url, ...quiet }),
@@ -95,11 +117,20 @@ describe('lsr eval through the service', () => {
       const saved = process.env.LSR_API_KEY;
       delete process.env.LSR_API_KEY;
       try {
-        await expect(runEval({ dataset: data, retrievers: ['bm25'], out: join(dir, 'out-noauth'), server: server.url, ...quiet })).rejects.toThrow(/HTTP 401/);
+        await expect(
+          runEval({ dataset: data, retrievers: ['bm25'], out: join(dir, 'out-noauth'), server: server.url, ...quiet }),
+        ).rejects.toThrow(/HTTP 401/);
       } finally {
         if (saved !== undefined) process.env.LSR_API_KEY = saved;
       }
-      const ok = await runEval({ dataset: data, retrievers: ['bm25'], out: join(dir, 'out-auth'), server: server.url, apiKey: 'sekret', ...quiet });
+      const ok = await runEval({
+        dataset: data,
+        retrievers: ['bm25'],
+        out: join(dir, 'out-auth'),
+        server: server.url,
+        apiKey: 'sekret',
+        ...quiet,
+      });
       expect(ok.retrievers[0].ndcg_cut_10).toBeCloseTo(2 / 3, 12);
     } finally {
       await server.close();

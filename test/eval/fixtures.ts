@@ -11,8 +11,26 @@ export { prng };
 
 // Ids chosen so that numeric, case, accented, private-use (U+E000) and astral characters meet in ties.
 const DOC_IDS = [
-  'd1', 'd2', 'd9', 'd10', 'd11', 'D1', 'a', 'B', 'b', 'zz', 'é', 'e\u0301', '\uE000x', '\u{1D538}x',
-  '100', '99', 'doc-7', 'doc_7', 'x', 'y',
+  'd1',
+  'd2',
+  'd9',
+  'd10',
+  'd11',
+  'D1',
+  'a',
+  'B',
+  'b',
+  'zz',
+  'é',
+  'e\u0301',
+  '\uE000x',
+  '\u{1D538}x',
+  '100',
+  '99',
+  'doc-7',
+  'doc_7',
+  'x',
+  'y',
 ];
 
 export interface Fixture {
@@ -49,8 +67,10 @@ export function makeFixture(seed: number): Fixture {
       for (let i = 0; i < nd; i++) {
         const doc = pick(DOC_IDS);
         let score: number;
-        if (style < 0.3) score = pick([0, 1, 2, 3, -1]); // many exact ties
-        else if (style < 0.5) score = pick([1, 1000]) + pick([0, 1e-9, 2e-8, 5e-8, 2e-5, 1e-3]); // float32 ties
+        if (style < 0.3)
+          score = pick([0, 1, 2, 3, -1]); // many exact ties
+        else if (style < 0.5)
+          score = pick([1, 1000]) + pick([0, 1e-9, 2e-8, 5e-8, 2e-5, 1e-3]); // float32 ties
         else score = Math.round((rnd() * 20 - 5) * 1e6) / 1e6;
         r.set(doc, score);
       }

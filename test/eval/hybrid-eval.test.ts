@@ -18,7 +18,11 @@ beforeAll(async () => {
   data = join(dir, 'toy');
   await mkdir(join(data, 'qrels'), { recursive: true });
   const topics = ['apple orchards', 'banana plantations', 'cherry blossoms', 'car engines', 'heart disease', 'solar power'];
-  const docs = Array.from({ length: 24 }, (_, i) => ({ _id: `d${i}`, title: topics[i % 6], text: `${topics[(i * 5 + 2) % 6]} and ${topics[(i + 1) % 6]} ${i}` }));
+  const docs = Array.from({ length: 24 }, (_, i) => ({
+    _id: `d${i}`,
+    title: topics[i % 6],
+    text: `${topics[(i * 5 + 2) % 6]} and ${topics[(i + 1) % 6]} ${i}`,
+  }));
   await writeFile(join(data, 'corpus.jsonl'), docs.map((d) => JSON.stringify(d)).join('\n') + '\n');
   const queries = topics.map((t, i) => ({ _id: `q${i}`, text: t }));
   await writeFile(join(data, 'queries.jsonl'), queries.map((q) => JSON.stringify(q)).join('\n') + '\n');
@@ -71,7 +75,24 @@ describe('the hybrid preset', () => {
   it('runs BM25, SPLADE and their fusions in one go, and compares the best fusion with the best single retriever', async () => {
     const out = join(dir, 'out');
     const dataDir = join(dir, 'db');
-    const r = await capture(['--dataset', data, '--preset', 'hybrid', '--splade-model', `dir:${TINY_MODEL}`, '--dense-model', 'none', '--out', out, '--data-dir', dataDir, '--k', '50', '--json', '--no-progress']);
+    const r = await capture([
+      '--dataset',
+      data,
+      '--preset',
+      'hybrid',
+      '--splade-model',
+      `dir:${TINY_MODEL}`,
+      '--dense-model',
+      'none',
+      '--out',
+      out,
+      '--data-dir',
+      dataDir,
+      '--k',
+      '50',
+      '--json',
+      '--no-progress',
+    ]);
     expect(r.err).not.toMatch(/lsr eval:/);
     expect(r.code).toBe(0);
     const lines = r.out.trim().split('\n');
@@ -108,7 +129,8 @@ describe('the hybrid preset', () => {
     const splade = await readRun(join(out, files.find((f) => f.startsWith('run.2.'))!));
     const rrf = await readRun(join(out, files.find((f) => f.startsWith('run.3.'))!));
     for (const [q, fused] of rrf) {
-      const a = bm25.get(q) ?? new Map(), b = splade.get(q) ?? new Map();
+      const a = bm25.get(q) ?? new Map(),
+        b = splade.get(q) ?? new Map();
       expect(new Set(fused.keys())).toEqual(new Set([...a.keys(), ...b.keys()]));
       for (const [d, score] of fused) {
         const bound = (a.has(d) ? 1 / 61 : 0) + (b.has(d) ? 1 / 61 : 0);

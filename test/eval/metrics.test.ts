@@ -1,14 +1,7 @@
 // Hand-computed values for each measure on small runs whose every number can be checked on paper.
 
 import { describe, expect, it } from 'vitest';
-import {
-  compareUtf8,
-  evaluate,
-  evaluateQuery,
-  expandMeasureSpec,
-  parseMeasure,
-  rankDocuments,
-} from '../../src/eval/metrics.js';
+import { compareUtf8, evaluate, evaluateQuery, expandMeasureSpec, parseMeasure, rankDocuments } from '../../src/eval/metrics.js';
 import type { Qrels, Run } from '../../src/eval/types.js';
 
 const m = (o: Record<string, number>) => new Map(Object.entries(o));
@@ -48,7 +41,21 @@ describe('measures on one query', () => {
   // Ranking after ties: x (unjudged), c (0), a (2), b (1); d (1) is never retrieved.
   const judgments = m({ a: 2, b: 1, c: 0, d: 1 });
   const ranked = rankDocuments(m({ x: 3, a: 2, c: 2, b: 1 }));
-  const names = ['P_1', 'P_3', 'P_5', 'recall_3', 'recall_10', 'recip_rank', 'recip_rank_2', 'recip_rank_3', 'map', 'map_cut_3', 'ndcg_cut_3', 'ndcg_cut_10', 'ndcg_cut_1'];
+  const names = [
+    'P_1',
+    'P_3',
+    'P_5',
+    'recall_3',
+    'recall_10',
+    'recip_rank',
+    'recip_rank_2',
+    'recip_rank_3',
+    'map',
+    'map_cut_3',
+    'ndcg_cut_3',
+    'ndcg_cut_10',
+    'ndcg_cut_1',
+  ];
   const v = evaluateQuery(ranked, judgments, names.map(parseMeasure));
   const ideal3 = 2 + 1 / Math.log2(3) + 1 / Math.log2(4);
 

@@ -19,7 +19,10 @@ function input(systems: ReportInput['systems']): ReportInput {
     measures: names,
     systems,
     comparisons,
-    queryText: new Map([['q1', 'first | query'], ['q3', 'third']]),
+    queryText: new Map([
+      ['q1', 'first | query'],
+      ['q3', 'third'],
+    ]),
     plotFile: 'plot.svg',
   };
 }
@@ -34,7 +37,13 @@ const sys = (spec: string, perQuery: PerQuery) => ({
 describe('report', () => {
   it('labels measures', () => {
     expect(['ndcg_cut_10', 'recall_100', 'recip_rank_10', 'map', 'P_5', 'map_cut_10', 'recip_rank'].map(measureLabel)).toEqual([
-      'nDCG@10', 'R@100', 'MRR@10', 'MAP', 'P@5', 'MAP@10', 'MRR',
+      'nDCG@10',
+      'R@100',
+      'MRR@10',
+      'MAP',
+      'P@5',
+      'MAP@10',
+      'MRR',
     ]);
   });
   it('orders moved queries by absolute change and drops unchanged ones', () => {
@@ -61,7 +70,8 @@ describe('report', () => {
     expect(md).not.toContain('†'.repeat(1) + ' |'); // nothing is significant on 4 queries
   });
   it('marks significant differences with †', () => {
-    const many = (shift: number) => pq(Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`q${i}`, [((i * 37) % 50) / 100 + shift, 0.5]])), names);
+    const many = (shift: number) =>
+      pq(Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`q${i}`, [((i * 37) % 50) / 100 + shift, 0.5]])), names);
     const md = renderMarkdown(input([sys('a', many(0)), sys('b', many(0.2))]));
     expect(md).toMatch(/\| `b` \| 0\.\d{4} † \| 0\.5000 \|/);
     expect(md).toMatch(/- `b`: nDCG@10 \+0\.2000, significantly better \(p [=<] /);

@@ -50,7 +50,9 @@ describe('collection names', () => {
 
 describe('fusion specs', () => {
   it('parse the method, members, parameters, windows, weights and member settings', () => {
-    const s = parseRetrieverSpec('convex:bm25+splade,norm=z_score,w.bm25=0.3,w.splade=0.7,window=50,window.splade=20,splade.model=pypi:x==1');
+    const s = parseRetrieverSpec(
+      'convex:bm25+splade,norm=z_score,w.bm25=0.3,w.splade=0.7,window=50,window.splade=20,splade.model=pypi:x==1',
+    );
     expect(s.retriever).toBe('convex');
     expect(s.fusion).toEqual({
       method: 'convex',
@@ -89,8 +91,15 @@ describe('fusion specs', () => {
     expect(collectionNameFor(fused, '/d', 'd', others)).toBe(collectionNameFor(splade, '/d', 'd', others));
     expect(collectionNameFor(fused, '/d', 'd', others)).not.toBe(collectionNameFor(bm25, '/d', 'd', others));
     // settings in the fusion spec itself give the same collection
-    expect(collectionNameFor(parseRetrieverSpec('dbsf:bm25+splade,splade.model=dir:m'), '/d', 'd')).toBe(collectionNameFor(splade, '/d', 'd'));
-    expect(collectionBody(fused, 'c', others)).toEqual({ name: 'c', fields: ['title', 'text'], default_retriever: 'bm25', retrievers: { splade: { model: 'dir:m' } } });
+    expect(collectionNameFor(parseRetrieverSpec('dbsf:bm25+splade,splade.model=dir:m'), '/d', 'd')).toBe(
+      collectionNameFor(splade, '/d', 'd'),
+    );
+    expect(collectionBody(fused, 'c', others)).toEqual({
+      name: 'c',
+      fields: ['title', 'text'],
+      default_retriever: 'bm25',
+      retrievers: { splade: { model: 'dir:m' } },
+    });
   });
   it('search the largest collection of the run that holds their retrievers with the same settings', () => {
     const p = (xs: (string | null)[]) => collectionHosts(xs.map((x) => (x === null ? null : parseRetrieverSpec(x))));
@@ -108,9 +117,15 @@ describe('fusion specs', () => {
     expect(searchBody(parseRetrieverSpec('convex:bm25+splade,norm=l2,w.splade=2,window.bm25=10'), 'q', 100)).toEqual({
       query: 'q',
       k: 100,
-      retrievers: [{ name: 'bm25', window: 10 }, { name: 'splade', window: 100 }],
+      retrievers: [
+        { name: 'bm25', window: 10 },
+        { name: 'splade', window: 100 },
+      ],
       fusion: { method: 'convex', normalization: 'l2', weights: { splade: 2 } },
     });
-    expect(searchBody(parseRetrieverSpec('rrf:bm25+splade,k=10,window=7'), 'q', 100)).toMatchObject({ fusion: { method: 'rrf', k: 10 }, retrievers: [{ window: 7 }, { window: 7 }] });
+    expect(searchBody(parseRetrieverSpec('rrf:bm25+splade,k=10,window=7'), 'q', 100)).toMatchObject({
+      fusion: { method: 'rrf', k: 10 },
+      retrievers: [{ window: 7 }, { window: 7 }],
+    });
   });
 });

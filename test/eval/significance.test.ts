@@ -53,7 +53,7 @@ describe('randomizationTest', () => {
     expect(randomizationTest([0.3, 0.4], [0.3, 0.4]).pValue).toBe(1);
   });
   it('Monte Carlo agrees with exact enumeration and is reproducible by seed', () => {
-    const a = Array.from({ length: 14 }, (_, i) => (i * 7) % 5 / 5);
+    const a = Array.from({ length: 14 }, (_, i) => ((i * 7) % 5) / 5);
     const b = a.map((x, i) => x + (i % 3 === 0 ? 0.2 : -0.05));
     const exact = randomizationTest(a, b).pValue;
     const mc = randomizationTest(a, b, { exactUpTo: 0, trials: 20_000, seed: 7 });

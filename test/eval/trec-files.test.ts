@@ -47,7 +47,14 @@ describe('runs', () => {
   });
   it('round-trips scores exactly through a file', async () => {
     const run: Run = new Map([
-      ['q1', new Map([['a', 0.1 + 0.2], ['b', 1e-300], ['c', -3.5]])],
+      [
+        'q1',
+        new Map([
+          ['a', 0.1 + 0.2],
+          ['b', 1e-300],
+          ['c', -3.5],
+        ]),
+      ],
       ['q2', new Map([['d', 123456789.12345679]])],
     ]);
     const p = join(dir, 'run.txt');

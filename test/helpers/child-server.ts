@@ -12,13 +12,19 @@ export interface ChildServer {
 }
 
 export async function startChildServer(dataDir: string, env: Record<string, string> = {}): Promise<ChildServer> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/lsr.ts', 'serve', '--host', '127.0.0.1', '--port', '0', '--data-dir', dataDir], {
-    cwd: root,
-    env: { ...process.env, LSR_LOG_LEVEL: 'info', LSR_API_KEYS: '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', 'src/cli/lsr.ts', 'serve', '--host', '127.0.0.1', '--port', '0', '--data-dir', dataDir],
+    {
+      cwd: root,
+      env: { ...process.env, LSR_LOG_LEVEL: 'info', LSR_API_KEYS: '', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let out = '';
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
   const url = await new Promise<string>((resolve, reject) => {
     const onData = (b: Buffer) => {
       out += b.toString();

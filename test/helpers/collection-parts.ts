@@ -27,7 +27,7 @@ export function denseOf(c: Collection, name = 'dense') {
       return (q as { vector: Float32Array }).vector;
     },
     encodeVector(v: unknown): Float32Array {
-      return ((r.encodeQuery({ dense_vector: v }, 'dense_vector') as { vector: Float32Array }).vector);
+      return (r.encodeQuery({ dense_vector: v }, 'dense_vector') as { vector: Float32Array }).vector;
     },
     search(q: Float32Array, o: { k: number; filter?: Uint8Array; mode?: 'exact' | 'approx'; ef?: number }): TopK {
       const strategy = { ...(o.mode ? { mode: o.mode } : {}), ...(o.ef !== undefined ? { ef: o.ef } : {}) };

@@ -42,7 +42,14 @@ export interface Scored {
 }
 
 /** Exact top-k in float64 over rows whose docno passes `keep`; ties by ascending docno. */
-export function denseOracle(vectors: Float32Array, docnos: ArrayLike<number>, dim: number, q: Float32Array, k: number, keep: (docno: number) => boolean = () => true): Scored[] {
+export function denseOracle(
+  vectors: Float32Array,
+  docnos: ArrayLike<number>,
+  dim: number,
+  q: Float32Array,
+  k: number,
+  keep: (docno: number) => boolean = () => true,
+): Scored[] {
   const out: Scored[] = [];
   for (let i = 0; i < docnos.length; i++) {
     if (!keep(docnos[i])) continue;

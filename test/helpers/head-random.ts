@@ -7,7 +7,15 @@ export function gaussian(r: () => number): number {
   return Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());
 }
 
-export function randomHead(texts: number, seq: number, dim: number, vocab: number, seed: number, biasMean = -0.5, biasSpread = 0.5): { b: HeadBatch; w: HeadWeights } {
+export function randomHead(
+  texts: number,
+  seq: number,
+  dim: number,
+  vocab: number,
+  seed: number,
+  biasMean = -0.5,
+  biasSpread = 0.5,
+): { b: HeadBatch; w: HeadWeights } {
   const r = rng(seed);
   const hidden = Float32Array.from({ length: texts * seq * dim }, () => gaussian(r));
   const mask = new Uint8Array(texts * seq);

@@ -13,7 +13,8 @@ interface StreamingPool<R> {
  * than maxPending are in flight.
  */
 export async function streamChecked<R>(pool: StreamingPool<R>, batches: string[][]): Promise<R[]> {
-  let read = 0, maxInFlight = 0;
+  let read = 0,
+    maxInFlight = 0;
   async function* source() {
     for (const b of batches) {
       maxInFlight = Math.max(maxInFlight, pool.inFlight);

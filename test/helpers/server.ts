@@ -9,7 +9,12 @@ export interface TestServer {
   service: Service;
   close(): Promise<void>;
   /** fetch() against the server; JSON bodies are serialized, responses parsed when JSON. */
-  req(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; body: any; headers: Headers }>;
+  req(
+    method: string,
+    path: string,
+    body?: unknown,
+    headers?: Record<string, string>,
+  ): Promise<{ status: number; body: any; headers: Headers }>;
   ndjson(path: string, body: string | Buffer | Uint8Array, headers?: Record<string, string>): Promise<{ status: number; body: any }>;
 }
 
@@ -51,7 +56,6 @@ export async function startTestServer(env: Record<string, string> = {}, dataDir 
     },
   };
 }
-
 
 /** NDJSON text from documents. */
 export function ndjson(docs: unknown[]): string {

@@ -33,7 +33,8 @@ describe.each([
     const r = rng(3);
     const qs = Array.from({ length: 30 }, () => randomQuery(VOCAB, 20, r));
     const recall = (queryCut: number, heapFactor: number, rerank: number) => {
-      let found = 0, total = 0;
+      let found = 0,
+        total = 0;
       for (const q of qs) {
         const want = bruteForce(docs, q, 10);
         const got = idx.search(q, { k: 10, mode: 'approx', strategy, queryCut, heapFactor, rerank });
@@ -69,7 +70,7 @@ describe('u8-quantized impacts', () => {
     for (let i = 0; i < 20; i++) {
       const q = randomQuery(VOCAB, 30, r);
       let bound = 0;
-      for (let j = 0; j < q.terms.length; j++) bound += q.weights[j] * termMax[q.terms[j]] / 510;
+      for (let j = 0; j < q.terms.length; j++) bound += (q.weights[j] * termMax[q.terms[j]]) / 510;
       const got = quant.search(q, { k: 10 });
       const full = new Map(bruteForce(docs, q, 100000).map((h) => [h.docno, h.score]));
       got.docs.forEach((d, j) => expect(Math.abs(got.scores[j] - full.get(d)!)).toBeLessThanOrEqual(bound + 1e-4));

@@ -70,7 +70,10 @@ describe('DenseIndex exact search (f32)', () => {
     const q = uniformVectors(1, dim, 4);
     const got = idx.search(q, { k: 1000 });
     expect(got.docs.length).toBe(48);
-    expectMatchesOracle(got, denseOracle(v, seq(50), dim, q, 1000, (d) => d !== 4 && d !== 9));
+    expectMatchesOracle(
+      got,
+      denseOracle(v, seq(50), dim, q, 1000, (d) => d !== 4 && d !== 9),
+    );
   });
 
   it('never returns deleted documents, including deletes issued while a build runs', async () => {
@@ -89,7 +92,10 @@ describe('DenseIndex exact search (f32)', () => {
     const qs = uniformVectors(5, dim, 7);
     for (let i = 0; i < 5; i++) {
       const q = qs.subarray(i * dim, (i + 1) * dim);
-      expectMatchesOracle(idx.search(q, { k: 50 }), denseOracle(v, seq(2000), dim, q, 50, (d) => !gone.has(d)));
+      expectMatchesOracle(
+        idx.search(q, { k: 50 }),
+        denseOracle(v, seq(2000), dim, q, 50, (d) => !gone.has(d)),
+      );
     }
     expect(idx.vector([...gone][0])).toBeNull();
     expect(Array.from(idx.vector(1)!)).toEqual(Array.from(v.subarray(dim, 2 * dim)));
@@ -103,12 +109,16 @@ describe('DenseIndex exact search (f32)', () => {
     const r = mulberry32(9);
     const filter = new Uint8Array(Math.ceil(1500 / 8));
     const keep = new Set<number>();
-    for (let d = 0; d < 1500; d++) if (r() < 0.3) {
+    for (let d = 0; d < 1500; d++)
+      if (r() < 0.3) {
         keep.add(d);
         filter[d >> 3] |= 1 << (d & 7);
       }
     const q = uniformVectors(1, dim, 10);
-    expectMatchesOracle(idx.search(q, { k: 25, filter }), denseOracle(v, seq(1500), dim, q, 25, (d) => keep.has(d)));
+    expectMatchesOracle(
+      idx.search(q, { k: 25, filter }),
+      denseOracle(v, seq(1500), dim, q, 25, (d) => keep.has(d)),
+    );
     expect(idx.search(q, { k: 25, filter: new Uint8Array(filter.length) }).docs.length).toBe(0);
   });
 
@@ -151,7 +161,10 @@ describe('DenseIndex merges', () => {
     const qs = uniformVectors(5, dim, 32);
     for (let i = 0; i < 5; i++) {
       const q = qs.subarray(i * dim, (i + 1) * dim);
-      expectMatchesOracle(idx.search(q, { k: 30 }), denseOracle(all, seq(1600), dim, q, 30, (d) => !gone.has(d)));
+      expectMatchesOracle(
+        idx.search(q, { k: 30 }),
+        denseOracle(all, seq(1600), dim, q, 30, (d) => !gone.has(d)),
+      );
       for (const d of idx.search(q, { k: 30, mode: 'approx', ef: 100 }).docs) expect(gone.has(d)).toBe(false);
     }
     await idx.optimize();
@@ -214,7 +227,8 @@ describe('DenseIndex approximate search (HNSW)', () => {
 
   function meanRecall(idx: DenseIndex, ef: number, keep?: (d: number) => boolean, filter?: Uint8Array) {
     let total = 0;
-    for (let i = 0; i < nq; i++) total += recall(idx.search(q(i), { k: 10, mode: 'approx', ef, filter }).docs, denseOracle(v, seq(n), dim, q(i), 10, keep));
+    for (let i = 0; i < nq; i++)
+      total += recall(idx.search(q(i), { k: 10, mode: 'approx', ef, filter }).docs, denseOracle(v, seq(n), dim, q(i), 10, keep));
     return total / nq;
   }
 
@@ -255,7 +269,8 @@ describe('DenseIndex approximate search (HNSW)', () => {
     // A filter that keeps under 5% of the segment is answered exactly.
     const rare = new Uint8Array(Math.ceil(n / 8));
     for (let d = 0; d < n; d += 50) rare[d >> 3] |= 1 << (d & 7);
-    for (let i = 0; i < 5; i++) expect(idx.search(q(i), { k: 10, mode: 'approx', filter: rare })).toEqual(idx.search(q(i), { k: 10, filter: rare }));
+    for (let i = 0; i < 5; i++)
+      expect(idx.search(q(i), { k: 10, mode: 'approx', filter: rare })).toEqual(idx.search(q(i), { k: 10, filter: rare }));
   });
 
   it('works on int8 rows and after merges (graph rebuilt without deleted rows)', async () => {
@@ -280,7 +295,10 @@ describe('DenseIndex validation', () => {
       [() => DenseIndex.create({ dim: 0 }), /dim must be an integer from 1 to 65536, got 0/],
       [() => DenseIndex.create({ dim: 4, storage: 'f16' as 'f32' }), /storage must be "f32" or "i8"/],
       [() => DenseIndex.create({ dim: 4, approx: { m: 1 } }), /approx.m must be an integer from 2 to 128/],
-      [() => DenseIndex.create({ dim: 4, approx: { m: 16, efConstruction: 8 } }), /approx.efConstruction must be an integer from approx.m \(16\)/],
+      [
+        () => DenseIndex.create({ dim: 4, approx: { m: 16, efConstruction: 8 } }),
+        /approx.efConstruction must be an integer from approx.m \(16\)/,
+      ],
       [() => idx.search(new Float32Array(3), { k: 1 }), /query has 3 components but the index dimension is 4/],
       [() => idx.search(new Float32Array([0, NaN, 0, 0]), { k: 1 }), /query\[1\] = NaN must be finite/],
       [() => idx.search(new Float32Array([0, 0, Infinity, 0]), { k: 1 }), /query\[2\] = Infinity must be finite/],
@@ -290,7 +308,10 @@ describe('DenseIndex validation', () => {
       [() => idx.search(q, { k: 2.5 }), /k must be an integer/],
       [() => idx.search(q, { k: 1, mode: 'fast' as 'exact' }), /mode must be "exact" or "approx"/],
       [() => idx.search(q, { k: 1, ef: 0 }), /ef must be an integer from 1 to 100000, got 0/],
-      [() => idx.search(q, { k: 1, filter: new Uint8Array(2) }), /filter has 2 bytes but must cover document numbers 0..19 \(at least 3 bytes\)/],
+      [
+        () => idx.search(q, { k: 1, filter: new Uint8Array(2) }),
+        /filter has 2 bytes but must cover document numbers 0..19 \(at least 3 bytes\)/,
+      ],
       [() => idx.search(q, { k: 1, filter: [1] as unknown as Uint8Array }), /filter must be a Uint8Array bitset/],
     ];
     for (const [fn, msg] of bad) {
@@ -299,12 +320,22 @@ describe('DenseIndex validation', () => {
       expect(e.code).toBe('INVALID_ARGUMENT');
       expect(e.message).toMatch(msg);
     }
-    await expect(idx.add({ vectors: new Float32Array(6) })).rejects.toThrow(/batch.vectors has 6 values, not a multiple of the index dimension 4/);
-    await expect(idx.add({ vectors: new Float32Array([0, 0, 0, 0, 1, NaN, 0, 0]) })).rejects.toThrow(/batch.vectors\[5\] = NaN \(row 1, component 1\) must be finite/);
+    await expect(idx.add({ vectors: new Float32Array(6) })).rejects.toThrow(
+      /batch.vectors has 6 values, not a multiple of the index dimension 4/,
+    );
+    await expect(idx.add({ vectors: new Float32Array([0, 0, 0, 0, 1, NaN, 0, 0]) })).rejects.toThrow(
+      /batch.vectors\[5\] = NaN \(row 1, component 1\) must be finite/,
+    );
     await expect(idx.add({ vectors: new Float32Array([0, -Infinity, 0, 0]) })).rejects.toThrow(/batch.vectors\[1\] = -Infinity/);
-    await expect(idx.add({ vectors: new Float32Array(8), docnos: new Uint32Array([30]) })).rejects.toThrow(/batch.docnos has 1 entries for 2 vectors/);
-    await expect(idx.add({ vectors: new Float32Array(4), docnos: new Uint32Array([5]) })).rejects.toThrow(/batch.docnos\[0\] = 5 must be strictly increasing and >= 20/);
-    await expect(idx.searchBatch([q, new Float32Array(5)], { k: 1 })).rejects.toThrow(/queries\[1\] has 5 components but the index dimension is 4/);
+    await expect(idx.add({ vectors: new Float32Array(8), docnos: new Uint32Array([30]) })).rejects.toThrow(
+      /batch.docnos has 1 entries for 2 vectors/,
+    );
+    await expect(idx.add({ vectors: new Float32Array(4), docnos: new Uint32Array([5]) })).rejects.toThrow(
+      /batch.docnos\[0\] = 5 must be strictly increasing and >= 20/,
+    );
+    await expect(idx.searchBatch([q, new Float32Array(5)], { k: 1 })).rejects.toThrow(
+      /queries\[1\] has 5 components but the index dimension is 4/,
+    );
     await expect(idx.searchBatch(q, { k: 1 }, 0)).rejects.toThrow(/threads must be a positive integer, got 0/);
     await idx.close();
     expect(errorOf(() => idx.search(q, { k: 1 })).code).toBe('INDEX_CLOSED');

@@ -54,7 +54,9 @@ describe('SparseIndex exact search', () => {
     for (let d = 0; d < 200; d++) idx.document(d)?.terms.forEach((t) => present.add(t));
     const absent = [...Array(VOCAB).keys()].filter((t) => !present.has(t)).slice(0, 5);
     expect(absent.length).toBeGreaterThan(0);
-    expect(idx.search({ terms: Uint32Array.from(absent), weights: new Float32Array(absent.length).fill(1) }, { k: 10 }).docs.length).toBe(0);
+    expect(idx.search({ terms: Uint32Array.from(absent), weights: new Float32Array(absent.length).fill(1) }, { k: 10 }).docs.length).toBe(
+      0,
+    );
   });
 
   it('returns every match when k exceeds the number of matches', async () => {
@@ -87,8 +89,14 @@ describe('SparseIndex exact search', () => {
       [() => idx.search(q, { k: 1.5 }), /k must be an integer/],
       [() => idx.search({ terms: new Uint32Array([1]), weights: new Float32Array([NaN]) }, { k: 1 }), /query.weights\[0\] = NaN/],
       [() => idx.search({ terms: new Uint32Array([1]), weights: new Float32Array([-1]) }, { k: 1 }), /query.weights\[0\] = -1/],
-      [() => idx.search({ terms: new Uint32Array([VOCAB]), weights: new Float32Array([1]) }, { k: 1 }), /query.terms\[0\] = 500 is outside the vocabulary/],
-      [() => idx.search({ terms: new Uint32Array([1, 2]), weights: new Float32Array([1]) }, { k: 1 }), /query.terms has 2 entries but query.weights has 1/],
+      [
+        () => idx.search({ terms: new Uint32Array([VOCAB]), weights: new Float32Array([1]) }, { k: 1 }),
+        /query.terms\[0\] = 500 is outside the vocabulary/,
+      ],
+      [
+        () => idx.search({ terms: new Uint32Array([1, 2]), weights: new Float32Array([1]) }, { k: 1 }),
+        /query.terms has 2 entries but query.weights has 1/,
+      ],
       [() => idx.search(q, { k: 1, mode: 'fast' as 'exact' }), /mode must be/],
       [() => idx.search(q, { k: 1, heapFactor: 0 }), /heapFactor must be in/],
     ];
@@ -107,12 +115,32 @@ describe('SparseIndex exact search', () => {
 
   it('rejects malformed batches naming the field', async () => {
     const idx = SparseIndex.create({ vocab: 10 });
-    await expect(idx.add({ offsets: new Uint32Array([0, 2]), terms: new Uint32Array([1]), weights: new Float32Array([1]) })).rejects.toThrow(/batch.terms has 1 entries but batch.weights has 1|offsets\[1\] must equal/);
-    await expect(idx.add({ offsets: new Uint32Array([0, 1]), terms: new Uint32Array([10]), weights: new Float32Array([1]) })).rejects.toThrow(/batch.terms\[0\] = 10 is outside the vocabulary \(10\)/);
-    await expect(idx.add({ offsets: new Uint32Array([0, 1]), terms: new Uint32Array([1]), weights: new Float32Array([Infinity]) })).rejects.toThrow(/batch.weights\[0\] = Infinity/);
-    await expect(idx.add({ offsets: new Uint32Array([0, 1, 0]), terms: new Uint32Array([1]), weights: new Float32Array([1]) })).rejects.toThrow(/non-decreasing|must equal/);
-    await idx.add({ offsets: new Uint32Array([0, 1]), terms: new Uint32Array([1]), weights: new Float32Array([1]), docnos: new Uint32Array([5]) });
-    await expect(idx.add({ offsets: new Uint32Array([0, 1]), terms: new Uint32Array([1]), weights: new Float32Array([1]), docnos: new Uint32Array([5]) })).rejects.toThrow(/batch.docnos\[0\] = 5 must be strictly increasing and >= 6/);
+    await expect(
+      idx.add({ offsets: new Uint32Array([0, 2]), terms: new Uint32Array([1]), weights: new Float32Array([1]) }),
+    ).rejects.toThrow(/batch.terms has 1 entries but batch.weights has 1|offsets\[1\] must equal/);
+    await expect(
+      idx.add({ offsets: new Uint32Array([0, 1]), terms: new Uint32Array([10]), weights: new Float32Array([1]) }),
+    ).rejects.toThrow(/batch.terms\[0\] = 10 is outside the vocabulary \(10\)/);
+    await expect(
+      idx.add({ offsets: new Uint32Array([0, 1]), terms: new Uint32Array([1]), weights: new Float32Array([Infinity]) }),
+    ).rejects.toThrow(/batch.weights\[0\] = Infinity/);
+    await expect(
+      idx.add({ offsets: new Uint32Array([0, 1, 0]), terms: new Uint32Array([1]), weights: new Float32Array([1]) }),
+    ).rejects.toThrow(/non-decreasing|must equal/);
+    await idx.add({
+      offsets: new Uint32Array([0, 1]),
+      terms: new Uint32Array([1]),
+      weights: new Float32Array([1]),
+      docnos: new Uint32Array([5]),
+    });
+    await expect(
+      idx.add({
+        offsets: new Uint32Array([0, 1]),
+        terms: new Uint32Array([1]),
+        weights: new Float32Array([1]),
+        docnos: new Uint32Array([5]),
+      }),
+    ).rejects.toThrow(/batch.docnos\[0\] = 5 must be strictly increasing and >= 6/);
   });
 
   it('keeps the largest weight of a term repeated inside one document', async () => {

@@ -64,8 +64,15 @@ beforeAll(async () => {
   writeFileSync(join(modelDir, 'idf.json'), JSON.stringify({ ...weights, '[PAD]': 0.3, 'not-a-token-here': 9 }));
 
   s = await startTestServer();
-  for (const [name, model] of [['free', `dir:${TINY_MODEL}`], ['doconly', `dir:${modelDir}`]]) {
-    const c = await s.req('POST', '/v1/collections', { name, retrievers: { inference_free: { model } }, default_retriever: 'inference_free' });
+  for (const [name, model] of [
+    ['free', `dir:${TINY_MODEL}`],
+    ['doconly', `dir:${modelDir}`],
+  ]) {
+    const c = await s.req('POST', '/v1/collections', {
+      name,
+      retrievers: { inference_free: { model } },
+      default_retriever: 'inference_free',
+    });
     expect(c.status).toBe(201);
     const r = await s.ndjson(`/v1/collections/${name}/documents?wait=true`, ndjson(DOCS));
     expect(r.body.indexed).toBe(DOCS.length);
@@ -81,8 +88,14 @@ afterAll(async () => {
 
 describe('inference_free retriever', () => {
   it('picks its query weights: the model idf.json when the folder has one, else the collection', async () => {
-    expect((await s.req('GET', '/v1/collections/free')).body.retrievers.inference_free).toEqual({ model: `dir:${TINY_MODEL}`, idf: 'collection' });
-    expect((await s.req('GET', '/v1/collections/doconly')).body.retrievers.inference_free).toEqual({ model: `dir:${modelDir}`, idf: 'model' });
+    expect((await s.req('GET', '/v1/collections/free')).body.retrievers.inference_free).toEqual({
+      model: `dir:${TINY_MODEL}`,
+      idf: 'collection',
+    });
+    expect((await s.req('GET', '/v1/collections/doconly')).body.retrievers.inference_free).toEqual({
+      model: `dir:${modelDir}`,
+      idf: 'model',
+    });
   });
 
   it('collection IDF: the unique query tokens weighted by IDF over its documents, exact dot-product ranking', async () => {
@@ -100,27 +113,43 @@ describe('inference_free retriever', () => {
 
   it("model IDF: the weights are the model's idf.json, tokens without a weight are left out", async () => {
     const query = 'cats cancer heart disease water';
-    const q = new Map(queryTokens(query).filter((t) => modelIdf.has(t)).map((t) => [t, modelIdf.get(t)!]));
+    const q = new Map(
+      queryTokens(query)
+        .filter((t) => modelIdf.has(t))
+        .map((t) => [t, modelIdf.get(t)!]),
+    );
     const r = await s.req('POST', '/v1/collections/doconly/search', { query, k: 10, explain: true });
     expectRanking(r.body.hits, ranking(q));
-    for (const h of r.body.hits) for (const t of h.explain.terms) expect(t.query_weight).toBeCloseTo(modelIdf.get(enc.tokenizer.idOf(t.term)!)!, 6);
+    for (const h of r.body.hits)
+      for (const t of h.explain.terms) expect(t.query_weight).toBeCloseTo(modelIdf.get(enc.tokenizer.idOf(t.term)!)!, 6);
   });
 
   it('filters and fuses like every retriever', async () => {
     const f = await s.req('POST', '/v1/collections/free/search', { query: 'cats heart', k: 10, filter: { kind: 'science' } });
     expect(f.body.hits.length).toBeGreaterThan(0);
     for (const h of f.body.hits) expect(['d3', 'd4', 'd5']).toContain(h._id);
-    const h = await s.req('POST', '/v1/collections/free/search', { query: 'cats', k: 3, retrievers: [{ name: 'bm25' }, { name: 'inference_free' }], explain: true });
+    const h = await s.req('POST', '/v1/collections/free/search', {
+      query: 'cats',
+      k: 3,
+      retrievers: [{ name: 'bm25' }, { name: 'inference_free' }],
+      explain: true,
+    });
     expect(h.status).toBe(200);
     expect(h.body.retrievers.map((x: { name: string }) => x.name)).toEqual(['bm25', 'inference_free']);
     expect(h.body.hits[0].explain.retrievers[1].name).toBe('inference_free');
   });
 
   it('refuses a model IDF the model does not have, and unknown settings, naming the field', async () => {
-    const bad = await s.req('POST', '/v1/collections', { name: 'bad', retrievers: { inference_free: { model: `dir:${TINY_MODEL}`, idf: 'model' } } });
+    const bad = await s.req('POST', '/v1/collections', {
+      name: 'bad',
+      retrievers: { inference_free: { model: `dir:${TINY_MODEL}`, idf: 'model' } },
+    });
     expect(bad.status).toBe(400);
     expect(bad.body).toMatchObject({ code: 'INVALID_MODEL', field: 'retrievers.inference_free.idf' });
-    const odd = await s.req('POST', '/v1/collections', { name: 'bad', retrievers: { inference_free: { model: `dir:${TINY_MODEL}`, idf: 'corpus' } } });
+    const odd = await s.req('POST', '/v1/collections', {
+      name: 'bad',
+      retrievers: { inference_free: { model: `dir:${TINY_MODEL}`, idf: 'corpus' } },
+    });
     expect(odd.body).toMatchObject({ code: 'VALIDATION_FAILED', field: 'retrievers.inference_free.idf' });
   });
 });

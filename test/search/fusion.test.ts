@@ -1,7 +1,17 @@
 // Fusion methods against values worked out by hand (the arithmetic is in the comments), plus the
 // documented edge cases: absent documents, single-hit and constant lists, clipping, ties.
 import { describe, expect, it } from 'vitest';
-import { distribution, fuse, l2, meanAndSd, minMax, MIN_NORMALIZED, zScore, type FusedHit, type RankedList } from '../../src/search/fusion.js';
+import {
+  distribution,
+  fuse,
+  l2,
+  meanAndSd,
+  minMax,
+  MIN_NORMALIZED,
+  zScore,
+  type FusedHit,
+  type RankedList,
+} from '../../src/search/fusion.js';
 
 // A: a 10, b 6, c 2      B: b 0.9, d 0.5
 const A: RankedList<string> = { name: 'A', keys: ['a', 'b', 'c'], scores: [10, 6, 2] };
@@ -69,7 +79,12 @@ describe('normalizations', () => {
     expect(clipped[1]).toBe(out[1]);
     // below mean - 3 sd: [-100, 0 x 19] mirrors it: -0.2081, clipped 0
     expect(distribution(outlier.map((x) => -x))[0]).toBeCloseTo(-0.2080881929, 9);
-    expect(distribution(outlier.map((x) => -x), true)[0]).toBe(0);
+    expect(
+      distribution(
+        outlier.map((x) => -x),
+        true,
+      )[0],
+    ).toBe(0);
     expect(distribution([3])).toEqual([0.5]);
     expect(distribution([1, 1])).toEqual([0.5, 0.5]);
   });
@@ -95,7 +110,10 @@ describe('RRF', () => {
   });
   it('ranks come from list order, not from the scores given', () => {
     const hits = fuse([{ name: 'X', keys: ['p', 'q'], scores: [1, 5] }], { method: 'rrf', k: 1 });
-    expect(hits.map((h) => [h.key, h.score])).toEqual([['p', 1 / 2], ['q', 1 / 3]]);
+    expect(hits.map((h) => [h.key, h.score])).toEqual([
+      ['p', 1 / 2],
+      ['q', 1 / 3],
+    ]);
   });
 });
 
@@ -115,10 +133,25 @@ describe('convex combination', () => {
   });
   it('weights: OpenSearch arithmetic_mean when they sum to 1, scale-free otherwise', () => {
     // a 0.3 x 1 = 0.3; b 0.3 x 0.5 + 0.7 x 1 = 0.85; c 0.3 x 0.001; d 0.7 x 0.001
-    const w = fuse([{ ...A, weight: 0.3 }, { ...B, weight: 0.7 }], { method: 'convex' });
+    const w = fuse(
+      [
+        { ...A, weight: 0.3 },
+        { ...B, weight: 0.7 },
+      ],
+      { method: 'convex' },
+    );
     expectScores(w, { a: 0.3, b: 0.85, c: 0.0003, d: 0.0007 });
     expect(order(w)).toEqual(['b', 'a', 'd', 'c']);
-    expectScores(fuse([{ ...A, weight: 3 }, { ...B, weight: 7 }], { method: 'convex' }), { a: 0.3, b: 0.85, c: 0.0003, d: 0.0007 });
+    expectScores(
+      fuse(
+        [
+          { ...A, weight: 3 },
+          { ...B, weight: 7 },
+        ],
+        { method: 'convex' },
+      ),
+      { a: 0.3, b: 0.85, c: 0.0003, d: 0.0007 },
+    );
   });
   it('z-score', () => {
     // A: a 1, b 0.001, c 0.001   B: b 1/sqrt(2), d 0.001
@@ -154,7 +187,12 @@ describe('DBSF', () => {
     expect(hits[0].sources[1].normalized).toBeCloseTo(0.6178511301977579, 12);
   });
   it('weights multiply each list', () => {
-    expectScores(fuse([{ ...A, weight: 2 }, B], { method: 'dbsf' }), { a: 4 / 3, b: 1 + 0.6178511301977579, c: 2 / 3, d: 0.38214886980224205 });
+    expectScores(fuse([{ ...A, weight: 2 }, B], { method: 'dbsf' }), {
+      a: 4 / 3,
+      b: 1 + 0.6178511301977579,
+      c: 2 / 3,
+      d: 0.38214886980224205,
+    });
   });
   it('clip ties outliers at 1; without it they keep their order', () => {
     // X: x0 100, x1..x19 0 (x0 normalizes to 1.2081 or 1); Y: y 1, x0 0 -> y 0.5 + (1/sqrt 2)/6 = 0.6179, x0 0.3821
@@ -179,15 +217,39 @@ describe('edge cases', () => {
   });
   it('equal fused scores: best rank in any list first, then key ascending', () => {
     // k = 0: a1 1/1 = 1, a2 1/2 = 0.5; B x 0.5: b1 0.5/1 = 0.5 -> a2 and b1 tie; b1 has rank 1
-    const hits = fuse([{ name: 'A', keys: ['a1', 'a2'], scores: [2, 1] }, { name: 'B', keys: ['b1'], scores: [9], weight: 0.5 }], { method: 'rrf', k: 0 });
+    const hits = fuse(
+      [
+        { name: 'A', keys: ['a1', 'a2'], scores: [2, 1] },
+        { name: 'B', keys: ['b1'], scores: [9], weight: 0.5 },
+      ],
+      { method: 'rrf', k: 0 },
+    );
     expect(order(hits)).toEqual(['a1', 'b1', 'a2']);
     // mirror lists tie on score and best rank -> key order, whatever the list order
-    const x = fuse([{ name: 'A', keys: ['y', 'x'], scores: [1, 0] }, { name: 'B', keys: ['x', 'y'], scores: [1, 0] }], { method: 'rrf' });
-    const y = fuse([{ name: 'B', keys: ['x', 'y'], scores: [1, 0] }, { name: 'A', keys: ['y', 'x'], scores: [1, 0] }], { method: 'rrf' });
+    const x = fuse(
+      [
+        { name: 'A', keys: ['y', 'x'], scores: [1, 0] },
+        { name: 'B', keys: ['x', 'y'], scores: [1, 0] },
+      ],
+      { method: 'rrf' },
+    );
+    const y = fuse(
+      [
+        { name: 'B', keys: ['x', 'y'], scores: [1, 0] },
+        { name: 'A', keys: ['y', 'x'], scores: [1, 0] },
+      ],
+      { method: 'rrf' },
+    );
     expect(order(x)).toEqual(['x', 'y']);
     expect(order(y)).toEqual(['x', 'y']);
     // numeric keys (document numbers) sort numerically, not as strings
-    const n = fuse([{ name: 'A', keys: [10, 9], scores: [1, 1] }, { name: 'B', keys: [9, 10], scores: [1, 1] }], { method: 'rrf' });
+    const n = fuse(
+      [
+        { name: 'A', keys: [10, 9], scores: [1, 1] },
+        { name: 'B', keys: [9, 10], scores: [1, 1] },
+      ],
+      { method: 'rrf' },
+    );
     expect(n.map((h) => h.key)).toEqual([9, 10]);
   });
   it('a key twice in one list is a programming error', () => {

@@ -24,7 +24,10 @@ describe('DocumentStore', () => {
   it('gives increasing seq and docnos, replaces on upsert, refuses a repeat within one job', () => {
     const { s } = open();
     const r1 = s.writeBatch([doc('a', ['x', 'y']), doc('b', ['x'])], 'job1');
-    expect(r1.written.map((w) => [w.id, w.docno, w.seq])).toEqual([['a', 1, 1], ['b', 2, 2]]);
+    expect(r1.written.map((w) => [w.id, w.docno, w.seq])).toEqual([
+      ['a', 1, 1],
+      ['b', 2, 2],
+    ]);
     const r2 = s.writeBatch([doc('a', ['z']), doc('c', ['x']), doc('a', ['w'])], 'job2');
     expect(r2.removed).toEqual([1]);
     expect(r2.duplicates).toEqual([{ index: 2, id: 'a' }]);

@@ -27,6 +27,9 @@ describe('Analyzer', () => {
   });
 
   it('counts repeated terms', () => {
-    expect([...termCounts(a.analyze('cat cats dog cat')).entries()]).toEqual([['cat', 3], ['dog', 1]]);
+    expect([...termCounts(a.analyze('cat cats dog cat')).entries()]).toEqual([
+      ['cat', 3],
+      ['dog', 1],
+    ]);
   });
 });

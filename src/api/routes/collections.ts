@@ -19,21 +19,31 @@ export const collectionRoutes: FastifyPluginAsyncTypebox<{ service: Service }> =
   const { registry } = service;
   const tags = ['collections'];
 
-  app.post('/collections', { schema: { tags, summary: 'Create a collection', body: CreateCollectionBody, response: withErrors({ 201: CollectionView }) } }, async (req, reply) => {
-    const c = await registry.create(req.body);
-    return reply.code(201).send(collectionView(c));
-  });
+  app.post(
+    '/collections',
+    { schema: { tags, summary: 'Create a collection', body: CreateCollectionBody, response: withErrors({ 201: CollectionView }) } },
+    async (req, reply) => {
+      const c = await registry.create(req.body);
+      return reply.code(201).send(collectionView(c));
+    },
+  );
 
   app.get('/collections', { schema: { tags, summary: 'List collections', response: withErrors({ 200: CollectionList }) } }, async () => ({
     collections: registry.list().map(collectionView),
   }));
 
-  app.get('/collections/:name', { schema: { tags, summary: 'Get a collection and its stats', params: NameParams, response: withErrors({ 200: CollectionView }) } }, async (req) =>
-    collectionView(registry.get(req.params.name)),
+  app.get(
+    '/collections/:name',
+    { schema: { tags, summary: 'Get a collection and its stats', params: NameParams, response: withErrors({ 200: CollectionView }) } },
+    async (req) => collectionView(registry.get(req.params.name)),
   );
 
-  app.delete('/collections/:name', { schema: { tags, summary: 'Delete a collection and its data', params: NameParams, response: withErrors({ 200: Deleted }) } }, async (req) => {
-    await registry.delete(req.params.name);
-    return { deleted: 1 };
-  });
+  app.delete(
+    '/collections/:name',
+    { schema: { tags, summary: 'Delete a collection and its data', params: NameParams, response: withErrors({ 200: Deleted }) } },
+    async (req) => {
+      await registry.delete(req.params.name);
+      return { deleted: 1 };
+    },
+  );
 };

@@ -7,7 +7,16 @@ import { runIngest } from '../../collections/ingest.js';
 import { fail } from '../../errors.js';
 import type { Service } from '../service.js';
 import {
-  Deleted, DeleteDocumentsBody, DocParams, DocumentView, IngestQuery, JobView, NameParams, PutDocumentBody, PutDocumentResponse, withErrors,
+  Deleted,
+  DeleteDocumentsBody,
+  DocParams,
+  DocumentView,
+  IngestQuery,
+  JobView,
+  NameParams,
+  PutDocumentBody,
+  PutDocumentResponse,
+  withErrors,
 } from '../schemas.js';
 
 export const documentRoutes: FastifyPluginAsyncTypebox<{ service: Service }> = async (app, { service }) => {
@@ -20,7 +29,8 @@ export const documentRoutes: FastifyPluginAsyncTypebox<{ service: Service }> = a
       schema: {
         tags,
         summary: 'Bulk ingest NDJSON (one document per line, streamed); returns the job',
-        description: 'Each line: {"_id": "...", "<text field>": "...", "metadata": {...}, ...}. An existing _id is replaced (upsert). 202 once the body is read; with wait=true, 200 once the job is committed.',
+        description:
+          'Each line: {"_id": "...", "<text field>": "...", "metadata": {...}, ...}. An existing _id is replaced (upsert). 202 once the body is read; with wait=true, 200 once the job is committed.',
         consumes: ['application/x-ndjson'],
         params: NameParams,
         querystring: IngestQuery,
@@ -30,7 +40,8 @@ export const documentRoutes: FastifyPluginAsyncTypebox<{ service: Service }> = a
     async (req, reply) => {
       const c = registry.get(req.params.name);
       const body = req.body as unknown;
-      if (!(body instanceof Readable)) fail('UNSUPPORTED_MEDIA_TYPE', 'send documents as application/x-ndjson, one JSON object per line', 'content-type');
+      if (!(body instanceof Readable))
+        fail('UNSUPPORTED_MEDIA_TYPE', 'send documents as application/x-ndjson, one JSON object per line', 'content-type');
       if (service.shutdown.signal.aborted) fail('SHUTTING_DOWN', 'the server is shutting down');
       const length = Number(req.headers['content-length']);
       const job = new IngestJob(c.name, Number.isFinite(length) && length > 0 ? length : null);
@@ -62,16 +73,28 @@ export const documentRoutes: FastifyPluginAsyncTypebox<{ service: Service }> = a
     },
   );
 
-  app.get('/collections/:name/documents/:id', { schema: { tags, summary: 'Get a document by id', params: DocParams, response: withErrors({ 200: DocumentView }) } }, async (req) => {
-    const c = registry.get(req.params.name);
-    const doc = c.getDocument(req.params.id);
-    if (!doc) fail('DOCUMENT_NOT_FOUND', `document '${req.params.id}' does not exist in '${c.name}'`, 'id');
-    return { _id: doc.id, fields: doc.fields, metadata: doc.metadata };
-  });
+  app.get(
+    '/collections/:name/documents/:id',
+    { schema: { tags, summary: 'Get a document by id', params: DocParams, response: withErrors({ 200: DocumentView }) } },
+    async (req) => {
+      const c = registry.get(req.params.name);
+      const doc = c.getDocument(req.params.id);
+      if (!doc) fail('DOCUMENT_NOT_FOUND', `document '${req.params.id}' does not exist in '${c.name}'`, 'id');
+      return { _id: doc.id, fields: doc.fields, metadata: doc.metadata };
+    },
+  );
 
   app.put(
     '/collections/:name/documents/:id',
-    { schema: { tags, summary: 'Create or replace one document', params: DocParams, body: PutDocumentBody, response: withErrors({ 200: PutDocumentResponse, 201: PutDocumentResponse }) } },
+    {
+      schema: {
+        tags,
+        summary: 'Create or replace one document',
+        params: DocParams,
+        body: PutDocumentBody,
+        response: withErrors({ 200: PutDocumentResponse, 201: PutDocumentResponse }),
+      },
+    },
     async (req, reply) => {
       const c = registry.get(req.params.name);
       const id = validateId(req.params.id, 'id');
@@ -86,16 +109,28 @@ export const documentRoutes: FastifyPluginAsyncTypebox<{ service: Service }> = a
     },
   );
 
-  app.delete('/collections/:name/documents/:id', { schema: { tags, summary: 'Delete a document by id', params: DocParams, response: withErrors({ 200: Deleted }) } }, async (req) => {
-    const c = registry.get(req.params.name);
-    const docno = c.docnoOf(req.params.id);
-    if (docno === undefined) fail('DOCUMENT_NOT_FOUND', `document '${req.params.id}' does not exist in '${c.name}'`, 'id');
-    return { deleted: await c.remove([docno]) };
-  });
+  app.delete(
+    '/collections/:name/documents/:id',
+    { schema: { tags, summary: 'Delete a document by id', params: DocParams, response: withErrors({ 200: Deleted }) } },
+    async (req) => {
+      const c = registry.get(req.params.name);
+      const docno = c.docnoOf(req.params.id);
+      if (docno === undefined) fail('DOCUMENT_NOT_FOUND', `document '${req.params.id}' does not exist in '${c.name}'`, 'id');
+      return { deleted: await c.remove([docno]) };
+    },
+  );
 
   app.post(
     '/collections/:name/documents/delete',
-    { schema: { tags, summary: 'Delete documents by ids or by metadata filter', params: NameParams, body: DeleteDocumentsBody, response: withErrors({ 200: Deleted }) } },
+    {
+      schema: {
+        tags,
+        summary: 'Delete documents by ids or by metadata filter',
+        params: NameParams,
+        body: DeleteDocumentsBody,
+        response: withErrors({ 200: Deleted }),
+      },
+    },
     async (req) => {
       const c = registry.get(req.params.name);
       const { ids, filter } = req.body;
@@ -104,7 +139,8 @@ export const documentRoutes: FastifyPluginAsyncTypebox<{ service: Service }> = a
       if (ids) docnos = ids.map((id) => c.docnoOf(id)).filter((d): d is number => d !== undefined);
       else {
         // An empty filter matches everything; deleting a whole collection is its own route.
-        if (Object.keys(filter!).length === 0) fail('VALIDATION_FAILED', 'filter must hold at least one condition (to delete every document, delete the collection)', 'filter');
+        if (Object.keys(filter!).length === 0)
+          fail('VALIDATION_FAILED', 'filter must hold at least one condition (to delete every document, delete the collection)', 'filter');
         docnos = c.docnosMatching(filter!);
       }
       return { deleted: docnos.length ? await c.remove(docnos) : 0 };

@@ -15,14 +15,25 @@ export const searchRoutes: FastifyPluginAsyncTypebox<{ service: Service }> = asy
       // The schema's error for a hybrid request is often only "fusion must match a schema in anyOf";
       // hybridFieldError names the exact field, so schema errors are handled below.
       attachValidation: true,
-      schema: { tags: ['search'], summary: 'Search a collection (one retriever, or several fused: see docs/search.md)', params: NameParams, body: SearchBody, response: withErrors({ 200: SearchResponse }) },
+      schema: {
+        tags: ['search'],
+        summary: 'Search a collection (one retriever, or several fused: see docs/search.md)',
+        params: NameParams,
+        body: SearchBody,
+        response: withErrors({ 200: SearchResponse }),
+      },
     },
     async (req) => {
       if (req.validationError) {
         const body = req.body as unknown;
         const err = req.validationError as { validation?: { instancePath?: string }[]; validationContext?: string };
         const path = err.validation?.[0]?.instancePath ?? '';
-        if (err.validationContext === 'body' && body !== null && typeof body === 'object' && /^\/(retrievers|fusion|retriever)(\/|$)/.test(path)) {
+        if (
+          err.validationContext === 'body' &&
+          body !== null &&
+          typeof body === 'object' &&
+          /^\/(retrievers|fusion|retriever)(\/|$)/.test(path)
+        ) {
           hybridFieldError(body as Record<string, unknown>);
         }
         throw req.validationError;

@@ -38,7 +38,11 @@ export class DenseSide extends IndexSide<DenseIndex, DenseRow> implements DenseS
       // The stored vectors came from a different model too, so rebuilding would not help.
       const stored = this.ctx.store.denseAfter(this.name, -1).next();
       if (!stored.done && stored.value.vector.length !== this.spec.dim)
-        fail('INVALID_MODEL', `collection '${this.ctx.collection}' holds ${stored.value.vector.length}-dimensional vectors but the model gives ${this.spec.dim}`, this.spec.modelField);
+        fail(
+          'INVALID_MODEL',
+          `collection '${this.ctx.collection}' holds ${stored.value.vector.length}-dimensional vectors but the model gives ${this.spec.dim}`,
+          this.spec.modelField,
+        );
     }
     return true;
   }
@@ -87,9 +91,15 @@ export class DenseSide extends IndexSide<DenseIndex, DenseRow> implements DenseS
 
   protected addRows(rows: DenseRow[]): Promise<unknown> {
     const dim = this.spec.dim;
-    const vectors = new Float32Array(rows.length * dim), docnos = new Uint32Array(rows.length);
+    const vectors = new Float32Array(rows.length * dim),
+      docnos = new Uint32Array(rows.length);
     rows.forEach((r, i) => {
-      if (r.vector.length !== dim) fail('INVALID_MODEL', `document ${r.docno} has a ${r.vector.length}-dimensional vector, the model gives ${dim}`, this.spec.modelField);
+      if (r.vector.length !== dim)
+        fail(
+          'INVALID_MODEL',
+          `document ${r.docno} has a ${r.vector.length}-dimensional vector, the model gives ${dim}`,
+          this.spec.modelField,
+        );
       vectors.set(r.vector, i * dim);
       docnos[i] = r.docno;
     });

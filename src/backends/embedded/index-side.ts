@@ -95,10 +95,17 @@ export abstract class IndexSide<I extends NativeIndex, Row extends { docno: numb
       opened = true;
     } catch (e) {
       if (!(e instanceof IndexError) || !this.rebuildable(e)) throw e;
-      this.ctx.log.warn({ collection: this.ctx.collection, retriever: this.name, code: e.code, file: e.file, err: e.message }, `${this.name} index damaged; rebuilding it from the store`);
+      this.ctx.log.warn(
+        { collection: this.ctx.collection, retriever: this.name, code: e.code, file: e.file, err: e.message },
+        `${this.name} index damaged; rebuilding it from the store`,
+      );
     }
     if (opened && (await this.replay())) return;
-    if (opened) this.ctx.log.warn({ collection: this.ctx.collection, retriever: this.name }, `${this.name} index disagrees with the store; rebuilding it from the store`);
+    if (opened)
+      this.ctx.log.warn(
+        { collection: this.ctx.collection, retriever: this.name },
+        `${this.name} index disagrees with the store; rebuilding it from the store`,
+      );
     await this.rebuild();
   }
 

@@ -45,7 +45,10 @@ function searchOptions(k: number, candidates: Candidates, s: SparseStrategy | un
 function csr(rows: readonly { docno: number; terms: Uint32Array; weights: Float32Array }[]): SparseBatch {
   let nnz = 0;
   for (const r of rows) nnz += r.terms.length;
-  const offsets = new Uint32Array(rows.length + 1), terms = new Uint32Array(nnz), weights = new Float32Array(nnz), docnos = new Uint32Array(rows.length);
+  const offsets = new Uint32Array(rows.length + 1),
+    terms = new Uint32Array(nnz),
+    weights = new Float32Array(nnz),
+    docnos = new Uint32Array(rows.length);
   rows.forEach((r, i) => {
     terms.set(r.terms, offsets[i]);
     weights.set(r.weights, offsets[i]);
@@ -129,7 +132,10 @@ export class LexicalSide extends SparseSide<StoredVector> implements LexicalStor
   protected addRows(rows: StoredVector[]): Promise<unknown> {
     let nnz = 0;
     for (const v of rows) nnz += v.terms.length;
-    const offsets = new Uint32Array(rows.length + 1), terms = new Uint32Array(nnz), weights = new Float32Array(nnz), docnos = new Uint32Array(rows.length);
+    const offsets = new Uint32Array(rows.length + 1),
+      terms = new Uint32Array(nnz),
+      weights = new Float32Array(nnz),
+      docnos = new Uint32Array(rows.length);
     const avgdl = this.ctx.store.avgdl;
     rows.forEach((v, i) => {
       const at = offsets[i];

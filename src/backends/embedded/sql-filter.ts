@@ -23,7 +23,10 @@ export function conditionsToSql(conditions: readonly KeyCondition[]): { where: s
     if (c.eq !== undefined) exists('value = ?', [sqlValue(c.eq)]);
     if (c.in !== undefined) exists(`value IN (${c.in.map(() => '?').join(', ')})`, c.in.map(sqlValue));
     if (c.ranges.length)
-      exists(`type IN ('integer', 'real') AND ${c.ranges.map((r) => `value ${SQL_OP[r.op]} ?`).join(' AND ')}`, c.ranges.map((r) => r.value));
+      exists(
+        `type IN ('integer', 'real') AND ${c.ranges.map((r) => `value ${SQL_OP[r.op]} ?`).join(' AND ')}`,
+        c.ranges.map((r) => r.value),
+      );
   }
   return { where: parts.length ? parts.join(' AND ') : '1', params };
 }

@@ -74,7 +74,9 @@ export function formatSummary(s: EvalSummary): string {
   for (const r of s.retrievers) lines.push(`${r.spec.padEnd(width)}  ${cols.map((c) => r[c].toFixed(4).padStart(8)).join('  ')}`);
   if (s.hybrid) {
     const h = s.hybrid;
-    lines.push(`best fusion ${h.best_fusion} vs best single ${h.best_single}: ${measureLabel(h.measure)} ${h.delta >= 0 ? '+' : ''}${h.delta.toFixed(4)}, p = ${h.p_randomization.toFixed(4)} (randomization), ${h.p_ttest.toFixed(4)} (t-test)`);
+    lines.push(
+      `best fusion ${h.best_fusion} vs best single ${h.best_single}: ${measureLabel(h.measure)} ${h.delta >= 0 ? '+' : ''}${h.delta.toFixed(4)}, p = ${h.p_randomization.toFixed(4)} (randomization), ${h.p_ttest.toFixed(4)} (t-test)`,
+    );
   }
   lines.push(`${s.dataset}: ${s.seconds.toFixed(1)} s`);
   return lines.join('\n');
@@ -119,7 +121,9 @@ export async function run(argv: string[]): Promise<number> {
     process.stdout.write(HELP);
     return 0;
   }
-  const missing = (values.preset === undefined ? (['dataset', 'retriever', 'out'] as const) : (['dataset'] as const)).filter((k) => values[k] === undefined);
+  const missing = (values.preset === undefined ? (['dataset', 'retriever', 'out'] as const) : (['dataset'] as const)).filter(
+    (k) => values[k] === undefined,
+  );
   if (missing.length > 0) {
     process.stderr.write(`lsr eval: missing ${missing.map((m) => `--${m}`).join(', ')}\n\n${HELP}`);
     return 2;
@@ -143,7 +147,9 @@ export async function run(argv: string[]): Promise<number> {
         ...retrievers,
       ];
     } else if (values['splade-model'] !== undefined || values['dense-model'] !== undefined) {
-      throw new Error('--splade-model and --dense-model choose the models of --preset hybrid; give them in a spec otherwise (splade:model=...)');
+      throw new Error(
+        '--splade-model and --dense-model choose the models of --preset hybrid; give them in a spec otherwise (splade:model=...)',
+      );
     }
     k = positiveInt('k', values.k, 1000);
     concurrency = positiveInt('concurrency', values.concurrency, 4);

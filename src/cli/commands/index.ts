@@ -28,7 +28,8 @@ export async function run(argv: string[]): Promise<number> {
       return 1;
     }
     const progress = new ProgressLine(total);
-    let bytes = 0, lines = 0;
+    let bytes = 0,
+      lines = 0;
     const counter = new Transform({
       transform(chunk: Buffer, _enc, cb) {
         bytes += chunk.length;
@@ -46,7 +47,14 @@ export async function run(argv: string[]): Promise<number> {
       process.stderr.write(`lsr index: ${describeError(res)}\n`);
       return 1;
     }
-    const job = res.body as { state: string; indexed: number; rejected: number; docs_per_second: number; errors: { line: number; code: string; message: string }[]; error: { message: string } | null };
+    const job = res.body as {
+      state: string;
+      indexed: number;
+      rejected: number;
+      docs_per_second: number;
+      errors: { line: number; code: string; message: string }[];
+      error: { message: string } | null;
+    };
     process.stdout.write(`${job.state}: ${job.indexed} documents indexed, ${job.rejected} rejected (${job.docs_per_second} docs/s)\n`);
     for (const e of job.errors.slice(0, 20)) process.stdout.write(`  line ${e.line}: ${e.code} ${e.message}\n`);
     if (job.error) process.stdout.write(`  ${job.error.message}\n`);

@@ -6,7 +6,9 @@ export async function run(argv: string[]): Promise<number> {
   const { flags, positionals } = parseArgs(argv, ['explain', 'json']);
   const [name, query] = positionals;
   if (!name || query === undefined) {
-    process.stderr.write('usage: lsr search <collection> "<query>" [--k 10] [--retriever bm25] [--fields title,text] [--filter JSON] [--explain] [--json]\n');
+    process.stderr.write(
+      'usage: lsr search <collection> "<query>" [--k 10] [--retriever bm25] [--fields title,text] [--filter JSON] [--explain] [--json]\n',
+    );
     return 2;
   }
   const body: Record<string, unknown> = { query, k: flags.k ? Number(flags.k) : 10 };
@@ -33,7 +35,14 @@ export async function run(argv: string[]): Promise<number> {
       process.stdout.write(JSON.stringify(res.body) + '\n');
       return 0;
     }
-    const r = res.body as { hits: { _id: string; score: number; fields?: Record<string, unknown>; explain?: { terms: { term: string; contribution: number }[] } }[] };
+    const r = res.body as {
+      hits: {
+        _id: string;
+        score: number;
+        fields?: Record<string, unknown>;
+        explain?: { terms: { term: string; contribution: number }[] };
+      }[];
+    };
     r.hits.forEach((h, i) => {
       const title = h.fields?.title ?? Object.values(h.fields ?? {})[0] ?? '';
       process.stdout.write(`${String(i + 1).padStart(3)}. ${h.score.toFixed(4)}  ${h._id}  ${String(title).slice(0, 100)}\n`);

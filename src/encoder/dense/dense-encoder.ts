@@ -39,11 +39,16 @@ export function validateDenseOptions(o: DenseEncoderOptions, field = 'encoder'):
   int(o.batchSize, 1, 'batchSize');
   int(o.threads, 1, 'threads');
   if (o.pooling !== undefined && !(DENSE_POOLINGS as readonly unknown[]).includes(o.pooling))
-    fail('VALIDATION_FAILED', `pooling must be one of ${DENSE_POOLINGS.map((p) => `'${p}'`).join(', ')}, got ${JSON.stringify(o.pooling)}`, `${field}.pooling`);
+    fail(
+      'VALIDATION_FAILED',
+      `pooling must be one of ${DENSE_POOLINGS.map((p) => `'${p}'`).join(', ')}, got ${JSON.stringify(o.pooling)}`,
+      `${field}.pooling`,
+    );
   if (o.normalize !== undefined && typeof o.normalize !== 'boolean')
     fail('VALIDATION_FAILED', `normalize must be a boolean, got ${JSON.stringify(o.normalize)}`, `${field}.normalize`);
   for (const k of ['queryPrompt', 'documentPrompt', 'name'] as const)
-    if (o[k] !== undefined && typeof o[k] !== 'string') fail('VALIDATION_FAILED', `${k} must be a string, got ${JSON.stringify(o[k])}`, `${field}.${k}`);
+    if (o[k] !== undefined && typeof o[k] !== 'string')
+      fail('VALIDATION_FAILED', `${k} must be a string, got ${JSON.stringify(o[k])}`, `${field}.${k}`);
 }
 
 /** Output names a sentence-transformers ONNX export may give the token states. */
@@ -89,7 +94,10 @@ export class DenseEncoder {
     const skipOf = (p: string) => (model.includePrompt || !p ? 0 : tokenizer.ids(p, Number.MAX_SAFE_INTEGER).length - 1);
     const maxLength = options.maxLength ?? model.maxSeqLength;
     return new DenseEncoder(
-      model, tokenizer, session, output,
+      model,
+      tokenizer,
+      session,
+      output,
       options.pooling ? [options.pooling] : model.pooling,
       options.normalize ?? model.normalize,
       prompts,
@@ -120,7 +128,8 @@ export class DenseEncoder {
 
   /** `texts.length × dim` floats, row i for texts[i]. */
   async encode(texts: string[], role: DenseRole): Promise<Float32Array> {
-    if (role !== 'query' && role !== 'document') fail('VALIDATION_FAILED', `role must be 'query' or 'document', got ${JSON.stringify(role)}`, 'role');
+    if (role !== 'query' && role !== 'document')
+      fail('VALIDATION_FAILED', `role must be 'query' or 'document', got ${JSON.stringify(role)}`, 'role');
     const lists = this.tokenize(texts, role);
     const dim = this.dim;
     const out = new Float32Array(texts.length * dim);
@@ -140,7 +149,11 @@ export class DenseEncoder {
     try {
       const hidden = h.data as Float32Array;
       if (hidden.length !== b.texts * b.seq * this.model.hidden)
-        fail('INVALID_MODEL', `${this.model.onnx}: ${this.output} has shape [${h.dims.join(', ')}], expected [${b.texts}, ${b.seq}, ${this.model.hidden}]`, 'model');
+        fail(
+          'INVALID_MODEL',
+          `${this.model.onnx}: ${this.output} has shape [${h.dims.join(', ')}], expected [${b.texts}, ${b.seq}, ${this.model.hidden}]`,
+          'model',
+        );
       const rows = poolHidden({ hidden, mask: b.mask, texts: b.texts, seq: b.seq, dim: this.model.hidden }, this.pooling, skip);
       return this.normalize ? l2Normalize(rows, this.dim) : rows;
     } finally {

@@ -52,7 +52,12 @@ export interface DenseModelDir {
 export const FAMILY_PROMPTS: { family: string; match: RegExp; query: string; document: string }[] = [
   { family: 'bge-zh', match: /bge-[a-z]+-zh/i, query: '为这个句子生成表示以用于检索相关文章：', document: '' },
   { family: 'bge', match: /bge-[a-z]+-en/i, query: 'Represent this sentence for searching relevant passages: ', document: '' },
-  { family: 'snowflake-arctic-embed', match: /arctic-embed/i, query: 'Represent this sentence for searching relevant passages: ', document: '' },
+  {
+    family: 'snowflake-arctic-embed',
+    match: /arctic-embed/i,
+    query: 'Represent this sentence for searching relevant passages: ',
+    document: '',
+  },
   { family: 'nomic-embed-text', match: /nomic-embed-text/i, query: 'search_query: ', document: 'search_document: ' },
   { family: 'e5', match: /(^|[^a-z])e5-(small|base|large)/i, query: 'query: ', document: 'passage: ' },
 ];
@@ -108,14 +113,22 @@ export function inspectDenseModelDir(dir: string, field = 'model', name = ''): D
     const pc = readJson<Record<string, unknown>>(path, field);
     pooling = DENSE_POOLINGS.filter((m) => pc[POOLING_KEYS[m]] === true);
     if (pooling.length === 0)
-      fail('INVALID_MODEL', `${path} sets no pooling mode (one of ${DENSE_POOLINGS.map((m) => POOLING_KEYS[m]).join(', ')} must be true)`, field);
+      fail(
+        'INVALID_MODEL',
+        `${path} sets no pooling mode (one of ${DENSE_POOLINGS.map((m) => POOLING_KEYS[m]).join(', ')} must be true)`,
+        field,
+      );
     if (pc.include_prompt === false) includePrompt = false;
     if (typeof pc.word_embedding_dimension === 'number') poolingDim = pc.word_embedding_dimension;
   }
   const hidden = config.hidden_size ?? poolingDim;
   if (!Number.isInteger(hidden) || (hidden as number) < 1) fail('INVALID_MODEL', `${join(abs, 'config.json')} has no hidden_size`, field);
   if (poolingDim !== undefined && poolingDim !== hidden)
-    fail('INVALID_MODEL', `${join(abs, poolingDir!, 'config.json')}: word_embedding_dimension ${poolingDim} differs from config.json hidden_size ${hidden}`, field);
+    fail(
+      'INVALID_MODEL',
+      `${join(abs, poolingDir!, 'config.json')}: word_embedding_dimension ${poolingDim} differs from config.json hidden_size ${hidden}`,
+      field,
+    );
 
   const positions = Math.min(512, config.max_position_embeddings ?? 512);
   let maxSeqLength = positions;

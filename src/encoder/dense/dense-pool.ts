@@ -48,15 +48,19 @@ export class DenseEncoderPool extends WorkerPool<Float32Array> {
 
   /** Encodes one batch; waits while `maxPending` batches are in flight; a large batch is split over the workers. */
   async encode(texts: string[], role: DenseRole): Promise<Float32Array> {
-    return this.split(texts, (t) => this.submit({ kind: 'dense', role, texts: t }), (got) => {
-      const out = new Float32Array(texts.length * this.dim);
-      let at = 0;
-      for (const g of got) {
-        out.set(g, at);
-        at += g.length;
-      }
-      return out;
-    });
+    return this.split(
+      texts,
+      (t) => this.submit({ kind: 'dense', role, texts: t }),
+      (got) => {
+        const out = new Float32Array(texts.length * this.dim);
+        let at = 0;
+        for (const g of got) {
+          out.set(g, at);
+          at += g.length;
+        }
+        return out;
+      },
+    );
   }
 
   /** Encodes a stream of batches with up to `maxPending` in flight, yielding results in order. */

@@ -25,7 +25,10 @@ export function poolHidden(b: HiddenBatch, modes: readonly DensePooling[], skip 
   const acc = new Float64Array(dim);
   for (let x = 0; x < texts; x++) {
     // Tokens this text pools over: its unmasked positions from `skip` on.
-    let count = 0, last = -1, first = -1, weightSum = 0;
+    let count = 0,
+      last = -1,
+      first = -1,
+      weightSum = 0;
     for (let t = skip; t < seq; t++)
       if (mask[x * seq + t]) {
         count++;
@@ -60,7 +63,8 @@ export function poolHidden(b: HiddenBatch, modes: readonly DensePooling[], skip 
           const weighted = mode === 'weightedmean';
           for (let t = skip; t < seq; t++) {
             if (!mask[x * seq + t]) continue;
-            const h = row(t), w = weighted ? t + 1 : 1;
+            const h = row(t),
+              w = weighted ? t + 1 : 1;
             for (let d = 0; d < dim; d++) acc[d] += w * hidden[h + d];
           }
           const div = mode === 'mean' ? count : mode === 'mean_sqrt_len' ? Math.sqrt(count) : weightSum;

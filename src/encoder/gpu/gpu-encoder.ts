@@ -44,8 +44,14 @@ export class CudaUnavailableError extends Error {
 interface CudaAddon {
   probe(): { ok: boolean; devices: number; reason: string };
   create(config: Omit<BertShape, never> & { precision: string; device: number }, tensors: Float32Array[]): object;
-  encode(handle: object, ids: Int32Array, mask: Uint8Array, texts: number, seq: number,
-    o: { head?: string; threshold?: number; topk?: number; dense?: boolean }): Promise<GpuBatchResult>;
+  encode(
+    handle: object,
+    ids: Int32Array,
+    mask: Uint8Array,
+    texts: number,
+    seq: number,
+    o: { head?: string; threshold?: number; topk?: number; dense?: boolean },
+  ): Promise<GpuBatchResult>;
   release(handle: object): void;
   deviceName(handle: object): string;
   profile(handle: object, on?: boolean): Record<string, number>;
@@ -81,7 +87,9 @@ export function loadCudaAddon(): CudaAddon {
   if (addon) return addon;
   const path = cudaAddonPath();
   if (!existsSync(path))
-    throw new CudaUnavailableError(`the CUDA encoder is not built: ${path} is missing (native/cuda/trunk-build.sh, where nvcc exists; docs/gpu.md)`);
+    throw new CudaUnavailableError(
+      `the CUDA encoder is not built: ${path} is missing (native/cuda/trunk-build.sh, where nvcc exists; docs/gpu.md)`,
+    );
   let a: CudaAddon;
   try {
     a = createRequire(import.meta.url)(path) as CudaAddon;
@@ -106,7 +114,10 @@ export function cudaStatus(): { ok: true } | { ok: false; reason: string } {
 
 const FROM_SOURCE = import.meta.url.endsWith('.ts');
 const TOKENIZE_WORKER = FROM_SOURCE
-  ? { filename: new URL('../ts-worker-bootstrap.mjs', import.meta.url).href, workerData: { tsWorker: new URL('./gpu-tokenize-worker.ts', import.meta.url).href } }
+  ? {
+      filename: new URL('../ts-worker-bootstrap.mjs', import.meta.url).href,
+      workerData: { tsWorker: new URL('./gpu-tokenize-worker.ts', import.meta.url).href },
+    }
   : { filename: new URL('./gpu-tokenize-worker.js', import.meta.url).href };
 
 /** Texts per tokenizer task. */
@@ -123,12 +134,15 @@ interface Batch {
 
 /** Sparse rows scattered over batch results -> one SparseVectors in input order. */
 function gather(where: { r: SparseVectors; row: number }[]): SparseVectors {
-  const n = where.length, offsets = new Uint32Array(n + 1);
+  const n = where.length,
+    offsets = new Uint32Array(n + 1);
   for (let i = 0; i < n; i++) offsets[i + 1] = offsets[i] + where[i].r.offsets[where[i].row + 1] - where[i].r.offsets[where[i].row];
-  const terms = new Uint32Array(offsets[n]), weights = new Float32Array(offsets[n]);
+  const terms = new Uint32Array(offsets[n]),
+    weights = new Float32Array(offsets[n]);
   for (let i = 0; i < n; i++) {
     const { r, row } = where[i];
-    const a = r.offsets[row], b = r.offsets[row + 1];
+    const a = r.offsets[row],
+      b = r.offsets[row + 1];
     terms.set(r.terms.subarray(a, b), offsets[i]);
     weights.set(r.weights.subarray(a, b), offsets[i]);
   }
@@ -153,26 +167,37 @@ export class GpuEncoder {
 
   static async load(dir: string, options: GpuEncoderOptions = {}, field = 'model'): Promise<GpuEncoder> {
     const o: Required<GpuEncoderOptions> = {
-      maxLength: 256, batchSize: 32, precision: 'fp16', head: 'auto', threshold: 0, topk: 0,
-      device: options.device ?? cudaDevice(), tokenizerThreads: 0,
+      maxLength: 256,
+      batchSize: 32,
+      precision: 'fp16',
+      head: 'auto',
+      threshold: 0,
+      topk: 0,
+      device: options.device ?? cudaDevice(),
+      tokenizerThreads: 0,
       // Options left undefined (a pool passes every field it knows) keep their defaults.
       ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)),
     };
     const int = (v: number, min: number, name: string) => {
-      if (!Number.isInteger(v) || v < min) fail('VALIDATION_FAILED', `${name} must be an integer >= ${min}, got ${JSON.stringify(v)}`, `encoder.${name}`);
+      if (!Number.isInteger(v) || v < min)
+        fail('VALIDATION_FAILED', `${name} must be an integer >= ${min}, got ${JSON.stringify(v)}`, `encoder.${name}`);
     };
     int(o.maxLength, 2, 'maxLength');
     int(o.batchSize, 1, 'batchSize');
     int(o.topk, 0, 'topk');
     int(o.device, 0, 'device');
     int(o.tokenizerThreads, 0, 'tokenizerThreads');
-    if (!(Number.isFinite(o.threshold) && o.threshold >= 0)) fail('VALIDATION_FAILED', `threshold must be a finite number >= 0`, 'encoder.threshold');
-    if (!['fp16', 'bf16', 'fp32'].includes(o.precision)) fail('VALIDATION_FAILED', `precision must be 'fp16', 'bf16' or 'fp32', got ${JSON.stringify(o.precision)}`, 'encoder.precision');
-    if (o.head !== 'auto' && o.head !== 'simple') fail('VALIDATION_FAILED', `head must be 'auto' or 'simple', got ${JSON.stringify(o.head)}`, 'encoder.head');
+    if (!(Number.isFinite(o.threshold) && o.threshold >= 0))
+      fail('VALIDATION_FAILED', `threshold must be a finite number >= 0`, 'encoder.threshold');
+    if (!['fp16', 'bf16', 'fp32'].includes(o.precision))
+      fail('VALIDATION_FAILED', `precision must be 'fp16', 'bf16' or 'fp32', got ${JSON.stringify(o.precision)}`, 'encoder.precision');
+    if (o.head !== 'auto' && o.head !== 'simple')
+      fail('VALIDATION_FAILED', `head must be 'auto' or 'simple', got ${JSON.stringify(o.head)}`, 'encoder.head');
     const cuda = loadCudaAddon();
     const tokenizer = await SpladeTokenizer.load(dir, field);
     const w = readBertWeights(dir, field);
-    if (o.maxLength > w.shape.maxPos) fail('VALIDATION_FAILED', `maxLength ${o.maxLength} is above the model's ${w.shape.maxPos} positions`, 'encoder.maxLength');
+    if (o.maxLength > w.shape.maxPos)
+      fail('VALIDATION_FAILED', `maxLength ${o.maxLength} is above the model's ${w.shape.maxPos} positions`, 'encoder.maxLength');
     if (o.maxLength > 512) fail('VALIDATION_FAILED', `maxLength above 512 is not supported on the GPU`, 'encoder.maxLength');
     let handle: object;
     try {
@@ -181,9 +206,10 @@ export class GpuEncoder {
       throw new CudaUnavailableError(`the CUDA encoder could not load ${dir}: ${(e as Error).message}`);
     }
     w.tensors.length = 0; // the host copies can go; the device holds the weights now
-    const tokenizers = o.tokenizerThreads > 0
-      ? new Piscina({ ...TOKENIZE_WORKER, minThreads: o.tokenizerThreads, maxThreads: o.tokenizerThreads, idleTimeout: Infinity })
-      : null;
+    const tokenizers =
+      o.tokenizerThreads > 0
+        ? new Piscina({ ...TOKENIZE_WORKER, minThreads: o.tokenizerThreads, maxThreads: o.tokenizerThreads, idleTimeout: Infinity })
+        : null;
     return new GpuEncoder(dir, tokenizer, w.shape, cuda.deviceName(handle), cuda, handle, tokenizers, o);
   }
 
@@ -201,7 +227,8 @@ export class GpuEncoder {
   }
 
   set batchSize(n: number) {
-    if (!Number.isInteger(n) || n < 1) fail('VALIDATION_FAILED', `batchSize must be an integer >= 1, got ${JSON.stringify(n)}`, 'encoder.batchSize');
+    if (!Number.isInteger(n) || n < 1)
+      fail('VALIDATION_FAILED', `batchSize must be an integer >= 1, got ${JSON.stringify(n)}`, 'encoder.batchSize');
     this.o.batchSize = n;
   }
 
@@ -211,7 +238,8 @@ export class GpuEncoder {
   }
 
   set head(h: 'auto' | 'simple') {
-    if (h !== 'auto' && h !== 'simple') fail('VALIDATION_FAILED', `head must be 'auto' or 'simple', got ${JSON.stringify(h)}`, 'encoder.head');
+    if (h !== 'auto' && h !== 'simple')
+      fail('VALIDATION_FAILED', `head must be 'auto' or 'simple', got ${JSON.stringify(h)}`, 'encoder.head');
     this.o.head = h;
   }
 
@@ -220,7 +248,11 @@ export class GpuEncoder {
     if (!this.tokenizers) return texts.map((t) => this.tokenizer.ids(t, this.o.maxLength));
     const parts: Promise<number[][]>[] = [];
     for (let i = 0; i < texts.length; i += TOKENIZE_PIECE)
-      parts.push(this.tokenizers.run({ dir: this.dir, maxLength: this.o.maxLength, texts: texts.slice(i, i + TOKENIZE_PIECE) }) as Promise<number[][]>);
+      parts.push(
+        this.tokenizers.run({ dir: this.dir, maxLength: this.o.maxLength, texts: texts.slice(i, i + TOKENIZE_PIECE) }) as Promise<
+          number[][]
+        >,
+      );
     return (await Promise.all(parts)).flat();
   }
 
@@ -237,8 +269,11 @@ export class GpuEncoder {
 
   /** Dense [texts × vocab] weights, in the order given (conformance checks). */
   async encodeDense(texts: string[]): Promise<Float32Array> {
-    const V = this.shape.vocab, out = new Float32Array(texts.length * V);
-    await this.runBatches(this.plan(texts), true, (idx, r) => idx.forEach((i, row) => out.set(r.dense!.subarray(row * V, (row + 1) * V), i * V)));
+    const V = this.shape.vocab,
+      out = new Float32Array(texts.length * V);
+    await this.runBatches(this.plan(texts), true, (idx, r) =>
+      idx.forEach((i, row) => out.set(r.dense!.subarray(row * V, (row + 1) * V), i * V)),
+    );
     return out;
   }
 
@@ -294,15 +329,31 @@ export class GpuEncoder {
     const longest = lists.reduce((m, l) => Math.max(m, l.length), 0);
     if (longest === 0) {
       const V = this.shape.vocab;
-      return { offsets: new Uint32Array(texts + 1), terms: new Uint32Array(0), weights: new Float32Array(0), dense: dense ? new Float32Array(texts * V) : undefined, head: '', attention: '', trunkMs: 0, headMs: 0, copyMs: 0 };
+      return {
+        offsets: new Uint32Array(texts + 1),
+        terms: new Uint32Array(0),
+        weights: new Float32Array(0),
+        dense: dense ? new Float32Array(texts * V) : undefined,
+        head: '',
+        attention: '',
+        trunkMs: 0,
+        headMs: 0,
+        copyMs: 0,
+      };
     }
     const seq = Math.min(Math.ceil(longest / SEQ_ALIGN) * SEQ_ALIGN, this.shape.maxPos);
-    const ids = new Int32Array(texts * seq).fill(this.tokenizer.padId), mask = new Uint8Array(texts * seq);
+    const ids = new Int32Array(texts * seq).fill(this.tokenizer.padId),
+      mask = new Uint8Array(texts * seq);
     lists.forEach((l, x) => {
       ids.set(l, x * seq);
       mask.fill(1, x * seq, x * seq + l.length);
     });
-    const p = this.cuda.encode(this.handle, ids, mask, texts, seq, { head: this.o.head, threshold: this.o.threshold, topk: this.o.topk, dense });
+    const p = this.cuda.encode(this.handle, ids, mask, texts, seq, {
+      head: this.o.head,
+      threshold: this.o.threshold,
+      topk: this.o.topk,
+      dense,
+    });
     this.inFlight.add(p);
     try {
       const r = await p;

@@ -35,7 +35,9 @@ type Named = Map<string, { dims: number[]; data: Float32Array }>;
 // ---- ONNX initializers (a minimal protobuf reader: ModelProto.graph.initializer) ---------------
 
 function varint(buf: Buffer, at: number): [number, number] {
-  let v = 0, mul = 1, b: number;
+  let v = 0,
+    mul = 1,
+    b: number;
   do {
     b = buf[at++];
     v += (b & 0x7f) * mul;
@@ -45,12 +47,18 @@ function varint(buf: Buffer, at: number): [number, number] {
 }
 
 /** Calls `f(field, wireType, start, end)` for each field of the message in buf[start, end). */
-function fields(buf: Buffer, start: number, end: number, f: (field: number, wire: number, a: number, b: number, value: number) => void): void {
+function fields(
+  buf: Buffer,
+  start: number,
+  end: number,
+  f: (field: number, wire: number, a: number, b: number, value: number) => void,
+): void {
   let at = start;
   while (at < end) {
     let key: number;
     [key, at] = varint(buf, at);
-    const field = Math.floor(key / 8), wire = key & 7;
+    const field = Math.floor(key / 8),
+      wire = key & 7;
     if (wire === 0) {
       let v: number;
       [v, at] = varint(buf, at);
@@ -80,7 +88,11 @@ export function readOnnxInitializers(path: string): Named {
     fields(buf, a, b, (gf, gw, ga, gb) => {
       if (gf !== 5 || gw !== 2) return; // GraphProto.initializer
       const dims: number[] = [];
-      let type = 0, name = '', raw: [number, number] | null = null, floats: [number, number] | null = null, external = false;
+      let type = 0,
+        name = '',
+        raw: [number, number] | null = null,
+        floats: [number, number] | null = null,
+        external = false;
       fields(buf, ga, gb, (tf, tw, ta, tb, value) => {
         if (tf === 1 && tw === 0) dims.push(value);
         else if (tf === 1 && tw === 2) dims.push(...packedVarints(buf, ta, tb));
@@ -123,7 +135,10 @@ function packedVarints(buf: Buffer, a: number, b: number): number[] {
 export function readSafetensors(path: string): Named {
   const buf = readFileSync(path);
   const n = Number(buf.readBigUInt64LE(0));
-  const header = JSON.parse(buf.toString('utf8', 8, 8 + n)) as Record<string, { dtype: string; shape: number[]; data_offsets: [number, number] }>;
+  const header = JSON.parse(buf.toString('utf8', 8, 8 + n)) as Record<
+    string,
+    { dtype: string; shape: number[]; data_offsets: [number, number] }
+  >;
   const base = 8 + n;
   const out: Named = new Map();
   for (const [name, t] of Object.entries(header)) {
@@ -145,7 +160,9 @@ export function readSafetensors(path: string): Named {
 }
 
 function f16(h: number): number {
-  const s = h & 0x8000 ? -1 : 1, e = (h >> 10) & 0x1f, m = h & 0x3ff;
+  const s = h & 0x8000 ? -1 : 1,
+    e = (h >> 10) & 0x1f,
+    m = h & 0x3ff;
   if (e === 0) return s * m * 2 ** -24;
   if (e === 31) return m ? NaN : s * Infinity;
   return s * (1 + m / 1024) * 2 ** (e - 15);
@@ -185,7 +202,8 @@ export function readBertWeights(dir: string, field = 'model'): BertWeights {
   const cfg = JSON.parse(readFileSync(join(abs, 'config.json'), 'utf8')) as Config;
   if (cfg.model_type !== 'bert') bad(`model_type ${JSON.stringify(cfg.model_type)}: the CUDA encoder runs BERT only`);
   if ((cfg.hidden_act ?? 'gelu') !== 'gelu') bad(`hidden_act ${cfg.hidden_act}: the CUDA encoder runs 'gelu' (erf) only`);
-  if ((cfg.position_embedding_type ?? 'absolute') !== 'absolute') bad(`position_embedding_type ${cfg.position_embedding_type} is not supported`);
+  if ((cfg.position_embedding_type ?? 'absolute') !== 'absolute')
+    bad(`position_embedding_type ${cfg.position_embedding_type} is not supported`);
   const shape: BertShape = {
     layers: cfg.num_hidden_layers ?? 0,
     hidden: cfg.hidden_size ?? 0,
@@ -197,7 +215,9 @@ export function readBertWeights(dir: string, field = 'model'): BertWeights {
     eps: cfg.layer_norm_eps ?? 1e-12,
   };
   for (const [k, v] of Object.entries(shape)) if (!(v > 0)) bad(`config.json lacks a positive ${k}`);
-  const trunkOnnx = join(abs, 'trunk.onnx'), st = join(abs, 'model.safetensors'), headBin = join(abs, 'head.bin');
+  const trunkOnnx = join(abs, 'trunk.onnx'),
+    st = join(abs, 'model.safetensors'),
+    headBin = join(abs, 'head.bin');
   let named!: Named, ours!: boolean, trunkSource!: string;
   try {
     if (existsSync(trunkOnnx)) [named, ours, trunkSource] = [readOnnxInitializers(trunkOnnx), true, trunkOnnx];
@@ -213,8 +233,7 @@ export function readBertWeights(dir: string, field = 'model'): BertWeights {
       const t = named!.get(n) ?? named!.get('bert.' + n);
       if (!t) continue;
       const want = transposeFrom ?? dims;
-      if (t.dims.length !== want.length || t.dims.some((d, i) => d !== want[i]))
-        bad(`${n} has shape [${t.dims}], expected [${want}]`);
+      if (t.dims.length !== want.length || t.dims.some((d, i) => d !== want[i])) bad(`${n} has shape [${t.dims}], expected [${want}]`);
       return transposeFrom ? transpose(t.data, transposeFrom[0], transposeFrom[1]) : t.data;
     }
     return bad(`${trunkSource} has no tensor ${names[0]}`);
@@ -252,7 +271,8 @@ export function readBertWeights(dir: string, field = 'model'): BertWeights {
     if (head.vocab !== V || head.dim !== H) bad(`head.bin is [${head.vocab} × ${head.dim}], config.json says [${V} × ${H}]`);
     let w = head.weights;
     if (w instanceof Uint16Array) {
-      const f = new Float32Array(w.length), u = new Uint32Array(f.buffer);
+      const f = new Float32Array(w.length),
+        u = new Uint32Array(f.buffer);
       for (let i = 0; i < w.length; i++) u[i] = w[i] << 16;
       w = f;
     }
@@ -262,9 +282,13 @@ export function readBertWeights(dir: string, field = 'model'): BertWeights {
     if (ours) bad('trunk.onnx without head.bin');
     const tied = named!.has('cls.predictions.decoder.weight') ? ['cls.predictions.decoder.weight'] : ['embeddings.word_embeddings.weight'];
     tensors.push(get(tied, [V, H]));
-    tensors.push(named!.has('cls.predictions.bias') || named!.has('bert.cls.predictions.bias')
-      ? get(['cls.predictions.bias'], [V])
-      : named!.has('cls.predictions.decoder.bias') ? get(['cls.predictions.decoder.bias'], [V]) : new Float32Array(V));
+    tensors.push(
+      named!.has('cls.predictions.bias') || named!.has('bert.cls.predictions.bias')
+        ? get(['cls.predictions.bias'], [V])
+        : named!.has('cls.predictions.decoder.bias')
+          ? get(['cls.predictions.decoder.bias'], [V])
+          : new Float32Array(V),
+    );
     headSource = st;
   }
   return { shape, tensors, source: { trunk: trunkSource!, head: headSource } };

@@ -73,17 +73,28 @@ function validate(b: HeadBatch, w: HeadWeights, o: HeadOptions): void {
   check(Number.isInteger(b.seq) && b.seq >= 0, `seq must be a non-negative integer, got ${b.seq}`);
   check(Number.isInteger(w.dim) && w.dim > 0, `dim must be a positive integer, got ${w.dim}`);
   check(Number.isInteger(w.vocab) && w.vocab > 0, `vocab must be a positive integer, got ${w.vocab}`);
-  check(b.hidden instanceof Float32Array && b.hidden.length === b.texts * b.seq * w.dim,
-    `hidden must be a Float32Array of texts × seq × dim = ${b.texts * b.seq * w.dim} values, got ${b.hidden?.length}`);
-  check(b.mask instanceof Uint8Array && b.mask.length === b.texts * b.seq,
-    `mask must be a Uint8Array of texts × seq = ${b.texts * b.seq} values, got ${b.mask?.length}`);
-  check((w.weights instanceof Float32Array || w.weights instanceof Uint16Array) && w.weights.length === w.vocab * w.dim,
-    `weights must be a Float32Array or Uint16Array (bf16) of vocab × dim = ${w.vocab * w.dim} values, got ${w.weights?.length}`);
+  check(
+    b.hidden instanceof Float32Array && b.hidden.length === b.texts * b.seq * w.dim,
+    `hidden must be a Float32Array of texts × seq × dim = ${b.texts * b.seq * w.dim} values, got ${b.hidden?.length}`,
+  );
+  check(
+    b.mask instanceof Uint8Array && b.mask.length === b.texts * b.seq,
+    `mask must be a Uint8Array of texts × seq = ${b.texts * b.seq} values, got ${b.mask?.length}`,
+  );
+  check(
+    (w.weights instanceof Float32Array || w.weights instanceof Uint16Array) && w.weights.length === w.vocab * w.dim,
+    `weights must be a Float32Array or Uint16Array (bf16) of vocab × dim = ${w.vocab * w.dim} values, got ${w.weights?.length}`,
+  );
   check(w.screen == null || w.weights instanceof Float32Array, 'screen needs the f32 weights it was prepared from, not bf16');
-  check(w.bias === null || (w.bias instanceof Float32Array && w.bias.length === w.vocab),
-    `bias must be null or a Float32Array of vocab = ${w.vocab} values`);
+  check(
+    w.bias === null || (w.bias instanceof Float32Array && w.bias.length === w.vocab),
+    `bias must be null or a Float32Array of vocab = ${w.vocab} values`,
+  );
   check(o.threads === undefined || (Number.isInteger(o.threads) && o.threads >= 1), `threads must be a positive integer, got ${o.threads}`);
-  check(o.threshold === undefined || (Number.isFinite(o.threshold) && o.threshold >= 0), `threshold must be a finite number >= 0, got ${o.threshold}`);
+  check(
+    o.threshold === undefined || (Number.isFinite(o.threshold) && o.threshold >= 0),
+    `threshold must be a finite number >= 0, got ${o.threshold}`,
+  );
   check(o.topk === undefined || (Number.isInteger(o.topk) && o.topk >= 0), `topk must be a non-negative integer, got ${o.topk}`);
 }
 

@@ -15,8 +15,12 @@ export function readHeadFile(path: string, field = 'model'): HeadWeights {
   const buf = readFileSync(path);
   const bad = (why: string): never => fail('INVALID_MODEL', `${path}: ${why}`, field);
   if (buf.length < HEAD_HEADER_BYTES || buf.toString('latin1', 0, 8) !== HEAD_MAGIC) bad(`not a head file (magic ${HEAD_MAGIC} missing)`);
-  const version = buf.readUInt32LE(8), dtype = buf.readUInt32LE(12), vocab = buf.readUInt32LE(16), dim = buf.readUInt32LE(20);
-  const flags = buf.readUInt32LE(24), sum = buf.readUInt32LE(28);
+  const version = buf.readUInt32LE(8),
+    dtype = buf.readUInt32LE(12),
+    vocab = buf.readUInt32LE(16),
+    dim = buf.readUInt32LE(20);
+  const flags = buf.readUInt32LE(24),
+    sum = buf.readUInt32LE(28);
   if (version !== 1) bad(`format version ${version} is not supported (expected 1)`);
   if (dtype !== HEAD_DTYPE_F32 && dtype !== HEAD_DTYPE_BF16) bad(`dtype ${dtype} is unknown (1 = f32, 2 = bf16)`);
   if (vocab === 0 || dim === 0) bad(`vocab ${vocab} and dim ${dim} must be positive`);

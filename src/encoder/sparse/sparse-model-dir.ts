@@ -29,8 +29,10 @@ export function inspectModelDir(dir: string, field = 'model'): ModelDir {
     fail('INVALID_MODEL', `${join(abs, 'config.json')} is not JSON (${(e as Error).message})`, field);
   }
   const full = FULL_NAMES.map((n) => join(abs, n)).find((p) => existsSync(p)) ?? null;
-  const trunk = join(abs, 'trunk.onnx'), head = join(abs, 'head.bin');
+  const trunk = join(abs, 'trunk.onnx'),
+    head = join(abs, 'head.bin');
   const split = existsSync(trunk) && existsSync(head) ? { trunk, head } : null;
-  if (!full && !split) fail('INVALID_MODEL', `model folder ${abs} has neither model.onnx (full layout) nor trunk.onnx + head.bin (split layout)`, field);
+  if (!full && !split)
+    fail('INVALID_MODEL', `model folder ${abs} has neither model.onnx (full layout) nor trunk.onnx + head.bin (split layout)`, field);
   return { dir: abs, config, full, split };
 }

@@ -19,8 +19,11 @@ export interface PoolOptions extends EncoderOptions, PoolSizeOptions {}
 function concatVectors(parts: SparseVectors[]): SparseVectors {
   const texts = parts.reduce((n, p) => n + p.offsets.length - 1, 0);
   const nnz = parts.reduce((n, p) => n + p.terms.length, 0);
-  const offsets = new Uint32Array(texts + 1), terms = new Uint32Array(nnz), weights = new Float32Array(nnz);
-  let x = 0, at = 0;
+  const offsets = new Uint32Array(texts + 1),
+    terms = new Uint32Array(nnz),
+    weights = new Float32Array(nnz);
+  let x = 0,
+    at = 0;
   for (const p of parts) {
     for (let i = 1; i < p.offsets.length; i++) offsets[++x] = at + p.offsets[i];
     terms.set(p.terms, at);
@@ -31,7 +34,13 @@ function concatVectors(parts: SparseVectors[]): SparseVectors {
 }
 
 export class SparseEncoderPool extends WorkerPool<SparseVectors> {
-  private constructor(piscina: Piscina, config: WorkerConfig, readonly tokenizer: SpladeTokenizer, maxPending: number, workers: number) {
+  private constructor(
+    piscina: Piscina,
+    config: WorkerConfig,
+    readonly tokenizer: SpladeTokenizer,
+    maxPending: number,
+    workers: number,
+  ) {
     super(piscina, config, maxPending, workers);
   }
 
@@ -44,7 +53,12 @@ export class SparseEncoderPool extends WorkerPool<SparseVectors> {
     if (enc.device === 'cuda') {
       // Checked here, where the error keeps its code (a worker's error crosses threads as a plain Error).
       const cuda = cudaStatus();
-      if (!cuda.ok) fail('CUDA_UNAVAILABLE', `the sparse encoder is set to run on the GPU (device 'cuda', LSR_ENCODER_DEVICE) but cannot: ${cuda.reason}`, 'encoder.device');
+      if (!cuda.ok)
+        fail(
+          'CUDA_UNAVAILABLE',
+          `the sparse encoder is set to run on the GPU (device 'cuda', LSR_ENCODER_DEVICE) but cannot: ${cuda.reason}`,
+          'encoder.device',
+        );
     }
     const tokenizer = await SpladeTokenizer.load(model.dir, field);
     const config: WorkerConfig = { dir: model.dir, options: enc, field };

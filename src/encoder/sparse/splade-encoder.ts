@@ -44,7 +44,17 @@ export interface EncoderOptions {
   precision?: 'fp16' | 'bf16' | 'fp32';
 }
 
-const DEFAULTS = { maxLength: 256, batchSize: 32, threads: 1, threshold: 0, topk: 0, bf16: false, screen: true, device: 'cpu' as const, precision: 'fp16' as const };
+const DEFAULTS = {
+  maxLength: 256,
+  batchSize: 32,
+  threads: 1,
+  threshold: 0,
+  topk: 0,
+  bf16: false,
+  screen: true,
+  device: 'cpu' as const,
+  precision: 'fp16' as const,
+};
 
 /** Checks options, naming the offending field (`field` prefixes it, e.g. `retrievers.splade`). */
 export function validateEncoderOptions(o: EncoderOptions, field = 'encoder'): void {
@@ -101,7 +111,11 @@ export class SpladeEncoder {
     });
     const out = layout === 'split' ? 'hidden_states' : 'logits';
     if (!session.outputNames.includes(out))
-      fail('INVALID_MODEL', `${model.dir}: the ${layout} ONNX graph has no '${out}' output (it has ${session.outputNames.join(', ')})`, field);
+      fail(
+        'INVALID_MODEL',
+        `${model.dir}: the ${layout} ONNX graph has no '${out}' output (it has ${session.outputNames.join(', ')})`,
+        field,
+      );
     const vocab = head?.vocab ?? model.config.vocab_size ?? tokenizer.vocabSize;
     return new SpladeEncoder(model, layout, tokenizer, session, head, vocab, o);
   }
@@ -141,10 +155,12 @@ export class SpladeEncoder {
       const { vecs, row } = where[i];
       offsets[i + 1] = offsets[i] + vecs.offsets[row + 1] - vecs.offsets[row];
     }
-    const terms = new Uint32Array(offsets[lists.length]), weights = new Float32Array(offsets[lists.length]);
+    const terms = new Uint32Array(offsets[lists.length]),
+      weights = new Float32Array(offsets[lists.length]);
     for (let i = 0; i < lists.length; i++) {
       const { vecs, row } = where[i];
-      const a = vecs.offsets[row], b = vecs.offsets[row + 1];
+      const a = vecs.offsets[row],
+        b = vecs.offsets[row + 1];
       terms.set(vecs.terms.subarray(a, b), offsets[i]);
       weights.set(vecs.weights.subarray(a, b), offsets[i]);
     }
@@ -153,7 +169,8 @@ export class SpladeEncoder {
 
   /** Runs the ONNX graph on one padded batch and pools it. */
   private async run(b: TokenBatch): Promise<SparseVectors> {
-    if (b.texts === 0 || b.seq === 0) return { offsets: new Uint32Array(b.texts + 1), terms: new Uint32Array(0), weights: new Float32Array(0) };
+    if (b.texts === 0 || b.seq === 0)
+      return { offsets: new Uint32Array(b.texts + 1), terms: new Uint32Array(0), weights: new Float32Array(0) };
     const feeds = onnxFeeds(this.session, b, this.model.dir);
     if (this.layout === 'split') {
       const r = await this.session.run(feeds, ['hidden_states']);

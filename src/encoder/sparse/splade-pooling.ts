@@ -25,7 +25,8 @@ export function poolLogits(logits: Float32Array, mask: Uint8Array, texts: number
  */
 export function sparsify(dense: Float32Array, texts: number, vocab: number, threshold = 0, topk = 0): SparseVectors {
   const offsets = new Uint32Array(texts + 1);
-  const terms: number[] = [], weights: number[] = [];
+  const terms: number[] = [],
+    weights: number[] = [];
   for (let x = 0; x < texts; x++) {
     let keep: number[] = [];
     for (let v = 0; v < vocab; v++) if (dense[x * vocab + v] > threshold) keep.push(v);

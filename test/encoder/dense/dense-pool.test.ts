@@ -48,11 +48,23 @@ describe('dense encoder pool (piscina workers)', () => {
   });
 
   it('a bad model or option fails open() with its code and field', async () => {
-    await expect(DenseEncoderPool.open('/nonexistent/model', {}, 'retrievers.dense.model')).rejects.toMatchObject({ code: 'INVALID_MODEL', field: 'retrievers.dense.model' });
+    await expect(DenseEncoderPool.open('/nonexistent/model', {}, 'retrievers.dense.model')).rejects.toMatchObject({
+      code: 'INVALID_MODEL',
+      field: 'retrievers.dense.model',
+    });
     // A sparse model folder is not a dense one: its model.onnx has logits (checked in the worker).
-    await expect(DenseEncoderPool.open(TINY_MODEL, {}, 'retrievers.dense.model')).rejects.toMatchObject({ code: 'INVALID_MODEL', field: 'retrievers.dense.model' });
-    await expect(DenseEncoderPool.open(TINY_DENSE, { workers: 0 })).rejects.toMatchObject({ code: 'VALIDATION_FAILED', field: 'encoder.workers' });
-    await expect(DenseEncoderPool.open(TINY_DENSE, { pooling: 'sum' as never })).rejects.toMatchObject({ code: 'VALIDATION_FAILED', field: 'encoder.pooling' });
+    await expect(DenseEncoderPool.open(TINY_MODEL, {}, 'retrievers.dense.model')).rejects.toMatchObject({
+      code: 'INVALID_MODEL',
+      field: 'retrievers.dense.model',
+    });
+    await expect(DenseEncoderPool.open(TINY_DENSE, { workers: 0 })).rejects.toMatchObject({
+      code: 'VALIDATION_FAILED',
+      field: 'encoder.workers',
+    });
+    await expect(DenseEncoderPool.open(TINY_DENSE, { pooling: 'sum' as never })).rejects.toMatchObject({
+      code: 'VALIDATION_FAILED',
+      field: 'encoder.pooling',
+    });
   });
 });
 
@@ -65,7 +77,10 @@ describe('encoder registry', () => {
       const sparse = await reg.sparse(`dir:${TINY_MODEL}`);
       expect(sparse).not.toBe(a);
       expect((await a.encodeQueries(['the cat'])).length).toBe(64);
-      await expect((async () => reg.dense('pypi:not-cached==1.0', 'retrievers.dense.model'))()).rejects.toMatchObject({ code: 'INVALID_MODEL', field: 'retrievers.dense.model' });
+      await expect((async () => reg.dense('pypi:not-cached==1.0', 'retrievers.dense.model'))()).rejects.toMatchObject({
+        code: 'INVALID_MODEL',
+        field: 'retrievers.dense.model',
+      });
       await expect(reg.dense(`dir:${TINY_MODEL}`, 'retrievers.dense.model')).rejects.toMatchObject({ code: 'INVALID_MODEL' });
     } finally {
       await reg.close();

@@ -24,7 +24,8 @@ export interface ReferenceRequest {
 export function referenceMissing(): string | null {
   const r = spawnSync('python3', ['-c', 'import numpy, tokenizers'], { encoding: 'utf8' });
   if (r.error) return `python3 not found (${r.error.message})`;
-  if (r.status !== 0) return `python3 cannot import numpy and tokenizers; pip install numpy tokenizers (${r.stderr.trim().split('\n').pop()})`;
+  if (r.status !== 0)
+    return `python3 cannot import numpy and tokenizers; pip install numpy tokenizers (${r.stderr.trim().split('\n').pop()})`;
   return null;
 }
 

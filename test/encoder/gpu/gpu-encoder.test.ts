@@ -14,8 +14,7 @@ if (!status.ok) console.log(`gpu-encoder tests skipped: ${status.reason}`);
 
 function dense(v: SparseVectors, texts: number, vocab: number): Float32Array {
   const out = new Float32Array(texts * vocab);
-  for (let x = 0; x < texts; x++)
-    for (let i = v.offsets[x]; i < v.offsets[x + 1]; i++) out[x * vocab + v.terms[i]] = v.weights[i];
+  for (let x = 0; x < texts; x++) for (let i = v.offsets[x]; i < v.offsets[x + 1]; i++) out[x * vocab + v.terms[i]] = v.weights[i];
   return out;
 }
 
@@ -36,7 +35,10 @@ describe.skipIf(status.ok)('GPU encoder without CUDA', () => {
   });
 
   it("an encoder pool with device 'cuda' refuses to open with the coded service error (HTTP 503)", async () => {
-    await expect(SparseEncoderPool.open(TINY_MODEL, { device: 'cuda' })).rejects.toMatchObject({ code: 'CUDA_UNAVAILABLE', field: 'encoder.device' });
+    await expect(SparseEncoderPool.open(TINY_MODEL, { device: 'cuda' })).rejects.toMatchObject({
+      code: 'CUDA_UNAVAILABLE',
+      field: 'encoder.device',
+    });
   });
 });
 
@@ -65,7 +67,10 @@ describe.skipIf(!status.ok)('GPU encoder on the tiny random BERT (CUDA)', () => 
   });
 
   it('fp16 and bf16 equal the CPU encoder to 1e-2 (max abs), fused and simple heads alike', async () => {
-    for (const [name, enc] of [['fp16', fp16], ['bf16', bf16]] as const)
+    for (const [name, enc] of [
+      ['fp16', fp16],
+      ['bf16', bf16],
+    ] as const)
       for (const head of ['auto', 'simple'] as const) {
         enc.head = head;
         const got = dense(await enc.encode(TEXTS), TEXTS.length, enc.vocab);

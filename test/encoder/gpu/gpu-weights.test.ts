@@ -11,18 +11,20 @@ import { TINY_MODEL, TEXTS } from '../fixture.js';
 
 function dense(v: SparseVectors, texts: number, vocab: number): Float64Array {
   const out = new Float64Array(texts * vocab);
-  for (let x = 0; x < texts; x++)
-    for (let i = v.offsets[x]; i < v.offsets[x + 1]; i++) out[x * vocab + v.terms[i]] = v.weights[i];
+  for (let x = 0; x < texts; x++) for (let i = v.offsets[x]; i < v.offsets[x + 1]; i++) out[x * vocab + v.terms[i]] = v.weights[i];
   return out;
 }
 
 /** One text (no padding) through the trunk + head, float64, trunk.h's tensor order. */
 function reference(w: BertWeights, ids: number[]): Float64Array {
   const { hidden: H, heads, intermediate: I, vocab: V, layers, eps } = w.shape;
-  const t = w.tensors, T = ids.length, dh = H / heads;
+  const t = w.tensors,
+    T = ids.length,
+    dh = H / heads;
   const ln = (x: Float64Array, g: Float32Array, b: Float32Array) => {
     for (let r = 0; r < T; r++) {
-      let m = 0, q = 0;
+      let m = 0,
+        q = 0;
       for (let c = 0; c < H; c++) m += x[r * H + c];
       m /= H;
       for (let c = 0; c < H; c++) q += (x[r * H + c] - m) ** 2;
@@ -47,7 +49,9 @@ function reference(w: BertWeights, ids: number[]): Float64Array {
   ln(x, t[3], t[4]);
   for (let l = 0; l < layers; l++) {
     const p = t.slice(5 + 16 * l, 5 + 16 * (l + 1));
-    const q = linear(x, p[0], p[1], H, H), k = linear(x, p[2], p[3], H, H), v = linear(x, p[4], p[5], H, H);
+    const q = linear(x, p[0], p[1], H, H),
+      k = linear(x, p[2], p[3], H, H),
+      v = linear(x, p[4], p[5], H, H);
     const ctx = new Float64Array(T * H);
     for (let h = 0; h < heads; h++)
       for (let i = 0; i < T; i++) {
@@ -60,7 +64,7 @@ function reference(w: BertWeights, ids: number[]): Float64Array {
           mx = Math.max(mx, s[j]);
         }
         let sum = 0;
-        for (let j = 0; j < T; j++) sum += (s[j] = Math.exp(s[j] - mx));
+        for (let j = 0; j < T; j++) sum += s[j] = Math.exp(s[j] - mx);
         for (let e = 0; e < dh; e++) {
           let o = 0;
           for (let j = 0; j < T; j++) o += (s[j] / sum) * v[j * H + h * dh + e];
@@ -93,9 +97,11 @@ function reference(w: BertWeights, ids: number[]): Float64Array {
 
 // Abramowitz-Stegun 7.1.26 is too coarse here (1.5e-7); use the series / continued fraction split.
 function erf(x: number): number {
-  const s = Math.sign(x), a = Math.abs(x);
+  const s = Math.sign(x),
+    a = Math.abs(x);
   if (a < 2.5) {
-    let term = a, sum = a;
+    let term = a,
+      sum = a;
     for (let n = 1; n < 60; n++) {
       term *= (-a * a) / n;
       sum += term / (2 * n + 1);
@@ -103,7 +109,9 @@ function erf(x: number): number {
     return (s * 2 * sum) / Math.sqrt(Math.PI);
   }
   // erfc continued fraction (Lentz) for the tail
-  let f = a, C = a, D = 0;
+  let f = a,
+    C = a,
+    D = 0;
   for (let n = 1; n < 200; n++) {
     const an = n / 2;
     D = a + an * D;

@@ -1,6 +1,14 @@
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { fusedHead, HeadInputError, headDense, headKernel, toBf16, type HeadBatch, type HeadWeights } from '../../../src/encoder/sparse/fused-head.js';
+import {
+  fusedHead,
+  HeadInputError,
+  headDense,
+  headKernel,
+  toBf16,
+  type HeadBatch,
+  type HeadWeights,
+} from '../../../src/encoder/sparse/fused-head.js';
 import { randomHead } from '../../helpers/head-random.js';
 
 /** float64 reference that materializes the logits: log1p(relu(logits)) then max over unmasked tokens. */
@@ -33,7 +41,11 @@ function maxRelErr(got: Float32Array, want: Float64Array): number {
 
 describe('fused sparse LM head', () => {
   // dim 100 exercises the SIMD remainder; vocab 70 a partial tile and a partial 4-row group.
-  it.each([[5, 9, 100, 70], [3, 33, 64, 129], [2, 4, 768, 40]])('equals the materializing float64 reference (texts %i, seq %i, dim %i, vocab %i)', (texts, seq, dim, vocab) => {
+  it.each([
+    [5, 9, 100, 70],
+    [3, 33, 64, 129],
+    [2, 4, 768, 40],
+  ])('equals the materializing float64 reference (texts %i, seq %i, dim %i, vocab %i)', (texts, seq, dim, vocab) => {
     const { b, w } = randomHead(texts, seq, dim, vocab, texts * 7 + seq);
     const want = reference(b, w);
     const fused = headDense(b, w, { threads: 2 });
@@ -62,7 +74,13 @@ describe('fused sparse LM head', () => {
     const top = fusedHead(b, w, { topk: 5, threshold: 0.1 });
     for (let x = 0; x < b.texts; x++) {
       const row = Array.from(dense.subarray(x * w.vocab, (x + 1) * w.vocab));
-      const want = row.map((s, v) => [s, v]).filter(([s]) => s > 0.1).sort((a, c) => c[0] - a[0] || a[1] - c[1]).slice(0, 5).map(([, v]) => v).sort((a, c) => a - c);
+      const want = row
+        .map((s, v) => [s, v])
+        .filter(([s]) => s > 0.1)
+        .sort((a, c) => c[0] - a[0] || a[1] - c[1])
+        .slice(0, 5)
+        .map(([, v]) => v)
+        .sort((a, c) => a - c);
       expect(Array.from(top.terms.subarray(top.offsets[x], top.offsets[x + 1]))).toEqual(want);
     }
   });
@@ -74,19 +92,27 @@ describe('fused sparse LM head', () => {
     // Against a float64 reference on the rounded operands only f32 summation is left: each of the
     // panel kernels' lanes sums one dot product's 256 terms in sequence (~1e-6 absolute here, so up to
     // ~1e-4 against the 0.01 floor of maxRelErr); a second bf16 rounding anywhere would be ~4e-3.
-    expect(maxRelErr(headDense(b, { ...w, weights: bf }, { threads: 2 }), reference({ ...b, hidden: hb }, w, widen(bf)))).toBeLessThan(1e-4);
-    expect(maxRelErr(headDense(b, { ...w, weights: bf }, { unfused: true }), reference({ ...b, hidden: hb }, w, widen(bf)))).toBeLessThan(1e-4);
+    expect(maxRelErr(headDense(b, { ...w, weights: bf }, { threads: 2 }), reference({ ...b, hidden: hb }, w, widen(bf)))).toBeLessThan(
+      1e-4,
+    );
+    expect(maxRelErr(headDense(b, { ...w, weights: bf }, { unfused: true }), reference({ ...b, hidden: hb }, w, widen(bf)))).toBeLessThan(
+      1e-4,
+    );
   });
 
   // The error of the reduced-precision head against the exact result, at BERT-base's hidden size and
   // with LayerNorm-scaled hidden states, as the encoder feeds it; printed for docs/encoder.md.
-  it('bf16 head error against the float64 reference at dim 768 (max abs, relative to each text\'s top weight)', () => {
-    const texts = 6, seq = 48, dim = 768, vocab = 512;
+  it("bf16 head error against the float64 reference at dim 768 (max abs, relative to each text's top weight)", () => {
+    const texts = 6,
+      seq = 48,
+      dim = 768,
+      vocab = 512;
     const { b, w } = randomHead(texts, seq, dim, vocab, 768);
     b.mask.fill(1, 0, seq); // text 0: every token
     const want = reference(b, w);
     const err = (got: Float32Array) => {
-      let maxAbs = 0, maxRelTop = 0;
+      let maxAbs = 0,
+        maxRelTop = 0;
       for (let x = 0; x < texts; x++) {
         let top = 0;
         for (let v = 0; v < vocab; v++) top = Math.max(top, want[x * vocab + v]);
@@ -100,9 +126,11 @@ describe('fused sparse LM head', () => {
     };
     const f32 = err(headDense(b, w, { threads: 2 }));
     const bf16 = err(headDense(b, { ...w, weights: toBf16(w.weights as Float32Array) }, { threads: 2 }));
-    console.log(`head error vs float64 (dim ${dim}, ${texts} texts × ${seq} tokens, vocab ${vocab}): ` +
-      `f32 max abs ${f32.maxAbs.toExponential(2)}, rel to top ${f32.maxRelTop.toExponential(2)}; ` +
-      `bf16 (${headKernel(true)}) max abs ${bf16.maxAbs.toExponential(2)}, rel to top ${bf16.maxRelTop.toExponential(2)}`);
+    console.log(
+      `head error vs float64 (dim ${dim}, ${texts} texts × ${seq} tokens, vocab ${vocab}): ` +
+        `f32 max abs ${f32.maxAbs.toExponential(2)}, rel to top ${f32.maxRelTop.toExponential(2)}; ` +
+        `bf16 (${headKernel(true)}) max abs ${bf16.maxAbs.toExponential(2)}, rel to top ${bf16.maxRelTop.toExponential(2)}`,
+    );
     expect(f32.maxRelTop).toBeLessThan(1e-5);
     expect(bf16.maxAbs).toBeGreaterThan(0);
     expect(bf16.maxRelTop).toBeLessThan(2e-2);
@@ -110,7 +138,9 @@ describe('fused sparse LM head', () => {
 
   it('rejects mismatched shapes naming the field', () => {
     const { b, w } = randomHead(2, 4, 8, 10, 1);
-    expect(() => fusedHead({ ...b, hidden: new Float32Array(3) }, w)).toThrow(/hidden must be a Float32Array of texts × seq × dim = 64 values, got 3/);
+    expect(() => fusedHead({ ...b, hidden: new Float32Array(3) }, w)).toThrow(
+      /hidden must be a Float32Array of texts × seq × dim = 64 values, got 3/,
+    );
     expect(() => fusedHead({ ...b, mask: new Uint8Array(1) }, w)).toThrow(HeadInputError);
     expect(() => fusedHead(b, { ...w, bias: new Float32Array(2) })).toThrow(/bias must be null or a Float32Array of vocab = 10/);
     expect(() => fusedHead(b, w, { topk: -1 })).toThrow(/topk must be a non-negative integer/);
@@ -131,7 +161,10 @@ describe('fused sparse LM head', () => {
       const bf16 = headDense({ hidden, mask, texts, seq }, { dim, vocab, weights: toBf16(weights), bias }, { threads: 2 });
       console.log(JSON.stringify({ kernels: [headKernel(false), headKernel(true)], f32: Array.from(f32), bf16: Array.from(bf16) }));`;
     const run = (env: Record<string, string>) => {
-      const p = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { env: { ...process.env, ...env }, encoding: 'utf8' });
+      const p = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+        env: { ...process.env, ...env },
+        encoding: 'utf8',
+      });
       expect(p.status, p.stderr).toBe(0);
       return JSON.parse(p.stdout.trim().split('\n').pop()!) as { kernels: string[]; f32: number[]; bf16: number[] };
     };

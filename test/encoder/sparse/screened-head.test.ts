@@ -4,7 +4,14 @@
 // non-finite values, empty texts, dense outputs.
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { headDense, prepareScreen, screenStats, screenSupported, type HeadBatch, type HeadWeights } from '../../../src/encoder/sparse/fused-head.js';
+import {
+  headDense,
+  prepareScreen,
+  screenStats,
+  screenSupported,
+  type HeadBatch,
+  type HeadWeights,
+} from '../../../src/encoder/sparse/fused-head.js';
 import { randomHead as headInputs } from '../../helpers/head-random.js';
 
 /** Random batch; `biasMean` well below 0 gives SPLADE-like sparse outputs. */
@@ -30,18 +37,22 @@ function maxLogits(b: HeadBatch, w: HeadWeights): Float64Array {
 
 describe.skipIf(!screenSupported())('screened head (AVX512_VNNI)', () => {
   // dim 100: a partial 4-byte group and SIMD remainder; vocab 129 and 70: partial panels.
-  it.each([[5, 9, 100, 129, -2.5], [4, 40, 768, 70, -3], [3, 17, 64, 300, -1], [2, 8, 36, 65, 0.5]])(
-    'is bit-identical to the plain head (texts %i, seq %i, dim %i, vocab %i, bias mean %f)', (texts, seq, dim, vocab, biasMean) => {
-      const { b, w } = randomHead(texts, seq, dim, vocab, texts * 31 + dim, biasMean);
-      const plain = headDense(b, w, { threads: 2 });
-      const screen = prepareScreen(w, 2)!;
-      expect(screen).not.toBeNull();
-      const screened = headDense(b, { ...w, screen }, { threads: 2 });
-      expect(screened).toEqual(plain);
-      const st = screenStats(screen);
-      expect(st.callsScreened).toBe(1);
-      expect(st.pairs).toBe(texts * vocab);
-    });
+  it.each([
+    [5, 9, 100, 129, -2.5],
+    [4, 40, 768, 70, -3],
+    [3, 17, 64, 300, -1],
+    [2, 8, 36, 65, 0.5],
+  ])('is bit-identical to the plain head (texts %i, seq %i, dim %i, vocab %i, bias mean %f)', (texts, seq, dim, vocab, biasMean) => {
+    const { b, w } = randomHead(texts, seq, dim, vocab, texts * 31 + dim, biasMean);
+    const plain = headDense(b, w, { threads: 2 });
+    const screen = prepareScreen(w, 2)!;
+    expect(screen).not.toBeNull();
+    const screened = headDense(b, { ...w, screen }, { threads: 2 });
+    expect(screened).toEqual(plain);
+    const st = screenStats(screen);
+    expect(st.callsScreened).toBe(1);
+    expect(st.pairs).toBe(texts * vocab);
+  });
 
   it('prunes most terms of a sparse head and keeps every non-zero one', () => {
     const { b, w } = randomHead(6, 64, 256, 2000, 7, -3.2);
@@ -94,7 +105,8 @@ describe.skipIf(!screenSupported())('screened head (AVX512_VNNI)', () => {
   });
 
   it('refuses a screen prepared for other weights', () => {
-    const a = randomHead(1, 4, 32, 50, 1, -2), c = randomHead(1, 4, 32, 60, 2, -2);
+    const a = randomHead(1, 4, 32, 50, 1, -2),
+      c = randomHead(1, 4, 32, 60, 2, -2);
     expect(() => headDense(a.b, { ...a.w, screen: prepareScreen(c.w)! })).toThrow(/prepared for other weights/);
     expect(prepareScreen({ ...a.w, weights: new Uint16Array(32 * 50) })).toBeNull();
   });
@@ -102,8 +114,15 @@ describe.skipIf(!screenSupported())('screened head (AVX512_VNNI)', () => {
   it('is off when LSR_SIMD caps the CPU below AVX512_VNNI', () => {
     const script = `import { prepareScreen } from './src/encoder/sparse/fused-head.ts';
       console.log(JSON.stringify(prepareScreen({ dim: 4, vocab: 1, weights: new Float32Array(4), bias: null }) === null));`;
-    for (const [cap, off] of [['avx512', true], ['avx2', true], ['avx512vnni', false]] as const) {
-      const p = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { env: { ...process.env, LSR_SIMD: cap }, encoding: 'utf8' });
+    for (const [cap, off] of [
+      ['avx512', true],
+      ['avx2', true],
+      ['avx512vnni', false],
+    ] as const) {
+      const p = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+        env: { ...process.env, LSR_SIMD: cap },
+        encoding: 'utf8',
+      });
       expect(p.status, p.stderr).toBe(0);
       expect(JSON.parse(p.stdout.trim()), cap).toBe(off);
     }

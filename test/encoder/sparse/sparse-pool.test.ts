@@ -57,7 +57,13 @@ describe('encoder pool (piscina workers)', () => {
   });
 
   it('a bad model fails open() with its code and field', async () => {
-    await expect(SparseEncoderPool.open('/nonexistent/model', {}, 'retrievers.splade.model')).rejects.toMatchObject({ code: 'INVALID_MODEL', field: 'retrievers.splade.model' });
-    await expect(SparseEncoderPool.open(TINY_MODEL, { workers: 0 })).rejects.toMatchObject({ code: 'VALIDATION_FAILED', field: 'encoder.workers' });
+    await expect(SparseEncoderPool.open('/nonexistent/model', {}, 'retrievers.splade.model')).rejects.toMatchObject({
+      code: 'INVALID_MODEL',
+      field: 'retrievers.splade.model',
+    });
+    await expect(SparseEncoderPool.open(TINY_MODEL, { workers: 0 })).rejects.toMatchObject({
+      code: 'VALIDATION_FAILED',
+      field: 'encoder.workers',
+    });
   });
 });

@@ -8,8 +8,7 @@ import { TINY_MODEL, TEXTS } from '../fixture.js';
 
 function dense(v: SparseVectors, texts: number, vocab: number): Float32Array {
   const out = new Float32Array(texts * vocab);
-  for (let x = 0; x < texts; x++)
-    for (let i = v.offsets[x]; i < v.offsets[x + 1]; i++) out[x * vocab + v.terms[i]] = v.weights[i];
+  for (let x = 0; x < texts; x++) for (let i = v.offsets[x]; i < v.offsets[x + 1]; i++) out[x * vocab + v.terms[i]] = v.weights[i];
   return out;
 }
 
@@ -30,15 +29,22 @@ describe('SPLADE encoder on the tiny random BERT', () => {
   // each text's largest weight (the scale its weights are compared at when ranking), and
   // element-wise as numpy's allclose(rtol=1e-5, atol=1e-6).
   it('split + fused head equals full + reference pooling to 1e-5 relative', async () => {
-    const a = await split.encode(TEXTS), b = await full.encode(TEXTS);
-    const da = dense(a, TEXTS.length, split.vocab), db = dense(b, TEXTS.length, full.vocab);
+    const a = await split.encode(TEXTS),
+      b = await full.encode(TEXTS);
+    const da = dense(a, TEXTS.length, split.vocab),
+      db = dense(b, TEXTS.length, full.vocab);
     const V = split.vocab;
-    let maxRel = 0, maxElemRel = 0, maxAbs = 0, nonzero = 0, allclose = true;
+    let maxRel = 0,
+      maxElemRel = 0,
+      maxAbs = 0,
+      nonzero = 0,
+      allclose = true;
     for (let x = 0; x < TEXTS.length; x++) {
       let top = 0;
       for (let v = 0; v < V; v++) top = Math.max(top, db[x * V + v]);
       for (let v = 0; v < V; v++) {
-        const i = x * V + v, d = Math.abs(da[i] - db[i]);
+        const i = x * V + v,
+          d = Math.abs(da[i] - db[i]);
         if (da[i] !== 0 || db[i] !== 0) nonzero++;
         maxAbs = Math.max(maxAbs, d);
         maxRel = Math.max(maxRel, d / top);
@@ -46,7 +52,9 @@ describe('SPLADE encoder on the tiny random BERT', () => {
         if (d > 1e-5 * Math.abs(db[i]) + 1e-6) allclose = false;
       }
     }
-    console.log(`conformance: ${TEXTS.length} texts, ${nonzero} nonzero weights, max abs error ${maxAbs.toExponential(2)}, max error relative to the text's top weight ${maxRel.toExponential(2)}, max element-wise relative ${maxElemRel.toExponential(2)}`);
+    console.log(
+      `conformance: ${TEXTS.length} texts, ${nonzero} nonzero weights, max abs error ${maxAbs.toExponential(2)}, max error relative to the text's top weight ${maxRel.toExponential(2)}, max element-wise relative ${maxElemRel.toExponential(2)}`,
+    );
     expect(maxRel).toBeLessThan(1e-5);
     expect(allclose).toBe(true);
     expect(nonzero).toBeGreaterThan(TEXTS.length * 10);
@@ -80,13 +88,19 @@ describe('SPLADE encoder on the tiny random BERT', () => {
       const got = [...v.terms.subarray(v.offsets[x], v.offsets[x + 1])];
       const w = [...ref.weights.subarray(ref.offsets[x], ref.offsets[x + 1])];
       const t = [...ref.terms.subarray(ref.offsets[x], ref.offsets[x + 1])];
-      const want = t.map((term, i) => ({ term, w: w[i] })).filter((e) => e.w > 0.01).sort((p, q) => q.w - p.w).slice(0, 5).map((e) => e.term).sort((p, q) => p - q);
+      const want = t
+        .map((term, i) => ({ term, w: w[i] }))
+        .filter((e) => e.w > 0.01)
+        .sort((p, q) => q.w - p.w)
+        .slice(0, 5)
+        .map((e) => e.term)
+        .sort((p, q) => p - q);
       expect(got).toEqual(want);
     }
     await enc.close();
   });
 
-  it('empty input gives no vectors; an empty text gives its special tokens\' vector', async () => {
+  it("empty input gives no vectors; an empty text gives its special tokens' vector", async () => {
     expect((await split.encode([])).offsets).toEqual(new Uint32Array([0]));
     const v = await split.encode(['']);
     expect(v.offsets[1]).toBeGreaterThan(0);
@@ -95,7 +109,8 @@ describe('SPLADE encoder on the tiny random BERT', () => {
   it('gives bit-identical vectors with the screened head and the plain one', async () => {
     const plain = await SpladeEncoder.load(TINY_MODEL, { layout: 'split', screen: false });
     try {
-      const a = await split.encode(TEXTS), b = await plain.encode(TEXTS);
+      const a = await split.encode(TEXTS),
+        b = await plain.encode(TEXTS);
       expect(Array.from(a.offsets)).toEqual(Array.from(b.offsets));
       expect(Array.from(a.terms)).toEqual(Array.from(b.terms));
       expect(Array.from(a.weights)).toEqual(Array.from(b.weights));
@@ -113,11 +128,24 @@ describe('SPLADE encoder on the tiny random BERT', () => {
     const head = readFileSync(join(dir, 'head.bin'));
     head[100] ^= 0xff;
     writeFileSync(join(dir, 'head.bin'), head);
-    await expect(SpladeEncoder.load(dir, {}, 'retrievers.splade.model')).rejects.toMatchObject({ code: 'INVALID_MODEL', field: 'retrievers.splade.model', message: expect.stringContaining('checksum') });
+    await expect(SpladeEncoder.load(dir, {}, 'retrievers.splade.model')).rejects.toMatchObject({
+      code: 'INVALID_MODEL',
+      field: 'retrievers.splade.model',
+      message: expect.stringContaining('checksum'),
+    });
     await expect(SpladeEncoder.load(join(dir, 'nope'))).rejects.toMatchObject({ code: 'INVALID_MODEL', field: 'model' });
-    await expect(SpladeEncoder.load(TINY_MODEL, { maxLength: 1 })).rejects.toMatchObject({ code: 'VALIDATION_FAILED', field: 'encoder.maxLength' });
-    await expect(SpladeEncoder.load(TINY_MODEL, { layout: 'x' as never })).rejects.toMatchObject({ code: 'VALIDATION_FAILED', field: 'encoder.layout' });
-    await expect(SpladeEncoder.load(TINY_MODEL, { screen: 'yes' as never })).rejects.toMatchObject({ code: 'VALIDATION_FAILED', field: 'encoder.screen' });
+    await expect(SpladeEncoder.load(TINY_MODEL, { maxLength: 1 })).rejects.toMatchObject({
+      code: 'VALIDATION_FAILED',
+      field: 'encoder.maxLength',
+    });
+    await expect(SpladeEncoder.load(TINY_MODEL, { layout: 'x' as never })).rejects.toMatchObject({
+      code: 'VALIDATION_FAILED',
+      field: 'encoder.layout',
+    });
+    await expect(SpladeEncoder.load(TINY_MODEL, { screen: 'yes' as never })).rejects.toMatchObject({
+      code: 'VALIDATION_FAILED',
+      field: 'encoder.screen',
+    });
     rmSync(dir, { recursive: true, force: true });
   });
 });
