@@ -8,6 +8,7 @@ export type HitBase = Pick<Hit, '_id' | 'fields' | 'metadata'>;
 
 /** The documents of `docnos`: ids only, or `fields` (and `metadata` when named); undefined where removed. */
 export function hydrate(c: Collection, docnos: Uint32Array, fields: string[] | undefined): (HitBase | undefined)[] {
+  if (docnos.length === 0) return [];
   const wanted = fields ?? [];
   const wantMeta = wanted.includes('metadata');
   if (wanted.length === 0) {

@@ -69,8 +69,12 @@ export abstract class IndexSide<I extends NativeIndex, Row extends { docno: numb
     return e.code !== 'INVALID_ARGUMENT' && e.code !== 'INDEX_CLOSED';
   }
 
+  /**
+   * Live documents: every document of the store has this retriever's row, so the store's count
+   * (a field) rather than the index's (a native call per segment; replay compares the two).
+   */
   get size(): number {
-    return this.index.size;
+    return this.ctx.store.size;
   }
 
   /** Store seq the last durable commit covers. */
