@@ -149,7 +149,8 @@ export abstract class SparseRetrieverBase implements Retriever {
 
   /** The request's knobs over the collection's defaults. */
   private strategyOf(s: SearchStrategy | undefined): SparseStrategy {
-    return { ...this.defaults, ...s };
+    // Most searches give no strategy: no object is made for them (this runs once per query).
+    return s === undefined ? this.defaults : { ...this.defaults, ...s };
   }
 
   abstract encodeDocuments(texts: string[]): Promise<SparseVector[]> | undefined;
@@ -164,6 +165,7 @@ export abstract class SparseRetrieverBase implements Retriever {
   }
 
   checkStrategy(given: SearchStrategy | undefined, prefix: string): void {
+    if (given === undefined) return; // the collection's defaults were checked at creation
     if (given?.ef !== undefined) fail('VALIDATION_FAILED', `ef applies to a dense retriever, not '${this.name}'`, `${prefix}approx.ef`);
     const s = this.strategyOf(given);
     if (s.mode === 'approx' && !this.storage.approx)

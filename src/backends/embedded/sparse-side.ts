@@ -4,7 +4,7 @@
 // ingest (kept in the store's table for the retriever), and, when asked, document frequencies per
 // model term for inference-free queries.
 import { join } from 'node:path';
-import { SparseIndex, type SparseBatch, type SparseQuery, type TopK } from '../../../index/index.js';
+import { SparseIndex, type SearchOptions, type SparseBatch, type SparseQuery, type TopK } from '../../../index/index.js';
 import type { StoredVector, SparseVector } from '../../store/document-store.js';
 import { documentWeights } from '../../text/bm25.js';
 import type { Candidates, LexicalSpec, LexicalStorage, SparseApproxConfig, SparseSpec, SparseStorage, SparseStrategy } from '../backend.js';
@@ -29,16 +29,16 @@ function indexOptions(approx: SparseApproxConfig | undefined) {
   };
 }
 
-function searchOptions(k: number, candidates: Candidates, s: SparseStrategy | undefined) {
-  return {
-    k,
-    ...(candidates.bits ? { filter: candidates.bits } : {}),
-    ...(s?.mode ? { mode: s.mode } : {}),
-    ...(s?.strategy ? { strategy: s.strategy } : {}),
-    ...(s?.query_cut !== undefined ? { queryCut: s.query_cut } : {}),
-    ...(s?.rerank !== undefined ? { rerank: s.rerank } : {}),
-    ...(s?.heap_factor !== undefined ? { heapFactor: s.heap_factor } : {}),
-  };
+function searchOptions(k: number, candidates: Candidates, s: SparseStrategy | undefined): SearchOptions {
+  const o: SearchOptions = { k };
+  if (candidates.bits) o.filter = candidates.bits;
+  if (s === undefined) return o;
+  if (s.mode) o.mode = s.mode;
+  if (s.strategy) o.strategy = s.strategy;
+  if (s.query_cut !== undefined) o.queryCut = s.query_cut;
+  if (s.rerank !== undefined) o.rerank = s.rerank;
+  if (s.heap_factor !== undefined) o.heapFactor = s.heap_factor;
+  return o;
 }
 
 /** A CSR batch of rows with their weights, numbered by store docno. */
