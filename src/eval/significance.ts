@@ -1,6 +1,7 @@
 // Paired significance tests between two systems' per-query scores: Student's paired t-test (what
 // trec_eval users run with scipy.stats.ttest_rel) and Fisher's randomization (sign-flip) test, which
 // Smucker, Allan & Carterette (CIKM 2007) recommend for IR because it assumes no distribution.
+import { mulberry32 } from './prng.js';
 
 /** Result of a paired test. */
 export interface PairedTestResult {
@@ -113,17 +114,6 @@ export interface RandomizationOptions {
   seed?: number;
   /** Enumerate all 2^n sign assignments exactly when n ≤ this; default 16. */
   exactUpTo?: number;
-}
-
-function mulberry32(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /**

@@ -1,11 +1,2 @@
-/** Small deterministic PRNG (mulberry32): uniform in [0, 1), so a failing fixture can be regenerated from its seed. */
-export function mulberry32(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// The tests draw their fixtures from the same PRNG the significance tests use (src/eval/prng.ts).
+export { mulberry32 } from '../../src/eval/prng.js';

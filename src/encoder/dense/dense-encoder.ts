@@ -7,6 +7,7 @@ import { DENSE_POOLINGS, inspectDenseModelDir, type DenseModelDir, type DensePoo
 import { l2Normalize, poolHidden } from './dense-pooling.js';
 import { onnxFeeds } from '../onnx-feeds.js';
 import { SpladeTokenizer, type TokenBatch } from '../tokenizer.js';
+import { checkCommonOptions } from '../options.js';
 
 export type DenseRole = 'query' | 'document';
 
@@ -31,13 +32,7 @@ export interface DenseEncoderOptions {
 
 /** Checks options, naming the offending field (`field` prefixes it, e.g. `retrievers.dense`). */
 export function validateDenseOptions(o: DenseEncoderOptions, field = 'encoder'): void {
-  const int = (v: unknown, min: number, name: string) => {
-    if (v !== undefined && (!Number.isInteger(v) || (v as number) < min))
-      fail('VALIDATION_FAILED', `${name} must be an integer >= ${min}, got ${JSON.stringify(v)}`, `${field}.${name}`);
-  };
-  int(o.maxLength, 2, 'maxLength');
-  int(o.batchSize, 1, 'batchSize');
-  int(o.threads, 1, 'threads');
+  checkCommonOptions(o, field);
   if (o.pooling !== undefined && !(DENSE_POOLINGS as readonly unknown[]).includes(o.pooling))
     fail(
       'VALIDATION_FAILED',

@@ -10,6 +10,7 @@ import { onnxFeeds } from '../onnx-feeds.js';
 import { inspectModelDir, type ModelDir, type ModelLayout } from './sparse-model-dir.js';
 import { poolLogits, sparsify } from './splade-pooling.js';
 import { SpladeTokenizer, type TokenBatch } from '../tokenizer.js';
+import { checkCommonOptions, checkIntOption } from '../options.js';
 
 export interface EncoderOptions {
   /** `split` (trunk + fused head) or `full` (masked-LM logits + pooling). Default: split when the folder has it. */
@@ -58,15 +59,9 @@ const DEFAULTS = {
 
 /** Checks options, naming the offending field (`field` prefixes it, e.g. `retrievers.splade`). */
 export function validateEncoderOptions(o: EncoderOptions, field = 'encoder'): void {
-  const int = (v: unknown, min: number, name: string) => {
-    if (v !== undefined && (!Number.isInteger(v) || (v as number) < min))
-      fail('VALIDATION_FAILED', `${name} must be an integer >= ${min}, got ${JSON.stringify(v)}`, `${field}.${name}`);
-  };
-  int(o.maxLength, 2, 'maxLength');
-  int(o.batchSize, 1, 'batchSize');
-  int(o.threads, 1, 'threads');
-  int(o.headThreads, 1, 'headThreads');
-  int(o.topk, 0, 'topk');
+  checkCommonOptions(o, field);
+  checkIntOption(o.headThreads, 1, 'headThreads', field);
+  checkIntOption(o.topk, 0, 'topk', field);
   if (o.threshold !== undefined && !(Number.isFinite(o.threshold) && o.threshold >= 0))
     fail('VALIDATION_FAILED', `threshold must be a finite number >= 0, got ${JSON.stringify(o.threshold)}`, `${field}.threshold`);
   if (o.screen !== undefined && typeof o.screen !== 'boolean')
