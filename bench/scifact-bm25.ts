@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { CollectionRegistry } from '../src/collections/registry.js';
 import { IngestJob } from '../src/collections/ingest-job.js';
 import { runIngest } from '../src/collections/ingest.js';
-import { search } from '../src/search/search.js';
+import { searchAsync } from '../src/search/search.js';
 
 const dir = process.argv.find((a) => a.startsWith('--data='))?.slice(7) ?? join(import.meta.dirname, '../../shared/data/scifact');
 const json = process.argv.includes('--json');
@@ -44,7 +44,7 @@ try {
   for (const q of queries) {
     const rel = qrels.get(q._id);
     if (!rel) continue;
-    const hits = search(c, { query: q.text, k: 100 }).hits;
+    const hits = (await searchAsync(c, { query: q.text, k: 100 })).hits;
     let dcg = 0;
     hits.slice(0, 10).forEach((h, i) => (dcg += (rel.get(h._id) ?? 0) / Math.log2(i + 2)));
     const ideal = [...rel.values()]

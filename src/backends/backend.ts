@@ -83,10 +83,8 @@ export interface SparseStorage extends StorageBase {
   readonly approxBlocks: boolean;
   /** Top `k` by dot product, off the event loop. */
   search(query: SparseQuery, k: number, candidates: Candidates, strategy?: SparseStrategy): Promise<TopK>;
-  /** The same on the calling thread (CLI, evaluation, benchmarks). */
-  searchSync(query: SparseQuery, k: number, candidates: Candidates, strategy?: SparseStrategy): TopK;
   /** The stored weights of a live document (explain), or null. */
-  document(docno: number): SparseQuery | null;
+  document(docno: number): Promise<SparseQuery | null>;
   /** Live documents holding `term` (model vocabulary id); only for storages opened with `df: true`. */
   df(term: number): number;
 }
@@ -103,9 +101,8 @@ export interface DenseStorage extends StorageBase {
   /** Whether HNSW graphs were built. */
   readonly approx: boolean;
   search(query: Float32Array, k: number, candidates: Candidates, strategy?: DenseStrategy): Promise<TopK>;
-  searchSync(query: Float32Array, k: number, candidates: Candidates, strategy?: DenseStrategy): TopK;
   /** The stored vector of a live document, or undefined. */
-  vector(docno: number): Float32Array | undefined;
+  vector(docno: number): Promise<Float32Array | undefined>;
 }
 
 export interface LexicalSpec extends Bm25Params {
@@ -167,17 +164,19 @@ export interface Backend {
   /** False once closed or destroyed. */
   readonly isOpen: boolean;
 
-  // Documents.
+  // Documents. Reads are asynchronous (a remote engine answers over the network); `size` and the
+  // storages' statistics (df, term) are synchronous: a remote backend serves them from a snapshot
+  // it refreshes, as a query's IDF needs them on every search.
   readonly size: number;
-  docnoOf(id: string): number | undefined;
-  get(docno: number): StoredDocument | undefined;
+  docnoOf(id: string): Promise<number | undefined>;
+  get(docno: number): Promise<StoredDocument | undefined>;
   /** `_id`s of many documents (a search page); absent numbers are left out. */
-  idsOf(docnos: ArrayLike<number>): Map<number, string>;
+  idsOf(docnos: ArrayLike<number>): Promise<Map<number, string>>;
   /** Many documents in one read; absent numbers are left out. */
-  getMany(docnos: ArrayLike<number>): Map<number, StoredDocument>;
-  /** What a validated metadata filter (backends/filter.ts) allows; every live document without one. */
-  candidates(filter?: object): Candidates;
-  /** Document numbers a validated filter matches. */
-  docnosMatching(filter: object): number[];
+  getMany(docnos: ArrayLike<number>): Promise<Map<number, StoredDocument>>;
+  /** What a metadata filter (checked here: INVALID_FILTER naming the field) allows; every live document without one. */
+  candidates(filter?: object): Promise<Candidates>;
+  /** Document numbers a metadata filter matches. */
+  docnosMatching(filter: object): Promise<number[]>;
   stats(): BackendStats;
 }

@@ -152,22 +152,22 @@ export class Collection {
     return !this.closed && this.backend.isOpen;
   }
 
-  docnoOf(id: string): number | undefined {
+  docnoOf(id: string): Promise<number | undefined> {
     return this.backend.docnoOf(id);
   }
 
-  getDocument(id: string): StoredDocument | undefined {
-    const docno = this.backend.docnoOf(id);
+  async getDocument(id: string): Promise<StoredDocument | undefined> {
+    const docno = await this.backend.docnoOf(id);
     return docno === undefined ? undefined : this.backend.get(docno);
   }
 
   /** What a metadata filter allows (every live document without one); INVALID_FILTER naming the field otherwise. */
-  candidates(filter?: object): Candidates {
+  candidates(filter?: object): Promise<Candidates> {
     return this.backend.candidates(filter);
   }
 
   /** Document numbers a metadata filter matches; INVALID_FILTER naming the field otherwise. */
-  docnosMatching(filter: object): number[] {
+  docnosMatching(filter: object): Promise<number[]> {
     return this.backend.docnosMatching(filter);
   }
 

@@ -114,12 +114,8 @@ export class DenseRetriever implements Retriever {
     return this.storage.search(denseOf(q), k, candidates, strategy);
   }
 
-  searchSync(q: EncodedQuery, k: number, candidates: Candidates, strategy?: SearchStrategy): TopK {
-    return this.storage.searchSync(denseOf(q), k, candidates, strategy);
-  }
-
   /** A dense score has no terms to break it into. */
-  explain(): TermContribution[] {
+  async explain(): Promise<TermContribution[]> {
     return [];
   }
 }

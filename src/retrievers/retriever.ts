@@ -71,10 +71,8 @@ export interface Retriever {
   checkStrategy(strategy: SearchStrategy | undefined, prefix: string): void;
   /** Top `k` under `candidates`, off the event loop. */
   search(q: EncodedQuery, k: number, candidates: Candidates, strategy?: SearchStrategy): Promise<TopK>;
-  /** The same on the calling thread. */
-  searchSync(q: EncodedQuery, k: number, candidates: Candidates, strategy?: SearchStrategy): TopK;
   /** What each query term gave document `docno`'s score, largest first (they sum to the score); [] for dense. */
-  explain(q: EncodedQuery, docno: number): TermContribution[];
+  explain(q: EncodedQuery, docno: number): Promise<TermContribution[]>;
 }
 
 /** What a kind's open() is given. */

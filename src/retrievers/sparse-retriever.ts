@@ -189,14 +189,10 @@ export abstract class SparseRetrieverBase implements Retriever {
     return this.storage.search(sparseOf(q).query, k, candidates, this.strategyOf(strategy));
   }
 
-  searchSync(q: EncodedQuery, k: number, candidates: Candidates, strategy?: SearchStrategy): TopK {
-    return this.storage.searchSync(sparseOf(q).query, k, candidates, this.strategyOf(strategy));
-  }
-
   /** Query weight × stored document weight per matching term, largest first; they sum to the score. */
-  explain(q: EncodedQuery, docno: number): TermContribution[] {
+  async explain(q: EncodedQuery, docno: number): Promise<TermContribution[]> {
     const { query, terms } = sparseOf(q);
-    const doc = this.storage.document(docno);
+    const doc = await this.storage.document(docno);
     if (!doc) return [];
     const dw = new Map<number, number>();
     for (let i = 0; i < doc.terms.length; i++) dw.set(doc.terms[i], doc.weights[i]);

@@ -7,18 +7,18 @@ import type { Hit } from './request.js';
 export type HitBase = Pick<Hit, '_id' | 'fields' | 'metadata'>;
 
 /** The documents of `docnos`: ids only, or `fields` (and `metadata` when named); undefined where removed. */
-export function hydrate(c: Collection, docnos: Uint32Array, fields: string[] | undefined): (HitBase | undefined)[] {
+export async function hydrate(c: Collection, docnos: Uint32Array, fields: string[] | undefined): Promise<(HitBase | undefined)[]> {
   if (docnos.length === 0) return [];
   const wanted = fields ?? [];
   const wantMeta = wanted.includes('metadata');
   if (wanted.length === 0) {
-    const ids = c.backend.idsOf(docnos);
+    const ids = await c.backend.idsOf(docnos);
     return Array.from(docnos, (d) => {
       const id = ids.get(d);
       return id === undefined ? undefined : { _id: id };
     });
   }
-  const docs = c.backend.getMany(docnos);
+  const docs = await c.backend.getMany(docnos);
   return Array.from(docnos, (docno) => {
     const doc = docs.get(docno);
     if (!doc) return undefined;
@@ -29,14 +29,14 @@ export function hydrate(c: Collection, docnos: Uint32Array, fields: string[] | u
 }
 
 /** The page `docnos` (with `scores` in the same order) as hits; `explain(j)` explains the j-th. */
-export function pageHits(
+export async function pageHits(
   c: Collection,
   docnos: Uint32Array,
   scores: ArrayLike<number>,
   fields: string[] | undefined,
-  explain?: (j: number) => Hit['explain'],
-): Hit[] {
-  const read = hydrate(c, docnos, fields);
+  explain?: (j: number) => Promise<Hit['explain']>,
+): Promise<Hit[]> {
+  const read = await hydrate(c, docnos, fields);
   const hits: Hit[] = [];
   for (let j = 0; j < docnos.length; j++) {
     const base = read[j];
@@ -44,7 +44,7 @@ export function pageHits(
     const hit: Hit = { _id: base._id, score: scores[j] };
     if (base.fields) hit.fields = base.fields;
     if (base.metadata) hit.metadata = base.metadata;
-    if (explain) hit.explain = explain(j);
+    if (explain) hit.explain = await explain(j);
     hits.push(hit);
   }
   return hits;

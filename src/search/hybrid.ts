@@ -237,14 +237,16 @@ export async function hybridSearchAsync(c: Collection, req: SearchRequest): Prom
   const t0 = performance.now();
   const { k, offset } = page(req);
   const plan = planHybrid(c, req, k, offset);
-  const candidates = c.candidates(req.filter);
+  const pending = c.candidates(req.filter);
+  pending.catch(() => {}); // observed below; avoid an unhandled rejection while queries encode
 
   const runs = await Promise.all(
     plan.retrievers.map(async (r): Promise<PlannedRetriever & { encoded: EncodedQuery; top?: TopK }> => {
-      const encoded = await r.retriever.encodeQuery(r.source, r.field);
+      const [encoded, candidates] = await Promise.all([r.retriever.encodeQuery(r.source, r.field), pending]);
       return { ...r, encoded, top: await topAsync(r.retriever, encoded, r.window, candidates, r.strategy) };
     }),
   );
+  const candidates = await pending;
   const lists: RankedList<number>[] = runs.map((r) => ({
     name: r.name,
     keys: r.top?.docs ?? new Uint32Array(0),
@@ -254,18 +256,20 @@ export async function hybridSearchAsync(c: Collection, req: SearchRequest): Prom
   const fused = fuse(lists, plan.spec).slice(offset, offset + k);
   const docs = Uint32Array.from(fused.map((h) => h.key));
   const explain = req.explain
-    ? (j: number): HybridExplain => ({
+    ? async (j: number): Promise<HybridExplain> => ({
         retriever: 'hybrid',
         method: plan.spec.method,
-        retrievers: fused[j].sources.map((s, i) => {
-          const run = runs[i];
-          const terms =
-            s.rank !== null && run.retriever.shape === 'sparse' ? { terms: run.retriever.explain(run.encoded, fused[j].key) } : {};
-          return { name: run.name, ...s, ...terms };
-        }),
+        retrievers: await Promise.all(
+          fused[j].sources.map(async (s, i) => {
+            const run = runs[i];
+            const terms =
+              s.rank !== null && run.retriever.shape === 'sparse' ? { terms: await run.retriever.explain(run.encoded, fused[j].key) } : {};
+            return { name: run.name, ...s, ...terms };
+          }),
+        ),
       })
     : undefined;
-  const hits = pageHits(
+  const hits = await pageHits(
     c,
     docs,
     fused.map((h) => h.score),

@@ -56,7 +56,7 @@ interface Plan {
   encoded: EncodedQuery | Promise<EncodedQuery>;
   k: number;
   offset: number;
-  candidates: Candidates;
+  candidates: Promise<Candidates>;
 }
 
 function plan(c: Collection, req: SearchRequest): Plan {
@@ -79,39 +79,23 @@ function plan(c: Collection, req: SearchRequest): Plan {
     fail('INVALID_QUERY', `give exactly one of \`query\` (text) or ${VECTOR_WORDS[own]}`, 'query');
   const strategy = strategyOf(req);
   retriever.checkStrategy(strategy, '');
+  // The filter's candidates are read while a model encodes the query.
+  const candidates = c.candidates(req.filter);
   const encoded = retriever.encodeQuery(req, own);
-  return { t0, retriever, strategy, encoded, k, offset, candidates: c.candidates(req.filter) };
+  return { t0, retriever, strategy, encoded, k, offset, candidates };
 }
 
-function respond(c: Collection, req: SearchRequest, p: Plan, encoded: EncodedQuery, top: TopK | undefined): SearchResponse {
+/** One retriever: the query encoded and scored on a native thread, so the server keeps answering meanwhile. */
+export async function searchOne(c: Collection, req: SearchRequest): Promise<SearchResponse> {
+  const p = plan(c, req);
+  const [encoded, candidates] = await Promise.all([p.encoded, p.candidates]);
   const { retriever, offset, k } = p;
+  const top = await topAsync(retriever, encoded, offset + k, candidates, p.strategy);
   const docs = top ? top.docs.subarray(Math.min(offset, top.docs.length)) : new Uint32Array(0);
   const scores = top ? top.scores.subarray(Math.min(offset, top.scores.length)) : new Float32Array(0);
-  const explain = req.explain ? (j: number) => ({ retriever: retriever.name, terms: retriever.explain(encoded, docs[j]) }) : undefined;
-  const hits = pageHits(c, docs, scores, req.fields, explain);
-  return { hits, retriever: retriever.name, k, offset, candidates: p.candidates.matches, took_ms: elapsed(p.t0) };
-}
-
-/** One retriever, scored on a native thread so the server keeps answering meanwhile. */
-export async function searchOneAsync(c: Collection, req: SearchRequest): Promise<SearchResponse> {
-  const p = plan(c, req);
-  const encoded = await p.encoded;
-  return respond(c, req, p, encoded, await topAsync(p.retriever, encoded, p.offset + p.k, p.candidates, p.strategy));
-}
-
-/** One retriever on the calling thread (CLI, benchmarks, evaluation); a query a model must encode needs searchOneAsync. */
-export function searchOne(c: Collection, req: SearchRequest): SearchResponse {
-  const p = plan(c, req);
-  if (p.encoded instanceof Promise) {
-    p.encoded.catch(() => {});
-    fail(
-      'UNKNOWN_RETRIEVER',
-      `retriever '${p.retriever.name}' encodes queries with a model and is searched through the HTTP API (searchAsync)`,
-      'retriever',
-    );
-  }
-  const q = p.encoded;
-  const top =
-    matchesNothing(q) || p.candidates.matches === 0 ? undefined : p.retriever.searchSync(q, p.offset + p.k, p.candidates, p.strategy);
-  return respond(c, req, p, q, top);
+  const explain = req.explain
+    ? async (j: number) => ({ retriever: retriever.name, terms: await retriever.explain(encoded, docs[j]) })
+    : undefined;
+  const hits = await pageHits(c, docs, scores, req.fields, explain);
+  return { hits, retriever: retriever.name, k, offset, candidates: candidates.matches, took_ms: elapsed(p.t0) };
 }

@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { buildConfig } from '../../src/collections/collection-config.js';
 import { Collection, type Logger } from '../../src/collections/collection.js';
 import { prepareDocument } from '../../src/collections/documents.js';
-import { search } from '../../src/search/search.js';
+import { searchAsync } from '../../src/search/search.js';
 import { indexOf, storeOf } from '../helpers/collection-parts.js';
 import { removeDir, tempDir } from '../helpers/server.js';
 
@@ -28,10 +28,7 @@ async function fresh(): Promise<{ dir: string; c: Collection }> {
 const docs = (c: Collection, from: number, n: number, word = 'alpha') =>
   Array.from({ length: n }, (_, i) => prepareDocument({ _id: `d${from + i}`, text: `${word} doc${from + i}` }, c.config, c.analyzer));
 
-const ids = (c: Collection, query: string) =>
-  search(c, { query, k: 1000 })
-    .hits.map((h) => h._id)
-    .sort();
+const ids = async (c: Collection, query: string) => (await searchAsync(c, { query, k: 1000 })).hits.map((h) => h._id).sort();
 
 /** Stands in for kill -9: the process would lose memory but not what SQLite and the index committed. */
 function abandon(c: Collection): void {
@@ -53,10 +50,10 @@ describe('Collection commit protocol', () => {
     expect(log.warnings).toEqual([]);
     expect(storeOf(again).size).toBe(29);
     expect(indexOf(again).size).toBe(29);
-    expect(ids(again, 'alpha')).toHaveLength(18);
-    expect(ids(again, 'alpha')).not.toContain('d1');
-    expect(ids(again, 'beta')).toHaveLength(10);
-    expect(ids(again, 'gamma')).toEqual(['d0']);
+    expect(await ids(again, 'alpha')).toHaveLength(18);
+    expect(await ids(again, 'alpha')).not.toContain('d1');
+    expect(await ids(again, 'beta')).toHaveLength(10);
+    expect(await ids(again, 'gamma')).toEqual(['d0']);
     await again.close();
   });
 
@@ -73,7 +70,7 @@ describe('Collection commit protocol', () => {
     const again = (await Collection.open(dir, log))!;
     expect(log.warnings).toHaveLength(1);
     expect(log.warnings[0]).toMatchObject({ code: expect.stringMatching(/^SEGMENT_/), file: expect.stringContaining(seg) });
-    expect(ids(again, 'alpha')).toHaveLength(50);
+    expect(await ids(again, 'alpha')).toHaveLength(50);
     expect(indexOf(again).size).toBe(storeOf(again).size);
     await again.close();
 
@@ -81,7 +78,7 @@ describe('Collection commit protocol', () => {
     const log2 = logger();
     const third = (await Collection.open(dir, log2))!;
     expect(log2.warnings).toEqual([]);
-    expect(ids(third, 'alpha')).toHaveLength(50);
+    expect(await ids(third, 'alpha')).toHaveLength(50);
     await third.close();
   });
 

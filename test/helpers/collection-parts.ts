@@ -1,6 +1,6 @@
 // The embedded parts of a Collection that the collection tests look inside: the store, the native
 // indexes, and the dense retriever with the calls these tests make (a query text's vector, a checked
-// client vector, a synchronous top-k under an optional filter bitset and strategy).
+// client vector, a synchronous top-k of its native index under an optional filter bitset and strategy).
 import type { DenseIndex, SparseIndex, TopK } from '../../index/index.js';
 import type { EmbeddedBackend } from '../../src/backends/embedded/embedded-backend.js';
 import type { Collection } from '../../src/collections/collection.js';
@@ -31,9 +31,15 @@ export function denseOf(c: Collection, name = 'dense') {
     },
     search(q: Float32Array, o: { k: number; filter?: Uint8Array; mode?: 'exact' | 'approx'; ef?: number }): TopK {
       const strategy = { ...(o.mode ? { mode: o.mode } : {}), ...(o.ef !== undefined ? { ef: o.ef } : {}) };
+      // The retriever's own checks, then the native index on this thread, as the tests call it.
       r.checkStrategy(strategy, '');
-      const candidates = o.filter ? { bits: o.filter, matches: 1 } : { matches: storeOf(c).size };
-      return r.searchSync({ shape: 'dense', vector: q }, o.k, candidates, strategy);
+      const mode = o.mode ?? (r.storage.approx ? 'approx' : 'exact');
+      return indexOf<DenseIndex>(c, name).search(q, {
+        k: o.k,
+        mode,
+        ...(o.filter ? { filter: o.filter } : {}),
+        ...(o.ef !== undefined ? { ef: o.ef } : {}),
+      });
     },
   };
 }

@@ -78,7 +78,7 @@ export const documentRoutes: FastifyPluginAsyncTypebox<{ service: Service }> = a
     { schema: { tags, summary: 'Get a document by id', params: DocParams, response: withErrors({ 200: DocumentView }) } },
     async (req) => {
       const c = registry.get(req.params.name);
-      const doc = c.getDocument(req.params.id);
+      const doc = await c.getDocument(req.params.id);
       if (!doc) fail('DOCUMENT_NOT_FOUND', `document '${req.params.id}' does not exist in '${c.name}'`, 'id');
       return { _id: doc.id, fields: doc.fields, metadata: doc.metadata };
     },
@@ -102,7 +102,7 @@ export const documentRoutes: FastifyPluginAsyncTypebox<{ service: Service }> = a
       if (!isPlainObject(body)) fail('INVALID_DOCUMENT', 'the body must be a JSON object');
       if (body._id !== undefined && body._id !== id) fail('INVALID_DOCUMENT', '_id in the body must equal the id in the path', '_id');
       const doc = prepareDocument({ ...body, _id: id }, c.config, c.analyzer);
-      const existed = c.docnoOf(id) !== undefined;
+      const existed = (await c.docnoOf(id)) !== undefined;
       await c.write([doc], null);
       metrics.ingestedDocuments.inc({ collection: c.name });
       return reply.code(existed ? 200 : 201).send({ _id: id, result: existed ? 'updated' : 'created' });
@@ -114,7 +114,7 @@ export const documentRoutes: FastifyPluginAsyncTypebox<{ service: Service }> = a
     { schema: { tags, summary: 'Delete a document by id', params: DocParams, response: withErrors({ 200: Deleted }) } },
     async (req) => {
       const c = registry.get(req.params.name);
-      const docno = c.docnoOf(req.params.id);
+      const docno = await c.docnoOf(req.params.id);
       if (docno === undefined) fail('DOCUMENT_NOT_FOUND', `document '${req.params.id}' does not exist in '${c.name}'`, 'id');
       return { deleted: await c.remove([docno]) };
     },
@@ -136,12 +136,12 @@ export const documentRoutes: FastifyPluginAsyncTypebox<{ service: Service }> = a
       const { ids, filter } = req.body;
       if ((ids === undefined) === (filter === undefined)) fail('VALIDATION_FAILED', 'give exactly one of `ids` or `filter`', 'ids');
       let docnos: number[];
-      if (ids) docnos = ids.map((id) => c.docnoOf(id)).filter((d): d is number => d !== undefined);
+      if (ids) docnos = (await Promise.all(ids.map((id) => c.docnoOf(id)))).filter((d): d is number => d !== undefined);
       else {
         // An empty filter matches everything; deleting a whole collection is its own route.
         if (Object.keys(filter!).length === 0)
           fail('VALIDATION_FAILED', 'filter must hold at least one condition (to delete every document, delete the collection)', 'filter');
-        docnos = c.docnosMatching(filter!);
+        docnos = await c.docnosMatching(filter!);
       }
       return { deleted: docnos.length ? await c.remove(docnos) : 0 };
     },

@@ -68,11 +68,7 @@ export class DenseSide extends IndexSide<DenseIndex, DenseRow> implements DenseS
     return (await this.index.searchBatch([query], this.opts(k, candidates, strategy), 1))[0];
   }
 
-  searchSync(query: Float32Array, k: number, candidates: Candidates, strategy?: DenseStrategy): TopK {
-    return this.index.search(query, this.opts(k, candidates, strategy));
-  }
-
-  vector(docno: number): Float32Array | undefined {
+  async vector(docno: number): Promise<Float32Array | undefined> {
     return this.ctx.store.denseVector(this.name, docno);
   }
 

@@ -151,29 +151,29 @@ export class EmbeddedBackend implements Backend {
     return this.store.size;
   }
 
-  docnoOf(id: string): number | undefined {
+  async docnoOf(id: string): Promise<number | undefined> {
     return this.store.docnoOf(id);
   }
 
-  get(docno: number): StoredDocument | undefined {
+  async get(docno: number): Promise<StoredDocument | undefined> {
     return this.store.get(docno);
   }
 
-  idsOf(docnos: ArrayLike<number>): Map<number, string> {
+  async idsOf(docnos: ArrayLike<number>): Promise<Map<number, string>> {
     return this.store.idsOf(docnos);
   }
 
-  getMany(docnos: ArrayLike<number>): Map<number, StoredDocument> {
+  async getMany(docnos: ArrayLike<number>): Promise<Map<number, StoredDocument>> {
     return this.store.getMany(docnos);
   }
 
-  candidates(filter?: object): Candidates {
+  async candidates(filter?: object): Promise<Candidates> {
     if (filter === undefined) return { matches: this.store.size };
     const f = filterBitset(this.store, filter);
     return { bits: f.bits, matches: f.matches };
   }
 
-  docnosMatching(filter: object): number[] {
+  async docnosMatching(filter: object): Promise<number[]> {
     const { where, params } = filterToSql(filter);
     return this.store.docnosWhere(where, params);
   }

@@ -90,13 +90,7 @@ abstract class SparseSide<Row extends { docno: number }> extends IndexSide<Spars
     return (await this.index.searchBatch([query], searchOptions(k, candidates, undefined), 1))[0];
   }
 
-  searchSync(query: SparseQuery, k: number, candidates: Candidates, strategy?: SparseStrategy): TopK {
-    const top = this.index.search(query, searchOptions(k, candidates, strategy));
-    if (strategy?.mode !== 'approx' || top.docs.length >= Math.min(k, candidates.matches)) return top;
-    return this.index.search(query, searchOptions(k, candidates, undefined));
-  }
-
-  document(docno: number): SparseQuery | null {
+  async document(docno: number): Promise<SparseQuery | null> {
     return this.index.document(docno);
   }
 
