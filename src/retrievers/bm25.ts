@@ -24,7 +24,6 @@ export interface Bm25Config extends Bm25Params {
 const KEYS = ['k1', 'b', 'approx', 'search'];
 
 export class Bm25Retriever extends SparseRetrieverBase {
-  readonly queryNeedsModel = false;
   private readonly analyzer = new Analyzer();
 
   constructor(

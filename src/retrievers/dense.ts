@@ -53,7 +53,6 @@ function denseOf(q: EncodedQuery): Float32Array {
 export class DenseRetriever implements Retriever {
   readonly shape = 'dense';
   readonly vectorField = 'dense_vector';
-  readonly queryNeedsModel = true;
 
   constructor(
     readonly name: string,

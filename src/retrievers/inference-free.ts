@@ -4,7 +4,7 @@
 // calibrated in training, as OpenSearch's neural-sparse doc-only models ship it; Geng et al.,
 // "Towards Competitive Search Relevance For Inference-Free Learned Sparse Retrievers", 2024), or,
 // for a model without one, the token's IDF over this retriever's documents. Because no model runs,
-// queries are encoded on the calling thread and the search runs in-process (CLI, evaluation) too.
+// a query costs a tokenization and a table lookup per token.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Type } from 'typebox';
@@ -59,8 +59,6 @@ function readIdf(dir: string, pool: SparseEncoderPool, field: string): Map<numbe
 }
 
 export class InferenceFreeRetriever extends SparseRetrieverBase {
-  readonly queryNeedsModel = false;
-
   constructor(
     name: string,
     storage: SparseStorage,

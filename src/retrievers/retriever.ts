@@ -57,8 +57,6 @@ export interface Retriever {
   readonly shape: 'sparse' | 'dense';
   /** The request field holding this kind's client vector. */
   readonly vectorField: 'vector' | 'dense_vector';
-  /** Whether encoding a query text needs a model run (and so an async search). */
-  readonly queryNeedsModel: boolean;
 
   /** The vectors the documents keep, in order; undefined when the kind keeps none (BM25). */
   encodeDocuments(texts: string[]): Promise<SparseVector[] | Float32Array[]> | undefined;

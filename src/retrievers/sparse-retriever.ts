@@ -138,7 +138,6 @@ function sparseOf(q: EncodedQuery) {
 export abstract class SparseRetrieverBase implements Retriever {
   readonly shape = 'sparse';
   readonly vectorField = 'vector';
-  abstract readonly queryNeedsModel: boolean;
 
   constructor(
     readonly name: string,

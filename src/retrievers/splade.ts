@@ -93,10 +93,6 @@ export class SpladeRetriever extends SparseRetrieverBase {
     super(name, storage, defaults);
   }
 
-  get queryNeedsModel(): boolean {
-    return this.mode === 'siamese';
-  }
-
   encodeDocuments(texts: string[]): Promise<SparseVector[]> {
     return encodeSparseDocuments(this.pool, texts);
   }
