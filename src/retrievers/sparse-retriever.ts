@@ -17,10 +17,10 @@ export const SparseApproxSchema = Type.Object(
       description: 'Postings kept per term, heaviest first (λ); the pruned lists the `pruned` strategy walks.',
     }),
     block_ratio: Type.Optional(
-      Type.Number({ exclusiveMinimum: 0, maximum: 1, description: 'Blocks per kept posting (β / λ). Default 0.1.' }),
+      Type.Number({ minimum: 0, maximum: 1, description: 'Blocks per kept posting (β / λ), above 0. Default 0.1.' }),
     ),
     summary_energy: Type.Optional(
-      Type.Number({ exclusiveMinimum: 0, maximum: 1, description: "Fraction of a block summary's L1 mass kept (α). Default 0.4." }),
+      Type.Number({ minimum: 0, maximum: 1, description: "Fraction of a block summary's L1 mass kept (α). Default 0.4." }),
     ),
     blocks: Type.Optional(
       Type.Boolean({ description: 'Also build Seismic-style blocks with summaries (the `blocks` strategy). Default false.' }),
@@ -61,7 +61,7 @@ export const SparseStrategySchema = Type.Object(
     ),
     heap_factor: Type.Optional(
       Type.Number({
-        exclusiveMinimum: 0,
+        minimum: 0,
         maximum: 1,
         description:
           'approx blocks: open a block when its bound reaches heap_factor × the k-th score; lower is more thorough. Default 0.9.',
@@ -91,8 +91,8 @@ export function parseSparseStrategy(raw: unknown, approx: SparseApproxConfig | u
   for (const k of ['query_cut', 'rerank'])
     if (o[k] !== undefined && (!Number.isInteger(o[k]) || (o[k] as number) < 1 || (o[k] as number) > 100_000))
       fail('VALIDATION_FAILED', `${k} must be an integer from 1 to 100000, got ${JSON.stringify(o[k])}`, `${field}.${k}`);
-  if (o.heap_factor !== undefined && (typeof o.heap_factor !== 'number' || !(o.heap_factor > 0 && o.heap_factor <= 1)))
-    fail('VALIDATION_FAILED', `heap_factor must be a number in (0, 1], got ${JSON.stringify(o.heap_factor)}`, `${field}.heap_factor`);
+  if (o.heap_factor !== undefined && (typeof o.heap_factor !== 'number' || !(o.heap_factor >= 0 && o.heap_factor <= 1)))
+    fail('VALIDATION_FAILED', `heap_factor must be a number from 0 to 1, got ${JSON.stringify(o.heap_factor)}`, `${field}.heap_factor`);
   return o as SparseStrategy;
 }
 
