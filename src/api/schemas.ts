@@ -124,7 +124,7 @@ const Approx = Type.Object(
     rerank: Type.Optional(
       Type.Integer({ minimum: 1, maximum: 100_000, description: 'Sparse pruned: candidates re-scored exactly (at least k).' }),
     ),
-    heap_factor: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 1, description: 'Sparse blocks: lower opens more blocks.' })),
+    heap_factor: Type.Optional(Type.Number({ minimum: 0, maximum: 1, description: 'Sparse blocks: lower opens more blocks.' })),
     ef: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000, description: 'Dense: candidate list of the graph walk, raised to k.' })),
   },
   { additionalProperties: false, description: "Knobs of mode 'approx' (docs/engine.md); unset ones take the collection's defaults." },
