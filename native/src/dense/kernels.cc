@@ -18,7 +18,7 @@
 #endif
 
 #if defined(__x86_64__)
-#include <immintrin.h>
+#include "../common/simd.h"
 #endif
 
 namespace lsr::dense {

@@ -7,7 +7,7 @@
 #include "dense/kernels.h"
 
 #if defined(__x86_64__)
-#include <immintrin.h>
+#include "../common/simd.h"
 #endif
 
 namespace lsr::dense {

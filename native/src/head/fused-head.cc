@@ -12,7 +12,7 @@
 #include "common/parallel.h"
 
 #if defined(__x86_64__)
-#include <immintrin.h>
+#include "../common/simd.h"
 #endif
 
 namespace lsr::head {

@@ -10,7 +10,7 @@
 #include "head/panel-kernels.h"
 
 #if defined(__x86_64__)
-#include <immintrin.h>
+#include "../common/simd.h"
 #endif
 
 namespace lsr::head {

@@ -421,7 +421,7 @@ std::shared_ptr<Segment> build_segment(const BuildInput& in, const BuildParams& 
     }
   }
   Header h{};
-  h.flags = (p.quantize_u8 ? kQuantU8 : 0) | (approx ? kHasApprox : 0) | (blocks ? kHasBlocks : 0);
+  h.flags = (p.quantize_u8 ? uint32_t{kQuantU8} : 0u) | (approx ? uint32_t{kHasApprox} : 0u) | (blocks ? uint32_t{kHasBlocks} : 0u);
   h.n_docs = n;
   h.vocab = V;
   h.nnz = nnz;

@@ -9,7 +9,7 @@
 #include "sparse/search.h"
 
 #if defined(__x86_64__)
-#include <immintrin.h>
+#include "../common/simd.h"
 #endif
 
 namespace lsr::sparse {
