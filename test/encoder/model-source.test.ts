@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { resolveModelSource, slugOf } from '../../src/encoder/model-source.js';
 import { SpladeEncoder } from '../../src/encoder/sparse/splade-encoder.js';
@@ -81,5 +81,78 @@ describe('model sources', () => {
     expect(() => resolveModelSource('pypi:two==1.0')).toThrow(
       expect.objectContaining({ message: expect.stringContaining('is for pypi:one==1.0') }),
     );
+  });
+});
+
+describe('dir: model roots', () => {
+  const saved = process.env.LSR_MODEL_ROOTS;
+  let tmp: string;
+  beforeEach(() => {
+    tmp = realpathSync(mkdtempSync(join(tmpdir(), 'lsr-roots-')));
+    delete process.env.LSR_MODEL_ROOTS;
+  });
+  afterEach(() => {
+    rmSync(tmp, { recursive: true, force: true });
+    if (saved === undefined) delete process.env.LSR_MODEL_ROOTS;
+    else process.env.LSR_MODEL_ROOTS = saved;
+  });
+  const outside = (spec: string, field = 'model') => {
+    let err: unknown;
+    try {
+      resolveModelSource(spec, field);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toMatchObject({ code: 'INVALID_MODEL', field, message: expect.stringContaining('is outside the model roots') });
+    expect((err as Error).message).toContain('LSR_MODEL_ROOTS');
+    return (err as Error).message;
+  };
+
+  it('takes the fixtures, also written relative to the working directory', () => {
+    expect(resolveModelSource(`dir:${relative(process.cwd(), TINY_MODEL)}`).dir).toBe(realpathSync(TINY_MODEL));
+  });
+
+  it('refuses a folder outside the roots, the same way whether it exists or not', () => {
+    const etc = outside('dir:/etc', 'retrievers.splade.model');
+    expect(etc).toMatch(/^model folder \/etc is outside the model roots \(.*models\/fixtures.*\); to allow it, add the folder/);
+    expect(outside('dir:/nonexistent/model')).toMatch(/^model folder \/nonexistent\/model is outside/);
+    outside(`dir:${TINY_MODEL}/../../../..`);
+    const copy = join(tmp, 'model');
+    cpSync(TINY_MODEL, copy, { recursive: true });
+    outside(`dir:${copy}`);
+  });
+
+  it('takes a folder LSR_MODEL_ROOTS lists, and folders under it', () => {
+    const copy = join(tmp, 'models', 'tiny');
+    cpSync(TINY_MODEL, copy, { recursive: true });
+    process.env.LSR_MODEL_ROOTS = `/opt/none::${tmp}`;
+    expect(resolveModelSource(`dir:${copy}`).dir).toBe(copy);
+    process.env.LSR_MODEL_ROOTS = copy;
+    expect(resolveModelSource(`dir:${copy}`).dir).toBe(copy);
+    // A sibling whose name only starts like the root is not inside it.
+    cpSync(TINY_MODEL, `${copy}-2`, { recursive: true });
+    outside(`dir:${copy}-2`);
+  });
+
+  it('resolves symlinks before the check: a link inside a root cannot lead out of it', () => {
+    const root = join(tmp, 'root');
+    const away = join(tmp, 'away');
+    mkdirSync(root);
+    cpSync(TINY_MODEL, away, { recursive: true });
+    symlinkSync(away, join(root, 'link'));
+    symlinkSync('/etc', join(root, 'etc'));
+    process.env.LSR_MODEL_ROOTS = root;
+    expect(outside(`dir:${join(root, 'link')}`)).toContain(`(${away} once symlinks are resolved)`);
+    outside(`dir:${join(root, 'etc')}`);
+    // A root that is itself a link is taken through its target.
+    const linkedRoot = join(tmp, 'linked-root');
+    symlinkSync(dirname(away), linkedRoot);
+    process.env.LSR_MODEL_ROOTS = linkedRoot;
+    expect(resolveModelSource(`dir:${join(linkedRoot, 'away')}`).dir).toBe(away);
+  });
+
+  it('a missing folder inside a root says it does not exist', () => {
+    process.env.LSR_MODEL_ROOTS = tmp;
+    expect(() => resolveModelSource(`dir:${join(tmp, 'absent')}`)).toThrow(`model folder ${join(tmp, 'absent')} does not exist`);
   });
 });

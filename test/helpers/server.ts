@@ -22,9 +22,26 @@ import { removeDir, tempDir } from './temp-dir.js';
 
 export { removeDir, tempDir };
 
+/**
+ * Settings the service reads where they are used (src/config.ts) rather than from its Config: the
+ * in-process server sees them in process.env, so the helper sets them there until close().
+ */
+const READ_AT_USE = ['LSR_MODEL_CACHE', 'LSR_MODEL_ROOTS'];
+
 export async function startTestServer(env: Record<string, string> = {}, dataDir = tempDir()): Promise<TestServer> {
   const config: Config = loadConfig({ LSR_HOST: '127.0.0.1', LSR_PORT: '0', LSR_DATA_DIR: dataDir, ...env });
-  const { app, service } = await buildApp(config, false);
+  const saved = new Map(READ_AT_USE.filter((k) => env[k] !== undefined).map((k) => [k, process.env[k]]));
+  for (const k of saved.keys()) process.env[k] = env[k];
+  const restore = () => {
+    for (const [k, v] of saved) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  };
+  const { app, service } = await buildApp(config, false).catch((e) => {
+    restore();
+    throw e;
+  });
   const address = await app.listen({ host: '127.0.0.1', port: 0 });
   const parse = async (res: Response) => {
     const text = await res.text();
@@ -40,6 +57,7 @@ export async function startTestServer(env: Record<string, string> = {}, dataDir 
     service,
     async close() {
       await app.close();
+      restore();
     },
     async req(method, path, body, headers = {}) {
       const init: RequestInit = { method, headers: { ...headers } };

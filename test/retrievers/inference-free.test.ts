@@ -63,7 +63,8 @@ beforeAll(async () => {
   });
   writeFileSync(join(modelDir, 'idf.json'), JSON.stringify({ ...weights, '[PAD]': 0.3, 'not-a-token-here': 9 }));
 
-  s = await startTestServer();
+  // The copied model lies in a temporary folder, outside the default model roots.
+  s = await startTestServer({ LSR_MODEL_ROOTS: modelDir });
   for (const [name, model] of [
     ['free', `dir:${TINY_MODEL}`],
     ['doconly', `dir:${modelDir}`],
