@@ -21,6 +21,7 @@ import { jobRoutes } from './routes/jobs.js';
 import { searchRoutes } from './routes/search.js';
 import { ErrorResponse } from './schemas.js';
 import { validateFilter } from '../backends/filter.js';
+import { validateId } from '../collections/documents.js';
 import type { Service } from './service.js';
 import { STATUS_CODES } from 'node:http';
 
@@ -151,6 +152,20 @@ export async function buildApp(config: Config, logger: FastifyServerOptions['log
           validateFilter(filter);
         } catch (fe) {
           if (isServiceError(fe)) e = fe;
+        }
+      }
+      // A document id in the path: the id's own check names the character at fault.
+      const id = (req.params as { id?: unknown } | undefined)?.id;
+      if (
+        err.validationContext === 'params' &&
+        e.field === 'id' &&
+        typeof id === 'string' &&
+        req.routeOptions.url?.includes('/documents/')
+      ) {
+        try {
+          validateId(id, 'id');
+        } catch (ie) {
+          if (isServiceError(ie)) e = ie;
         }
       }
     } else if (err instanceof IndexError && err.code === 'INVALID_ARGUMENT') e = new ServiceError('VALIDATION_FAILED', err.message);

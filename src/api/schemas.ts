@@ -2,7 +2,7 @@
 // OpenAPI document. Limits here are the API's documented limits.
 import { Type, type Static } from 'typebox';
 import { COLLECTION_NAME_PATTERN } from '../collections/collection-config.js';
-import { MAX_ID_CHARS } from '../collections/documents.js';
+import { ID_PATTERN, MAX_ID_CHARS } from '../collections/documents.js';
 import { RETRIEVER_KINDS, RETRIEVERS } from '../retrievers/registry.js';
 import { FILTER_KEY_PATTERN } from '../backends/filter.js';
 import { DEFAULT_RRF_K } from '../search/fusion.js';
@@ -31,7 +31,15 @@ export function withErrors<T extends Record<number, unknown>>(ok: T): T & Record
 
 export const CollectionName = Type.String({ pattern: COLLECTION_NAME_PATTERN, description: '1-64 lowercase letters, digits, `_`, `-`.' });
 export const NameParams = Type.Object({ name: CollectionName });
-export const DocParams = Type.Object({ name: CollectionName, id: Type.String({ minLength: 1, maxLength: MAX_ID_CHARS }) });
+export const DocParams = Type.Object({
+  name: CollectionName,
+  id: Type.String({
+    minLength: 1,
+    maxLength: MAX_ID_CHARS,
+    pattern: ID_PATTERN,
+    description: `A document id: 1-${MAX_ID_CHARS} printable characters (no control characters U+0000-U+001F, U+007F-U+009F).`,
+  }),
+});
 
 /** Each kind's collection config, as its kind (src/retrievers/) defines it. */
 const RetrieverConfigs = Type.Object(Object.fromEntries(RETRIEVER_KINDS.map((k) => [k.name, Type.Optional(k.configSchema)])), {
@@ -339,12 +347,42 @@ export const PutDocumentResponse = Type.Object({
   result: Type.Union([Type.Literal('created'), Type.Literal('updated')]),
 });
 
+/** `all` is given and true (`all: false` is the same as no `all`). */
+const ALL_TRUE = { required: ['all'], properties: { all: { enum: [true] } } };
+
 export const DeleteDocumentsBody = Type.Object(
   {
-    ids: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: MAX_ID_CHARS }), { minItems: 1, maxItems: 10_000 })),
+    ids: Type.Optional(
+      Type.Array(Type.String({ minLength: 1, maxLength: MAX_ID_CHARS }), {
+        minItems: 1,
+        maxItems: 10_000,
+        description: 'Documents to delete.',
+      }),
+    ),
     filter: Type.Optional(Filter),
+    all: Type.Optional(
+      Type.Boolean({ description: 'true: delete every document of the collection (the collection stays). Default false.' }),
+    ),
   },
-  { additionalProperties: false, description: 'Exactly one of `ids` or `filter`.' },
+  {
+    additionalProperties: false,
+    description:
+      'Exactly one of: `ids`; a `filter` with at least one condition; or `all: true` (alone or with the empty filter `{}`), which deletes every document.',
+    // The rule above, for generated clients and fuzzers; the route names the field at fault.
+    oneOf: [
+      { required: ['ids'], not: { anyOf: [{ required: ['filter'] }, ALL_TRUE] } },
+      {
+        required: ['filter'],
+        properties: { filter: { not: { type: 'object', maxProperties: 0 } } },
+        not: { anyOf: [{ required: ['ids'] }, ALL_TRUE] },
+      },
+      {
+        ...ALL_TRUE,
+        properties: { ...ALL_TRUE.properties, filter: { not: { type: 'object', minProperties: 1 } } },
+        not: { required: ['ids'] },
+      },
+    ],
+  },
 );
 export type DeleteDocumentsBody = Static<typeof DeleteDocumentsBody>;
 

@@ -13,11 +13,32 @@ export function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+/** C0 and C1 control characters and DEL, which an id may not hold. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+/** A high surrogate not followed by a low one, or a low one not preceded by a high one. */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+/** No control character, as a JSON schema pattern (ajv matches with the `u` flag). */
+export const ID_PATTERN = '^[^\\u0000-\\u001f\\u007f-\\u009f]+$';
+
+/**
+ * A document id: a string of 1 to MAX_ID_CHARS printable characters (no control characters
+ * U+0000-U+001F, U+007F-U+009F, and no lone surrogate, which has no UTF-8 form). `field` is `_id`
+ * for a document, `id` for a path.
+ */
 export function validateId(id: unknown, field = '_id'): string {
   if (id === undefined || id === null) fail('MISSING_ID', 'every document needs an `_id` string', field);
-  if (typeof id !== 'string') fail('INVALID_DOCUMENT', `_id must be a string, got ${Array.isArray(id) ? 'array' : typeof id}`, field);
+  if (typeof id !== 'string') fail('INVALID_DOCUMENT', `${field} must be a string, got ${Array.isArray(id) ? 'array' : typeof id}`, field);
   if (id.length === 0 || id.length > MAX_ID_CHARS)
-    fail('INVALID_DOCUMENT', `_id must have 1 to ${MAX_ID_CHARS} characters, got ${id.length}`, field);
+    fail('INVALID_DOCUMENT', `${field} must have 1 to ${MAX_ID_CHARS} characters, got ${id.length}`, field);
+  const c = CONTROL.exec(id);
+  if (c)
+    fail(
+      'INVALID_DOCUMENT',
+      `${field} must hold printable characters only, got control character U+${c[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')} at position ${c.index}`,
+      field,
+    );
+  if (LONE_SURROGATE.test(id)) fail('INVALID_DOCUMENT', `${field} must be well-formed Unicode, got a lone surrogate`, field);
   return id;
 }
 

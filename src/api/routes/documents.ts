@@ -19,6 +19,32 @@ import {
   withErrors,
 } from '../schemas.js';
 
+const DELETE_KEYS = ['ids', 'filter', 'all'];
+
+/**
+ * The delete body's rule, with the field at fault: exactly one of `ids`, a non-empty `filter`, or
+ * `all: true` (with no filter or the empty one). Field types are the schema's.
+ */
+function checkDeleteBody(body: unknown): { ids?: string[]; filter?: Record<string, unknown>; all: boolean } {
+  if (!isPlainObject(body)) fail('VALIDATION_FAILED', 'body must be an object with `ids`, `filter` or `all`');
+  for (const k of Object.keys(body)) if (!DELETE_KEYS.includes(k)) fail('VALIDATION_FAILED', `body: ${k} is not a known property`, k);
+  const { ids, filter } = body;
+  if (body.all !== undefined && typeof body.all !== 'boolean') fail('VALIDATION_FAILED', 'all must be true or false', 'all');
+  const all = body.all === true;
+  if (ids !== undefined && (filter !== undefined || all))
+    fail('VALIDATION_FAILED', 'give exactly one of `ids`, `filter` or `all: true`', 'ids');
+  if (all) {
+    if (isPlainObject(filter) && Object.keys(filter).length > 0)
+      fail('VALIDATION_FAILED', '`all: true` deletes every document; give it without `filter` (or with `{}`), or drop `all`', 'all');
+    return { all };
+  }
+  if (ids === undefined && filter === undefined)
+    fail('VALIDATION_FAILED', 'give one of `ids`, `filter` or `all: true` (every document)', 'ids');
+  if (isPlainObject(filter) && Object.keys(filter).length === 0)
+    fail('VALIDATION_FAILED', 'an empty filter matches every document: to delete them all, send {"all": true}', 'filter');
+  return { ids: ids as string[] | undefined, filter: filter as Record<string, unknown> | undefined, all };
+}
+
 export const documentRoutes: FastifyPluginAsyncTypebox<{ service: Service }> = async (app, { service }) => {
   const { registry, config, metrics } = service;
   const tags = ['documents'];
@@ -78,7 +104,7 @@ export const documentRoutes: FastifyPluginAsyncTypebox<{ service: Service }> = a
     { schema: { tags, summary: 'Get a document by id', params: DocParams, response: withErrors({ 200: DocumentView }) } },
     async (req) => {
       const c = registry.get(req.params.name);
-      const doc = await c.getDocument(req.params.id);
+      const doc = await c.getDocument(validateId(req.params.id, 'id'));
       if (!doc) fail('DOCUMENT_NOT_FOUND', `document '${req.params.id}' does not exist in '${c.name}'`, 'id');
       return { _id: doc.id, fields: doc.fields, metadata: doc.metadata };
     },
@@ -114,7 +140,7 @@ export const documentRoutes: FastifyPluginAsyncTypebox<{ service: Service }> = a
     { schema: { tags, summary: 'Delete a document by id', params: DocParams, response: withErrors({ 200: Deleted }) } },
     async (req) => {
       const c = registry.get(req.params.name);
-      const docno = await c.docnoOf(req.params.id);
+      const docno = await c.docnoOf(validateId(req.params.id, 'id'));
       if (docno === undefined) fail('DOCUMENT_NOT_FOUND', `document '${req.params.id}' does not exist in '${c.name}'`, 'id');
       return { deleted: await c.remove([docno]) };
     },
@@ -123,26 +149,31 @@ export const documentRoutes: FastifyPluginAsyncTypebox<{ service: Service }> = a
   app.post(
     '/collections/:name/documents/delete',
     {
+      // The schema states which of ids / filter / all may come together (its oneOf); when that is
+      // what failed, checkDeleteBody names the field instead of "must match exactly one schema".
+      attachValidation: true,
       schema: {
         tags,
-        summary: 'Delete documents by ids or by metadata filter',
+        summary: 'Delete documents by ids, by metadata filter, or all of them',
+        description:
+          'Exactly one of `ids`, a `filter` with at least one condition, or `all: true`. An empty filter matches every document, so it is refused unless `all: true` says so.',
         params: NameParams,
         body: DeleteDocumentsBody,
         response: withErrors({ 200: Deleted }),
       },
     },
     async (req) => {
+      if (req.validationError) {
+        const v = req.validationError as { validation?: { instancePath?: string }[]; validationContext?: string };
+        if (v.validationContext === 'body' && (v.validation?.[0]?.instancePath ?? '') === '') checkDeleteBody(req.body);
+        throw req.validationError;
+      }
       const c = registry.get(req.params.name);
-      const { ids, filter } = req.body;
-      if ((ids === undefined) === (filter === undefined)) fail('VALIDATION_FAILED', 'give exactly one of `ids` or `filter`', 'ids');
+      const { ids, filter, all } = checkDeleteBody(req.body);
       let docnos: number[];
       if (ids) docnos = (await Promise.all(ids.map((id) => c.docnoOf(id)))).filter((d): d is number => d !== undefined);
-      else {
-        // An empty filter matches everything; deleting a whole collection is its own route.
-        if (Object.keys(filter!).length === 0)
-          fail('VALIDATION_FAILED', 'filter must hold at least one condition (to delete every document, delete the collection)', 'filter');
-        docnos = await c.docnosMatching(filter!);
-      }
+      // The empty filter matches every document: what `all: true` asks for.
+      else docnos = await c.docnosMatching(all ? {} : filter!);
       return { deleted: docnos.length ? await c.remove(docnos) : 0 };
     },
   );
