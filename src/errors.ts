@@ -21,6 +21,7 @@ export const ERROR_CODES = {
   UNAUTHORIZED: 'no API key or an unknown one',
   FORBIDDEN: 'a key without the access the route needs',
   ROUTE_NOT_FOUND: 'no such route',
+  METHOD_NOT_ALLOWED: 'a known path asked with a method it does not take (the Allow header lists those it takes)',
   COLLECTION_NOT_FOUND: 'no such collection',
   DOCUMENT_NOT_FOUND: 'no such document',
   JOB_NOT_FOUND: 'no such job',

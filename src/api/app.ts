@@ -3,7 +3,14 @@
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, {
+  LogController,
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  type FastifyServerOptions,
+} from 'fastify';
 import { IndexError } from '../../index/index.js';
 import type { Config } from '../config.js';
 import { JobRegistry } from '../collections/ingest-job.js';
@@ -69,6 +76,13 @@ function fromFastify(err: FastifyError): ServiceError | undefined {
       return new ServiceError('INVALID_JSON', err.message);
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
       return new ServiceError('VALIDATION_FAILED', err.message, 'content-length');
+    case 'FST_ERR_BAD_URL':
+      // A path whose percent-encoding does not decode (`%ff`, a lone `%`, bytes that are not UTF-8).
+      return new ServiceError(
+        'VALIDATION_FAILED',
+        `${err.message}: each %XX in a path must encode UTF-8 bytes (é is %C3%A9; a literal % is %25)`,
+        'path',
+      );
   }
   if (err.statusCode === 414 || err.code === 'FST_ERR_MAX_PARAM_LENGTH') return new ServiceError('URI_TOO_LONG', err.message);
   if (err.statusCode === 413) return new ServiceError('BODY_TOO_LARGE', err.message);
@@ -100,6 +114,11 @@ export async function buildApp(config: Config, logger: FastifyServerOptions['log
     // not silently dropped.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
     return503OnClosing: true,
+    // Errors Fastify answers before routing (a path that does not decode) get the table's body too.
+    frameworkErrors: (err: FastifyError, _req: FastifyRequest, reply: FastifyReply) => {
+      const e = fromFastify(err) ?? new ServiceError('VALIDATION_FAILED', err.message);
+      void reply.code(statusOf(e)).type('application/json').send(errorBody(e));
+    },
     // Document ids may be up to 512 characters, percent-encoded up to 9 bytes each.
     routerOptions: { maxParamLength: 8192 },
     forceCloseConnections: 'idle',
@@ -178,8 +197,32 @@ export async function buildApp(config: Config, logger: FastifyServerOptions['log
     if (body.statusCode >= 500) req.log.error({ err }, e.message);
     void reply.code(body.statusCode).type('application/json').send(body);
   });
+  // Every route's path as a pattern with its methods, so a known path asked with another method is
+  // answered 405 with the methods it takes (Fastify itself answers 404 for both).
+  const routes = new Map<string, { re: RegExp; methods: Set<string> }>();
+  app.addHook('onRoute', (r) => {
+    let route = routes.get(r.url);
+    if (!route) {
+      const re = r.url
+        .split('/')
+        .map((seg) => (seg.startsWith(':') ? '[^/]+' : seg === '*' ? '.*' : seg.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
+        .join('/');
+      route = { re: new RegExp(`^${re}$`), methods: new Set() };
+      routes.set(r.url, route);
+    }
+    for (const m of Array.isArray(r.method) ? r.method : [r.method]) route.methods.add(m);
+  });
   app.setNotFoundHandler({}, (req, reply) => {
-    const e = new ServiceError('ROUTE_NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`);
+    const path = req.url.split('?')[0];
+    const allowed = new Set<string>();
+    for (const r of routes.values()) if (r.re.test(path)) for (const m of r.methods) allowed.add(m);
+    if (allowed.size > 0 && !allowed.has(req.method)) {
+      const allow = [...allowed].sort().join(', ');
+      const e = new ServiceError('METHOD_NOT_ALLOWED', `${path} does not take ${req.method}; it takes ${allow}`);
+      void reply.code(statusOf(e)).header('allow', allow).send(errorBody(e));
+      return;
+    }
+    const e = new ServiceError('ROUTE_NOT_FOUND', `no route ${req.method} ${path}`);
     void reply.code(404).send(errorBody(e));
   });
 
@@ -211,7 +254,8 @@ export async function buildApp(config: Config, logger: FastifyServerOptions['log
       info: {
         title: 'lsr search service',
         version: '1',
-        description: 'Learned-sparse retrieval: collections, NDJSON bulk ingest, BM25 search. Errors: see ErrorResponse codes.',
+        description:
+          'A search service for learned sparse retrieval: collections of documents with metadata, NDJSON bulk ingest as jobs, and search by BM25, learned sparse models (SPLADE, inference-free), dense embeddings, or several of them fused (hybrid: RRF, convex, DBSF), under metadata filters, exact or approximate; plus SPLADE encoding (/v1/encode). Every error is an ErrorResponse with a stable code and the field at fault.',
       },
       components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer' } } },
     },

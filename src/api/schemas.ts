@@ -267,7 +267,15 @@ export const SearchBody = Type.Object(
     mode: Type.Optional(Mode),
     approx: Type.Optional(Approx),
   },
-  { additionalProperties: false },
+  {
+    additionalProperties: false,
+    description: 'One retriever (`retriever`, or the default) or a hybrid search (`retrievers`, fused by `fusion`); not both.',
+    // The rules between fields, for generated clients and fuzzers: not both `retriever` and
+    // `retrievers`, and no `fusion` without `retrievers` (OpenAPI 3.0 has no dependentRequired). One
+    // root `not`, which type generators leave out of the body's type (a root anyOf would turn it
+    // into `unknown`). The route gives the exact message and field.
+    not: { anyOf: [{ required: ['retriever', 'retrievers'] }, { required: ['fusion'], not: { required: ['retrievers'] } }] },
+  },
 );
 export type SearchBody = Static<typeof SearchBody>;
 
@@ -416,6 +424,16 @@ export const JobView = Type.Object({
 });
 export const JobList = Type.Object({ jobs: Type.Array(JobView) });
 export const JobParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
+/** Most jobs GET /v1/jobs lists. */
+export const MAX_JOBS_LISTED = 100;
+export const JobsQuery = Type.Object({
+  limit: Type.Optional(
+    Type.String({
+      pattern: '^(100|[1-9][0-9]?)$',
+      description: `Jobs to list, newest first: an integer from 1 to ${MAX_JOBS_LISTED}. Default ${MAX_JOBS_LISTED}.`,
+    }),
+  ),
+});
 
 export const EncodeBody = Type.Object(
   {

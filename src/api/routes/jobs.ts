@@ -2,16 +2,30 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { fail } from '../../errors.js';
 import type { Service } from '../service.js';
-import { JobList, JobParams, JobView, withErrors } from '../schemas.js';
+import { JobList, JobParams, JobsQuery, JobView, MAX_JOBS_LISTED, withErrors } from '../schemas.js';
 
 export const jobRoutes: FastifyPluginAsyncTypebox<{ service: Service }> = async (app, { service }) => {
   const tags = ['jobs'];
   app.get(
     '/jobs',
-    { schema: { tags, summary: 'Recent ingest jobs (up to 100), newest first', response: withErrors({ 200: JobList }) } },
-    async () => ({
-      jobs: service.jobs.views(100),
-    }),
+    {
+      attachValidation: true,
+      schema: {
+        tags,
+        summary: `Recent ingest jobs (up to ${MAX_JOBS_LISTED}), newest first`,
+        querystring: JobsQuery,
+        response: withErrors({ 200: JobList }),
+      },
+    },
+    async (req) => {
+      if (req.validationError) {
+        const limit = (req.query as { limit?: unknown }).limit;
+        if (limit !== undefined)
+          fail('VALIDATION_FAILED', `limit must be an integer from 1 to ${MAX_JOBS_LISTED}, got ${JSON.stringify(limit)}`, 'limit');
+        throw req.validationError;
+      }
+      return { jobs: service.jobs.views(req.query.limit === undefined ? MAX_JOBS_LISTED : Number(req.query.limit)) };
+    },
   );
   app.get(
     '/jobs/:id',

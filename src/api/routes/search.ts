@@ -1,7 +1,8 @@
 // Search: the request is validated by its schema, planned and run by search/search.ts (one
 // retriever) or search/hybrid.ts (several, fused).
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { hybridFieldError } from '../../search/hybrid.js';
+import { isPlainObject } from '../../collections/documents.js';
+import { checkHybridRequest, hybridFieldError } from '../../search/hybrid.js';
 import { searchAsync, type SearchRequest } from '../../search/search.js';
 import { fail } from '../../errors.js';
 import type { Service } from '../service.js';
@@ -26,15 +27,18 @@ export const searchRoutes: FastifyPluginAsyncTypebox<{ service: Service }> = asy
     async (req) => {
       if (req.validationError) {
         const body = req.body as unknown;
-        const err = req.validationError as { validation?: { instancePath?: string }[]; validationContext?: string };
+        const err = req.validationError as { validation?: { instancePath?: string; keyword?: string }[]; validationContext?: string };
         const path = err.validation?.[0]?.instancePath ?? '';
+        // The body's own `not` (retriever with retrievers, fusion without retrievers) fails at the
+        // root, before the fields are checked: the same checks give the exact message.
+        const betweenFields = path === '' && err.validation?.[0]?.keyword === 'not';
         if (
           err.validationContext === 'body' &&
-          body !== null &&
-          typeof body === 'object' &&
-          /^\/(retrievers|fusion|retriever)(\/|$)/.test(path)
+          isPlainObject(body) &&
+          (betweenFields || /^\/(retrievers|fusion|retriever)(\/|$)/.test(path))
         ) {
-          hybridFieldError(body as Record<string, unknown>);
+          hybridFieldError(body);
+          if (betweenFields) checkHybridRequest(body as unknown as SearchRequest);
         }
         throw req.validationError;
       }
