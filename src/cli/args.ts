@@ -23,3 +23,19 @@ export function parseArgs(argv: string[], booleans: readonly string[] = []): Par
   }
   return { flags, positionals };
 }
+
+/**
+ * Whether the arguments ask for a command's help (`--help` or `-h` anywhere): checked before
+ * anything else, so `lsr serve --help` prints the flags instead of starting a server.
+ */
+export function wantsHelp(argv: readonly string[]): boolean {
+  return argv.includes('--help') || argv.includes('-h');
+}
+
+/** The flags of every command that reaches the API (index, search, collections), for their help. */
+export const CLIENT_FLAGS_HELP = `  --data-dir <dir>      data folder opened in-process (default ./data, env LSR_DATA_DIR)
+  --server <url>        talk to a running service instead (env LSR_SERVER)
+  --api-key <key>       API key sent to --server (env LSR_API_KEY)
+  --log-level <level>   log level of the in-process service (default warn)
+  -h, --help            this help
+`;

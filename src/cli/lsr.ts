@@ -17,11 +17,13 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ run(argv
 
 function usage(): string {
   const lines = Object.entries(COMMANDS).map(([n, c]) => `  ${n.padEnd(12)} ${c.summary}`);
-  return `usage: lsr <command> [options]\n\ncommands:\n${lines.join('\n')}\n\nOffline commands open --data-dir (default ./data) in-process; add --server URL to use a running service.\n`;
+  return `usage: lsr <command> [options]\n\ncommands:\n${lines.join('\n')}\n\n'lsr <command> --help' (or 'lsr help <command>') prints the command's options.\nOffline commands open --data-dir (default ./data) in-process; add --server URL to use a running service.\n`;
 }
 
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
+  // `lsr help <command>` is `lsr <command> --help`: each command prints its own flags.
+  if (name === 'help' && rest.length > 0) return main([rest[0], '--help']);
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     process.stdout.write(usage());
     return name ? 0 : 2;

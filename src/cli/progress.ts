@@ -1,18 +1,23 @@
-// A one-line progress bar for the terminal (docs/s and ETA); prints nothing when stderr is not a TTY
-// except a final summary, so logs stay clean.
+// A one-line upload bar for `lsr index` (bytes read of the file, documents, docs/s and ETA). It draws
+// only on a terminal: elsewhere the command's result line says what happened, so logs stay clean.
 export class ProgressLine {
   private last = 0;
   private readonly start = Date.now();
   constructor(
     private readonly total: number | null,
     private readonly out: NodeJS.WriteStream = process.stderr,
+    private readonly enabled = true,
   ) {}
+
+  private get drawing(): boolean {
+    return this.enabled && Boolean(this.out.isTTY);
+  }
 
   update(bytes: number, docs: number, force = false): void {
     const now = Date.now();
     if (!force && now - this.last < 200) return;
     this.last = now;
-    if (!this.out.isTTY) return;
+    if (!this.drawing) return;
     const secs = Math.max(0.001, (now - this.start) / 1000);
     const rate = docs / secs;
     let bar = '';
@@ -24,10 +29,10 @@ export class ProgressLine {
       const left = f > 0 ? secs * (1 / f - 1) : 0;
       eta = ` ETA ${left.toFixed(0)}s`;
     }
-    this.out.write(`\r${bar}${docs} docs, ${rate.toFixed(0)} docs/s${eta}   `);
+    this.out.write(`\rupload ${bar}${docs} docs, ${rate.toFixed(0)} docs/s${eta}\x1b[K`);
   }
 
   done(): void {
-    if (this.out.isTTY) this.out.write('\n');
+    if (this.drawing) this.out.write('\n');
   }
 }

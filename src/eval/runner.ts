@@ -10,7 +10,8 @@ import { basename, join, resolve } from 'node:path';
 import { loadBeir, streamCorpus } from './beir.js';
 import { compareSystems } from './compare.js';
 import { DEFAULT_MEASURES, evaluate, parseMeasure } from './metrics.js';
-import { ProgressBar } from './progress.js';
+import { clientApiKey } from '../config.js';
+import { type GetJson, ProgressBar, watchIngest } from './progress.js';
 import { renderMarkdown, renderSvg, type ComparisonRow, type HybridComparison, type SystemResult } from './report.js';
 import {
   collectionBody,
@@ -120,6 +121,21 @@ function documentCount(desc: Record<string, unknown>): number | undefined {
   return undefined;
 }
 
+/**
+ * Reads the service's job reports for progress: the same base URL and API key as the harness's
+ * client (none for the service it starts itself), with a timeout so a poll never outlives a stalled
+ * service by long.
+ */
+function jobReader(baseUrl: string, opts: EvalOptions): GetJson {
+  const key = opts.server ? (opts.apiKey ?? clientApiKey() ?? null) : null;
+  const headers: Record<string, string> = key ? { authorization: `Bearer ${key}` } : {};
+  return async (path) => {
+    const res = await fetch(`${baseUrl}${path}`, { headers, signal: AbortSignal.timeout(10_000) });
+    if (!res.ok) throw new Error(`GET ${path}: HTTP ${res.status}`);
+    return res.json();
+  };
+}
+
 async function ensureCollection(
   client: ServiceClient,
   spec: RetrieverSpec,
@@ -147,12 +163,33 @@ async function ensureCollection(
   if (existing) await client.deleteCollection(name);
   const t0 = performance.now();
   await client.createCollection(collectionBody(spec, name, others));
-  const bar = new ProgressBar(`index ${spec.raw}`, corpusSize, process.stderr, opts.progress ?? true);
-  const report = await client.ingest(name, streamCorpus(corpusPath), (n) => bar.update(n));
-  bar.finish();
+  // The bar counts what the service committed, not what was sent: with an encoder every document is
+  // sent within seconds and then encoded for minutes, and the job's counts are what moves then.
+  const bar = new ProgressBar(`index ${spec.raw}`, corpusSize, { enabled: opts.progress ?? true, unit: 'docs' });
+  let sent = 0;
+  let committed = 0;
+  const note = () => (sent < corpusSize ? `sent ${sent}` : 'all sent, the service is encoding and indexing');
+  const ingest = () =>
+    client.ingest(name, streamCorpus(corpusPath), (n) => {
+      sent = n;
+      bar.update(committed, note());
+    });
+  let job: Record<string, unknown>;
+  try {
+    const report = bar.live
+      ? await watchIngest(jobReader(client.baseUrl, opts), name, ingest, (j) => {
+          committed = j.indexed + j.rejected;
+          bar.update(committed, note());
+        })
+      : await ingest();
+    job = (typeof report.job === 'object' && report.job !== null ? report.job : report) as Record<string, unknown>;
+    if (typeof job.indexed === 'number') bar.update(job.indexed + (typeof job.rejected === 'number' ? job.rejected : 0));
+  } finally {
+    // Ends the bar's line before an error message is printed after it.
+    bar.finish('');
+  }
   // A document the service rejected is missing from every ranking: the numbers would be wrong
   // without anything looking broken, so stop here.
-  const job = (typeof report.job === 'object' && report.job !== null ? report.job : report) as Record<string, unknown>;
   if (typeof job.rejected === 'number' && job.rejected > 0) {
     throw new Error(
       `${spec.raw}: the service rejected ${job.rejected} of ${corpusSize} documents: ${JSON.stringify(job.errors ?? job).slice(0, 500)}`,
@@ -176,7 +213,7 @@ async function runQueries(
   const run: Run = new Map();
   // Fill in query order so the run file follows queries.jsonl, whatever order answers come in.
   for (const q of queries) run.set(q.id, new Map());
-  const bar = new ProgressBar(`search ${spec.raw}`, queries.length, process.stderr, opts.progress ?? true);
+  const bar = new ProgressBar(`search ${spec.raw}`, queries.length, { enabled: opts.progress ?? true, unit: 'queries' });
   const body = (text: string) => searchBody(spec, text, k);
   let next = 0;
   let done = 0;
@@ -201,8 +238,12 @@ async function runQueries(
       bar.update(++done);
     }
   };
-  await Promise.all(Array.from({ length: Math.max(1, opts.concurrency ?? 4) }, worker));
-  bar.finish();
+  try {
+    await Promise.all(Array.from({ length: Math.max(1, opts.concurrency ?? 4) }, worker));
+  } finally {
+    // Ends the bar's line before an error message is printed after it.
+    bar.finish();
+  }
   return { run, seconds: (performance.now() - t0) / 1000 };
 }
 

@@ -52,7 +52,7 @@ async function capture(argv: string[]): Promise<{ code: number; out: string; err
 }
 
 describe('lsr eval with trec: runs', () => {
-  it('writes runs, metrics.json, report.md and plot.svg, and prints the JSON line last', async () => {
+  it('writes runs, metrics.json, report.md and plot.svg; with --json stdout is the one JSON document', async () => {
     const out = join(dir, 'out');
     const r = await capture([
       '--dataset',
@@ -68,8 +68,11 @@ describe('lsr eval with trec: runs', () => {
     ]);
     expect(r.err).toContain('4 documents, 3 judged queries (of 4)');
     expect(r.code).toBe(0);
-    const lines = r.out.trim().split('\n');
-    const summary = JSON.parse(lines[lines.length - 1]);
+    // Nothing but the document on stdout: the table and the files written go to stderr.
+    const summary = JSON.parse(r.out);
+    expect(r.out.trim().split('\n').length).toBe(1);
+    expect(r.err).toMatch(/^retriever\s+nDCG@10/m);
+    expect(r.err).toContain(`wrote ${join(out, '{metrics.json,report.md,plot.svg}')}`);
     expect(Object.keys(summary)).toEqual(['dataset', 'retrievers', 'seconds']);
     expect(summary.dataset).toBe('toy');
     expect(Object.keys(summary.retrievers[0])).toEqual(['spec', 'ndcg_cut_10', 'recall_100', 'recip_rank_10', 'map']);

@@ -1,8 +1,11 @@
 // Generated evaluation fixtures: graded judgments (including 0 and negative), tied scores, scores
 // that tie only after rounding to 32-bit float, document ids whose byte order differs from their
 // UTF-16 order, queries judged but absent from the run, run queries without judgments, empty
-// result lists and queries whose judgments are all non-relevant.
+// result lists and queries whose judgments are all non-relevant. Also a tiny BEIR folder for runs
+// through the service.
 
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Qrels, Run } from '../../src/eval/types.js';
 
 import { mulberry32 as prng } from '../helpers/prng.js';
@@ -86,4 +89,31 @@ export function toObject(m: Map<string, Map<string, number>>): Record<string, Re
   const o: Record<string, Record<string, number>> = {};
   for (const [k, v] of m) o[k] = Object.fromEntries(v);
   return o;
+}
+
+/**
+ * Writes a five-document BEIR folder (corpus.jsonl, queries.jsonl, qrels/test.tsv) under `dir` where
+ * BM25's ranking is obvious: q1 "apple trees" finds d1 (relevant 2) then d4 (relevant 1), q2 finds
+ * d2, q3's only relevant document shares no term with it, q4 is unjudged. BM25 scores nDCG@10,
+ * MRR@10 and MAP 2/3 (the corpus test/eval/eval-service.test.ts builds). Returns the folder.
+ */
+export async function writeFruitBeir(dir: string): Promise<string> {
+  await mkdir(join(dir, 'qrels'), { recursive: true });
+  const docs = [
+    { _id: 'd1', title: 'Apples', text: 'apple orchards grow apple trees' },
+    { _id: 'd2', title: 'Bananas', text: 'banana plantations in the tropics' },
+    { _id: 'd3', title: 'Cherries', text: 'cherry blossoms in spring' },
+    { _id: 'd4', title: 'Fruit', text: 'apple and banana and cherry salad' },
+    { _id: 'd5', title: 'Cars', text: 'engines pistons and gearboxes' },
+  ];
+  await writeFile(join(dir, 'corpus.jsonl'), `${docs.map((d) => JSON.stringify(d)).join('\n')}\n`);
+  const queries = [
+    { _id: 'q1', text: 'apple trees' },
+    { _id: 'q2', text: 'tropical banana plantations' },
+    { _id: 'q3', text: 'gearboxes' },
+    { _id: 'q4', text: 'unjudged query about cherry' },
+  ];
+  await writeFile(join(dir, 'queries.jsonl'), `${queries.map((q) => JSON.stringify(q)).join('\n')}\n`);
+  await writeFile(join(dir, 'qrels', 'test.tsv'), 'query-id\tcorpus-id\tscore\nq1\td1\t2\nq1\td4\t1\nq2\td2\t1\nq3\td3\t1\n');
+  return dir;
 }

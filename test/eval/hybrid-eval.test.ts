@@ -95,8 +95,7 @@ describe('the hybrid preset', () => {
     ]);
     expect(r.err).not.toMatch(/lsr eval:/);
     expect(r.code).toBe(0);
-    const lines = r.out.trim().split('\n');
-    const summary = JSON.parse(lines[lines.length - 1]);
+    const summary = JSON.parse(r.out);
     expect(summary.retrievers.map((x: { spec: string; fusion: boolean }) => [x.spec, x.fusion])).toEqual([
       ['bm25', false],
       [`splade:model=dir:${TINY_MODEL}`, false],
@@ -116,7 +115,8 @@ describe('the hybrid preset', () => {
     expect(bySpec.get(h.best_fusion)).toBe(Math.max(...fusions.map((x: { ndcg_cut_10: number }) => x.ndcg_cut_10)));
     expect(h.delta).toBeCloseTo((bySpec.get(h.best_fusion) as number) - (bySpec.get(h.best_single) as number), 12);
     for (const p of [h.p_randomization, h.p_ttest]) expect(p >= 0 && p <= 1).toBe(true);
-    expect(lines.some((l) => l.startsWith(`best fusion ${h.best_fusion} vs best single ${h.best_single}: nDCG@10`))).toBe(true);
+    // The table goes to stderr with --json.
+    expect(r.err.split('\n').some((l) => l.startsWith(`best fusion ${h.best_fusion} vs best single ${h.best_single}: nDCG@10`))).toBe(true);
 
     // Every spec searched one collection (BM25 and SPLADE), built once.
     expect(r.err.match(/built earlier in this run/g)?.length).toBe(7);

@@ -1,5 +1,5 @@
 // `lsr eval`: BEIR-style offline evaluation (see src/eval/runner.ts). Progress and logs go to
-// stderr; stdout carries the results table, or with --json one JSON line, last.
+// stderr; stdout carries the results table, or with --json one JSON document and nothing else.
 
 import { parseArgs } from 'node:util';
 import { DEFAULT_MEASURES, expandMeasureSpec } from '../../eval/metrics.js';
@@ -51,11 +51,13 @@ Options:
   --measures <list>     comma-separated trec_eval names or -m specs, e.g. ndcg_cut.10,100;map
                         (default ${DEFAULT_MEASURES.join(',')})
   --concurrency <n>     queries in flight (default 4)
-  --json                print one JSON line last: {dataset, retrievers:[{spec, ndcg_cut_10,
-                        recall_100, recip_rank_10, map}], seconds}; with fusions each retriever
-                        also has fusion: true|false, and hybrid: {measure, best_single,
-                        best_fusion, delta, p_randomization, p_ttest}
-  --no-progress         no progress bars
+  --json                stdout is one JSON document and nothing else (the table goes to stderr):
+                        {dataset, retrievers:[{spec, ndcg_cut_10, recall_100, recip_rank_10,
+                        map}], seconds}; with fusions each retriever also has fusion: true|false,
+                        and hybrid: {measure, best_single, best_fusion, delta, p_randomization,
+                        p_ttest}
+  --no-progress         no progress bars (on stderr: redrawn on a terminal, else one line per
+                        phase: indexing and encoding as the service reports it, then searching)
   -h, --help            this help
 `;
 
@@ -178,8 +180,13 @@ export async function run(argv: string[]): Promise<number> {
       concurrency,
       progress: !values['no-progress'],
     });
-    process.stdout.write(`${formatSummary(summary)}\nwrote ${out}/{metrics.json,report.md,plot.svg}\n`);
-    if (values.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
+    // With --json, stdout carries the one JSON document and nothing else (scripts parse it whole);
+    // the table is still shown, on stderr, for whoever watches the run.
+    process.stderr.write(`wrote ${join(out, '{metrics.json,report.md,plot.svg}')}\n`);
+    if (values.json) {
+      process.stderr.write(`${formatSummary(summary)}\n`);
+      process.stdout.write(`${JSON.stringify(summary)}\n`);
+    } else process.stdout.write(`${formatSummary(summary)}\n`);
     return 0;
   } catch (e) {
     process.stderr.write(`lsr eval: ${(e as Error).message}\n`);

@@ -1,14 +1,31 @@
 // `lsr search <collection> "<query>"`: one search through the API's search route.
-import { parseArgs } from '../args.js';
-import { describeError, openClient } from '../client.js';
+import { CLIENT_FLAGS_HELP, parseArgs, wantsHelp } from '../args.js';
+
+const HELP = `usage: lsr search <collection> "<query>" [options]
+
+Runs one search and prints the hits: rank, score, _id and the first field asked for.
+
+Options:
+  --k <n>               hits to return, 1-1000 (default 10)
+  --retriever <name>    the collection's retriever to search (default: its default retriever)
+  --fields <a,b>        stored fields returned with each hit (default title)
+  --filter <json>       metadata filter, e.g. '{"year": {"gte": 2021}}'
+  --explain             each hit's per-term contributions
+  --json                print the search response as one JSON document
+${CLIENT_FLAGS_HELP}`;
 
 export async function run(argv: string[]): Promise<number> {
+  if (wantsHelp(argv)) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  // Loaded after the help check: the client pulls in the service and its native addon, which
+  // printing help must not need (a fresh checkout may not have built it yet).
+  const { describeError, openClient } = await import('../client.js');
   const { flags, positionals } = parseArgs(argv, ['explain', 'json']);
   const [name, query] = positionals;
   if (!name || query === undefined) {
-    process.stderr.write(
-      'usage: lsr search <collection> "<query>" [--k 10] [--retriever bm25] [--fields title,text] [--filter JSON] [--explain] [--json]\n',
-    );
+    process.stderr.write(`lsr search: give a collection and a query\n\n${HELP}`);
     return 2;
   }
   const body: Record<string, unknown> = { query, k: flags.k ? Number(flags.k) : 10 };
@@ -32,7 +49,7 @@ export async function run(argv: string[]): Promise<number> {
       return 1;
     }
     if (flags.json) {
-      process.stdout.write(JSON.stringify(res.body) + '\n');
+      process.stdout.write(`${JSON.stringify(res.body)}\n`);
       return 0;
     }
     const r = res.body as {
