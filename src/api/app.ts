@@ -17,7 +17,7 @@ import { JobRegistry } from '../collections/ingest-job.js';
 import { CollectionRegistry } from '../collections/registry.js';
 import { EncoderRegistry } from '../encoder/encoder-registry.js';
 import { registerAuth, registerRateLimit } from './auth.js';
-import { isServiceError, ServiceError, type ErrorCode } from '../errors.js';
+import { fail, isServiceError, ServiceError, type ErrorCode } from '../errors.js';
 import { ERROR_STATUS, statusOf, type ErrorBody } from './errors.js';
 import { Metrics } from './metrics.js';
 import { collectionRoutes } from './routes/collections.js';
@@ -199,35 +199,46 @@ export async function buildApp(config: Config, logger: FastifyServerOptions['log
   });
   // Every route's path as a pattern with its methods, so a known path asked with another method is
   // answered 405 with the methods it takes (Fastify itself answers 404 for both).
-  const routes = new Map<string, { re: RegExp; methods: Set<string> }>();
+  const routes = new Map<string, { re: RegExp; rank: number[]; methods: Set<string> }>();
   app.addHook('onRoute', (r) => {
     let route = routes.get(r.url);
     if (!route) {
-      const re = r.url
-        .split('/')
-        .map((seg) => (seg.startsWith(':') ? '[^/]+' : seg === '*' ? '.*' : seg.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
-        .join('/');
-      route = { re: new RegExp(`^${re}$`), methods: new Set() };
+      const segs = r.url.split('/');
+      const re = segs.map((seg) => (seg.startsWith(':') ? '[^/]+' : seg === '*' ? '.*' : seg.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')));
+      // As the router ranks them: a static segment before a parameter before a wildcard.
+      const rank = segs.map((seg) => (seg.startsWith(':') ? 1 : seg === '*' ? 2 : 0));
+      route = { re: new RegExp(`^${re.join('/')}$`), rank, methods: new Set() };
       routes.set(r.url, route);
     }
     for (const m of Array.isArray(r.method) ? r.method : [r.method]) route.methods.add(m);
   });
+  /** The methods of the route the router would pick for this path (`/documents/delete` is not `/documents/:id`). */
+  const allowedMethods = (path: string): Set<string> | undefined => {
+    const before = (a: number[], b: number[]) => {
+      const i = a.findIndex((x, k) => x !== b[k]);
+      return i >= 0 && i < b.length && a[i] < b[i];
+    };
+    let best: { rank: number[]; methods: Set<string> } | undefined;
+    for (const r of routes.values()) if (r.re.test(path) && (!best || before(r.rank, best.rank))) best = r;
+    return best?.methods;
+  };
   app.setNotFoundHandler({}, (req, reply) => {
-    const path = req.url.split('?')[0];
-    const allowed = new Set<string>();
-    for (const r of routes.values()) if (r.re.test(path)) for (const m of r.methods) allowed.add(m);
-    if (allowed.size > 0 && !allowed.has(req.method)) {
-      const allow = [...allowed].sort().join(', ');
-      const e = new ServiceError('METHOD_NOT_ALLOWED', `${path} does not take ${req.method}; it takes ${allow}`);
-      void reply.code(statusOf(e)).header('allow', allow).send(errorBody(e));
-      return;
-    }
-    const e = new ServiceError('ROUTE_NOT_FOUND', `no route ${req.method} ${path}`);
+    const e = new ServiceError('ROUTE_NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`);
     void reply.code(404).send(errorBody(e));
   });
 
   registerAuth(app, config.apiKeys);
   registerRateLimit(app, config.rateLimit);
+  // Before the body is read: an unrouted QUERY without a content type is still a 405, not a 400.
+  app.addHook('onRequest', async (req, reply) => {
+    if (!req.is404) return;
+    const path = req.url.split('?')[0];
+    const allowed = allowedMethods(path);
+    if (!allowed || allowed.has(req.method)) return;
+    const allow = [...allowed].sort().join(', ');
+    reply.header('allow', allow);
+    fail('METHOD_NOT_ALLOWED', `${path} does not take ${req.method}; it takes ${allow}`);
+  });
 
   app.addHook('onResponse', async (req, reply) => {
     service.metrics.requestDuration.observe(
