@@ -2,6 +2,7 @@
 // directory) or over HTTP with --server. Either way the request goes through the same routes.
 import type { Readable } from 'node:stream';
 import { buildApp } from '../api/app.js';
+import { createClient, postNdjson } from '../client/index.js';
 import { clientApiKey, loadConfig, serverUrl } from '../config.js';
 
 export interface ApiResponse {
@@ -15,6 +16,14 @@ export interface ApiClient {
   close(): Promise<void>;
 }
 
+type FetchResult = { data?: unknown; error?: unknown; response: Response };
+
+/** An openapi-fetch result as the commands read it: the status and the body, parsed when it is JSON. */
+function response(r: FetchResult): ApiResponse {
+  const body = r.response.ok ? r.data : r.error;
+  return { status: r.response.status, body: typeof body === 'string' ? parse(body) : (body ?? '') };
+}
+
 function parse(text: string): unknown {
   try {
     return JSON.parse(text);
@@ -26,27 +35,16 @@ function parse(text: string): unknown {
 export async function openClient(flags: Record<string, string>): Promise<ApiClient> {
   const server = serverUrl(process.env, flags);
   if (server) {
-    const base = server.replace(/\/+$/, '');
-    const key = clientApiKey(process.env, flags);
-    const auth: Record<string, string> = key ? { authorization: `Bearer ${key}` } : {};
+    // The package's typed client (src/client/); the commands name routes by path, so its `api`
+    // (openapi-fetch) is called with the path as given, and NDJSON goes up as a stream.
+    const lsr = createClient(server, { apiKey: clientApiKey(process.env, flags) ?? null });
+    const call = lsr.api.request as (method: string, path: string, init?: Record<string, unknown>) => Promise<FetchResult>;
     return {
       async request(method, path, body) {
-        const res = await fetch(base + path, {
-          method,
-          headers: body === undefined ? auth : { ...auth, 'content-type': 'application/json' },
-          body: body === undefined ? undefined : JSON.stringify(body),
-        });
-        return { status: res.status, body: parse(await res.text()) };
+        return response(await call(method.toLowerCase(), path, body === undefined ? { parseAs: 'text' } : { body, parseAs: 'text' }));
       },
       async ndjson(path, stream) {
-        const { Readable } = await import('node:stream');
-        const res = await fetch(base + path, {
-          method: 'POST',
-          headers: { ...auth, 'content-type': 'application/x-ndjson' },
-          body: Readable.toWeb(stream) as ReadableStream<Uint8Array>,
-          duplex: 'half',
-        } as RequestInit & { duplex: 'half' });
-        return { status: res.status, body: parse(await res.text()) };
+        return response(await postNdjson(lsr.api, path, stream));
       },
       async close() {},
     };
