@@ -24,11 +24,11 @@ const { values: args } = parseArgs({
 const out = mkdtempSync(join(tmpdir(), 'bench-eval-'));
 try {
   const summary = await runEval({ dataset: args.dataset!, retrievers: [args.retriever!], out, progress: false, log: () => {} });
-  const metrics = JSON.parse(await readFile(join(out, 'metrics.json'), 'utf8')) as {
-    num_queries: number;
+  const metrics = JSON.parse(await readFile(join(out, 'metrics.json'), 'utf8')) as { num_queries: number };
+  const timings = JSON.parse(await readFile(join(out, 'timings.json'), 'utf8')) as {
     retrievers: Array<{ seconds: { index: number; search: number } }>;
   };
-  const s = metrics.retrievers[0].seconds;
+  const s = timings.retrievers[0].seconds;
   const r = summary.retrievers[0];
   const row = {
     dataset: summary.dataset,

@@ -2,6 +2,7 @@
 // collection's commit protocol. Reading pauses while two batches wait to be written, so memory stays
 // bounded whatever the body size. A batch is also flushed after a short idle time so a slow stream
 // still commits steadily (and a crash loses only what was never acknowledged).
+import { performance } from 'node:perf_hooks';
 import type { Readable } from 'node:stream';
 import { isServiceError, type ErrorCode } from '../errors.js';
 import type { NewDocument } from '../store/document-store.js';
@@ -68,15 +69,30 @@ export async function runIngest(
   };
 
   const idleMs = o.idleFlushMs ?? 250;
-  // A partial batch is flushed only when the client has really sent nothing for idleMs. The timer
-  // can come due while this process was busy (a synchronous store write with its fsync, GC) with
-  // the client's next lines already waiting in the socket, so the decision waits for the event
-  // loop's I/O phase (setImmediate runs after it): lines read there re-arm the timer or fill the
-  // batch. Otherwise batch boundaries, and with them BM25's per-batch avgdl, would follow timing.
+  // A partial batch is flushed only when the client has really sent nothing for idleMs: batch
+  // boundaries set BM25's per-batch avgdl and which texts an encoder pads together, so a boundary
+  // that followed timing made the same corpus score differently from run to run. Wall-clock time
+  // since the last line is not that: this process may have been busy meanwhile (a synchronous store
+  // write, GC, or, for a client in this same process such as `lsr eval`, the client itself, which
+  // then sends its next lines only one event-loop turn later). So what counts is the time the
+  // event loop sat idle, waiting for input, since the last line (libuv's idle time, as
+  // performance.eventLoopUtilization() reports it): a busy process accumulates none, a client
+  // that pauses accumulates it all. A timer that comes due early is re-armed for the rest, and the
+  // decision still waits for the loop's I/O phase (setImmediate runs after it), so lines that were
+  // already waiting in the socket are read first.
+  const loopIdleMs = () => performance.eventLoopUtilization().idle;
+  let idleAtLastLine = loopIdleMs();
+  let linesRead = 0;
   const onIdle = () => {
     timer = undefined;
+    const rest = idleMs - (loopIdleMs() - idleAtLastLine);
+    if (rest > 0) {
+      if (batch.length > 0) timer = setTimeout(onIdle, Math.max(1, rest));
+      return;
+    }
+    const seen = linesRead;
     setImmediate(() => {
-      if (!timer && batch.length > 0) flush();
+      if (!timer && linesRead === seen && batch.length > 0) flush();
     });
   };
 
@@ -94,6 +110,8 @@ export async function runIngest(
       if (o.signal?.aborted || writeError) break;
       job.lines = line.number;
       job.bytesRead += line.length + 1;
+      linesRead++;
+      idleAtLastLine = loopIdleMs();
       if (line.bytes === undefined) {
         rejectLine(line.number, 'DOCUMENT_TOO_LARGE', `line has ${line.length} bytes, the limit is ${o.maxDocumentBytes}`);
         continue;
@@ -130,6 +148,8 @@ export async function runIngest(
         if (timer) clearTimeout(timer);
         timer = undefined;
         while (pending.size >= MAX_PENDING_BATCHES) await Promise.race(pending);
+        // The loop sat idle during the pause waiting for our own writes, not for the client.
+        idleAtLastLine = loopIdleMs();
         if (batch.length > 0) timer = setTimeout(onIdle, idleMs);
       }
     }

@@ -58,4 +58,67 @@ describe('runIngest', () => {
       await c.close();
     }
   });
+
+  // The client in this process (as `lsr eval` runs the service): while this process is busy past
+  // the idle delay the client cannot send either, and its next lines reach the socket only one
+  // event-loop turn after the timer came due. Wall-clock time since the last line says "idle";
+  // the event loop never sat waiting, so this is no pause of the client.
+  it('does not flush a partial batch when the process was busy and the client, in this process, sends one loop turn later', async () => {
+    const { dir, c, job, sizes, server, port, ingestDone } = await ingestServer(200);
+    try {
+      const client = connect(port, '127.0.0.1');
+      await once(client, 'connect');
+      client.write(lines(0, 24));
+      while (job.lines < 24) await new Promise((r) => setImmediate(r));
+      busyWait(350);
+      // Queued before the ingest's own check of the due timer, but the lines arrive a turn later.
+      setImmediate(() => {
+        client.write(lines(24, 24));
+        client.end();
+      });
+      await ingestDone();
+      expect(job.indexed).toBe(48);
+      expect(sizes).toEqual([16, 16, 16]);
+    } finally {
+      server.close();
+      await c.close();
+      removeDir(dir);
+    }
+  });
+
+  it('still flushes a partial batch when the client really pauses', async () => {
+    const { dir, c, sizes, server, port, ingestDone } = await ingestServer(100);
+    try {
+      const client = connect(port, '127.0.0.1');
+      await once(client, 'connect');
+      client.write(lines(0, 24));
+      while (sizes.length < 2) await new Promise((r) => setTimeout(r, 20));
+      client.write(lines(24, 4));
+      client.end();
+      await ingestDone();
+      expect(sizes).toEqual([16, 8, 4]);
+    } finally {
+      server.close();
+      await c.close();
+      removeDir(dir);
+    }
+  });
 });
+
+async function ingestServer(idleFlushMs: number) {
+  const dir = tempDir('lsr-ingest-');
+  const c = await Collection.create(dir, buildConfig({ name: 'c' }), quiet, undefined);
+  const job = new IngestJob('c', null);
+  const sizes: number[] = [];
+  let done: Promise<void> | undefined;
+  const server = createServer((socket: Socket) => {
+    done = runIngest(c, socket, job, { batchSize: 16, maxDocumentBytes: 1 << 20, idleFlushMs, onCommitted: (n) => sizes.push(n) });
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const ingestDone = async () => {
+    while (!done) await new Promise((r) => setImmediate(r));
+    await done;
+  };
+  return { dir, c, job, sizes, server, port: (server.address() as AddressInfo).port, ingestDone };
+}

@@ -78,7 +78,7 @@ describe('lsr eval with trec: runs', () => {
     expect(Object.keys(summary.retrievers[0])).toEqual(['spec', 'ndcg_cut_10', 'recall_100', 'recip_rank_10', 'map']);
 
     const files = (await readdir(out)).sort();
-    expect(files).toEqual(['metrics.json', 'plot.svg', 'report.md', 'run.1.trec-one.trec', 'run.2.trec-two.trec']);
+    expect(files).toEqual(['metrics.json', 'plot.svg', 'report.md', 'run.1.trec-one.trec', 'run.2.trec-two.trec', 'timings.json']);
 
     // Hand-computed, over the 3 judged queries (q3 unanswered scores 0):
     // one: q1 ranks b(1), a(2) → DCG 1 + 2/log2 3, ideal 2 + 1/log2 3; q2 ranks d, c (tie → d first) → 1/log2 3.
