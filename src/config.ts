@@ -248,3 +248,14 @@ export function clientApiKey(env: NodeJS.ProcessEnv = process.env, flags: Record
     );
   return v;
 }
+
+/** LSR_PYTHON: the interpreter `lsr models pull` makes its virtual environment with (>= 3.11 with venv). Default python3. */
+export function modelsPython(env: NodeJS.ProcessEnv = process.env): string {
+  return envPath('LSR_PYTHON', env.LSR_PYTHON) ?? 'python3';
+}
+
+/** LSR_MODELS_VENV: where `lsr models pull` keeps that environment, returned absolute. Default <package root>/.venv-models. */
+export function modelsVenvDir(env: NodeJS.ProcessEnv = process.env): string {
+  const v = envPath('LSR_MODELS_VENV', env.LSR_MODELS_VENV);
+  return v === undefined ? join(packageRoot(), '.venv-models') : resolve(v);
+}

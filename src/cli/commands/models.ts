@@ -16,6 +16,7 @@ import { inspectDenseModelDir } from '../../encoder/dense/dense-model-dir.js';
 import { modelCacheDir, resolveModelSource, slugOf, verifyManifest, type ModelManifest } from '../../encoder/model-source.js';
 import { inspectModelDir } from '../../encoder/sparse/sparse-model-dir.js';
 import { fail, isServiceError } from '../../errors.js';
+import { modelsPython, modelsVenvDir } from '../../config.js';
 import { parseArgs } from '../args.js';
 
 const USAGE = `usage: lsr models pull <source> [--json]
@@ -128,7 +129,7 @@ function lastError(tail: string[]): string {
 
 /** The interpreter that creates the environment: LSR_PYTHON, default python3; checked for venv and >= 3.11. */
 function systemPython(): { exe: string; version: string } {
-  const exe = process.env.LSR_PYTHON || 'python3';
+  const exe = modelsPython();
   const probe = 'import sys, venv, ensurepip; print("%d.%d.%d" % sys.version_info[:3])';
   const r = spawnSync(exe, ['-c', probe], { encoding: 'utf8' });
   if (r.error) {
@@ -159,7 +160,7 @@ function systemPython(): { exe: string; version: string } {
 
 /** Steps 1 and 2: the environment exists and has models/requirements.txt installed; returns its python. */
 async function ensureVenv(root: string): Promise<string> {
-  const venv = process.env.LSR_MODELS_VENV ? resolve(process.env.LSR_MODELS_VENV) : join(root, '.venv-models');
+  const venv = modelsVenvDir();
   const python = process.platform === 'win32' ? join(venv, 'Scripts', 'python.exe') : join(venv, 'bin', 'python');
   const rel = relative(process.cwd(), venv);
   const shown = rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : venv;
