@@ -50,7 +50,8 @@ export async function openClient(flags: Record<string, string>): Promise<ApiClie
     };
   }
   const config = loadConfig(process.env, flags);
-  const { app } = await buildApp({ ...config, apiKeys: [] }, { level: flags['log-level'] ?? 'warn' });
+  // Logs go to stderr: stdout carries the command's output (one JSON document with --json).
+  const { app } = await buildApp({ ...config, apiKeys: [] }, { level: flags['log-level'] ?? 'warn', stream: process.stderr });
   await app.ready();
   return {
     async request(method, path, body) {

@@ -144,6 +144,16 @@ describe('lsr --json', () => {
     expect(bad.code).toBe(1);
     expect(bad.stdout).toBe('');
     expect(bad.stderr).toMatch(/COLLECTION_NOT_FOUND/);
+
+    // The service's own log lines (here: a damaged segment rebuilt on open) go to stderr too.
+    const seg = join(data, 'collections', 'science', 'index', 'bm25');
+    const file0 = readdirSync(seg).find((f) => f.endsWith('.lsr'))!;
+    const bytes = readFileSync(join(seg, file0));
+    writeFileSync(join(seg, file0), bytes.subarray(0, bytes.length >> 1));
+    const damaged = await lsr('collections', '--data-dir', data, '--json');
+    expect(damaged.code).toBe(0);
+    expect((onlyJson(damaged.stdout) as unknown[]).length).toBe(1);
+    expect(damaged.stderr).toMatch(/rebuilding it from the store/);
   }, 180_000);
 
   it('lsr eval --json: the summary alone on stdout; table, files written and progress on stderr', async () => {
