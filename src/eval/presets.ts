@@ -48,7 +48,7 @@ export function hybridPreset(opts: PresetOptions = {}): string[] {
     if (!serviceHasRetriever('dense')) log('hybrid preset: this service has no dense retriever yet; dense left out');
     else if (!cached(DEFAULT_DENSE_MODEL))
       log(
-        `hybrid preset: ${DEFAULT_DENSE_MODEL} is not in the model cache (python3 models/fetch-model.py '${DEFAULT_DENSE_MODEL}'); dense left out`,
+        `hybrid preset: ${DEFAULT_DENSE_MODEL} is not in the model cache (fetch it with: lsr models pull '${DEFAULT_DENSE_MODEL}'); dense left out`,
       );
     else dense = DEFAULT_DENSE_MODEL;
   }
@@ -59,7 +59,7 @@ export function hybridPreset(opts: PresetOptions = {}): string[] {
     if (cached(DEFAULT_SPLADE_MODEL)) splade = DEFAULT_SPLADE_MODEL;
     else
       log(
-        `hybrid preset: ${DEFAULT_SPLADE_MODEL} is not in the model cache (python3 models/fetch-model.py '${DEFAULT_SPLADE_MODEL}'); SPLADE left out`,
+        `hybrid preset: ${DEFAULT_SPLADE_MODEL} is not in the model cache (fetch it with: lsr models pull '${DEFAULT_SPLADE_MODEL}'); SPLADE left out`,
       );
   }
   if (splade) singles.push(['splade', `splade:model=${splade}`]);
