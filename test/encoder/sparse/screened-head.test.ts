@@ -13,6 +13,7 @@ import {
   type HeadWeights,
 } from '../../../src/encoder/sparse/fused-head.js';
 import { randomHead as headInputs } from '../../helpers/head-random.js';
+import { skipBecause } from '../../helpers/skip-log.js';
 
 /** Random batch; `biasMean` well below 0 gives SPLADE-like sparse outputs. */
 const randomHead = (texts: number, seq: number, dim: number, vocab: number, seed: number, biasMean: number) =>
@@ -35,7 +36,13 @@ function maxLogits(b: HeadBatch, w: HeadWeights): Float64Array {
   return out;
 }
 
-describe.skipIf(!screenSupported())('screened head (AVX512_VNNI)', () => {
+const noVnni = skipBecause(
+  import.meta.url,
+  'screened head (AVX512_VNNI)',
+  screenSupported() ? null : 'this CPU lacks AVX512_VNNI, which the screened head needs',
+);
+
+describe.skipIf(noVnni !== null)('screened head (AVX512_VNNI)', () => {
   // dim 100: a partial 4-byte group and SIMD remainder; vocab 129 and 70: partial panels.
   it.each([
     [5, 9, 100, 129, -2.5],
