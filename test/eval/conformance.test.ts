@@ -6,7 +6,8 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { evaluate } from '../../src/eval/metrics.js';
+import { evaluate, rankDocuments } from '../../src/eval/metrics.js';
+import type { Run } from '../../src/eval/types.js';
 import { formatRun, parseRun } from '../../src/eval/trec-files.js';
 import { pairedTTest } from '../../src/eval/significance.js';
 import { makeFixture, prng, toObject } from './fixtures.js';
@@ -35,11 +36,27 @@ function reference(request: unknown): {
   return JSON.parse(r.stdout);
 }
 
+/**
+ * trec_eval -M k for the MRR@k reference: each query's first k documents in the order our metrics
+ * rank them (rankDocuments, what evaluate and the run files use), scores unchanged; pytrec_eval then
+ * orders them itself. A disagreement on the order shows up here and in the uncut measures.
+ */
+function truncateRun(run: Run, k: number): Run {
+  const out: Run = new Map();
+  for (const [qid, scores] of run) out.set(qid, new Map(rankDocuments(scores).slice(0, k).map((d) => [d, scores.get(d)!])));
+  return out;
+}
+
 describe.skipIf(skipReason !== null)('metrics conform to trec_eval via pytrec_eval', () => {
   it('matches every measure per query and on average, to 1e-9', () => {
     const fixtures = Array.from({ length: 200 }, (_, i) => makeFixture(1000 + i));
     const ref = reference({
-      fixtures: fixtures.map((f) => ({ qrels: toObject(f.qrels), run: toObject(f.run), cutoffs: f.cutoffs })),
+      fixtures: fixtures.map((f) => ({
+        qrels: toObject(f.qrels),
+        run: toObject(f.run),
+        cutoffs: f.cutoffs,
+        truncated: Object.fromEntries(f.cutoffs.map((k) => [k, toObject(truncateRun(f.run, k))])),
+      })),
     });
     let compared = 0;
     fixtures.forEach((fx, i) => {
