@@ -11,6 +11,7 @@ import type { Run } from '../../src/eval/types.js';
 import { formatRun, parseRun } from '../../src/eval/trec-files.js';
 import { pairedTTest } from '../../src/eval/significance.js';
 import { makeFixture, prng, toObject } from './fixtures.js';
+import { skipBecause } from '../helpers/skip-log.js';
 
 const script = fileURLToPath(new URL('./pytrec-reference.py', import.meta.url));
 
@@ -21,11 +22,13 @@ function probe(module: string, install: string): string | null {
   return null;
 }
 
-const skipReason = probe('pytrec_eval', 'pytrec-eval-terrier');
-if (skipReason) console.warn(`[eval conformance] skipped: ${skipReason}`);
+const skipReason = skipBecause(
+  import.meta.url,
+  'metrics conform to trec_eval via pytrec_eval',
+  probe('pytrec_eval', 'pytrec-eval-terrier'),
+);
 // scipy comes with pytrec-eval-terrier; checked apart so the metric checks never depend on it.
-const scipySkip = skipReason ?? probe('scipy', 'scipy');
-if (scipySkip && !skipReason) console.warn(`[eval conformance] t-test check skipped: ${scipySkip}`);
+const scipySkip = skipReason ?? skipBecause(import.meta.url, 'paired t-test p-values match scipy.stats.ttest_rel', probe('scipy', 'scipy'));
 
 function reference(request: unknown): {
   fixtures: Array<{ per_query: Record<string, Record<string, number>>; mean: Record<string, number> }>;
@@ -43,7 +46,15 @@ function reference(request: unknown): {
  */
 function truncateRun(run: Run, k: number): Run {
   const out: Run = new Map();
-  for (const [qid, scores] of run) out.set(qid, new Map(rankDocuments(scores).slice(0, k).map((d) => [d, scores.get(d)!])));
+  for (const [qid, scores] of run)
+    out.set(
+      qid,
+      new Map(
+        rankDocuments(scores)
+          .slice(0, k)
+          .map((d) => [d, scores.get(d)!]),
+      ),
+    );
   return out;
 }
 

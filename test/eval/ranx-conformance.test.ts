@@ -11,6 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { evaluate, rankDocuments } from '../../src/eval/metrics.js';
 import type { Qrels, Run } from '../../src/eval/types.js';
 import { prng, toObject } from './fixtures.js';
+import { skipBecause } from '../helpers/skip-log.js';
 
 const script = fileURLToPath(new URL('./ranx-reference.py', import.meta.url));
 const MEASURES = ['ndcg_cut_10', 'recall_100', 'recip_rank_10', 'map'];
@@ -22,8 +23,11 @@ function probe(): string | null {
   return null;
 }
 
-const skipReason = probe();
-if (skipReason) console.warn(`[eval ranx conformance] skipped: ${skipReason}`);
+const skipReason = skipBecause(
+  import.meta.url,
+  'metrics agree with ranx (an implementation independent of trec_eval), -c averaging',
+  probe(),
+);
 
 interface Fixture {
   qrels: Qrels;
@@ -85,7 +89,8 @@ describe.skipIf(skipReason !== null)('metrics agree with ranx (an implementation
         for (const n of MEASURES) {
           const want = theirs.per_query[qid][n];
           expect(want, `ranx lacks ${n}`).toBeTypeOf('number');
-          if (!(Math.abs(values[n] - want) <= 1e-9)) throw new Error(`seed ${9000 + i} query ${qid} ${n}: ours ${values[n]} vs ranx ${want}`);
+          if (!(Math.abs(values[n] - want) <= 1e-9))
+            throw new Error(`seed ${9000 + i} query ${qid} ${n}: ours ${values[n]} vs ranx ${want}`);
           compared++;
         }
         const scores = fx.run.get(qid);
@@ -102,7 +107,9 @@ describe.skipIf(skipReason !== null)('metrics agree with ranx (an implementation
       for (const n of MEASURES) expect(Math.abs(ours.mean[n] - theirs.mean[n]), `seed ${9000 + i} mean ${n}`).toBeLessThanOrEqual(1e-9);
       compared += MEASURES.length;
     });
-    console.log(`[eval ranx conformance] ranx ${ref.version}: ${compared} values compared; ${noHits} queries without hits, ${mixedTiesInTop10} with mixed-relevance ties in the top 10, ${graded2} with level-2 judgments`);
+    console.log(
+      `[eval ranx conformance] ranx ${ref.version}: ${compared} values compared; ${noHits} queries without hits, ${mixedTiesInTop10} with mixed-relevance ties in the top 10, ${graded2} with level-2 judgments`,
+    );
     // Guards against a vacuous pass.
     expect(compared).toBeGreaterThan(1500);
     expect(noHits).toBeGreaterThanOrEqual(2 * fixtures.length);
