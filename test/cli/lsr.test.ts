@@ -167,7 +167,7 @@ describe('lsr --json', () => {
     expect(summary.retrievers[0].spec).toBe('bm25');
     expect(summary.retrievers[0].ndcg_cut_10).toBeCloseTo(2 / 3, 12);
     expect(r.stderr).toMatch(/^retriever\s+nDCG@10/m);
-    expect(r.stderr).toContain(`wrote ${join(out, '{metrics.json,report.md,plot.svg}')}`);
+    expect(r.stderr).toContain(`wrote ${join(out, '{metrics.json,timings.json,report.md,plot.svg}')}`);
     // stderr is a pipe here, not a terminal: one final line per phase, no redraws.
     expect(r.stderr).not.toContain('\r');
     expect(r.stderr).toMatch(/^index bm25 \[#{30}\] 5\/5 docs \S+ [\d.]+ docs\/s$/m);

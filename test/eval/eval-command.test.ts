@@ -72,7 +72,7 @@ describe('lsr eval with trec: runs', () => {
     const summary = JSON.parse(r.out);
     expect(r.out.trim().split('\n').length).toBe(1);
     expect(r.err).toMatch(/^retriever\s+nDCG@10/m);
-    expect(r.err).toContain(`wrote ${join(out, '{metrics.json,report.md,plot.svg}')}`);
+    expect(r.err).toContain(`wrote ${join(out, '{metrics.json,timings.json,report.md,plot.svg}')}`);
     expect(Object.keys(summary)).toEqual(['dataset', 'retrievers', 'seconds']);
     expect(summary.dataset).toBe('toy');
     expect(Object.keys(summary.retrievers[0])).toEqual(['spec', 'ndcg_cut_10', 'recall_100', 'recip_rank_10', 'map']);

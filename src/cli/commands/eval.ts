@@ -182,7 +182,7 @@ export async function run(argv: string[]): Promise<number> {
     });
     // With --json, stdout carries the one JSON document and nothing else (scripts parse it whole);
     // the table is still shown, on stderr, for whoever watches the run.
-    process.stderr.write(`wrote ${join(out, '{metrics.json,report.md,plot.svg}')}\n`);
+    process.stderr.write(`wrote ${join(out, '{metrics.json,timings.json,report.md,plot.svg}')}\n`);
     if (values.json) {
       process.stderr.write(`${formatSummary(summary)}\n`);
       process.stdout.write(`${JSON.stringify(summary)}\n`);
