@@ -16,8 +16,10 @@ export interface IngestOptions {
   maxDocumentBytes: number;
   /** Aborting stops reading: batches already read are committed, the rest is abandoned. */
   signal?: AbortSignal;
-  /** Flush a partial batch after this many ms without a full one. Default 250. */
+  /** Flush a partial batch once the event loop sat idle this many ms since the last line. Default 250. */
   idleFlushMs?: number;
+  /** ...or once this many wall-clock ms passed since the last line, however busy the process. Default max(20 × idleFlushMs, 5000). */
+  maxFlushWaitMs?: number;
   /** Called after each committed batch with the number of documents written (metrics). */
   onCommitted?: (docs: number) => void;
 }
@@ -80,12 +82,17 @@ export async function runIngest(
   // that pauses accumulates it all. A timer that comes due early is re-armed for the rest, and the
   // decision still waits for the loop's I/O phase (setImmediate runs after it), so lines that were
   // already waiting in the socket are read first.
+  // A process busy without a break (sustained search load) accumulates idle time slowly; past this
+  // wall-clock bound since the last line the partial batch is flushed anyway, so a paused stream
+  // always commits (that rare flush is the only one that follows timing).
+  const maxWaitMs = o.maxFlushWaitMs ?? Math.max(idleMs * 20, 5000);
   const loopIdleMs = () => performance.eventLoopUtilization().idle;
   let idleAtLastLine = loopIdleMs();
+  let lastLineAt = performance.now();
   let linesRead = 0;
   const onIdle = () => {
     timer = undefined;
-    const rest = idleMs - (loopIdleMs() - idleAtLastLine);
+    const rest = Math.min(idleMs - (loopIdleMs() - idleAtLastLine), maxWaitMs - (performance.now() - lastLineAt));
     if (rest > 0) {
       if (batch.length > 0) timer = setTimeout(onIdle, Math.max(1, rest));
       return;
@@ -112,6 +119,7 @@ export async function runIngest(
       job.bytesRead += line.length + 1;
       linesRead++;
       idleAtLastLine = loopIdleMs();
+      lastLineAt = performance.now();
       if (line.bytes === undefined) {
         rejectLine(line.number, 'DOCUMENT_TOO_LARGE', `line has ${line.length} bytes, the limit is ${o.maxDocumentBytes}`);
         continue;
@@ -150,6 +158,7 @@ export async function runIngest(
         while (pending.size >= MAX_PENDING_BATCHES) await Promise.race(pending);
         // The loop sat idle during the pause waiting for our own writes, not for the client.
         idleAtLastLine = loopIdleMs();
+        lastLineAt = performance.now();
         if (batch.length > 0) timer = setTimeout(onIdle, idleMs);
       }
     }

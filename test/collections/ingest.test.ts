@@ -105,14 +105,47 @@ describe('runIngest', () => {
   });
 });
 
-async function ingestServer(idleFlushMs: number) {
+describe('ingest under sustained load', () => {
+  it('flushes a paused stream after the wall-clock bound even when the event loop is never idle', async () => {
+    const { dir, c, sizes, server, port, ingestDone } = await ingestServer(100, 300);
+    try {
+      const client = connect(port, '127.0.0.1');
+      await once(client, 'connect');
+      client.write(lines(0, 24));
+      // Keep this process busy without a break (the loop never waits for input) until the partial
+      // batch is committed; without the bound it would wait for idle time that never comes.
+      const until = Date.now() + 5000;
+      while (sizes.length < 2 && Date.now() < until) {
+        busyWait(10);
+        await new Promise((r) => setImmediate(r));
+      }
+      expect(sizes).toEqual([16, 8]);
+      client.write(lines(24, 4));
+      client.end();
+      await ingestDone();
+      expect(sizes).toEqual([16, 8, 4]);
+    } finally {
+      server.close();
+      await c.close();
+      removeDir(dir);
+    }
+  });
+});
+
+async function ingestServer(idleFlushMs: number, maxFlushWaitMs?: number) {
   const dir = tempDir('lsr-ingest-');
   const c = await Collection.create(dir, buildConfig({ name: 'c' }), quiet, undefined);
   const job = new IngestJob('c', null);
   const sizes: number[] = [];
   let done: Promise<void> | undefined;
   const server = createServer((socket: Socket) => {
-    done = runIngest(c, socket, job, { batchSize: 16, maxDocumentBytes: 1 << 20, idleFlushMs, onCommitted: (n) => sizes.push(n) });
+    done = runIngest(c, socket, job, {
+      batchSize: 16,
+      maxDocumentBytes: 1 << 20,
+      idleFlushMs,
+      ...(maxFlushWaitMs !== undefined ? { maxFlushWaitMs } : {}),
+      onCommitted: (n) => sizes.push(n),
+    });
   });
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
