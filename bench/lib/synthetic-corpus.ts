@@ -84,6 +84,8 @@ export interface Corpus {
   queries: Vectors;
   /** The document each query was drawn from. */
   targets: Uint32Array;
+  /** For generateQueries: further query sets over these documents. */
+  sampler: QuerySampler;
   generateSeconds: number;
 }
 
@@ -244,8 +246,49 @@ export function generateCorpus(params: CorpusParams): Corpus {
   }
   const docs: Vectors = { offsets, terms: terms.slice(0, pos), weights: weights.slice(0, pos) };
 
-  // Queries.
-  const nq = p.queries;
+  // Queries, from the same stream (so a seed's corpus and queries are what they always were).
+  const sampler: QuerySampler = { p, m, docs, docTopics, docMix };
+  const { queries, targets } = drawQueries(sampler, p.queries, rng, null);
+  return { params: p, docs, queries, targets, sampler, generateSeconds: (performance.now() - t0) / 1000 };
+}
+
+/** What query generation needs from a corpus: its model, documents and their topic mixes. */
+export interface QuerySampler {
+  p: CorpusParams;
+  m: Model;
+  docs: Vectors;
+  docTopics: Int32Array;
+  docMix: Float32Array;
+}
+
+/**
+ * Another set of `nq` queries over the same documents and topics, from its own seed: the same
+ * model as the corpus's own queries, a separate random stream. A query's target document is never
+ * one in `excludeTargets` (e.g. another set's targets), so two sets drawn this way share no target
+ * and, from different seeds, no query.
+ */
+export function generateQueries(
+  corpus: Corpus,
+  nq: number,
+  seed: number,
+  excludeTargets: Uint32Array | null = null,
+): { queries: Vectors; targets: Uint32Array; seed: number } {
+  return { ...drawQueries(corpus.sampler, nq, new Prng(seed), excludeTargets), seed };
+}
+
+function drawQueries(s: QuerySampler, nq: number, rng: Prng, excludeTargets: Uint32Array | null): { queries: Vectors; targets: Uint32Array } {
+  const { p, m, docTopics, docMix } = s;
+  const { offsets, terms, weights } = s.docs;
+  const n = offsets.length - 1;
+  const V = p.vocab;
+  const drawTopicTerm = (k: number): number =>
+    m.topicTerms[sampleCumulative(m.topicCum, m.topicOffsets[k], m.topicOffsets[k + 1], rng.next())];
+  const drawBackground = (): number => sampleCumulative(m.bgCum, 0, V, rng.next());
+  const scratch = new Float64Array(1024);
+  const bits = new Uint32Array(1);
+  const mixCum = new Float64Array(MAX_TOPICS_PER_DOC);
+  const excluded = excludeTargets ? new Set(excludeTargets) : null;
+  if (excluded && excluded.size >= n) throw new Error('generateQueries: every document is excluded as a target');
   const qLen = new Uint32Array(nq);
   let qcap = 0;
   for (let q = 0; q < nq; q++) {
@@ -260,7 +303,8 @@ export function generateCorpus(params: CorpusParams): Corpus {
   const docCum = new Float64Array(1024);
   let qpos = 0;
   for (let q = 0; q < nq; q++) {
-    const d = rng.int(n);
+    let d = rng.int(n);
+    while (excluded?.has(d)) d = rng.int(n);
     targets[q] = d;
     const a = offsets[d],
       b = offsets[d + 1];
@@ -302,7 +346,7 @@ export function generateCorpus(params: CorpusParams): Corpus {
     qOffsets[q + 1] = qpos;
   }
   const queries: Vectors = { offsets: qOffsets, terms: qTerms.slice(0, qpos), weights: qWeights.slice(0, qpos) };
-  return { params: p, docs, queries, targets, generateSeconds: (performance.now() - t0) / 1000 };
+  return { queries, targets };
 }
 
 export interface CorpusStats {
