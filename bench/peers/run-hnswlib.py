@@ -2,9 +2,9 @@
 its timings with ours (on a shared machine the load drifts within minutes, and a peer timed in one
 block before or after ours measures the drift as much as the code):
 
-- build: the float64 numpy brute-force top-k of the first `oracle_queries` queries (our exact mode
-  is checked against it), then an inner-product HNSW index with the same M, ef_construction and
-  build threads as ours, saved to OUT_DIR/hnswlib.bin.
+- build: an inner-product HNSW index with the same M, ef_construction and build threads as ours,
+  saved to OUT_DIR/hnswlib.bin. (The ground truth is dense-oracle.py's, run by the bench whether or
+  not this peer runs.)
 - search: loads that index and times search only on one thread for each ef in `efs`, per query (one
   knn_query call each, as ours is timed) and as one batch call.
 
@@ -32,16 +32,6 @@ def main():
     docs = np.fromfile(os.path.join(vec_dir, "docs.f32"), dtype=np.float32).reshape(n, dim)
     queries = np.fromfile(os.path.join(vec_dir, "queries.f32"), dtype=np.float32).reshape(nq, dim)
     k, reps = cfg.get("k", 10), cfg.get("reps", 3)
-
-    no = cfg.get("oracle_queries", 0) if cfg["mode"] == "build" else 0
-    if no:
-        t0 = time.perf_counter()
-        scores = queries[:no].astype(np.float64) @ docs.astype(np.float64).T
-        # Ties by ascending docno, as the engine orders them: a stable sort of the negated scores.
-        ids = np.argsort(-scores, axis=1, kind="stable")[:, :k]
-        write_ids(os.path.join(out_dir, "oracle.ids.u32"), ids)
-        np.take_along_axis(scores, ids, axis=1).astype(np.float64).tofile(os.path.join(out_dir, "oracle.scores.f64"))
-        log(f"numpy float64 oracle for {no} queries in {time.perf_counter() - t0:.1f} s")
 
     import hnswlib
 
