@@ -8,16 +8,29 @@ function writeArray(path: string, a: Uint32Array | Float32Array | Float64Array):
   writeFileSync(path, new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
 }
 
-export function writeVectors(dir: string, docs: Vectors, queries: Vectors, vocab: number): void {
+/**
+ * `queries` is the scoring set (every reported figure); `tuning`, when given, the disjoint set on
+ * which settings are chosen, written as tuning.* (its oracle goes to tuning-oracle.*).
+ */
+export function writeVectors(dir: string, docs: Vectors, queries: Vectors, vocab: number, tuning?: Vectors): void {
   for (const [name, v] of [
     ['docs', docs],
     ['queries', queries],
+    ...(tuning ? ([['tuning', tuning]] as const) : []),
   ] as const) {
     writeArray(join(dir, `${name}.offsets.u32`), v.offsets);
     writeArray(join(dir, `${name}.terms.u32`), v.terms);
     writeArray(join(dir, `${name}.weights.f32`), v.weights);
   }
-  writeFileSync(join(dir, 'meta.json'), JSON.stringify({ docs: docs.offsets.length - 1, queries: queries.offsets.length - 1, vocab }));
+  writeFileSync(
+    join(dir, 'meta.json'),
+    JSON.stringify({
+      docs: docs.offsets.length - 1,
+      queries: queries.offsets.length - 1,
+      tuning_queries: tuning ? tuning.offsets.length - 1 : 0,
+      vocab,
+    }),
+  );
 }
 
 function readBytes(path: string): ArrayBuffer {
@@ -39,10 +52,11 @@ export interface Oracle {
   scores: Float64Array;
 }
 
-export function readOracle(dir: string, queries: number): Oracle | null {
-  const ip = join(dir, 'oracle.ids.u32');
+/** prefix 'oracle' for the scoring set, 'tuning-oracle' for the tuning set. */
+export function readOracle(dir: string, queries: number, prefix = 'oracle'): Oracle | null {
+  const ip = join(dir, `${prefix}.ids.u32`);
   if (!existsSync(ip)) return null;
   const ids = readIds(ip);
-  const scores = new Float64Array(readBytes(join(dir, 'oracle.scores.f64')));
+  const scores = new Float64Array(readBytes(join(dir, `${prefix}.scores.f64`)));
   return { depth: ids.length / queries, ids, scores };
 }

@@ -1,6 +1,9 @@
 """Exact top-k by brute force with scipy.sparse, in float64: the correctness oracle for every
 system in the benchmark. Writes oracle.ids.u32 and oracle.scores.f64 ([queries, depth], best
-first, ties by ascending document number, like the engine) next to the vectors."""
+first, ties by ascending document number, like the engine) next to the vectors, and the same for
+the tuning query set (tuning-oracle.*) when the bench wrote one.
+
+Usage: exact-oracle.py VEC_DIR [DEPTH]"""
 import os
 import sys
 import time
@@ -9,19 +12,29 @@ import numpy as np
 import scipy
 import scipy.sparse as sp
 
-from vectors import emit, load, log
+from vectors import ORACLE_PREFIX, emit, load, load_queries, log
 
 
 def main():
     vec_dir = sys.argv[1]
     depth = int(sys.argv[2]) if len(sys.argv) > 2 else 20
-    meta, (doff, dterms, dw), (qoff, qterms, qw) = load(vec_dir)
-    n, nq, V = meta["docs"], meta["queries"], meta["vocab"]
+    meta, (doff, dterms, dw), _ = load(vec_dir)
+    n, V = meta["docs"], meta["vocab"]
     t0 = time.perf_counter()
     # Term-major (inverted) float64 matrix: a query batch times it touches only the postings of
     # the query terms, like a term-at-a-time scorer, instead of every document row.
     inv = sp.csr_matrix((dw.astype(np.float64), dterms, doff), shape=(n, V)).T.tocsr()
     del dw
+    sets = ["queries"] + (["tuning"] if meta.get("tuning_queries") else [])
+    for name in sets:
+        run(vec_dir, name, load_queries(vec_dir, name), inv, n, V, depth)
+    secs = time.perf_counter() - t0
+    emit({"depth": depth, "seconds": secs, "scipy": scipy.__version__, "sets": sets})
+
+
+def run(vec_dir, name, q_arrays, inv, n, V, depth):
+    qoff, qterms, qw = q_arrays
+    nq = len(qoff) - 1
     Q = sp.csr_matrix((qw.astype(np.float64), qterms, qoff), shape=(nq, V))
     ids = np.full((nq, depth), 0xFFFFFFFF, dtype=np.uint32)
     scores = np.zeros((nq, depth), dtype=np.float64)
@@ -45,11 +58,9 @@ def main():
             ids[b + r, :m] = cols[order]
             scores[b + r, :m] = vals[order]
         if b % (batch * 8) == 0:
-            log(f"oracle: {b + S.shape[0]}/{nq} queries")
-    secs = time.perf_counter() - t0
-    ids.tofile(os.path.join(vec_dir, "oracle.ids.u32"))
-    scores.tofile(os.path.join(vec_dir, "oracle.scores.f64"))
-    emit({"depth": depth, "seconds": secs, "scipy": scipy.__version__})
+            log(f"oracle ({name}): {b + S.shape[0]}/{nq} queries")
+    ids.tofile(os.path.join(vec_dir, f"{ORACLE_PREFIX[name]}.ids.u32"))
+    scores.tofile(os.path.join(vec_dir, f"{ORACLE_PREFIX[name]}.scores.f64"))
 
 
 if __name__ == "__main__":

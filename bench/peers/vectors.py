@@ -14,8 +14,10 @@ def log(*args):
     print(*args, file=sys.stderr, flush=True)
 
 
-def load(vec_dir):
-    """Returns meta and CSR arrays for docs and queries (offsets as int64 for numpy/scipy)."""
+def load(vec_dir, query_set="queries"):
+    """Returns meta and CSR arrays for docs and one query set (offsets as int64 for numpy/scipy):
+    "queries" is the scoring set every reported figure comes from, "tuning" the set on which
+    settings are chosen (disjoint from it, its own seed)."""
     with open(os.path.join(vec_dir, "meta.json")) as f:
         meta = json.load(f)
 
@@ -25,11 +27,22 @@ def load(vec_dir):
         weights = np.fromfile(os.path.join(vec_dir, f"{name}.weights.f32"), dtype=np.float32)
         return off, terms, weights
 
-    return meta, part("docs"), part("queries")
+    return meta, part("docs"), part(query_set)
 
 
-def load_oracle(vec_dir, nq):
-    path = os.path.join(vec_dir, "oracle.ids.u32")
+def load_queries(vec_dir, query_set):
+    """CSR arrays of one query set."""
+    off = np.fromfile(os.path.join(vec_dir, f"{query_set}.offsets.u32"), dtype=np.uint32).astype(np.int64)
+    terms = np.fromfile(os.path.join(vec_dir, f"{query_set}.terms.u32"), dtype=np.uint32)
+    weights = np.fromfile(os.path.join(vec_dir, f"{query_set}.weights.f32"), dtype=np.float32)
+    return off, terms, weights
+
+
+ORACLE_PREFIX = {"queries": "oracle", "tuning": "tuning-oracle"}
+
+
+def load_oracle(vec_dir, nq, query_set="queries"):
+    path = os.path.join(vec_dir, f"{ORACLE_PREFIX[query_set]}.ids.u32")
     if not os.path.exists(path):
         return None
     ids = np.fromfile(path, dtype=np.uint32)
@@ -37,12 +50,17 @@ def load_oracle(vec_dir, nq):
 
 
 def recall_at(ids, oracle, k=10):
-    """Mean |top-k ∩ exact top-k| / k; `ids` is [nq, k] with -1 (or 2^32-1) for missing results."""
+    """Mean |top-k ∩ exact top-k| / k; `ids` is [nq, k] with 2^32-1 (or -1) for missing results.
+    The padding is dropped from both sides first: a short result set must not score a hit on the
+    oracle's own padding (a query with fewer than k matching documents)."""
     if oracle is None:
         return None
+    pad = {0xFFFFFFFF, -1}
     total = 0.0
     for q in range(len(ids)):
-        total += len(set(ids[q, :k].tolist()) & set(oracle[q, :k].tolist())) / k
+        got = set(int(x) for x in ids[q, :k].tolist()) - pad
+        truth = set(int(x) for x in oracle[q, :k].tolist()) - pad
+        total += len(got & truth) / k
     return total / len(ids)
 
 
