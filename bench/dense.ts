@@ -240,7 +240,9 @@ async function main() {
       }
     }
     const i8Batch1 = await timeBatch(NQ, REPS, () => i8.idx.searchBatch(queries, exactOpts, 1));
-    log(`exact i8: ${exactI8.timing.qps.toFixed(1)} q/s, recall@10 ${i8Recall?.toFixed(4) ?? 'null'}, max score error ${maxErr.toExponential(2)}`);
+    log(
+      `exact i8: ${exactI8.timing.qps.toFixed(1)} q/s, recall@10 ${i8Recall?.toFixed(4) ?? 'null'}, max score error ${maxErr.toExponential(2)}`,
+    );
     await i8.idx.close();
 
     log(`HNSW f32 (M ${M}, efConstruction ${EFC}, ${BUILD_THREADS} build threads)`);

@@ -264,7 +264,9 @@ async function main(): Promise<void> {
   log(`engine ${engine.commit ?? '?'}${engine.dirty ? ' + uncommitted changes in index/ or native/' : ''}`);
   // ---- corpus
   const params = { ...DEFAULT_CORPUS, seed: Number(args.seed), docs: DOCS, queries: NQ };
-  log(`generating ${DOCS} documents (seed ${params.seed}), ${NQ_TUNE} tuning queries (seed ${TUNING_SEED}), ${NQ} scoring queries (seed ${SCORING_SEED})`);
+  log(
+    `generating ${DOCS} documents (seed ${params.seed}), ${NQ_TUNE} tuning queries (seed ${TUNING_SEED}), ${NQ} scoring queries (seed ${SCORING_SEED})`,
+  );
   // The corpus's own query stream is not used: both query sets come from their own seeds.
   const corpus = generateCorpus({ ...params, queries: 0 });
   const tuningSet = generateQueries(corpus, NQ_TUNE, TUNING_SEED);
@@ -368,7 +370,9 @@ async function main(): Promise<void> {
         r.best?.recall_at_10,
         r.met,
       ]);
-      log(`sweep lambda=${a.postings}: built in ${r.buildS.toFixed(1)}s, best on tuning ${r.best ? `${r.best.qps.toFixed(0)} qps at recall ${r.best.recall_at_10?.toFixed(3)}` : 'none'}`);
+      log(
+        `sweep lambda=${a.postings}: built in ${r.buildS.toFixed(1)}s, best on tuning ${r.best ? `${r.best.qps.toFixed(0)} qps at recall ${r.best.recall_at_10?.toFixed(3)}` : 'none'}`,
+      );
       if (r.best && (!bestOverall || r.best.qps > bestOverall.qps)) bestOverall = { qps: r.best.qps, approx: a };
     }
     out(

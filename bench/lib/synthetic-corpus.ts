@@ -276,7 +276,12 @@ export function generateQueries(
   return { ...drawQueries(corpus.sampler, nq, new Prng(seed), excludeTargets), seed };
 }
 
-function drawQueries(s: QuerySampler, nq: number, rng: Prng, excludeTargets: Uint32Array | null): { queries: Vectors; targets: Uint32Array } {
+function drawQueries(
+  s: QuerySampler,
+  nq: number,
+  rng: Prng,
+  excludeTargets: Uint32Array | null,
+): { queries: Vectors; targets: Uint32Array } {
   const { p, m, docTopics, docMix } = s;
   const { offsets, terms, weights } = s.docs;
   const n = offsets.length - 1;

@@ -13,11 +13,7 @@ function writeArray(path: string, a: Uint32Array | Float32Array | Float64Array):
  * which settings are chosen, written as tuning.* (its oracle goes to tuning-oracle.*).
  */
 export function writeVectors(dir: string, docs: Vectors, queries: Vectors, vocab: number, tuning?: Vectors): void {
-  for (const [name, v] of [
-    ['docs', docs],
-    ['queries', queries],
-    ...(tuning ? ([['tuning', tuning]] as const) : []),
-  ] as const) {
+  for (const [name, v] of [['docs', docs], ['queries', queries], ...(tuning ? ([['tuning', tuning]] as const) : [])] as const) {
     writeArray(join(dir, `${name}.offsets.u32`), v.offsets);
     writeArray(join(dir, `${name}.terms.u32`), v.terms);
     writeArray(join(dir, `${name}.weights.f32`), v.weights);
