@@ -7,7 +7,9 @@
 # SparseEncoder in fp32 and fp64 over bench/gpu/conformance-cpu-texts.json
 # (bench/gpu/conformance-cpu-st.py). The comparison with our CPU encoder runs here on the CPU
 # machine: tsx bench/gpu/conformance-cpu.ts.
-set -uo pipefail
+# Strict: any failed step (piped ones included) fails the script; weights that match neither hash
+# exit 3 before SparseEncoder runs (the comparison would be void).
+set -euo pipefail
 cd "$(dirname "$0")/../.."
 OUT=${OUT:-/tmp/lsr-cc-out}
 W=${LSR_CC_WORK:-/tmp/lsr-cc}
@@ -21,10 +23,13 @@ python3 bench/gpu/conformance-cpu-model.py --out "$W/hf" --rng pcg64 | tee "$OUT
 if ! grep -q "$WANT_PCG64" "$OUT/model.json"; then
   echo "PCG64 weights differ from the CPU machine's: trying the legacy stream"
   python3 bench/gpu/conformance-cpu-model.py --out "$W/hf" --rng legacy | tee -a "$OUT/model.json"
-  grep -q "$WANT_LEGACY" "$OUT/model.json" || echo "WEIGHTS DIFFER from the CPU machine's: the comparison would be void"
+  if ! grep -q "$WANT_LEGACY" "$OUT/model.json"; then
+    echo "WEIGHTS DIFFER from the CPU machine's: the comparison would be void"
+    exit 3
+  fi
 fi
 echo "model: $(( $(date +%s) - t0 )) s"
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader | tee "$OUT/device.txt"
 python3 bench/gpu/conformance-cpu-st.py --model "$W/hf" --texts bench/gpu/conformance-cpu-texts.json \
-  --out "$OUT/st-cpu-conformance.json" 2>&1 | grep -v -i warn | tee "$OUT/st.log"
+  --out "$OUT/st-cpu-conformance.json" 2>&1 | { grep -v -i warn || [ $? -eq 1 ]; } | tee "$OUT/st.log"
 echo "total: $(( $(date +%s) - t0 )) s"
