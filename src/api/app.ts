@@ -230,14 +230,16 @@ export async function buildApp(config: Config, logger: FastifyServerOptions['log
   registerAuth(app, config.apiKeys);
   registerRateLimit(app, config.rateLimit);
   // Before the body is read: an unrouted QUERY without a content type is still a 405, not a 400.
-  app.addHook('onRequest', async (req, reply) => {
-    if (!req.is404) return;
+  // A callback hook, not an async one: it runs on every request, and an async hook's promise cost
+  // bench/http ~7% of its HTTP throughput.
+  app.addHook('onRequest', (req, reply, done) => {
+    if (!req.is404) return done();
     const path = req.url.split('?')[0];
     const allowed = allowedMethods(path);
-    if (!allowed || allowed.has(req.method)) return;
+    if (!allowed || allowed.has(req.method)) return done();
     const allow = [...allowed].sort().join(', ');
     reply.header('allow', allow);
-    fail('METHOD_NOT_ALLOWED', `${path} does not take ${req.method}; it takes ${allow}`);
+    done(new ServiceError('METHOD_NOT_ALLOWED', `${path} does not take ${req.method}; it takes ${allow}`));
   });
 
   app.addHook('onResponse', async (req, reply) => {

@@ -88,7 +88,10 @@ function plan(c: Collection, req: SearchRequest): Plan {
 /** One retriever: the query encoded and scored on a native thread, so the server keeps answering meanwhile. */
 export async function searchOne(c: Collection, req: SearchRequest): Promise<SearchResponse> {
   const p = plan(c, req);
-  const [encoded, candidates] = await Promise.all([p.encoded, p.candidates]);
+  // Most queries encode synchronously (BM25, inference-free, client vectors): no Promise.all then.
+  if (p.encoded instanceof Promise) p.candidates.catch(() => {}); // observed below, after the encoding
+  const encoded = p.encoded instanceof Promise ? await p.encoded : p.encoded;
+  const candidates = await p.candidates;
   const { retriever, offset, k } = p;
   const top = await topAsync(retriever, encoded, offset + k, candidates, p.strategy);
   const docs = top ? top.docs.subarray(Math.min(offset, top.docs.length)) : new Uint32Array(0);
