@@ -17,7 +17,7 @@ import { JobRegistry } from '../collections/ingest-job.js';
 import { CollectionRegistry } from '../collections/registry.js';
 import { EncoderRegistry } from '../encoder/encoder-registry.js';
 import { registerAuth, registerRateLimit } from './auth.js';
-import { fail, isServiceError, ServiceError, type ErrorCode } from '../errors.js';
+import { isServiceError, ServiceError, type ErrorCode } from '../errors.js';
 import { ERROR_STATUS, statusOf, type ErrorBody } from './errors.js';
 import { Metrics } from './metrics.js';
 import { collectionRoutes } from './routes/collections.js';
