@@ -2,24 +2,14 @@
 // with Lucene's document weights, text/bm25.ts); the query side is idf × count, with df and N read
 // from the storage when the query runs, so the engine's dot product is the BM25 score.
 import { Type } from 'typebox';
-import type { LexicalStorage, SparseApproxConfig, SparseStrategy } from '../backends/backend.js';
+import type { LexicalStorage, SparseStrategy } from '../backends/backend.js';
 import { fail } from '../errors.js';
 import { termCounts, Analyzer } from '../text/analyzer.js';
 import { BM25_DEFAULTS, idf, type Bm25Params } from '../text/bm25.js';
 import type { EncodedQuery, RetrieverContext, RetrieverKind } from './retriever.js';
-import {
-  parseSparseApprox,
-  parseSparseStrategy,
-  SparseApproxSchema,
-  SparseRetrieverBase,
-  SparseStrategySchema,
-} from './sparse-retriever.js';
+import { parseSparseSearch, SparseRetrieverBase, SparseSearchFields, type SparseSearchConfig } from './sparse-retriever.js';
 
-export interface Bm25Config extends Bm25Params {
-  approx?: SparseApproxConfig;
-  /** Default search strategy (a request may override each knob). */
-  search?: SparseStrategy;
-}
+export interface Bm25Config extends Bm25Params, SparseSearchConfig {}
 
 const KEYS = ['k1', 'b', 'approx', 'search'];
 
@@ -73,16 +63,14 @@ export const bm25: RetrieverKind<Bm25Config> = {
     {
       k1: Type.Optional(Type.Number({ minimum: 0, maximum: 10, description: 'Term-frequency saturation. Default 0.9.' })),
       b: Type.Optional(Type.Number({ minimum: 0, maximum: 1, description: 'Length normalization. Default 0.4.' })),
-      approx: Type.Optional(SparseApproxSchema),
-      search: Type.Optional(SparseStrategySchema),
+      ...SparseSearchFields,
     },
     { additionalProperties: false },
   ),
   viewSchema: Type.Object({
     k1: Type.Number(),
     b: Type.Number(),
-    approx: Type.Optional(SparseApproxSchema),
-    search: Type.Optional(SparseStrategySchema),
+    ...SparseSearchFields,
   }),
 
   parseConfig(raw: unknown, field: string): Bm25Config {
@@ -97,9 +85,7 @@ export const bm25: RetrieverKind<Bm25Config> = {
         fail('VALIDATION_FAILED', `${k} must be a number from 0 to ${hi}`, `${field}.${k}`);
       return v;
     };
-    const approx = parseSparseApprox(o.approx, `${field}.approx`);
-    const search = parseSparseStrategy(o.search, approx, `${field}.search`);
-    return { k1: num('k1', 10), b: num('b', 1), ...(approx ? { approx } : {}), ...(search ? { search } : {}) };
+    return { k1: num('k1', 10), b: num('b', 1), ...parseSparseSearch(o, field) };
   },
 
   async open(ctx: RetrieverContext<Bm25Config>) {

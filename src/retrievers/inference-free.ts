@@ -8,7 +8,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Type } from 'typebox';
-import type { SparseApproxConfig, SparseStorage, SparseStrategy } from '../backends/backend.js';
+import type { SparseStorage, SparseStrategy } from '../backends/backend.js';
 import { resolveModelSource } from '../encoder/model-source.js';
 import type { SparseEncoderPool } from '../encoder/sparse/sparse-pool.js';
 import { fail } from '../errors.js';
@@ -17,22 +17,20 @@ import { idf } from '../text/bm25.js';
 import type { EncodedQuery, RetrieverContext, RetrieverKind } from './retriever.js';
 import { checkKeys, encodeSparseDocuments, parseModel, tokenVectorQuery } from './splade.js';
 import {
-  parseSparseApprox,
-  parseSparseStrategy,
-  SparseApproxSchema,
+  openSparseModel,
+  parseSparseSearch,
   SparseRetrieverBase,
-  SparseStrategySchema,
+  SparseSearchFields,
+  type SparseSearchConfig,
 } from './sparse-retriever.js';
 
 /** The file a doc-only model ships its query-token weights in. */
 export const IDF_FILE = 'idf.json';
 
-export interface InferenceFreeConfig {
+export interface InferenceFreeConfig extends SparseSearchConfig {
   model: string;
   /** `model`: the weights of the model's idf.json; `collection`: each token's IDF over this retriever's documents. */
   idf: 'model' | 'collection';
-  approx?: SparseApproxConfig;
-  search?: SparseStrategy;
 }
 
 const KEYS = ['model', 'idf', 'approx', 'search'];
@@ -110,16 +108,14 @@ export const inferenceFree: RetrieverKind<InferenceFreeConfig> = {
           description: `Query token weights: "model", the model's ${IDF_FILE}; "collection", each token's IDF over this retriever's documents. Default: "model" when the model folder has ${IDF_FILE}, else "collection".`,
         }),
       ),
-      approx: Type.Optional(SparseApproxSchema),
-      search: Type.Optional(SparseStrategySchema),
+      ...SparseSearchFields,
     },
     { additionalProperties: false },
   ),
   viewSchema: Type.Object({
     model: Type.String(),
     idf: Type.String(),
-    approx: Type.Optional(SparseApproxSchema),
-    search: Type.Optional(SparseStrategySchema),
+    ...SparseSearchFields,
   }),
 
   parseConfig(raw: unknown, field: string): InferenceFreeConfig {
@@ -132,18 +128,13 @@ export const inferenceFree: RetrieverKind<InferenceFreeConfig> = {
     if (o.idf === 'model' && !hasFile)
       fail('INVALID_MODEL', `idf 'model' needs ${join(src.dir, IDF_FILE)}, which does not exist`, `${field}.idf`);
     const idfSource = (o.idf as InferenceFreeConfig['idf'] | undefined) ?? (hasFile ? 'model' : 'collection');
-    const approx = parseSparseApprox(o.approx, `${field}.approx`);
-    const search = parseSparseStrategy(o.search, approx, `${field}.search`);
-    return { model, idf: idfSource, ...(approx ? { approx } : {}), ...(search ? { search } : {}) };
+    return { model, idf: idfSource, ...parseSparseSearch(o, field) };
   },
 
   async open(ctx: RetrieverContext<InferenceFreeConfig>) {
-    const field = `retrievers.${ctx.name}.model`;
-    if (!ctx.encoders) fail('INVALID_MODEL', `collection '${ctx.collection}' has a sparse model but no encoder registry was given`, field);
-    const pool = await ctx.encoders.sparse(ctx.config.model, field);
+    const { pool, storage, field } = await openSparseModel(ctx);
     const modelIdf =
       ctx.config.idf === 'model' ? readIdf(resolveModelSource(ctx.config.model, field).dir, pool, `retrievers.${ctx.name}.idf`) : null;
-    const storage = ctx.backend.sparse(ctx.name, { ...(ctx.config.approx ? { approx: ctx.config.approx } : {}), df: true });
     return new InferenceFreeRetriever(ctx.name, storage, pool, modelIdf, ctx.config.search);
   },
 };

@@ -6,7 +6,8 @@ import type { TopK } from '../../index/index.js';
 import type { Candidates, SparseApproxConfig, SparseStorage, SparseStrategy } from '../backends/backend.js';
 import { fail } from '../errors.js';
 import type { SparseVector } from '../store/document-store.js';
-import type { EncodedQuery, QuerySource, Retriever, SearchStrategy, TermContribution } from './retriever.js';
+import type { SparseEncoderPool } from '../encoder/sparse/sparse-pool.js';
+import type { EncodedQuery, QuerySource, Retriever, RetrieverContext, SearchStrategy, TermContribution } from './retriever.js';
 
 /** The `approx` block of a sparse kind's config (build-time settings of its approximate structures). */
 export const SparseApproxSchema = Type.Object(
@@ -133,6 +134,40 @@ export function checkSparseVector(vector: Record<string, unknown>, field: string
 function sparseOf(q: EncodedQuery) {
   if (q.shape !== 'sparse') throw new Error('a sparse retriever was given a dense query');
   return q;
+}
+
+/** What every sparse kind's config may carry: its approximate structures and its default strategy. */
+export interface SparseSearchConfig {
+  approx?: SparseApproxConfig;
+  /** Default search strategy (a request may override each knob). */
+  search?: SparseStrategy;
+}
+
+/** The schema fields of SparseSearchConfig, spread into a sparse kind's config and view schemas. */
+export const SparseSearchFields = {
+  approx: Type.Optional(SparseApproxSchema),
+  search: Type.Optional(SparseStrategySchema),
+};
+
+/** Checks `approx` and `search` of a sparse kind's config `o` (at `field`); only the keys given come back. */
+export function parseSparseSearch(o: Record<string, unknown>, field: string): SparseSearchConfig {
+  const approx = parseSparseApprox(o.approx, `${field}.approx`);
+  const search = parseSparseStrategy(o.search, approx, `${field}.search`);
+  return { ...(approx ? { approx } : {}), ...(search ? { search } : {}) };
+}
+
+/**
+ * What a kind whose documents a sparse model encodes needs when it opens: the model's encoder pool,
+ * and a sparse storage with document frequencies (IDF-weighted and client-vector queries read them).
+ */
+export async function openSparseModel(
+  ctx: RetrieverContext<{ model: string } & SparseSearchConfig>,
+): Promise<{ pool: SparseEncoderPool; storage: SparseStorage; field: string }> {
+  const field = `retrievers.${ctx.name}.model`;
+  if (!ctx.encoders) fail('INVALID_MODEL', `collection '${ctx.collection}' has a sparse model but no encoder registry was given`, field);
+  const pool = await ctx.encoders.sparse(ctx.config.model, field);
+  const storage = ctx.backend.sparse(ctx.name, { ...(ctx.config.approx ? { approx: ctx.config.approx } : {}), df: true });
+  return { pool, storage, field };
 }
 
 export abstract class SparseRetrieverBase implements Retriever {

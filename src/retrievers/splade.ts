@@ -4,7 +4,7 @@
 // (`inference-free`, Geng et al., "Towards Competitive Search Relevance For Inference-Free Learned
 // Sparse Retrievers", 2024), or the same over the words of BM25's analyzer (`analyzer`).
 import { Type } from 'typebox';
-import type { SparseApproxConfig, SparseStorage, SparseStrategy } from '../backends/backend.js';
+import type { SparseStorage, SparseStrategy } from '../backends/backend.js';
 import type { SparseEncoderPool } from '../encoder/sparse/sparse-pool.js';
 import { resolveModelSource } from '../encoder/model-source.js';
 import { fail } from '../errors.js';
@@ -13,24 +13,21 @@ import { Analyzer } from '../text/analyzer.js';
 import { idf } from '../text/bm25.js';
 import type { EncodedQuery, RetrieverContext, RetrieverKind } from './retriever.js';
 import {
-  parseSparseApprox,
-  parseSparseStrategy,
-  SparseApproxSchema,
+  openSparseModel,
+  parseSparseSearch,
   SparseRetrieverBase,
-  SparseStrategySchema,
+  SparseSearchFields,
+  type SparseSearchConfig,
 } from './sparse-retriever.js';
 
 /** How a SPLADE retriever encodes queries. */
 export const SPLADE_QUERY_MODES = ['siamese', 'inference-free', 'analyzer'] as const;
 export type SpladeQueryMode = (typeof SPLADE_QUERY_MODES)[number];
 
-export interface SpladeConfig {
+export interface SpladeConfig extends SparseSearchConfig {
   /** Model source (`dir:<path>`, `pypi:…`); documents are encoded with it at ingest. */
   model: string;
   query: SpladeQueryMode;
-  approx?: SparseApproxConfig;
-  /** Default search strategy (a request may override each knob). */
-  search?: SparseStrategy;
 }
 
 const KEYS = ['model', 'query', 'approx', 'search'];
@@ -148,16 +145,14 @@ export const splade: RetrieverKind<SpladeConfig> = {
           },
         ),
       ),
-      approx: Type.Optional(SparseApproxSchema),
-      search: Type.Optional(SparseStrategySchema),
+      ...SparseSearchFields,
     },
     { additionalProperties: false },
   ),
   viewSchema: Type.Object({
     model: Type.String(),
     query: Type.String(),
-    approx: Type.Optional(SparseApproxSchema),
-    search: Type.Optional(SparseStrategySchema),
+    ...SparseSearchFields,
   }),
 
   parseConfig(raw: unknown, field: string): SpladeConfig {
@@ -166,16 +161,11 @@ export const splade: RetrieverKind<SpladeConfig> = {
     const query = o.query ?? 'siamese';
     if (!(SPLADE_QUERY_MODES as readonly unknown[]).includes(query))
       fail('VALIDATION_FAILED', `query must be one of: ${SPLADE_QUERY_MODES.join(', ')}`, `${field}.query`);
-    const approx = parseSparseApprox(o.approx, `${field}.approx`);
-    const search = parseSparseStrategy(o.search, approx, `${field}.search`);
-    return { model, query: query as SpladeQueryMode, ...(approx ? { approx } : {}), ...(search ? { search } : {}) };
+    return { model, query: query as SpladeQueryMode, ...parseSparseSearch(o, field) };
   },
 
   async open(ctx: RetrieverContext<SpladeConfig>) {
-    const field = `retrievers.${ctx.name}.model`;
-    if (!ctx.encoders) fail('INVALID_MODEL', `collection '${ctx.collection}' has a sparse model but no encoder registry was given`, field);
-    const pool = await ctx.encoders.sparse(ctx.config.model, field);
-    const storage = ctx.backend.sparse(ctx.name, { ...(ctx.config.approx ? { approx: ctx.config.approx } : {}), df: true });
+    const { pool, storage } = await openSparseModel(ctx);
     return new SpladeRetriever(ctx.name, storage, pool, ctx.config.query, ctx.config.search);
   },
 };
