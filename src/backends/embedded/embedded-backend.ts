@@ -32,7 +32,6 @@ export class EmbeddedBackend implements Backend {
   private readonly sides: IndexSide<NativeIndex, { docno: number }>[] = [];
   /** Every store change up to this seq is in the in-memory indexes. */
   private indexedSeq = 0;
-  private committedSeq = 0;
   private opened = false;
 
   constructor(
@@ -84,7 +83,6 @@ export class EmbeddedBackend implements Backend {
       throw e;
     }
     this.indexedSeq = this.store.lastSeq;
-    this.committedSeq = Math.min(...this.sides.map((s) => s.committedSeq));
     await this.commitNow();
   }
 
@@ -110,15 +108,16 @@ export class EmbeddedBackend implements Backend {
     if (this.indexedSeq - this.committedSeq >= COMMIT_EVERY_CHANGES) await this.commitNow();
   }
 
+  /** Store seq every index's durable commit covers. */
+  private get committedSeq(): number {
+    return this.sides.length ? Math.min(...this.sides.map((s) => s.committedSeq)) : 0;
+  }
+
   /** The caller serializes it with writes, so the indexes hold exactly the changes up to indexedSeq. */
   private async commitNow(): Promise<void> {
-    if (this.sides.every((s) => s.hasCommitted && s.committedSeq === this.indexedSeq)) {
-      this.committedSeq = this.indexedSeq;
-      return;
-    }
+    if (this.sides.every((s) => s.hasCommitted && s.committedSeq === this.indexedSeq)) return;
     const seq = this.indexedSeq;
     for (const s of this.sides) await s.commit(seq);
-    this.committedSeq = seq;
     // Only now does every index cover these removals.
     this.store.pruneTombstones(seq);
   }
