@@ -1,29 +1,18 @@
 // The `lsr` command as users run it (a child process): index a file, search, list collections,
 // evaluate; help for every command; `--json` makes stdout one JSON document and nothing else.
-import { execFile } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { writeFruitBeir } from '../eval/fixtures.js';
+import { type CliResult, runLsr } from '../helpers/lsr-cli.js';
 import { ndjson, removeDir, tempDir } from '../helpers/server.js';
 
-const run = promisify(execFile);
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const dir = tempDir('lsr-cli-');
 
-async function lsr(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const r = await run(process.execPath, ['--import', 'tsx', 'src/cli/lsr.ts', ...args], {
-      cwd: root,
-      env: { ...process.env, LSR_API_KEYS: '' },
-    });
-    return { code: 0, stdout: r.stdout, stderr: r.stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
+function lsr(...args: string[]): Promise<CliResult> {
+  return runLsr(args, { LSR_API_KEYS: '' });
 }
 
 afterAll(() => removeDir(dir));

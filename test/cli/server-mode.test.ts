@@ -1,30 +1,17 @@
 // `lsr index`, `lsr search` and `lsr collections` with --server: the same commands over HTTP through
 // the package's typed client (src/client/) against a running service with an API key, with the
 // messages the in-process mode prints, errors included (code, message, field).
-import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type CliResult, runLsr } from '../helpers/lsr-cli.js';
 import { ndjson, removeDir, startTestServer, tempDir, type TestServer } from '../helpers/server.js';
 
-const run = promisify(execFile);
-const root = fileURLToPath(new URL('../..', import.meta.url));
 const dir = tempDir('lsr-cli-server-');
 let server: TestServer;
 
-async function lsr(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const r = await run(process.execPath, ['--import', 'tsx', 'src/cli/lsr.ts', ...args, '--server', server.url, '--api-key', 'k1'], {
-      cwd: root,
-      env: { ...process.env, LSR_API_KEYS: '', LSR_API_KEY: '', LSR_SERVER: '' },
-    });
-    return { code: 0, stdout: r.stdout, stderr: r.stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
+function lsr(...args: string[]): Promise<CliResult> {
+  return runLsr([...args, '--server', server.url, '--api-key', 'k1'], { LSR_API_KEYS: '', LSR_API_KEY: '', LSR_SERVER: '' });
 }
 
 beforeAll(async () => {
