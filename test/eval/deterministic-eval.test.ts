@@ -7,10 +7,10 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { run } from '../../src/cli/commands/eval.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mulberry32 } from '../helpers/prng.js';
 import { TINY_MODEL } from '../encoder/fixture.js';
+import { captureEval } from '../helpers/capture-eval.js';
 
 const TINY_DENSE = fileURLToPath(new URL('../../models/fixtures/tiny-dense', import.meta.url));
 
@@ -47,10 +47,8 @@ afterAll(async () => {
 });
 
 async function evalOnce(out: string): Promise<number> {
-  const o = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
-  const e = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
-  try {
-    return await run([
+  return (
+    await captureEval([
       '--dataset',
       data,
       '--preset',
@@ -65,11 +63,8 @@ async function evalOnce(out: string): Promise<number> {
       '100',
       '--json',
       '--no-progress',
-    ]);
-  } finally {
-    o.mockRestore();
-    e.mockRestore();
-  }
+    ])
+  ).code;
 }
 
 describe('lsr eval is deterministic', () => {

@@ -4,11 +4,11 @@
 import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { run } from '../../src/cli/commands/eval.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hybridPreset } from '../../src/eval/presets.js';
 import { readRun } from '../../src/eval/trec-files.js';
 import { TINY_MODEL } from '../encoder/fixture.js';
+import { captureEval } from '../helpers/capture-eval.js';
 
 let dir: string;
 let data: string;
@@ -33,24 +33,7 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function capture(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const o = vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => {
-    out += String(s);
-    return true;
-  });
-  const e = vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => {
-    err += String(s);
-    return true;
-  });
-  try {
-    return { code: await run(argv), out, err };
-  } finally {
-    o.mockRestore();
-    e.mockRestore();
-  }
-}
+const capture = captureEval;
 
 describe('the hybrid preset', () => {
   it('lists the single retrievers, then the fusions over all of them (and over pairs with three)', () => {
