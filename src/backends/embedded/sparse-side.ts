@@ -41,8 +41,11 @@ function searchOptions(k: number, candidates: Candidates, s: SparseStrategy | un
   return o;
 }
 
-/** A CSR batch of rows with their weights, numbered by store docno. */
-function csr(rows: readonly { docno: number; terms: Uint32Array; weights: Float32Array }[]): SparseBatch {
+/** A CSR batch of rows, numbered by store docno; `fill` writes a row's weights at `out[at..]`. */
+function csr<R extends { docno: number; terms: Uint32Array }>(
+  rows: readonly R[],
+  fill: (row: R, out: Float32Array, at: number) => void,
+): SparseBatch {
   let nnz = 0;
   for (const r of rows) nnz += r.terms.length;
   const offsets = new Uint32Array(rows.length + 1),
@@ -51,7 +54,7 @@ function csr(rows: readonly { docno: number; terms: Uint32Array; weights: Float3
     docnos = new Uint32Array(rows.length);
   rows.forEach((r, i) => {
     terms.set(r.terms, offsets[i]);
-    weights.set(r.weights, offsets[i]);
+    fill(r, weights, offsets[i]);
     offsets[i + 1] = offsets[i] + r.terms.length;
     docnos[i] = r.docno;
   });
@@ -124,21 +127,8 @@ export class LexicalSide extends SparseSide<StoredVector> implements LexicalStor
   }
 
   protected addRows(rows: StoredVector[]): Promise<unknown> {
-    let nnz = 0;
-    for (const v of rows) nnz += v.terms.length;
-    const offsets = new Uint32Array(rows.length + 1),
-      terms = new Uint32Array(nnz),
-      weights = new Float32Array(nnz),
-      docnos = new Uint32Array(rows.length);
     const avgdl = this.ctx.store.avgdl;
-    rows.forEach((v, i) => {
-      const at = offsets[i];
-      terms.set(v.terms, at);
-      documentWeights(v.tfs, v.dl, avgdl, this.spec, weights, at);
-      offsets[i + 1] = at + v.terms.length;
-      docnos[i] = v.docno;
-    });
-    return this.index.add({ offsets, terms, weights, docnos });
+    return this.index.add(csr(rows, (v, out, at) => documentWeights(v.tfs, v.dl, avgdl, this.spec, out, at)));
   }
 }
 
@@ -174,7 +164,7 @@ export class LearnedSparseSide extends SparseSide<{ docno: number } & SparseVect
   }
 
   protected addRows(rows: ({ docno: number } & SparseVector)[]): Promise<unknown> {
-    return this.index.add(csr(rows));
+    return this.index.add(csr(rows, (v, out, at) => out.set(v.weights, at)));
   }
 
   protected override added(rows: readonly ({ docno: number } & SparseVector)[]): void {
