@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds the CUDA fused sparse head as a C-ABI shared library: build/cuda/liblsr_cuda_head.so.
+# Builds the CUDA fused sparse head as a C-ABI shared library: build/cuda/liblsr_cuda_head.so
+# (head.cu, which includes head-wgmma.inc and the training backward head-backward.inc).
 # Only where nvcc exists: NVCC=/path/to/nvcc, else `nvcc` on PATH, else /usr/local/cuda/bin/nvcc.
 # Without one it prints a note and exits 0, unless LSR_CUDA=1 (then it fails). The CPU build
 # (binding.gyp) never calls this. Targets: sm_90a (wgmma/TMA fast path) + sm_80 and its PTX (the portable
@@ -22,7 +23,8 @@ fi
 archs="${LSR_CUDA_ARCHS:--gencode=arch=compute_90a,code=sm_90a -gencode=arch=compute_80,code=[sm_80,compute_80]}"
 mkdir -p "$out"
 # shellcheck disable=SC2086
-"$nvcc" -O3 -std=c++20 $archs -Xptxas -v -shared -Xcompiler -fPIC \
+# --threads 0: the -gencode targets compile in parallel (one nvcc process per target otherwise in turn).
+"$nvcc" -O3 -std=c++20 $archs --threads 0 -Xptxas -v -shared -Xcompiler -fPIC \
   -o "$out/liblsr_cuda_head.so" "$here/head.cu" -lcudart 2>"$out/ptxas.log" || { cat "$out/ptxas.log" >&2; exit 1; }
 grep -E "registers|spill|stack|warning|error" "$out/ptxas.log" | sed 's/^/head-build: /' || true
 if [ "${KEEP:-}" = "1" ] && command -v cuobjdump >/dev/null 2>&1; then

@@ -10,6 +10,10 @@
 // running per-row max over the valid tokens (in-thread, then across the 4 lanes sharing a row).
 // After the last 256-token sub-tile of the sequence, bias + ReLU + log1p are applied once per
 // [b, v] and written. Logits never leave the registers.
+//
+// Training (issue 22): the same kernel can also write, per [b, v], the token that won the max (the
+// argmax, int16 or int32, -1 where out == 0), folded in the same pass; the backward kernels that use
+// it (sparse scatter of the gradient through the winning tokens) are in head-backward.inc.
 #include <cuda.h>
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
@@ -54,6 +58,8 @@ struct Params {
   const uint8_t* mask;
   const float* bias;
   float* out;
+  void* argmax;  // [B, V] winning token per (text, term), -1 where out == 0; NULL: not written
+  int idx16;     // argmax elements are int16 (else int32)
   int B, T, H, V;
   int KB;     // K blocks: ceil(H / 64)
   int nvt;    // vocabulary tiles: ceil(V / 128)
@@ -179,7 +185,10 @@ __device__ __forceinline__ void packed_flush(const Params& p, int sq, int vt, in
 // consecutive rows of the [B * T, H] hidden matrix, vocabulary tile), so no compute is spent on
 // rounding T up to 256; the tile may hold several sequences, each folded separately and combined
 // across tiles with atomicMax on the (non-negative) activated values; out is zeroed first.
-template <int DT, bool PACKED>  // DT: 0 = bf16, 1 = fp16
+// ARG = true (sequence mode only): also record the winning token of each max; ties go to the lowest
+// token index (the first maximal value, as torch.max reports it), so a backward pass through the
+// argmax matches PyTorch's max backward even on tied logits.
+template <int DT, bool PACKED, bool ARG>  // DT: 0 = bf16, 1 = fp16
 __global__ void __launch_bounds__(kThreads, 1)
     head_sm90(const __grid_constant__ CUtensorMap mapW, const __grid_constant__ CUtensorMap mapH, const Params p) {
 #if defined(__CUDA_ARCH__) && (__CUDA_ARCH__ >= 900) && defined(__CUDA_ARCH_FEAT_SM90_ALL)
@@ -247,6 +256,7 @@ __global__ void __launch_bounds__(kThreads, 1)
       const int len = PACKED ? 0 : seq_len(p, b);
       const int nsub = PACKED ? 1 : (len + kBN - 1) / kBN;
       float m0 = -INFINITY, m1 = -INFINITY;
+      int i0 = 0x7fffffff, i1 = 0x7fffffff;  // ARG: token of m0 / m1 (the sentinel loses every tie)
       // This thread's two bias values, loaded before the K loop so that their latency is hidden.
       const int vb0 = vt * kBM + row0;
       const float bias0 = (p.bias && vb0 < p.V) ? __ldg(p.bias + vb0) : 0.f;
@@ -385,38 +395,103 @@ __global__ void __launch_bounds__(kThreads, 1)
             const int n = valid - lane * 8;
             bits8 = n >= 8 ? 0xffu : (n <= 0 ? 0u : (1u << n) - 1u);
           }
+          // ARG: token index of this thread's column 0 in this sub-tile. Columns are visited in
+          // increasing order and only a strictly larger value replaces the running max, so the
+          // first (lowest) token wins ties within the thread and across sub-tiles.
+          const int tb = sub * kBN + colq;
           if (__all_sync(0xffffffffu, bits8 == 0xffu)) {
+            if constexpr (ARG) {
 #pragma unroll
-            for (int i = 0; i < 128; i += 4) {
-              m0 = fmaxf(m0, fmaxf(acc[i], acc[i + 1]));
-              m1 = fmaxf(m1, fmaxf(acc[i + 2], acc[i + 3]));
+              for (int j = 0; j < 32; ++j) {
+#pragma unroll
+                for (int e = 0; e < 2; ++e) {
+                  if (acc[4 * j + e] > m0) {
+                    m0 = acc[4 * j + e];
+                    i0 = tb + 8 * j + e;
+                  }
+                  if (acc[4 * j + 2 + e] > m1) {
+                    m1 = acc[4 * j + 2 + e];
+                    i1 = tb + 8 * j + e;
+                  }
+                }
+              }
+            } else {
+#pragma unroll
+              for (int i = 0; i < 128; i += 4) {
+                m0 = fmaxf(m0, fmaxf(acc[i], acc[i + 1]));
+                m1 = fmaxf(m1, fmaxf(acc[i + 2], acc[i + 3]));
+              }
             }
           } else {
 #pragma unroll
             for (int j = 0; j < 32; ++j) {
               const uint32_t g = __shfl_sync(0xffffffffu, bits8, j) >> colq;  // columns 8j + colq, +1
-              if (g & 1u) {
-                m0 = fmaxf(m0, acc[4 * j]);
-                m1 = fmaxf(m1, acc[4 * j + 2]);
-              }
-              if (g & 2u) {
-                m0 = fmaxf(m0, acc[4 * j + 1]);
-                m1 = fmaxf(m1, acc[4 * j + 3]);
+#pragma unroll
+              for (int e = 0; e < 2; ++e) {
+                if (g & (1u << e)) {
+                  if constexpr (ARG) {
+                    if (acc[4 * j + e] > m0) {
+                      m0 = acc[4 * j + e];
+                      i0 = tb + 8 * j + e;
+                    }
+                    if (acc[4 * j + 2 + e] > m1) {
+                      m1 = acc[4 * j + 2 + e];
+                      i1 = tb + 8 * j + e;
+                    }
+                  } else {
+                    m0 = fmaxf(m0, acc[4 * j + e]);
+                    m1 = fmaxf(m1, acc[4 * j + 2 + e]);
+                  }
+                }
               }
             }
           }
         }
       }
       if constexpr (PACKED) continue;
-      m0 = fmaxf(m0, __shfl_xor_sync(0xffffffffu, m0, 1));
-      m0 = fmaxf(m0, __shfl_xor_sync(0xffffffffu, m0, 2));
-      m1 = fmaxf(m1, __shfl_xor_sync(0xffffffffu, m1, 1));
-      m1 = fmaxf(m1, __shfl_xor_sync(0xffffffffu, m1, 2));
+      if constexpr (ARG) {
+        // The 4 lanes of a quad hold interleaved columns: on equal maxima keep the lower token.
+#pragma unroll
+        for (int off = 1; off <= 2; off <<= 1) {
+          const float o0 = __shfl_xor_sync(0xffffffffu, m0, off);
+          const int j0 = __shfl_xor_sync(0xffffffffu, i0, off);
+          const float o1 = __shfl_xor_sync(0xffffffffu, m1, off);
+          const int j1 = __shfl_xor_sync(0xffffffffu, i1, off);
+          if (o0 > m0 || (o0 == m0 && j0 < i0)) {
+            m0 = o0;
+            i0 = j0;
+          }
+          if (o1 > m1 || (o1 == m1 && j1 < i1)) {
+            m1 = o1;
+            i1 = j1;
+          }
+        }
+      } else {
+        m0 = fmaxf(m0, __shfl_xor_sync(0xffffffffu, m0, 1));
+        m0 = fmaxf(m0, __shfl_xor_sync(0xffffffffu, m0, 2));
+        m1 = fmaxf(m1, __shfl_xor_sync(0xffffffffu, m1, 1));
+        m1 = fmaxf(m1, __shfl_xor_sync(0xffffffffu, m1, 2));
+      }
       if ((lane & 3) == 0) {
         const int v0 = vt * kBM + row0;
         float* o = p.out + size_t(b) * p.V;
-        if (v0 < p.V) o[v0] = activate(m0, bias0);
-        if (v0 + 8 < p.V) o[v0 + 8] = activate(m1, bias1);
+        const float y0 = activate(m0, bias0), y1 = activate(m1, bias1);
+        if (v0 < p.V) o[v0] = y0;
+        if (v0 + 8 < p.V) o[v0 + 8] = y1;
+        if constexpr (ARG) {
+          // -1 marks a term whose max is <= 0 (or a text with no valid token): no gradient flows.
+          const int a0 = y0 > 0.f ? i0 : -1, a1 = y1 > 0.f ? i1 : -1;
+          const size_t r = size_t(b) * p.V + v0;
+          if (p.idx16) {
+            int16_t* ix = static_cast<int16_t*>(p.argmax) + r;
+            if (v0 < p.V) ix[0] = int16_t(a0);
+            if (v0 + 8 < p.V) ix[8] = int16_t(a1);
+          } else {
+            int32_t* ix = static_cast<int32_t*>(p.argmax) + r;
+            if (v0 < p.V) ix[0] = a0;
+            if (v0 + 8 < p.V) ix[8] = a1;
+          }
+        }
       }
     }
   }
@@ -521,7 +596,7 @@ EncodeTiledFn encode_fn() {
 struct DeviceInfo {
   int sms = 0, major = 0;
   bool sm90_code = false;  // the library holds sm_90a code for this device (not only the sm_80 build)
-  bool attr_set[4] = {false, false, false, false};
+  bool attr_set[8] = {false, false, false, false, false, false, false, false};
 };
 DeviceInfo g_dev[64];
 
@@ -562,6 +637,8 @@ Params make_params(const int32_t* lengths, const uint8_t* mask, const float* bia
   p.mask = mask;
   p.bias = bias;
   p.out = out;
+  p.argmax = nullptr;
+  p.idx16 = 0;
   p.B = B;
   p.T = T;
   p.H = H;
@@ -608,20 +685,32 @@ int lsr_cuda_sparse_head_portable(const void* hidden, const int32_t* lengths, co
                          static_cast<cudaStream_t>(stream));
 }
 
-int lsr_cuda_sparse_head(const void* hidden, const int32_t* lengths, const uint8_t* mask, const void* W,
-                         const float* bias, float* out, int B, int T, int H, int V, int dtype, void* stream) {
+}  // extern "C"
+
+namespace {
+
+// The fused head, with or without the argmax output (argmax != NULL: sequence mode, sm_90a only).
+int launch_head(const void* hidden, const int32_t* lengths, const uint8_t* mask, const void* W, const float* bias,
+                float* out, void* argmax, int argmax_bits, int B, int T, int H, int V, int dtype, void* stream) {
   g_error.clear();
   if (int r = check_args(hidden, W, out, B, T, H, V, dtype)) return r;
+  if (argmax && argmax_bits != 16 && argmax_bits != 32) return fail_arg("argmax_bits must be 16 or 32");
+  if (argmax && argmax_bits == 16 && T > 32767) return fail_arg("int16 argmax needs T <= 32767");
   cudaStream_t st = static_cast<cudaStream_t>(stream);
   // Sequence mode when T is a multiple of 256 or within 1/16 of one (no atomics, padded tiles of
   // short sequences skipped); packed mode otherwise. LSR_CUDA_HEAD_MODE=seq|packed forces one.
+  // The argmax is folded in sequence mode only (packed mode merges texts with atomicMax on the
+  // value, which cannot carry the winning token with it), so it forces sequence mode.
   const long long rounded = ((long long)T + kBN - 1) / kBN * kBN;
   bool packed = rounded * 16 > (long long)T * 17;
   if (const char* m = getenv("LSR_CUDA_HEAD_MODE")) {
     if (!strcmp(m, "seq")) packed = false;
     if (!strcmp(m, "packed")) packed = true;
   }
-  const Params p = make_params(lengths, mask, bias, out, B, T, H, V, packed);
+  if (argmax) packed = false;
+  Params p = make_params(lengths, mask, bias, out, B, T, H, V, packed);
+  p.argmax = argmax;
+  p.idx16 = argmax_bits == 16 ? 1 : 0;
 
   int dev = 0;
   cudaError_t e = cudaGetDevice(&dev);
@@ -636,20 +725,25 @@ int lsr_cuda_sparse_head(const void* hidden, const int32_t* lengths, const uint8
     cudaFuncAttributes fa{};
     // Native sm_90a code only: a kernel JIT-compiled from the sm_80 PTX reports binaryVersion 90 but
     // ptxVersion 80, and its body is empty (wgmma/TMA need sm_90a).
-    di.sm90_code = cudaFuncGetAttributes(&fa, head_sm90<0, false>) == cudaSuccess && fa.binaryVersion >= 90 &&
+    di.sm90_code = cudaFuncGetAttributes(&fa, head_sm90<0, false, false>) == cudaSuccess && fa.binaryVersion >= 90 &&
                    fa.ptxVersion >= 90;
     cudaGetLastError();  // a missing image is not an error here: the portable kernel runs instead
   }
   const bool aligned = (reinterpret_cast<uintptr_t>(hidden) % 16 == 0) && (reinterpret_cast<uintptr_t>(W) % 16 == 0);
-  if (di.major != 9 || !di.sm90_code || H % 8 != 0 || !aligned) return launch_portable(hidden, W, p, dtype, st);
+  if (di.major != 9 || !di.sm90_code || H % 8 != 0 || !aligned) {
+    if (argmax)
+      return fail_arg("argmax needs the sm_90a kernel (H100/H200 build), H % 8 == 0 and 16-byte aligned pointers");
+    return launch_portable(hidden, W, p, dtype, st);
+  }
 
   CUtensorMap mapW, mapH;
   if (int r = make_map(&mapW, W, dtype, H, V, kBM)) return r;
   if (int r = make_map(&mapH, hidden, dtype, H, (long long)B * T, kBN)) return r;
 
-  auto kern = dtype == LSR_CUDA_BF16 ? (packed ? head_sm90<0, true> : head_sm90<0, false>)
-                                     : (packed ? head_sm90<1, true> : head_sm90<1, false>);
-  const int variant = dtype * 2 + (packed ? 1 : 0);
+  auto kern = argmax ? (dtype == LSR_CUDA_BF16 ? head_sm90<0, false, true> : head_sm90<1, false, true>)
+                     : dtype == LSR_CUDA_BF16 ? (packed ? head_sm90<0, true, false> : head_sm90<0, false, false>)
+                                              : (packed ? head_sm90<1, true, false> : head_sm90<1, false, false>);
+  const int variant = (argmax ? 4 : 0) + dtype * 2 + (packed ? 1 : 0);
   if (!di.attr_set[variant]) {
     if ((e = cudaFuncSetAttribute(kern, cudaFuncAttributeMaxDynamicSharedMemorySize, kSmemBytes)) != cudaSuccess)
       return fail_cuda("cudaFuncSetAttribute", e);
@@ -661,6 +755,25 @@ int lsr_cuda_sparse_head(const void* hidden, const int32_t* lengths, const uint8
   kern<<<grid, kThreads, kSmemBytes, st>>>(mapW, mapH, p);
   e = cudaGetLastError();
   return e == cudaSuccess ? LSR_CUDA_OK : fail_cuda("head_sm90 launch", e);
+}
+
+}  // namespace
+
+extern "C" {
+
+int lsr_cuda_sparse_head(const void* hidden, const int32_t* lengths, const uint8_t* mask, const void* W,
+                         const float* bias, float* out, int B, int T, int H, int V, int dtype, void* stream) {
+  return launch_head(hidden, lengths, mask, W, bias, out, nullptr, 0, B, T, H, V, dtype, stream);
+}
+
+int lsr_cuda_sparse_head_argmax(const void* hidden, const int32_t* lengths, const uint8_t* mask, const void* W,
+                                const float* bias, float* out, void* argmax, int argmax_bits, int B, int T, int H,
+                                int V, int dtype, void* stream) {
+  if (!argmax) {
+    g_error = "bad argument: null argmax";
+    return LSR_CUDA_BAD_ARGUMENT;
+  }
+  return launch_head(hidden, lengths, mask, W, bias, out, argmax, argmax_bits, B, T, H, V, dtype, stream);
 }
 
 int lsr_cuda_dense_to_csr(const float* dense, int B, int V, int32_t* row_ptr, int32_t* cols, float* vals, int capacity,
@@ -678,3 +791,6 @@ int lsr_cuda_dense_to_csr(const float* dense, int B, int V, int32_t* row_ptr, in
 }
 
 }  // extern "C"
+
+// Backward of the fused head (issue 22): kernels and lsr_cuda_sparse_head_backward.
+#include "head-backward.inc"

@@ -26,14 +26,15 @@
 // Fast path: sm_90 (H100/H200), wgmma + TMA. Other GPUs take a slow portable kernel (same results).
 #pragma once
 
+#include <stddef.h>
 #include <stdint.h>
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-// Element type of hidden and W.
-enum lsr_cuda_dtype { LSR_CUDA_BF16 = 0, LSR_CUDA_FP16 = 1 };
+// Element type of hidden and W (fp32: the backward only; the forward kernels take bf16/fp16).
+enum lsr_cuda_dtype { LSR_CUDA_BF16 = 0, LSR_CUDA_FP16 = 1, LSR_CUDA_FP32 = 2 };
 
 // Return codes.
 enum lsr_cuda_status {
@@ -48,6 +49,33 @@ enum lsr_cuda_status {
 int lsr_cuda_sparse_head(const void* hidden, const int32_t* lengths, const uint8_t* mask,
                          const void* W, const float* bias, float* out, int B, int T, int H, int V,
                          int dtype, void* stream);
+
+// Training forward (issue 22): the same result in `out`, plus `argmax` [B, V] (int16 when
+// argmax_bits == 16, which needs T <= 32767, else int32): the token t that won the max for (b, v);
+// ties go to the lowest t (torch.max's choice); -1 where out[b, v] == 0 (max <= 0 or no valid
+// token), i.e. where no gradient flows. Folded in the same kernel pass (sequence mode, which it
+// forces); needs the sm_90a kernel: elsewhere it returns LSR_CUDA_BAD_ARGUMENT.
+int lsr_cuda_sparse_head_argmax(const void* hidden, const int32_t* lengths, const uint8_t* mask,
+                                const void* W, const float* bias, float* out, void* argmax,
+                                int argmax_bits, int B, int T, int H, int V, int dtype, void* stream);
+
+// Backward (issue 22). Inputs: hidden [B, T, H] and W [V, H] (bf16, fp16 or fp32, same type,
+// H % 8 == 0, 16-byte aligned), out and argmax as the forward wrote them, grad_out [B, V] fp32.
+// With g = grad_out[b, v] · exp(-out[b, v]) (= grad_out / (1 + z)) on the pairs whose argmax t* >= 0:
+//   grad_hidden [B, T, H] fp32 = Σ_{v: t*[b,v] = t} g · W[v]   (every element written)
+//   grad_W      [V, H]    fp32 = Σ_b g · hidden[b, t*]
+//   grad_bias   [V]       fp32 = Σ_b g
+// Any of the three may be NULL (not computed). Touches only the active (b, v) pairs; never forms
+// [tokens × V] or a dense [B, V] × [V, H] product. Deterministic: fixed summation orders, no
+// floating-point atomics (bitwise identical results on every call). `workspace` (device memory
+// of lsr_cuda_sparse_head_backward_workspace(B, T, V) bytes) is needed when grad_hidden != NULL;
+// T <= 25,600 for grad_hidden. Asynchronous on `stream`.
+size_t lsr_cuda_sparse_head_backward_workspace(int B, int T, int V);
+int lsr_cuda_sparse_head_backward(const void* hidden, const void* W, const float* out,
+                                  const void* argmax, int argmax_bits, const float* grad_out,
+                                  float* grad_hidden, float* grad_W, float* grad_bias, void* workspace,
+                                  size_t workspace_bytes, int B, int T, int H, int V, int dtype,
+                                  void* stream);
 
 // Same, forcing the portable (slow, CUDA-core) kernel: for tests and non-Hopper GPUs.
 int lsr_cuda_sparse_head_portable(const void* hidden, const int32_t* lengths, const uint8_t* mask,
