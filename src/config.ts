@@ -3,6 +3,7 @@
 import { existsSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { OpenSearchSettings } from './backends/opensearch/cluster.js';
 import { fail } from './errors.js';
 
 export interface ApiKey {
@@ -40,6 +41,51 @@ export interface Config {
   encoderDevice: 'cpu' | 'cuda';
   /** LSR_ALLOW_NO_AUTH=1: allow listening on a non-loopback address without API keys. */
   allowNoAuth: boolean;
+  /**
+   * LSR_OPENSEARCH_URL (with LSR_OPENSEARCH_USERNAME / _PASSWORD or _API_KEY, _PREFIX default `lsr`,
+   * _TIMEOUT_MS default 30000): the cluster OpenSearch-backed collections live on. Absent: embedded only.
+   */
+  opensearch?: OpenSearchSettings;
+  /** LSR_DEFAULT_BACKEND: `embedded` (default) or `opensearch`, for a create request that names none. */
+  defaultBackend: 'embedded' | 'opensearch';
+}
+
+function opensearchSettings(e: Record<string, string | undefined>): OpenSearchSettings | undefined {
+  const url = e.LSR_OPENSEARCH_URL;
+  if (!url) {
+    for (const k of ['LSR_OPENSEARCH_USERNAME', 'LSR_OPENSEARCH_PASSWORD', 'LSR_OPENSEARCH_API_KEY'])
+      if (e[k]) throw new ConfigError(`${k} is set but LSR_OPENSEARCH_URL is not`);
+    return undefined;
+  }
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new ConfigError(`LSR_OPENSEARCH_URL must be an http(s) URL, got '${url}'`);
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')
+    throw new ConfigError(`LSR_OPENSEARCH_URL must be an http(s) URL, got '${url}'`);
+  if (parsed.username || parsed.password)
+    throw new ConfigError('LSR_OPENSEARCH_URL must not hold credentials: use LSR_OPENSEARCH_USERNAME and LSR_OPENSEARCH_PASSWORD');
+  if (e.LSR_OPENSEARCH_API_KEY && e.LSR_OPENSEARCH_USERNAME)
+    throw new ConfigError('set LSR_OPENSEARCH_API_KEY or LSR_OPENSEARCH_USERNAME, not both');
+  const prefix = e.LSR_OPENSEARCH_PREFIX || 'lsr';
+  if (!/^[a-z0-9][a-z0-9_-]{0,31}$/.test(prefix))
+    throw new ConfigError(`LSR_OPENSEARCH_PREFIX must be 1-32 lowercase letters, digits, '_' or '-', got '${prefix}'`);
+  return {
+    url: url.replace(/\/+$/, ''),
+    prefix,
+    timeoutMs: int('LSR_OPENSEARCH_TIMEOUT_MS', e.LSR_OPENSEARCH_TIMEOUT_MS, 30_000, 100, 3_600_000),
+    ...(e.LSR_OPENSEARCH_USERNAME ? { username: e.LSR_OPENSEARCH_USERNAME, password: e.LSR_OPENSEARCH_PASSWORD ?? '' } : {}),
+    ...(e.LSR_OPENSEARCH_API_KEY ? { apiKey: e.LSR_OPENSEARCH_API_KEY } : {}),
+  };
+}
+
+function defaultBackend(v: string | undefined, os: OpenSearchSettings | undefined): 'embedded' | 'opensearch' {
+  if (v === undefined || v === '' || v === 'embedded') return 'embedded';
+  if (v !== 'opensearch') throw new ConfigError(`LSR_DEFAULT_BACKEND must be 'embedded' or 'opensearch', got '${v}'`);
+  if (!os) throw new ConfigError('LSR_DEFAULT_BACKEND=opensearch needs LSR_OPENSEARCH_URL');
+  return v;
 }
 
 export const DEFAULT_PORT = 7700;
@@ -116,7 +162,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, flags: Record<s
     encoderThreads: int('LSR_ENCODER_THREADS', e.LSR_ENCODER_THREADS, 1, 1, 256),
     encoderDevice: device(e.LSR_ENCODER_DEVICE),
     allowNoAuth: e.LSR_ALLOW_NO_AUTH === '1' || e.LSR_ALLOW_NO_AUTH === 'true',
+    defaultBackend: 'embedded',
   };
+  const os = opensearchSettings(e);
+  if (os) cfg.opensearch = os;
+  cfg.defaultBackend = defaultBackend(e.LSR_DEFAULT_BACKEND, os);
   // Read where models load (src/encoder/model-source.ts); checked here too so a bad value stops the
   // service at start rather than failing the first request that names a model.
   try {

@@ -34,6 +34,12 @@ export const ERROR_CODES = {
   SHUTTING_DOWN: 'the service or the collection is closing',
   ENCODER_CLOSED: 'the encoder pool was closed',
   CUDA_UNAVAILABLE: 'the encoder is configured for the GPU and this server has no CUDA build or no GPU',
+  BACKEND_UNAVAILABLE:
+    "the collection's OpenSearch cluster cannot be reached, refused the service's credentials, or has no copy of a shard to answer from",
+  BACKEND_BUSY: "the collection's OpenSearch cluster is overloaded (it answered 429); retry later",
+  BACKEND_REJECTED: "the collection's OpenSearch cluster refused a request of the service (its reason is quoted)",
+  BACKEND_NOT_CONFIGURED: 'a collection asks for the OpenSearch backend and this server has no cluster configured',
+  UNSUPPORTED_BY_BACKEND: "a feature the collection's backend does not have (it is refused, never approximated)",
   INTERNAL: 'a fault of the service itself (see the server log)',
 } as const;
 

@@ -125,7 +125,10 @@ export async function buildApp(config: Config, logger: FastifyServerOptions['log
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   const encoders = new EncoderRegistry({ workers: config.encoderWorkers, threads: config.encoderThreads, device: config.encoderDevice });
-  const registry = await CollectionRegistry.open(config.dataDir, app.log, encoders);
+  const registry = await CollectionRegistry.open(config.dataDir, app.log, encoders, {
+    ...(config.opensearch ? { opensearch: config.opensearch } : {}),
+    defaultBackend: config.defaultBackend,
+  });
   const service: Service = {
     config,
     registry,

@@ -25,7 +25,7 @@ const errorRef = Type.Ref('ErrorResponse');
 /** Every error status a route may answer, documented so clients (and schemathesis) know them. */
 export function withErrors<T extends Record<number, unknown>>(ok: T): T & Record<number, unknown> {
   const out: Record<number, unknown> = { ...ok };
-  for (const s of [400, 401, 403, 404, 409, 413, 414, 415, 429, 500, 503]) out[s] = errorRef;
+  for (const s of [400, 401, 403, 404, 409, 413, 414, 415, 429, 500, 502, 503]) out[s] = errorRef;
   return out as T & Record<number, unknown>;
 }
 
@@ -48,9 +48,36 @@ const RetrieverConfigs = Type.Object(Object.fromEntries(RETRIEVER_KINDS.map((k) 
 });
 const RetrieverViews = Type.Object(Object.fromEntries(RETRIEVER_KINDS.map((k) => [k.name, Type.Optional(k.viewSchema)])));
 
+const BackendSpec = Type.Object(
+  {
+    kind: Type.Optional(
+      Type.Union([Type.Literal('embedded'), Type.Literal('opensearch')], {
+        description:
+          "embedded (SQLite + the native engine, in this process) or opensearch (the cluster this server is configured with). Default: the server's LSR_DEFAULT_BACKEND.",
+      }),
+    ),
+    url: Type.Optional(
+      Type.String({ maxLength: 2048, description: "opensearch: may repeat the server's configured cluster URL; any other is refused." }),
+    ),
+    index: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 200, description: 'opensearch: the index name. Default <prefix>-<collection>.' }),
+    ),
+    shards: Type.Optional(Type.Integer({ minimum: 1, maximum: 1024, description: 'opensearch: primary shards. Default 1.' })),
+    replicas: Type.Optional(Type.Integer({ minimum: 0, maximum: 15, description: 'opensearch: replicas of each shard. Default 1.' })),
+  },
+  { additionalProperties: false, description: "Where the collection's data lives (docs/scale-out.md)." },
+);
+const BackendView = Type.Object({
+  kind: Type.String(),
+  index: Type.Optional(Type.String()),
+  shards: Type.Optional(Type.Integer()),
+  replicas: Type.Optional(Type.Integer()),
+});
+
 export const CreateCollectionBody = Type.Object(
   {
     name: CollectionName,
+    backend: Type.Optional(BackendSpec),
     fields: Type.Optional(
       Type.Array(Type.String({ minLength: 1, maxLength: 128 }), {
         minItems: 1,
@@ -79,6 +106,7 @@ export const CollectionStats = Type.Object({
 
 export const CollectionView = Type.Object({
   name: Type.String(),
+  backend: BackendView,
   fields: Type.Array(Type.String()),
   retrievers: RetrieverViews,
   default_retriever: Type.String(),

@@ -15,6 +15,8 @@
 import type { SparseQuery, TopK } from '../../index/index.js';
 import type { NewDocument, StoredDocument } from '../store/document-store.js';
 import type { Bm25Params } from '../text/bm25.js';
+import type { ErrorCode } from '../errors.js';
+import type { Contribution } from './contributions.js';
 
 /** Build-time settings of a sparse storage's approximate structures (index/types.ts ApproxOptions). */
 export interface SparseApproxConfig {
@@ -68,6 +70,8 @@ export interface Candidates {
   readonly matches: number;
   /** Embedded: bit i set = document number i allowed; absent = every live document. */
   readonly bits?: Uint8Array;
+  /** OpenSearch: the filter as a query clause; absent = every live document. */
+  readonly clause?: object;
 }
 
 export interface StorageBase {
@@ -76,22 +80,44 @@ export interface StorageBase {
   readonly size: number;
 }
 
-export interface SparseStorage extends StorageBase {
+/** What the lexical and the learned sparse storages share: a dot-product top-k over term weights. */
+export interface SparseScoring extends StorageBase {
   /** Whether the approximate structures were built (a request for `mode: 'approx'` needs them). */
   readonly approx: boolean;
   /** Whether the blocks of the `blocks` strategy were built too. */
   readonly approxBlocks: boolean;
   /** Top `k` by dot product, off the event loop. */
   search(query: SparseQuery, k: number, candidates: Candidates, strategy?: SparseStrategy): Promise<TopK>;
-  /** The stored weights of a live document (explain), or null. */
+  /** The stored weights of a live document (explain), as the engine scores them, or null. */
   document(docno: number): Promise<SparseQuery | null>;
-  /** Live documents holding `term` (model vocabulary id); only for storages opened with `df: true`. */
-  df(term: number): number;
 }
 
-export interface LexicalStorage extends SparseStorage {
-  /** The id and document frequency of an analyzed term, or undefined when no document has it. */
-  term(text: string): { id: number; df: number } | undefined;
+export interface SparseStorage extends SparseScoring {
+  /**
+   * Live documents (`n`) and, per term (model vocabulary id), how many hold it; only for storages
+   * opened with `df: true`. Asynchronous: a remote engine counts them in the cluster.
+   */
+  frequencies(terms: readonly number[]): Promise<{ n: number; df: Uint32Array }>;
+}
+
+/** A query of the lexical storage: term ids (the storage's), their weights, and the term texts. */
+export interface WeighedQuery {
+  query: SparseQuery;
+  terms: string[];
+}
+
+export interface LexicalStorage extends SparseScoring {
+  /**
+   * The BM25 query of analyzed terms with their query-side counts; terms no document holds are left
+   * out. Embedded: weight = idf(df, N) × count, so the engine's dot product is the score. OpenSearch:
+   * weight = count, as a term query's boost; Lucene multiplies its own idf (global with dfs).
+   */
+  weigh(counts: ReadonlyMap<string, number>): Promise<WeighedQuery>;
+  /**
+   * Per query term of a weighed query, what it gave document `docno` (query weight × document
+   * weight = contribution), as the engine scored it; null when the document is not live.
+   */
+  explain(q: WeighedQuery, docno: number): Promise<Contribution[] | null>;
 }
 
 export interface DenseStorage extends StorageBase {
@@ -125,6 +151,8 @@ export interface WriteResult {
   written: number;
   /** Input positions refused because their `_id` was already written by the same job. */
   duplicates: { index: number; id: string }[];
+  /** Input positions the backend refused one by one (OpenSearch's per-item `_bulk` errors); none were written. */
+  rejected?: { index: number; id: string; code: ErrorCode; message: string; field?: string }[];
 }
 
 export interface BackendStats {
@@ -178,5 +206,8 @@ export interface Backend {
   candidates(filter?: object): Promise<Candidates>;
   /** Document numbers a metadata filter matches. */
   docnosMatching(filter: object): Promise<number[]>;
+  /** Statistics now (a remote backend asks its cluster). */
+  statsNow(): Promise<BackendStats>;
+  /** The latest statistics without waiting (a remote backend's last snapshot): for metrics scrapes. */
   stats(): BackendStats;
 }

@@ -5,6 +5,8 @@
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import type { Backend, BackendStats, Candidates, WriteResult } from '../backends/backend.js';
 import { EmbeddedBackend } from '../backends/embedded/embedded-backend.js';
+import type { OpenSearchCluster } from '../backends/opensearch/cluster.js';
+import { OpenSearchBackend } from '../backends/opensearch/opensearch-backend.js';
 import type { Logger } from '../backends/embedded/index-side.js';
 import type { EncoderRegistry } from '../encoder/encoder-registry.js';
 import { fail } from '../errors.js';
@@ -39,13 +41,35 @@ export class Collection {
     return EmbeddedBackend.storePath(dir);
   }
 
-  /** Creates the collection's directory and store; the config row commits last, marking it complete. */
-  static async create(dir: string, config: CollectionConfig, log: Logger, encoders?: EncoderRegistry): Promise<Collection> {
+  /**
+   * Creates a collection. Embedded: its directory and store, the config row committed last, marking
+   * it complete. OpenSearch: its index, then its config in the cluster (the mark, made last too).
+   */
+  static async create(
+    dir: string,
+    config: CollectionConfig,
+    log: Logger,
+    encoders?: EncoderRegistry,
+    cluster?: OpenSearchCluster,
+  ): Promise<Collection> {
+    if (config.backend?.kind === 'opensearch') {
+      if (!cluster) fail('BACKEND_NOT_CONFIGURED', 'this server has no OpenSearch cluster configured (LSR_OPENSEARCH_URL)', 'backend.kind');
+      const backend = new OpenSearchBackend(cluster, config.name, config.backend, log, 'create');
+      const c = await Collection.openWith('', backend, config, log, encoders, () => backend.discard());
+      try {
+        await cluster.create(config.name, JSON.stringify(config));
+      } catch (e) {
+        await backend.discard();
+        throw e;
+      }
+      return c;
+    }
     mkdirSync(dir, { recursive: true });
     const store = new DocumentStore(Collection.storePath(dir));
+    const backend = new EmbeddedBackend(dir, store, log, config.name);
     let c: Collection;
     try {
-      c = await Collection.openWith(dir, store, config, log, encoders);
+      c = await Collection.openWith(dir, backend, config, log, encoders, async () => store.close());
     } catch (e) {
       // A model that does not load fails the create and leaves nothing on disk.
       rmSync(dir, { recursive: true, force: true });
@@ -55,7 +79,7 @@ export class Collection {
     return c;
   }
 
-  /** Opens an existing collection; undefined when the directory holds no complete collection. */
+  /** Opens an existing embedded collection; undefined when the directory holds no complete collection. */
   static async open(dir: string, log: Logger, encoders?: EncoderRegistry): Promise<Collection | undefined> {
     if (!existsSync(Collection.storePath(dir))) return undefined;
     const store = new DocumentStore(Collection.storePath(dir));
@@ -64,17 +88,27 @@ export class Collection {
       store.close();
       return undefined;
     }
-    return Collection.openWith(dir, store, storedConfig(raw), log, encoders);
+    const backend = new EmbeddedBackend(dir, store, log, storedConfig(raw).name);
+    return Collection.openWith(dir, backend, storedConfig(raw), log, encoders, async () => store.close());
   }
 
+  /** Opens a collection the OpenSearch cluster keeps (its config text read from there). */
+  static async openRemote(cluster: OpenSearchCluster, raw: string, log: Logger, encoders?: EncoderRegistry): Promise<Collection> {
+    const config = storedConfig(raw);
+    if (config.backend?.kind !== 'opensearch') throw new Error(`collection '${config.name}' in the cluster is not OpenSearch-backed`);
+    const backend = new OpenSearchBackend(cluster, config.name, config.backend, log, 'open');
+    return Collection.openWith('', backend, config, log, encoders, async () => backend.close());
+  }
+
+  /** Lets each retriever declare its storage, then opens the backend; `abandon` undoes on failure. */
   private static async openWith(
     dir: string,
-    store: DocumentStore,
+    backend: Backend,
     config: CollectionConfig,
     log: Logger,
-    encoders?: EncoderRegistry,
+    encoders: EncoderRegistry | undefined,
+    abandon: () => Promise<void>,
   ): Promise<Collection> {
-    const backend = new EmbeddedBackend(dir, store, log, config.name);
     const retrievers = new Map<string, Retriever>();
     try {
       for (const [name, conf] of Object.entries(config.retrievers)) {
@@ -88,10 +122,16 @@ export class Collection {
         retrievers.set(name, await kind.open({ name, config: conf, collection: config.name, backend, encoders }));
       }
     } catch (e) {
-      store.close();
+      await abandon();
       throw e;
     }
-    await backend.open();
+    try {
+      await backend.open();
+    } catch (e) {
+      // The embedded backend closes its store itself when open fails; a remote one may have made its index.
+      if (config.backend?.kind === 'opensearch') await abandon();
+      throw e;
+    }
     return new Collection(dir, config, backend, retrievers, log);
   }
 
@@ -171,6 +211,12 @@ export class Collection {
     return this.backend.docnosMatching(filter);
   }
 
+  /** Statistics now (an OpenSearch-backed collection asks its cluster). */
+  statsNow(): Promise<CollectionStats> {
+    return this.backend.statsNow();
+  }
+
+  /** The latest statistics without waiting (for metrics scrapes). */
   stats(): CollectionStats {
     return this.backend.stats();
   }

@@ -61,6 +61,10 @@ export async function runIngest(
             field: '_id',
           });
         }
+        for (const d of r.rejected ?? []) {
+          job.accepted--;
+          job.reject({ line: b[d.index].line, code: d.code, message: d.message, ...(d.field ? { field: d.field } : {}) });
+        }
         o.onCommitted?.(r.written);
       })
       .catch((e) => {

@@ -1,19 +1,21 @@
 // BM25: the document side is the backend's (the embedded backend indexes the store's term counts
-// with Lucene's document weights, text/bm25.ts); the query side is idf × count, with df and N read
-// from the storage when the query runs, so the engine's dot product is the BM25 score.
+// with Lucene's document weights, text/bm25.ts; OpenSearch indexes the analyzed text). The query is
+// the analyzed terms with their counts, weighed by the storage: idf × count with df and N read when
+// the query runs (embedded, so the engine's dot product is the BM25 score), or the count as a term
+// query's boost (OpenSearch, whose Lucene multiplies its own idf).
 import { Type } from 'typebox';
 import type { LexicalStorage, SparseStrategy } from '../backends/backend.js';
 import { fail } from '../errors.js';
 import { termCounts, Analyzer } from '../text/analyzer.js';
-import { BM25_DEFAULTS, idf, type Bm25Params } from '../text/bm25.js';
-import type { EncodedQuery, RetrieverContext, RetrieverKind } from './retriever.js';
+import { BM25_DEFAULTS, type Bm25Params } from '../text/bm25.js';
+import type { EncodedQuery, RetrieverContext, RetrieverKind, TermContribution } from './retriever.js';
 import { parseSparseSearch, SparseRetrieverBase, SparseSearchFields, type SparseSearchConfig } from './sparse-retriever.js';
 
 export interface Bm25Config extends Bm25Params, SparseSearchConfig {}
 
 const KEYS = ['k1', 'b', 'approx', 'search'];
 
-export class Bm25Retriever extends SparseRetrieverBase {
+export class Bm25Retriever extends SparseRetrieverBase<LexicalStorage> {
   private readonly analyzer = new Analyzer();
 
   constructor(
@@ -28,7 +30,7 @@ export class Bm25Retriever extends SparseRetrieverBase {
     return undefined;
   }
 
-  protected encodeText(text: string): EncodedQuery {
+  protected encodeText(text: string): Promise<EncodedQuery> {
     if (typeof text !== 'string') fail('INVALID_QUERY', '`query` must be a string', 'query');
     return this.weigh(termCounts(this.analyzer.analyze(text)));
   }
@@ -37,23 +39,19 @@ export class Bm25Retriever extends SparseRetrieverBase {
    * A client vector names vocabulary terms (already analyzed) and gives their query-side weight;
    * idf is applied on top so a vector of ones is the BM25 query of those terms.
    */
-  protected encodeVector(vector: Record<string, number>): EncodedQuery {
+  protected encodeVector(vector: Record<string, number>): Promise<EncodedQuery> {
     return this.weigh(new Map(Object.entries(vector)));
   }
 
-  private weigh(counts: Map<string, number>): EncodedQuery {
-    const n = this.storage.size;
-    const ids: number[] = [],
-      weights: number[] = [],
-      terms: string[] = [];
-    for (const [term, c] of counts) {
-      const t = this.storage.term(term);
-      if (t === undefined || t.df <= 0 || c <= 0) continue;
-      ids.push(t.id);
-      weights.push(idf(t.df, n) * c);
-      terms.push(term);
-    }
-    return { shape: 'sparse', query: { terms: Uint32Array.from(ids), weights: Float32Array.from(weights) }, terms };
+  /** The storage weighs: the embedded engine by idf × count, OpenSearch's Lucene by its own idf. */
+  private async weigh(counts: Map<string, number>): Promise<EncodedQuery> {
+    const { query, terms } = await this.storage.weigh(counts);
+    return { shape: 'sparse', query, terms };
+  }
+
+  override async explain(q: EncodedQuery, docno: number): Promise<TermContribution[]> {
+    if (q.shape !== 'sparse') throw new Error('BM25 was given a dense query');
+    return (await this.storage.explain(q, docno)) ?? [];
   }
 }
 

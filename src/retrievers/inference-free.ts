@@ -56,7 +56,7 @@ function readIdf(dir: string, pool: SparseEncoderPool, field: string): Map<numbe
   return out;
 }
 
-export class InferenceFreeRetriever extends SparseRetrieverBase {
+export class InferenceFreeRetriever extends SparseRetrieverBase<SparseStorage> {
   constructor(
     name: string,
     storage: SparseStorage,
@@ -73,14 +73,14 @@ export class InferenceFreeRetriever extends SparseRetrieverBase {
   }
 
   /** The text's unique non-special token ids, each weighted by its IDF; tokens no document has are left out. */
-  protected encodeText(text: string): EncodedQuery {
+  protected async encodeText(text: string): Promise<EncodedQuery> {
     if (typeof text !== 'string') fail('INVALID_QUERY', '`query` must be a string', 'query');
     const tok = this.pool.tokenizer;
-    const ids = [...new Set(tok.ids(text, Number.MAX_SAFE_INTEGER))]
-      .filter((id) => !tok.isSpecial(id) && this.storage.df(id) > 0)
-      .sort((a, b) => a - b);
-    const n = this.storage.size;
-    const weights = ids.map((id) => (this.modelIdf ? (this.modelIdf.get(id) ?? 0) : idf(this.storage.df(id), n)));
+    const given = [...new Set(tok.ids(text, Number.MAX_SAFE_INTEGER))].filter((id) => !tok.isSpecial(id)).sort((a, b) => a - b);
+    const { n, df } = await this.storage.frequencies(given);
+    const ids = given.filter((_, i) => df[i] > 0);
+    const dfs = df.filter((d) => d > 0);
+    const weights = ids.map((id, i) => (this.modelIdf ? (this.modelIdf.get(id) ?? 0) : idf(dfs[i], n)));
     const keep = ids.map((_, i) => i).filter((i) => weights[i] > 0);
     return {
       shape: 'sparse',
@@ -89,7 +89,7 @@ export class InferenceFreeRetriever extends SparseRetrieverBase {
     };
   }
 
-  protected encodeVector(vector: Record<string, number>): EncodedQuery {
+  protected encodeVector(vector: Record<string, number>): Promise<EncodedQuery> {
     return tokenVectorQuery(this.pool, this.storage, vector);
   }
 }

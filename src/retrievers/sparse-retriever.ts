@@ -3,7 +3,8 @@
 // of a sparse kind's config.
 import { Type } from 'typebox';
 import type { TopK } from '../../index/index.js';
-import type { Candidates, SparseApproxConfig, SparseStorage, SparseStrategy } from '../backends/backend.js';
+import type { Candidates, SparseApproxConfig, SparseScoring, SparseStorage, SparseStrategy } from '../backends/backend.js';
+import { termContributions } from '../backends/contributions.js';
 import { fail } from '../errors.js';
 import type { SparseVector } from '../store/document-store.js';
 import type { SparseEncoderPool } from '../encoder/sparse/sparse-pool.js';
@@ -170,13 +171,13 @@ export async function openSparseModel(
   return { pool, storage, field };
 }
 
-export abstract class SparseRetrieverBase implements Retriever {
+export abstract class SparseRetrieverBase<S extends SparseScoring = SparseScoring> implements Retriever {
   readonly shape = 'sparse';
   readonly vectorField = 'vector';
 
   constructor(
     readonly name: string,
-    protected readonly storage: SparseStorage,
+    protected readonly storage: S,
     /** The collection's default strategy for this retriever (its config's `search`). */
     protected readonly defaults: SparseStrategy = {},
   ) {}
@@ -191,7 +192,7 @@ export abstract class SparseRetrieverBase implements Retriever {
   /** Encodes query text. */
   protected abstract encodeText(text: string): EncodedQuery | Promise<EncodedQuery>;
   /** Encodes a checked client vector (term string -> weight). */
-  protected abstract encodeVector(vector: Record<string, number>): EncodedQuery;
+  protected abstract encodeVector(vector: Record<string, number>): EncodedQuery | Promise<EncodedQuery>;
 
   encodeQuery(source: QuerySource, field: string): EncodedQuery | Promise<EncodedQuery> {
     if (source.query !== undefined) return this.encodeText(source.query);
@@ -227,15 +228,6 @@ export abstract class SparseRetrieverBase implements Retriever {
   async explain(q: EncodedQuery, docno: number): Promise<TermContribution[]> {
     const { query, terms } = sparseOf(q);
     const doc = await this.storage.document(docno);
-    if (!doc) return [];
-    const dw = new Map<number, number>();
-    for (let i = 0; i < doc.terms.length; i++) dw.set(doc.terms[i], doc.weights[i]);
-    const out: TermContribution[] = [];
-    for (let i = 0; i < query.terms.length; i++) {
-      const w = dw.get(query.terms[i]);
-      if (w === undefined) continue;
-      out.push({ term: terms[i], query_weight: query.weights[i], document_weight: w, contribution: query.weights[i] * w });
-    }
-    return out.sort((a, b) => b.contribution - a.contribution);
+    return doc ? termContributions(query, terms, doc) : [];
   }
 }

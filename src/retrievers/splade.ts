@@ -45,7 +45,7 @@ export async function encodeSparseDocuments(pool: SparseEncoderPool, texts: stri
  * An inference-free query: the model's token ids of `pieces` without special tokens, each weighted
  * count × IDF over the storage's live documents; terms no document has are left out.
  */
-export function inferenceFreeQuery(pool: SparseEncoderPool, storage: SparseStorage, pieces: string[]): EncodedQuery {
+export function inferenceFreeQuery(pool: SparseEncoderPool, storage: SparseStorage, pieces: string[]): Promise<EncodedQuery> {
   const tok = pool.tokenizer;
   const counts = new Map<number, number>();
   for (const p of pieces)
@@ -54,7 +54,7 @@ export function inferenceFreeQuery(pool: SparseEncoderPool, storage: SparseStora
 }
 
 /** A client vector names model vocabulary tokens (`##ing` for a piece); weights are used as given. */
-export function tokenVectorQuery(pool: SparseEncoderPool, storage: SparseStorage, vector: Record<string, number>): EncodedQuery {
+export function tokenVectorQuery(pool: SparseEncoderPool, storage: SparseStorage, vector: Record<string, number>): Promise<EncodedQuery> {
   const counts = new Map<number, number>();
   for (const [token, w] of Object.entries(vector)) {
     const id = pool.tokenizer.idOf(token);
@@ -63,20 +63,26 @@ export function tokenVectorQuery(pool: SparseEncoderPool, storage: SparseStorage
   return weighTokens(pool, storage, counts, false);
 }
 
-function weighTokens(pool: SparseEncoderPool, storage: SparseStorage, counts: Map<number, number>, withIdf: boolean): EncodedQuery {
-  const n = storage.size;
-  const entries = [...counts].filter(([id, c]) => c > 0 && storage.df(id) > 0).sort((a, b) => a[0] - b[0]);
+async function weighTokens(
+  pool: SparseEncoderPool,
+  storage: SparseStorage,
+  counts: Map<number, number>,
+  withIdf: boolean,
+): Promise<EncodedQuery> {
+  const given = [...counts].filter(([, c]) => c > 0).sort((a, b) => a[0] - b[0]);
+  const { n, df } = await storage.frequencies(given.map(([id]) => id));
+  const entries = given.map(([id, c], i) => [id, c, df[i]] as const).filter(([, , d]) => d > 0);
   return {
     shape: 'sparse',
     query: {
       terms: Uint32Array.from(entries.map(([id]) => id)),
-      weights: Float32Array.from(entries.map(([id, c]) => (withIdf ? idf(storage.df(id), n) * c : c))),
+      weights: Float32Array.from(entries.map(([, c, d]) => (withIdf ? idf(d, n) * c : c))),
     },
     terms: entries.map(([id]) => pool.tokenizer.token(id)),
   };
 }
 
-export class SpladeRetriever extends SparseRetrieverBase {
+export class SpladeRetriever extends SparseRetrieverBase<SparseStorage> {
   /** BM25's analysis without stemming: stems are rarely model tokens. */
   private readonly analyzer = new Analyzer({ stem: false });
 
@@ -109,7 +115,7 @@ export class SpladeRetriever extends SparseRetrieverBase {
     };
   }
 
-  protected encodeVector(vector: Record<string, number>): EncodedQuery {
+  protected encodeVector(vector: Record<string, number>): Promise<EncodedQuery> {
     return tokenVectorQuery(this.pool, this.storage, vector);
   }
 }

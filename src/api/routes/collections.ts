@@ -4,14 +4,15 @@ import type { Collection } from '../../collections/collection.js';
 import type { Service } from '../service.js';
 import { CollectionList, CollectionView, CreateCollectionBody, Deleted, NameParams, withErrors } from '../schemas.js';
 
-export function collectionView(c: Collection) {
+export async function collectionView(c: Collection) {
   return {
     name: c.name,
+    backend: c.config.backend ?? { kind: 'embedded' },
     fields: c.config.fields,
     retrievers: c.config.retrievers,
     default_retriever: c.config.defaultRetriever,
     created_at: c.config.createdAt,
-    stats: c.stats(),
+    stats: await c.statsNow(),
   };
 }
 
@@ -24,18 +25,18 @@ export const collectionRoutes: FastifyPluginAsyncTypebox<{ service: Service }> =
     { schema: { tags, summary: 'Create a collection', body: CreateCollectionBody, response: withErrors({ 201: CollectionView }) } },
     async (req, reply) => {
       const c = await registry.create(req.body);
-      return reply.code(201).send(collectionView(c));
+      return reply.code(201).send(await collectionView(c));
     },
   );
 
   app.get('/collections', { schema: { tags, summary: 'List collections', response: withErrors({ 200: CollectionList }) } }, async () => ({
-    collections: registry.list().map(collectionView),
+    collections: await Promise.all((await registry.listAll()).map(collectionView)),
   }));
 
   app.get(
     '/collections/:name',
     { schema: { tags, summary: 'Get a collection and its stats', params: NameParams, response: withErrors({ 200: CollectionView }) } },
-    async (req) => collectionView(registry.get(req.params.name)),
+    async (req) => collectionView(await registry.lookup(req.params.name)),
   );
 
   app.delete(

@@ -64,7 +64,7 @@ export const documentRoutes: FastifyPluginAsyncTypebox<{ service: Service }> = a
       },
     },
     async (req, reply) => {
-      const c = registry.get(req.params.name);
+      const c = await registry.lookup(req.params.name);
       const body = req.body as unknown;
       if (!(body instanceof Readable))
         fail('UNSUPPORTED_MEDIA_TYPE', 'send documents as application/x-ndjson, one JSON object per line', 'content-type');
@@ -103,7 +103,7 @@ export const documentRoutes: FastifyPluginAsyncTypebox<{ service: Service }> = a
     '/collections/:name/documents/:id',
     { schema: { tags, summary: 'Get a document by id', params: DocParams, response: withErrors({ 200: DocumentView }) } },
     async (req) => {
-      const c = registry.get(req.params.name);
+      const c = await registry.lookup(req.params.name);
       const doc = await c.getDocument(validateId(req.params.id, 'id'));
       if (!doc) fail('DOCUMENT_NOT_FOUND', `document '${req.params.id}' does not exist in '${c.name}'`, 'id');
       return { _id: doc.id, fields: doc.fields, metadata: doc.metadata };
@@ -122,14 +122,16 @@ export const documentRoutes: FastifyPluginAsyncTypebox<{ service: Service }> = a
       },
     },
     async (req, reply) => {
-      const c = registry.get(req.params.name);
+      const c = await registry.lookup(req.params.name);
       const id = validateId(req.params.id, 'id');
       const body = req.body as unknown;
       if (!isPlainObject(body)) fail('INVALID_DOCUMENT', 'the body must be a JSON object');
       if (body._id !== undefined && body._id !== id) fail('INVALID_DOCUMENT', '_id in the body must equal the id in the path', '_id');
       const doc = prepareDocument({ ...body, _id: id }, c.config, c.analyzer);
       const existed = (await c.docnoOf(id)) !== undefined;
-      await c.write([doc], null);
+      const r = await c.write([doc], null);
+      const refused = r.rejected?.[0];
+      if (refused) fail(refused.code, refused.message, refused.field);
       metrics.ingestedDocuments.inc({ collection: c.name });
       return reply.code(existed ? 200 : 201).send({ _id: id, result: existed ? 'updated' : 'created' });
     },
@@ -139,7 +141,7 @@ export const documentRoutes: FastifyPluginAsyncTypebox<{ service: Service }> = a
     '/collections/:name/documents/:id',
     { schema: { tags, summary: 'Delete a document by id', params: DocParams, response: withErrors({ 200: Deleted }) } },
     async (req) => {
-      const c = registry.get(req.params.name);
+      const c = await registry.lookup(req.params.name);
       const docno = await c.docnoOf(validateId(req.params.id, 'id'));
       if (docno === undefined) fail('DOCUMENT_NOT_FOUND', `document '${req.params.id}' does not exist in '${c.name}'`, 'id');
       return { deleted: await c.remove([docno]) };
@@ -168,7 +170,7 @@ export const documentRoutes: FastifyPluginAsyncTypebox<{ service: Service }> = a
         if (v.validationContext === 'body' && (v.validation?.[0]?.instancePath ?? '') === '') checkDeleteBody(req.body);
         throw req.validationError;
       }
-      const c = registry.get(req.params.name);
+      const c = await registry.lookup(req.params.name);
       const { ids, filter, all } = checkDeleteBody(req.body);
       let docnos: number[];
       if (ids) docnos = (await Promise.all(ids.map((id) => c.docnoOf(id)))).filter((d): d is number => d !== undefined);

@@ -42,7 +42,7 @@ export const searchRoutes: FastifyPluginAsyncTypebox<{ service: Service }> = asy
         }
         throw req.validationError;
       }
-      const c = service.registry.get(req.params.name);
+      const c = await service.registry.lookup(req.params.name);
       let r: Awaited<ReturnType<typeof searchAsync>>;
       try {
         // The schema's retriever names are a union built from RETRIEVERS, which TypeBox types loosely.

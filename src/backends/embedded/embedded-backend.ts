@@ -177,6 +177,10 @@ export class EmbeddedBackend implements Backend {
     return this.store.docnosWhere(where, params);
   }
 
+  async statsNow(): Promise<BackendStats> {
+    return this.stats();
+  }
+
   /** Segments and tombstones are the first storage's (BM25's: every collection has it). */
   stats(): BackendStats {
     const s = this.sides[0]?.stats() ?? { segments: 0, deleted: 0 };

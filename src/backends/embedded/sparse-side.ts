@@ -6,8 +6,19 @@
 import { join } from 'node:path';
 import { SparseIndex, type SearchOptions, type SparseBatch, type SparseQuery, type TopK } from '../../../index/index.js';
 import type { StoredVector, SparseVector } from '../../store/document-store.js';
-import { documentWeights } from '../../text/bm25.js';
-import type { Candidates, LexicalSpec, LexicalStorage, SparseApproxConfig, SparseSpec, SparseStorage, SparseStrategy } from '../backend.js';
+import { documentWeights, idf } from '../../text/bm25.js';
+import type {
+  Candidates,
+  LexicalSpec,
+  LexicalStorage,
+  SparseApproxConfig,
+  SparseScoring,
+  SparseSpec,
+  SparseStorage,
+  SparseStrategy,
+  WeighedQuery,
+} from '../backend.js';
+import { type Contribution, termContributions } from '../contributions.js';
 import { IndexSide, type AppliedBatch, type SideContext } from './index-side.js';
 
 /** Term ids are store (or model) vocabulary ids; segments are sized by their largest id, so the cap is free. */
@@ -61,7 +72,7 @@ function csr<R extends { docno: number; terms: Uint32Array }>(
   return { offsets, terms, weights, docnos };
 }
 
-abstract class SparseSide<Row extends { docno: number }> extends IndexSide<SparseIndex, Row> implements SparseStorage {
+abstract class SparseSide<Row extends { docno: number }> extends IndexSide<SparseIndex, Row> implements SparseScoring {
   constructor(
     name: string,
     ctx: SideContext,
@@ -96,10 +107,6 @@ abstract class SparseSide<Row extends { docno: number }> extends IndexSide<Spars
   async document(docno: number): Promise<SparseQuery | null> {
     return this.index.document(docno);
   }
-
-  df(_term: number): number {
-    throw new Error(`storage '${this.name}' keeps no document frequencies`);
-  }
 }
 
 /** BM25: rows are the store's term counts, weighted with the store's avgdl when they are indexed. */
@@ -112,10 +119,27 @@ export class LexicalSide extends SparseSide<StoredVector> implements LexicalStor
     super(name, ctx, spec.approx);
   }
 
-  term(text: string): { id: number; df: number } | undefined {
+  /** idf(df, N) × count over the store's vocabulary, so the engine's dot product is the BM25 score. */
+  async weigh(counts: ReadonlyMap<string, number>): Promise<WeighedQuery> {
     const vocab = this.ctx.store.vocab;
-    const id = vocab.id(text);
-    return id === undefined ? undefined : { id, df: vocab.df(id) };
+    const n = this.size;
+    const ids: number[] = [],
+      weights: number[] = [],
+      terms: string[] = [];
+    for (const [term, c] of counts) {
+      const id = vocab.id(term);
+      const df = id === undefined ? 0 : vocab.df(id);
+      if (id === undefined || df <= 0 || c <= 0) continue;
+      ids.push(id);
+      weights.push(idf(df, n) * c);
+      terms.push(term);
+    }
+    return { query: { terms: Uint32Array.from(ids), weights: Float32Array.from(weights) }, terms };
+  }
+
+  async explain(q: WeighedQuery, docno: number): Promise<Contribution[] | null> {
+    const doc = await this.document(docno);
+    return doc ? termContributions(q.query, q.terms, doc) : null;
   }
 
   protected rowsAfter(seq: number): Iterable<StoredVector> {
@@ -133,7 +157,7 @@ export class LexicalSide extends SparseSide<StoredVector> implements LexicalStor
 }
 
 /** A learned sparse retriever's vectors, from the store's table for it. */
-export class LearnedSparseSide extends SparseSide<{ docno: number } & SparseVector> {
+export class LearnedSparseSide extends SparseSide<{ docno: number } & SparseVector> implements SparseStorage {
   /** df per model vocabulary id over live documents (in memory; recounted from the store on open). */
   private readonly dfs: Map<number, number> | null;
 
@@ -150,9 +174,10 @@ export class LearnedSparseSide extends SparseSide<{ docno: number } & SparseVect
     for (const v of this.ctx.store.sparseAfter(this.name, -1)) for (const t of v.terms) this.dfs.set(t, (this.dfs.get(t) ?? 0) + 1);
   }
 
-  override df(term: number): number {
-    if (!this.dfs) return super.df(term);
-    return this.dfs.get(term) ?? 0;
+  async frequencies(terms: readonly number[]): Promise<{ n: number; df: Uint32Array }> {
+    const dfs = this.dfs;
+    if (!dfs) throw new Error(`storage '${this.name}' keeps no document frequencies`);
+    return { n: this.size, df: Uint32Array.from(terms, (t) => dfs.get(t) ?? 0) };
   }
 
   protected rowsAfter(seq: number): Iterable<{ docno: number } & SparseVector> {

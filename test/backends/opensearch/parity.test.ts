@@ -1,0 +1,293 @@
+// The OpenSearch backend against the embedded one on the same documents, in one server that holds a
+// collection of each: BM25 (Lucene's, with global statistics) ranks and scores as the embedded engine;
+// SPLADE and inference-free through rank_features within their 9-bit weights; dense exactly; a hybrid
+// fuses the backend's own lists exactly as search/ fuses an embedded collection's; explain sums to the
+// score; what the backend cannot do is refused with its code. Then the cases without a cluster: none
+// configured, and one that does not answer.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TINY_DENSE } from '../../encoder/dense/dense-reference.js';
+import { TINY_MODEL } from '../../encoder/fixture.js';
+import { backendEnv, cluster, dropIndices, NO_OPENSEARCH, OPENSEARCH_URL, testPrefix } from '../../helpers/opensearch.js';
+import { ndjson, removeDir, startTestServer, type TestServer } from '../../helpers/server.js';
+import { skipBecause } from '../../helpers/skip-log.js';
+import { DOCS } from '../../helpers/topic-docs.js';
+
+interface Hit {
+  _id: string;
+  score: number;
+  explain?: { terms: { term: string; query_weight: number; document_weight: number; contribution: number }[] };
+}
+
+const RETRIEVERS = {
+  splade: { model: `dir:${TINY_MODEL}` },
+  inference_free: { model: `dir:${TINY_MODEL}`, idf: 'collection' },
+  dense: { model: `dir:${TINY_DENSE}` },
+};
+// More text than the topic sentences, so BM25 sees different lengths and term frequencies.
+const MORE = Array.from({ length: 16 }, (_, i) => ({
+  _id: `m${i}`,
+  title: `cats ${'and dogs '.repeat(i % 4)}`,
+  text: `${'heart '.repeat((i % 3) + 1)}blood pressure in mice ${i} ${'solar energy '.repeat(i % 5)}`,
+  metadata: { year: 2000 + (i % 4), kind: i % 2 ? 'odd' : 'even' },
+}));
+const ALL = [...DOCS, ...MORE];
+const QUERIES = ['cats', 'heart disease and blood pressure', 'solar energy in mice', 'dogs bark', 'birds'];
+
+/**
+ * Same ranking up to `tol` (relative): scores agree at each rank, and where the ids differ the two
+ * documents are a near tie (their scores within tol), which weight rounding may swap.
+ */
+function expectSameRanking(a: Hit[], b: Hit[], tol: number): void {
+  expect(b.length).toBe(a.length);
+  for (let i = 0; i < a.length; i++) {
+    const scale = Math.max(Math.abs(a[i].score), 1e-6);
+    expect(
+      Math.abs(a[i].score - b[i].score) / scale,
+      `rank ${i}: ${a[i]._id} ${a[i].score} vs ${b[i]._id} ${b[i].score}`,
+    ).toBeLessThanOrEqual(tol);
+    if (a[i]._id !== b[i]._id) {
+      const other = a.find((h) => h._id === b[i]._id);
+      expect(other, `${b[i]._id} at rank ${i} is not in the embedded list`).toBeDefined();
+      expect(Math.abs(other!.score - a[i].score) / scale).toBeLessThanOrEqual(2 * tol);
+    }
+  }
+}
+
+const skip = skipBecause(
+  import.meta.url,
+  'embedded and OpenSearch collections of the same documents',
+  OPENSEARCH_URL ? null : NO_OPENSEARCH,
+);
+
+describe.skipIf(skip !== null)('embedded and OpenSearch collections of the same documents', () => {
+  let s: TestServer;
+  const prefix = testPrefix();
+  const search = (c: string, body: Record<string, unknown>) => s.req('POST', `/v1/collections/${c}/search`, body);
+  const hits = async (c: string, body: Record<string, unknown>): Promise<Hit[]> => {
+    const r = await search(c, body);
+    expect(r.status, JSON.stringify(r.body)).toBe(200);
+    return r.body.hits;
+  };
+
+  beforeAll(async () => {
+    s = await startTestServer(backendEnv('opensearch', prefix));
+    for (const [name, backend] of [
+      ['emb', { kind: 'embedded' }],
+      ['os', { kind: 'opensearch', shards: 2, replicas: 1 }],
+    ] as const) {
+      const c = await s.req('POST', '/v1/collections', { name, backend, retrievers: RETRIEVERS });
+      expect(c.status, JSON.stringify(c.body)).toBe(201);
+      expect(c.body.backend.kind).toBe(backend.kind);
+      const r = await s.ndjson(`/v1/collections/${name}/documents?wait=true`, ndjson(ALL));
+      expect(r.body.indexed, JSON.stringify(r.body)).toBe(ALL.length);
+    }
+  }, 120_000);
+
+  afterAll(async () => {
+    await s?.close();
+    if (s) removeDir(s.dataDir);
+    await dropIndices(prefix);
+  });
+
+  it('keeps the documents in an index with the collection mapping, two shards, one replica', async () => {
+    const settings = await cluster('GET', `/${prefix}-os/_settings`);
+    expect(settings.body[`${prefix}-os`].settings.index.number_of_shards).toBe('2');
+    expect(settings.body[`${prefix}-os`].settings.index.number_of_replicas).toBe('1');
+    expect(settings.body[`${prefix}-os`].settings.index.translog.durability).toBe('request');
+    const st = (await s.req('GET', '/v1/collections/os')).body.stats;
+    expect(st.documents).toBe(ALL.length);
+    expect(st.bytes_on_disk).toBeGreaterThan(0);
+    expect(st.avgdl).toBeCloseTo((await s.req('GET', '/v1/collections/emb')).body.stats.avgdl, 6);
+  });
+
+  it('BM25 by Lucene with global statistics ranks and scores as the embedded engine', async () => {
+    for (const query of QUERIES) {
+      const a = await hits('emb', { query, k: 20 });
+      const b = await hits('os', { query, k: 20 });
+      expectSameRanking(a, b, 1e-5);
+    }
+  });
+
+  it('BM25 explain comes from Lucene and sums to the score, term by term as embedded', async () => {
+    const a = await hits('emb', { query: 'heart blood pressure mice', k: 5, explain: true });
+    const b = await hits('os', { query: 'heart blood pressure mice', k: 5, explain: true });
+    for (let i = 0; i < b.length; i++) {
+      const terms = b[i].explain!.terms;
+      expect(terms.reduce((x, t) => x + t.contribution, 0)).toBeCloseTo(b[i].score, 4);
+      for (const t of terms) expect(t.contribution).toBeCloseTo(t.query_weight * t.document_weight, 4);
+      const same = a.find((h) => h._id === b[i]._id)!;
+      const byTerm = new Map(same.explain!.terms.map((t) => [t.term, t]));
+      for (const t of terms) {
+        expect(t.query_weight).toBeCloseTo(byTerm.get(t.term)!.query_weight, 4);
+        expect(t.document_weight).toBeCloseTo(byTerm.get(t.term)!.document_weight, 4);
+      }
+    }
+  });
+
+  it('SPLADE and inference-free through rank_features: the same ranking within 9-bit weights', async () => {
+    for (const retriever of ['splade', 'inference_free'])
+      for (const query of QUERIES) {
+        const a = await hits('emb', { query, k: 10, retriever });
+        const b = await hits('os', { query, k: 10, retriever });
+        // Stored weights lose at most 2^-8 of their value (truncated), so a score loses at most that.
+        expectSameRanking(a, b, 2 ** -8);
+      }
+  });
+
+  it('inference-free query weights use document frequencies counted in the cluster', async () => {
+    const a = await hits('emb', { query: 'blood pressure', k: 3, retriever: 'inference_free', explain: true });
+    const b = await hits('os', { query: 'blood pressure', k: 3, retriever: 'inference_free', explain: true });
+    const qa = new Map(a[0].explain!.terms.map((t) => [t.term, t.query_weight]));
+    for (const t of b[0].explain!.terms) expect(t.query_weight).toBeCloseTo(qa.get(t.term)!, 5);
+    for (const h of b) expect(h.explain!.terms.reduce((x, t) => x + t.contribution, 0)).toBeCloseTo(h.score, 4);
+  });
+
+  it('dense: the exact top-k and its scores', async () => {
+    for (const query of QUERIES) {
+      const a = await hits('emb', { query, k: 10, retriever: 'dense' });
+      const b = await hits('os', { query, k: 10, retriever: 'dense' });
+      expectSameRanking(a, b, 1e-5);
+    }
+  });
+
+  it('filters select the same documents on both, and a filtered top-k still returns k', async () => {
+    for (const filter of [
+      { year: { gte: 2001, lt: 2003 } },
+      { kind: 'odd' },
+      { year: { in: [2000, 2003] }, kind: 'even' },
+      { kind: 'none' },
+    ]) {
+      for (const retriever of ['bm25', 'splade', 'dense']) {
+        const a = await hits('emb', { query: 'cats heart solar', k: 8, retriever, filter });
+        const b = await hits('os', { query: 'cats heart solar', k: 8, retriever, filter });
+        expect(b.map((h) => h._id).sort(), `${retriever} ${JSON.stringify(filter)}`).toEqual(a.map((h) => h._id).sort());
+      }
+    }
+  });
+
+  it('a hybrid fuses the backend lists exactly as an embedded collection does', async () => {
+    const body = {
+      query: 'heart disease in mice',
+      k: 10,
+      retrievers: [
+        { name: 'bm25', window: 20 },
+        { name: 'dense', window: 20 },
+      ],
+    };
+    // BM25 and exact dense lists agree across backends, so their fusions must too, rank for rank.
+    for (const fusion of [{ method: 'rrf' }, { method: 'convex', normalization: 'z_score' }]) {
+      const a = await hits('emb', { ...body, fusion });
+      const b = await hits('os', { ...body, fusion });
+      expect(b.map((h) => h._id)).toEqual(a.map((h) => h._id));
+      for (let i = 0; i < a.length; i++) expect(b[i].score).toBeCloseTo(a[i].score, 4);
+    }
+  });
+
+  it('documents: get, replace, delete by id and by filter, duplicate ids in a job', async () => {
+    const g = await s.req('GET', '/v1/collections/os/documents/m3');
+    expect(g.body).toEqual((await s.req('GET', '/v1/collections/emb/documents/m3')).body);
+    for (const c of ['emb', 'os']) {
+      expect((await s.req('PUT', `/v1/collections/${c}/documents/new1`, { title: 'zebra stripes', metadata: { tmp: true } })).status).toBe(
+        201,
+      );
+      expect(
+        (await s.req('PUT', `/v1/collections/${c}/documents/new1`, { title: 'zebra crossing', metadata: { tmp: true } })).body.result,
+      ).toBe('updated');
+      expect((await hits(c, { query: 'stripes' })).length).toBe(0);
+      expect((await hits(c, { query: 'zebra crossing', k: 1 }))[0]._id).toBe('new1');
+      expect((await s.req('POST', `/v1/collections/${c}/documents/delete`, { filter: { tmp: true } })).body).toEqual({ deleted: 1 });
+      const r = await s.ndjson(
+        `/v1/collections/${c}/documents?wait=true`,
+        ndjson([
+          { _id: 'x', text: 'first' },
+          { _id: 'x', text: 'second' },
+        ]),
+      );
+      expect(r.body.errors).toEqual([{ line: 2, code: 'DUPLICATE_ID', message: expect.any(String), field: '_id' }]);
+      expect((await s.req('DELETE', `/v1/collections/${c}/documents/x`)).body).toEqual({ deleted: 1 });
+      expect((await s.req('GET', `/v1/collections/${c}/documents/x`)).status).toBe(404);
+    }
+  });
+
+  it('an _id OpenSearch cannot hold is a line error naming the field, not a failed job', async () => {
+    const long = 'é'.repeat(300); // 300 characters (allowed), 600 bytes of UTF-8 (over OpenSearch's 512)
+    const r = await s.ndjson(
+      '/v1/collections/os/documents?wait=true',
+      ndjson([
+        { _id: long, text: 'x' },
+        { _id: 'ok1', text: 'y' },
+      ]),
+    );
+    expect(r.body.indexed).toBe(1);
+    expect(r.body.errors).toEqual([{ line: 1, code: 'VALIDATION_FAILED', message: expect.stringContaining('512'), field: '_id' }]);
+    await s.req('DELETE', '/v1/collections/os/documents/ok1');
+  });
+
+  it('refuses what the backend does not have, naming the field', async () => {
+    const approx = await s.req('POST', '/v1/collections', { name: 'os-approx', retrievers: { bm25: { approx: { postings: 100 } } } });
+    expect(approx.status).toBe(400);
+    expect(approx.body).toMatchObject({ code: 'UNSUPPORTED_BY_BACKEND', field: 'retrievers.bm25.approx' });
+    const i8 = await s.req('POST', '/v1/collections', {
+      name: 'os-i8',
+      retrievers: { dense: { model: `dir:${TINY_DENSE}`, storage: 'i8' } },
+    });
+    expect(i8.body).toMatchObject({ code: 'UNSUPPORTED_BY_BACKEND', field: 'retrievers.dense.storage' });
+    const url = await s.req('POST', '/v1/collections', { name: 'os-url', backend: { kind: 'opensearch', url: 'http://169.254.169.254' } });
+    expect(url.body).toMatchObject({ code: 'VALIDATION_FAILED', field: 'backend.url' });
+    const mode = await search('os', { query: 'cats', mode: 'approx' });
+    expect(mode.status).toBe(400);
+    // Nothing of the refused collections was left in the cluster.
+    expect((await cluster('GET', `/${prefix}-os-approx`)).status).toBe(404);
+    expect((await s.req('GET', '/v1/collections')).body.collections.map((c: { name: string }) => c.name)).toEqual(['emb', 'os']);
+  });
+
+  it('a second service process on the same cluster serves the collection', async () => {
+    const other = await startTestServer(backendEnv('opensearch', prefix));
+    try {
+      const a = await hits('os', { query: 'heart disease', k: 5 });
+      const r = await other.req('POST', '/v1/collections/os/search', { query: 'heart disease', k: 5 });
+      expect(r.body.hits).toEqual(a);
+      // Made through the other process, found here by name at once.
+      expect((await other.req('POST', '/v1/collections', { name: 'made-elsewhere', retrievers: {} })).status).toBe(201);
+      expect((await s.req('GET', '/v1/collections/made-elsewhere')).status).toBe(200);
+      expect((await s.req('POST', '/v1/collections', { name: 'made-elsewhere' })).body.code).toBe('COLLECTION_EXISTS');
+      expect((await other.req('DELETE', '/v1/collections/made-elsewhere')).status).toBe(200);
+      expect((await s.req('GET', '/v1/collections')).body.collections.map((c: { name: string }) => c.name)).toEqual(['emb', 'os']);
+    } finally {
+      await other.close();
+      removeDir(other.dataDir);
+    }
+  });
+});
+
+describe('without a usable cluster', () => {
+  it('a server with none configured refuses an OpenSearch collection with BACKEND_NOT_CONFIGURED', async () => {
+    const s = await startTestServer();
+    try {
+      const r = await s.req('POST', '/v1/collections', { name: 'x', backend: { kind: 'opensearch' } });
+      expect(r.status).toBe(400);
+      expect(r.body).toMatchObject({ code: 'BACKEND_NOT_CONFIGURED', field: 'backend.kind' });
+    } finally {
+      await s.close();
+      removeDir(s.dataDir);
+    }
+  });
+
+  it('a cluster that does not answer: a clear 503 on its routes, embedded collections keep working', async () => {
+    // Port 9 (discard) on loopback: nothing listens, connections are refused at once.
+    const s = await startTestServer({ LSR_OPENSEARCH_URL: 'http://127.0.0.1:9', LSR_OPENSEARCH_TIMEOUT_MS: '2000' });
+    try {
+      const os = await s.req('POST', '/v1/collections', { name: 'remote', backend: { kind: 'opensearch' } });
+      expect(os.status).toBe(503);
+      expect(os.body.code).toBe('BACKEND_UNAVAILABLE');
+      expect(os.body.message).toContain('127.0.0.1:9');
+      expect((await s.req('GET', '/v1/collections/remote')).status).toBe(503);
+      expect((await s.req('POST', '/v1/collections', { name: 'local', backend: { kind: 'embedded' } })).status).toBe(201);
+      await s.ndjson('/v1/collections/local/documents?wait=true', ndjson([{ _id: 'a', text: 'still here' }]));
+      expect((await s.req('POST', '/v1/collections/local/search', { query: 'here' })).body.hits.map((h: Hit) => h._id)).toEqual(['a']);
+    } finally {
+      await s.close();
+      removeDir(s.dataDir);
+    }
+  });
+});
