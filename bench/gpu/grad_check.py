@@ -70,6 +70,7 @@ def references(hc, wc, bias, mask, grad_out, am):
     B, T, H = hc.shape
     V = wc.shape[0]
     dev = hc.device
+    hc, wc = hc.detach(), wc.detach()
     valid = mask.bool()
     Wd = wc.double().requires_grad_()
     bd = bias.double().requires_grad_()
@@ -127,8 +128,9 @@ def err(a, ref):
 def run_case(name, B, T, H, V, dtype, gen, idx_bits=None, ties=True):
     t0 = time.time()
     hidden, W, bias, mask, grad_out, dups = make_case(B, T, H, V, dtype, gen, ties)
-    h = hidden.float().requires_grad_()
-    w = W.float().requires_grad_()
+    # clone: for fp32, .float() is the same tensor, and the references must see a leaf-free copy.
+    h = hidden.float().clone().requires_grad_()
+    w = W.float().clone().requires_grad_()
     b = bias.clone().requires_grad_()
     out = torch.full((B, V), float("nan"), device="cuda")
     rep, am = splade_max_pool(h, w, b, mask, compute_dtype=dtype, idx_bits=idx_bits, return_argmax=True)

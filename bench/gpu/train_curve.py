@@ -5,8 +5,11 @@ on the fly from ../shared/data/scifact/corpus.jsonl and not kept in the repo): t
 its abstract the positive, the other abstracts of the batch the negatives. Tokenizer: BERT's uncased
 WordPiece vocabulary (30,522; --vocab). Model: a small BERT (4 layers, hidden 256, 4 heads) from a
 seeded random init, masked-LM head on the full vocabulary, so the head is the real one. Loss: in-batch
-cross-entropy + FLOPS (train_step.py's), AdamW lr --lr, --steps steps of --batch pairs (queries 32
-tokens, documents 128, padded).
+cross-entropy + FLOPS with SPLADE's quadratic warm-up of the FLOPS weight (from 0 to --lambda-q /
+--lambda-d at the last step: a randomly initialised model gives nearly the same representation to
+every text, so the contrastive gradient starts near zero and an early FLOPS term drives every term to
+0, after which ReLU passes no gradient: the first version of this run collapsed so within 16-78
+steps), AdamW lr --lr, --steps steps of --batch pairs (queries 32 tokens, documents 128, padded).
 
 Runs (identical init, data order and dropout RNG): eager bf16 autocast (PyTorch's SpladePooling on
 the logits), fused bf16 autocast, eager fp32 and fused fp32. The difference between the two eager
@@ -26,7 +29,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(__file__))
 from splade_op import FusedSpladeMLM, patch_sparse_encoder  # noqa: E402
-from train_step import splade_loss, splade_pool  # noqa: E402
+from train_step import splade_pool  # noqa: E402
 
 
 def load_pairs(path, tok, n_q, n_d):
@@ -52,6 +55,19 @@ def make_model(V):
     return m
 
 
+def curve_loss(rep, n, lam_q, lam_d):
+    q, d = rep[:n], rep[n:]
+    ce = torch.nn.functional.cross_entropy(q @ d.T, torch.arange(n, device=rep.device))
+    return ce + lam_q * (q.mean(0) ** 2).sum() + lam_d * (d.mean(0) ** 2).sum()
+
+
+def rep_stats(rep, n):
+    """Active terms per text, and how different the texts' representations are (mean per-term std)."""
+    with torch.no_grad():
+        return {"active_per_text": round(float((rep > 0).float().sum(1).mean()), 1),
+                "mean_value": round(float(rep.mean()), 5), "std_across_texts": round(float(rep.std(0).mean()), 5)}
+
+
 def train(method, amp, data, order, args, V):
     qi, qm, di, dm = data
     model = make_model(V)
@@ -59,7 +75,7 @@ def train(method, amp, data, order, args, V):
     params = (enc if enc is not None else model).parameters()
     opt = torch.optim.AdamW(params, lr=args.lr)
     torch.manual_seed(123)  # dropout masks: same sequence in every run
-    losses = []
+    losses, stats = [], []
     t0 = time.time()
     for step in range(args.steps):
         idx = order[step]
@@ -72,12 +88,15 @@ def train(method, amp, data, order, args, V):
                 else:
                     reps.append(splade_pool(model(input_ids=ids, attention_mask=mask).logits, mask))
         rep = torch.cat([r.float() for r in reps])
-        loss = splade_loss(rep)
+        w = ((step + 1) / args.steps) ** 2
+        loss = curve_loss(rep, reps[0].shape[0], w * args.lambda_q, w * args.lambda_d)
         loss.backward()
         opt.step()
-        losses.append(float(loss))
+        losses.append(float(loss.detach()))
+        if step % 50 == 0 or step == args.steps - 1:
+            stats.append({"step": step, **rep_stats(rep, reps[0].shape[0])})
     torch.cuda.synchronize()
-    return model, losses, round(time.time() - t0, 1)
+    return model, losses, round(time.time() - t0, 1), stats
 
 
 def smooth(x, k):
@@ -103,8 +122,8 @@ def sparse_encoder_check(model, tok, texts):
 
         def grads(st, amp):
             st.train()
-            feats = st.tokenize(texts)
-            feats = {k: v.cuda() for k, v in feats.items()}
+            feats = st.preprocess(texts) if hasattr(st, "preprocess") else st.tokenize(texts)
+            feats = {k: (v.cuda() if torch.is_tensor(v) else v) for k, v in feats.items()}
             st.zero_grad(set_to_none=True)
             with torch.autocast("cuda", dtype=torch.bfloat16, enabled=amp):
                 rep = st(feats)["sentence_embedding"].float()
@@ -149,7 +168,9 @@ def main():
     ap.add_argument("--json", default=None)
     ap.add_argument("--steps", type=int, default=300)
     ap.add_argument("--batch", type=int, default=32)
-    ap.add_argument("--lr", type=float, default=3e-4)
+    ap.add_argument("--lr", type=float, default=2e-4)
+    ap.add_argument("--lambda-q", type=float, default=3e-4)
+    ap.add_argument("--lambda-d", type=float, default=1e-4)
     ap.add_argument("--smooth", type=int, default=20)
     args = ap.parse_args()
     from transformers import BertTokenizerFast
@@ -166,13 +187,15 @@ def main():
     order = order[: args.steps]
     res = {"device": torch.cuda.get_device_name(), "torch": torch.__version__, "pairs": n, "vocab": V,
            "steps": args.steps, "batch_pairs": args.batch, "lr": args.lr, "q_tokens": 32, "d_tokens": 128,
+           "lambda_q": args.lambda_q, "lambda_d": args.lambda_d, "flops_warmup": "quadratic from 0 over all steps",
            "model": "BERT 4 layers, hidden 256, 4 heads, seeded random init", "runs": {}}
     models = {}
     for name, method, amp in (("eager_bf16", "eager", True), ("fused_bf16", "fused", True),
                               ("eager_fp32", "eager", False), ("fused_fp32", "fused", False)):
-        model, losses, secs = train(method, amp, data, order, args, V)
-        res["runs"][name] = {"seconds": secs, "loss": [round(x, 5) for x in losses]}
-        print(json.dumps({"run": name, "seconds": secs, "first": losses[0], "last": losses[-1]}), flush=True)
+        model, losses, secs, stats = train(method, amp, data, order, args, V)
+        res["runs"][name] = {"seconds": secs, "rep_stats": stats, "loss": [round(x, 5) for x in losses]}
+        print(json.dumps({"run": name, "seconds": secs, "first": losses[0], "last": losses[-1], "stats": stats}),
+              flush=True)
         if name == "eager_fp32":
             models[name] = model
         else:
