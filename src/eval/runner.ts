@@ -24,6 +24,7 @@ import {
 } from './retriever-spec.js';
 import { remoteService, type ServiceClient, type ServiceHandle } from './service-client.js';
 import { readRun, writeRun } from './trec-files.js';
+import { settingSpec, tuneFusion, type FusionSetting, type MemberLists, type TuneOptions } from './tune.js';
 import type { EvalQuery, Run } from './types.js';
 
 /** Options of `runEval`. */
@@ -57,6 +58,35 @@ export interface EvalOptions {
   progress?: boolean;
   /** Log line sink (stderr by default). */
   log?: (line: string) => void;
+  /**
+   * Cross-validated fusion tuning (tune.ts): for each set of retrievers fused by a convex or RRF
+   * spec of the run, a tuned convex and a tuned RRF system are added, scored by k-fold
+   * cross-validation over the queries. Absent: no tuning.
+   */
+  tune?: TuneOptions;
+  /** A spec of the run (as written) that every other system is also compared with (paired tests). */
+  reference?: string;
+  /**
+   * With `tune`: save the setting chosen on every query, of the tuned system (convex or RRF) that
+   * scored higher cross-validated, as the default fusion of the collection searched.
+   */
+  saveFusion?: boolean;
+}
+
+/** One tuned system of the summary: the setting each fold chose, and the one all queries choose. */
+export interface TunedSummary {
+  spec: string;
+  folds: { fold: number; queries: number; setting: string; train_ndcg_cut_10: number }[];
+  /** The setting the grid picks on every query (what `--save-fusion` keeps); not a result. */
+  all: string;
+  all_setting: FusionSetting;
+}
+
+/** Every system against the reference spec, on the headline measure. */
+export interface ReferenceSummary {
+  reference: string;
+  measure: string;
+  rows: { spec: string; delta: number; p_randomization: number; p_ttest: number }[];
 }
 
 /** Per-retriever line of the summary. */
@@ -87,6 +117,10 @@ export interface EvalSummary {
   retrievers: RetrieverSummary[];
   /** Only when the run holds fusions and single retrievers. */
   hybrid?: HybridSummary;
+  /** With --tune: the tuned systems and their choices per fold. */
+  tuned?: TunedSummary[];
+  /** With --reference. */
+  reference?: ReferenceSummary;
   seconds: number;
 }
 
@@ -281,6 +315,7 @@ export async function runEval(opts: EvalOptions): Promise<EvalSummary> {
   const singles = specs.filter((s): s is RetrieverSpec => s !== null && !s.fusion);
   // Specs whose retrievers are all in a larger collection of this run search that one.
   const hosts = collectionHosts(specs);
+  const tuned: TunedSummary[] = [];
   try {
     for (let i = 0; i < specs.length; i++) {
       const spec = specs[i];
@@ -315,7 +350,56 @@ export async function runEval(opts: EvalOptions): Promise<EvalSummary> {
       const runFile = `run.${i + 1}.${slug(label)}.trec`;
       await writeRun(join(opts.out, runFile), run, slug(label).replace(/[=.]/g, '-'));
       const ev = evaluate(ds.qrels, run, measures, { averageOver: 'qrels' });
-      systems.push({ spec: label, mean: ev.mean, perQuery: ev.perQuery, runFile, seconds, fusion: spec?.fusion !== undefined });
+      // A verified ranking combines two retrievers too: it is not a single retriever's.
+      const fusion = spec?.fusion !== undefined || spec?.verify !== undefined;
+      systems.push({ spec: label, mean: ev.mean, perQuery: ev.perQuery, runFile, seconds, fusion });
+    }
+    if (opts.tune && service) {
+      const nameOf = (host: number) => collectionNameFor(specs[host]!, datasetDir, datasetName, singles);
+      for (const t of tuneTargets(specs, hosts, nameOf)) {
+        const name = collectionNameFor(specs[t.host]!, datasetDir, datasetName, singles);
+        const t1 = performance.now();
+        const lists = await memberLists(service.client, name, t.members, t.windows, ds.queries, opts);
+        const search = (performance.now() - t1) / 1000;
+        const pair: { cv: number; setting: FusionSetting; label: string }[] = [];
+        for (const method of ['convex', 'rrf'] as const) {
+          const result = tuneFusion(t.members, lists, ds.qrels, k, { ...opts.tune, methods: [method] });
+          const label = `${method}:${t.members.join('+')},tuned=${result.folds.length}-fold`;
+          for (const f of result.folds)
+            log(
+              `${label}: fold ${f.fold} (${f.queries} queries scored, trained on the others: nDCG@10 ${f.train_ndcg_cut_10.toFixed(4)}): ${settingSpec(t.members, f.setting)}`,
+            );
+          log(`${label}: chosen on every query (a collection default, not a result): ${settingSpec(t.members, result.all)}`);
+          const runFile = `run.${systems.length + 1}.${slug(label)}.trec`;
+          await writeRun(join(opts.out, runFile), result.run, slug(label).replace(/[=.]/g, '-'));
+          const ev = evaluate(ds.qrels, result.run, measures, { averageOver: 'qrels' });
+          systems.push({ spec: label, mean: ev.mean, perQuery: ev.perQuery, runFile, seconds: { index: 0, search }, fusion: true });
+          pair.push({ cv: ev.mean.ndcg_cut_10, setting: result.all, label });
+          tuned.push({
+            spec: label,
+            folds: result.folds.map((f) => ({
+              fold: f.fold,
+              queries: f.queries,
+              setting: settingSpec(t.members, f.setting),
+              train_ndcg_cut_10: f.train_ndcg_cut_10,
+            })),
+            all: settingSpec(t.members, result.all),
+            all_setting: result.all,
+          });
+        }
+        if (opts.saveFusion) {
+          const best = pair.reduce((a, b) => (b.cv > a.cv ? b : a));
+          const { method, normalization, k: rrfK, weights } = best.setting;
+          await service.client.setDefaultFusion(name, {
+            method,
+            ...(method === 'convex' ? { normalization } : { k: rrfK }),
+            weights,
+          });
+          log(`saved as the default fusion of collection "${name}" (${best.label} scored higher): ${settingSpec(t.members, best.setting)}`);
+          if (!opts.server && !opts.dataDir)
+            log('  (the service this run started keeps its data in a temporary folder, removed at the end)');
+        }
+      }
     }
   } finally {
     await service?.close();
@@ -328,6 +412,13 @@ export async function runEval(opts: EvalOptions): Promise<EvalSummary> {
   }
   const numQueries = systems[0].perQuery.size;
   const hybrid = hybridComparison(systems, measures);
+  let against: ComparisonRow[] = [];
+  if (opts.reference !== undefined) {
+    const ref = systems.find((s) => s.spec === opts.reference);
+    if (!ref) throw new Error(`--reference "${opts.reference}" is not one of the run's specs`);
+    against = systems.filter((s) => s !== ref).flatMap((s) => compareSystems(ref.spec, ref.perQuery, s.spec, s.perQuery, measures));
+  }
+  const headline = measures.includes('ndcg_cut_10') ? 'ndcg_cut_10' : measures[0];
   const anyFusion = systems.some((s) => s.fusion);
   const input = {
     dataset: datasetName,
@@ -356,6 +447,8 @@ export async function runEval(opts: EvalOptions): Promise<EvalSummary> {
       per_query: Object.fromEntries(s.perQuery),
     })),
     significance: comparisons.map(comparisonJson),
+    ...(opts.reference !== undefined ? { reference: opts.reference, against_reference: against.map(comparisonJson) } : {}),
+    ...(tuned.length > 0 ? { tuned } : {}),
     ...(hybrid
       ? {
           hybrid: {
@@ -373,7 +466,7 @@ export async function runEval(opts: EvalOptions): Promise<EvalSummary> {
   const seconds = Math.round((performance.now() - t0) / 10) / 100;
   const timings = { retrievers: systems.map((s) => ({ spec: s.spec, seconds: s.seconds })), seconds };
   await writeFile(join(opts.out, 'timings.json'), JSON.stringify(timings, null, 2) + '\n');
-  await writeFile(join(opts.out, 'report.md'), renderMarkdown(input));
+  await writeFile(join(opts.out, 'report.md'), renderMarkdown(input) + referenceMarkdown(opts.reference, against, headline, tuned));
   await writeFile(join(opts.out, 'plot.svg'), renderSvg(input));
   return {
     dataset: datasetName,
@@ -386,8 +479,90 @@ export async function runEval(opts: EvalOptions): Promise<EvalSummary> {
       ...(anyFusion ? { fusion: s.fusion } : {}),
     })),
     ...(hybrid ? { hybrid: hybridSummary(hybrid) } : {}),
+    ...(tuned.length > 0 ? { tuned } : {}),
+    ...(opts.reference !== undefined
+      ? {
+          reference: {
+            reference: opts.reference,
+            measure: headline,
+            rows: against
+              .filter((r) => r.measure === headline)
+              .map((r) => ({ spec: r.spec, delta: r.meanDifference, p_randomization: r.pRandomization, p_ttest: r.pTTest })),
+          },
+        }
+      : {}),
     seconds,
   };
+}
+
+/** Fusion member sets to tune: one per convex or RRF spec's members, windows and collection (`nameOf(host)`). */
+function tuneTargets(
+  specs: readonly (RetrieverSpec | null)[],
+  hosts: readonly number[],
+  nameOf: (host: number) => string,
+): { members: string[]; windows: Record<string, number | undefined>; host: number }[] {
+  const out = new Map<string, { members: string[]; windows: Record<string, number | undefined>; host: number }>();
+  specs.forEach((s, i) => {
+    const f = s?.fusion;
+    if (!f || (f.method !== 'convex' && f.method !== 'rrf') || s.verify || f.prf !== undefined) return;
+    const windows = Object.fromEntries(f.members.map((m) => [m, f.windows[m] ?? f.window]));
+    const key = JSON.stringify([f.members, windows, nameOf(hosts[i])]);
+    if (!out.has(key)) out.set(key, { members: f.members, windows, host: hosts[i] });
+  });
+  return [...out.values()];
+}
+
+/** Each member's own list for every query (its window, default the run's k): what a hybrid search fuses. */
+async function memberLists(
+  client: ServiceClient,
+  name: string,
+  members: string[],
+  windows: Record<string, number | undefined>,
+  queries: EvalQuery[],
+  opts: EvalOptions,
+): Promise<MemberLists> {
+  const runs: Run[] = [];
+  for (const m of members) {
+    const spec = parseRetrieverSpec(m);
+    runs.push((await runQueries(client, spec, name, queries, windows[m] ?? opts.k ?? 1000, opts)).run);
+  }
+  return new Map(
+    queries.map((q) => [
+      q.id,
+      members.map((m, j) => {
+        const hits = runs[j].get(q.id) ?? new Map<string, number>();
+        return { name: m, keys: [...hits.keys()], scores: [...hits.values()] };
+      }),
+    ]),
+  );
+}
+
+/** The report's sections on the reference spec and the tuned systems' choices. */
+function referenceMarkdown(
+  reference: string | undefined,
+  rows: readonly ComparisonRow[],
+  measure: string,
+  tuned: readonly TunedSummary[],
+): string {
+  const parts: string[] = [];
+  if (reference !== undefined) {
+    parts.push(`\n## Against ${reference}\n`, `Paired tests on ${measure} (randomization 10,000 trials, seed 42; t-test).\n`);
+    parts.push('| system | difference | wins / losses | p (randomization) | p (t-test) |', '| --- | --- | --- | --- | --- |');
+    for (const r of rows.filter((x) => x.measure === measure))
+      parts.push(
+        `| ${r.spec} | ${r.meanDifference >= 0 ? '+' : ''}${r.meanDifference.toFixed(4)} | ${r.wins} / ${r.losses} | ${r.pRandomization.toFixed(4)} | ${r.pTTest.toFixed(4)} |`,
+      );
+  }
+  for (const t of tuned) {
+    parts.push(
+      `\n## ${t.spec}: the setting each fold chose\n`,
+      '| fold | queries scored | chosen on the other folds | their nDCG@10 |',
+      '| --- | --- | --- | --- |',
+    );
+    for (const f of t.folds) parts.push(`| ${f.fold} | ${f.queries} | \`${f.setting}\` | ${f.train_ndcg_cut_10.toFixed(4)} |`);
+    parts.push('', `Chosen on every query (a collection default; its score on these queries is not a result): \`${t.all}\``);
+  }
+  return parts.length > 0 ? `${parts.join('\n')}\n` : '';
 }
 
 /**

@@ -35,11 +35,27 @@ function failure(e: unknown): unknown {
 export class ServiceClient {
   readonly baseUrl: string;
   private readonly client: LsrClient;
+  private readonly apiKey: string | null;
 
   /** `apiKey` is sent as `Authorization: Bearer <key>` unless null (default: env `LSR_API_KEY`). */
   constructor(baseUrl: string, apiKey: string | null = clientApiKey() ?? null) {
     this.client = createClient(baseUrl, { apiKey });
     this.baseUrl = this.client.baseUrl;
+    this.apiKey = apiKey;
+  }
+
+  /** Sets a collection's default fusion (`PUT /v1/collections/:name/default-fusion`). */
+  async setDefaultFusion(name: string, fusion: Record<string, unknown>): Promise<void> {
+    const path = `/v1/collections/${encodeURIComponent(name)}/default-fusion`;
+    const res = await fetch(`${this.baseUrl}${path}`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json', ...(this.apiKey ? { authorization: `Bearer ${this.apiKey}` } : {}) },
+      body: JSON.stringify(fusion),
+    });
+    if (!res.ok) {
+      const body = (await res.json().catch(() => ({}))) as { code?: string; message?: string };
+      throw new ServiceResponseError(res.status, `PUT ${path}: HTTP ${res.status} ${body.code ?? ''}: ${body.message ?? ''}`, body.code);
+    }
   }
 
   private async call<T>(f: (c: LsrClient) => Promise<T>): Promise<T> {

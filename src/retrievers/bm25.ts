@@ -17,6 +17,8 @@ const KEYS = ['k1', 'b', 'approx', 'search'];
 
 export class Bm25Retriever extends SparseRetrieverBase<LexicalStorage> {
   private readonly analyzer = new Analyzer();
+  /** A client vector names analyzer terms; a document's terms are its text analyzed again (search/prf.ts). */
+  readonly analyzed = true;
 
   constructor(
     name: string,

@@ -14,6 +14,7 @@ import type {
   RetrieverContext,
   RetrieverKind,
   SearchStrategy,
+  StoredVector,
   TermContribution,
 } from './retriever.js';
 import { checkKeys, parseModel } from './splade.js';
@@ -116,6 +117,16 @@ export class DenseRetriever implements Retriever {
   /** A dense score has no terms to break it into. */
   async explain(): Promise<TermContribution[]> {
     return [];
+  }
+
+  /** The stored vectors (dequantized for i8) of `docnos`, for feedback and verification (search/prf.ts, search/verify.ts). */
+  stored(docnos: ArrayLike<number>): Promise<(StoredVector | undefined)[]> {
+    return Promise.all(
+      Array.from(docnos, async (d): Promise<StoredVector | undefined> => {
+        const vector = await this.storage.vector(d);
+        return vector ? { shape: 'dense', vector } : undefined;
+      }),
+    );
   }
 }
 

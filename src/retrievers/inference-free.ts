@@ -14,13 +14,14 @@ import type { SparseEncoderPool } from '../encoder/sparse/sparse-pool.js';
 import { fail } from '../errors.js';
 import type { SparseVector } from '../store/document-store.js';
 import { idf } from '../text/bm25.js';
-import type { EncodedQuery, RetrieverContext, RetrieverKind } from './retriever.js';
+import type { EncodedQuery, RetrieverContext, RetrieverKind, StoredVector } from './retriever.js';
 import { checkKeys, encodeSparseDocuments, parseModel, tokenVectorQuery } from './splade.js';
 import {
   openSparseModel,
   parseSparseSearch,
   SparseRetrieverBase,
   SparseSearchFields,
+  storedSparse,
   type SparseSearchConfig,
 } from './sparse-retriever.js';
 
@@ -91,6 +92,11 @@ export class InferenceFreeRetriever extends SparseRetrieverBase<SparseStorage> {
 
   protected encodeVector(vector: Record<string, number>): Promise<EncodedQuery> {
     return tokenVectorQuery(this.pool, this.storage, vector);
+  }
+
+  /** The stored vectors of `docnos` with their token strings (pseudo-relevance feedback: search/prf.ts). */
+  stored(docnos: ArrayLike<number>): Promise<(StoredVector | undefined)[]> {
+    return storedSparse(this.storage, (id) => this.pool.tokenizer.token(id), docnos);
   }
 }
 

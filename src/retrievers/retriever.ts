@@ -50,6 +50,15 @@ export interface TermContribution {
   contribution: number;
 }
 
+/**
+ * A document as a retriever keeps it, for what reads documents back at search time
+ * (pseudo-relevance feedback, dense verification: search/prf.ts, search/verify.ts): a learned
+ * sparse vector (model vocabulary ids, their weights and their token strings) or a dense vector.
+ */
+export type StoredVector =
+  | { shape: 'sparse'; terms: Uint32Array; weights: Float32Array; labels: string[] }
+  | { shape: 'dense'; vector: Float32Array };
+
 export interface Retriever {
   /** The retriever's name in requests and configs (today: its kind's name). */
   readonly name: string;
@@ -71,6 +80,13 @@ export interface Retriever {
   search(q: EncodedQuery, k: number, candidates: Candidates, strategy?: SearchStrategy): Promise<TopK>;
   /** What each query term gave document `docno`'s score, largest first (they sum to the score); [] for dense. */
   explain(q: EncodedQuery, docno: number): Promise<TermContribution[]>;
+  /**
+   * True when this retriever scores the collection's analyzed text (BM25): a client `vector` names
+   * analyzer terms, and a document's terms are its stored text analyzed again. Absent otherwise.
+   */
+  readonly analyzed?: boolean;
+  /** The stored vector of each of `docnos` (undefined where not live); absent on kinds that keep none (BM25). */
+  stored?(docnos: ArrayLike<number>): Promise<(StoredVector | undefined)[]>;
 }
 
 /** What a kind's open() is given. */

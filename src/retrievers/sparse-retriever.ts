@@ -8,7 +8,15 @@ import { termContributions } from '../backends/contributions.js';
 import { fail } from '../errors.js';
 import type { SparseVector } from '../store/document-store.js';
 import type { SparseEncoderPool } from '../encoder/sparse/sparse-pool.js';
-import type { EncodedQuery, QuerySource, Retriever, RetrieverContext, SearchStrategy, TermContribution } from './retriever.js';
+import type {
+  EncodedQuery,
+  QuerySource,
+  Retriever,
+  RetrieverContext,
+  SearchStrategy,
+  StoredVector,
+  TermContribution,
+} from './retriever.js';
 
 /** The `approx` block of a sparse kind's config (build-time settings of its approximate structures). */
 export const SparseApproxSchema = Type.Object(
@@ -135,6 +143,20 @@ export function checkSparseVector(vector: Record<string, unknown>, field: string
 function sparseOf(q: EncodedQuery) {
   if (q.shape !== 'sparse') throw new Error('a sparse retriever was given a dense query');
   return q;
+}
+
+/** The stored vectors of `docnos` in a model's sparse storage, each term with its token string (Retriever.stored). */
+export async function storedSparse(
+  storage: SparseStorage,
+  token: (id: number) => string,
+  docnos: ArrayLike<number>,
+): Promise<(StoredVector | undefined)[]> {
+  return Promise.all(
+    Array.from(docnos, async (d): Promise<StoredVector | undefined> => {
+      const doc = await storage.document(d);
+      return doc ? { shape: 'sparse', terms: doc.terms, weights: doc.weights, labels: Array.from(doc.terms, token) } : undefined;
+    }),
+  );
 }
 
 /** What every sparse kind's config may carry: its approximate structures and its default strategy. */

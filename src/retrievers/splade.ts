@@ -11,12 +11,13 @@ import { fail } from '../errors.js';
 import type { SparseVector } from '../store/document-store.js';
 import { Analyzer } from '../text/analyzer.js';
 import { idf } from '../text/bm25.js';
-import type { EncodedQuery, RetrieverContext, RetrieverKind } from './retriever.js';
+import type { EncodedQuery, RetrieverContext, RetrieverKind, StoredVector } from './retriever.js';
 import {
   openSparseModel,
   parseSparseSearch,
   SparseRetrieverBase,
   SparseSearchFields,
+  storedSparse,
   type SparseSearchConfig,
 } from './sparse-retriever.js';
 
@@ -117,6 +118,11 @@ export class SpladeRetriever extends SparseRetrieverBase<SparseStorage> {
 
   protected encodeVector(vector: Record<string, number>): Promise<EncodedQuery> {
     return tokenVectorQuery(this.pool, this.storage, vector);
+  }
+
+  /** The stored vectors of `docnos` with their token strings (pseudo-relevance feedback: search/prf.ts). */
+  stored(docnos: ArrayLike<number>): Promise<(StoredVector | undefined)[]> {
+    return storedSparse(this.storage, (id) => this.pool.tokenizer.token(id), docnos);
   }
 }
 

@@ -25,7 +25,18 @@ import {
   type FusionSpec,
   type RankedList,
 } from './fusion.js';
+import { fusionFor } from './default-fusion.js';
 import { elapsed, pageHits } from './hits.js';
+import {
+  checkPrfIn,
+  checkPrfShape,
+  expand,
+  INTERPOLATIONS,
+  type Feedback,
+  type Interpolation,
+  type PrfExplain,
+  type PrfPlan,
+} from './prf.js';
 import {
   DEFAULT_WINDOW,
   MAX_HYBRID_RETRIEVERS,
@@ -37,7 +48,8 @@ import {
   type SearchRequest,
   type SearchResponse,
 } from './request.js';
-import { page, pickRetriever, topAsync } from './single.js';
+import { feedbackIds, feedbackOf, page, pickRetriever, topAsync, verifyQueryOf } from './single.js';
+import { checkVerify, verify, type VerifyExplain } from './verify.js';
 
 interface PlannedRetriever {
   name: string;
@@ -48,13 +60,14 @@ interface PlannedRetriever {
   source: { query?: string; vector?: Record<string, number>; dense_vector?: unknown };
   /** The request field holding this retriever's client vector, for errors. */
   field: string;
+  prf: PrfPlan | undefined;
 }
 
-const ENTRY_KEYS = new Set(['name', 'window', 'weight', 'query', 'vector', 'dense_vector', 'mode', 'approx']);
+const ENTRY_KEYS = new Set(['name', 'window', 'weight', 'query', 'vector', 'dense_vector', 'mode', 'approx', 'prf']);
 const FUSION_KEYS: Record<FusionMethod, Set<string>> = {
-  rrf: new Set(['method', 'k', 'weights']),
-  convex: new Set(['method', 'normalization', 'weights']),
-  dbsf: new Set(['method', 'clip', 'weights']),
+  rrf: new Set(['method', 'k', 'weights', 'interpolate']),
+  convex: new Set(['method', 'normalization', 'weights', 'interpolate']),
+  dbsf: new Set(['method', 'clip', 'weights', 'interpolate']),
 };
 
 function isFiniteNumber(v: unknown): v is number {
@@ -102,6 +115,7 @@ export function hybridFieldError(req: Record<string, unknown>): void {
     if (e.mode !== undefined && e.mode !== 'exact' && e.mode !== 'approx')
       fail('VALIDATION_FAILED', "mode must be 'exact' or 'approx'", `${at}.mode`);
     checkSource(e, `${at}.`);
+    if (e.prf !== undefined) checkPrfShape(e.prf, `${at}.prf`);
   });
   const f = req.fusion;
   if (f === undefined) return;
@@ -122,6 +136,8 @@ export function hybridFieldError(req: Record<string, unknown>): void {
   if (f.k !== undefined && (!isFiniteNumber(f.k) || f.k < 0 || f.k > MAX_RRF_K))
     fail('VALIDATION_FAILED', `k must be a number from 0 to ${MAX_RRF_K}`, 'fusion.k');
   if (f.clip !== undefined && typeof f.clip !== 'boolean') fail('VALIDATION_FAILED', 'clip must be true or false', 'fusion.clip');
+  if (f.interpolate !== undefined && !(INTERPOLATIONS as readonly unknown[]).includes(f.interpolate))
+    fail('VALIDATION_FAILED', `interpolate must be one of: ${INTERPOLATIONS.join(', ')}`, 'fusion.interpolate');
   if (
     f.normalization !== undefined &&
     (typeof f.normalization !== 'string' || !(NORMALIZATIONS as readonly string[]).includes(f.normalization))
@@ -146,6 +162,10 @@ export function checkHybridRequest(req: SearchRequest): void {
     fail('VALIDATION_FAILED', 'give `retriever` (one retriever) or `retrievers` (a hybrid search), not both', 'retriever');
   if (req.query !== undefined && req.vector !== undefined)
     fail('INVALID_QUERY', 'give one of `query` (text) or `vector` (sparse term -> weight), not both', 'query');
+  if (req.prf !== undefined)
+    fail('VALIDATION_FAILED', 'in a hybrid search, pseudo-relevance feedback is per retriever: give it in retrievers[].prf', 'prf');
+  if (req.fusion?.interpolate !== undefined && !entries.some((e) => e.prf !== undefined))
+    fail('VALIDATION_FAILED', 'interpolate says where fusion happens around feedback: give a retriever `prf`', 'fusion.interpolate');
   const seen = new Map<string, number>();
   entries.forEach((e, i) => {
     const at = `retrievers[${i}]`;
@@ -174,8 +194,11 @@ export function checkHybridRequest(req: SearchRequest): void {
 /** Checks a hybrid request against the collection and fills in the defaults. */
 function planHybrid(c: Collection, req: SearchRequest, k: number, offset: number) {
   checkHybridRequest(req);
-  const f = req.fusion ?? {};
+  // The request's fusion, else the collection's default (default-fusion.ts), else RRF.
+  const f = fusionFor(c, req) ?? {};
   const method = f.method ?? 'rrf';
+  const ver = req.verify !== undefined ? checkVerify(c, req.verify) : undefined;
+  const verifyDepth = ver?.candidates ?? 0;
   const retrievers = req.retrievers!.map((e, i): PlannedRetriever => {
     const at = `retrievers[${i}]`;
     const retriever = pickRetriever(c, e.name, `${at}.name`);
@@ -209,11 +232,12 @@ function planHybrid(c: Collection, req: SearchRequest, k: number, offset: number
     return {
       name: e.name,
       retriever,
-      window: e.window ?? Math.max(DEFAULT_WINDOW, offset + k),
+      window: e.window ?? Math.max(DEFAULT_WINDOW, offset + k, verifyDepth),
       weight: e.weight ?? f.weights?.[e.name] ?? 1,
       strategy,
       source,
       field: entryHas ? `${at}.${own}` : own,
+      prf: e.prf !== undefined ? checkPrfIn(c, e.prf, `${at}.prf`, retriever) : undefined,
     };
   });
   if (method === 'convex' && !(retrievers.reduce((s, r) => s + r.weight, 0) > 0))
@@ -224,7 +248,25 @@ function planHybrid(c: Collection, req: SearchRequest, k: number, offset: number
       : method === 'convex'
         ? { method, normalization: f.normalization ?? DEFAULT_NORMALIZATION }
         : { method, clip: f.clip ?? false };
-  return { retrievers, spec, weights: Object.fromEntries(retrievers.map((r) => [r.name, r.weight])) };
+  const interpolate: Interpolation | undefined = retrievers.some((r) => r.prf) ? (f.interpolate ?? 'after') : undefined;
+  if (interpolate === 'before' && method === 'convex' && !(retrievers.reduce((sum, r) => sum + (r.prf ? r.weight : 0), 0) > 0))
+    fail(
+      'VALIDATION_FAILED',
+      "interpolate 'before' fuses the retrievers with `prf` only: one of them needs a weight above 0",
+      'fusion.weights',
+    );
+  return { retrievers, spec, weights: Object.fromEntries(retrievers.map((r) => [r.name, r.weight])), interpolate, verify: ver };
+}
+
+type Run = PlannedRetriever & { encoded: EncodedQuery; top?: TopK };
+
+function listsOf(runs: readonly Run[]): RankedList<number>[] {
+  return runs.map((r) => ({
+    name: r.name,
+    keys: r.top?.docs ?? new Uint32Array(0),
+    scores: r.top?.scores ?? new Float32Array(0),
+    weight: r.weight,
+  }));
 }
 
 /**
@@ -232,6 +274,11 @@ function planHybrid(c: Collection, req: SearchRequest, k: number, offset: number
  * thread under the request's filter, top `window`), then fusion, then the page `offset`..`offset+k`
  * of the fused list is hydrated. `explain` gives, per hit and retriever, its rank (null when absent),
  * raw score, normalized score and contribution, plus that retriever's term contributions.
+ *
+ * With `retrievers[].prf`, those retrievers search a second time with their expanded query; the
+ * feedback documents are each one's own first list (`fusion.interpolate` `after`, the default) or
+ * the fused first lists (`before`, `both`); `before` fuses only the expanded retrievers' lists.
+ * With `verify`, the fused list's top candidates are re-scored by the dense retriever (verify.ts).
  */
 export async function hybridSearchAsync(c: Collection, req: SearchRequest): Promise<SearchResponse> {
   const t0 = performance.now();
@@ -239,40 +286,85 @@ export async function hybridSearchAsync(c: Collection, req: SearchRequest): Prom
   const plan = planHybrid(c, req, k, offset);
   const pending = c.candidates(req.filter);
   pending.catch(() => {}); // observed below; avoid an unhandled rejection while queries encode
+  const interpolate = plan.interpolate;
 
-  const runs = await Promise.all(
-    plan.retrievers.map(async (r): Promise<PlannedRetriever & { encoded: EncodedQuery; top?: TopK }> => {
+  const first = await Promise.all(
+    plan.retrievers.map(async (r): Promise<Run> => {
       const [encoded, candidates] = await Promise.all([r.retriever.encodeQuery(r.source, r.field), pending]);
-      return { ...r, encoded, top: await topAsync(r.retriever, encoded, r.window, candidates, r.strategy) };
+      // Feedback from its own list needs only the feedback documents of an expanded retriever.
+      const depth = r.prf && interpolate === 'after' ? r.prf.docs : r.window;
+      return { ...r, encoded, top: await topAsync(r.retriever, encoded, depth, candidates, r.strategy) };
     }),
   );
   const candidates = await pending;
-  const lists: RankedList<number>[] = runs.map((r) => ({
-    name: r.name,
-    keys: r.top?.docs ?? new Uint32Array(0),
-    scores: r.top?.scores ?? new Float32Array(0),
-    weight: r.weight,
-  }));
-  const fused = fuse(lists, plan.spec).slice(offset, offset + k);
-  const docs = Uint32Array.from(fused.map((h) => h.key));
+  // The verification's dense query: a dense retriever of the request already encoded it.
+  const verifyQuery = plan.verify
+    ? verifyQueryOf(plan.verify, req, first.find((r) => r.retriever === plan.verify!.retriever)?.encoded)
+    : undefined;
+  verifyQuery?.catch(() => {});
+
+  let runs = first;
+  const prf: PrfExplain[] = [];
+  const explained = new Map<string, PrfExplain>();
+  if (interpolate) {
+    let fused: Feedback | undefined;
+    if (interpolate !== 'after') {
+      const hits = fuse(listsOf(first), plan.spec);
+      fused = { docnos: hits.map((h) => h.key), scores: hits.map((h) => h.score) };
+    }
+    const second = await Promise.all(
+      first.map(async (r): Promise<Run> => {
+        if (!r.prf) return r;
+        const fb = fused ?? feedbackOf(r.top);
+        const ex = await expand(c, r.retriever, r.source, r.encoded, fb, r.prf);
+        if (req.explain)
+          explained.set(r.name, {
+            retriever: r.name,
+            source: fused ? 'fusion' : 'own',
+            feedback: await feedbackIds(c, fb, r.prf.docs),
+            ...ex.explain,
+          });
+        return { ...r, encoded: ex.encoded, top: await topAsync(r.retriever, ex.encoded, r.window, candidates, r.strategy) };
+      }),
+    );
+    runs = interpolate === 'before' ? second.filter((r) => r.prf) : second;
+    // In request order, whichever expansion finished first.
+    for (const r of first) if (explained.has(r.name)) prf.push(explained.get(r.name)!);
+  }
+  let fused = fuse(listsOf(runs), plan.spec);
+  let verified: VerifyExplain[] | undefined;
+  if (plan.verify) {
+    const v = await verify(
+      plan.verify,
+      await verifyQuery!,
+      fused.map((h) => h.key),
+      fused.map((h) => h.score),
+    );
+    const byKey = new Map(fused.map((h) => [h.key, h]));
+    fused = Array.from(v.docnos, (d, i) => ({ ...byKey.get(d)!, score: v.scores[i] }));
+    verified = v.explain;
+  }
+  const page_ = fused.slice(offset, offset + k);
+  const docs = Uint32Array.from(page_.map((h) => h.key));
   const explain = req.explain
     ? async (j: number): Promise<HybridExplain> => ({
         retriever: 'hybrid',
         method: plan.spec.method,
         retrievers: await Promise.all(
-          fused[j].sources.map(async (s, i) => {
+          page_[j].sources.map(async (s, i) => {
             const run = runs[i];
             const terms =
-              s.rank !== null && run.retriever.shape === 'sparse' ? { terms: await run.retriever.explain(run.encoded, fused[j].key) } : {};
+              s.rank !== null && run.retriever.shape === 'sparse' ? { terms: await run.retriever.explain(run.encoded, page_[j].key) } : {};
             return { name: run.name, ...s, ...terms };
           }),
         ),
+        ...(verified ? { verify: verified[offset + j] } : {}),
       })
     : undefined;
   const hits = await pageHits(
     c,
     docs,
-    fused.map((h) => h.score),
+    page_.map((h) => h.score),
     req.fields,
     explain,
   );
@@ -283,7 +375,11 @@ export async function hybridSearchAsync(c: Collection, req: SearchRequest): Prom
     offset,
     candidates: candidates.matches,
     took_ms: elapsed(t0),
-    fusion: { ...plan.spec, weights: plan.weights },
+    fusion: { ...plan.spec, weights: plan.weights, ...(interpolate ? { interpolate } : {}) },
     retrievers: runs.map((r) => ({ name: r.name, window: r.window, weight: r.weight, hits: r.top?.docs.length ?? 0 })),
+    ...(plan.verify
+      ? { verify: { retriever: plan.verify.retriever.name, candidates: plan.verify.candidates, weight: plan.verify.weight } }
+      : {}),
+    ...(req.explain && prf.length > 0 ? { prf } : {}),
   };
 }

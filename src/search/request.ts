@@ -3,6 +3,8 @@
 import type { FusionMethod, Normalization } from './fusion.js';
 import type { Filter } from '../backends/filter.js';
 import type { SearchStrategy, TermContribution } from '../retrievers/retriever.js';
+import type { Interpolation, PrfExplain, PrfRequest } from './prf.js';
+import type { VerifyExplain, VerifyRequest } from './verify.js';
 
 /** Most hits one request returns. */
 export const MAX_K = 1000;
@@ -47,6 +49,10 @@ export interface SearchRequest extends StrategyRequest {
   fields?: string[];
   /** Return each matching term's contribution to the score (hybrid: each retriever's rank and score). Default false. */
   explain?: boolean;
+  /** One retriever: pseudo-relevance feedback (search/prf.ts). In a hybrid request, per retriever in `retrievers[].prf`. */
+  prf?: PrfRequest;
+  /** Re-score the top candidates of the ranking with a dense retriever's exact inner product (search/verify.ts). */
+  verify?: VerifyRequest;
 }
 
 /** One retriever of a hybrid request. */
@@ -63,6 +69,8 @@ export interface RetrieverRequest extends StrategyRequest {
   vector?: Record<string, number>;
   /** Dense query vector for a dense retriever only; default the request's `dense_vector`. */
   dense_vector?: number[];
+  /** Pseudo-relevance feedback for this retriever (search/prf.ts). */
+  prf?: PrfRequest;
 }
 
 export interface FusionRequest {
@@ -76,6 +84,8 @@ export interface FusionRequest {
   weights?: Record<string, number>;
   /** DBSF only: clip each normalized score to [0, 1]. Default false (Qdrant does not clip). */
   clip?: boolean;
+  /** With `retrievers[].prf`: fuse before the feedback, after it (default), or both (search/prf.ts). */
+  interpolate?: Interpolation;
 }
 
 export interface HybridSourceExplain {
@@ -92,6 +102,8 @@ export interface HybridExplain {
   retriever: 'hybrid';
   method: FusionMethod;
   retrievers: HybridSourceExplain[];
+  /** With `verify`: the hit's rank before and after dense verification. */
+  verify?: VerifyExplain;
 }
 
 export interface Hit {
@@ -99,7 +111,7 @@ export interface Hit {
   score: number;
   fields?: Record<string, unknown>;
   metadata?: Record<string, unknown>;
-  explain?: { retriever: string; terms: TermContribution[] } | HybridExplain;
+  explain?: { retriever: string; terms: TermContribution[]; verify?: VerifyExplain } | HybridExplain;
 }
 
 export interface SearchResponse {
@@ -111,9 +123,20 @@ export interface SearchResponse {
   candidates: number;
   took_ms: number;
   /** Hybrid only: the fusion as applied, defaults filled in. */
-  fusion?: { method: FusionMethod; k?: number; normalization?: Normalization; clip?: boolean; weights: Record<string, number> };
+  fusion?: {
+    method: FusionMethod;
+    k?: number;
+    normalization?: Normalization;
+    clip?: boolean;
+    weights: Record<string, number>;
+    interpolate?: Interpolation;
+  };
   /** Hybrid only: per retriever, in request order, its window, weight and how many hits it returned. */
   retrievers?: { name: string; window: number; weight: number; hits: number }[];
+  /** With `explain` and feedback: per expanded retriever, its feedback documents and expanded query. */
+  prf?: PrfExplain[];
+  /** With `verify`: the dense retriever and how many candidates it re-scored. */
+  verify?: { retriever: string; candidates: number; weight: number };
 }
 
 /** The request's strategy knobs as one object for Retriever.checkStrategy/search; undefined when none. */

@@ -6,7 +6,9 @@ import type { Collection } from '../collections/collection.js';
 import { fail } from '../errors.js';
 import type { EncodedQuery, Retriever, SearchStrategy } from '../retrievers/retriever.js';
 import { elapsed, pageHits } from './hits.js';
+import { checkPrfIn, expand, type Feedback, type PrfExplain, type PrfPlan } from './prf.js';
 import { RESULT_WINDOW, strategyOf, type SearchRequest, type SearchResponse } from './request.js';
+import { checkVerify, verify, type VerifyExplain, type VerifyPlan } from './verify.js';
 
 /** How errors name each kind's client vector. */
 const VECTOR_WORDS = { vector: '`vector` (sparse term -> weight)', dense_vector: '`dense_vector`' } as const;
@@ -52,6 +54,10 @@ export async function topAsync(
 interface Plan {
   t0: number;
   retriever: Retriever;
+  prf: PrfPlan | undefined;
+  verify: VerifyPlan | undefined;
+  /** The dense query of `verify`, encoding meanwhile. */
+  verifyQuery: Promise<EncodedQuery> | undefined;
   strategy: SearchStrategy | undefined;
   encoded: EncodedQuery | Promise<EncodedQuery>;
   k: number;
@@ -67,7 +73,8 @@ function plan(c: Collection, req: SearchRequest): Plan {
   const { k, offset } = page(req);
   const own = retriever.vectorField,
     other = own === 'vector' ? 'dense_vector' : 'vector';
-  if (req[other] !== undefined)
+  // With `verify`, a sparse retriever's request may carry the dense query of the verification.
+  if (req[other] !== undefined && !(other === 'dense_vector' && req.verify !== undefined))
     fail(
       'INVALID_QUERY',
       other === 'dense_vector'
@@ -79,10 +86,43 @@ function plan(c: Collection, req: SearchRequest): Plan {
     fail('INVALID_QUERY', `give exactly one of \`query\` (text) or ${VECTOR_WORDS[own]}`, 'query');
   const strategy = strategyOf(req);
   retriever.checkStrategy(strategy, '');
+  const prf = req.prf !== undefined ? checkPrfIn(c, req.prf, 'prf', retriever) : undefined;
+  const ver = req.verify !== undefined ? checkVerify(c, req.verify) : undefined;
   // The filter's candidates are read while a model encodes the query.
   const candidates = c.candidates(req.filter);
   const encoded = retriever.encodeQuery(req, own);
-  return { t0, retriever, strategy, encoded, k, offset, candidates };
+  const verifyQuery = ver ? verifyQueryOf(ver, req, retriever === ver.retriever ? encoded : undefined) : undefined;
+  verifyQuery?.catch(() => {}); // observed after the first stage
+  return { t0, retriever, prf, verify: ver, verifyQuery, strategy, encoded, k, offset, candidates };
+}
+
+/**
+ * The dense query of a verification: the request's `dense_vector`, else its `query` encoded by the
+ * dense model (`reuse`: that encoding, when the retriever searched is the dense one itself).
+ */
+export function verifyQueryOf(
+  plan: VerifyPlan,
+  req: Pick<SearchRequest, 'query' | 'dense_vector'>,
+  reuse?: EncodedQuery | Promise<EncodedQuery>,
+): Promise<EncodedQuery> {
+  if (reuse !== undefined) return Promise.resolve(reuse);
+  if (req.dense_vector === undefined && req.query === undefined)
+    fail('INVALID_QUERY', 'verify needs the query as text (`query`) or as a `dense_vector`', 'verify');
+  return Promise.resolve(
+    plan.retriever.encodeQuery(req.dense_vector !== undefined ? { dense_vector: req.dense_vector } : { query: req.query }, 'dense_vector'),
+  );
+}
+
+/** The `_id`s of feedback documents, best first, for explain. */
+export async function feedbackIds(c: Collection, fb: Feedback, n: number): Promise<string[]> {
+  const docnos = Array.from({ length: Math.min(n, fb.docnos.length) }, (_, i) => fb.docnos[i]);
+  const ids = await c.backend.idsOf(docnos);
+  return docnos.map((d) => ids.get(d)).filter((id): id is string => id !== undefined);
+}
+
+/** The top documents of a ranking as feedback. */
+export function feedbackOf(top: TopK | undefined): Feedback {
+  return top ? { docnos: top.docs, scores: top.scores } : { docnos: new Uint32Array(0), scores: new Float32Array(0) };
 }
 
 /** One retriever: the query encoded and scored on a native thread, so the server keeps answering meanwhile. */
@@ -90,15 +130,47 @@ export async function searchOne(c: Collection, req: SearchRequest): Promise<Sear
   const p = plan(c, req);
   // Most queries encode synchronously (BM25, inference-free, client vectors): no Promise.all then.
   if (p.encoded instanceof Promise) p.candidates.catch(() => {}); // observed below, after the encoding
-  const encoded = p.encoded instanceof Promise ? await p.encoded : p.encoded;
+  let encoded = p.encoded instanceof Promise ? await p.encoded : p.encoded;
   const candidates = await p.candidates;
   const { retriever, offset, k } = p;
-  const top = await topAsync(retriever, encoded, offset + k, candidates, p.strategy);
-  const docs = top ? top.docs.subarray(Math.min(offset, top.docs.length)) : new Uint32Array(0);
-  const scores = top ? top.scores.subarray(Math.min(offset, top.scores.length)) : new Float32Array(0);
+  let prf: PrfExplain[] | undefined;
+  if (p.prf) {
+    const fb = feedbackOf(await topAsync(retriever, encoded, p.prf.docs, candidates, p.strategy));
+    const ex = await expand(c, retriever, req, encoded, fb, p.prf);
+    encoded = ex.encoded;
+    if (req.explain) prf = [{ retriever: retriever.name, source: 'own', feedback: await feedbackIds(c, fb, p.prf.docs), ...ex.explain }];
+  }
+  const depth = p.verify ? Math.max(offset + k, p.verify.candidates) : offset + k;
+  const top = await topAsync(retriever, encoded, depth, candidates, p.strategy);
+  const first = feedbackOf(top);
+  let ranked: { docs: ArrayLike<number>; scores: ArrayLike<number> } = { docs: first.docnos, scores: first.scores };
+  let verified: VerifyExplain[] | undefined;
+  if (p.verify) {
+    const v = await verify(p.verify, await p.verifyQuery!, ranked.docs, ranked.scores);
+    ranked = { docs: v.docnos, scores: v.scores };
+    verified = v.explain;
+  }
+  const from = Math.min(offset, ranked.docs.length),
+    to = Math.min(offset + k, ranked.docs.length);
+  const docs = Uint32Array.from({ length: to - from }, (_, j) => ranked.docs[from + j]);
+  const scores = Array.from({ length: to - from }, (_, j) => ranked.scores[from + j]);
+  const final = encoded;
   const explain = req.explain
-    ? async (j: number) => ({ retriever: retriever.name, terms: await retriever.explain(encoded, docs[j]) })
+    ? async (j: number) => ({
+        retriever: retriever.name,
+        terms: await retriever.explain(final, docs[j]),
+        ...(verified ? { verify: verified[from + j] } : {}),
+      })
     : undefined;
   const hits = await pageHits(c, docs, scores, req.fields, explain);
-  return { hits, retriever: retriever.name, k, offset, candidates: candidates.matches, took_ms: elapsed(p.t0) };
+  return {
+    hits,
+    retriever: retriever.name,
+    k,
+    offset,
+    candidates: candidates.matches,
+    took_ms: elapsed(p.t0),
+    ...(p.verify ? { verify: { retriever: p.verify.retriever.name, candidates: p.verify.candidates, weight: p.verify.weight } } : {}),
+    ...(prf ? { prf } : {}),
+  };
 }

@@ -2,11 +2,12 @@
 // retriever) or search/hybrid.ts (several, fused).
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { isPlainObject } from '../../collections/documents.js';
+import { defaultFusion, saveDefaultFusion } from '../../search/default-fusion.js';
 import { checkHybridRequest, hybridFieldError } from '../../search/hybrid.js';
 import { searchAsync, type SearchRequest } from '../../search/search.js';
 import { fail } from '../../errors.js';
 import type { Service } from '../service.js';
-import { NameParams, SearchBody, SearchResponse, withErrors } from '../schemas.js';
+import { DefaultFusionBody, DefaultFusionView, NameParams, SearchBody, SearchResponse, withErrors } from '../schemas.js';
 
 export const searchRoutes: FastifyPluginAsyncTypebox<{ service: Service }> = async (app, { service }) => {
   app.post(
@@ -54,6 +55,52 @@ export const searchRoutes: FastifyPluginAsyncTypebox<{ service: Service }> = asy
       }
       service.metrics.searches.inc({ collection: c.name, retriever: r.retriever });
       return r;
+    },
+  );
+
+  // The collection's default fusion: what a hybrid request without `fusion` is fused by
+  // (search/default-fusion.ts), e.g. the setting `lsr eval --tune --save-fusion` chose.
+  app.get(
+    '/collections/:name/default-fusion',
+    {
+      config: { access: 'read' },
+      schema: {
+        tags: ['search'],
+        summary: "The collection's default fusion (null: RRF, k 60)",
+        params: NameParams,
+        response: withErrors({ 200: DefaultFusionView }),
+      },
+    },
+    async (req) => ({ fusion: defaultFusion(await service.registry.lookup(req.params.name)) ?? null }),
+  );
+  app.put(
+    '/collections/:name/default-fusion',
+    {
+      config: { access: 'write' },
+      schema: {
+        tags: ['search'],
+        summary: 'Sets the fusion a hybrid request without `fusion` uses',
+        params: NameParams,
+        body: DefaultFusionBody,
+        response: withErrors({ 200: DefaultFusionView }),
+      },
+    },
+    async (req) => ({ fusion: saveDefaultFusion(await service.registry.lookup(req.params.name), req.body) ?? null }),
+  );
+  app.delete(
+    '/collections/:name/default-fusion',
+    {
+      config: { access: 'write' },
+      schema: {
+        tags: ['search'],
+        summary: 'Removes the default fusion (hybrid requests without `fusion` use RRF, k 60)',
+        params: NameParams,
+        response: withErrors({ 200: DefaultFusionView }),
+      },
+    },
+    async (req) => {
+      saveDefaultFusion(await service.registry.lookup(req.params.name), null);
+      return { fusion: null };
     },
   );
 };

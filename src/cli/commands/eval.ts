@@ -51,6 +51,17 @@ Options:
   --measures <list>     comma-separated trec_eval names or -m specs, e.g. ndcg_cut.10,100;map
                         (default ${DEFAULT_MEASURES.join(',')})
   --concurrency <n>     queries in flight (default 4)
+  --tune                for each set of retrievers a convex or RRF spec fuses, add a tuned convex
+                        (normalization and weights) and a tuned RRF (k) system, scored by k-fold
+                        cross-validation over the queries: each fold is fused with the setting
+                        chosen on the other folds; the setting of each fold is printed
+  --folds <n>           --tune: folds (default 5)
+  --tune-seed <n>       --tune: seed of the query shuffle (default 42)
+  --tune-step <x>       --tune: weight grid step, 1/n (default 0.1)
+  --save-fusion         --tune: save the setting chosen on every query (of tuned convex or RRF,
+                        whichever scored higher cross-validated) as the default fusion of the
+                        collection searched (with --server or --data-dir, so it outlives the run)
+  --reference <spec>    also compare every system with this spec of the run (paired tests)
   --json                stdout is one JSON document and nothing else (the table goes to stderr):
                         {dataset, retrievers:[{spec, ndcg_cut_10, recall_100, recip_rank_10,
                         map}], seconds}; with fusions each retriever also has fusion: true|false,
@@ -110,6 +121,12 @@ export async function run(argv: string[]): Promise<number> {
         k: { type: 'string' },
         measures: { type: 'string' },
         concurrency: { type: 'string' },
+        tune: { type: 'boolean' },
+        folds: { type: 'string' },
+        'tune-seed': { type: 'string' },
+        'tune-step': { type: 'string' },
+        reference: { type: 'string' },
+        'save-fusion': { type: 'boolean' },
         json: { type: 'boolean' },
         'no-progress': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
@@ -133,6 +150,7 @@ export async function run(argv: string[]): Promise<number> {
   let k: number;
   let concurrency: number;
   let measures: string[] | undefined;
+  let tune: { folds: number; seed: number; step: number } | undefined;
   let retrievers = (values.retriever as string[] | undefined) ?? [];
   const out = (values.out as string | undefined) ?? join('eval-out', `${values.preset}-${basename(resolve(values.dataset as string))}`);
   try {
@@ -154,6 +172,20 @@ export async function run(argv: string[]): Promise<number> {
       );
     }
     k = positiveInt('k', values.k, 1000);
+    if (!values.tune && ((values.folds ?? values['tune-seed'] ?? values['tune-step']) !== undefined || values['save-fusion']))
+      throw new Error('--folds, --tune-seed, --tune-step and --save-fusion apply to --tune');
+    if (values.tune) {
+      const folds = positiveInt('folds', values.folds, 5);
+      if (folds < 2) throw new Error(`--folds must be at least 2, got "${values.folds}"`);
+      const seedText = values['tune-seed'] ?? '42';
+      const seed = Number(seedText);
+      if (!Number.isInteger(seed) || seed < 0) throw new Error(`--tune-seed must be an integer >= 0, got "${seedText}"`);
+      const stepText = values['tune-step'] ?? '0.1';
+      const step = Number(stepText);
+      if (!(step > 0 && step <= 1) || Math.abs(Math.round(1 / step) * step - 1) > 1e-9)
+        throw new Error(`--tune-step must be 1/n for an integer n >= 1 (0.1, 0.05, 0.25), got "${stepText}"`);
+      tune = { folds, seed, step };
+    }
     concurrency = positiveInt('concurrency', values.concurrency, 4);
     // `;` separates -m specs whose cutoff lists use commas; a plain comma list of names works too.
     measures = values.measures
@@ -179,6 +211,9 @@ export async function run(argv: string[]): Promise<number> {
       measures,
       concurrency,
       progress: !values['no-progress'],
+      ...(tune ? { tune } : {}),
+      ...(values.reference !== undefined ? { reference: values.reference } : {}),
+      ...(values['save-fusion'] ? { saveFusion: true } : {}),
     });
     // With --json, stdout carries the one JSON document and nothing else (scripts parse it whole);
     // the table is still shown, on stderr, for whoever watches the run.
