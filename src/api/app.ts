@@ -137,6 +137,17 @@ export async function buildApp(config: Config, logger: FastifyServerOptions['log
     encoders,
     shutdown: new AbortController(),
   };
+  // Reports of jobs on OpenSearch-backed collections are mirrored in the cluster, so any service
+  // process sharing it answers for them (docs/scale-out.md).
+  const cluster = registry.cluster;
+  if (cluster) {
+    service.jobs.shared = {
+      save: (v) => cluster.saveJob(v),
+      job: (id) => cluster.job(id),
+      recentJobs: (n) => cluster.recentJobs(n),
+    };
+    service.jobs.log = app.log;
+  }
 
   app.addSchema(ErrorResponse);
 

@@ -75,8 +75,8 @@ export function parseBackend(raw: unknown, name: string, choice: BackendChoice):
       "backend.index must be 1-200 lowercase letters, digits, '.', '_' or '-', starting with a letter or digit",
       'backend.index',
     );
-  if (index === `${os.prefix}-collections`)
-    fail('VALIDATION_FAILED', `backend.index '${index}' is where the service keeps collection configurations`, 'backend.index');
+  if (index === `${os.prefix}.collections` || index === `${os.prefix}.jobs`)
+    fail('VALIDATION_FAILED', `backend.index '${index}' is one of the service's own indexes`, 'backend.index');
   const int = (k: 'shards' | 'replicas', def: number, lo: number, hi: number) => {
     const v = o[k] ?? def;
     if (!Number.isInteger(v) || (v as number) < lo || (v as number) > hi)

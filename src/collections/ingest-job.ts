@@ -96,9 +96,24 @@ export class IngestJob {
  * Jobs by id: those of this process in memory, every job's last report on disk (when opened with a
  * data directory), so a job id stays answerable across restarts.
  */
+/**
+ * Where the reports of jobs on OpenSearch-backed collections are mirrored, so that any service
+ * process answers GET /v1/jobs/{id} for them (the cluster's `<prefix>.jobs` index).
+ */
+export interface SharedJobReports {
+  save(view: JobView): Promise<void>;
+  /** A report as JSON text, or undefined. */
+  job(id: string): Promise<string | undefined>;
+  recentJobs(limit: number): Promise<string[]>;
+}
+
 export class JobRegistry {
   private readonly jobs = new Map<string, IngestJob>();
   private readonly store?: JobStore;
+  /** Jobs whose reports are mirrored, with the last mirror write of each (kept in order). */
+  private readonly mirrored = new Map<string, Promise<void>>();
+  shared?: SharedJobReports;
+  log?: { error(obj: unknown, msg?: string): void };
 
   constructor(
     private readonly keep = 1000,
@@ -122,9 +137,54 @@ export class JobRegistry {
     }
   }
 
-  /** Records the job's current report on disk (after each committed batch and at the end). */
+  /** Mirrors this job's reports to the shared store from now on (a job on an OpenSearch-backed collection). */
+  share(job: IngestJob): void {
+    if (this.shared) this.mirrored.set(job.id, Promise.resolve());
+  }
+
+  /** Records the job's current report on disk (after each committed batch and at the end), and in the shared store. */
   save(job: IngestJob): void {
-    this.store?.save(job.view());
+    const view = job.view();
+    this.store?.save(view);
+    const last = this.mirrored.get(job.id);
+    if (last && this.shared) {
+      const shared = this.shared;
+      // One write at a time per job, so an older report never lands after a newer one.
+      const next = last.then(() =>
+        shared
+          .save(view)
+          .catch((e) => this.log?.error({ job: job.id, err: (e as Error).message }, 'could not mirror a job report to OpenSearch')),
+      );
+      this.mirrored.set(job.id, next);
+      if (job.finished) void next.then(() => this.mirrored.delete(job.id));
+    }
+  }
+
+  /** Waits for the mirror writes of one job made so far. */
+  async mirroredOf(id: string): Promise<void> {
+    await this.mirrored.get(id);
+  }
+
+  /** Waits for the mirror writes made so far (a clean shutdown). */
+  async flushShared(): Promise<void> {
+    await Promise.all(this.mirrored.values());
+  }
+
+  /** A report: this process's, or (a job of another process on an OpenSearch-backed collection) the shared one. */
+  async viewAnywhere(id: string): Promise<JobView | undefined> {
+    const local = this.view(id);
+    if (local || !this.shared) return local;
+    const raw = await this.shared.job(id);
+    return raw === undefined ? undefined : (JSON.parse(raw) as JobView);
+  }
+
+  /** Newest first, this process's and the shared ones. */
+  async viewsAnywhere(limit = 100): Promise<JobView[]> {
+    const own = this.views(limit);
+    if (!this.shared) return own;
+    const seen = new Set(own.map((v) => v.id));
+    const shared = (await this.shared.recentJobs(limit)).map((r) => JSON.parse(r) as JobView).filter((v) => !seen.has(v.id));
+    return [...own, ...shared].sort((a, b) => b.created_at.localeCompare(a.created_at)).slice(0, limit);
   }
 
   get(id: string): IngestJob | undefined {

@@ -20,10 +20,10 @@ export function backendEnv(kind: 'embedded' | 'opensearch', prefix: string): Rec
   return { LSR_OPENSEARCH_URL: OPENSEARCH_URL!, LSR_OPENSEARCH_PREFIX: prefix, LSR_DEFAULT_BACKEND: 'opensearch' };
 }
 
-/** Deletes every index of a prefix (collections and the configuration index). */
+/** Deletes every index of a prefix (collections, and the service's configuration and job indexes). */
 export async function dropIndices(prefix: string): Promise<void> {
   if (!OPENSEARCH_URL) return;
-  const r = await fetch(`${OPENSEARCH_URL}/_cat/indices/${prefix}-*?format=json`);
+  const r = await fetch(`${OPENSEARCH_URL}/_cat/indices/${prefix}-*,${prefix}.*?format=json`);
   if (!r.ok) return;
   const list = (await r.json()) as { index: string }[];
   for (const { index } of list) await fetch(`${OPENSEARCH_URL}/${index}`, { method: 'DELETE' });

@@ -71,6 +71,7 @@ export const documentRoutes: FastifyPluginAsyncTypebox<{ service: Service }> = a
       if (service.shutdown.signal.aborted) fail('SHUTTING_DOWN', 'the server is shutting down');
       const length = Number(req.headers['content-length']);
       const job = new IngestJob(c.name, Number.isFinite(length) && length > 0 ? length : null);
+      if (c.config.backend?.kind === 'opensearch') service.jobs.share(job);
       service.jobs.add(job);
       const bodyRead = new Promise<void>((resolve) => {
         body.once('end', resolve);
@@ -92,6 +93,10 @@ export const documentRoutes: FastifyPluginAsyncTypebox<{ service: Service }> = a
       run.catch((err) => req.log.error({ err, job: job.id }, 'ingest job crashed'));
       if (req.query.wait === 'true') {
         await job.done;
+        // The final report is saved (and mirrored to the cluster for an OpenSearch-backed collection)
+        // before the answer, so any process asked next reads the same report.
+        await run.catch(() => {});
+        await service.jobs.mirroredOf(job.id);
         return reply.code(200).send(job.view());
       }
       await bodyRead;

@@ -24,7 +24,7 @@ export const jobRoutes: FastifyPluginAsyncTypebox<{ service: Service }> = async 
           fail('VALIDATION_FAILED', `limit must be an integer from 1 to ${MAX_JOBS_LISTED}, got ${JSON.stringify(limit)}`, 'limit');
         throw req.validationError;
       }
-      return { jobs: service.jobs.views(req.query.limit === undefined ? MAX_JOBS_LISTED : Number(req.query.limit)) };
+      return { jobs: await service.jobs.viewsAnywhere(req.query.limit === undefined ? MAX_JOBS_LISTED : Number(req.query.limit)) };
     },
   );
   app.get(
@@ -38,11 +38,14 @@ export const jobRoutes: FastifyPluginAsyncTypebox<{ service: Service }> = async 
       },
     },
     async (req) => {
-      const v = service.jobs.view(req.params.id);
+      const v = await service.jobs.viewAnywhere(req.params.id);
       if (!v) fail('JOB_NOT_FOUND', `job '${req.params.id}' does not exist`, 'id');
       return v;
     },
   );
   // This plugin serves the job reports, so it closes their store with the app.
-  app.addHook('onClose', async () => service.jobs.close());
+  app.addHook('onClose', async () => {
+    await service.jobs.flushShared();
+    service.jobs.close();
+  });
 };

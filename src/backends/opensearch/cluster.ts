@@ -1,12 +1,12 @@
 // The OpenSearch cluster a server is configured with, and what the service keeps there besides the
-// collections' own indexes: one small index `<prefix>-collections` holding each OpenSearch-backed
+// collections' own indexes: one small index `<prefix>.collections` holding each OpenSearch-backed
 // collection's configuration and its document-number counter. Nothing about such a collection lives
 // only in one service process's data directory, so several processes serve the same collections.
 import { fail } from '../../errors.js';
 import { OpenSearchClient, type OpenSearchConnection } from './client.js';
 
 export interface OpenSearchSettings extends OpenSearchConnection {
-  /** Prefix of every index the service makes (`<prefix>-collections`, `<prefix>-<collection>`). */
+  /** Prefix of every index the service makes (`<prefix>.collections`, `<prefix>.jobs`, `<prefix>-<collection>`). */
   prefix: string;
 }
 
@@ -23,11 +23,16 @@ const MAX_DOCNO = 0xffffffff;
 export class OpenSearchCluster {
   readonly client: OpenSearchClient;
   readonly metaIndex: string;
+  /** Ingest-job reports of OpenSearch-backed collections, readable from every service process. */
+  readonly jobsIndex: string;
   private metaReady: Promise<void> | null = null;
+  private jobsReady: Promise<void> | null = null;
 
   constructor(readonly settings: OpenSearchSettings) {
     this.client = new OpenSearchClient(settings);
-    this.metaIndex = `${settings.prefix}-collections`;
+    // A dot, which collection names cannot hold, so no collection's index (`<prefix>-<name>`) is one of these.
+    this.metaIndex = `${settings.prefix}.collections`;
+    this.jobsIndex = `${settings.prefix}.jobs`;
   }
 
   get url(): string {
@@ -41,27 +46,75 @@ export class OpenSearchCluster {
 
   /** Creates the configuration index once (any process may race to; the loser finds it there). */
   ensureMeta(): Promise<void> {
-    this.metaReady ??= (async () => {
-      const r = await this.client.request(
-        'PUT',
-        `/${this.metaIndex}`,
-        {
-          settings: { index: { number_of_shards: 1, auto_expand_replicas: '0-2', 'translog.durability': 'request' } },
-          mappings: {
-            dynamic: 'strict',
-            properties: { config: { type: 'text', index: false }, next_docno: { type: 'long' } },
-          },
-        },
-        { accept: [400] },
-      );
-      if (r.status === 400 && !JSON.stringify(r.body).includes('resource_already_exists_exception'))
-        fail('BACKEND_REJECTED', `OpenSearch refused to create ${this.metaIndex}: ${JSON.stringify(r.body).slice(0, 300)}`);
-      await this.client.request('GET', `/_cluster/health/${this.metaIndex}?wait_for_status=yellow&timeout=30s`);
-    })().catch((e) => {
+    this.metaReady ??= this.makeIndex(this.metaIndex, {
+      config: { type: 'text', index: false },
+      next_docno: { type: 'long' },
+    }).catch((e) => {
       this.metaReady = null; // try again on the next call
       throw e;
     });
     return this.metaReady;
+  }
+
+  private ensureJobs(): Promise<void> {
+    this.jobsReady ??= this.makeIndex(this.jobsIndex, {
+      view: { type: 'text', index: false },
+      collection: { type: 'keyword' },
+      created_at: { type: 'date' },
+    }).catch((e) => {
+      this.jobsReady = null;
+      throw e;
+    });
+    return this.jobsReady;
+  }
+
+  /** Creates a small service index once; a process that loses the race finds it there. */
+  private async makeIndex(index: string, properties: object): Promise<void> {
+    const r = await this.client.request(
+      'PUT',
+      `/${index}`,
+      {
+        settings: { index: { number_of_shards: 1, auto_expand_replicas: '0-2', 'translog.durability': 'request' } },
+        mappings: { dynamic: 'strict', properties },
+      },
+      { accept: [400] },
+    );
+    if (r.status === 400 && !JSON.stringify(r.body).includes('resource_already_exists_exception'))
+      fail('BACKEND_REJECTED', `OpenSearch refused to create ${index}: ${JSON.stringify(r.body).slice(0, 300)}`);
+    await this.client.request('GET', `/_cluster/health/${index}?wait_for_status=yellow&timeout=30s`);
+  }
+
+  /** Records a job's report (its id is a UUID: one document per job, overwritten as it progresses). */
+  async saveJob(view: { id: string; collection: string; created_at: string }): Promise<void> {
+    await this.ensureJobs();
+    await this.client.request('PUT', `/${this.jobsIndex}/_doc/${encodeURIComponent(view.id)}?refresh=true`, {
+      view: JSON.stringify(view),
+      collection: view.collection,
+      created_at: view.created_at,
+    });
+  }
+
+  /** A job's last saved report (JSON text), or undefined. */
+  async job(id: string): Promise<string | undefined> {
+    await this.ensureJobs();
+    const r = await this.client.request<{ found: boolean; _source?: { view: string } }>(
+      'GET',
+      `/${this.jobsIndex}/_doc/${encodeURIComponent(id)}`,
+      undefined,
+      { accept: [404] },
+    );
+    return r.body.found ? r.body._source?.view : undefined;
+  }
+
+  /** The newest job reports (JSON text), newest first. */
+  async recentJobs(limit: number): Promise<string[]> {
+    await this.ensureJobs();
+    const r = await this.client.request<{ hits: { hits: { _source: { view: string } }[] } }>('POST', `/${this.jobsIndex}/_search`, {
+      size: limit,
+      sort: [{ created_at: 'desc' }],
+      _source: ['view'],
+    });
+    return r.body.hits.hits.map((h) => h._source.view);
   }
 
   /** Every collection kept in the cluster: name -> config text. */

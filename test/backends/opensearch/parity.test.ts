@@ -8,7 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TINY_DENSE } from '../../encoder/dense/dense-reference.js';
 import { TINY_MODEL } from '../../encoder/fixture.js';
 import { backendEnv, cluster, dropIndices, NO_OPENSEARCH, OPENSEARCH_URL, testPrefix } from '../../helpers/opensearch.js';
-import { ndjson, removeDir, startTestServer, type TestServer } from '../../helpers/server.js';
+import { startChildServer } from '../../helpers/child-server.js';
+import { ndjson, removeDir, startTestServer, tempDir, type TestServer } from '../../helpers/server.js';
 import { skipBecause } from '../../helpers/skip-log.js';
 import { DOCS } from '../../helpers/topic-docs.js';
 
@@ -241,21 +242,48 @@ describe.skipIf(skip !== null)('embedded and OpenSearch collections of the same 
     expect((await s.req('GET', '/v1/collections')).body.collections.map((c: { name: string }) => c.name)).toEqual(['emb', 'os']);
   });
 
-  it('a second service process on the same cluster serves the collection', async () => {
-    const other = await startTestServer(backendEnv('opensearch', prefix));
+  it('a second service process (lsr serve, another port) on the same cluster serves the same collections and jobs', async () => {
+    const dir = tempDir();
+    const other = await startChildServer(dir, backendEnv('opensearch', prefix));
+    const req = async (method: string, path: string, body?: unknown) => {
+      const r = await fetch(other.url + path, {
+        method,
+        headers: body === undefined ? {} : { 'content-type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      return { status: r.status, body: (await r.json()) as any };
+    };
     try {
-      const a = await hits('os', { query: 'heart disease', k: 5 });
-      const r = await other.req('POST', '/v1/collections/os/search', { query: 'heart disease', k: 5 });
-      expect(r.body.hits).toEqual(a);
-      // Made through the other process, found here by name at once.
-      expect((await other.req('POST', '/v1/collections', { name: 'made-elsewhere', retrievers: {} })).status).toBe(201);
-      expect((await s.req('GET', '/v1/collections/made-elsewhere')).status).toBe(200);
+      // The same answers from both processes.
+      for (const query of QUERIES) {
+        const a = await hits('os', { query, k: 5 });
+        expect((await req('POST', '/v1/collections/os/search', { query, k: 5 })).body.hits).toEqual(a);
+      }
+      // A collection made through the other process is found here by name at once; a job run there is readable here.
+      expect((await req('POST', '/v1/collections', { name: 'made-elsewhere' })).status).toBe(201);
+      const ingest = await fetch(`${other.url}/v1/collections/made-elsewhere/documents?wait=true`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-ndjson' },
+        body: ndjson([
+          { _id: 'a', text: 'remote words' },
+          { _id: 'a', text: 'twice' },
+        ]),
+      });
+      const job = (await ingest.json()) as { id: string; indexed: number };
+      expect(job.indexed).toBe(1);
+      const seen = await s.req('GET', `/v1/jobs/${job.id}`);
+      expect(seen.status).toBe(200);
+      expect(seen.body).toMatchObject({ id: job.id, collection: 'made-elsewhere', state: 'committed', indexed: 1, rejected: 1 });
+      expect((await s.req('GET', '/v1/jobs')).body.jobs.map((j: { id: string }) => j.id)).toContain(job.id);
+      expect((await hits('made-elsewhere', { query: 'remote' })).map((h) => h._id)).toEqual(['a']);
       expect((await s.req('POST', '/v1/collections', { name: 'made-elsewhere' })).body.code).toBe('COLLECTION_EXISTS');
-      expect((await other.req('DELETE', '/v1/collections/made-elsewhere')).status).toBe(200);
+      expect((await req('DELETE', '/v1/collections/made-elsewhere')).status).toBe(200);
       expect((await s.req('GET', '/v1/collections')).body.collections.map((c: { name: string }) => c.name)).toEqual(['emb', 'os']);
+      expect((await search('made-elsewhere', { query: 'remote' })).body.code).toBe('COLLECTION_NOT_FOUND');
     } finally {
-      await other.close();
-      removeDir(other.dataDir);
+      other.child.kill('SIGTERM');
+      await other.exited;
+      removeDir(dir);
     }
   });
 });
