@@ -231,7 +231,12 @@ export class OpenSearchBackend implements Backend {
 
   /** Top hits of a query, as document numbers; remembers their ids for hydration. */
   async top(query: object, k: number, scoreOf: (s: number) => number = (s) => s, dfs = false): Promise<TopK> {
-    const r = await this.search({ size: k, query, _source: false, docvalue_fields: ['docno'], track_total_hits: false }, dfs);
+    // Ties broken by document number, as the embedded engines do: without it, which of several equal
+    // scores make the top k would depend on the shard copy that answered.
+    const r = await this.search(
+      { size: k, query, sort: [{ _score: 'desc' }, { docno: 'asc' }], _source: false, docvalue_fields: ['docno'], track_total_hits: false },
+      dfs,
+    );
     this.remember(r.hits.hits);
     return topOf(r.hits.hits, scoreOf);
   }
