@@ -33,7 +33,14 @@ beforeAll(async () => {
   encoders = new EncoderRegistry({ workers: 1 });
   c = await Collection.create(
     dir,
-    buildConfig({ name: 'p', retrievers: { splade: { model: `dir:${TINY_MODEL}` }, dense: { model: `dir:${TINY_DENSE}` } } }),
+    buildConfig({
+      name: 'p',
+      retrievers: {
+        splade: { model: `dir:${TINY_MODEL}` },
+        dense: { model: `dir:${TINY_DENSE}` },
+        inference_free: { model: `dir:${TINY_MODEL}`, idf: 'collection' },
+      },
+    }),
     quiet,
     encoders,
   );
@@ -142,6 +149,20 @@ describe('feedback for learned sparse and dense retrievers', () => {
     expect(p.terms!.length).toBe(want.size);
     expect(p.terms!.reduce((a, t) => a + t.weight, 0)).toBeCloseTo(total, 4);
     expect(p.terms![0].weight).toBeCloseTo(Math.max(...want.values()), 5);
+  });
+
+  it('terms for an inference-free retriever: its query tokens plus the feedback tokens, searched as one query', async () => {
+    const r = await searchAsync(c, { query: 'gold', retriever: 'inference_free', k: 4, explain: true, prf: { docs: 2, terms: 3 } });
+    const p = r.prf![0];
+    expect(p.method).toBe('terms');
+    const first = await searchAsync(c, { query: 'gold', retriever: 'inference_free', k: 2 });
+    expect(p.feedback).toEqual(ids(first));
+    const expansion = p.terms!.filter((t) => t.feedback_weight > 0);
+    expect(expansion).toHaveLength(3);
+    expect(p.terms!.filter((t) => t.query_weight > 0).length).toBeGreaterThan(0);
+    // Each hit's terms are those of the expanded query.
+    const known = new Set(p.terms!.map((t) => t.term));
+    for (const h of r.hits) for (const t of (h.explain as { terms: { term: string }[] }).terms) expect(known.has(t.term)).toBe(true);
   });
 
   it('rocchio: weight × query + (1 − weight) × the mean of the feedback vectors, searched as a dense vector', async () => {
