@@ -26,6 +26,8 @@ import { encodeRoutes } from './routes/encode.js';
 import { healthRoutes } from './routes/health.js';
 import { jobRoutes } from './routes/jobs.js';
 import { searchRoutes } from './routes/search.js';
+import { accessRoutes } from './routes/access.js';
+import { uiRoutes } from './routes/ui.js';
 import { ErrorResponse } from './schemas.js';
 import { validateFilter } from '../backends/filter.js';
 import { validateId } from '../collections/documents.js';
@@ -305,6 +307,8 @@ export async function buildApp(config: Config, logger: FastifyServerOptions['log
   await app.register(searchRoutes, { service, prefix: '/v1' });
   await app.register(jobRoutes, { service, prefix: '/v1' });
   await app.register(encodeRoutes, { service, prefix: '/v1' });
+  await app.register(accessRoutes, { service, prefix: '/v1' });
+  await app.register(uiRoutes);
 
   // Before the server stops: running jobs stop reading and commit what they read, so their requests
   // end and the close is not held up by a client still streaming.

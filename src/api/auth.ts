@@ -6,7 +6,7 @@ import type { ApiKey } from '../config.js';
 import { fail } from '../errors.js';
 import type { Access } from './service.js';
 
-function presentedKey(req: FastifyRequest): string | undefined {
+export function presentedKey(req: FastifyRequest): string | undefined {
   const h = req.headers.authorization;
   if (typeof h === 'string' && /^bearer /i.test(h)) return h.slice(7).trim();
   const x = req.headers['x-api-key'];
@@ -23,6 +23,13 @@ export function routeAccess(req: FastifyRequest): Access {
   const a = req.routeOptions.config?.access;
   if (a) return a;
   return req.method === 'GET' || req.method === 'HEAD' ? 'read' : 'write';
+}
+
+/** What the request's key may do: 'write' when the service takes no keys; null for a missing or unknown key. */
+export function keyAccess(req: FastifyRequest, keys: ApiKey[]): 'read' | 'write' | null {
+  if (keys.length === 0) return 'write';
+  const k = presentedKey(req);
+  return (k !== undefined && keys.find((x) => sameKey(x.key, k))?.access) || null;
 }
 
 export function registerAuth(app: FastifyInstance, keys: ApiKey[]): void {

@@ -601,3 +601,10 @@ export const EncodeResponse = Type.Object({
     }),
   ),
 });
+
+export const AccessView = Type.Object({
+  access: Type.Union([Type.Literal('read'), Type.Literal('write')], {
+    description: "What the request's key may do: read (GET routes, search, encode) or write (everything).",
+  }),
+  keys_required: Type.Boolean({ description: 'false when the service takes no API keys (then every caller may write).' }),
+});
