@@ -90,7 +90,7 @@ export class OpenSearchClient {
     method: 'GET' | 'PUT' | 'POST' | 'DELETE' | 'HEAD',
     path: string,
     body?: unknown,
-    opts: { ndjson?: string; accept?: number[] } = {},
+    opts: { ndjson?: string; accept?: number[]; timeoutMs?: number } = {},
   ): Promise<Reply<T>> {
     const headers: Record<string, string> = {};
     if (this.auth) headers.authorization = this.auth;
@@ -103,12 +103,12 @@ export class OpenSearchClient {
       payload = JSON.stringify(body);
     }
     let res: Response;
+    const timeoutMs = opts.timeoutMs ?? this.conn.timeoutMs;
     try {
-      res = await fetch(this.base + path, { method, headers, body: payload, signal: AbortSignal.timeout(this.conn.timeoutMs) });
+      res = await fetch(this.base + path, { method, headers, body: payload, signal: AbortSignal.timeout(timeoutMs) });
     } catch (e) {
       const err = e as Error & { cause?: { code?: string; message?: string } };
-      const why =
-        err.name === 'TimeoutError' ? `no answer within ${this.conn.timeoutMs} ms` : (err.cause?.code ?? err.cause?.message ?? err.message);
+      const why = err.name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : (err.cause?.code ?? err.cause?.message ?? err.message);
       fail('BACKEND_UNAVAILABLE', `OpenSearch at ${this.base} is unreachable (${method} ${path.split('?')[0]}: ${why})`);
     }
     const text = method === 'HEAD' ? '' : await res.text();

@@ -212,3 +212,26 @@ export function bm25Text(counts: ReadonlyMap<string, number>): string {
 export function innerProductOf(score: number): number {
   return score >= 1 ? score - 1 : 1 - 1 / score;
 }
+
+/**
+ * Splits a bulk's documents (their NDJSON lines, by index) into requests of at most `maxBytes`:
+ * OpenSearch refuses a body over http.max_content_length (100 MB by default), and a batch of large
+ * documents can be bigger. A document larger than `maxBytes` goes alone.
+ */
+export function bulkParts(indices: readonly number[], lines: readonly string[], maxBytes: number): number[][] {
+  const out: number[][] = [];
+  let part: number[] = [];
+  let bytes = 0;
+  for (const i of indices) {
+    const n = Buffer.byteLength(lines[i]);
+    if (part.length > 0 && bytes + n > maxBytes) {
+      out.push(part);
+      part = [];
+      bytes = 0;
+    }
+    part.push(i);
+    bytes += n;
+  }
+  if (part.length > 0) out.push(part);
+  return out;
+}

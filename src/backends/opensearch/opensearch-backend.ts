@@ -38,6 +38,7 @@ import type { OpenSearchCluster } from './cluster.js';
 import {
   BM25_FIELD,
   bm25Text,
+  bulkParts,
   denseField,
   featuresOf,
   filterClause,
@@ -61,6 +62,8 @@ export interface OpenSearchIndexSpec {
 
 /** OpenSearch's `_id` is at most 512 bytes of UTF-8 (our ids are up to 512 characters). */
 const MAX_ID_BYTES = 512;
+/** Largest `_bulk` body sent at once (a document alone may exceed it; it then goes by itself). */
+const BULK_BYTES = 32 * 2 ** 20;
 /** 429 retries of a bulk's refused items, with doubling waits from 50 ms. */
 const BULK_RETRIES = 6;
 /** How long a size/stats snapshot is served before a read refreshes it in the background. */
@@ -205,7 +208,11 @@ export class OpenSearchBackend implements Backend {
   /** Every request on the collection's index goes through here: a vanished index is COLLECTION_NOT_FOUND. */
   async req<T>(method: 'GET' | 'POST' | 'PUT' | 'DELETE', sub: string, body?: unknown, ndjson?: string): Promise<T> {
     if (this.closed) fail('SHUTTING_DOWN', `collection '${this.collection}' is closing`);
-    const r = await this.client.request<T>(method, this.path + sub, body, { ...(ndjson !== undefined ? { ndjson } : {}), accept: [404] });
+    // A bulk (with its refresh) may take longer than a search; it gets four times the request timeout.
+    const r = await this.client.request<T>(method, this.path + sub, body, {
+      ...(ndjson !== undefined ? { ndjson, timeoutMs: 4 * this.client.conn.timeoutMs } : {}),
+      accept: [404],
+    });
     if (r.status === 404) {
       const type = JSON.stringify(r.body);
       if (type.includes('index_not_found_exception'))
@@ -295,29 +302,31 @@ export class OpenSearchBackend implements Backend {
     const lines = todo.map((x, i) => this.bulkLines(x.d, first + i, job));
     let pending = todo.map((_, i) => i);
     for (let attempt = 0; ; attempt++) {
-      const body = pending.map((i) => lines[i]).join('');
-      const r = await this.req<{ errors: boolean; items: { index: { status: number; error?: unknown } }[] }>(
-        'POST',
-        '/_bulk?refresh=true',
-        undefined,
-        body,
-      );
       const retry: number[] = [];
-      r.items.forEach((item, j) => {
-        const i = pending[j];
-        const st = item.index.status;
-        if (st >= 200 && st < 300) result.written++;
-        else if (st === 429 && attempt < BULK_RETRIES) retry.push(i);
-        else {
-          const code: ErrorCode = st === 429 ? 'BACKEND_BUSY' : isUnavailable(st, item.index) ? 'BACKEND_UNAVAILABLE' : 'BACKEND_REJECTED';
-          result.rejected!.push({
-            index: todo[i].index,
-            id: todo[i].d.id,
-            code,
-            message: `OpenSearch refused the document (${st}): ${reasonOf(item.index)}`,
-          });
-        }
-      });
+      for (const part of bulkParts(pending, lines, BULK_BYTES)) {
+        const r = await this.req<{ errors: boolean; items: { index: { status: number; error?: unknown } }[] }>(
+          'POST',
+          '/_bulk?refresh=true',
+          undefined,
+          part.map((i) => lines[i]).join(''),
+        );
+        r.items.forEach((item, j) => {
+          const i = part[j];
+          const st = item.index.status;
+          if (st >= 200 && st < 300) result.written++;
+          else if (st === 429 && attempt < BULK_RETRIES) retry.push(i);
+          else {
+            const code: ErrorCode =
+              st === 429 ? 'BACKEND_BUSY' : isUnavailable(st, item.index) ? 'BACKEND_UNAVAILABLE' : 'BACKEND_REJECTED';
+            result.rejected!.push({
+              index: todo[i].index,
+              id: todo[i].d.id,
+              code,
+              message: `OpenSearch refused the document (${st}): ${reasonOf(item.index)}`,
+            });
+          }
+        });
+      }
       if (retry.length === 0) break;
       pending = retry;
       await new Promise((res) => setTimeout(res, 50 * 2 ** attempt));
@@ -584,8 +593,12 @@ function checkClauses(n: number): void {
 class Lexical implements LexicalStorage {
   readonly approx = false;
   readonly approxBlocks = false;
-  private readonly idOf = new Map<string, number>();
-  private readonly textOf: string[] = [];
+  /**
+   * The term texts of each query this storage weighed, keyed by the query object itself: Lucene is
+   * asked by text, and ids that mean nothing outside one query need no table that grows with every
+   * term ever queried (the entry goes when the query is collected).
+   */
+  private readonly texts = new WeakMap<SparseQuery, readonly string[]>();
 
   constructor(
     private readonly be: OpenSearchBackend,
@@ -598,17 +611,7 @@ class Lexical implements LexicalStorage {
     return this.be.size;
   }
 
-  /** Term ids are this process's own (interned as queries name terms): they never leave it. */
-  private intern(term: string): number {
-    let id = this.idOf.get(term);
-    if (id === undefined) {
-      id = this.textOf.length;
-      this.idOf.set(term, id);
-      this.textOf.push(term);
-    }
-    return id;
-  }
-
+  /** Ids are positions in this query's own term list. */
   async weigh(counts: ReadonlyMap<string, number>): Promise<WeighedQuery> {
     const terms: string[] = [];
     const weights: number[] = [];
@@ -617,13 +620,17 @@ class Lexical implements LexicalStorage {
         terms.push(t);
         weights.push(c);
       }
-    return { query: { terms: Uint32Array.from(terms, (t) => this.intern(t)), weights: Float32Array.from(weights) }, terms };
+    const query = { terms: Uint32Array.from(terms, (_, i) => i), weights: Float32Array.from(weights) };
+    this.texts.set(query, terms);
+    return { query, terms };
   }
 
   private clauses(q: SparseQuery): object[] {
     checkClauses(q.terms.length);
+    const texts = this.texts.get(q);
+    if (!texts) throw new Error(`a BM25 query not weighed by storage '${this.name}'`);
     return lexicalQueryClause(
-      Array.from(q.terms, (id) => this.textOf[id]),
+      Array.from(q.terms, (i) => texts[i]),
       q.weights,
     );
   }

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { validateFilter } from '../../../src/backends/filter.js';
 import {
   bm25Text,
+  bulkParts,
   featuresOf,
   filterClause,
   flattenMetadata,
@@ -113,5 +114,15 @@ describe('index layout', () => {
       const score = ip >= 0 ? ip + 1 : 1 / (1 - ip);
       expect(innerProductOf(score)).toBeCloseTo(ip, 12);
     }
+  });
+});
+
+describe('bulkParts', () => {
+  it('keeps each request under the byte cap, in order, a document over it alone', () => {
+    const lines = ['aaaa', 'bb', 'cccccccccc', 'd', 'é'.repeat(3)]; // 4, 2, 10, 1, 6 bytes
+    expect(bulkParts([0, 1, 2, 3, 4], lines, 6)).toEqual([[0, 1], [2], [3], [4]]);
+    expect(bulkParts([3, 1, 0], lines, 7)).toEqual([[3, 1, 0]]);
+    expect(bulkParts([4, 0], lines, 100)).toEqual([[4, 0]]);
+    expect(bulkParts([], lines, 6)).toEqual([]);
   });
 });

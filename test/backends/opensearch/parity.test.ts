@@ -151,6 +151,29 @@ describe.skipIf(skip !== null)('embedded and OpenSearch collections of the same 
     }
   });
 
+  it('dense HNSW (lucene engine): approximate top-k with ef, filtered, equal to the exact one on a small collection', async () => {
+    const c = await s.req('POST', '/v1/collections', {
+      name: 'os-hnsw',
+      backend: { kind: 'opensearch', shards: 2, replicas: 0 },
+      retrievers: { dense: { model: `dir:${TINY_DENSE}`, approx: true } },
+    });
+    expect(c.status, JSON.stringify(c.body)).toBe(201);
+    expect((await s.ndjson('/v1/collections/os-hnsw/documents?wait=true', ndjson(ALL))).body.indexed).toBe(ALL.length);
+    for (const query of QUERIES) {
+      const exact = await hits('emb', { query, k: 10, retriever: 'dense' });
+      for (const ef of [10, 64]) {
+        const approx = await hits('os-hnsw', { query, k: 10, retriever: 'dense', mode: 'approx', approx: { ef } });
+        // 40 documents: the graph walk finds the exact top 10.
+        expectSameRanking(exact, approx, 1e-5);
+      }
+      const filter = { kind: 'odd' };
+      const fe = await hits('emb', { query, k: 5, retriever: 'dense', filter });
+      const fa = await hits('os-hnsw', { query, k: 5, retriever: 'dense', mode: 'approx', filter });
+      expect(fa.map((h) => h._id)).toEqual(fe.map((h) => h._id));
+    }
+    expect((await s.req('DELETE', '/v1/collections/os-hnsw')).status).toBe(200);
+  });
+
   it('filters select the same documents on both, and a filtered top-k still returns k', async () => {
     for (const filter of [
       { year: { gte: 2001, lt: 2003 } },
