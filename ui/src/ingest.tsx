@@ -92,7 +92,12 @@ export function IngestView({ ctx }: { ctx: Ctx }) {
           </div>
           <div class="row">
             <label for="i-file">Or upload an NDJSON file</label>
-            <input id="i-file" type="file" accept=".ndjson,.jsonl,.json,application/x-ndjson" onChange={(e) => setFile(e.currentTarget.files?.[0] ?? null)} />
+            <input
+              id="i-file"
+              type="file"
+              accept=".ndjson,.jsonl,.json,application/x-ndjson"
+              onChange={(e) => setFile(e.currentTarget.files?.[0] ?? null)}
+            />
             {file && (
               <p class="hint">
                 {file.name}, {bytes(file.size)} (sent as it is, streamed by the service)

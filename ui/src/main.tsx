@@ -134,9 +134,7 @@ function App() {
             {loadError}
           </p>
         )}
-        {ctx && perm?.access === 'read' && (
-          <p class="note">This key is read-only: creating collections and ingesting are not offered.</p>
-        )}
+        {ctx && perm?.access === 'read' && <p class="note">This key is read-only: creating collections and ingesting are not offered.</p>}
         {ctx && view === 'collections' && <CollectionsView ctx={ctx} />}
         {ctx && view === 'ingest' && <IngestView ctx={ctx} />}
         {ctx && view === 'playground' && <PlaygroundView ctx={ctx} />}

@@ -150,31 +150,77 @@ function matches(word: string, term: string): boolean {
   return word === t || (t.length >= 3 && word.startsWith(t));
 }
 
-/** Every term the explain gave for this hit, contributions summed across retrievers. */
-function termsOf(hit: SearchHit): Terms {
+/** Each retriever's explained terms: the single retriever's, or each of a hybrid's sparse ones. */
+function termGroups(hit: SearchHit): { retriever: string; terms: Terms }[] {
   const ex = hit.explain;
   if (!ex) return [];
-  const all: Terms = [...(ex.terms ?? []), ...(ex.retrievers ?? []).flatMap((r) => r.terms ?? [])];
-  const by = new Map<string, Terms[number]>();
-  for (const t of all) {
-    const p = by.get(t.term);
-    by.set(t.term, p ? { ...p, contribution: p.contribution + t.contribution } : t);
+  const groups = ex.terms ? [{ retriever: ex.retriever, terms: ex.terms }] : [];
+  for (const r of ex.retrievers ?? []) if (r.terms?.length) groups.push({ retriever: r.name, terms: r.terms });
+  return groups.map((g) => ({ ...g, terms: [...g.terms].sort((x, y) => y.contribution - x.contribution) }));
+}
+
+/**
+ * For the highlighting: each term's share of its retriever's largest contribution (retrievers'
+ * scores are on different scales), the largest share where several retrievers have the term.
+ */
+function shares(groups: { terms: Terms }[]): { term: string; share: number; contribution: number }[] {
+  const by = new Map<string, { term: string; share: number; contribution: number }>();
+  for (const g of groups) {
+    const max = Math.max(...g.terms.map((t) => t.contribution), 1e-9);
+    for (const t of g.terms) {
+      const share = t.contribution / max;
+      const p = by.get(t.term);
+      if (!p || share > p.share) by.set(t.term, { term: t.term, share, contribution: t.contribution });
+    }
   }
-  return [...by.values()].sort((a, b) => b.contribution - a.contribution);
+  return [...by.values()].sort((a, b) => b.share - a.share);
+}
+
+const SHOWN_TERMS = 12;
+
+function TermList({ retriever, terms, words }: { retriever: string; terms: Terms; words: string[] }) {
+  const [all, setAll] = useState(false);
+  const max = Math.max(...terms.map((t) => t.contribution), 1e-9);
+  const shown = all ? terms : terms.slice(0, SHOWN_TERMS);
+  return (
+    <div class="term-group">
+      <span class="hint">{retriever}:</span>
+      <ul class="terms" aria-label={`${retriever}: term contributions`} data-testid="terms">
+        {shown.map((t) => {
+          const expanded = !words.some((w) => matches(w, t.term) || matches(t.term.replace(/^##/, ''), w));
+          return (
+            <li key={t.term} class={expanded ? 'term expanded' : 'term'} style={{ '--w': (t.contribution / max).toFixed(2) }}>
+              <span class="t">{t.term}</span>
+              {expanded && <span class="tag">expanded</span>}
+              <span class="c">{num(t.contribution, 3)}</span>
+              <span class="sr-only">
+                query weight {num(t.query_weight, 3)}, document weight {num(t.document_weight, 3)}
+              </span>
+            </li>
+          );
+        })}
+        {terms.length > SHOWN_TERMS && (
+          <li>
+            <button type="button" class="link" aria-expanded={all} onClick={() => setAll(!all)}>
+              {all ? 'fewer' : `all ${terms.length} terms`}
+            </button>
+          </li>
+        )}
+      </ul>
+    </div>
+  );
 }
 
 /** A field's text with each word matching an explained term marked, darker for a larger share. */
-function Highlighted({ text, terms }: { text: string; terms: Terms }) {
-  const max = Math.max(...terms.map((t) => t.contribution), 1e-9);
+function Highlighted({ text, terms }: { text: string; terms: { term: string; share: number; contribution: number }[] }) {
   const parts = text.split(/([\p{L}\p{N}]+)/u);
   return (
     <>
       {parts.map((p, i) => {
         const t = i % 2 === 1 ? terms.find((x) => matches(p.toLowerCase(), x.term)) : undefined;
         if (!t) return p;
-        const share = t.contribution / max;
         return (
-          <mark key={i} style={{ '--w': share.toFixed(2) }} title={`${t.term}: ${num(t.contribution)}`}>
+          <mark key={i} style={{ '--w': t.share.toFixed(2) }} title={`${t.term}: ${num(t.contribution)}`}>
             {p}
           </mark>
         );
@@ -184,9 +230,9 @@ function Highlighted({ text, terms }: { text: string; terms: Terms }) {
 }
 
 function Hit({ hit, query, fields }: { hit: SearchHit; query: string; fields: readonly string[] }) {
-  const terms = termsOf(hit);
+  const groups = termGroups(hit);
+  const terms = shares(groups);
   const words = queryWords(query);
-  const max = Math.max(...terms.map((t) => t.contribution), 1e-9);
   const f = (hit.fields ?? {}) as Record<string, unknown>;
   const [title, ...rest] = fields;
   return (
@@ -207,29 +253,13 @@ function Hit({ hit, query, fields }: { hit: SearchHit; query: string; fields: re
           </p>
         ) : null,
       )}
-      {terms.length > 0 && (
-        <ul class="terms" aria-label="Term contributions" data-testid="terms">
-          {terms.map((t) => {
-            const expanded = !words.some((w) => matches(w, t.term) || matches(t.term.replace(/^##/, ''), w));
-            return (
-              <li key={t.term} class={expanded ? 'term expanded' : 'term'} style={{ '--w': (t.contribution / max).toFixed(2) }}>
-                <span class="t">{t.term}</span>
-                {expanded && <span class="tag">expanded</span>}
-                <span class="c">{num(t.contribution, 3)}</span>
-                <span class="sr-only">
-                  query weight {num(t.query_weight, 3)}, document weight {num(t.document_weight, 3)}
-                </span>
-              </li>
-            );
-          })}
-        </ul>
-      )}
+      {groups.map((g) => (
+        <TermList key={g.retriever} retriever={g.retriever} terms={g.terms} words={words} />
+      ))}
       {hit.explain?.retrievers && (
         <div class="scroll">
           <table class="fusion" data-testid="fusion-explain">
-            <caption>
-              Fusion ({hit.explain.method}): what each retriever gave this hit
-            </caption>
+            <caption>Fusion ({hit.explain.method}): what each retriever gave this hit</caption>
             <thead>
               <tr>
                 <th scope="col">Retriever</th>

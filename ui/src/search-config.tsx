@@ -167,7 +167,13 @@ export function ConfigEditor({
           {cfg.method === 'rrf' && (
             <div class="row">
               <label for={`${id}-rrfk`}>RRF k</label>
-              <input id={`${id}-rrfk`} class="small" placeholder="60" value={cfg.rrfK} onInput={(e) => set({ rrfK: e.currentTarget.value })} />
+              <input
+                id={`${id}-rrfk`}
+                class="small"
+                placeholder="60"
+                value={cfg.rrfK}
+                onInput={(e) => set({ rrfK: e.currentTarget.value })}
+              />
             </div>
           )}
           {cfg.method === 'convex' && (

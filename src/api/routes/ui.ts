@@ -4,7 +4,8 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { FastifyPluginAsync } from 'fastify';
+import { gzipSync } from 'node:zlib';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { fail } from '../../errors.js';
 
 const TYPES: Record<string, string> = {
@@ -32,8 +33,12 @@ export const UI_DIR = join(packageRoot(), 'dist', 'ui');
 
 interface Asset {
   body: Buffer;
+  /** The text files gzipped once at start (a browser asks for gzip): about a third of the bytes. */
+  gzip?: Buffer;
   type: string;
 }
+
+const COMPRESSIBLE = new Set(['.html', '.js', '.css', '.svg', '.json']);
 
 /** Every file of the built console, read once: a few files, a few hundred KB at most. */
 function loadAssets(dir: string): Map<string, Asset> {
@@ -44,7 +49,15 @@ function loadAssets(dir: string): Map<string, Asset> {
       const rel = sub ? `${sub}/${name}` : name;
       const full = join(dir, rel);
       if (statSync(full).isDirectory()) walk(rel);
-      else assets.set(rel, { body: readFileSync(full), type: TYPES[extname(name)] ?? 'application/octet-stream' });
+      else {
+        const body = readFileSync(full);
+        const ext = extname(name);
+        assets.set(rel, {
+          body,
+          type: TYPES[ext] ?? 'application/octet-stream',
+          ...(COMPRESSIBLE.has(ext) ? { gzip: gzipSync(body, { level: 9 }) } : {}),
+        });
+      }
     }
   };
   walk('');
@@ -55,10 +68,17 @@ export const uiRoutes: FastifyPluginAsync<{ dir?: string }> = async (app, opts) 
   const assets = loadAssets(opts.dir ?? UI_DIR);
   const notBuilt = () =>
     fail('ROUTE_NOT_FOUND', 'the console is not built in this install: run `npm run build:ui` (npm install and npm run build do)', 'path');
-  const index = (_req: unknown, reply: import('fastify').FastifyReply) => {
+  const send = (req: FastifyRequest, reply: FastifyReply, a: Asset) => {
+    reply.type(a.type).header('vary', 'accept-encoding').header('x-content-type-options', 'nosniff');
+    const accepts = String(req.headers['accept-encoding'] ?? '');
+    if (a.gzip && /\bgzip\b/.test(accepts)) return reply.header('content-encoding', 'gzip').send(a.gzip);
+    return reply.send(a.body);
+  };
+  const index = (req: FastifyRequest, reply: FastifyReply) => {
     const html = assets.get('index.html');
     if (!html) notBuilt();
-    return reply.type(html!.type).header('cache-control', 'no-cache').send(html!.body);
+    reply.header('cache-control', 'no-cache');
+    return send(req, reply, html!);
   };
   const route = { schema: { hide: true }, config: { access: 'public' as const } };
   app.get('/ui', route, index);
@@ -72,10 +92,7 @@ export const uiRoutes: FastifyPluginAsync<{ dir?: string }> = async (app, opts) 
     }
     // Vite names assets by their content's hash: a name never changes meaning.
     const immutable = path.startsWith('assets/');
-    return reply
-      .type(a!.type)
-      .header('cache-control', immutable ? 'public, max-age=31536000, immutable' : 'no-cache')
-      .header('x-content-type-options', 'nosniff')
-      .send(a!.body);
+    reply.header('cache-control', immutable ? 'public, max-age=31536000, immutable' : 'no-cache');
+    return send(req, reply, a!);
   });
 };
