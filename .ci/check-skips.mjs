@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Usage: check-skips.mjs <vitest JSON report> <skip log> <allowed-skips.txt> <tally file>
+// Usage: check-skips.mjs <vitest JSON report> <skip log> <allowed-skips.txt> <tally file> [tally label, default vitest]
 // Every skipped test of the vitest run must have a reason registered in the skip log (by
 // test/helpers/skip-log.ts, {file, scope, reason} per line) that matches a line of the allowed list.
 // Prints each reason once with the number of tests it skipped, appends "vitest P F S" to the tally,
@@ -7,7 +7,7 @@
 import { existsSync, readFileSync, appendFileSync } from 'node:fs';
 import { relative } from 'node:path';
 
-const [reportPath, logPath, allowedPath, tallyPath] = process.argv.slice(2);
+const [reportPath, logPath, allowedPath, tallyPath, label = 'vitest'] = process.argv.slice(2);
 const report = JSON.parse(readFileSync(reportPath, 'utf8'));
 const allowed = readFileSync(allowedPath, 'utf8')
   .split('\n')
@@ -48,7 +48,7 @@ for (const [reason, n] of byReason) {
 for (const u of unexplained) console.log(`  NO REASON   ${u}`);
 const passed = report.numPassedTests;
 const failed = report.numFailedTests;
-if (tallyPath) appendFileSync(tallyPath, `vitest ${passed} ${failed} ${skipped}\n`);
+if (tallyPath) appendFileSync(tallyPath, `${label} ${passed} ${failed} ${skipped}\n`);
 if (bad || unexplained.length) {
   console.log(
     `check-skips: ${bad} skip reason(s) not in ${allowedPath} and ${unexplained.length} skipped test(s) without a registered reason`,

@@ -17,7 +17,7 @@ const CONTROL = process.env.LSR_TEST_OPENSEARCH_CONTROL === '1';
 const reason = !OPENSEARCH_URL
   ? NO_OPENSEARCH
   : !CONTROL
-    ? 'the OpenSearch cluster is not one this test may kill nodes of: set LSR_TEST_OPENSEARCH_CONTROL=1 for a cluster scripts/opensearch/cluster started (with its OPENSEARCH_WORK)'
+    ? 'the OpenSearch cluster is not one this test may kill nodes of: set LSR_TEST_OPENSEARCH_CONTROL=1 for a cluster scripts/opensearch/cluster started (with its OPENSEARCH_WORK); .ci/run runs it alone after the suite'
     : null;
 const skip = skipBecause(import.meta.url, 'kill -9 of a data node', reason);
 
