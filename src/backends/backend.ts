@@ -118,6 +118,8 @@ export interface LexicalStorage extends SparseScoring {
    * weight = contribution), as the engine scored it; null when the document is not live.
    */
   explain(q: WeighedQuery, docno: number): Promise<Contribution[] | null>;
+  /** Live documents (`n`) and how many hold each analyzed term (RM3's feedback-term filter). */
+  termFrequencies(terms: readonly string[]): Promise<{ n: number; df: Uint32Array }>;
 }
 
 export interface DenseStorage extends StorageBase {

@@ -51,6 +51,11 @@ export class Bm25Retriever extends SparseRetrieverBase<LexicalStorage> {
     return { shape: 'sparse', query, terms };
   }
 
+  /** Live documents and how many hold each analyzed term, as the storage counts them. */
+  termFrequencies(terms: readonly string[]): Promise<{ n: number; df: Uint32Array }> {
+    return this.storage.termFrequencies(terms);
+  }
+
   override async explain(q: EncodedQuery, docno: number): Promise<TermContribution[]> {
     if (q.shape !== 'sparse') throw new Error('BM25 was given a dense query');
     return (await this.storage.explain(q, docno)) ?? [];

@@ -85,6 +85,8 @@ export interface Retriever {
    * analyzer terms, and a document's terms are its stored text analyzed again. Absent otherwise.
    */
   readonly analyzed?: boolean;
+  /** With `analyzed`: live documents and how many hold each analyzed term (RM3's feedback-term filter). */
+  termFrequencies?(terms: readonly string[]): Promise<{ n: number; df: Uint32Array }>;
   /** The stored vector of each of `docnos` (undefined where not live); absent on kinds that keep none (BM25). */
   stored?(docnos: ArrayLike<number>): Promise<(StoredVector | undefined)[]>;
 }

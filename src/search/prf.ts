@@ -88,16 +88,9 @@ export function checkPrf(raw: unknown, field: string, r: Retriever): PrfPlan {
   return { method: m, docs: given.docs ?? d.docs, terms: m === 'rocchio' ? 0 : (given.terms ?? d.terms), weight: given.weight ?? d.weight };
 }
 
-/**
- * checkPrf, and what the collection's backend allows: RM3 reads document frequencies back from
- * BM25's idf weights, which only the embedded backend applies (OpenSearch's Lucene applies its own),
- * so rm3 on an OpenSearch-backed collection is UNSUPPORTED_BY_BACKEND.
- */
-export function checkPrfIn(c: Collection, raw: unknown, field: string, r: Retriever): PrfPlan {
-  const plan = checkPrf(raw, field, r);
-  if (plan.method === 'rm3' && c.config.backend !== undefined && c.config.backend.kind !== 'embedded')
-    fail('UNSUPPORTED_BY_BACKEND', `rm3 needs the embedded backend's BM25 statistics; collection '${c.name}' is in OpenSearch`, field);
-  return plan;
+/** checkPrf for a retriever of collection `c` (every backend serves every method). */
+export function checkPrfIn(_c: Collection, raw: unknown, field: string, r: Retriever): PrfPlan {
+  return checkPrf(raw, field, r);
 }
 
 /** What can be checked of a `prf` without its retriever: keys, types and ranges, naming the field. */
@@ -165,21 +158,15 @@ const RM3_TERM = /^[a-z0-9]{2,20}$/;
 /** A term in more than this fraction of documents is not a feedback term (Anserini: 10%). */
 export const RM3_MAX_DF_RATIO = 0.1;
 
-/**
- * Document frequency of each term from BM25's query weights: the retriever weighs a client vector
- * of ones as idf(df, N) = ln(1 + (N − df + 0.5) / (df + 0.5)) (Lucene's), which is inverted here;
- * terms no document holds are absent. The weights are 32-bit floats; df is recovered by rounding.
- */
-async function documentFrequencies(r: Retriever, terms: string[], n: number): Promise<Map<string, number>> {
+/** Document frequency of each term (absent: no document holds it) and the live documents, as the storage counts them. */
+async function documentFrequencies(r: Retriever, terms: string[]): Promise<{ n: number; df: Map<string, number> }> {
   const out = new Map<string, number>();
-  if (terms.length === 0) return out;
-  const q = await r.encodeQuery({ vector: Object.fromEntries(terms.map((t) => [t, 1])) }, 'vector');
-  if (q.shape !== 'sparse') return out;
-  for (let i = 0; i < q.terms.length; i++) {
-    const x = Math.expm1(q.query.weights[i]);
-    out.set(q.terms[i], Math.max(1, Math.round((n + 0.5 - 0.5 * x) / (x + 1))));
-  }
-  return out;
+  if (terms.length === 0 || !r.termFrequencies) return { n: 0, df: out };
+  const { n, df } = await r.termFrequencies(terms);
+  terms.forEach((t, i) => {
+    if (df[i] > 0) out.set(t, df[i]);
+  });
+  return { n, df: out };
 }
 
 function l1(m: Map<string, number>): Map<string, number> {
@@ -225,8 +212,7 @@ export async function rm3Vector(
     return new Map([...termCounts(c.analyzer.analyze(text))].filter(([t]) => RM3_TERM.test(t)));
   });
   const vocab = [...new Set(counts.flatMap((m) => [...m.keys()]))];
-  const size = c.backend.size;
-  const df = await documentFrequencies(r, vocab, size);
+  const { n: size, df } = await documentFrequencies(r, vocab);
   const maxRatio = Math.fround(RM3_MAX_DF_RATIO);
   const rm = new Map<string, number>();
   counts.forEach((m, i) => {

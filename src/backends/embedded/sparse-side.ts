@@ -142,6 +142,17 @@ export class LexicalSide extends SparseSide<StoredVector> implements LexicalStor
     return doc ? termContributions(q.query, q.terms, doc) : null;
   }
 
+  async termFrequencies(terms: readonly string[]): Promise<{ n: number; df: Uint32Array }> {
+    const vocab = this.ctx.store.vocab;
+    return {
+      n: this.size,
+      df: Uint32Array.from(terms, (t) => {
+        const id = vocab.id(t);
+        return id === undefined ? 0 : vocab.df(id);
+      }),
+    };
+  }
+
   protected rowsAfter(seq: number): Iterable<StoredVector> {
     return this.ctx.store.vectorsAfter(seq);
   }

@@ -573,6 +573,21 @@ export class OpenSearchBackend implements Backend {
     }
   }
 
+  /** Live documents, and how many match each of `filters` (one search: a filters aggregation). */
+  async countEach(filters: readonly object[]): Promise<{ n: number; df: Uint32Array }> {
+    const named: Record<string, object> = {};
+    filters.forEach((f, i) => {
+      named[String(i)] = f;
+    });
+    const r = await this.search({
+      size: 0,
+      track_total_hits: true,
+      ...(filters.length > 0 ? { aggs: { df: { filters: { filters: named } } } } : {}),
+    });
+    const buckets = (r.aggregations?.df as { buckets: Record<string, { doc_count: number }> } | undefined)?.buckets ?? {};
+    return { n: r.hits.total?.value ?? 0, df: Uint32Array.from(filters, (_, i) => buckets[String(i)]?.doc_count ?? 0) };
+  }
+
   /** A document's `_source` fields by number, or undefined when it is not live. */
   async sourceOf(docno: number, fields: string[]): Promise<Record<string, unknown> | undefined> {
     const hits = await this.byDocno([docno], fields);
@@ -682,6 +697,11 @@ class Lexical implements LexicalStorage {
     });
     return out.sort((a, b) => b.contribution - a.contribution);
   }
+
+  /** Counted in the cluster: one search, a filter aggregation per term. */
+  async termFrequencies(terms: readonly string[]): Promise<{ n: number; df: Uint32Array }> {
+    return this.be.countEach(terms.map((t) => ({ term: { [BM25_FIELD]: t } })));
+  }
 }
 
 interface Explanation {
@@ -733,17 +753,7 @@ class Sparse implements SparseStorage {
   /** Counted in the cluster: one search, a filter aggregation per term. */
   async frequencies(terms: readonly number[]): Promise<{ n: number; df: Uint32Array }> {
     const field = sparseField(this.name);
-    const filters: Record<string, object> = {};
-    terms.forEach((t, i) => {
-      filters[String(i)] = { rank_feature: { field: `${field}.${t}` } };
-    });
-    const r = await this.be.search({
-      size: 0,
-      track_total_hits: true,
-      ...(terms.length > 0 ? { aggs: { df: { filters: { filters } } } } : {}),
-    });
-    const buckets = (r.aggregations?.df as { buckets: Record<string, { doc_count: number }> } | undefined)?.buckets ?? {};
-    return { n: r.hits.total?.value ?? 0, df: Uint32Array.from(terms, (_, i) => buckets[String(i)]?.doc_count ?? 0) };
+    return this.be.countEach(terms.map((t) => ({ rank_feature: { field: `${field}.${t}` } })));
   }
 }
 

@@ -143,6 +143,22 @@ describe.skipIf(skip !== null)('embedded and OpenSearch collections of the same 
     for (const h of b) expect(h.explain!.terms.reduce((x, t) => x + t.contribution, 0)).toBeCloseTo(h.score, 4);
   });
 
+  it('RM3 feedback on BM25: the same expansion terms and ranking (document frequencies counted in the cluster)', async () => {
+    for (const query of ['heart disease', 'cats and dogs', 'solar energy']) {
+      const body = { query, k: 10, prf: {}, explain: true };
+      const a = await search('emb', body);
+      const b = await search('os', body);
+      expect(b.status, JSON.stringify(b.body)).toBe(200);
+      type Prf = { feedback: string[]; terms: { term: string; weight: number }[] }[];
+      const [pa, pb] = [a.body.prf as Prf, b.body.prf as Prf];
+      expect(pb[0].feedback).toEqual(pa[0].feedback);
+      expect(pb[0].terms.map((t) => t.term)).toEqual(pa[0].terms.map((t) => t.term));
+      // Weights carry the feedback documents' scores: Lucene's and ours agree to float rounding.
+      pb[0].terms.forEach((t, i) => expect(t.weight).toBeCloseTo(pa[0].terms[i].weight, 6));
+      expectSameRanking(a.body.hits, b.body.hits, 1e-4);
+    }
+  });
+
   it('dense: the exact top-k and its scores', async () => {
     for (const query of QUERIES) {
       const a = await hits('emb', { query, k: 10, retriever: 'dense' });
@@ -172,7 +188,7 @@ describe.skipIf(skip !== null)('embedded and OpenSearch collections of the same 
         const filter = { kind: 'odd' };
         const fa = await hits('os-hnsw', { query, k: 5, retriever: 'dense', mode: 'approx', approx: { ef: 64 }, filter });
         expect(fa.length).toBe(5);
-        for (const h of fa) expect(ALL.find((d) => d._id === h._id)!.metadata.kind).toBe('odd');
+        for (const h of fa) expect((ALL.find((d) => d._id === h._id)!.metadata as { kind?: string }).kind).toBe('odd');
       }
       // HNSW is approximate even here (Lucene walks each segment's graph); it must find most of the top 10.
       expect(found / (10 * QUERIES.length)).toBeGreaterThanOrEqual(0.8);
