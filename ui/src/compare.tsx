@@ -7,7 +7,7 @@ import { evaluateQuery, parseMeasure, rankDocuments } from '../../src/eval/metri
 import { type CollectionInfo, errorText, type SearchHit } from './api.js';
 import { num } from './format.js';
 import type { Ctx } from './main.js';
-import { ConfigEditor, defaultConfig, labelOf, type SearchConfig, toRequest } from './search-config.js';
+import { ConfigEditor, defaultConfig, labelOf, retrieversOf, type SearchConfig, toRequest } from './search-config.js';
 
 const ROW = 44;
 const NDCG10 = [parseMeasure('ndcg_cut_10')];
@@ -30,7 +30,7 @@ export function CompareView({ ctx }: { ctx: Ctx }) {
   useEffect(() => {
     setA(defaultConfig(collection, false));
     setB(defaultConfig(collection, true));
-  }, [name, collection?.retrievers]);
+  }, [name, retrieversOf(collection).join(',')]);
 
   const search = async (cfg: SearchConfig, query: string): Promise<SearchHit[]> => {
     const title = collection?.fields[0];

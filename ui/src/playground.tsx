@@ -5,7 +5,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { type CollectionInfo, errorText, LsrError, type SearchHit, type SearchRequest, type SearchResponse } from './api.js';
 import { num } from './format.js';
 import type { Ctx } from './main.js';
-import { ConfigEditor, defaultConfig, type SearchConfig, toRequest } from './search-config.js';
+import { ConfigEditor, defaultConfig, retrieversOf, type SearchConfig, toRequest } from './search-config.js';
 
 type Terms = NonNullable<NonNullable<SearchHit['explain']>['terms']>;
 
@@ -24,7 +24,9 @@ export function PlaygroundView({ ctx }: { ctx: Ctx }) {
   useEffect(() => {
     if (!name && ctx.collections[0]) setName(ctx.collections[0].name);
   }, [ctx.collections]);
-  useEffect(() => setCfg(defaultConfig(collection, cfg.hybrid)), [name, collection?.retrievers]);
+  // A new set of retrievers (another collection) starts from its defaults; a reload of the same keeps the edits.
+  const names = retrieversOf(collection).join(',');
+  useEffect(() => setCfg(defaultConfig(collection, cfg.hybrid)), [name, names]);
 
   const run = async (e: Event) => {
     e.preventDefault();
