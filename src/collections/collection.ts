@@ -31,6 +31,8 @@ export class Collection {
     /** Retriever name -> retriever, in config order. */
     readonly retrievers: ReadonlyMap<string, Retriever>,
     private readonly log: Logger,
+    /** The cluster an OpenSearch-backed collection's configuration is kept in (its settings live there). */
+    readonly cluster?: OpenSearchCluster,
   ) {}
 
   get name(): string {
@@ -55,7 +57,7 @@ export class Collection {
     if (config.backend?.kind === 'opensearch') {
       if (!cluster) fail('BACKEND_NOT_CONFIGURED', 'this server has no OpenSearch cluster configured (LSR_OPENSEARCH_URL)', 'backend.kind');
       const backend = new OpenSearchBackend(cluster, config.name, config.backend, log, 'create');
-      const c = await Collection.openWith('', backend, config, log, encoders, () => backend.discard());
+      const c = await Collection.openWith('', backend, config, log, encoders, () => backend.discard(), cluster);
       try {
         await cluster.create(config.name, JSON.stringify(config));
       } catch (e) {
@@ -97,7 +99,7 @@ export class Collection {
     const config = storedConfig(raw);
     if (config.backend?.kind !== 'opensearch') throw new Error(`collection '${config.name}' in the cluster is not OpenSearch-backed`);
     const backend = new OpenSearchBackend(cluster, config.name, config.backend, log, 'open');
-    return Collection.openWith('', backend, config, log, encoders, async () => backend.close());
+    return Collection.openWith('', backend, config, log, encoders, async () => backend.close(), cluster);
   }
 
   /** Lets each retriever declare its storage, then opens the backend; `abandon` undoes on failure. */
@@ -108,6 +110,7 @@ export class Collection {
     log: Logger,
     encoders: EncoderRegistry | undefined,
     abandon: () => Promise<void>,
+    cluster?: OpenSearchCluster,
   ): Promise<Collection> {
     const retrievers = new Map<string, Retriever>();
     try {
@@ -132,7 +135,7 @@ export class Collection {
       if (config.backend?.kind === 'opensearch') await abandon();
       throw e;
     }
-    return new Collection(dir, config, backend, retrievers, log);
+    return new Collection(dir, config, backend, retrievers, log, cluster);
   }
 
   /** The retriever `name`, or undefined. */

@@ -2,8 +2,8 @@
 // RRF with k 60). Typically the setting `lsr eval --tune` chose on the collection's judged queries
 // (`--save-fusion`). Kept beside the collection's data as `default-fusion.json` (written to a
 // temporary name, then renamed), read once per open collection and replaced in memory when saved.
-// A collection whose data lives in OpenSearch has no folder here: it has no default fusion, and
-// saving one is UNSUPPORTED_BY_BACKEND.
+// An OpenSearch-backed collection keeps it in the cluster, beside its configuration, and it is read
+// from there by every request that needs it, so every service process fuses alike.
 import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Collection } from '../collections/collection.js';
@@ -20,8 +20,11 @@ export type DefaultFusion = Omit<FusionRequest, 'interpolate'>;
 const cache = new WeakMap<Collection, DefaultFusion | null>();
 
 /** The collection's default fusion, or undefined. */
-export function defaultFusion(c: Collection): DefaultFusion | undefined {
-  if (c.dir === '') return undefined; // a collection without a folder here (OpenSearch-backed)
+export async function defaultFusion(c: Collection): Promise<DefaultFusion | undefined> {
+  if (c.cluster) {
+    const text = await c.cluster.defaultFusion(c.name);
+    return text === undefined ? undefined : (JSON.parse(text) as DefaultFusion);
+  }
   let f = cache.get(c);
   if (f === undefined) {
     const path = join(c.dir, DEFAULT_FUSION_FILE);
@@ -67,23 +70,27 @@ export function checkDefaultFusion(c: Collection, raw: unknown): DefaultFusion {
 }
 
 /** Saves (or, with null, removes) the collection's default fusion; checked first. */
-export function saveDefaultFusion(c: Collection, raw: unknown | null): DefaultFusion | undefined {
-  if (c.dir === '')
-    fail(
-      'UNSUPPORTED_BY_BACKEND',
-      `collection '${c.name}' has no folder on this server (its data is in OpenSearch), where a default fusion is kept`,
-    );
+export async function saveDefaultFusion(c: Collection, raw: unknown | null): Promise<DefaultFusion | undefined> {
+  const f = raw === null ? null : checkDefaultFusion(c, raw);
+  if (c.cluster) {
+    await c.cluster.setDefaultFusion(c.name, f === null ? null : JSON.stringify(f));
+    return f ?? undefined;
+  }
   const path = join(c.dir, DEFAULT_FUSION_FILE);
-  if (raw === null) {
+  if (f === null) {
     rmSync(path, { force: true });
     cache.set(c, null);
     return undefined;
   }
-  const f = checkDefaultFusion(c, raw);
   writeFileSync(`${path}.tmp`, `${JSON.stringify(f)}\n`);
   renameSync(`${path}.tmp`, path);
   cache.set(c, f);
   return f;
+}
+
+/** Whether a hybrid request leaves its fusion to the collection's default. */
+export function usesDefaultFusion(req: { fusion?: FusionRequest }): boolean {
+  return req.fusion === undefined || !Object.keys(req.fusion).some((k) => k !== 'interpolate');
 }
 
 /**
@@ -91,9 +98,12 @@ export function saveDefaultFusion(c: Collection, raw: unknown | null): DefaultFu
  * its weights limited to the request's retrievers (a retriever's own `weight` wins), keeping the
  * request's `interpolate`.
  */
-export function fusionFor(c: Collection, req: { fusion?: FusionRequest; retrievers?: { name: string; weight?: number }[] }) {
-  if (req.fusion !== undefined && Object.keys(req.fusion).some((k) => k !== 'interpolate')) return req.fusion;
-  const d = defaultFusion(c);
+export function fusionFor(
+  req: { fusion?: FusionRequest; retrievers?: { name: string; weight?: number }[] },
+  /** The collection's default fusion (defaultFusion()), read by the caller when the request uses it. */
+  d: DefaultFusion | undefined,
+) {
+  if (!usesDefaultFusion(req)) return req.fusion;
   if (!d) return req.fusion;
   const names = new Set((req.retrievers ?? []).filter((r) => r.weight === undefined).map((r) => r.name));
   const weights = Object.fromEntries(Object.entries(d.weights ?? {}).filter(([n]) => names.has(n)));

@@ -25,7 +25,7 @@ import {
   type FusionSpec,
   type RankedList,
 } from './fusion.js';
-import { fusionFor } from './default-fusion.js';
+import { type DefaultFusion, defaultFusion, fusionFor, usesDefaultFusion } from './default-fusion.js';
 import { elapsed, pageHits } from './hits.js';
 import {
   checkPrfIn,
@@ -192,10 +192,10 @@ export function checkHybridRequest(req: SearchRequest): void {
 }
 
 /** Checks a hybrid request against the collection and fills in the defaults. */
-function planHybrid(c: Collection, req: SearchRequest, k: number, offset: number) {
+function planHybrid(c: Collection, req: SearchRequest, k: number, offset: number, collectionDefault: DefaultFusion | undefined) {
   checkHybridRequest(req);
   // The request's fusion, else the collection's default (default-fusion.ts), else RRF.
-  const f = fusionFor(c, req) ?? {};
+  const f = fusionFor(req, collectionDefault) ?? {};
   const method = f.method ?? 'rrf';
   const ver = req.verify !== undefined ? checkVerify(c, req.verify) : undefined;
   const verifyDepth = ver?.candidates ?? 0;
@@ -283,7 +283,7 @@ function listsOf(runs: readonly Run[]): RankedList<number>[] {
 export async function hybridSearchAsync(c: Collection, req: SearchRequest): Promise<SearchResponse> {
   const t0 = performance.now();
   const { k, offset } = page(req);
-  const plan = planHybrid(c, req, k, offset);
+  const plan = planHybrid(c, req, k, offset, usesDefaultFusion(req) ? await defaultFusion(c) : undefined);
   const pending = c.candidates(req.filter);
   pending.catch(() => {}); // observed below; avoid an unhandled rejection while queries encode
   const interpolate = plan.interpolate;

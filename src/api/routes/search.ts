@@ -71,7 +71,7 @@ export const searchRoutes: FastifyPluginAsyncTypebox<{ service: Service }> = asy
         response: withErrors({ 200: DefaultFusionView }),
       },
     },
-    async (req) => ({ fusion: defaultFusion(await service.registry.lookup(req.params.name)) ?? null }),
+    async (req) => ({ fusion: (await defaultFusion(await service.registry.lookup(req.params.name))) ?? null }),
   );
   app.put(
     '/collections/:name/default-fusion',
@@ -85,7 +85,7 @@ export const searchRoutes: FastifyPluginAsyncTypebox<{ service: Service }> = asy
         response: withErrors({ 200: DefaultFusionView }),
       },
     },
-    async (req) => ({ fusion: saveDefaultFusion(await service.registry.lookup(req.params.name), req.body) ?? null }),
+    async (req) => ({ fusion: (await saveDefaultFusion(await service.registry.lookup(req.params.name), req.body)) ?? null }),
   );
   app.delete(
     '/collections/:name/default-fusion',
@@ -99,7 +99,7 @@ export const searchRoutes: FastifyPluginAsyncTypebox<{ service: Service }> = asy
       },
     },
     async (req) => {
-      saveDefaultFusion(await service.registry.lookup(req.params.name), null);
+      await saveDefaultFusion(await service.registry.lookup(req.params.name), null);
       return { fusion: null };
     },
   );

@@ -17,6 +17,13 @@ export interface RemoteCollection {
   next_docno: number;
 }
 
+/** The configuration index: a collection's config, its document-number counter, its default fusion. */
+const META_PROPERTIES = {
+  config: { type: 'text', index: false },
+  next_docno: { type: 'long' },
+  default_fusion: { type: 'text', index: false },
+};
+
 /** Document numbers are uint32 in the engines and fusion. */
 const MAX_DOCNO = 0xffffffff;
 
@@ -46,10 +53,7 @@ export class OpenSearchCluster {
 
   /** Creates the configuration index once (any process may race to; the loser finds it there). */
   ensureMeta(): Promise<void> {
-    this.metaReady ??= this.makeIndex(this.metaIndex, {
-      config: { type: 'text', index: false },
-      next_docno: { type: 'long' },
-    }).catch((e) => {
+    this.metaReady ??= this.makeIndex(this.metaIndex, META_PROPERTIES).catch((e) => {
       this.metaReady = null; // try again on the next call
       throw e;
     });
@@ -68,7 +72,11 @@ export class OpenSearchCluster {
     return this.jobsReady;
   }
 
-  /** Creates a small service index once; a process that loses the race finds it there. */
+  /**
+   * Creates a small service index once (a process that loses the race finds it there) and puts its
+   * mapping again, so an index made by an earlier release gains the fields added since (adding a
+   * field is allowed and idempotent).
+   */
   private async makeIndex(index: string, properties: object): Promise<void> {
     const r = await this.client.request(
       'PUT',
@@ -81,6 +89,7 @@ export class OpenSearchCluster {
     );
     if (r.status === 400 && !JSON.stringify(r.body).includes('resource_already_exists_exception'))
       fail('BACKEND_REJECTED', `OpenSearch refused to create ${index}: ${JSON.stringify(r.body).slice(0, 300)}`);
+    if (r.status === 400) await this.client.request('PUT', `/${index}/_mapping`, { properties });
     await this.client.request('GET', `/_cluster/health/${index}?wait_for_status=yellow&timeout=30s`);
   }
 
@@ -145,6 +154,31 @@ export class OpenSearchCluster {
       { accept: [404] },
     );
     return r.body.found ? r.body._source?.config : undefined;
+  }
+
+  /** A collection's default fusion (JSON text), or undefined; COLLECTION_NOT_FOUND when the collection is gone. */
+  async defaultFusion(name: string): Promise<string | undefined> {
+    await this.ensureMeta();
+    const r = await this.client.request<{ found: boolean; _source?: { default_fusion?: string | null } }>(
+      'GET',
+      `/${this.metaIndex}/_doc/${encodeURIComponent(name)}?_source_includes=default_fusion`,
+      undefined,
+      { accept: [404] },
+    );
+    if (!r.body.found) fail('COLLECTION_NOT_FOUND', `collection '${name}' does not exist`);
+    return r.body._source?.default_fusion ?? undefined;
+  }
+
+  /** Sets (or, with null, removes) a collection's default fusion. */
+  async setDefaultFusion(name: string, text: string | null): Promise<void> {
+    await this.ensureMeta();
+    const r = await this.client.request(
+      'POST',
+      `/${this.metaIndex}/_update/${encodeURIComponent(name)}?refresh=true&retry_on_conflict=5`,
+      { doc: { default_fusion: text } },
+      { accept: [404] },
+    );
+    if (r.status === 404) fail('COLLECTION_NOT_FOUND', `collection '${name}' does not exist`);
   }
 
   /** Records a collection; COLLECTION_EXISTS when one of that name is there (made by any process). */

@@ -230,6 +230,35 @@ describe.skipIf(skip !== null)('embedded and OpenSearch collections of the same 
     }
   });
 
+  it('a default fusion is kept in the cluster and fuses a hybrid without `fusion` as on embedded', async () => {
+    const fusion = { method: 'convex', normalization: 'z_score', weights: { bm25: 0.3, dense: 0.7 } };
+    const body = {
+      query: 'heart disease in mice',
+      k: 10,
+      retrievers: [
+        { name: 'bm25', window: 20 },
+        { name: 'dense', window: 20 },
+      ],
+    };
+    try {
+      for (const c of ['emb', 'os']) {
+        const put = await s.req('PUT', `/v1/collections/${c}/default-fusion`, fusion);
+        expect(put.status, JSON.stringify(put.body)).toBe(200);
+        expect((await s.req('GET', `/v1/collections/${c}/default-fusion`)).body.fusion).toEqual(fusion);
+      }
+      const explicit = await hits('emb', { ...body, fusion });
+      const a = await hits('emb', body);
+      const b = await hits('os', body);
+      expect(a).toEqual(explicit);
+      expect(b.map((h) => h._id)).toEqual(a.map((h) => h._id));
+      const doc = await cluster('GET', `/${prefix}.collections/_doc/os`);
+      expect(JSON.parse(doc.body._source.default_fusion)).toEqual(fusion);
+    } finally {
+      for (const c of ['emb', 'os']) expect((await s.req('DELETE', `/v1/collections/${c}/default-fusion`)).status).toBe(200);
+    }
+    expect((await s.req('GET', '/v1/collections/os/default-fusion')).body.fusion).toBeNull();
+  });
+
   it('documents: get, replace, delete by id and by filter, duplicate ids in a job', async () => {
     const g = await s.req('GET', '/v1/collections/os/documents/m3');
     expect(g.body).toEqual((await s.req('GET', '/v1/collections/emb/documents/m3')).body);
