@@ -244,6 +244,24 @@ export function modelRoots(env: NodeJS.ProcessEnv = process.env): string[] {
 }
 
 /**
+ * LSR_DATASET_ROOTS: folders whose BEIR datasets (a subfolder with queries.jsonl and qrels/<split>.tsv)
+ * GET /v1/datasets lists and reads, for clients comparing search configurations over judged queries
+ * (the web console). Colon-separated absolute paths; unset or empty: none. A dataset is a folder
+ * directly under a root, and must stay inside it once symlinks are resolved.
+ */
+export function datasetRoots(env: NodeJS.ProcessEnv = process.env): string[] {
+  const v = envPath('LSR_DATASET_ROOTS', env.LSR_DATASET_ROOTS);
+  const roots: string[] = [];
+  for (const p of v === undefined ? [] : v.split(':')) {
+    if (p === '') continue;
+    if (!isAbsolute(p))
+      fail('VALIDATION_FAILED', `LSR_DATASET_ROOTS must be colon-separated absolute paths, got '${p}' (relative)`, 'LSR_DATASET_ROOTS');
+    roots.push(resolve(p));
+  }
+  return roots;
+}
+
+/**
  * LSR_CUDA_ADDON: the CUDA encoder addon file (a `.node` file; a path relative to the working
  * directory), returned absolute. Default <package root>/build/cuda/lsr_cuda_trunk.node, where
  * native/cuda/trunk-build.sh puts it (docs/gpu.md).

@@ -25,6 +25,8 @@ export const ERROR_CODES = {
   COLLECTION_NOT_FOUND: 'no such collection',
   DOCUMENT_NOT_FOUND: 'no such document',
   JOB_NOT_FOUND: 'no such job',
+  DATASET_NOT_FOUND: 'no such dataset (or split) under the dataset roots (LSR_DATASET_ROOTS)',
+  INVALID_DATASET: 'a dataset folder whose queries or judgments cannot be read (the file and line are named)',
   COLLECTION_EXISTS: 'a collection of that name exists',
   COLLECTION_BUSY: 'the collection is being created or deleted',
   BODY_TOO_LARGE: 'a JSON body over the body limit',

@@ -28,6 +28,7 @@ import { jobRoutes } from './routes/jobs.js';
 import { searchRoutes } from './routes/search.js';
 import { accessRoutes } from './routes/access.js';
 import { modelRoutes } from './routes/models.js';
+import { datasetRoutes } from './routes/datasets.js';
 import { uiRoutes } from './routes/ui.js';
 import { ErrorResponse } from './schemas.js';
 import { validateFilter } from '../backends/filter.js';
@@ -310,6 +311,7 @@ export async function buildApp(config: Config, logger: FastifyServerOptions['log
   await app.register(encodeRoutes, { service, prefix: '/v1' });
   await app.register(accessRoutes, { service, prefix: '/v1' });
   await app.register(modelRoutes, { prefix: '/v1' });
+  await app.register(datasetRoutes, { prefix: '/v1' });
   await app.register(uiRoutes);
 
   // Before the server stops: running jobs stop reading and commit what they read, so their requests

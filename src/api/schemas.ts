@@ -617,3 +617,26 @@ export const ModelList = Type.Object({
     { description: "The model cache's models (lsr models pull), by source; their files are verified when a collection opens one." },
   ),
 });
+
+const DATASET_NAME = '^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$';
+const SPLIT_NAME = '^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$';
+export const DatasetParams = Type.Object({
+  name: Type.String({ pattern: DATASET_NAME, description: 'A folder directly under a dataset root: letters, digits, `.`, `_`, `-`.' }),
+});
+export const DatasetQuery = Type.Object({
+  split: Type.Optional(Type.String({ pattern: SPLIT_NAME, description: 'The qrels/<split>.tsv to read. Default "test".' })),
+});
+export const DatasetList = Type.Object({
+  datasets: Type.Array(
+    Type.Object({ name: Type.String(), splits: Type.Array(Type.String(), { description: 'The qrels/<split>.tsv files.' }) }),
+    { description: 'BEIR folders directly under the LSR_DATASET_ROOTS folders (none when unset).' },
+  ),
+});
+export const DatasetJudgments = Type.Object({
+  name: Type.String(),
+  split: Type.String(),
+  queries: Type.Array(Type.Object({ id: Type.String(), text: Type.String() }), { description: 'The judged queries of the split.' }),
+  qrels: Type.Array(Type.Object({ query: Type.String(), doc: Type.String(), relevance: Type.Integer() }), {
+    description: 'qrels/<split>.tsv as it is.',
+  }),
+});

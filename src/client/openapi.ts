@@ -3990,6 +3990,321 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/datasets": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** BEIR datasets under LSR_DATASET_ROOTS */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description BEIR folders directly under the LSR_DATASET_ROOTS folders (none when unset). */
+                            datasets: {
+                                name: string;
+                                /** @description The qrels/<split>.tsv files. */
+                                splits: string[];
+                            }[];
+                        };
+                    };
+                };
+                /** @description Every error: a stable code, the HTTP status, a message and the field at fault when there is one. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Every error: a stable code, the HTTP status, a message and the field at fault when there is one. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Every error: a stable code, the HTTP status, a message and the field at fault when there is one. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Every error: a stable code, the HTTP status, a message and the field at fault when there is one. */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Every error: a stable code, the HTTP status, a message and the field at fault when there is one. */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Every error: a stable code, the HTTP status, a message and the field at fault when there is one. */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Every error: a stable code, the HTTP status, a message and the field at fault when there is one. */
+                414: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Every error: a stable code, the HTTP status, a message and the field at fault when there is one. */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Every error: a stable code, the HTTP status, a message and the field at fault when there is one. */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Every error: a stable code, the HTTP status, a message and the field at fault when there is one. */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Every error: a stable code, the HTTP status, a message and the field at fault when there is one. */
+                502: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Every error: a stable code, the HTTP status, a message and the field at fault when there is one. */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/datasets/{name}/judgments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A dataset split's judged queries and its qrels (not the corpus) */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description The qrels/<split>.tsv to read. Default "test". */
+                    split?: string;
+                };
+                header?: never;
+                path: {
+                    /** @description A folder directly under a dataset root: letters, digits, `.`, `_`, `-`. */
+                    name: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            name: string;
+                            split: string;
+                            /** @description The judged queries of the split. */
+                            queries: {
+                                id: string;
+                                text: string;
+                            }[];
+                            /** @description qrels/<split>.tsv as it is. */
+                            qrels: {
+                                query: string;
+                                doc: string;
+                                relevance: number;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Every error: a stable code, the HTTP status, a message and the field at fault when there is one. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Every error: a stable code, the HTTP status, a message and the field at fault when there is one. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Every error: a stable code, the HTTP status, a message and the field at fault when there is one. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Every error: a stable code, the HTTP status, a message and the field at fault when there is one. */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Every error: a stable code, the HTTP status, a message and the field at fault when there is one. */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Every error: a stable code, the HTTP status, a message and the field at fault when there is one. */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Every error: a stable code, the HTTP status, a message and the field at fault when there is one. */
+                414: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Every error: a stable code, the HTTP status, a message and the field at fault when there is one. */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Every error: a stable code, the HTTP status, a message and the field at fault when there is one. */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Every error: a stable code, the HTTP status, a message and the field at fault when there is one. */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Every error: a stable code, the HTTP status, a message and the field at fault when there is one. */
+                502: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Every error: a stable code, the HTTP status, a message and the field at fault when there is one. */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -3997,7 +4312,7 @@ export interface components {
         /** @description Every error: a stable code, the HTTP status, a message and the field at fault when there is one. */
         ErrorResponse: {
             statusCode: number;
-            code: "VALIDATION_FAILED" | "INVALID_JSON" | "INVALID_UTF8" | "INVALID_COLLECTION_NAME" | "INVALID_FILTER" | "INVALID_QUERY" | "UNKNOWN_RETRIEVER" | "INVALID_MODEL" | "RESULT_WINDOW_TOO_LARGE" | "INVALID_DOCUMENT" | "MISSING_ID" | "DUPLICATE_ID" | "DOCUMENT_TOO_LARGE" | "UNAUTHORIZED" | "FORBIDDEN" | "ROUTE_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "COLLECTION_NOT_FOUND" | "DOCUMENT_NOT_FOUND" | "JOB_NOT_FOUND" | "COLLECTION_EXISTS" | "COLLECTION_BUSY" | "BODY_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "URI_TOO_LONG" | "RATE_LIMITED" | "SHUTTING_DOWN" | "ENCODER_CLOSED" | "CUDA_UNAVAILABLE" | "BACKEND_UNAVAILABLE" | "BACKEND_BUSY" | "BACKEND_REJECTED" | "BACKEND_NOT_CONFIGURED" | "UNSUPPORTED_BY_BACKEND" | "INTERNAL";
+            code: "VALIDATION_FAILED" | "INVALID_JSON" | "INVALID_UTF8" | "INVALID_COLLECTION_NAME" | "INVALID_FILTER" | "INVALID_QUERY" | "UNKNOWN_RETRIEVER" | "INVALID_MODEL" | "RESULT_WINDOW_TOO_LARGE" | "INVALID_DOCUMENT" | "MISSING_ID" | "DUPLICATE_ID" | "DOCUMENT_TOO_LARGE" | "UNAUTHORIZED" | "FORBIDDEN" | "ROUTE_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "COLLECTION_NOT_FOUND" | "DOCUMENT_NOT_FOUND" | "JOB_NOT_FOUND" | "DATASET_NOT_FOUND" | "INVALID_DATASET" | "COLLECTION_EXISTS" | "COLLECTION_BUSY" | "BODY_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "URI_TOO_LONG" | "RATE_LIMITED" | "SHUTTING_DOWN" | "ENCODER_CLOSED" | "CUDA_UNAVAILABLE" | "BACKEND_UNAVAILABLE" | "BACKEND_BUSY" | "BACKEND_REJECTED" | "BACKEND_NOT_CONFIGURED" | "UNSUPPORTED_BY_BACKEND" | "INTERNAL";
             error: string;
             message: string;
             field?: string;

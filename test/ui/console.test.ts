@@ -78,6 +78,7 @@ let server: TestServer;
 let browser: Browser;
 let dir: string;
 let page: Page;
+let savedRoots: string | undefined;
 
 const shot = async (p: Page, name: string) => {
   await p.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
@@ -108,6 +109,12 @@ describe.skipIf(reason !== null)('web console', () => {
     const { chromium } = await import('playwright-core');
     await mkdir(ARTIFACTS, { recursive: true });
     dir = await mkdtemp(join(tmpdir(), 'lsr-ui-'));
+    // A BEIR folder the server may read (GET /v1/datasets), for Compare over a query set.
+    await mkdir(join(dir, 'datasets', 'pets', 'qrels'), { recursive: true });
+    await writeFile(join(dir, 'datasets', 'pets', 'queries.jsonl'), ndjson(QUERIES));
+    await writeFile(join(dir, 'datasets', 'pets', 'qrels', 'test.tsv'), QRELS);
+    savedRoots = process.env.LSR_DATASET_ROOTS;
+    process.env.LSR_DATASET_ROOTS = join(dir, 'datasets');
     server = await startTestServer();
     browser = await chromium.launch({
       executablePath: CHROMIUM,
@@ -127,6 +134,8 @@ describe.skipIf(reason !== null)('web console', () => {
     page = await newPage();
   });
   afterAll(async () => {
+    if (savedRoots === undefined) delete process.env.LSR_DATASET_ROOTS;
+    else process.env.LSR_DATASET_ROOTS = savedRoots;
     await browser?.close();
     await server?.close();
     if (server) await removeDir(server.dataDir);
@@ -267,8 +276,11 @@ describe.skipIf(reason !== null)('web console', () => {
     expect(await page.getByTestId('rank-diagram').textContent()).toMatch(/only B/);
     await shot(page, 'compare-one');
 
-    await page.getByLabel('Queries (BEIR queries.jsonl, or id<TAB>text lines)').fill(ndjson(QUERIES));
-    await page.getByLabel('Judgments (BEIR qrels TSV or TREC qrels)').fill(QRELS);
+    // The query set from the server's BEIR folder (pasting or picking files is the other way in).
+    await page.getByLabel('A BEIR folder on the server').selectOption({ label: 'pets (test)' });
+    await page.getByRole('button', { name: 'Load its judged queries' }).click();
+    await expect.poll(() => page.getByLabel('Queries (BEIR queries.jsonl, or id<TAB>text lines)').inputValue()).toMatch(/"_id":"q5"/);
+    expect(await page.getByLabel('Judgments (BEIR qrels TSV or TREC qrels)').inputValue()).toBe(QRELS);
     await page.getByRole('button', { name: 'Compare on every judged query' }).click();
     await page.getByTestId('deltas').waitFor();
     expect(await page.getByTestId('deltas').locator('tbody tr').count()).toBe(QUERIES.length);

@@ -4,7 +4,8 @@
 // measures, src/eval/metrics.ts), deltas sorted, a click shows both rankings of that query.
 import { useEffect, useState } from 'preact/hooks';
 import { evaluateQuery, parseMeasure, rankDocuments } from '../../src/eval/metrics.js';
-import { type CollectionInfo, errorText, type SearchHit } from './api.js';
+import type { LsrClient } from '../../src/client/index.js';
+import { errorText, LsrError, type SearchHit } from './api.js';
 import { num } from './format.js';
 import type { Ctx } from './main.js';
 import { ConfigEditor, defaultConfig, labelOf, retrieversOf, type SearchConfig, toRequest } from './search-config.js';
@@ -68,7 +69,7 @@ export function CompareView({ ctx }: { ctx: Ctx }) {
         </div>
       </div>
       <OneQuery both={both} labelA={labelOf(cfgA)} labelB={labelOf(cfgB)} />
-      <QuerySet both={both} labelA={labelOf(cfgA)} labelB={labelOf(cfgB)} collection={collection} />
+      <QuerySet both={both} labelA={labelOf(cfgA)} labelB={labelOf(cfgB)} api={ctx.api} />
     </section>
   );
 }
@@ -236,16 +237,57 @@ function ndcg10(hits: SearchHit[], judged: Map<string, number>): number {
   return evaluateQuery(ranked, judged, NDCG10).ndcg_cut_10;
 }
 
-function QuerySet({
-  both,
-  labelA,
-  labelB,
-}: {
-  both: (q: string) => Promise<Pair>;
-  labelA: string;
-  labelB: string;
-  collection: CollectionInfo | undefined;
-}) {
+/** The server's BEIR folders (GET /v1/datasets, under LSR_DATASET_ROOTS): a split loads into the boxes. */
+function ServerDatasets({ api, onLoad }: { api: LsrClient; onLoad: (queries: string, qrels: string) => void }) {
+  const [datasets, setDatasets] = useState<{ name: string; splits: string[] }[]>([]);
+  const [chosen, setChosen] = useState('');
+  const [error, setError] = useState<string | null>(null);
+  useEffect(() => {
+    api.api.GET('/v1/datasets').then((r) => {
+      if (!r.data) return;
+      setDatasets(r.data.datasets);
+      const first = r.data.datasets[0];
+      if (first) setChosen(`${first.name}\u0000${first.splits.includes('test') ? 'test' : first.splits[0]}`);
+    });
+  }, []);
+  if (datasets.length === 0) return <p class="hint">The server offers no BEIR folders (it reads them only under LSR_DATASET_ROOTS).</p>;
+  const load = async () => {
+    setError(null);
+    const [name, split] = chosen.split('\u0000');
+    const r = await api.api.GET('/v1/datasets/{name}/judgments', { params: { path: { name }, query: { split } } });
+    if (!r.data) return setError(errorText(new LsrError(`GET /v1/datasets/${name}/judgments`, r.response.status, r.error ?? '')));
+    onLoad(
+      r.data.queries.map((q) => JSON.stringify({ _id: q.id, text: q.text })).join('\n'),
+      `query-id\tcorpus-id\tscore\n${r.data.qrels.map((q) => `${q.query}\t${q.doc}\t${q.relevance}`).join('\n')}\n`,
+    );
+  };
+  return (
+    <div class="row-inline">
+      <div class="row">
+        <label for="qs-dataset">A BEIR folder on the server</label>
+        <select id="qs-dataset" value={chosen} onChange={(e) => setChosen(e.currentTarget.value)}>
+          {datasets.flatMap((d) =>
+            d.splits.map((sp) => (
+              <option key={`${d.name}/${sp}`} value={`${d.name}\u0000${sp}`}>
+                {d.name} ({sp})
+              </option>
+            )),
+          )}
+        </select>
+      </div>
+      <button type="button" onClick={load}>
+        Load its judged queries
+      </button>
+      {error && (
+        <p class="error" role="alert">
+          {error}
+        </p>
+      )}
+    </div>
+  );
+}
+
+function QuerySet({ both, labelA, labelB, api }: { both: (q: string) => Promise<Pair>; labelA: string; labelB: string; api: LsrClient }) {
   const [queries, setQueries] = useState('');
   const [qrels, setQrels] = useState('');
   const [rows, setRows] = useState<QueryRow[]>([]);
@@ -305,6 +347,13 @@ function QuerySet({
   return (
     <div class="card" data-testid="compare-set">
       <h2>A query set with judgments</h2>
+      <ServerDatasets
+        api={api}
+        onLoad={(q, r) => {
+          setQueries(q);
+          setQrels(r);
+        }}
+      />
       <form onSubmit={run}>
         <div class="grid2">
           <div class="row">
