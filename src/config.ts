@@ -42,8 +42,9 @@ export interface Config {
   /** LSR_ALLOW_NO_AUTH=1: allow listening on a non-loopback address without API keys. */
   allowNoAuth: boolean;
   /**
-   * LSR_OPENSEARCH_URL (with LSR_OPENSEARCH_USERNAME / _PASSWORD or _API_KEY, _PREFIX default `lsr`,
-   * _TIMEOUT_MS default 30000): the cluster OpenSearch-backed collections live on. Absent: embedded only.
+   * LSR_OPENSEARCH_URL (one URL, or several nodes' separated by commas; with LSR_OPENSEARCH_USERNAME /
+   * _PASSWORD or _API_KEY, _PREFIX default `lsr`, _TIMEOUT_MS default 30000): the cluster
+   * OpenSearch-backed collections live on. Absent: embedded only.
    */
   opensearch?: OpenSearchSettings;
   /** LSR_DEFAULT_BACKEND: `embedded` (default) or `opensearch`, for a create request that names none. */
@@ -57,23 +58,31 @@ function opensearchSettings(e: Record<string, string | undefined>): OpenSearchSe
       if (e[k]) throw new ConfigError(`${k} is set but LSR_OPENSEARCH_URL is not`);
     return undefined;
   }
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    throw new ConfigError(`LSR_OPENSEARCH_URL must be an http(s) URL, got '${url}'`);
+  // Several node URLs, comma-separated: a request that cannot connect to one goes to the next.
+  const urls = url
+    .split(',')
+    .map((u) => u.trim())
+    .filter(Boolean);
+  for (const u of urls) {
+    let parsed: URL;
+    try {
+      parsed = new URL(u);
+    } catch {
+      throw new ConfigError(`LSR_OPENSEARCH_URL must be http(s) URLs separated by commas, got '${u}'`);
+    }
+    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')
+      throw new ConfigError(`LSR_OPENSEARCH_URL must be http(s) URLs separated by commas, got '${u}'`);
+    if (parsed.username || parsed.password)
+      throw new ConfigError('LSR_OPENSEARCH_URL must not hold credentials: use LSR_OPENSEARCH_USERNAME and LSR_OPENSEARCH_PASSWORD');
   }
-  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')
-    throw new ConfigError(`LSR_OPENSEARCH_URL must be an http(s) URL, got '${url}'`);
-  if (parsed.username || parsed.password)
-    throw new ConfigError('LSR_OPENSEARCH_URL must not hold credentials: use LSR_OPENSEARCH_USERNAME and LSR_OPENSEARCH_PASSWORD');
   if (e.LSR_OPENSEARCH_API_KEY && e.LSR_OPENSEARCH_USERNAME)
     throw new ConfigError('set LSR_OPENSEARCH_API_KEY or LSR_OPENSEARCH_USERNAME, not both');
   const prefix = e.LSR_OPENSEARCH_PREFIX || 'lsr';
   if (!/^[a-z0-9][a-z0-9_-]{0,31}$/.test(prefix))
     throw new ConfigError(`LSR_OPENSEARCH_PREFIX must be 1-32 lowercase letters, digits, '_' or '-', got '${prefix}'`);
   return {
-    url: url.replace(/\/+$/, ''),
+    url: urls[0].replace(/\/+$/, ''),
+    urls: urls.map((u) => u.replace(/\/+$/, '')),
     prefix,
     timeoutMs: int('LSR_OPENSEARCH_TIMEOUT_MS', e.LSR_OPENSEARCH_TIMEOUT_MS, 30_000, 100, 3_600_000),
     ...(e.LSR_OPENSEARCH_USERNAME ? { username: e.LSR_OPENSEARCH_USERNAME, password: e.LSR_OPENSEARCH_PASSWORD ?? '' } : {}),

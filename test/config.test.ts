@@ -112,3 +112,45 @@ describe('config', () => {
     expect(e.message).not.toContain('sec');
   });
 });
+
+describe('the OpenSearch cluster settings', () => {
+  it('are absent without LSR_OPENSEARCH_URL, and collections default to embedded', () => {
+    const c = loadConfig({});
+    expect(c.opensearch).toBeUndefined();
+    expect(c.defaultBackend).toBe('embedded');
+  });
+
+  it('take one URL or several nodes separated by commas, credentials and a prefix apart', () => {
+    const c = loadConfig({
+      LSR_OPENSEARCH_URL: 'https://os1:9200/, https://os2:9200',
+      LSR_OPENSEARCH_USERNAME: 'svc',
+      LSR_OPENSEARCH_PASSWORD: 'pw',
+      LSR_OPENSEARCH_PREFIX: 'prod',
+      LSR_DEFAULT_BACKEND: 'opensearch',
+    });
+    expect(c.opensearch).toMatchObject({
+      url: 'https://os1:9200',
+      urls: ['https://os1:9200', 'https://os2:9200'],
+      username: 'svc',
+      password: 'pw',
+      prefix: 'prod',
+      timeoutMs: 30_000,
+    });
+    expect(c.defaultBackend).toBe('opensearch');
+  });
+
+  it('refuse what cannot work, naming the variable', () => {
+    const bad: [Record<string, string>, RegExp][] = [
+      [{ LSR_OPENSEARCH_URL: 'os1:9200' }, /LSR_OPENSEARCH_URL must be http\(s\) URLs/],
+      [{ LSR_OPENSEARCH_URL: 'ftp://os1' }, /LSR_OPENSEARCH_URL must be http\(s\) URLs/],
+      [{ LSR_OPENSEARCH_URL: 'http://user:pw@os1:9200' }, /must not hold credentials/],
+      [{ LSR_OPENSEARCH_URL: 'http://os1:9200', LSR_OPENSEARCH_API_KEY: 'k', LSR_OPENSEARCH_USERNAME: 'u' }, /not both/],
+      [{ LSR_OPENSEARCH_URL: 'http://os1:9200', LSR_OPENSEARCH_PREFIX: 'Bad.Prefix' }, /LSR_OPENSEARCH_PREFIX/],
+      [{ LSR_OPENSEARCH_USERNAME: 'u' }, /LSR_OPENSEARCH_USERNAME is set but LSR_OPENSEARCH_URL is not/],
+      [{ LSR_DEFAULT_BACKEND: 'opensearch' }, /needs LSR_OPENSEARCH_URL/],
+      [{ LSR_DEFAULT_BACKEND: 'cloud' }, /LSR_DEFAULT_BACKEND must be 'embedded' or 'opensearch'/],
+    ];
+    for (const [env] of bad) expect(() => loadConfig(env), JSON.stringify(env)).toThrow(ConfigError);
+    for (const [env, msg] of bad) expect(() => loadConfig(env)).toThrow(msg);
+  });
+});

@@ -13,6 +13,11 @@ import { fail } from '../../errors.js';
 export interface OpenSearchConnection {
   /** Base URL of any node or of a load balancer in front of the cluster, `http(s)://host:port`. */
   url: string;
+  /**
+   * Every node (or balancer) URL to try, `url` first; a request that cannot connect to one goes to
+   * the next (only before anything was sent, so no request is ever applied twice). Default [url].
+   */
+  urls?: string[];
   username?: string;
   password?: string;
   /** An API key, sent as `Authorization: ApiKey <key>` (instead of a username and password). */
@@ -68,18 +73,24 @@ export function isUnavailable(status: number, body: unknown): boolean {
   return (t !== undefined && UNAVAILABLE_TYPES.has(t)) || (root !== undefined && UNAVAILABLE_TYPES.has(root));
 }
 
+/** Errors of a connection that was never made: the request did not reach that node. */
+const NOT_CONNECTED = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_CONNECT_TIMEOUT']);
+
 export class OpenSearchClient {
-  private readonly base: string;
+  private readonly bases: string[];
+  /** The node requests go to first: the last one that answered. */
+  private current = 0;
   private readonly auth: string | undefined;
 
   constructor(readonly conn: OpenSearchConnection) {
-    this.base = conn.url.replace(/\/+$/, '');
+    this.bases = (conn.urls && conn.urls.length > 0 ? conn.urls : [conn.url]).map((u) => u.replace(/\/+$/, ''));
     if (conn.apiKey) this.auth = `ApiKey ${conn.apiKey}`;
     else if (conn.username !== undefined) this.auth = `Basic ${Buffer.from(`${conn.username}:${conn.password ?? ''}`).toString('base64')}`;
   }
 
+  /** The configured URL (the first), as errors and the collection view name the cluster. */
   get url(): string {
-    return this.base;
+    return this.bases[0];
   }
 
   /**
@@ -102,15 +113,27 @@ export class OpenSearchClient {
       headers['content-type'] = 'application/json';
       payload = JSON.stringify(body);
     }
-    let res: Response;
     const timeoutMs = opts.timeoutMs ?? this.conn.timeoutMs;
-    try {
-      res = await fetch(this.base + path, { method, headers, body: payload, signal: AbortSignal.timeout(timeoutMs) });
-    } catch (e) {
-      const err = e as Error & { cause?: { code?: string; message?: string } };
-      const why = err.name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : (err.cause?.code ?? err.cause?.message ?? err.message);
-      fail('BACKEND_UNAVAILABLE', `OpenSearch at ${this.base} is unreachable (${method} ${path.split('?')[0]}: ${why})`);
+    const where = `${method} ${path.split('?')[0]}`;
+    let res: Response | undefined;
+    let base = this.bases[this.current];
+    const failures: string[] = [];
+    for (let tried = 0; tried < this.bases.length && !res; tried++) {
+      const i = (this.current + tried) % this.bases.length;
+      base = this.bases[i];
+      try {
+        res = await fetch(base + path, { method, headers, body: payload, signal: AbortSignal.timeout(timeoutMs) });
+        this.current = i;
+      } catch (e) {
+        const err = e as Error & { cause?: { code?: string; message?: string } };
+        const code = err.cause?.code;
+        const why = err.name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : (code ?? err.cause?.message ?? err.message);
+        failures.push(`${base}: ${why}`);
+        // Only a connection never made may go to another node: anything else may have been applied.
+        if (code === undefined || !NOT_CONNECTED.has(code)) break;
+      }
     }
+    if (!res) fail('BACKEND_UNAVAILABLE', `OpenSearch is unreachable (${where}: ${failures.join('; ')})`);
     const text = method === 'HEAD' ? '' : await res.text();
     let parsed: unknown = text;
     if (text.length > 0 && (res.headers.get('content-type') ?? '').includes('json')) {
@@ -121,15 +144,14 @@ export class OpenSearchClient {
       }
     }
     if (res.ok || opts.accept?.includes(res.status)) return { status: res.status, body: parsed as T };
-    const where = `${method} ${path.split('?')[0]}`;
     if (res.status === 401 || res.status === 403)
       fail(
         'BACKEND_UNAVAILABLE',
-        `OpenSearch at ${this.base} refused the service's credentials (${res.status} on ${where}): ${reasonOf(parsed)}`,
+        `OpenSearch at ${base} refused the service's credentials (${res.status} on ${where}): ${reasonOf(parsed)}`,
       );
-    if (res.status === 429) fail('BACKEND_BUSY', `OpenSearch at ${this.base} is overloaded (429 on ${where}): ${reasonOf(parsed)}`);
+    if (res.status === 429) fail('BACKEND_BUSY', `OpenSearch at ${base} is overloaded (429 on ${where}): ${reasonOf(parsed)}`);
     if (isUnavailable(res.status, parsed))
-      fail('BACKEND_UNAVAILABLE', `OpenSearch at ${this.base} cannot answer now (${res.status} on ${where}): ${reasonOf(parsed)}`);
-    fail('BACKEND_REJECTED', `OpenSearch at ${this.base} refused ${where} (${res.status}): ${reasonOf(parsed)}`);
+      fail('BACKEND_UNAVAILABLE', `OpenSearch at ${base} cannot answer now (${res.status} on ${where}): ${reasonOf(parsed)}`);
+    fail('BACKEND_REJECTED', `OpenSearch at ${base} refused ${where} (${res.status}): ${reasonOf(parsed)}`);
   }
 }

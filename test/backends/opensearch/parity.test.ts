@@ -4,6 +4,7 @@
 // fuses the backend's own lists exactly as search/ fuses an embedded collection's; explain sums to the
 // score; what the backend cannot do is refused with its code. Then the cases without a cluster: none
 // configured, and one that does not answer.
+import { type AddressInfo, createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TINY_DENSE } from '../../encoder/dense/dense-reference.js';
 import { TINY_MODEL } from '../../encoder/fixture.js';
@@ -33,6 +34,18 @@ const MORE = Array.from({ length: 16 }, (_, i) => ({
 }));
 const ALL = [...DOCS, ...MORE];
 const QUERIES = ['cats', 'heart disease and blood pressure', 'solar energy in mice', 'dogs bark', 'birds'];
+
+/** A loopback port that was free a moment ago (a server took it and closed). */
+function closedPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
 
 /**
  * Same ranking up to `tol` (relative): scores agree at each rank, and where the ids differ the two
@@ -363,6 +376,29 @@ describe.skipIf(skip !== null)('embedded and OpenSearch collections of the same 
   });
 });
 
+describe.skipIf(skip !== null)('several node URLs', () => {
+  it('a node that refuses connections is passed over for the next one', async () => {
+    const prefix = testPrefix();
+    // A port nothing listens on first: every request's connection is refused there and moves on.
+    const dead = await closedPort();
+    const s = await startTestServer({
+      ...backendEnv('opensearch', prefix),
+      LSR_OPENSEARCH_URL: `http://127.0.0.1:${dead},${OPENSEARCH_URL}`,
+    });
+    try {
+      expect((await s.req('POST', '/v1/collections', { name: 'failover' })).status).toBe(201);
+      await s.ndjson('/v1/collections/failover/documents?wait=true', ndjson([{ _id: 'a', text: 'reached through the second url' }]));
+      const r = await s.req('POST', '/v1/collections/failover/search', { query: 'second url' });
+      expect(r.body.hits.map((h: Hit) => h._id)).toEqual(['a']);
+      expect((await s.req('GET', '/v1/collections/failover')).body.backend.kind).toBe('opensearch');
+    } finally {
+      await s.close();
+      removeDir(s.dataDir);
+      await dropIndices(prefix);
+    }
+  });
+});
+
 describe('without a usable cluster', () => {
   it('a server with none configured refuses an OpenSearch collection with BACKEND_NOT_CONFIGURED', async () => {
     const s = await startTestServer();
@@ -377,13 +413,15 @@ describe('without a usable cluster', () => {
   });
 
   it('a cluster that does not answer: a clear 503 on its routes, embedded collections keep working', async () => {
-    // Port 9 (discard) on loopback: nothing listens, connections are refused at once.
-    const s = await startTestServer({ LSR_OPENSEARCH_URL: 'http://127.0.0.1:9', LSR_OPENSEARCH_TIMEOUT_MS: '2000' });
+    // A loopback port nothing listens on: connections are refused at once.
+    const dead = await closedPort();
+    const s = await startTestServer({ LSR_OPENSEARCH_URL: `http://127.0.0.1:${dead}`, LSR_OPENSEARCH_TIMEOUT_MS: '2000' });
     try {
       const os = await s.req('POST', '/v1/collections', { name: 'remote', backend: { kind: 'opensearch' } });
       expect(os.status).toBe(503);
       expect(os.body.code).toBe('BACKEND_UNAVAILABLE');
-      expect(os.body.message).toContain('127.0.0.1:9');
+      expect(os.body.message).toContain(`127.0.0.1:${dead}`);
+      expect(os.body.message).toContain('ECONNREFUSED');
       expect((await s.req('GET', '/v1/collections/remote')).status).toBe(503);
       expect((await s.req('POST', '/v1/collections', { name: 'local', backend: { kind: 'embedded' } })).status).toBe(201);
       await s.ndjson('/v1/collections/local/documents?wait=true', ndjson([{ _id: 'a', text: 'still here' }]));
