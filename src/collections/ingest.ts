@@ -69,6 +69,14 @@ export async function runIngest(
       })
       .catch((e) => {
         writeError ??= e;
+        // None of this batch is acknowledged: each of its lines says so, with the write's error, so
+        // indexed + rejected account for every line read and a client knows exactly what to resend.
+        const code: ErrorCode = isServiceError(e) ? e.code : 'INTERNAL';
+        const message = `not written: ${(e as Error).message}`;
+        for (const x of b) {
+          job.accepted--;
+          job.reject({ line: x.line, code, message });
+        }
       })
       .finally(() => pending.delete(p));
     pending.add(p);

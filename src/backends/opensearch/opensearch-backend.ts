@@ -129,8 +129,22 @@ export class OpenSearchBackend implements Backend {
     this.layout = { shards: spec.shards, replicas: spec.replicas, lexical: null, sparse: [], dense: [] };
   }
 
+  /** The collection's alias, which every request names. */
   private get path(): string {
     return `/${encodeURIComponent(this.spec.index)}`;
+  }
+
+  /** The concrete index a create makes behind the alias. */
+  private get concretePath(): string {
+    return `/${encodeURIComponent(`${this.spec.index}-v1`)}`;
+  }
+
+  /** Deletes the concrete indexes behind the alias (the alias goes with them); none: nothing to do. */
+  private async dropIndexes(): Promise<void> {
+    const r = await this.client.request<Record<string, unknown>>('GET', `/_alias${this.path}`, undefined, { accept: [404] });
+    if (r.status === 404) return;
+    for (const concrete of Object.keys(r.body))
+      await this.client.request('DELETE', `/${encodeURIComponent(concrete)}`, undefined, { accept: [404] });
   }
 
   private declare(name: string): void {
@@ -179,9 +193,21 @@ export class OpenSearchBackend implements Backend {
   async open(): Promise<void> {
     this.opened = true;
     if (this.mode === 'create') {
-      const r = await this.client.request('PUT', this.path, indexBody(this.layout), { accept: [400] });
+      // The collection's name for its index is an alias of one concrete index (`<index>-v1`): writes
+      // go through it with require_alias, so an index deleted behind the service is a clear
+      // COLLECTION_NOT_FOUND instead of a new index auto-created by the next bulk, with no mapping.
+      const taken = await this.client.request('HEAD', this.path, undefined, { accept: [404] });
+      if (taken.status !== 404)
+        fail(
+          'COLLECTION_EXISTS',
+          `OpenSearch already has an index or alias '${this.spec.index}'; name another with backend.index or delete it`,
+          'backend.index',
+        );
+      const body = { ...indexBody(this.layout), aliases: { [this.spec.index]: { is_write_index: true } } };
+      const r = await this.client.request('PUT', this.concretePath, body, { accept: [400] });
       if (r.status === 400) {
-        if (JSON.stringify(r.body).includes('resource_already_exists_exception'))
+        const text = JSON.stringify(r.body);
+        if (text.includes('resource_already_exists_exception') || text.includes('invalid_alias_name_exception'))
           fail(
             'COLLECTION_EXISTS',
             `OpenSearch index '${this.spec.index}' already exists; name another with backend.index or delete it`,
@@ -306,10 +332,13 @@ export class OpenSearchBackend implements Backend {
       for (const part of bulkParts(pending, lines, BULK_BYTES)) {
         const r = await this.req<{ errors: boolean; items: { index: { status: number; error?: unknown } }[] }>(
           'POST',
-          '/_bulk?refresh=true',
+          '/_bulk?refresh=true&require_alias=true',
           undefined,
           part.map((i) => lines[i]).join(''),
         );
+        // The alias is gone (the index deleted behind the service): the collection no longer exists.
+        if (r.items.some((it) => gone(it.index.error)))
+          fail('COLLECTION_NOT_FOUND', `collection '${this.collection}' no longer exists (its OpenSearch index is gone)`);
         r.items.forEach((item, j) => {
           const i = part[j];
           const st = item.index.status;
@@ -420,12 +449,12 @@ export class OpenSearchBackend implements Backend {
   /** Undoes a create that failed: removes the index if this backend made it, never one found there. */
   async discard(): Promise<void> {
     this.closed = true;
-    if (this.madeIndex) await this.client.request('DELETE', this.path, undefined, { accept: [404] }).catch(() => {});
+    if (this.madeIndex) await this.client.request('DELETE', this.concretePath, undefined, { accept: [404] }).catch(() => {});
   }
 
   async destroy(): Promise<void> {
     this.closed = true;
-    await this.client.request('DELETE', this.path, undefined, { accept: [404] });
+    await this.dropIndexes();
   }
 
   // ---------------------------------------------------------------- reads
@@ -593,6 +622,12 @@ export class OpenSearchBackend implements Backend {
     const hits = await this.byDocno([docno], fields);
     return hits[0]?._source;
   }
+}
+
+/** A bulk item error meaning the collection's alias or index does not exist. */
+function gone(error: unknown): boolean {
+  const e = error as { type?: string; reason?: string } | undefined;
+  return e?.type === 'index_not_found_exception' || (e?.reason ?? '').includes('is not an alias');
 }
 
 function checkClauses(n: number): void {

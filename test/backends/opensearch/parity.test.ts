@@ -104,10 +104,13 @@ describe.skipIf(skip !== null)('embedded and OpenSearch collections of the same 
   });
 
   it('keeps the documents in an index with the collection mapping, two shards, one replica', async () => {
+    // The collection's index name is an alias of one concrete index.
     const settings = await cluster('GET', `/${prefix}-os/_settings`);
-    expect(settings.body[`${prefix}-os`].settings.index.number_of_shards).toBe('2');
-    expect(settings.body[`${prefix}-os`].settings.index.number_of_replicas).toBe('1');
-    expect(settings.body[`${prefix}-os`].settings.index.translog.durability).toBe('request');
+    expect(Object.keys(settings.body)).toEqual([`${prefix}-os-v1`]);
+    const index = settings.body[`${prefix}-os-v1`].settings.index;
+    expect(index.number_of_shards).toBe('2');
+    expect(index.number_of_replicas).toBe('1');
+    expect(index.translog.durability).toBe('request');
     const st = (await s.req('GET', '/v1/collections/os')).body.stats;
     expect(st.documents).toBe(ALL.length);
     expect(st.bytes_on_disk).toBeGreaterThan(0);
@@ -310,6 +313,29 @@ describe.skipIf(skip !== null)('embedded and OpenSearch collections of the same 
     expect(r.body.indexed).toBe(1);
     expect(r.body.errors).toEqual([{ line: 1, code: 'VALIDATION_FAILED', message: expect.stringContaining('512'), field: '_id' }]);
     await s.req('DELETE', '/v1/collections/os/documents/ok1');
+  });
+
+  it('a batch the backend fails is reported line by line: indexed + rejected account for every line read', async () => {
+    expect((await s.req('POST', '/v1/collections', { name: 'gone', retrievers: {} })).status).toBe(201);
+    // The index deleted behind the service: every write now fails (none may re-create it unmapped).
+    expect((await cluster('DELETE', `/${prefix}-gone-v1`)).status).toBe(200);
+    const r = await s.ndjson(
+      '/v1/collections/gone/documents?wait=true',
+      ndjson([
+        { _id: 'a', text: 'one' },
+        { _id: 'b', text: 'two' },
+      ]),
+    );
+    expect(r.body.state).toBe('failed');
+    expect(r.body.error.code).toBe('COLLECTION_NOT_FOUND');
+    expect(r.body.indexed).toBe(0);
+    expect(r.body.rejected).toBe(2);
+    expect(r.body.errors).toEqual([
+      { line: 1, code: 'COLLECTION_NOT_FOUND', message: expect.stringContaining('not written') },
+      { line: 2, code: 'COLLECTION_NOT_FOUND', message: expect.stringContaining('not written') },
+    ]);
+    expect((await cluster('GET', `/${prefix}-gone`)).status).toBe(404);
+    expect((await s.req('DELETE', '/v1/collections/gone')).status).toBe(200);
   });
 
   it('refuses what the backend does not have, naming the field', async () => {
