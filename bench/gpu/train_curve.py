@@ -1,7 +1,7 @@
 """Short real SPLADE training run: PyTorch's head vs the fused op, same init, same data (GPU machine, issue 22).
 
-Data: SciFact's corpus (passed with --pairs as JSON lines {"q": title, "d": abstract}; the file is made
-on the fly from ../shared/data/scifact/corpus.jsonl and not kept in the repo): the title is the query,
+Data: SciFact's corpus (passed with --pairs as JSON lines {"q": title, "d": abstract}, made from
+../shared/data/scifact/corpus.jsonl by train_curve_prep.py and not kept in the repo): the title is the query,
 its abstract the positive, the other abstracts of the batch the negatives. Tokenizer: BERT's uncased
 WordPiece vocabulary (30,522; --vocab). Model: a small BERT (4 layers, hidden 256, 4 heads) from a
 seeded random init, masked-LM head on the full vocabulary, so the head is the real one. Loss: in-batch
