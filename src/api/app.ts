@@ -151,6 +151,8 @@ export async function buildApp(config: Config, logger: FastifyServerOptions['log
       recentJobs: (n) => cluster.recentJobs(n),
     };
     service.jobs.log = app.log;
+    // Jobs a crash of this process cut short: their shared reports said `running`; now they say failed.
+    await service.jobs.mirrorInterrupted((name) => registry.has(name) && registry.get(name).config.backend?.kind === 'opensearch');
   }
 
   app.addSchema(ErrorResponse);

@@ -160,6 +160,20 @@ export class JobRegistry {
     }
   }
 
+  /**
+   * Mirrors the reports of jobs a crash of this process cut short (marked failed when its job store
+   * opened) for the collections `shared` says are shared, so other processes stop reading them as
+   * running. Call once the shared store is set.
+   */
+  async mirrorInterrupted(shared: (collection: string) => boolean): Promise<void> {
+    if (!this.shared || !this.store) return;
+    for (const v of this.store.interruptedJobs)
+      if (shared(v.collection))
+        await this.shared
+          .save(v)
+          .catch((e) => this.log?.error({ job: v.id, err: (e as Error).message }, 'could not mirror a job report to OpenSearch'));
+  }
+
   /** Waits for the mirror writes of one job made so far. */
   async mirroredOf(id: string): Promise<void> {
     await this.mirrored.get(id);

@@ -11,6 +11,8 @@ const KEEP = 10_000;
 export class JobStore {
   private readonly db: Database.Database;
   private readonly st;
+  /** The reports this open marked failed (jobs a crash cut short), as saved. */
+  readonly interruptedJobs: JobView[] = [];
 
   constructor(dataDir: string) {
     this.db = new Database(join(dataDir, 'jobs.sqlite'));
@@ -45,6 +47,7 @@ export class JobStore {
         message: `the server stopped during this job; ${v.indexed} documents were reported committed (lines up to ${v.lines} read); resend the lines after them`,
       };
       this.save(v);
+      this.interruptedJobs.push(v);
     }
     this.st.prune.run(KEEP);
   }
