@@ -563,6 +563,12 @@ export const JobView = Type.Object({
   error: Type.Union([Type.Object({ code: Type.String(), message: Type.String() }), Type.Null()]),
   errors: Type.Array(LineError),
   errors_truncated: Type.Boolean(),
+  encoding: Type.Optional(
+    Type.Record(Type.String(), Type.Object({ long: Type.Integer(), truncated: Type.Integer(), passages: Type.Integer() }), {
+      description:
+        "Per model-backed retriever: documents over the model's window (`long`), of those read only in part (`truncated`: the retriever has no `passages` setting), and texts encoded (`passages`).",
+    }),
+  ),
 });
 export const JobList = Type.Object({ jobs: Type.Array(JobView) });
 export const JobParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });

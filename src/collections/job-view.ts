@@ -28,4 +28,11 @@ export interface JobView {
   error: { code: ErrorCode | 'JOB_INTERRUPTED'; message: string } | null;
   errors: LineError[];
   errors_truncated: boolean;
+  /**
+   * Per model-backed retriever, what its encoder did with the committed documents' length:
+   * `long` (over the model's window), `truncated` (of those, read only in part: no passage
+   * settings), `passages` (texts encoded; more than the documents when long ones were cut).
+   * Absent in reports of earlier releases.
+   */
+  encoding?: Record<string, { long: number; truncated: number; passages: number }>;
 }

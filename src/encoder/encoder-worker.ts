@@ -5,6 +5,9 @@ import { GpuEncoder } from './gpu/gpu-encoder.js';
 import { DenseEncoder, type DenseEncoderOptions, type DenseRole } from './dense/dense-encoder.js';
 import type { SparseVectors } from './sparse/fused-head.js';
 import { toTransferable } from '../errors.js';
+import type { PassageSettings } from '../text/passages.js';
+import { type LengthReport, planPassages, poolDense, poolSparse } from './long-documents.js';
+import type { SpladeTokenizer } from './tokenizer.js';
 
 export interface WorkerConfig {
   dir: string;
@@ -19,7 +22,16 @@ export type WorkerTask =
   | { kind: 'encode'; texts: string[] }
   | { kind: 'ids'; lists: number[][] }
   | { kind: 'dense-ready' }
-  | { kind: 'dense'; role: DenseRole; texts: string[] };
+  | { kind: 'dense'; role: DenseRole; texts: string[] }
+  /** Documents, each truncated (counted) or cut into passages and pooled (long-documents.ts). */
+  | { kind: 'encode-long'; texts: string[]; passages: PassageSettings | null }
+  | { kind: 'dense-long'; texts: string[]; passages: PassageSettings | null };
+
+/** What a long-document task returns: one vector per document and what their length made it do. */
+export interface LongResult<V> {
+  vectors: V;
+  report: LengthReport;
+}
 
 let encoder: Promise<SpladeEncoder | GpuEncoder> | null = null;
 
@@ -31,7 +43,12 @@ function loadSparse(c: WorkerConfig): Promise<SpladeEncoder | GpuEncoder> {
 }
 let dense: Promise<DenseEncoder> | null = null;
 
-export default async function run(task: WorkerTask & { config: WorkerConfig }): Promise<SparseVectors | Float32Array | null> {
+type Result = SparseVectors | Float32Array | LongResult<SparseVectors> | LongResult<Float32Array> | null;
+
+/** Tokens of a text without the two special tokens. */
+const counter = (tok: SpladeTokenizer) => (s: string) => tok.ids(s, Number.MAX_SAFE_INTEGER).length - 2;
+
+export default async function run(task: WorkerTask & { config: WorkerConfig }): Promise<Result> {
   try {
     return await runTask(task);
   } catch (e) {
@@ -39,14 +56,26 @@ export default async function run(task: WorkerTask & { config: WorkerConfig }): 
   }
 }
 
-async function runTask(task: WorkerTask & { config: WorkerConfig }): Promise<SparseVectors | Float32Array | null> {
-  if (task.kind === 'dense-ready' || task.kind === 'dense') {
+async function runTask(task: WorkerTask & { config: WorkerConfig }): Promise<Result> {
+  if (task.kind === 'dense-ready' || task.kind === 'dense' || task.kind === 'dense-long') {
     dense ??= DenseEncoder.load(task.config.dir, task.config.dense ?? {}, task.config.field);
     const enc = await dense;
-    return task.kind === 'dense' ? enc.encode(task.texts, task.role) : null;
+    if (task.kind === 'dense-ready') return null;
+    if (task.kind === 'dense') return enc.encode(task.texts, task.role);
+    // The window left for the text: the model's length less the special tokens and the document prompt.
+    const count = counter(enc.tokenizer);
+    const prompt = enc.prompts.document ? count(enc.prompts.document) : 0;
+    const plan = planPassages(task.texts, count, enc.maxLength - 2 - prompt, task.passages);
+    const v = await enc.encode(plan.inputs, 'document');
+    return { vectors: poolDense(v, enc.dim, plan.owner, task.texts.length, enc.normalize), report: plan.report };
   }
   encoder ??= loadSparse(task.config);
   const enc = await encoder;
   if (task.kind === 'ready') return null;
+  if (task.kind === 'encode-long') {
+    const plan = planPassages(task.texts, counter(enc.tokenizer), enc.maxLength - 2, task.passages);
+    const v = await enc.encode(plan.inputs);
+    return { vectors: poolSparse(v, plan.owner, task.texts.length), report: plan.report };
+  }
   return task.kind === 'encode' ? enc.encode(task.texts) : enc.encodeIds(task.lists);
 }

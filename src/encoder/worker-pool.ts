@@ -87,6 +87,16 @@ export abstract class WorkerPool<R> {
     return join(await Promise.all(chunks));
   }
 
+  /** As split(), for tasks whose results are not R: the parts in order, for the caller to join. */
+  protected async splitAny<T>(texts: string[], run: (texts: string[]) => Promise<T>): Promise<T[]> {
+    const parts = Math.min(this.workers, Math.floor(texts.length / MIN_SPLIT));
+    if (parts <= 1) return [await run(texts)];
+    const size = Math.ceil(texts.length / parts);
+    const chunks: Promise<T>[] = [];
+    for (let i = 0; i < texts.length; i += size) chunks.push(run(texts.slice(i, i + size)));
+    return Promise.all(chunks);
+  }
+
   /** Encodes a stream of batches with up to `maxPending` in flight, yielding results in order. */
   protected async *ordered(
     batches: AsyncIterable<string[]> | Iterable<string[]>,

@@ -8,6 +8,7 @@ import type { Candidates, DenseApproxConfig, DenseStorage } from '../backends/ba
 import type { DenseEncoderPool } from '../encoder/dense/dense-pool.js';
 import { fail } from '../errors.js';
 import type {
+  EncodedDocuments,
   EncodedQuery,
   QuerySource,
   Retriever,
@@ -17,6 +18,8 @@ import type {
   StoredVector,
   TermContribution,
 } from './retriever.js';
+import type { PassageSettings } from '../text/passages.js';
+import { parsePassages, PassagesSchema, PassagesView } from './passages.js';
 import { checkKeys, parseModel } from './splade.js';
 
 export interface DenseConfig {
@@ -26,6 +29,8 @@ export interface DenseConfig {
   storage: 'f32' | 'i8';
   /** HNSW settings; absent: exact search only. */
   approx?: DenseApproxConfig;
+  /** Long documents in passages, their vectors averaged (retrievers/passages.ts); absent: truncated. */
+  passages?: PassageSettings;
 }
 
 const ApproxObject = Type.Object(
@@ -59,6 +64,8 @@ export class DenseRetriever implements Retriever {
     readonly name: string,
     readonly storage: DenseStorage,
     private readonly pool: DenseEncoderPool,
+    /** Long documents in passages (retrievers/passages.ts); null: truncated at the model's window. */
+    private readonly passages: PassageSettings | null = null,
   ) {}
 
   /** Floats per vector (the model's output width). */
@@ -66,10 +73,10 @@ export class DenseRetriever implements Retriever {
     return this.pool.dim;
   }
 
-  async encodeDocuments(texts: string[]): Promise<Float32Array[]> {
-    const v = await this.pool.encodeDocuments(texts),
-      dim = this.pool.dim;
-    return texts.map((_, i) => v.slice(i * dim, (i + 1) * dim));
+  async encodeDocuments(texts: string[]): Promise<EncodedDocuments> {
+    const { vectors: v, report } = await this.pool.encodeLongDocuments(texts, this.passages);
+    const dim = this.pool.dim;
+    return { vectors: texts.map((_, i) => v.slice(i * dim, (i + 1) * dim)), report };
   }
 
   encodeQuery(source: QuerySource, field: string): EncodedQuery | Promise<EncodedQuery> {
@@ -150,6 +157,7 @@ export const dense: RetrieverKind<DenseConfig> = {
           description: 'Build HNSW graphs (true: default settings) so dense searches walk them; absent: exact search only.',
         }),
       ),
+      passages: Type.Optional(PassagesSchema),
     },
     { additionalProperties: false },
   ),
@@ -163,16 +171,18 @@ export const dense: RetrieverKind<DenseConfig> = {
         seed: Type.Optional(Type.Integer()),
       }),
     ),
+    passages: Type.Optional(PassagesView),
   }),
 
   /** `approx: true` means the default HNSW settings; `efConstruction` is the deprecated spelling of `ef_construction`. */
   parseConfig(raw: unknown, field: string): DenseConfig {
-    const o = checkKeys(raw, ['model', 'storage', 'approx'], field, 'a model');
+    const o = checkKeys(raw, ['model', 'storage', 'approx', 'passages'], field, 'a model');
     const model = parseModel(o, field);
     const storage = o.storage ?? 'f32';
     if (storage !== 'f32' && storage !== 'i8')
       fail('VALIDATION_FAILED', `storage must be 'f32' or 'i8', got ${JSON.stringify(o.storage)}`, `${field}.storage`);
-    const out: DenseConfig = { model, storage };
+    const passages = parsePassages(o.passages, `${field}.passages`);
+    const out: DenseConfig = { model, storage, ...(passages ? { passages } : {}) };
     if (o.approx === undefined || o.approx === false) return out;
     if (o.approx === true) return { ...out, approx: {} };
     if (o.approx === null || typeof o.approx !== 'object' || Array.isArray(o.approx))
@@ -225,6 +235,6 @@ export const dense: RetrieverKind<DenseConfig> = {
       ...(ctx.config.approx ? { approx: ctx.config.approx } : {}),
       modelField: field,
     });
-    return new DenseRetriever(ctx.name, storage, pool);
+    return new DenseRetriever(ctx.name, storage, pool, ctx.config.passages ?? null);
   },
 };

@@ -12,9 +12,10 @@ import type { SparseStorage, SparseStrategy } from '../backends/backend.js';
 import { resolveModelSource } from '../encoder/model-source.js';
 import type { SparseEncoderPool } from '../encoder/sparse/sparse-pool.js';
 import { fail } from '../errors.js';
-import type { SparseVector } from '../store/document-store.js';
 import { idf } from '../text/bm25.js';
-import type { EncodedQuery, RetrieverContext, RetrieverKind, StoredVector } from './retriever.js';
+import type { PassageSettings } from '../text/passages.js';
+import { parsePassages, PassagesSchema, PassagesView } from './passages.js';
+import type { EncodedDocuments, EncodedQuery, RetrieverContext, RetrieverKind, StoredVector } from './retriever.js';
 import { checkKeys, encodeSparseDocuments, parseModel, tokenVectorQuery } from './splade.js';
 import {
   openSparseModel,
@@ -32,9 +33,11 @@ export interface InferenceFreeConfig extends SparseSearchConfig {
   model: string;
   /** `model`: the weights of the model's idf.json; `collection`: each token's IDF over this retriever's documents. */
   idf: 'model' | 'collection';
+  /** Long documents in passages (retrievers/passages.ts); absent: truncated at the model's window. */
+  passages?: PassageSettings;
 }
 
-const KEYS = ['model', 'idf', 'approx', 'search'];
+const KEYS = ['model', 'idf', 'approx', 'search', 'passages'];
 
 /** Reads a model's idf.json into weights by token id; tokens the tokenizer does not know are left out. */
 function readIdf(dir: string, pool: SparseEncoderPool, field: string): Map<number, number> {
@@ -65,12 +68,14 @@ export class InferenceFreeRetriever extends SparseRetrieverBase<SparseStorage> {
     /** Token id -> weight from the model's idf.json; null: IDF over this retriever's documents. */
     private readonly modelIdf: Map<number, number> | null,
     defaults?: SparseStrategy,
+    /** Long documents in passages (retrievers/passages.ts); null: truncated at the model's window. */
+    private readonly passages: PassageSettings | null = null,
   ) {
     super(name, storage, defaults);
   }
 
-  encodeDocuments(texts: string[]): Promise<SparseVector[]> {
-    return encodeSparseDocuments(this.pool, texts);
+  encodeDocuments(texts: string[]): Promise<EncodedDocuments> {
+    return encodeSparseDocuments(this.pool, texts, this.passages);
   }
 
   /** The text's unique non-special token ids, each weighted by its IDF; tokens no document has are left out. */
@@ -115,6 +120,7 @@ export const inferenceFree: RetrieverKind<InferenceFreeConfig> = {
         }),
       ),
       ...SparseSearchFields,
+      passages: Type.Optional(PassagesSchema),
     },
     { additionalProperties: false },
   ),
@@ -122,6 +128,7 @@ export const inferenceFree: RetrieverKind<InferenceFreeConfig> = {
     model: Type.String(),
     idf: Type.String(),
     ...SparseSearchFields,
+    passages: Type.Optional(PassagesView),
   }),
 
   parseConfig(raw: unknown, field: string): InferenceFreeConfig {
@@ -134,13 +141,14 @@ export const inferenceFree: RetrieverKind<InferenceFreeConfig> = {
     if (o.idf === 'model' && !hasFile)
       fail('INVALID_MODEL', `idf 'model' needs ${join(src.dir, IDF_FILE)}, which does not exist`, `${field}.idf`);
     const idfSource = (o.idf as InferenceFreeConfig['idf'] | undefined) ?? (hasFile ? 'model' : 'collection');
-    return { model, idf: idfSource, ...parseSparseSearch(o, field) };
+    const passages = parsePassages(o.passages, `${field}.passages`);
+    return { model, idf: idfSource, ...parseSparseSearch(o, field), ...(passages ? { passages } : {}) };
   },
 
   async open(ctx: RetrieverContext<InferenceFreeConfig>) {
     const { pool, storage, field } = await openSparseModel(ctx);
     const modelIdf =
       ctx.config.idf === 'model' ? readIdf(resolveModelSource(ctx.config.model, field).dir, pool, `retrievers.${ctx.name}.idf`) : null;
-    return new InferenceFreeRetriever(ctx.name, storage, pool, modelIdf, ctx.config.search);
+    return new InferenceFreeRetriever(ctx.name, storage, pool, modelIdf, ctx.config.search, ctx.config.passages ?? null);
   },
 };

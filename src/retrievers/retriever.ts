@@ -20,7 +20,14 @@ import type { TSchema } from 'typebox';
 import type { SparseQuery, TopK } from '../../index/index.js';
 import type { Backend, Candidates, DenseStrategy, SparseStrategy } from '../backends/backend.js';
 import type { EncoderRegistry } from '../encoder/encoder-registry.js';
+import type { LengthReport } from '../encoder/long-documents.js';
 import type { SparseVector } from '../store/document-store.js';
+
+/** A batch of documents as a model-backed kind encoded them. */
+export interface EncodedDocuments {
+  vectors: SparseVector[] | Float32Array[];
+  report: LengthReport;
+}
 
 /** What a search request gives a retriever to encode (its own entry's, or the request's). */
 export interface QuerySource {
@@ -67,8 +74,11 @@ export interface Retriever {
   /** The request field holding this kind's client vector. */
   readonly vectorField: 'vector' | 'dense_vector';
 
-  /** The vectors the documents keep, in order; undefined when the kind keeps none (BM25). */
-  encodeDocuments(texts: string[]): Promise<SparseVector[] | Float32Array[]> | undefined;
+  /**
+   * The vectors the documents keep, in order, and what their length made the encoder do (truncated,
+   * or cut into passages); undefined when the kind keeps none (BM25).
+   */
+  encodeDocuments(texts: string[]): Promise<EncodedDocuments> | undefined;
   /** Encodes `source.query` text, or the client vector in `source[vectorField]`; `field` names that vector in errors. */
   encodeQuery(source: QuerySource, field: string): EncodedQuery | Promise<EncodedQuery>;
   /**

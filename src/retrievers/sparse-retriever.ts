@@ -6,9 +6,9 @@ import type { TopK } from '../../index/index.js';
 import type { Candidates, SparseApproxConfig, SparseScoring, SparseStorage, SparseStrategy } from '../backends/backend.js';
 import { termContributions } from '../backends/contributions.js';
 import { fail } from '../errors.js';
-import type { SparseVector } from '../store/document-store.js';
 import type { SparseEncoderPool } from '../encoder/sparse/sparse-pool.js';
 import type {
+  EncodedDocuments,
   EncodedQuery,
   QuerySource,
   Retriever,
@@ -210,7 +210,7 @@ export abstract class SparseRetrieverBase<S extends SparseScoring = SparseScorin
     return s === undefined ? this.defaults : { ...this.defaults, ...s };
   }
 
-  abstract encodeDocuments(texts: string[]): Promise<SparseVector[]> | undefined;
+  abstract encodeDocuments(texts: string[]): Promise<EncodedDocuments> | undefined;
   /** Encodes query text. */
   protected abstract encodeText(text: string): EncodedQuery | Promise<EncodedQuery>;
   /** Encodes a checked client vector (term string -> weight). */

@@ -11,7 +11,9 @@ import { fail } from '../errors.js';
 import type { SparseVector } from '../store/document-store.js';
 import { Analyzer } from '../text/analyzer.js';
 import { idf } from '../text/bm25.js';
-import type { EncodedQuery, RetrieverContext, RetrieverKind, StoredVector } from './retriever.js';
+import type { PassageSettings } from '../text/passages.js';
+import { parsePassages, PassagesSchema, PassagesView } from './passages.js';
+import type { EncodedDocuments, EncodedQuery, RetrieverContext, RetrieverKind, StoredVector } from './retriever.js';
 import {
   openSparseModel,
   parseSparseSearch,
@@ -29,17 +31,24 @@ export interface SpladeConfig extends SparseSearchConfig {
   /** Model source (`dir:<path>`, `pypi:…`); documents are encoded with it at ingest. */
   model: string;
   query: SpladeQueryMode;
+  /** Long documents in passages (retrievers/passages.ts); absent: truncated at the model's window. */
+  passages?: PassageSettings;
 }
 
-const KEYS = ['model', 'query', 'approx', 'search'];
+const KEYS = ['model', 'query', 'approx', 'search', 'passages'];
 
 /** The document side of every kind that keeps a model's sparse vectors. */
-export async function encodeSparseDocuments(pool: SparseEncoderPool, texts: string[]): Promise<SparseVector[]> {
-  const v = await pool.encode(texts);
-  return texts.map((_, i) => ({
+export async function encodeSparseDocuments(
+  pool: SparseEncoderPool,
+  texts: string[],
+  passages: PassageSettings | null,
+): Promise<EncodedDocuments> {
+  const { vectors: v, report } = await pool.encodeDocuments(texts, passages);
+  const vectors: SparseVector[] = texts.map((_, i) => ({
     terms: v.terms.slice(v.offsets[i], v.offsets[i + 1]),
     weights: v.weights.slice(v.offsets[i], v.offsets[i + 1]),
   }));
+  return { vectors, report };
 }
 
 /**
@@ -93,12 +102,14 @@ export class SpladeRetriever extends SparseRetrieverBase<SparseStorage> {
     private readonly pool: SparseEncoderPool,
     readonly mode: SpladeQueryMode,
     defaults?: SparseStrategy,
+    /** Long documents in passages (retrievers/passages.ts); null: truncated at the model's window. */
+    private readonly passages: PassageSettings | null = null,
   ) {
     super(name, storage, defaults);
   }
 
-  encodeDocuments(texts: string[]): Promise<SparseVector[]> {
-    return encodeSparseDocuments(this.pool, texts);
+  encodeDocuments(texts: string[]): Promise<EncodedDocuments> {
+    return encodeSparseDocuments(this.pool, texts, this.passages);
   }
 
   protected encodeText(text: string): EncodedQuery | Promise<EncodedQuery> {
@@ -158,6 +169,7 @@ export const splade: RetrieverKind<SpladeConfig> = {
         ),
       ),
       ...SparseSearchFields,
+      passages: Type.Optional(PassagesSchema),
     },
     { additionalProperties: false },
   ),
@@ -165,6 +177,7 @@ export const splade: RetrieverKind<SpladeConfig> = {
     model: Type.String(),
     query: Type.String(),
     ...SparseSearchFields,
+    passages: Type.Optional(PassagesView),
   }),
 
   parseConfig(raw: unknown, field: string): SpladeConfig {
@@ -173,11 +186,12 @@ export const splade: RetrieverKind<SpladeConfig> = {
     const query = o.query ?? 'siamese';
     if (!(SPLADE_QUERY_MODES as readonly unknown[]).includes(query))
       fail('VALIDATION_FAILED', `query must be one of: ${SPLADE_QUERY_MODES.join(', ')}`, `${field}.query`);
-    return { model, query: query as SpladeQueryMode, ...parseSparseSearch(o, field) };
+    const passages = parsePassages(o.passages, `${field}.passages`);
+    return { model, query: query as SpladeQueryMode, ...parseSparseSearch(o, field), ...(passages ? { passages } : {}) };
   },
 
   async open(ctx: RetrieverContext<SpladeConfig>) {
     const { pool, storage } = await openSparseModel(ctx);
-    return new SpladeRetriever(ctx.name, storage, pool, ctx.config.query, ctx.config.search);
+    return new SpladeRetriever(ctx.name, storage, pool, ctx.config.query, ctx.config.search, ctx.config.passages ?? null);
   },
 };

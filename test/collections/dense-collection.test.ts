@@ -164,7 +164,7 @@ describe('retrievers.dense config', () => {
     expect(err({ model: MODEL, dim: 64 })).toEqual({
       code: 'VALIDATION_FAILED',
       field: 'retrievers.dense.dim',
-      message: "unknown property 'dim' (allowed: model, storage, approx)",
+      message: "unknown property 'dim' (allowed: model, storage, approx, passages)",
     });
     expect(() => buildConfig({ name: 'c', default_retriever: 'dense' })).toThrow(
       expect.objectContaining({ code: 'UNKNOWN_RETRIEVER', message: "default_retriever 'dense' is not one of: bm25" }),

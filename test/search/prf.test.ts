@@ -135,7 +135,7 @@ describe('feedback for learned sparse and dense retrievers', () => {
     const splade = c.retriever('splade')!;
     const first = await searchAsync(c, { query: 'gold', retriever: 'splade', k: 2 });
     expect(p.feedback).toEqual(ids(first));
-    const vecs = await splade.encodeDocuments(p.feedback.map((id) => TEXTS[Number(id.slice(1))]));
+    const vecs = (await splade.encodeDocuments(p.feedback.map((id) => TEXTS[Number(id.slice(1))])))!.vectors;
     const mean = new Map<number, number>();
     for (const v of vecs as { terms: Uint32Array; weights: Float32Array }[])
       v.terms.forEach((t, j) => mean.set(t, (mean.get(t) ?? 0) + v.weights[j] / 2));
@@ -172,7 +172,7 @@ describe('feedback for learned sparse and dense retrievers', () => {
     expect(r.prf![0].feedback).toHaveLength(3);
     const q = await dense.encodeQuery({ query: 'cobalt tin' }, 'dense_vector');
     if (q.shape !== 'dense') throw new Error('dense query expected');
-    const docs = (await dense.encodeDocuments(r.prf![0].feedback.map((id) => TEXTS[Number(id.slice(1))]))) as Float32Array[];
+    const docs = (await dense.encodeDocuments(r.prf![0].feedback.map((id) => TEXTS[Number(id.slice(1))])))!.vectors as Float32Array[];
     const v = Array.from(q.vector, (x, j) => 0.4 * x + (0.6 / 3) * docs.reduce((a, d) => a + d[j], 0));
     const direct = await searchAsync(c, { dense_vector: v, retriever: 'dense', k: 6 });
     expect(ids(r)).toEqual(ids(direct));

@@ -30,7 +30,7 @@ beforeAll(async () => {
       DOCS.map((d) => prepareDocument(d, col.config, col.analyzer)),
       null,
     );
-  const enc = (await c.retriever('dense')!.encodeDocuments(DOCS.map((d) => `${d.title} ${d.text}`))) as Float32Array[];
+  const enc = (await c.retriever('dense')!.encodeDocuments(DOCS.map((d) => `${d.title} ${d.text}`)))!.vectors as Float32Array[];
   vectors = new Map(DOCS.map((d, i) => [d._id, enc[i]]));
 });
 

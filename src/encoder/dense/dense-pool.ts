@@ -2,6 +2,9 @@
 // (encoder-worker.ts, task kinds 'dense-ready' / 'dense'), behind the same bounded queue (WorkerPool,
 // worker-pool.ts): a caller that finds `maxPending` batches in flight waits, results come back in
 // submission order, close() drains what was accepted, then stops the workers.
+import type { PassageSettings } from '../../text/passages.js';
+import type { LongResult } from '../encoder-worker.js';
+import { addReports } from '../long-documents.js';
 import type { Piscina } from 'piscina';
 import { validateDenseOptions, type DenseEncoderOptions, type DenseRole } from './dense-encoder.js';
 import { inspectDenseModelDir, type DenseModelDir } from './dense-model-dir.js';
@@ -44,6 +47,22 @@ export class DenseEncoderPool extends WorkerPool<Float32Array> {
   /** One row of `dim` floats per document, the model's document prompt applied. */
   encodeDocuments(texts: string[]): Promise<Float32Array> {
     return this.encode(texts, 'document');
+  }
+
+  /**
+   * Documents, each truncated at the model's window (counted in the report) or, with `passages`, cut
+   * into passages whose vectors are averaged (long-documents.ts); one row of `dim` floats each.
+   */
+  async encodeLongDocuments(texts: string[], passages: PassageSettings | null): Promise<LongResult<Float32Array>> {
+    const run = (t: string[]) => this.submit({ kind: 'dense-long', texts: t, passages }) as unknown as Promise<LongResult<Float32Array>>;
+    const parts = await this.splitAny(texts, run);
+    const out = new Float32Array(texts.length * this.dim);
+    let at = 0;
+    for (const p of parts) {
+      out.set(p.vectors, at);
+      at += p.vectors.length;
+    }
+    return { vectors: out, report: parts.map((p) => p.report).reduce(addReports) };
   }
 
   /** Encodes one batch; waits while `maxPending` batches are in flight; a large batch is split over the workers. */

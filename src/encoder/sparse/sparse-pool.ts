@@ -2,6 +2,9 @@
 // finds the queue full waits (back-pressure reaches the ingest stream instead of memory filling up),
 // results come back in submission order, close() drains what was accepted, then stops the workers.
 // The queue and the workers are WorkerPool's (worker-pool.ts), shared with the dense pool.
+import type { PassageSettings } from '../../text/passages.js';
+import type { LongResult } from '../encoder-worker.js';
+import { addReports } from '../long-documents.js';
 import type { Piscina } from 'piscina';
 import { fail } from '../../errors.js';
 import type { SparseVectors } from './fused-head.js';
@@ -73,6 +76,16 @@ export class SparseEncoderPool extends WorkerPool<SparseVectors> {
    */
   async encode(texts: string[]): Promise<SparseVectors> {
     return this.split(texts, (t) => this.submit({ kind: 'encode', texts: t }), concatVectors);
+  }
+
+  /**
+   * Encodes documents: each truncated at the model's window (counted in the report) or, with
+   * `passages`, cut into passages encoded and max-pooled into one vector (long-documents.ts).
+   */
+  async encodeDocuments(texts: string[], passages: PassageSettings | null): Promise<LongResult<SparseVectors>> {
+    const run = (t: string[]) => this.submit({ kind: 'encode-long', texts: t, passages }) as unknown as Promise<LongResult<SparseVectors>>;
+    const parts = await this.splitAny(texts, run);
+    return { vectors: concatVectors(parts.map((p) => p.vectors)), report: parts.map((p) => p.report).reduce(addReports) };
   }
 
   /** Encodes token id lists (already tokenized and truncated). */
