@@ -57,17 +57,16 @@ mkdirSync(join(out, 'qrels'), { recursive: true });
 writeFileSync(join(out, 'corpus.jsonl'), `${long.join('\n')}\n`);
 copyFileSync(join(dataset, 'queries.jsonl'), join(out, 'queries.jsonl'));
 const rel = new Map<string, number>();
-const qrels = readFileSync(join(dataset, 'qrels', 'test.tsv'), 'utf8').trim().split('\n');
+const qrels = readFileSync(join(dataset, 'qrels', 'test.tsv'), 'utf8')
+  .trim()
+  .split('\n');
 for (const line of qrels.slice(1)) {
   const [q, d, s] = line.split('\t');
   const key = `${q}\t${owner.get(d)}`;
   if (!owner.has(d)) continue;
   rel.set(key, Math.max(rel.get(key) ?? 0, Number(s)));
 }
-writeFileSync(
-  join(out, 'qrels', 'test.tsv'),
-  `query-id\tcorpus-id\tscore\n${[...rel].map(([k, s]) => `${k}\t${s}`).join('\n')}\n`,
-);
+writeFileSync(join(out, 'qrels', 'test.tsv'), `query-id\tcorpus-id\tscore\n${[...rel].map(([k, s]) => `${k}\t${s}`).join('\n')}\n`);
 console.log(
   JSON.stringify({
     dataset,
