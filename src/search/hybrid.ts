@@ -28,7 +28,7 @@ import {
 import { type DefaultFusion, defaultFusion, fusionFor, usesDefaultFusion } from './default-fusion.js';
 import { elapsed, pageHits } from './hits.js';
 import {
-  checkPrfIn,
+  checkPrf,
   checkPrfShape,
   expand,
   INTERPOLATIONS,
@@ -237,7 +237,7 @@ function planHybrid(c: Collection, req: SearchRequest, k: number, offset: number
       strategy,
       source,
       field: entryHas ? `${at}.${own}` : own,
-      prf: e.prf !== undefined ? checkPrfIn(c, e.prf, `${at}.prf`, retriever) : undefined,
+      prf: e.prf !== undefined ? checkPrf(e.prf, `${at}.prf`, retriever) : undefined,
     };
   });
   if (method === 'convex' && !(retrievers.reduce((s, r) => s + r.weight, 0) > 0))

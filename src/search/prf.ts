@@ -88,11 +88,6 @@ export function checkPrf(raw: unknown, field: string, r: Retriever): PrfPlan {
   return { method: m, docs: given.docs ?? d.docs, terms: m === 'rocchio' ? 0 : (given.terms ?? d.terms), weight: given.weight ?? d.weight };
 }
 
-/** checkPrf for a retriever of collection `c` (every backend serves every method). */
-export function checkPrfIn(_c: Collection, raw: unknown, field: string, r: Retriever): PrfPlan {
-  return checkPrf(raw, field, r);
-}
-
 /** What can be checked of a `prf` without its retriever: keys, types and ranges, naming the field. */
 export function checkPrfShape(raw: unknown, field: string): PrfRequest {
   if (!isPlainObject(raw)) fail('VALIDATION_FAILED', `${field} must be an object such as {"method": "rm3", "docs": 10}`, field);

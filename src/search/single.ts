@@ -6,7 +6,7 @@ import type { Collection } from '../collections/collection.js';
 import { fail } from '../errors.js';
 import type { EncodedQuery, Retriever, SearchStrategy } from '../retrievers/retriever.js';
 import { elapsed, pageHits } from './hits.js';
-import { checkPrfIn, expand, type Feedback, type PrfExplain, type PrfPlan } from './prf.js';
+import { checkPrf, expand, type Feedback, type PrfExplain, type PrfPlan } from './prf.js';
 import { RESULT_WINDOW, strategyOf, type SearchRequest, type SearchResponse } from './request.js';
 import { checkVerify, verify, type VerifyExplain, type VerifyPlan } from './verify.js';
 
@@ -86,7 +86,7 @@ function plan(c: Collection, req: SearchRequest): Plan {
     fail('INVALID_QUERY', `give exactly one of \`query\` (text) or ${VECTOR_WORDS[own]}`, 'query');
   const strategy = strategyOf(req);
   retriever.checkStrategy(strategy, '');
-  const prf = req.prf !== undefined ? checkPrfIn(c, req.prf, 'prf', retriever) : undefined;
+  const prf = req.prf !== undefined ? checkPrf(req.prf, 'prf', retriever) : undefined;
   const ver = req.verify !== undefined ? checkVerify(c, req.verify) : undefined;
   // The filter's candidates are read while a model encodes the query.
   const candidates = c.candidates(req.filter);

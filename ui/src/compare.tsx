@@ -7,6 +7,7 @@ import { evaluateQuery, parseMeasure, rankDocuments } from '../../src/eval/metri
 import type { LsrClient } from '../../src/client/index.js';
 import { errorText, LsrError, type SearchHit } from './api.js';
 import { num } from './format.js';
+import { CollectionSelect } from './collection-select.js';
 import type { Ctx } from './main.js';
 import { ConfigEditor, defaultConfig, labelOf, retrieversOf, type SearchConfig, toRequest } from './search-config.js';
 
@@ -48,16 +49,7 @@ export function CompareView({ ctx }: { ctx: Ctx }) {
       <h1 id="cmp-h">Compare</h1>
       <div class="card">
         <div class="row-inline">
-          <div class="row">
-            <label for="cmp-collection">Collection</label>
-            <select id="cmp-collection" value={name} onChange={(e) => setName(e.currentTarget.value)}>
-              {ctx.collections.map((c) => (
-                <option key={c.name} value={c.name}>
-                  {c.name}
-                </option>
-              ))}
-            </select>
-          </div>
+          <CollectionSelect id="cmp-collection" value={name} collections={ctx.collections} onChange={setName} />
           <div class="row">
             <label for="cmp-k">Hits per side (k)</label>
             <input id="cmp-k" class="small" inputMode="numeric" value={k} onInput={(e) => setK(e.currentTarget.value)} />

@@ -3,6 +3,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { errorText, type JobReport, jobs, startIngest } from './api.js';
 import { bytes, duration, num } from './format.js';
+import { CollectionSelect } from './collection-select.js';
 import type { Ctx } from './main.js';
 
 const POLL_MS = 400;
@@ -69,16 +70,7 @@ export function IngestView({ ctx }: { ctx: Ctx }) {
       <h1 id="ingest-h">Ingest</h1>
       {ctx.canWrite && (
         <form class="card" onSubmit={start} data-testid="ingest-form">
-          <div class="row">
-            <label for="i-collection">Collection</label>
-            <select id="i-collection" value={collection} onChange={(e) => setCollection(e.currentTarget.value)}>
-              {ctx.collections.map((c) => (
-                <option key={c.name} value={c.name}>
-                  {c.name}
-                </option>
-              ))}
-            </select>
-          </div>
+          <CollectionSelect id="i-collection" value={collection} collections={ctx.collections} onChange={setCollection} />
           <div class="row">
             <label for="i-text">NDJSON (one document per line)</label>
             <textarea

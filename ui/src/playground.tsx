@@ -4,6 +4,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { type CollectionInfo, errorText, LsrError, type SearchHit, type SearchRequest, type SearchResponse } from './api.js';
 import { num } from './format.js';
+import { CollectionSelect } from './collection-select.js';
 import type { Ctx } from './main.js';
 import { ConfigEditor, defaultConfig, retrieversOf, type SearchConfig, toRequest } from './search-config.js';
 
@@ -71,16 +72,7 @@ export function PlaygroundView({ ctx }: { ctx: Ctx }) {
       <form class="card" onSubmit={run} data-testid="playground-form">
         <div class="grid2">
           <div>
-            <div class="row">
-              <label for="pg-collection">Collection</label>
-              <select id="pg-collection" value={name} onChange={(e) => setName(e.currentTarget.value)}>
-                {ctx.collections.map((c) => (
-                  <option key={c.name} value={c.name}>
-                    {c.name}
-                  </option>
-                ))}
-              </select>
-            </div>
+            <CollectionSelect id="pg-collection" value={name} collections={ctx.collections} onChange={setName} />
             <div class="row">
               <label for="pg-query">Query</label>
               <input

@@ -24,6 +24,13 @@ const META_PROPERTIES = {
   default_fusion: { type: 'text', index: false },
 };
 
+/** The job-report index: one document per job. */
+const JOBS_PROPERTIES = {
+  view: { type: 'text', index: false },
+  collection: { type: 'keyword' },
+  created_at: { type: 'date' },
+};
+
 /** Document numbers are uint32 in the engines and fusion. */
 const MAX_DOCNO = 0xffffffff;
 
@@ -32,8 +39,8 @@ export class OpenSearchCluster {
   readonly metaIndex: string;
   /** Ingest-job reports of OpenSearch-backed collections, readable from every service process. */
   readonly jobsIndex: string;
-  private metaReady: Promise<void> | null = null;
-  private jobsReady: Promise<void> | null = null;
+  /** Service indexes made (or being made) by this process. */
+  private readonly ready = new Map<string, Promise<void>>();
 
   constructor(readonly settings: OpenSearchSettings) {
     this.client = new OpenSearchClient(settings);
@@ -53,23 +60,24 @@ export class OpenSearchCluster {
 
   /** Creates the configuration index once (any process may race to; the loser finds it there). */
   ensureMeta(): Promise<void> {
-    this.metaReady ??= this.makeIndex(this.metaIndex, META_PROPERTIES).catch((e) => {
-      this.metaReady = null; // try again on the next call
-      throw e;
-    });
-    return this.metaReady;
+    return this.once(this.metaIndex, META_PROPERTIES);
   }
 
   private ensureJobs(): Promise<void> {
-    this.jobsReady ??= this.makeIndex(this.jobsIndex, {
-      view: { type: 'text', index: false },
-      collection: { type: 'keyword' },
-      created_at: { type: 'date' },
-    }).catch((e) => {
-      this.jobsReady = null;
-      throw e;
-    });
-    return this.jobsReady;
+    return this.once(this.jobsIndex, JOBS_PROPERTIES);
+  }
+
+  /** makeIndex() once per index and process; a failure is forgotten, so the next call tries again. */
+  private once(index: string, properties: object): Promise<void> {
+    let p = this.ready.get(index);
+    if (!p) {
+      p = this.makeIndex(index, properties).catch((e) => {
+        this.ready.delete(index);
+        throw e;
+      });
+      this.ready.set(index, p);
+    }
+    return p;
   }
 
   /**
