@@ -12,6 +12,10 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ run(argv
   search: { summary: 'search <collection> "<query>": search and print hits', load: () => import('./commands/search.js') },
   collections: { summary: 'list collections', load: () => import('./commands/collections.js') },
   eval: { summary: 'evaluate retrievers on a BEIR folder (see docs/evaluation.md)', load: () => import('./commands/eval.js') },
+  train: {
+    summary: 'train an inference-free sparse encoder on a corpus without labels (see docs/training.md)',
+    load: () => import('./commands/train.js'),
+  },
   models: { summary: 'pull <source>: fetch a registry model; list: the model cache', load: () => import('./commands/models.js') },
 };
 
