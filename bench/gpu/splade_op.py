@@ -172,4 +172,22 @@ def patch_sparse_encoder(st_model):
         return features
 
     pool.forward = forward
+    pool.fused_original_forward = type(pool).forward.__get__(pool)
     return dec
+
+
+def unpatch_sparse_encoder(st_model):
+    """Undoes patch_sparse_encoder: the decoder back in the MLM (same parameters, trained), SpladePooling's
+    own forward back, so the model saves and runs as a plain SparseEncoder."""
+    mlm_mod = next(m for m in st_model.modules() if hasattr(m, "auto_model")
+                   and hasattr(m.auto_model, "get_output_embeddings"))
+    pool = next(m for m in st_model.modules() if type(m).__name__ == "SpladePooling")
+    dec = getattr(pool, "fused_decoder", None)
+    if dec is None:
+        return
+    ident = mlm_mod.auto_model.get_output_embeddings()
+    if not _replace_child(mlm_mod.auto_model, ident, dec):
+        raise ValueError("the identity placed by patch_sparse_encoder was not found")
+    del pool.fused_decoder
+    pool.forward = pool.fused_original_forward
+    del pool.fused_original_forward

