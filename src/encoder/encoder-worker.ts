@@ -5,7 +5,7 @@ import { GpuEncoder } from './gpu/gpu-encoder.js';
 import { DenseEncoder, type DenseEncoderOptions, type DenseRole } from './dense/dense-encoder.js';
 import type { SparseVectors } from './sparse/fused-head.js';
 import { toTransferable } from '../errors.js';
-import type { PassageSettings } from '../text/passages.js';
+import { type PassageSettings, type PassageSpan, passageSpans } from '../text/passages.js';
 import { type LengthReport, planPassages, poolDense, poolSparse } from './long-documents.js';
 import type { SpladeTokenizer } from './tokenizer.js';
 
@@ -25,7 +25,10 @@ export type WorkerTask =
   | { kind: 'dense'; role: DenseRole; texts: string[] }
   /** Documents, each truncated (counted) or cut into passages and pooled (long-documents.ts). */
   | { kind: 'encode-long'; texts: string[]; passages: PassageSettings | null }
-  | { kind: 'dense-long'; texts: string[]; passages: PassageSettings | null };
+  | { kind: 'dense-long'; texts: string[]; passages: PassageSettings | null }
+  /** The passages one document is cut into by 'encode-long' / 'dense-long', with offsets (for explain). */
+  | { kind: 'cut'; text: string; passages: PassageSettings }
+  | { kind: 'dense-cut'; text: string; passages: PassageSettings };
 
 /** What a long-document task returns: one vector per document and what their length made it do. */
 export interface LongResult<V> {
@@ -43,10 +46,17 @@ function loadSparse(c: WorkerConfig): Promise<SpladeEncoder | GpuEncoder> {
 }
 let dense: Promise<DenseEncoder> | null = null;
 
-type Result = SparseVectors | Float32Array | LongResult<SparseVectors> | LongResult<Float32Array> | null;
+type Result = SparseVectors | Float32Array | LongResult<SparseVectors> | LongResult<Float32Array> | PassageSpan[] | null;
 
 /** Tokens of a text without the two special tokens. */
 const counter = (tok: SpladeTokenizer) => (s: string) => tok.ids(s, Number.MAX_SAFE_INTEGER).length - 2;
+
+/** The passages planPassages makes of one text (the same inputs), with their offsets in it. */
+function cut(text: string, count: (s: string) => number, window: number, settings: PassageSettings): PassageSpan[] {
+  const plan = planPassages([text], count, window, settings);
+  if (plan.inputs.length === 1) return [{ text: plan.inputs[0], start: 0, end: text.length }];
+  return passageSpans(text, count, Math.max(1, Math.min(settings.tokens ?? window, window)), settings.overlap);
+}
 
 export default async function run(task: WorkerTask & { config: WorkerConfig }): Promise<Result> {
   try {
@@ -57,7 +67,7 @@ export default async function run(task: WorkerTask & { config: WorkerConfig }): 
 }
 
 async function runTask(task: WorkerTask & { config: WorkerConfig }): Promise<Result> {
-  if (task.kind === 'dense-ready' || task.kind === 'dense' || task.kind === 'dense-long') {
+  if (task.kind === 'dense-ready' || task.kind === 'dense' || task.kind === 'dense-long' || task.kind === 'dense-cut') {
     dense ??= DenseEncoder.load(task.config.dir, task.config.dense ?? {}, task.config.field);
     const enc = await dense;
     if (task.kind === 'dense-ready') return null;
@@ -65,6 +75,7 @@ async function runTask(task: WorkerTask & { config: WorkerConfig }): Promise<Res
     // The window left for the text: the model's length less the special tokens and the document prompt.
     const count = counter(enc.tokenizer);
     const prompt = enc.prompts.document ? count(enc.prompts.document) : 0;
+    if (task.kind === 'dense-cut') return cut(task.text, count, enc.maxLength - 2 - prompt, task.passages);
     const plan = planPassages(task.texts, count, enc.maxLength - 2 - prompt, task.passages);
     const v = await enc.encode(plan.inputs, 'document');
     return { vectors: poolDense(v, enc.dim, plan.owner, task.texts.length, enc.normalize), report: plan.report };
@@ -72,6 +83,7 @@ async function runTask(task: WorkerTask & { config: WorkerConfig }): Promise<Res
   encoder ??= loadSparse(task.config);
   const enc = await encoder;
   if (task.kind === 'ready') return null;
+  if (task.kind === 'cut') return cut(task.text, counter(enc.tokenizer), enc.maxLength - 2, task.passages);
   if (task.kind === 'encode-long') {
     const plan = planPassages(task.texts, counter(enc.tokenizer), enc.maxLength - 2, task.passages);
     const v = await enc.encode(plan.inputs);

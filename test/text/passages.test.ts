@@ -1,6 +1,6 @@
 // Passages: sentence-aligned windows of a token budget with overlap; nothing dropped, nothing over the budget.
 import { describe, expect, it } from 'vitest';
-import { passagesOf } from '../../src/text/passages.js';
+import { passageSpans, passagesOf } from '../../src/text/passages.js';
 
 /** One token per word: easy to reason about, the same contract as a model tokenizer's count. */
 const words = (s: string) => s.split(/\s+/).filter(Boolean).length;
@@ -34,5 +34,27 @@ describe('passagesOf', () => {
     const ps = passagesOf(long, words, 10, 0);
     expect(ps.map(words)).toEqual([10, 10, 5]);
     expect(ps.join(' ')).toBe(long);
+  });
+});
+
+describe('passageSpans', () => {
+  it('gives each passage its offsets in the source text, the same passages as passagesOf', () => {
+    // Two spaces between sentences, a leading space, and a sentence too long for the window.
+    const long = Array.from({ length: 14 }, (_, i) => `x${i}`).join(' ');
+    const text = ` ${S(4, 'a')}  ${S(4, 'b')}  ${long}. ${S(3, 'c')}`;
+    const spans = passageSpans(text, words, 6, 2);
+    expect(spans.map((s) => s.text)).toEqual(passagesOf(text, words, 6, 2));
+    expect(spans.length).toBeGreaterThan(3);
+    for (const s of spans) {
+      // The passage is its slice of the source with the whitespace between pieces made one space.
+      expect(text.slice(s.start, s.end).replace(/\s+/g, ' ')).toBe(s.text);
+      expect(text[s.start]).not.toMatch(/\s/);
+    }
+    expect(spans[0].start).toBe(1);
+    expect(spans[spans.length - 1].end).toBe(text.length);
+  });
+
+  it('a text within the window is one span over all of it', () => {
+    expect(passageSpans(' Short. Text ', words, 10, 2)).toEqual([{ text: ' Short. Text ', start: 0, end: 13 }]);
   });
 });

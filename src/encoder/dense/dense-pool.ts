@@ -2,7 +2,7 @@
 // (encoder-worker.ts, task kinds 'dense-ready' / 'dense'), behind the same bounded queue (WorkerPool,
 // worker-pool.ts): a caller that finds `maxPending` batches in flight waits, results come back in
 // submission order, close() drains what was accepted, then stops the workers.
-import type { PassageSettings } from '../../text/passages.js';
+import type { PassageSettings, PassageSpan } from '../../text/passages.js';
 import type { LongResult } from '../encoder-worker.js';
 import { addReports } from '../long-documents.js';
 import type { Piscina } from 'piscina';
@@ -63,6 +63,11 @@ export class DenseEncoderPool extends WorkerPool<Float32Array> {
       at += p.vectors.length;
     }
     return { vectors: out, report: parts.map((p) => p.report).reduce(addReports) };
+  }
+
+  /** The passages `encodeLongDocuments` cuts `text` into with `passages` (one, the whole text, when it fits), with offsets. */
+  async cut(text: string, passages: PassageSettings): Promise<PassageSpan[]> {
+    return (await this.submit({ kind: 'dense-cut', text, passages })) as unknown as PassageSpan[];
   }
 
   /** Encodes one batch; waits while `maxPending` batches are in flight; a large batch is split over the workers. */

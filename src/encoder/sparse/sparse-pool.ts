@@ -2,7 +2,7 @@
 // finds the queue full waits (back-pressure reaches the ingest stream instead of memory filling up),
 // results come back in submission order, close() drains what was accepted, then stops the workers.
 // The queue and the workers are WorkerPool's (worker-pool.ts), shared with the dense pool.
-import type { PassageSettings } from '../../text/passages.js';
+import type { PassageSettings, PassageSpan } from '../../text/passages.js';
 import type { LongResult } from '../encoder-worker.js';
 import { addReports } from '../long-documents.js';
 import type { Piscina } from 'piscina';
@@ -86,6 +86,11 @@ export class SparseEncoderPool extends WorkerPool<SparseVectors> {
     const run = (t: string[]) => this.submit({ kind: 'encode-long', texts: t, passages }) as unknown as Promise<LongResult<SparseVectors>>;
     const parts = await this.splitAny(texts, run);
     return { vectors: concatVectors(parts.map((p) => p.vectors)), report: parts.map((p) => p.report).reduce(addReports) };
+  }
+
+  /** The passages `encodeDocuments` cuts `text` into with `passages` (one, the whole text, when it fits), with offsets. */
+  async cut(text: string, passages: PassageSettings): Promise<PassageSpan[]> {
+    return (await this.submit({ kind: 'cut', text, passages })) as unknown as PassageSpan[];
   }
 
   /** Encodes token id lists (already tokenized and truncated). */
