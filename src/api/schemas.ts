@@ -365,7 +365,7 @@ export const SearchBody = Type.Object(
     explain: Type.Optional(
       Type.Boolean({
         description:
-          "Return each matching term's contribution; in a hybrid search, each retriever's rank, score, normalized score and contribution. Default false.",
+          "Return each matching term's contribution; in a hybrid search, each retriever's rank, score, normalized score and contribution; for a retriever with `passages` and a document of several passages, the passage that matched best (`passage`; costs a re-encoding of the document per hit). Default false.",
       }),
     ),
     mode: Type.Optional(Mode),
@@ -392,6 +392,25 @@ const TermContributions = Type.Array(
 );
 const NullableNumber = Type.Union([Type.Number(), Type.Null()]);
 
+const PassageExplain = Type.Object(
+  {
+    index: Type.Integer({ description: '0-based index of the best-scoring passage.' }),
+    start: Type.Integer({ description: "UTF-16 offset of the passage's start in the document's text fields joined by a space." }),
+    end: Type.Integer({ description: 'UTF-16 offset just past its end, in the same text.' }),
+    score: Type.Number({ description: "The query's score against this passage alone (unpooled)." }),
+    passages: Type.Integer({ description: 'Passages the document is cut into (2 or more).' }),
+    terms: Type.Optional(
+      Type.Array(Type.Object({ term: Type.String(), passage: Type.Integer() }), {
+        description: 'Sparse: per query term the document has, the passage whose weight the pooled (max) vector kept.',
+      }),
+    ),
+  },
+  {
+    description:
+      "With the retriever's `passages` setting and a document longer than one passage: which passage matched (the document re-cut and each passage encoded again, so explain costs a document's encoding per hit). Absent for a document that fits in one passage, and for retrievers without `passages`.",
+  },
+);
+
 export const SearchResponse = Type.Object({
   hits: Type.Array(
     Type.Object({
@@ -403,6 +422,7 @@ export const SearchResponse = Type.Object({
         Type.Object({
           retriever: Type.String({ description: 'The retriever, or "hybrid".' }),
           terms: Type.Optional(TermContributions),
+          passage: Type.Optional(PassageExplain),
           method: Type.Optional(Type.String({ description: 'Hybrid: the fusion method.' })),
           retrievers: Type.Optional(
             Type.Array(
@@ -415,6 +435,7 @@ export const SearchResponse = Type.Object({
                 normalized: NullableNumber,
                 contribution: Type.Number(),
                 terms: Type.Optional(TermContributions),
+                passage: Type.Optional(PassageExplain),
               }),
               { description: 'Hybrid: what each retriever gave this hit.' },
             ),

@@ -2527,7 +2527,7 @@ export interface paths {
                         };
                         /** @description Stored fields to return; "metadata" returns the metadata object. */
                         fields?: string[];
-                        /** @description Return each matching term's contribution; in a hybrid search, each retriever's rank, score, normalized score and contribution. Default false. */
+                        /** @description Return each matching term's contribution; in a hybrid search, each retriever's rank, score, normalized score and contribution; for a retriever with `passages` and a document of several passages, the passage that matched best (`passage`; costs a re-encoding of the document per hit). Default false. */
                         explain?: boolean;
                         /** @description How the retriever walks its index: 'exact' (what a brute-force scorer returns) or 'approx'. Default: the retriever's (sparse: its collection config's search.mode, else exact; dense: approx when built with HNSW). */
                         mode?: "exact" | "approx";
@@ -2593,6 +2593,24 @@ export interface paths {
                                         document_weight: number;
                                         contribution: number;
                                     }[];
+                                    /** @description With the retriever's `passages` setting and a document longer than one passage: which passage matched (the document re-cut and each passage encoded again, so explain costs a document's encoding per hit). Absent for a document that fits in one passage, and for retrievers without `passages`. */
+                                    passage?: {
+                                        /** @description 0-based index of the best-scoring passage. */
+                                        index: number;
+                                        /** @description UTF-16 offset of the passage's start in the document's text fields joined by a space. */
+                                        start: number;
+                                        /** @description UTF-16 offset just past its end, in the same text. */
+                                        end: number;
+                                        /** @description The query's score against this passage alone (unpooled). */
+                                        score: number;
+                                        /** @description Passages the document is cut into (2 or more). */
+                                        passages: number;
+                                        /** @description Sparse: per query term the document has, the passage whose weight the pooled (max) vector kept. */
+                                        terms?: {
+                                            term: string;
+                                            passage: number;
+                                        }[];
+                                    };
                                     /** @description Hybrid: the fusion method. */
                                     method?: string;
                                     /** @description Hybrid: what each retriever gave this hit. */
@@ -2609,6 +2627,24 @@ export interface paths {
                                             document_weight: number;
                                             contribution: number;
                                         }[];
+                                        /** @description With the retriever's `passages` setting and a document longer than one passage: which passage matched (the document re-cut and each passage encoded again, so explain costs a document's encoding per hit). Absent for a document that fits in one passage, and for retrievers without `passages`. */
+                                        passage?: {
+                                            /** @description 0-based index of the best-scoring passage. */
+                                            index: number;
+                                            /** @description UTF-16 offset of the passage's start in the document's text fields joined by a space. */
+                                            start: number;
+                                            /** @description UTF-16 offset just past its end, in the same text. */
+                                            end: number;
+                                            /** @description The query's score against this passage alone (unpooled). */
+                                            score: number;
+                                            /** @description Passages the document is cut into (2 or more). */
+                                            passages: number;
+                                            /** @description Sparse: per query term the document has, the passage whose weight the pooled (max) vector kept. */
+                                            terms?: {
+                                                term: string;
+                                                passage: number;
+                                            }[];
+                                        };
                                     }[];
                                     /** @description With verify: rank before and after dense verification, first-stage and dense scores. */
                                     verify?: {

@@ -10,6 +10,7 @@ import { fail } from '../errors.js';
 import type {
   EncodedDocuments,
   EncodedQuery,
+  PassageVectors,
   QuerySource,
   Retriever,
   RetrieverContext,
@@ -19,7 +20,7 @@ import type {
   TermContribution,
 } from './retriever.js';
 import type { PassageSettings } from '../text/passages.js';
-import { parsePassages, PassagesSchema, PassagesView } from './passages.js';
+import { densePassageVectors, PassagesSchema, PassagesView, parsePassages } from './passages.js';
 import { checkKeys, parseModel } from './splade.js';
 
 export interface DenseConfig {
@@ -77,6 +78,10 @@ export class DenseRetriever implements Retriever {
     const { vectors: v, report } = await this.pool.encodeLongDocuments(texts, this.passages);
     const dim = this.pool.dim;
     return { vectors: texts.map((_, i) => v.slice(i * dim, (i + 1) * dim)), report };
+  }
+
+  passageVectors(text: string): Promise<PassageVectors | null> {
+    return densePassageVectors(this.pool, this.passages, text);
   }
 
   encodeQuery(source: QuerySource, field: string): EncodedQuery | Promise<EncodedQuery> {

@@ -14,8 +14,8 @@ import type { SparseEncoderPool } from '../encoder/sparse/sparse-pool.js';
 import { fail } from '../errors.js';
 import { idf } from '../text/bm25.js';
 import type { PassageSettings } from '../text/passages.js';
-import { parsePassages, PassagesSchema, PassagesView } from './passages.js';
-import type { EncodedDocuments, EncodedQuery, RetrieverContext, RetrieverKind, StoredVector } from './retriever.js';
+import { PassagesSchema, PassagesView, parsePassages, sparsePassageVectors } from './passages.js';
+import type { EncodedDocuments, EncodedQuery, PassageVectors, RetrieverContext, RetrieverKind, StoredVector } from './retriever.js';
 import { checkKeys, encodeSparseDocuments, parseModel, tokenVectorQuery } from './splade.js';
 import {
   openSparseModel,
@@ -76,6 +76,10 @@ export class InferenceFreeRetriever extends SparseRetrieverBase<SparseStorage> {
 
   encodeDocuments(texts: string[]): Promise<EncodedDocuments> {
     return encodeSparseDocuments(this.pool, texts, this.passages);
+  }
+
+  passageVectors(text: string): Promise<PassageVectors | null> {
+    return sparsePassageVectors(this.pool, this.passages, text);
   }
 
   /** The text's unique non-special token ids, each weighted by its IDF; tokens no document has are left out. */

@@ -3,8 +3,11 @@
 // document's one vector (encoder/long-documents.ts), instead of the model reading only their start.
 // Without it they are truncated, and the ingest job counts them (nothing is dropped without a count).
 import { Type } from 'typebox';
+import type { DenseEncoderPool } from '../encoder/dense/dense-pool.js';
+import type { SparseEncoderPool } from '../encoder/sparse/sparse-pool.js';
 import { fail } from '../errors.js';
 import type { PassageSettings } from '../text/passages.js';
+import type { PassageVectors, StoredVector } from './retriever.js';
 
 /** Default overlap between consecutive passages, in tokens (whole sentences up to this many). */
 export const DEFAULT_OVERLAP = 32;
@@ -50,4 +53,42 @@ export function parsePassages(raw: unknown, field: string): PassageSettings | un
   if (tokens !== undefined && overlap >= tokens)
     fail('VALIDATION_FAILED', `overlap must be below tokens (${tokens}), got ${overlap}`, `${field}.overlap`);
   return { ...(tokens !== undefined ? { tokens } : {}), overlap };
+}
+
+// Explain's which-passage-matched (search/passage-explain.ts): a document's passages re-cut by the
+// encoder workers' own code (the pools' `cut`, the one ingest uses) and encoded one by one. This is
+// a whole document's encoding again, per explained hit: explain is the slow, per-document path.
+
+/** A sparse kind's passages of `text`, each its own model vector; null without passage settings. */
+export async function sparsePassageVectors(
+  pool: SparseEncoderPool,
+  settings: PassageSettings | null,
+  text: string,
+): Promise<PassageVectors | null> {
+  if (!settings) return null;
+  const spans = await pool.cut(text, settings);
+  const v = await pool.encode(spans.map((s) => s.text));
+  const vectors: StoredVector[] = spans.map((_, i) => {
+    const terms = v.terms.slice(v.offsets[i], v.offsets[i + 1]);
+    return {
+      shape: 'sparse',
+      terms,
+      weights: v.weights.slice(v.offsets[i], v.offsets[i + 1]),
+      labels: Array.from(terms, (t) => pool.tokenizer.token(t)),
+    };
+  });
+  return { spans, vectors };
+}
+
+/** A dense kind's passages of `text`, each its own document vector; null without passage settings. */
+export async function densePassageVectors(
+  pool: DenseEncoderPool,
+  settings: PassageSettings | null,
+  text: string,
+): Promise<PassageVectors | null> {
+  if (!settings) return null;
+  const spans = await pool.cut(text, settings);
+  const v = await pool.encodeDocuments(spans.map((s) => s.text));
+  const dim = pool.dim;
+  return { spans, vectors: spans.map((_, i) => ({ shape: 'dense', vector: v.slice(i * dim, (i + 1) * dim) })) };
 }

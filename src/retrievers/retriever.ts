@@ -22,6 +22,7 @@ import type { Backend, Candidates, DenseStrategy, SparseStrategy } from '../back
 import type { EncoderRegistry } from '../encoder/encoder-registry.js';
 import type { LengthReport } from '../encoder/long-documents.js';
 import type { SparseVector } from '../store/document-store.js';
+import type { PassageSpan } from '../text/passages.js';
 
 /** A batch of documents as a model-backed kind encoded them. */
 export interface EncodedDocuments {
@@ -66,6 +67,13 @@ export type StoredVector =
   | { shape: 'sparse'; terms: Uint32Array; weights: Float32Array; labels: string[] }
   | { shape: 'dense'; vector: Float32Array };
 
+/** A document's passages as its retriever cuts them at ingest, each with the vector its encoder gives it. */
+export interface PassageVectors {
+  spans: PassageSpan[];
+  /** vectors[i] is spans[i]'s, unpooled (sparse: model vocabulary ids ascending). */
+  vectors: StoredVector[];
+}
+
 export interface Retriever {
   /** The retriever's name in requests and configs (today: its kind's name). */
   readonly name: string;
@@ -90,6 +98,12 @@ export interface Retriever {
   search(q: EncodedQuery, k: number, candidates: Candidates, strategy?: SearchStrategy): Promise<TopK>;
   /** What each query term gave document `docno`'s score, largest first (they sum to the score); [] for dense. */
   explain(q: EncodedQuery, docno: number): Promise<TermContribution[]>;
+  /**
+   * For explain (search/passage-explain.ts): `text` (a document's model text) cut into the passages
+   * this retriever's `passages` setting cuts it into at ingest, each encoded on its own. Null when the
+   * retriever has no `passages` setting; absent on kinds that keep no model vectors.
+   */
+  passageVectors?(text: string): Promise<PassageVectors | null>;
   /**
    * True when this retriever scores the collection's analyzed text (BM25): a client `vector` names
    * analyzer terms, and a document's terms are its stored text analyzed again. Absent otherwise.

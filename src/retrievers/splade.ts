@@ -12,8 +12,8 @@ import type { SparseVector } from '../store/document-store.js';
 import { Analyzer } from '../text/analyzer.js';
 import { idf } from '../text/bm25.js';
 import type { PassageSettings } from '../text/passages.js';
-import { parsePassages, PassagesSchema, PassagesView } from './passages.js';
-import type { EncodedDocuments, EncodedQuery, RetrieverContext, RetrieverKind, StoredVector } from './retriever.js';
+import { PassagesSchema, PassagesView, parsePassages, sparsePassageVectors } from './passages.js';
+import type { EncodedDocuments, EncodedQuery, PassageVectors, RetrieverContext, RetrieverKind, StoredVector } from './retriever.js';
 import {
   openSparseModel,
   parseSparseSearch,
@@ -110,6 +110,10 @@ export class SpladeRetriever extends SparseRetrieverBase<SparseStorage> {
 
   encodeDocuments(texts: string[]): Promise<EncodedDocuments> {
     return encodeSparseDocuments(this.pool, texts, this.passages);
+  }
+
+  passageVectors(text: string): Promise<PassageVectors | null> {
+    return sparsePassageVectors(this.pool, this.passages, text);
   }
 
   protected encodeText(text: string): EncodedQuery | Promise<EncodedQuery> {

@@ -49,6 +49,7 @@ import {
   type SearchResponse,
 } from './request.js';
 import { feedbackIds, feedbackOf, page, pickRetriever, topAsync, verifyQueryOf } from './single.js';
+import { explainPassage } from './passage-explain.js';
 import { checkVerify, verify, type VerifyExplain } from './verify.js';
 
 interface PlannedRetriever {
@@ -355,7 +356,8 @@ export async function hybridSearchAsync(c: Collection, req: SearchRequest): Prom
             const run = runs[i];
             const terms =
               s.rank !== null && run.retriever.shape === 'sparse' ? { terms: await run.retriever.explain(run.encoded, page_[j].key) } : {};
-            return { name: run.name, ...s, ...terms };
+            const passage = s.rank !== null ? await explainPassage(c, run.retriever, run.encoded, page_[j].key) : undefined;
+            return { name: run.name, ...s, ...terms, ...(passage ? { passage } : {}) };
           }),
         ),
         ...(verified ? { verify: verified[offset + j] } : {}),

@@ -4,6 +4,7 @@ import type { FusionMethod, Normalization } from './fusion.js';
 import type { Filter } from '../backends/filter.js';
 import type { SearchStrategy, TermContribution } from '../retrievers/retriever.js';
 import type { Interpolation, PrfExplain, PrfRequest } from './prf.js';
+import type { PassageExplain } from './passage-explain.js';
 import type { VerifyExplain, VerifyRequest } from './verify.js';
 
 /** Most hits one request returns. */
@@ -96,6 +97,8 @@ export interface HybridSourceExplain {
   contribution: number;
   /** Term contributions of this retriever's score, when the document is in its list. */
   terms?: TermContribution[];
+  /** With `passages` on this retriever and a document of several passages: the one that matched best. */
+  passage?: PassageExplain;
 }
 
 export interface HybridExplain {
@@ -111,7 +114,7 @@ export interface Hit {
   score: number;
   fields?: Record<string, unknown>;
   metadata?: Record<string, unknown>;
-  explain?: { retriever: string; terms: TermContribution[]; verify?: VerifyExplain } | HybridExplain;
+  explain?: { retriever: string; terms: TermContribution[]; passage?: PassageExplain; verify?: VerifyExplain } | HybridExplain;
 }
 
 export interface SearchResponse {

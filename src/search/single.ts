@@ -8,6 +8,7 @@ import type { EncodedQuery, Retriever, SearchStrategy } from '../retrievers/retr
 import { elapsed, pageHits } from './hits.js';
 import { checkPrf, expand, type Feedback, type PrfExplain, type PrfPlan } from './prf.js';
 import { RESULT_WINDOW, strategyOf, type SearchRequest, type SearchResponse } from './request.js';
+import { explainPassage } from './passage-explain.js';
 import { checkVerify, verify, type VerifyExplain, type VerifyPlan } from './verify.js';
 
 /** How errors name each kind's client vector. */
@@ -156,11 +157,15 @@ export async function searchOne(c: Collection, req: SearchRequest): Promise<Sear
   const scores = Array.from({ length: to - from }, (_, j) => ranked.scores[from + j]);
   const final = encoded;
   const explain = req.explain
-    ? async (j: number) => ({
-        retriever: retriever.name,
-        terms: await retriever.explain(final, docs[j]),
-        ...(verified ? { verify: verified[from + j] } : {}),
-      })
+    ? async (j: number) => {
+        const passage = await explainPassage(c, retriever, final, docs[j]);
+        return {
+          retriever: retriever.name,
+          terms: await retriever.explain(final, docs[j]),
+          ...(passage ? { passage } : {}),
+          ...(verified ? { verify: verified[from + j] } : {}),
+        };
+      }
     : undefined;
   const hits = await pageHits(c, docs, scores, req.fields, explain);
   return {
