@@ -169,6 +169,7 @@ export async function prepare(o: PrepareOptions, env: PrepareEnv): Promise<Prepa
             teachers: Object.fromEntries(o.teachers.map((t) => [t, ex.picked.map((j) => ex.normalized[t][j])])),
             raw: Object.fromEntries(o.teachers.map((t) => [t, ex.picked.map((j) => scored.raw[t][j])])),
             target: ex.picked.map((j) => ex.target[j]),
+            range: ex.range,
             candidates: n,
             query_weights: Object.fromEntries(enc.terms.map((t, j) => [t, enc.query.weights[j]])),
           });

@@ -98,14 +98,20 @@ export interface Example {
   normalized: Record<string, number[]>;
   /** Mean of the normalized scores, per candidate. */
   target: number[];
+  /** Per teacher, [min, max] of its raw scores over all candidates (what min-max divided by). */
+  range: Record<string, [number, number]>;
 }
 
 export function buildExample(raw: Record<string, number[]>, teachers: readonly string[], negatives: number): Example {
   const normalized: Record<string, number[]> = {};
-  for (const t of teachers) normalized[t] = minMax(raw[t]);
+  const range: Record<string, [number, number]> = {};
+  for (const t of teachers) {
+    normalized[t] = minMax(raw[t]);
+    range[t] = [Math.min(...raw[t]), Math.max(...raw[t])];
+  }
   const n = raw[teachers[0]].length;
   const target = Array.from({ length: n }, (_, i) => teachers.reduce((s, t) => s + normalized[t][i], 0) / teachers.length);
   // Ties keep candidate order (Array.prototype.sort is stable): the source first, then teacher order.
   const others = Array.from({ length: n - 1 }, (_, i) => i + 1).sort((a, b) => target[b] - target[a]);
-  return { picked: [0, ...others.slice(0, negatives)], normalized, target };
+  return { picked: [0, ...others.slice(0, negatives)], normalized, target, range };
 }
