@@ -206,7 +206,7 @@ export async function prepare(o: PrepareOptions, env: PrepareEnv): Promise<Prepa
           t === 'bm25'
             ? { retriever: 'bm25', fields: 'title+text', ...BM25_DEFAULTS }
             : t === 'dense'
-              ? { retriever: 'dense', model: o.denseModel, query: 'the model\u2019s query prompt' }
+              ? { retriever: 'dense', model: o.denseModel, query: 'encoded by the dense retriever as a search query' }
               : { retriever: 'splade', model: o.base, query: 'siamese' },
         ]),
       ),
