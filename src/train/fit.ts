@@ -38,14 +38,23 @@ export function fitUnavailable(python: string, trainer = trainerPath()): string 
   return undefined;
 }
 
-/** The trainer's command line. */
-export function trainerArgs(trainer: string, data: string, baseDir: string, out: string, seed: number, f: FitOptions): string[] {
+/** The trainer's command line; `baseSource` (the base as the user named it) goes to the training card. */
+export function trainerArgs(
+  trainer: string,
+  data: string,
+  base: { dir: string; source: string },
+  out: string,
+  seed: number,
+  f: FitOptions,
+): string[] {
   return [
     trainer,
     '--data',
     data,
     '--base',
-    baseDir,
+    base.dir,
+    '--base-source',
+    base.source,
     '--out',
     out,
     '--seed',

@@ -1,7 +1,7 @@
 // `lsr train` as users run it (a child process): every flag checked with a message that names it
 // (exit 2), the fit stage refused with a clear message when its Python packages are missing (exit 3,
 // nothing done), and a --prepare-only run whose --json stdout is prepare.json's content.
-import { existsSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -18,7 +18,7 @@ afterAll(() => removeDir(root));
 const base = ['--corpus', corpus, '--out', join(root, 'm'), '--base', `dir:${TINY_BERT}`, '--dense-model', `dir:${TINY_DENSE}`];
 const lsr = (args: string[], env: Record<string, string> = {}): Promise<CliResult> => runLsr(['train', ...args], env);
 
-describe('lsr train flags', () => {
+describe('lsr train', () => {
   it('names the flag at fault, with the error code, and exits 2', async () => {
     const cases: [string[], RegExp][] = [
       [['--out', join(root, 'm')], /VALIDATION_FAILED \(--corpus\) --corpus <BEIR folder> is required/],
@@ -85,5 +85,56 @@ describe('lsr train flags', () => {
     expect(Object.keys(report.teachers)).toEqual(['bm25', 'dense']);
     expect(existsSync(join(root, 'm.work', 'data', 'train.jsonl'))).toBe(true);
     expect(existsSync(join(root, 'm'))).toBe(false);
+  }, 120_000);
+
+  it('runs the trainer after prepare with the flags passed through, and reports its failure', async () => {
+    // A stand-in for the Python interpreter (an outside program, not the trainer): it says yes to the
+    // import check and records the trainer's command line, exiting with FAKE_EXIT.
+    const python = join(root, 'fake-python');
+    const argsFile = join(root, 'trainer-args');
+    writeFileSync(python, `#!/bin/sh\nif [ "$1" = "-c" ]; then exit 0; fi\nprintf '%s\\n' "$@" > "${argsFile}"\nexit \${FAKE_EXIT:-0}\n`);
+    chmodSync(python, 0o755);
+    const args = [
+      ...base,
+      '--out',
+      join(root, 'fit'),
+      '--max-docs',
+      '12',
+      '--steps',
+      '5',
+      '--batch',
+      '4',
+      '--lr',
+      '0.001',
+      '--device',
+      'cpu',
+    ];
+    const ok = await lsr(args, { LSR_PYTHON: python, LSR_ENCODER_WORKERS: '1' });
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(readFileSync(argsFile, 'utf8').trim().split('\n')).toEqual([
+      join(fileURLToPath(new URL('../..', import.meta.url)), 'models', 'train', 'train.py'),
+      '--data',
+      join(root, 'fit.work', 'data'),
+      '--base',
+      TINY_BERT,
+      '--base-source',
+      `dir:${TINY_BERT}`,
+      '--out',
+      join(root, 'fit'),
+      '--seed',
+      '1',
+      '--steps',
+      '5',
+      '--batch',
+      '4',
+      '--lr',
+      '0.001',
+      '--device',
+      'cpu',
+    ]);
+    expect(existsSync(join(root, 'fit.work', 'data', 'train.jsonl'))).toBe(true);
+    const failed = await lsr(args, { LSR_PYTHON: python, LSR_ENCODER_WORKERS: '1', FAKE_EXIT: '5' });
+    expect(failed.code).toBe(1);
+    expect(failed.stderr).toMatch(/the trainer exited with 5/);
   }, 120_000);
 });

@@ -23,7 +23,7 @@ mean of the teachers is the target. Only corpus.jsonl is read: never queries.jso
 
 Stages: (1) prepare: <work>/data/{corpus,queries,train}.jsonl, idf.json, prepare.json (see
 docs/training.md); (2) fit: python3 models/train/train.py --data <work>/data --base <base dir>
---out <out> --seed <seed> [trainer flags], which needs PyTorch and transformers (LSR_PYTHON picks
+--base-source <base> --out <out> --seed <seed> [trainer flags], which needs PyTorch and transformers (LSR_PYTHON picks
 the interpreter). Without them, run with --prepare-only, carry <work>/data to a machine that has
 them (the GPU machine) and run the trainer there.
 
@@ -146,7 +146,7 @@ export async function run(argv: string[]): Promise<number> {
       `lsr train: PyTorch and transformers are needed for the fit stage, and ${missing}.\n` +
         `Run with --prepare-only to write the training data to ${data}, carry that folder to a machine that has them ` +
         `(the GPU machine) and run the trainer there:\n` +
-        `  python3 models/train/train.py ${trainerArgs('', data, options.baseDir, options.out, options.seed, fit).slice(1).join(' ')}\n`,
+        `  python3 models/train/train.py ${trainerArgs('', data, { dir: options.baseDir, source: options.base }, options.out, options.seed, fit).slice(1).join(' ')}\n`,
     );
     return EXIT_NO_TRAINER;
   }
@@ -161,7 +161,7 @@ export async function run(argv: string[]): Promise<number> {
   if (flags.json) process.stdout.write(`${JSON.stringify(report)}\n`);
   else process.stdout.write(`${summary(report, data)}\n`);
   if (flags['prepare-only']) return 0;
-  const args = trainerArgs(trainerPath(), data, options.baseDir, options.out, options.seed, fit);
+  const args = trainerArgs(trainerPath(), data, { dir: options.baseDir, source: options.base }, options.out, options.seed, fit);
   process.stderr.write(`lsr train: ${python} ${args.join(' ')}\n`);
   const code = await runTrainer(python, args);
   if (code !== 0) process.stderr.write(`lsr train: the trainer exited with ${code}\n`);
