@@ -151,7 +151,7 @@ export async function prepare(o: PrepareOptions, env: PrepareEnv): Promise<Prepa
         try {
           const scored = await scoreCandidates(collection, teachers, q.text, docnos.get(q.source)!, o.depth, limit);
           const ex = buildExample(scored.raw, o.teachers, o.negatives);
-          // The query as the served model's retriever encodes it; the trainer's query side.
+          // The query as the served model's retriever encodes it (written in the line as query_weights).
           const enc = await ifRetriever.encodeQuery({ query: q.text }, 'query');
           if (enc.shape !== 'sparse') throw new Error('the inference-free retriever gave a dense query');
           const bad = idfMismatch(table, enc.terms, enc.query.weights) ?? missingTokens(table, enc.terms, tokenizer, q.text);
