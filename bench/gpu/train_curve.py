@@ -126,9 +126,13 @@ def sparse_encoder_check(model, tok, texts):
         tok.save_pretrained(tmp)
 
         def grads(st, amp):
-            # eval(): dropout off, so both models see the same function (autograd still runs); in train
-            # mode the two forwards draw different dropout masks and differ by far more than the op does.
-            st.eval()
+            # Train mode with every dropout at p = 0: both models compute the same function (with dropout
+            # on, the two forwards draw different masks); not eval(), where SpladePooling works in place
+            # and autograd refuses the backward.
+            st.train()
+            for m in st.modules():
+                if isinstance(m, torch.nn.Dropout):
+                    m.p = 0.0
             feats = st.preprocess(texts) if hasattr(st, "preprocess") else st.tokenize(texts)
             feats = {k: (v.cuda() if torch.is_tensor(v) else v) for k, v in feats.items()}
             st.zero_grad(set_to_none=True)

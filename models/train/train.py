@@ -16,7 +16,10 @@ What runs (sentence-transformers' sparse encoder training, used as it is):
     max_t log1p(relu(logits)), and a query route = SparseStaticEmbedding holding the IDF of every token,
     frozen: a query is its unique non-special tokens weighted by IDF, exactly the service's
     `inference_free` retriever with `idf: "model"` (src/retrievers/inference-free.ts), which reads the
-    same weights from the idf.json written here. What is trained is what is served.
+    same weights from the idf.json written here (--idf text, the default: IDF over the corpus's text
+    tokens, BM25's document frequencies; --idf data: the prepare stage's idf.json, the retriever's
+    collection IDF over the base model's document vectors).
+    What is trained is what is served.
   - the loss: SpladeLoss(SparseDistillKLDivLoss) over (query, source document, negatives) with the
     normalized teacher targets as labels, + a FLOPS regularizer on the document side only (the query
     side has no parameters), with IDF-aware weighting (IdfAwareFlops below) and SPLADE's quadratic
@@ -93,6 +96,10 @@ def main():
     ap.add_argument("--flops-warmup", type=float, default=0.3, help="fraction of the steps over which it ramps up")
     ap.add_argument("--teacher-temperature", type=float, default=0.1,
                     help="targets are in [0, 1]: their softmax at this temperature is the teacher's distribution")
+    ap.add_argument("--idf", default="text", choices=("text", "data"),
+                    help="query weights: text = IDF over the corpus's text tokens (BM25's df); data = the prepare "
+                         "stage's idf.json (df over the base model's document vectors, which rates stopwords the "
+                         "base model drops as rare: SciFact's 'of' 8.15)")
     ap.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     ap.add_argument("--head", default="auto", choices=("auto", "fused", "eager"),
                     help="fused: the CUDA fused head (forward + backward); eager: PyTorch's")
@@ -104,16 +111,14 @@ def main():
     import numpy as np
     import torch
     import transformers
-    from datasets import Dataset
     import sentence_transformers
     from sentence_transformers.base.modules.router import Router
-    from sentence_transformers.sparse_encoder import (SparseEncoder, SparseEncoderTrainer,
-                                                      SparseEncoderTrainingArguments)
-    from sentence_transformers.sparse_encoder.callbacks.splade_callbacks import SpladeRegularizerWeightSchedulerCallback
+    from sentence_transformers.base.modules.transformer import Transformer
+    from sentence_transformers.sparse_encoder import SparseEncoder
+    from sentence_transformers.sparse_encoder.data_collator import SparseEncoderDataCollator
     from sentence_transformers.sparse_encoder.losses import FlopsLoss, SparseDistillKLDivLoss, SpladeLoss
     from sentence_transformers.sparse_encoder.modules import SparseStaticEmbedding, SpladePooling
-    from sentence_transformers.base.modules.transformer import Transformer
-    from transformers import AutoTokenizer, TrainerCallback
+    from transformers import AutoTokenizer, get_linear_schedule_with_warmup
 
     random.seed(args.seed)
     np.random.seed(args.seed)
@@ -159,11 +164,26 @@ def main():
     if n_rows == 0:
         raise SystemExit(f"train: no usable line in {args.data}/train.jsonl (each needs >= --group {args.group} docs)")
     log(f"{n_rows} training queries ({skipped} skipped: fewer than {args.group} documents), {len(corpus)} documents")
-    dataset = Dataset.from_dict(rows)
     steps = args.steps or max(1, math.ceil(args.epochs * n_rows / args.batch))
 
     # 3. The query side: IDF over the corpus, frozen; the document side: the masked-LM + SPLADE pooling.
-    idf_json, idf = idf_table(tokenizer, list(corpus.values()))
+    idf_path = os.path.join(args.data, "idf.json")
+    if args.idf == "data":
+        if not os.path.exists(idf_path):
+            raise SystemExit(f"train: --idf data but {idf_path} does not exist")
+        # The prepare stage's table: the inference_free retriever's own collection weights, checked there
+        # against the retriever's encoding of every training query.
+        idf_json = json.load(open(idf_path))
+        vocab = tokenizer.get_vocab()
+        idf = np.zeros(len(vocab), np.float32)
+        for tok, w in idf_json.items():
+            if tok in vocab:
+                idf[vocab[tok]] = w
+        idf_source = f"{idf_path} ({len(idf_json)} tokens)"
+    else:
+        idf_json, idf = idf_table(tokenizer, list(corpus.values()))
+        idf_source = "IDF over the corpus's text tokens (computed here; --idf text)"
+    log(f"query weights: {idf_source}")
     doc_mlm = Transformer(base_hf, transformer_task="fill-mask", max_seq_length=args.max_length)
     query = SparseStaticEmbedding(tokenizer=tokenizer, weight=torch.tensor(idf), frozen=True)
     router = Router.for_query_document(query_modules=[query],
@@ -190,7 +210,11 @@ def main():
     # frequent, uninformative terms are pushed out harder than rare ones; the matching function itself
     # is IDF-weighted on the query side (the router's query route), as served.
     idf_t = torch.tensor(idf, dtype=torch.float32)
-    scale = torch.where(idf_t > 0, idf_t[idf_t > 0].mean() / idf_t.clamp_min(1e-3), torch.zeros_like(idf_t))
+    pos = idf_t > 0
+    scale = idf_t[pos].mean() / idf_t.clamp_min(float(idf_t[pos].min()))
+    # A token whose query weight is 0 can never match: its document weight only costs index space, so it
+    # gets the strongest penalty (it receives no gradient from the ranking loss either).
+    scale = torch.where(pos, scale, scale[pos].max())
 
     class IdfAwareFlops(FlopsLoss):
         def compute_loss_from_embeddings(self, embeddings):
@@ -202,29 +226,54 @@ def main():
                       document_regularizer_weight=args.lambda_d, query_regularizer_weight=0.0,
                       document_regularizer=IdfAwareFlops(model))
 
+    # The loop is sentence-transformers' trainer step without the trainer (which needs the `datasets`
+    # package, absent on the GPU machine): its collator tokenizes each column under its route, its
+    # loss runs the router per column, then AdamW with linear warm-up/decay and gradient clipping at 1
+    # (the trainer's defaults), bf16 autocast on CUDA.
+    columns = ["query", "document"] + [f"negative_{j}" for j in range(1, args.group)]
+    collator = SparseEncoderDataCollator(preprocess_fn=model.preprocess,
+                                         router_mapping={c: ("query" if c == "query" else "document") for c in columns})
+    params = [p for p in model.parameters() if p.requires_grad]
+    decay = [p for p in params if p.ndim >= 2]
+    no_decay = [p for p in params if p.ndim < 2]
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.01}, {"params": no_decay, "weight_decay": 0.0}],
+                            lr=args.lr, fused=device == "cuda")
+    sched = get_linear_schedule_with_warmup(opt, max(1, int(0.05 * steps)), steps)
+    warm = max(1, int(args.flops_warmup * steps))
+    order = []
     history = []
-
-    class Log(TrainerCallback):
-        def on_log(self, a, state, control, logs=None, **kw):
-            if logs and "loss" in logs:
-                history.append({"step": state.global_step, **{k: round(float(v), 6) for k, v in logs.items()
-                                                              if isinstance(v, (int, float))}})
-                log(json.dumps(history[-1]))
-
-    targs = SparseEncoderTrainingArguments(
-        output_dir=os.path.join(scratch, "trainer"), max_steps=steps, per_device_train_batch_size=args.batch,
-        learning_rate=args.lr, warmup_steps=max(1, int(0.05 * steps)), lr_scheduler_type="linear", weight_decay=0.01,
-        bf16=device == "cuda", seed=args.seed, data_seed=args.seed, logging_steps=args.log_every, save_strategy="no",
-        report_to=[], dataloader_drop_last=True, use_cpu=device == "cpu",
-        router_mapping={"query": "query", "document": "document",
-                        **{f"negative_{j}": "document" for j in range(1, args.group)}},
-    )
-    trainer = SparseEncoderTrainer(model=model, args=targs, train_dataset=dataset, loss=loss, callbacks=[
-        # SPLADE's warm-up of the FLOPS weight: quadratic from 0 over the first --flops-warmup of the steps.
-        SpladeRegularizerWeightSchedulerCallback(loss, scheduler_type="quadratic", warmup_ratio=args.flops_warmup),
-        Log()])
+    model.train()
     t0 = time.time()
-    trainer.train()
+    for step in range(steps):
+        while len(order) < args.batch:
+            perm = list(range(n_rows))
+            rng.shuffle(perm)
+            order += perm
+        idx, order = order[:args.batch], order[args.batch:]
+        batch = collator([{**{c: rows[c][i] for c in columns}, "label": rows["label"][i]} for i in idx])
+        labels = batch.pop("label").to(device)
+        features = []
+        for c in columns:
+            f = {k[len(c) + 1:]: v for k, v in batch.items() if k.startswith(c + "_")}
+            features.append({k: (v.to(device) if torch.is_tensor(v) else v) for k, v in f.items()})
+        # SPLADE's warm-up of the FLOPS weight: quadratic from 0 over the first --flops-warmup of the steps.
+        loss.document_regularizer_weight = args.lambda_d * min(1.0, ((step + 1) / warm) ** 2)
+        with torch.autocast(device_type=device, dtype=torch.bfloat16, enabled=device == "cuda"):
+            parts = loss(features, labels)
+        total = sum(parts.values())
+        opt.zero_grad(set_to_none=True)
+        total.backward()
+        grad_norm = torch.nn.utils.clip_grad_norm_(params, 1.0)
+        opt.step()
+        sched.step()
+        if (step + 1) % args.log_every == 0 or step == 0 or step + 1 == steps:
+            history.append({"step": step + 1, "loss": round(float(total), 5),
+                            **{k: round(float(v), 6) for k, v in parts.items()},
+                            "grad_norm": round(float(grad_norm), 4), "lr": sched.get_last_lr()[0],
+                            "lambda_d": loss.document_regularizer_weight, "seconds": round(time.time() - t0, 1)})
+            log(json.dumps(history[-1]))
+    if device == "cuda":
+        torch.cuda.synchronize()
     train_s = time.time() - t0
     log(f"{steps} steps in {train_s:.1f} s")
 
@@ -253,10 +302,11 @@ def main():
         "corpus": prepare.get("corpus"), "documents": len(corpus), "queries": n_rows, "skipped_queries": skipped,
         "prepare": prepare,
         "teachers": prepare.get("teachers"),
-        "query_side": "inference-free: unique non-special tokens x idf.json (IDF over the corpus tokens)",
+        "query_side": "inference-free: unique non-special tokens x idf.json, served with idf: 'model'",
+        "idf_source": idf_source,
         "loss": {"main": "SparseDistillKLDivLoss (KL of the student's dot scores to softmax(target / T_teacher))",
                  "teacher_temperature": args.teacher_temperature, "regularizer": "IDF-aware FLOPS on documents",
-                 "lambda_d": args.lambda_d, "flops_warmup": f"quadratic over the first {args.flops_warmup} of the steps"},
+                 "lambda_d": args.lambda_d, "flops_warmup_steps": warm},
         "steps": steps, "batch_queries": args.batch, "group": args.group, "lr": args.lr, "max_length": args.max_length,
         "seed": args.seed, "head": head, "head_note": head_note,
         "device": torch.cuda.get_device_name(0) if device == "cuda" else "cpu",
