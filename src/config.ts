@@ -235,13 +235,15 @@ export function modelCacheDir(env: NodeJS.ProcessEnv = process.env): string {
 }
 
 /**
- * LSR_MODEL_ROOTS: folders, besides the model cache and the package's models/fixtures, that `dir:`
+ * LSR_MODEL_ROOTS: folders, besides the model cache, the package's models/fixtures and models/trained, that `dir:`
  * model sources may name (a `dir:` folder must lie inside one of the roots once symlinks are
  * resolved). Colon-separated absolute paths; empty entries are skipped. Returns every root, absolute:
- * the model cache first, then the fixtures, then these.
+ * the model cache first, then the fixtures, the trained models, then these.
  */
 export function modelRoots(env: NodeJS.ProcessEnv = process.env): string[] {
-  const roots = [modelCacheDir(env), join(packageRoot(), 'models', 'fixtures')];
+  // models/trained: where `lsr train` writes by default (docs/training.md), so a trained model is usable
+  // as `dir:` at once.
+  const roots = [modelCacheDir(env), join(packageRoot(), 'models', 'fixtures'), join(packageRoot(), 'models', 'trained')];
   const v = envPath('LSR_MODEL_ROOTS', env.LSR_MODEL_ROOTS);
   for (const p of v === undefined ? [] : v.split(':')) {
     if (p === '') continue;

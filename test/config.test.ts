@@ -66,12 +66,14 @@ describe('config', () => {
     expect(invalid(() => modelCacheDir({ LSR_MODEL_CACHE: '/tmp/a\0b' }), 'LSR_MODEL_CACHE').message).toMatch(/^LSR_MODEL_CACHE /);
   });
 
-  it('reads the model roots: the cache, the fixtures, then LSR_MODEL_ROOTS', () => {
+  it('reads the model roots: the cache, the fixtures, the trained models, then LSR_MODEL_ROOTS', () => {
     const fixtures = join(resolve('.'), 'models', 'fixtures');
-    expect(modelRoots({})).toEqual([resolve('models', 'cache'), fixtures]);
+    const trained = join(resolve('.'), 'models', 'trained');
+    expect(modelRoots({})).toEqual([resolve('models', 'cache'), fixtures, trained]);
     expect(modelRoots({ LSR_MODEL_CACHE: '/tmp/cache', LSR_MODEL_ROOTS: '/srv/models::/opt/m/' })).toEqual([
       '/tmp/cache',
       fixtures,
+      trained,
       '/srv/models',
       '/opt/m',
     ]);
