@@ -103,6 +103,9 @@ def main():
     ap.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     ap.add_argument("--head", default="auto", choices=("auto", "fused", "eager"),
                     help="fused: the CUDA fused head (forward + backward); eager: PyTorch's")
+    ap.add_argument("--no-train", action="store_true",
+                    help="write the base model with this corpus's query weights, untrained (the baseline a trained "
+                         "model is compared with)")
     ap.add_argument("--no-export", action="store_true", help="stop after the checkpoint (export on another machine)")
     ap.add_argument("--log-every", type=int, default=20)
     args = ap.parse_args()
@@ -164,7 +167,7 @@ def main():
     if n_rows == 0:
         raise SystemExit(f"train: no usable line in {args.data}/train.jsonl (each needs >= --group {args.group} docs)")
     log(f"{n_rows} training queries ({skipped} skipped: fewer than {args.group} documents), {len(corpus)} documents")
-    steps = args.steps or max(1, math.ceil(args.epochs * n_rows / args.batch))
+    steps = 0 if args.no_train else args.steps or max(1, math.ceil(args.epochs * n_rows / args.batch))
 
     # 3. The query side: IDF over the corpus, frozen; the document side: the masked-LM + SPLADE pooling.
     idf_path = os.path.join(args.data, "idf.json")
@@ -238,8 +241,10 @@ def main():
     no_decay = [p for p in params if p.ndim < 2]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.01}, {"params": no_decay, "weight_decay": 0.0}],
                             lr=args.lr, fused=device == "cuda")
-    sched = get_linear_schedule_with_warmup(opt, max(1, int(0.05 * steps)), steps)
+    sched = get_linear_schedule_with_warmup(opt, max(1, int(0.05 * steps)), max(1, steps))
     warm = max(1, int(args.flops_warmup * steps))
+    if steps == 0:
+        log("--no-train: the base model is written as it is, with this corpus's query weights")
     order = []
     history = []
     model.train()

@@ -25,14 +25,15 @@ export function pythonExe(env: NodeJS.ProcessEnv = process.env): string {
 
 /**
  * Why the fit stage cannot run here, or undefined when it can: the interpreter runs and imports
- * torch and transformers, and the trainer script exists.
+ * torch, transformers and sentence-transformers (the trainer's model and losses), and the trainer
+ * script exists.
  */
 export function fitUnavailable(python: string, trainer = trainerPath()): string | undefined {
-  const r = spawnSync(python, ['-c', 'import torch, transformers'], { encoding: 'utf8' });
+  const r = spawnSync(python, ['-c', 'import torch, transformers, sentence_transformers'], { encoding: 'utf8' });
   if (r.error) return `${python} does not run (${r.error.message})`;
   if (r.status !== 0) {
     const last = (r.stderr ?? '').trim().split('\n').pop() ?? `exit ${r.status}`;
-    return `${python} cannot import torch and transformers (${last})`;
+    return `${python} cannot import torch, transformers and sentence_transformers (${last})`;
   }
   if (!existsSync(trainer)) return `the trainer ${trainer} is not in this build`;
   return undefined;
@@ -60,6 +61,7 @@ export function trainerArgs(
     '--seed',
     String(seed),
     ...(f.steps !== undefined ? ['--steps', String(f.steps)] : []),
+    ...(f.epochs !== undefined ? ['--epochs', String(f.epochs)] : []),
     ...(f.batch !== undefined ? ['--batch', String(f.batch)] : []),
     ...(f.lr !== undefined ? ['--lr', String(f.lr)] : []),
     ...(f.device !== undefined ? ['--device', f.device] : []),

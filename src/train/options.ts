@@ -37,6 +37,7 @@ export interface PrepareOptions {
 /** Trainer flags passed through to models/train/train.py. */
 export interface FitOptions {
   steps?: number;
+  epochs?: number;
   batch?: number;
   lr?: number;
   device?: (typeof TRAINER_DEVICES)[number];
@@ -57,6 +58,7 @@ export type TrainFlags = Partial<
     | 'depth'
     | 'seed'
     | 'steps'
+    | 'epochs'
     | 'batch'
     | 'lr'
     | 'device',
@@ -126,6 +128,12 @@ export function parsePrepare(f: TrainFlags): PrepareOptions {
 export function parseFit(f: TrainFlags): FitOptions {
   const o: FitOptions = {};
   if (f.steps !== undefined) o.steps = int('steps', f.steps, 0, 1);
+  if (f.epochs !== undefined) {
+    const x = Number(f.epochs);
+    if (f.epochs.trim() === '' || !Number.isFinite(x) || x <= 0 || x > 1000)
+      fail('VALIDATION_FAILED', `--epochs must be a number in (0, 1000], got "${f.epochs}"`, 'epochs');
+    o.epochs = x;
+  }
   if (f.batch !== undefined) o.batch = int('batch', f.batch, 0, 1, 65536);
   if (f.lr !== undefined) {
     const x = Number(f.lr);

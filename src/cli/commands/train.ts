@@ -42,8 +42,8 @@ Options:
   --negatives <n>         negatives per query, the highest-target candidates (default 15)
   --depth <n>             candidates per teacher, its top n (default 30)
   --seed <n>              seed of the queries and of the trainer (default 1)
-  --steps <n>, --batch <n>, --lr <x>, --device auto|cpu|cuda
-                          passed to the trainer
+  --steps <n>, --epochs <x>, --batch <n>, --lr <x>, --device auto|cpu|cuda
+                          passed to the trainer (models/train/train.py --help)
   --prepare-only          stop after writing <work>/data
   --json                  stdout is prepare.json's content, one line
   --no-progress           no progress bars on stderr
@@ -90,6 +90,7 @@ export async function run(argv: string[]): Promise<number> {
         depth: { type: 'string' },
         seed: { type: 'string' },
         steps: { type: 'string' },
+        epochs: { type: 'string' },
         batch: { type: 'string' },
         lr: { type: 'string' },
         device: { type: 'string' },

@@ -1,0 +1,93 @@
+// `lsr train` end to end with the real trainer (models/train/train.py): prepare on 36 documents with the
+// fixture models, fit a few steps on the CPU, export; then the model folder it wrote is served as an
+// `inference_free` retriever (`dir:` under models/trained, idf from the model's idf.json) and its
+// query weights are the idf.json the trainer used. Skips, saying why, where the interpreter
+// (LSR_PYTHON, default python3) cannot import torch, transformers and sentence_transformers: CI has no
+// PyTorch (several GB); the GPU machine runs the same trainer (docs/training.md).
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { buildConfig } from '../../src/collections/collection-config.js';
+import { Collection, type Logger } from '../../src/collections/collection.js';
+import { prepareDocument } from '../../src/collections/documents.js';
+import { EncoderRegistry } from '../../src/encoder/encoder-registry.js';
+import { searchAsync } from '../../src/search/search.js';
+import { fitUnavailable, pythonExe } from '../../src/train/fit.js';
+import { runLsr } from '../helpers/lsr-cli.js';
+import { skipBecause } from '../helpers/skip-log.js';
+import { removeDir, tempDir } from '../helpers/temp-dir.js';
+import { DOCS, writeCorpusFolder } from './corpus.js';
+
+const TINY_BERT = fileURLToPath(new URL('../../models/fixtures/tiny-bert', import.meta.url));
+const TINY_DENSE = fileURLToPath(new URL('../../models/fixtures/tiny-dense', import.meta.url));
+const why = fitUnavailable(pythonExe());
+const reason = skipBecause(
+  import.meta.url,
+  'lsr train with the real trainer',
+  why === undefined ? null : `PyTorch is not installed for the trainer: ${why}`,
+);
+
+const root = tempDir('lsr-train-fit-');
+// The model folder must lie under a model root to be served: models/trained is one by default.
+const out = fileURLToPath(new URL(`../../models/trained/test-${randomBytes(4).toString('hex')}`, import.meta.url));
+const quiet: Logger = { info() {}, warn() {}, error() {} };
+afterAll(() => {
+  removeDir(root);
+  removeDir(out);
+});
+
+describe.skipIf(reason !== null)('lsr train with the real trainer', () => {
+  it('prepares, fits on the CPU and writes a model folder that the service serves as inference_free', async () => {
+    const corpus = writeCorpusFolder(join(root, 'beir'));
+    // Three steps of four queries: the trainer's flags pass through `lsr train`.
+    const r = await runLsr(
+      ['train', '--corpus', corpus, '--out', out, '--base', `dir:${TINY_BERT}`, '--dense-model', `dir:${TINY_DENSE}`].concat([
+        '--steps',
+        '3',
+        '--batch',
+        '4',
+        '--device',
+        'cpu',
+      ]),
+      { LSR_ENCODER_WORKERS: '1' },
+    );
+    expect(r.code, r.stderr).toBe(0);
+    for (const f of ['trunk.onnx', 'head.bin', 'model.onnx', 'tokenizer.json', 'idf.json', 'card.json'])
+      expect(existsSync(join(out, f)), f).toBe(true);
+    const card = JSON.parse(readFileSync(join(out, 'card.json'), 'utf8'));
+    expect(card.steps).toBe(3);
+    expect(card.seed).toBe(1);
+    expect(card.device).toBe('cpu');
+    expect(card.qrels_read).toBe(false);
+    expect(card.queries).toBeGreaterThan(0);
+    expect(card.history.length).toBeGreaterThan(0);
+    expect(card.export_check.max_abs_logit_diff).toBeLessThanOrEqual(1e-3);
+    expect(card.base_check.max_abs_logit_diff).toBeLessThanOrEqual(1e-3);
+    expect(card.prepare.teachers).toBeDefined();
+
+    // Served: a collection with the trained model as its inference_free retriever, weights from idf.json.
+    const encoders = new EncoderRegistry({ workers: 1 });
+    const dir = join(root, 'served');
+    const config = buildConfig({ name: 'served', retrievers: { inference_free: { model: `dir:${out}`, idf: 'model' } } });
+    const c = await Collection.create(dir, config, quiet, encoders);
+    try {
+      await c.write(
+        DOCS.map((d) => prepareDocument(d, config, c.analyzer)),
+        null,
+      );
+      const res = await searchAsync(c, { query: 'volcanoes magma eruptions', k: 5, retriever: 'inference_free' });
+      expect(res.hits.length).toBeGreaterThan(0);
+      // The served query weights are the trainer's: idf.json, token by token (float32).
+      const idf = JSON.parse(readFileSync(join(out, 'idf.json'), 'utf8')) as Record<string, number>;
+      const q = await c.retriever('inference_free')!.encodeQuery({ query: 'volcanoes magma eruptions' }, 'query');
+      if (q.shape !== 'sparse') throw new Error('sparse expected');
+      expect(q.terms.length).toBeGreaterThan(0);
+      q.terms.forEach((t, i) => expect(q.query.weights[i]).toBe(Math.fround(idf[t])));
+    } finally {
+      await c.close();
+      await encoders.close();
+    }
+  }, 600_000);
+});
