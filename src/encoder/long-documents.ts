@@ -6,7 +6,9 @@
 //                   document's tokens, each read in its passage's context;
 //   dense           the mean of the passages' vectors, renormalized when the model normalizes.
 // (Scoring a document by its best passage, MaxP, needs one stored vector per passage; these pooled
-// forms keep one per document, and docs/relevance.md measures them against truncation.)
+// forms keep one per document. docs/relevance.md measures both against truncation: on the long
+// SciFact MaxP scored better than pooling (SPLADE nDCG@10 0.62 vs 0.49, dense 0.62 vs 0.20) at 12.6
+// index entries per document; storing passages is not built yet.)
 import { passagesOf, type PassageSettings } from '../text/passages.js';
 import type { SparseVectors } from './sparse/fused-head.js';
 
