@@ -96,10 +96,15 @@ def main():
     ap.add_argument("--flops-warmup", type=float, default=0.3, help="fraction of the steps over which it ramps up")
     ap.add_argument("--teacher-temperature", type=float, default=0.1,
                     help="targets are in [0, 1]: their softmax at this temperature is the teacher's distribution")
+    ap.add_argument("--student-temperature", type=float, default=1.0,
+                    help="the student's scores are divided by it before the softmax (sentence-transformers notes that "
+                         "a higher temperature keeps the student from going to zero active dimensions)")
     ap.add_argument("--idf", default="text", choices=("text", "data"),
                     help="query weights: text = IDF over the corpus's text tokens (BM25's df); data = the prepare "
                          "stage's idf.json (df over the base model's document vectors, which rates stopwords the "
                          "base model drops as rare: SciFact's 'of' 8.15)")
+    ap.add_argument("--remove-query", type=float, default=0.0,
+                    help="probability of cutting the query's text out of its source document (inverse cloze)")
     ap.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     ap.add_argument("--head", default="auto", choices=("auto", "fused", "eager"),
                     help="fused: the CUDA fused head (forward + backward); eager: PyTorch's")
@@ -150,6 +155,7 @@ def main():
     rng = random.Random(args.seed)
     rows = {"query": [], "document": [], **{f"negative_{j}": [] for j in range(1, args.group)}, "label": []}
     skipped = 0
+    removed = 0
     for line in lines:
         docs, target = line["docs"], line["target"]
         if len(docs) < args.group or any(d not in corpus for d in docs):
@@ -158,15 +164,24 @@ def main():
         # The source document first, then group-1 of the mined candidates, drawn at random (seeded) so
         # that the hardest negatives (possibly unlabeled positives) do not always dominate.
         pick = [0] + sorted(rng.sample(range(1, len(docs)), args.group - 1))
+        source = corpus[docs[pick[0]]]
+        # Inverse cloze (Lee et al. 2019): the query is text of its own document (its title, a sentence,
+        # a span), so a model that only matches the document's words fits it; cutting the query's text
+        # out of the source document (with probability --remove-query) makes it learn the terms the
+        # document implies but does not say (expansion). Negatives stay whole.
+        if args.remove_query > 0 and line["query"] in source and rng.random() < args.remove_query:
+            source = " ".join(source.replace(line["query"], " ", 1).split())
+            removed += 1
         rows["query"].append(line["query"])
-        rows["document"].append(corpus[docs[pick[0]]])
+        rows["document"].append(source)
         for j, k in enumerate(pick[1:], start=1):
             rows[f"negative_{j}"].append(corpus[docs[k]])
         rows["label"].append([float(target[k]) for k in pick])
     n_rows = len(rows["query"])
     if n_rows == 0:
         raise SystemExit(f"train: no usable line in {args.data}/train.jsonl (each needs >= --group {args.group} docs)")
-    log(f"{n_rows} training queries ({skipped} skipped: fewer than {args.group} documents), {len(corpus)} documents")
+    log(f"{n_rows} training queries ({skipped} skipped: fewer than {args.group} documents), {len(corpus)} documents; "
+        f"query text cut out of {removed} source documents")
     steps = 0 if args.no_train else args.steps or max(1, math.ceil(args.epochs * n_rows / args.batch))
 
     # 3. The query side: IDF over the corpus, frozen; the document side: the masked-LM + SPLADE pooling.
@@ -225,7 +240,7 @@ def main():
 
     loss = SpladeLoss(model, loss=SparseDistillKLDivLoss(model, temperature=1.0,
                                                           teacher_temperature=args.teacher_temperature,
-                                                          student_temperature=1.0),
+                                                          student_temperature=args.student_temperature),
                       document_regularizer_weight=args.lambda_d, query_regularizer_weight=0.0,
                       document_regularizer=IdfAwareFlops(model))
 
@@ -310,8 +325,10 @@ def main():
         "query_side": "inference-free: unique non-special tokens x idf.json, served with idf: 'model'",
         "idf_source": idf_source,
         "loss": {"main": "SparseDistillKLDivLoss (KL of the student's dot scores to softmax(target / T_teacher))",
-                 "teacher_temperature": args.teacher_temperature, "regularizer": "IDF-aware FLOPS on documents",
+                 "teacher_temperature": args.teacher_temperature,
+                 "student_temperature": args.student_temperature, "regularizer": "IDF-aware FLOPS on documents",
                  "lambda_d": args.lambda_d, "flops_warmup_steps": warm},
+        "remove_query": {"probability": args.remove_query, "sources_cut": removed},
         "steps": steps, "batch_queries": args.batch, "group": args.group, "lr": args.lr, "max_length": args.max_length,
         "seed": args.seed, "head": head, "head_note": head_note,
         "device": torch.cuda.get_device_name(0) if device == "cuda" else "cpu",
