@@ -302,6 +302,18 @@ def hf_tensors(w):
     return t
 
 
+def hf_mlm_tensors(w):
+    """Our weight dict under Hugging Face BertForMaskedLM names: the trunk under `bert.`, the MLM
+    transform and the decoder bias (the decoder weight is tied to the word embeddings, so not listed)."""
+    t = {"bert." + k: v for k, v in hf_tensors(w).items()}
+    t["cls.predictions.transform.dense.weight"] = w["tr"].T.copy()
+    t["cls.predictions.transform.dense.bias"] = w["tr_b"]
+    t["cls.predictions.transform.LayerNorm.weight"] = w["tr_g"]
+    t["cls.predictions.transform.LayerNorm.bias"] = w["tr_lb"]
+    t["cls.predictions.bias"] = w["dec_b"]
+    return t
+
+
 # sentence-transformers configuration files carried next to a dense model (src/encoder/dense/dense-model-dir.ts)
 ST_FILES = ("modules.json", "1_Pooling/config.json", "sentence_bert_config.json", "config_sentence_transformers.json")
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.txt")
@@ -372,6 +384,21 @@ def weights_from_checkpoint(folder, mlm=True):
     return w, arch, cfg
 
 
+def write_mlm_folder(w, cfg, hf_config, out, tokenizer_dir):
+    """Both layouts of a masked-LM (model.onnx, trunk.onnx + head.bin), the tokenizer files of
+    `tokenizer_dir` and config.json, from our weight dict (models/train/export.py uses it too)."""
+    import shutil
+    os.makedirs(out, exist_ok=True)
+    for name, full in (("model.onnx", True), ("trunk.onnx", False)):
+        onnx.save(build_graph(w, cfg, cfg["vocab"], full), os.path.join(out, name))
+    write_head(os.path.join(out, "head.bin"), w["word"], w["dec_b"])
+    for f in TOKENIZER_FILES:
+        src, dst = os.path.join(tokenizer_dir, f), os.path.join(out, f)
+        if os.path.exists(src) and os.path.abspath(src) != os.path.abspath(dst):
+            shutil.copy(src, dst)
+    dump(os.path.join(out, "config.json"), hf_config)
+
+
 HEAD_MAGIC = b"LSRHEAD1"
 DTYPE_F32 = 1
 
@@ -437,15 +464,8 @@ def main():
         print(f"wrote {args.out} (dense): vocab {len(vocab)}, hidden {cfg['hidden']}, layers {cfg['layers']}")
         return
     if args.from_checkpoint:
-        import shutil
         w, cfg, hf_config = weights_from_checkpoint(args.from_checkpoint)
-        for name, full in (("model.onnx", True), ("trunk.onnx", False)):
-            onnx.save(build_graph(w, cfg, cfg["vocab"], full), os.path.join(args.out, name))
-        write_head(os.path.join(args.out, "head.bin"), w["word"], w["dec_b"])
-        for f in ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.txt"):
-            if os.path.exists(os.path.join(args.from_checkpoint, f)):
-                shutil.copy(os.path.join(args.from_checkpoint, f), os.path.join(args.out, f))
-        dump(os.path.join(args.out, "config.json"), hf_config)
+        write_mlm_folder(w, cfg, hf_config, args.out, args.from_checkpoint)
         print(f"wrote {args.out} from {args.from_checkpoint}: vocab {cfg['vocab']}, hidden {cfg['hidden']}, layers {cfg['layers']}")
         return
     cfg = dict(PRESETS[args.preset])

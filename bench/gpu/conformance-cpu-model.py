@@ -44,12 +44,7 @@ def make(out, seed=20251126, rng_kind="pcg64", dec_bias_mean=-2.0):
     new = (lambda s: np.random.default_rng(s)) if rng_kind == "pcg64" else (lambda s: np.random.RandomState(s))
     w = m.make_weights(new(seed), cfg, len(vocab))
     w["dec_b"] = (new(seed + 1).standard_normal(len(vocab)) * 0.1 + dec_bias_mean).astype(np.float32)
-    t = {"bert." + k: v for k, v in m.hf_tensors(w).items()}
-    t["cls.predictions.transform.dense.weight"] = w["tr"].T.copy()
-    t["cls.predictions.transform.dense.bias"] = w["tr_b"]
-    t["cls.predictions.transform.LayerNorm.weight"] = w["tr_g"]
-    t["cls.predictions.transform.LayerNorm.bias"] = w["tr_lb"]
-    t["cls.predictions.bias"] = w["dec_b"]
+    t = m.hf_mlm_tensors(w)
     t["cls.predictions.decoder.weight"] = w["word"]
     t["cls.predictions.decoder.bias"] = w["dec_b"]
     os.makedirs(out, exist_ok=True)

@@ -17,12 +17,8 @@ WORK="${WORK:-bench/out/gpu-train-work}"
 mkdir -p "$OUT" "$WORK"
 export PYTHONUNBUFFERED=1 TOKENIZERS_PARALLELISM=false
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader || true
-src_hash=$(cat native/cuda/head.cu native/cuda/head-backward.inc native/cuda/head-wgmma.inc \
-  native/cuda/sparse-head.h native/cuda/head-build.sh | sha256sum | cut -c1-16)
-if [ ! -f build/cuda/liblsr_cuda_head.so ] || [ "$(cat build/cuda/head.src 2>/dev/null || true)" != "$src_hash" ]; then
-  NVCC="${NVCC:-/usr/local/cuda/bin/nvcc}" LSR_CUDA=1 native/cuda/head-build.sh > "$WORK/head-build.log" 2>&1
-  echo "$src_hash" > build/cuda/head.src
-fi
+# head-build.sh rebuilds only when the sources changed since the last build on this machine.
+NVCC="${NVCC:-/usr/local/cuda/bin/nvcc}" LSR_CUDA=1 native/cuda/head-build.sh > "$WORK/head-build.log" 2>&1
 rc=0
 for run in ${RUNS:?set RUNS}; do
   IFS=: read -r name data extra <<< "$run"

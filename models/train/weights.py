@@ -8,6 +8,7 @@ head.bin) into that dict and writes it under Hugging Face names; `hf_to_service`
 `--from-checkpoint` path (graph rebuilt from the trained weights, head.bin from the tied embeddings).
 Needs numpy and onnx only, no PyTorch, so the export also runs where PyTorch is absent.
 """
+import functools
 import importlib.util
 import json
 import os
@@ -17,11 +18,11 @@ import struct
 import numpy as np
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.txt")
 
 
+@functools.cache
 def builder():
-    """models/make-random-bert.py as a module (its file name has a dash)."""
+    """models/make-random-bert.py as a module (its file name has a dash), loaded once."""
     spec = importlib.util.spec_from_file_location("make_random_bert", os.path.join(ROOT, "models", "make-random-bert.py"))
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
@@ -88,17 +89,6 @@ def onnx_weights(model_dir):
     return {k: (v.astype(np.float32) if isinstance(v, np.ndarray) else v) for k, v in w.items()}
 
 
-def hf_state(mk, w):
-    """The weight dict under BertForMaskedLM's names (Linear weights [out, in]); the decoder is tied."""
-    t = {"bert." + k: v for k, v in mk.hf_tensors(w).items()}
-    t["cls.predictions.transform.dense.weight"] = w["tr"].T.copy()
-    t["cls.predictions.transform.dense.bias"] = w["tr_b"]
-    t["cls.predictions.transform.LayerNorm.weight"] = w["tr_g"]
-    t["cls.predictions.transform.LayerNorm.bias"] = w["tr_lb"]
-    t["cls.predictions.bias"] = w["dec_b"]
-    return {k: np.ascontiguousarray(v, np.float32) for k, v in t.items()}
-
-
 def onnx_to_hf(model_dir, out):
     """Writes a Hugging Face BertForMaskedLM folder for the base model at `model_dir`."""
     mk = builder()
@@ -109,16 +99,13 @@ def onnx_to_hf(model_dir, out):
     cfg = {k: v for k, v in cfg.items() if k != "generator"}
     cfg.update(architectures=["BertForMaskedLM"], tie_word_embeddings=True, vocab_size=int(w["word"].shape[0]))
     os.makedirs(out, exist_ok=True)
-    mk.write_safetensors(os.path.join(out, "model.safetensors"), hf_state(mk, w))
+    mk.write_safetensors(os.path.join(out, "model.safetensors"),
+                         {k: np.ascontiguousarray(v, np.float32) for k, v in mk.hf_mlm_tensors(w).items()})
     mk.dump(os.path.join(out, "config.json"), cfg)
-    copy_tokenizer(model_dir, out)
+    for f in mk.TOKENIZER_FILES:
+        if os.path.exists(os.path.join(model_dir, f)):
+            shutil.copy(os.path.join(model_dir, f), os.path.join(out, f))
     return cfg
-
-
-def copy_tokenizer(src, dst):
-    for f in TOKENIZER_FILES:
-        if os.path.exists(os.path.join(src, f)) and os.path.abspath(src) != os.path.abspath(dst):
-            shutil.copy(os.path.join(src, f), os.path.join(dst, f))
 
 
 def merge_shards(folder):
@@ -137,8 +124,6 @@ def hf_to_service(checkpoint, out, tokenizer_dir):
     model.onnx, trunk.onnx, head.bin, config.json and the tokenizer files of `tokenizer_dir`."""
     import tempfile
 
-    import onnx
-
     mk = builder()
     tensors = merge_shards(checkpoint)
     # save_pretrained drops the tied decoder weight; the builder checks the tie only when it is there.
@@ -147,12 +132,7 @@ def hf_to_service(checkpoint, out, tokenizer_dir):
         mk.write_safetensors(os.path.join(tmp, "model.safetensors"), tensors)
         shutil.copy(os.path.join(checkpoint, "config.json"), os.path.join(tmp, "config.json"))
         w, cfg, hf_config = mk.weights_from_checkpoint(tmp)
-    os.makedirs(out, exist_ok=True)
-    for name, full in (("model.onnx", True), ("trunk.onnx", False)):
-        onnx.save(mk.build_graph(w, cfg, cfg["vocab"], full), os.path.join(out, name))
-    mk.write_head(os.path.join(out, "head.bin"), w["word"], w["dec_b"])
-    copy_tokenizer(tokenizer_dir, out)
-    mk.dump(os.path.join(out, "config.json"), {k: v for k, v in hf_config.items() if not k.startswith("_")})
+    mk.write_mlm_folder(w, cfg, {k: v for k, v in hf_config.items() if not k.startswith("_")}, out, tokenizer_dir)
     return w, cfg
 
 

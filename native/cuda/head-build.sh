@@ -22,6 +22,15 @@ if [ -z "$nvcc" ]; then
 fi
 archs="${LSR_CUDA_ARCHS:--gencode=arch=compute_90a,code=sm_90a -gencode=arch=compute_80,code=[sm_80,compute_80]}"
 mkdir -p "$out"
+# A warm GPU machine keeps build/: the library is rebuilt only when its sources, this script or the
+# targets changed (FORCE=1 always rebuilds; KEEP=1 does too, for its dumps).
+src_hash=$( (cat "$here/head.cu" "$here/head-backward.inc" "$here/head-wgmma.inc" "$here/sparse-head.h" "$0"; \
+  echo "$archs") | sha256sum | cut -c1-16)
+if [ -z "${FORCE:-}" ] && [ -z "${KEEP:-}" ] && [ -f "$out/liblsr_cuda_head.so" ] \
+  && [ "$(cat "$out/head.src" 2>/dev/null || true)" = "$src_hash" ]; then
+  echo "head-build: $out/liblsr_cuda_head.so is up to date"; exit 0
+fi
+rm -f "$out/head.src"
 # shellcheck disable=SC2086
 # --threads 0: the -gencode targets compile in parallel (one nvcc process per target otherwise in turn).
 "$nvcc" -O3 -std=c++20 $archs --threads 0 -Xptxas -v -shared -Xcompiler -fPIC \
@@ -30,4 +39,5 @@ grep -E "registers|spill|stack|warning|error" "$out/ptxas.log" | sed 's/^/head-b
 if [ "${KEEP:-}" = "1" ] && command -v cuobjdump >/dev/null 2>&1; then
   cuobjdump --dump-sass "$out/liblsr_cuda_head.so" > "$out/head.sass" 2>/dev/null || true
 fi
+echo "$src_hash" > "$out/head.src"
 echo "head-build: $out/liblsr_cuda_head.so"
