@@ -79,6 +79,28 @@ def idf_table(tokenizer, texts):
     return table, idf
 
 
+def ndcg10(scores, qids, doc_ids, qrels):
+    """Mean nDCG@10 (trec_eval's ndcg_cut.10: linear gains, log2 discount, the ideal over every judged
+    document; ties broken by document id, descending, as trec_eval does) of a [queries x documents]
+    score matrix against graded qrels {qid: {doc: grade}}. Queries without a positive grade are skipped."""
+    import numpy as np
+
+    total, n = 0.0, 0
+    disc = 1.0 / np.log2(np.arange(2, 12))
+    for i, q in enumerate(qids):
+        rel = qrels.get(q)
+        if not rel or max(rel.values()) <= 0:
+            continue
+        row = scores[i]
+        top = np.argpartition(-row, min(40, len(row) - 1))[:40]
+        top = sorted(top, key=lambda j: (-float(row[j]), tuple(-ord(c) for c in doc_ids[j])))[:10]
+        dcg = sum(rel.get(doc_ids[j], 0) * disc[r] for r, j in enumerate(top))
+        ideal = sorted((g for g in rel.values() if g > 0), reverse=True)[:10]
+        total += dcg / sum(g * disc[r] for r, g in enumerate(ideal))
+        n += 1
+    return total / max(1, n), n
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", required=True, help="the prepare stage's data folder (corpus.jsonl, train.jsonl)")
@@ -96,14 +118,14 @@ def main():
     ap.add_argument("--flops-warmup", type=float, default=0.3, help="fraction of the steps over which it ramps up")
     ap.add_argument("--teacher-temperature", type=float, default=0.1,
                     help="targets are in [0, 1]: their softmax at this temperature is the teacher's distribution")
-    ap.add_argument("--student-temperature", type=float, default=1.0,
+    ap.add_argument("--student-temperature", type=float, default=4.0,
                     help="the student's scores are divided by it before the softmax (sentence-transformers notes that "
                          "a higher temperature keeps the student from going to zero active dimensions)")
     ap.add_argument("--idf", default="text", choices=("text", "data"),
                     help="query weights: text = IDF over the corpus's text tokens (BM25's df); data = the prepare "
                          "stage's idf.json (df over the base model's document vectors, which rates stopwords the "
                          "base model drops as rare: SciFact's 'of' 8.15)")
-    ap.add_argument("--remove-query", type=float, default=0.0,
+    ap.add_argument("--remove-query", type=float, default=0.9,
                     help="probability of cutting the query's text out of its source document (inverse cloze)")
     ap.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     ap.add_argument("--head", default="auto", choices=("auto", "fused", "eager"),
@@ -113,6 +135,15 @@ def main():
                          "model is compared with)")
     ap.add_argument("--no-export", action="store_true", help="stop after the checkpoint (export on another machine)")
     ap.add_argument("--log-every", type=int, default=20)
+    ap.add_argument("--val", help="a judgment-free validation folder (models/train/make-validation.py: queries.jsonl and "
+                                  "qrels/test.tsv graded by the teachers; documents from --data's corpus): nDCG@10 on it "
+                                  "before training and every --val-every steps, and the best of those models is the one "
+                                  "written (the untrained base included)")
+    ap.add_argument("--holdout", type=int, default=500,
+                    help="without --val: hold this many generated (non-title) queries out of training, at most a tenth "
+                         "of them, and validate on them, graded by their teachers' targets as make-validation.py "
+                         "grades (0: no validation; fewer than 10 held out: none either)")
+    ap.add_argument("--val-every", type=int, default=0, help="steps between validations (0: a sixth of the steps)")
     args = ap.parse_args()
     t_start = time.time()
 
@@ -153,6 +184,19 @@ def main():
     if os.path.exists(os.path.join(args.data, "prepare.json")):
         prepare = json.load(open(os.path.join(args.data, "prepare.json")))
     rng = random.Random(args.seed)
+    # The held-out validation queries (the judgment-free criterion of early stopping): generated
+    # sentences and spans, never titles (a title is its document's most distinctive line), drawn with
+    # their own seeded generator; every training line with the same query text is left out too.
+    held = []
+    if not args.val and args.holdout > 0:
+        pool = [x for x in lines if x.get("kind") != "title" and all(d in corpus for d in x["docs"])]
+        n_held = min(args.holdout, len(pool) // 10)
+        if n_held >= 10:
+            held = random.Random(args.seed + 7919).sample(pool, n_held)
+            held_text = set(x["query"] for x in held)
+            lines = [x for x in lines if x["query"] not in held_text]
+        else:
+            log(f"no validation: {len(pool)} generated queries are too few to hold 10 out (--holdout)")
     rows = {"query": [], "document": [], **{f"negative_{j}": [] for j in range(1, args.group)}, "label": []}
     skipped = 0
     removed = 0
@@ -183,6 +227,26 @@ def main():
     log(f"{n_rows} training queries ({skipped} skipped: fewer than {args.group} documents), {len(corpus)} documents; "
         f"query text cut out of {removed} source documents")
     steps = 0 if args.no_train else args.steps or max(1, math.ceil(args.epochs * n_rows / args.batch))
+
+    val = None
+    if args.val:
+        vq = {x["_id"]: x["text"] for x in read_jsonl(os.path.join(args.val, "queries.jsonl"))}
+        vrel = {}
+        with open(os.path.join(args.val, "qrels", "test.tsv")) as f:
+            for line in f:
+                parts = line.rstrip("\n").split("\t")
+                if len(parts) == 3 and parts[2].lstrip("-").isdigit():
+                    vrel.setdefault(parts[0], {})[parts[1]] = int(parts[2])
+        train_queries = set(rows["query"])
+        overlap = sum(1 for t in vq.values() if t in train_queries)
+        val = {"qids": list(vq), "texts": list(vq.values()), "qrels": vrel, "source": os.path.abspath(args.val)}
+        log(f"validation: {len(vq)} queries from {args.val} ({overlap} also training queries)")
+    elif held:
+        val = {"qids": [f"h{i}" for i in range(len(held))], "texts": [x["query"] for x in held],
+               "qrels": {f"h{i}": {d: round(3 * t) for d, t in zip(x["docs"], x["target"]) if round(3 * t) > 0}
+                         for i, x in enumerate(held)},
+               "source": f"{len(held)} generated queries held out of train.jsonl (--holdout, seed {args.seed} + 7919)"}
+        log(f"validation: {val['source']}")
 
     # 3. The query side: IDF over the corpus, frozen; the document side: the masked-LM + SPLADE pooling.
     idf_path = os.path.join(args.data, "idf.json")
@@ -260,11 +324,42 @@ def main():
     warm = max(1, int(args.flops_warmup * steps))
     if steps == 0:
         log("--no-train: the base model is written as it is, with this corpus's query weights")
+    mlm = next(m for m in model.modules() if isinstance(m, Transformer))
+    doc_ids, doc_texts = list(corpus), list(corpus.values())
+
+    def validate():
+        """nDCG@10 of the model as served (IDF queries, dot product) on the validation queries, exact."""
+        model.eval()
+        with torch.no_grad():
+            d = model.encode_document(doc_texts, batch_size=128, convert_to_tensor=True)
+            q = model.encode_query(val["texts"], batch_size=256, convert_to_tensor=True)
+            d = d.to_dense() if d.is_sparse else d
+            q = q.to_dense() if q.is_sparse else q
+            scores = (q.float() @ d.float().T).cpu().numpy()
+        model.train()
+        return ndcg10(scores, val["qids"], doc_ids, val["qrels"])[0]
+
+    val_every = args.val_every or max(1, steps // 6)
+    val_history, best = [], None
+    if val is not None:
+        v = validate()
+        val_history.append({"step": 0, "ndcg@10": round(v, 4)})
+        best = (v, 0, {k: t.detach().cpu().clone() for k, t in model.state_dict().items()})
+        log(f"validation step 0: nDCG@10 {v:.4f}")
+    # A run cut by its time limit (SIGTERM, as `timeout` sends) stops at the end of its step and still
+    # writes its model (the best validated one where --val is given); the card says where it stopped.
+    import signal
+    stop = {"signal": None}
+    signal.signal(signal.SIGTERM, lambda signum, _frame: stop.update(signal=signum))
     order = []
     history = []
     model.train()
     t0 = time.time()
+    steps_done = 0
     for step in range(steps):
+        if stop["signal"] is not None:
+            log(f"SIGTERM: stopping after {step} of {steps} steps")
+            break
         while len(order) < args.batch:
             perm = list(range(n_rows))
             rng.shuffle(perm)
@@ -292,10 +387,21 @@ def main():
                             "grad_norm": round(float(grad_norm), 4), "lr": sched.get_last_lr()[0],
                             "lambda_d": loss.document_regularizer_weight, "seconds": round(time.time() - t0, 1)})
             log(json.dumps(history[-1]))
+        if val is not None and ((step + 1) % val_every == 0 or step + 1 == steps):
+            v = validate()
+            val_history.append({"step": step + 1, "ndcg@10": round(v, 4)})
+            log(f"validation step {step + 1}: nDCG@10 {v:.4f}" + (" (best)" if v > best[0] else ""))
+            if v > best[0]:
+                best = (v, step + 1, {k: t.detach().cpu().clone() for k, t in model.state_dict().items()})
+        steps_done = step + 1
+    if val is not None and best[1] != steps_done:
+        # Early stopping by the judgment-free validation: the best model seen (possibly the base) is written.
+        model.load_state_dict(best[2])
+        log(f"validation: the model of step {best[1]} is kept (nDCG@10 {best[0]:.4f})")
     if device == "cuda":
         torch.cuda.synchronize()
     train_s = time.time() - t0
-    log(f"{steps} steps in {train_s:.1f} s")
+    log(f"{steps_done} steps in {train_s:.1f} s")
 
     # 4. Sparsity of what was learned, on a sample of documents (the index's cost).
     model.eval()
@@ -310,7 +416,6 @@ def main():
 
     # 5. The trained masked-LM as a Hugging Face checkpoint (shards < 16 MB: they may travel back from the
     # GPU machine), then the service's folder.
-    mlm = next(m for m in model.modules() if isinstance(m, Transformer))
     if head == "fused":  # the patch swapped the decoder for an identity; put it back before saving
         from splade_op import unpatch_sparse_encoder
         unpatch_sparse_encoder(model)
@@ -329,7 +434,8 @@ def main():
                  "student_temperature": args.student_temperature, "regularizer": "IDF-aware FLOPS on documents",
                  "lambda_d": args.lambda_d, "flops_warmup_steps": warm},
         "remove_query": {"probability": args.remove_query, "sources_cut": removed},
-        "steps": steps, "batch_queries": args.batch, "group": args.group, "lr": args.lr, "max_length": args.max_length,
+        "steps": steps_done, "steps_planned": steps,
+        "stopped_by_signal": stop["signal"] is not None, "batch_queries": args.batch, "group": args.group, "lr": args.lr, "max_length": args.max_length,
         "seed": args.seed, "head": head, "head_note": head_note,
         "device": torch.cuda.get_device_name(0) if device == "cuda" else "cpu",
         "wall_s": {"train": round(train_s, 1)}, "history": history, "document_sparsity": sparsity,
@@ -337,6 +443,10 @@ def main():
                      "sentence_transformers": sentence_transformers.__version__},
         "base_check": base_check,
         "qrels_read": False,
+        "validation": None if val is None else {
+            "source": val["source"], "queries": len(val["qids"]), "every": val_every,
+            "judged_by": "the teachers: grade round(3 x target), as models/train/make-validation.py grades; no human judgment",
+            "history": val_history, "kept_step": best[1], "kept_ndcg@10": round(best[0], 4)},
     }
     json.dump(idf_json, open(os.path.join(args.out, "idf.json"), "w"))
     if not args.no_export:

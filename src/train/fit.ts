@@ -65,6 +65,7 @@ export function trainerArgs(
     ...(f.batch !== undefined ? ['--batch', String(f.batch)] : []),
     ...(f.lr !== undefined ? ['--lr', String(f.lr)] : []),
     ...(f.device !== undefined ? ['--device', f.device] : []),
+    ...(f.holdout !== undefined ? ['--holdout', String(f.holdout)] : []),
   ];
 }
 

@@ -41,6 +41,8 @@ export interface FitOptions {
   batch?: number;
   lr?: number;
   device?: (typeof TRAINER_DEVICES)[number];
+  /** Generated queries held out of training for the judgment-free validation (0: none). */
+  holdout?: number;
 }
 
 /** The command line's flags as strings (undefined when not given). */
@@ -61,7 +63,8 @@ export type TrainFlags = Partial<
     | 'epochs'
     | 'batch'
     | 'lr'
-    | 'device',
+    | 'device'
+    | 'holdout',
     string
   >
 >;
@@ -135,6 +138,7 @@ export function parseFit(f: TrainFlags): FitOptions {
     o.epochs = x;
   }
   if (f.batch !== undefined) o.batch = int('batch', f.batch, 0, 1, 65536);
+  if (f.holdout !== undefined) o.holdout = int('holdout', f.holdout, 0, 0, 1_000_000);
   if (f.lr !== undefined) {
     const x = Number(f.lr);
     if (f.lr.trim() === '' || !Number.isFinite(x) || x <= 0 || x >= 1)

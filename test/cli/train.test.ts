@@ -37,6 +37,7 @@ describe('lsr train', () => {
       [[...base, '--seed', 'x'], /\(--seed\) --seed must be an integer from 0 to 4294967295/],
       [[...base, '--steps', '0'], /\(--steps\) --steps must be an integer/],
       [[...base, '--batch', '0'], /\(--batch\) --batch must be an integer from 1 to 65536/],
+      [[...base, '--holdout=-1'], /\(--holdout\) --holdout must be an integer from 0 to 1000000, got "-1"/],
       [[...base, '--lr', '2'], /\(--lr\) --lr must be a number in \(0, 1\), got "2"/],
       [[...base, '--device', 'tpu'], /\(--device\) --device must be one of auto, cpu, cuda, got "tpu"/],
       [[...base, '--work', join(root, 'm')], /\(--work\) --work must be another folder than --out/],
@@ -108,6 +109,8 @@ describe('lsr train', () => {
       '0.001',
       '--device',
       'cpu',
+      '--holdout',
+      '0',
     ];
     const ok = await lsr(args, { LSR_PYTHON: python, LSR_ENCODER_WORKERS: '1' });
     expect(ok.code, ok.stderr).toBe(0);
@@ -131,6 +134,8 @@ describe('lsr train', () => {
       '0.001',
       '--device',
       'cpu',
+      '--holdout',
+      '0',
     ]);
     expect(existsSync(join(root, 'fit.work', 'data', 'train.jsonl'))).toBe(true);
     const failed = await lsr(args, { LSR_PYTHON: python, LSR_ENCODER_WORKERS: '1', FAKE_EXIT: '5' });

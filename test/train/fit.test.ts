@@ -44,6 +44,9 @@ describe.skipIf(reason !== null)('lsr train with the real trainer', () => {
     // Three steps of four queries: the trainer's flags pass through `lsr train`.
     const r = await runLsr(
       ['train', '--corpus', corpus, '--out', out, '--base', `dir:${TINY_BERT}`, '--dense-model', `dir:${TINY_DENSE}`].concat([
+        // Four queries a document: enough generated ones to hold a tenth out for the validation.
+        '--queries-per-doc',
+        '4',
         '--steps',
         '3',
         '--batch',
@@ -66,6 +69,13 @@ describe.skipIf(reason !== null)('lsr train with the real trainer', () => {
     expect(card.export_check.max_abs_logit_diff).toBeLessThanOrEqual(1e-3);
     expect(card.base_check.max_abs_logit_diff).toBeLessThanOrEqual(1e-3);
     expect(card.prepare.teachers).toBeDefined();
+    // The judgment-free validation: held-out generated queries, scored before training and after each
+    // step here (a sixth of 3 steps, at least 1), and the best of those models is the one written.
+    expect(card.validation.queries).toBeGreaterThanOrEqual(10);
+    expect(card.validation.history.map((h: { step: number }) => h.step)).toEqual([0, 1, 2, 3]);
+    const best = Math.max(...card.validation.history.map((h: { 'ndcg@10': number }) => h['ndcg@10']));
+    expect(card.validation['kept_ndcg@10']).toBe(best);
+    expect(card.validation.history.find((h: { step: number }) => h.step === card.validation.kept_step)['ndcg@10']).toBe(best);
 
     // Served: a collection with the trained model as its inference_free retriever, weights from idf.json.
     const encoders = new EncoderRegistry({ workers: 1 });

@@ -44,6 +44,9 @@ Options:
   --seed <n>              seed of the queries and of the trainer (default 1)
   --steps <n>, --epochs <x>, --batch <n>, --lr <x>, --device auto|cpu|cuda
                           passed to the trainer (models/train/train.py --help)
+  --holdout <n>           generated queries held out of training (default 500, at most a tenth): the
+                          model is validated on them, graded by the teachers (no judgment read), and
+                          the best validated model of the run is the one written (0: no validation)
   --prepare-only          stop after writing <work>/data
   --json                  stdout is prepare.json's content, one line
   --no-progress           no progress bars on stderr
@@ -92,6 +95,7 @@ export async function run(argv: string[]): Promise<number> {
         steps: { type: 'string' },
         epochs: { type: 'string' },
         batch: { type: 'string' },
+        holdout: { type: 'string' },
         lr: { type: 'string' },
         device: { type: 'string' },
         'prepare-only': { type: 'boolean' },
