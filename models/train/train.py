@@ -48,8 +48,43 @@ sys.path.insert(0, HERE)
 import weights as W  # noqa: E402
 
 
+RANK = int(os.environ.get("RANK", "0"))
+WORLD = int(os.environ.get("WORLD_SIZE", "1"))
+LOCAL_RANK = int(os.environ.get("LOCAL_RANK", "0"))
+
+
 def log(msg):
-    print(f"train: {msg}", flush=True)
+    if RANK == 0:  # one voice for the run: every rank does the same steps
+        print(f"train: {msg}", flush=True)
+
+
+def relaunch_distributed(args):
+    """`--gpus N` > 1 outside torchrun: this script again under torch.distributed.run, one process per
+    GPU (per CPU process with --device cpu, gloo: the tests' way to check the distributed path). Returns
+    the exit code, or None to go on here (one process)."""
+    if "LOCAL_RANK" in os.environ:
+        return None
+    n = args.gpus
+    if n == "auto":
+        if args.device == "cpu":
+            return None
+        import torch
+        n = torch.cuda.device_count() if torch.cuda.is_available() else 1
+    n = int(n)
+    if n <= 1:
+        return None
+    import subprocess
+    env = dict(os.environ)
+    # NVLink multicast stays off in every process started here (it can take a shared host's GPUs down).
+    env.update(NCCL_NVLS_ENABLE="0", TORCH_SYMM_MEM_DISABLE_MULTICAST="1", NVSHMEM_DISABLE_NVLS="1")
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={n}",
+           os.path.abspath(__file__)] + sys.argv[1:]
+    print(f"train: {n} processes (torch.distributed.run)", flush=True)
+    # A SIGTERM (a time limit) reaches the workers through torchrun; this process waits for their exit
+    # code instead of dying first (they still write their best model).
+    import signal
+    signal.signal(signal.SIGTERM, lambda *_: None)
+    return subprocess.call(cmd, env=env)
 
 
 def read_jsonl(path):
@@ -128,6 +163,12 @@ def main():
     ap.add_argument("--remove-query", type=float, default=0.9,
                     help="probability of cutting the query's text out of its source document (inverse cloze)")
     ap.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    ap.add_argument("--gpus", default="auto",
+                    help="data-parallel processes, one per GPU (auto: every visible GPU; with --device cpu, N processes "
+                         "over gloo); each takes --batch / N queries of every step, gradients are averaged")
+    ap.add_argument("--dropout", type=float, default=None,
+                    help="the encoder's hidden and attention dropout (default: the base's); 0 makes a run deterministic "
+                         "up to float summation order (the distributed check uses it)")
     ap.add_argument("--head", default="auto", choices=("auto", "fused", "eager"),
                     help="fused: the CUDA fused head (forward + backward); eager: PyTorch's")
     ap.add_argument("--no-train", action="store_true",
@@ -145,6 +186,11 @@ def main():
                          "grades (0: no validation; fewer than 10 held out: none either)")
     ap.add_argument("--val-every", type=int, default=0, help="steps between validations (0: a sixth of the steps)")
     args = ap.parse_args()
+    if args.gpus != "auto" and not (args.gpus.isdigit() and int(args.gpus) >= 1):
+        raise SystemExit(f"train: --gpus must be auto or a positive integer, got {args.gpus!r}")
+    code = relaunch_distributed(args)
+    if code is not None:
+        raise SystemExit(code)
     t_start = time.time()
 
     import numpy as np
@@ -165,12 +211,27 @@ def main():
     device = "cuda" if args.device == "cuda" or (args.device == "auto" and torch.cuda.is_available()) else "cpu"
     if device == "cuda" and not torch.cuda.is_available():
         raise SystemExit("train: --device cuda but torch sees no CUDA device")
+    dist = None
+    if WORLD > 1:
+        import torch.distributed as dist
+        import torch.distributed.nn.functional as dist_fn
+        if args.batch % WORLD:
+            raise SystemExit(f"train: --batch {args.batch} must be a multiple of the {WORLD} processes")
+        if device == "cuda":
+            torch.cuda.set_device(LOCAL_RANK)
+        dist.init_process_group(backend="nccl" if device == "cuda" else "gloo")
+    torch_device = f"cuda:{LOCAL_RANK}" if device == "cuda" else "cpu"
 
     # 1. The base model as a Hugging Face folder (weights read from its ONNX graph).
     work = os.path.join(args.out, "checkpoint")
     scratch = tempfile.mkdtemp(prefix="lsr-train-")
     base_hf = os.path.join(scratch, "base-hf")
     W.onnx_to_hf(args.base, base_hf)
+    if args.dropout is not None:
+        cfg_path = os.path.join(base_hf, "config.json")
+        cfg = json.load(open(cfg_path))
+        cfg["hidden_dropout_prob"] = cfg["attention_probs_dropout_prob"] = args.dropout
+        json.dump(cfg, open(cfg_path, "w"))
     tokenizer = AutoTokenizer.from_pretrained(base_hf)
     # The conversion checked before anything is trained: the Hugging Face model must give the base's logits.
     base_check = W.check_export(args.base, transformers.BertForMaskedLM.from_pretrained(base_hf).eval(), tokenizer,
@@ -270,7 +331,10 @@ def main():
     query = SparseStaticEmbedding(tokenizer=tokenizer, weight=torch.tensor(idf), frozen=True)
     router = Router.for_query_document(query_modules=[query],
                                        document_modules=[doc_mlm, SpladePooling("max", activation_function="relu")])
-    model = SparseEncoder(modules=[router], similarity_fn_name="dot", device=device)
+    model = SparseEncoder(modules=[router], similarity_fn_name="dot", device=torch_device)
+    # Every rank holds the same weights (the base) and draws the same data order (seeded above); its
+    # dropout draws its own: seed + rank.
+    torch.manual_seed(args.seed + RANK)
 
     head = "eager"
     head_note = "PyTorch's head (logits [tokens x vocabulary] kept for the backward)"
@@ -300,7 +364,13 @@ def main():
 
     class IdfAwareFlops(FlopsLoss):
         def compute_loss_from_embeddings(self, embeddings):
-            return torch.sum(scale.to(embeddings.device) * torch.mean(embeddings, dim=0) ** 2)
+            if dist is None:
+                mean = torch.mean(embeddings, dim=0)
+            else:
+                # FLOPS is over the global batch: the per-term sums all-reduced (autograd-aware, so each
+                # rank's gradient is the global one times the ranks, which the gradient mean divides back).
+                mean = dist_fn.all_reduce(embeddings.sum(dim=0)) / (embeddings.shape[0] * WORLD)
+            return torch.sum(scale.to(embeddings.device) * mean ** 2)
 
     loss = SpladeLoss(model, loss=SparseDistillKLDivLoss(model, temperature=1.0,
                                                           teacher_temperature=args.teacher_temperature,
@@ -320,6 +390,42 @@ def main():
     no_decay = [p for p in params if p.ndim < 2]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.01}, {"params": no_decay, "weight_decay": 0.0}],
                             lr=args.lr, fused=device == "cuda")
+
+    def sync_gradients():
+        """The mean of the ranks' gradients, in one all-reduce of a flat buffer (the model is small; DDP's
+        bucketing would overlap it with the backward for a large one)."""
+        grads = [p.grad if p.grad is not None else torch.zeros_like(p) for p in params]
+        flat = torch.cat([g.reshape(-1).float() for g in grads])
+        dist.all_reduce(flat)
+        flat /= WORLD
+        i = 0
+        for p, g in zip(params, grads):
+            n = g.numel()
+            p.grad = flat[i:i + n].view_as(p).to(p.dtype)
+            i += n
+
+    def global_mean(x):
+        if dist is None:
+            return float(x)
+        t = torch.tensor([float(x)], dtype=torch.float64, device=torch_device)
+        dist.all_reduce(t)
+        return float(t) / WORLD
+
+    def batch_features(idx):
+        batch = collator([{**{c: rows[c][i] for c in columns}, "label": rows["label"][i]} for i in idx])
+        labels = batch.pop("label").to(torch_device)
+        features = []
+        for c in columns:
+            f = {k[len(c) + 1:]: v for k, v in batch.items() if k.startswith(c + "_")}
+            features.append({k: (v.to(torch_device) if torch.is_tensor(v) else v) for k, v in f.items()})
+        return features, labels
+
+    def fill(order):
+        while len(order) < args.batch:
+            perm = list(range(n_rows))
+            rng.shuffle(perm)
+            order += perm
+        return order
     sched = get_linear_schedule_with_warmup(opt, max(1, int(0.05 * steps)), max(1, steps))
     warm = max(1, int(args.flops_warmup * steps))
     if steps == 0:
@@ -341,7 +447,7 @@ def main():
 
     val_every = args.val_every or max(1, steps // 6)
     val_history, best = [], None
-    if val is not None:
+    if val is not None and RANK == 0:
         v = validate()
         val_history.append({"step": 0, "ndcg@10": round(v, 4)})
         best = (v, 0, {k: t.detach().cpu().clone() for k, t in model.state_dict().items()})
@@ -351,26 +457,34 @@ def main():
     import signal
     stop = {"signal": None}
     signal.signal(signal.SIGTERM, lambda signum, _frame: stop.update(signal=signum))
-    order = []
+    order = fill([])
     history = []
-    model.train()
+    # The loss of the first global batch before any step, without dropout: the same number for any
+    # number of processes (the distributed check compares it with one process's).
+    step0_loss = None
+    if steps > 0:
+        model.eval()
+        with torch.no_grad(), torch.autocast(device_type=device, dtype=torch.bfloat16, enabled=device == "cuda"):
+            f0, l0 = batch_features(order[:args.batch][RANK::WORLD])
+            loss.document_regularizer_weight = args.lambda_d * min(1.0, (1 / warm) ** 2)
+            step0_loss = round(global_mean(sum(loss(f0, l0).values())), 6)
+        model.train()
+        log(f"loss of the first global batch before training (no dropout): {step0_loss}")
+    if dist is not None:
+        dist.barrier()
     t0 = time.time()
     steps_done = 0
     for step in range(steps):
-        if stop["signal"] is not None:
+        stopping = stop["signal"] is not None
+        if dist is not None:  # every rank stops at the same step
+            stopping = global_mean(1.0 if stopping else 0.0) > 0
+        if stopping:
             log(f"SIGTERM: stopping after {step} of {steps} steps")
             break
-        while len(order) < args.batch:
-            perm = list(range(n_rows))
-            rng.shuffle(perm)
-            order += perm
+        order = fill(order)
         idx, order = order[:args.batch], order[args.batch:]
-        batch = collator([{**{c: rows[c][i] for c in columns}, "label": rows["label"][i]} for i in idx])
-        labels = batch.pop("label").to(device)
-        features = []
-        for c in columns:
-            f = {k[len(c) + 1:]: v for k, v in batch.items() if k.startswith(c + "_")}
-            features.append({k: (v.to(device) if torch.is_tensor(v) else v) for k, v in f.items()})
+        # This rank's share of the global batch (the whole of it with one process).
+        features, labels = batch_features(idx[RANK::WORLD])
         # SPLADE's warm-up of the FLOPS weight: quadratic from 0 over the first --flops-warmup of the steps.
         loss.document_regularizer_weight = args.lambda_d * min(1.0, ((step + 1) / warm) ** 2)
         with torch.autocast(device_type=device, dtype=torch.bfloat16, enabled=device == "cuda"):
@@ -378,23 +492,27 @@ def main():
         total = sum(parts.values())
         opt.zero_grad(set_to_none=True)
         total.backward()
+        if dist is not None:
+            sync_gradients()
         grad_norm = torch.nn.utils.clip_grad_norm_(params, 1.0)
         opt.step()
         sched.step()
         if (step + 1) % args.log_every == 0 or step == 0 or step + 1 == steps:
-            history.append({"step": step + 1, "loss": round(float(total), 5),
-                            **{k: round(float(v), 6) for k, v in parts.items()},
+            history.append({"step": step + 1, "loss": round(global_mean(total), 5),
+                            **{k: round(global_mean(v), 6) for k, v in parts.items()},
                             "grad_norm": round(float(grad_norm), 4), "lr": sched.get_last_lr()[0],
                             "lambda_d": loss.document_regularizer_weight, "seconds": round(time.time() - t0, 1)})
             log(json.dumps(history[-1]))
-        if val is not None and ((step + 1) % val_every == 0 or step + 1 == steps):
+        if val is not None and RANK == 0 and ((step + 1) % val_every == 0 or step + 1 == steps):
             v = validate()
             val_history.append({"step": step + 1, "ndcg@10": round(v, 4)})
             log(f"validation step {step + 1}: nDCG@10 {v:.4f}" + (" (best)" if v > best[0] else ""))
             if v > best[0]:
                 best = (v, step + 1, {k: t.detach().cpu().clone() for k, t in model.state_dict().items()})
         steps_done = step + 1
-    if val is not None and best[1] != steps_done:
+    if dist is not None:
+        dist.barrier()  # rank 0 validated; the others waited
+    if val is not None and RANK == 0 and best[1] != steps_done:
         # Early stopping by the judgment-free validation: the best model seen (possibly the base) is written.
         model.load_state_dict(best[2])
         log(f"validation: the model of step {best[1]} is kept (nDCG@10 {best[0]:.4f})")
@@ -402,6 +520,11 @@ def main():
         torch.cuda.synchronize()
     train_s = time.time() - t0
     log(f"{steps_done} steps in {train_s:.1f} s")
+    if dist is not None:
+        dist.destroy_process_group()
+        if RANK != 0:  # the checkpoint and the card are written once, by rank 0
+            shutil.rmtree(scratch, ignore_errors=True)
+            return
 
     # 4. Sparsity of what was learned, on a sample of documents (the index's cost).
     model.eval()
@@ -437,7 +560,16 @@ def main():
         "steps": steps_done, "steps_planned": steps,
         "stopped_by_signal": stop["signal"] is not None, "batch_queries": args.batch, "group": args.group, "lr": args.lr, "max_length": args.max_length,
         "seed": args.seed, "head": head, "head_note": head_note,
-        "device": torch.cuda.get_device_name(0) if device == "cuda" else "cpu",
+        "device": torch.cuda.get_device_name(LOCAL_RANK) if device == "cuda" else "cpu",
+        "distributed": {
+            "world_size": WORLD, "backend": None if dist is None else ("nccl" if device == "cuda" else "gloo"),
+            "queries_per_rank_step": args.batch // WORLD, "dropout_seeds": [args.seed + r for r in range(WORLD)],
+            "gradients": "the mean of the ranks' gradients, one all-reduce a step" if WORLD > 1 else None,
+            "negatives": "each query's own group (source + mined negatives): no in-batch negatives, so none are "
+                         "shared or gathered across ranks",
+            "flops": "over the global batch (per-term sums all-reduced)",
+            "step0_loss": step0_loss},
+        "dropout": args.dropout,
         "wall_s": {"train": round(train_s, 1)}, "history": history, "document_sparsity": sparsity,
         "versions": {"torch": torch.__version__, "transformers": transformers.__version__,
                      "sentence_transformers": sentence_transformers.__version__},

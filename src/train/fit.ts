@@ -66,6 +66,7 @@ export function trainerArgs(
     ...(f.lr !== undefined ? ['--lr', String(f.lr)] : []),
     ...(f.device !== undefined ? ['--device', f.device] : []),
     ...(f.holdout !== undefined ? ['--holdout', String(f.holdout)] : []),
+    ...(f.gpus !== undefined ? ['--gpus', String(f.gpus)] : []),
   ];
 }
 

@@ -43,6 +43,8 @@ export interface FitOptions {
   device?: (typeof TRAINER_DEVICES)[number];
   /** Generated queries held out of training for the judgment-free validation (0: none). */
   holdout?: number;
+  /** Data-parallel trainer processes, one per GPU (`auto`: every visible GPU). */
+  gpus?: number | 'auto';
 }
 
 /** The command line's flags as strings (undefined when not given). */
@@ -64,7 +66,8 @@ export type TrainFlags = Partial<
     | 'batch'
     | 'lr'
     | 'device'
-    | 'holdout',
+    | 'holdout'
+    | 'gpus',
     string
   >
 >;
@@ -139,6 +142,7 @@ export function parseFit(f: TrainFlags): FitOptions {
   }
   if (f.batch !== undefined) o.batch = int('batch', f.batch, 0, 1, 65536);
   if (f.holdout !== undefined) o.holdout = int('holdout', f.holdout, 0, 0, 1_000_000);
+  if (f.gpus !== undefined) o.gpus = f.gpus === 'auto' ? 'auto' : int('gpus', f.gpus, 1, 1, 1024);
   if (f.lr !== undefined) {
     const x = Number(f.lr);
     if (f.lr.trim() === '' || !Number.isFinite(x) || x <= 0 || x >= 1)

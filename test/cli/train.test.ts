@@ -37,6 +37,7 @@ describe('lsr train', () => {
       [[...base, '--seed', 'x'], /\(--seed\) --seed must be an integer from 0 to 4294967295/],
       [[...base, '--steps', '0'], /\(--steps\) --steps must be an integer/],
       [[...base, '--batch', '0'], /\(--batch\) --batch must be an integer from 1 to 65536/],
+      [[...base, '--gpus', '0'], /\(--gpus\) --gpus must be an integer from 1 to 1024, got "0"/],
       [[...base, '--holdout=-1'], /\(--holdout\) --holdout must be an integer from 0 to 1000000, got "-1"/],
       [[...base, '--lr', '2'], /\(--lr\) --lr must be a number in \(0, 1\), got "2"/],
       [[...base, '--device', 'tpu'], /\(--device\) --device must be one of auto, cpu, cuda, got "tpu"/],
@@ -111,6 +112,8 @@ describe('lsr train', () => {
       'cpu',
       '--holdout',
       '0',
+      '--gpus',
+      '1',
     ];
     const ok = await lsr(args, { LSR_PYTHON: python, LSR_ENCODER_WORKERS: '1' });
     expect(ok.code, ok.stderr).toBe(0);
@@ -136,6 +139,8 @@ describe('lsr train', () => {
       'cpu',
       '--holdout',
       '0',
+      '--gpus',
+      '1',
     ]);
     expect(existsSync(join(root, 'fit.work', 'data', 'train.jsonl'))).toBe(true);
     const failed = await lsr(args, { LSR_PYTHON: python, LSR_ENCODER_WORKERS: '1', FAKE_EXIT: '5' });

@@ -3,7 +3,9 @@
 // `inference_free` retriever (`dir:` under models/trained, idf from the model's idf.json) and its
 // query weights are the idf.json the trainer used. Skips, saying why, where the interpreter
 // (LSR_PYTHON, default python3) cannot import torch, transformers and sentence_transformers: CI has no
-// PyTorch (several GB); the GPU machine runs the same trainer (docs/training.md).
+// PyTorch (several GB); the GPU machine runs the same trainer (docs/training.md). Then the data-parallel
+// path (`--gpus 2`, two processes over gloo on the CPU) against one process on the same global batch.
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -99,5 +101,57 @@ describe.skipIf(reason !== null)('lsr train with the real trainer', () => {
       await c.close();
       await encoders.close();
     }
+  }, 600_000);
+
+  it('trains the same model with two processes as with one (same global batch, no dropout)', () => {
+    // The prepared data of the test above; the trainer itself, once per world size.
+    const data = `${out}.work/data`;
+    expect(existsSync(join(data, 'train.jsonl'))).toBe(true);
+    const train = (gpus: number) => {
+      const dir = join(root, `world-${gpus}`);
+      const r = spawnSync(
+        pythonExe(),
+        [
+          fileURLToPath(new URL('../../models/train/train.py', import.meta.url)),
+          ...['--data', data, '--base', TINY_BERT, '--out', dir, '--steps', '3', '--batch', '4', '--group', '4'],
+          ...['--max-length', '64', '--device', 'cpu', '--gpus', String(gpus), '--dropout', '0', '--holdout', '0'],
+          ...['--no-export', '--log-every', '1'],
+        ],
+        { encoding: 'utf8', timeout: 300_000 },
+      );
+      expect(r.status, r.stderr).toBe(0);
+      return { dir, card: JSON.parse(readFileSync(join(dir, 'card.json'), 'utf8')) };
+    };
+    const one = train(1);
+    const two = train(2);
+    expect(one.card.distributed.world_size).toBe(1);
+    expect(two.card.distributed).toMatchObject({ world_size: 2, backend: 'gloo', queries_per_rank_step: 2 });
+    // Step 0: the loss of the first global batch, before any update, is the same number.
+    expect(two.card.distributed.step0_loss).toBeCloseTo(one.card.distributed.step0_loss, 5);
+    // Every logged loss after that, and the weights written, agree up to float summation order.
+    expect(two.card.history.length).toBe(one.card.history.length);
+    one.card.history.forEach((h: { loss: number }, i: number) => expect(two.card.history[i].loss).toBeCloseTo(h.loss, 3));
+    const cmp = spawnSync(
+      pythonExe(),
+      [
+        '-c',
+        [
+          'import glob, sys',
+          'from safetensors.torch import load_file',
+          'def w(d):',
+          '    out = {}',
+          "    [out.update(load_file(f)) for f in sorted(glob.glob(d + '/checkpoint/*.safetensors'))]",
+          '    return out',
+          'a, b = w(sys.argv[1]), w(sys.argv[2])',
+          'assert a.keys() == b.keys() and a',
+          'print(max(float((a[k].float() - b[k].float()).abs().max()) for k in a))',
+        ].join('\n'),
+        one.dir,
+        two.dir,
+      ],
+      { encoding: 'utf8' },
+    );
+    expect(cmp.status, cmp.stderr).toBe(0);
+    expect(Number(cmp.stdout.trim())).toBeLessThan(1e-4);
   }, 600_000);
 });

@@ -47,6 +47,8 @@ Options:
   --holdout <n>           generated queries held out of training (default 500, at most a tenth): the
                           model is validated on them, graded by the teachers (no judgment read), and
                           the best validated model of the run is the one written (0: no validation)
+  --gpus <n|auto>         data-parallel trainer processes, one per GPU (default auto: every visible
+                          GPU); --batch is the global batch, split evenly between them
   --prepare-only          stop after writing <work>/data
   --json                  stdout is prepare.json's content, one line
   --no-progress           no progress bars on stderr
@@ -96,6 +98,7 @@ export async function run(argv: string[]): Promise<number> {
         epochs: { type: 'string' },
         batch: { type: 'string' },
         holdout: { type: 'string' },
+        gpus: { type: 'string' },
         lr: { type: 'string' },
         device: { type: 'string' },
         'prepare-only': { type: 'boolean' },
