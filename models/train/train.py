@@ -212,7 +212,7 @@ def main():
     if device == "cuda" and not torch.cuda.is_available():
         raise SystemExit("train: --device cuda but torch sees no CUDA device")
     dist = None
-    if WORLD > 1:
+    if "LOCAL_RANK" in os.environ:  # under torchrun, a world of 1 included (it runs the same collectives)
         import torch.distributed as dist
         import torch.distributed.nn.functional as dist_fn
         if args.batch % WORLD:
@@ -564,7 +564,7 @@ def main():
         "distributed": {
             "world_size": WORLD, "backend": None if dist is None else ("nccl" if device == "cuda" else "gloo"),
             "queries_per_rank_step": args.batch // WORLD, "dropout_seeds": [args.seed + r for r in range(WORLD)],
-            "gradients": "the mean of the ranks' gradients, one all-reduce a step" if WORLD > 1 else None,
+            "gradients": "the mean of the ranks' gradients, one all-reduce a step" if dist is not None else None,
             "negatives": "each query's own group (source + mined negatives): no in-batch negatives, so none are "
                          "shared or gathered across ranks",
             "flops": "over the global batch (per-term sums all-reduced)",
