@@ -573,7 +573,22 @@ async function main(): Promise<void> {
     // Against BMP's alpha = beta = 1 over u8 impacts (quantized, not exact); ours must also be exact.
     exact_qps_over_bmp_u8: bmpU8Qps ? exact.timing.qps / bmpU8Qps : null,
     exact_goal_met: bmpU8Qps && exactMatch ? exactMatch.matches_oracle && exact.timing.qps >= bmpU8Qps : null,
+    // The engine's second round (issue 20): 1.5x Seismic's QPS at recall@10 >= 0.95, exact >= 2x BMP
+    // and still the oracle's, the index within 1 GiB with its approximate structures, a build no slower
+    // than Seismic's. Its other targets (ahead of Seismic at recall 0.90 and 0.98, memory at most
+    // Seismic's) need measures this bench does not take yet: `goals_not_measured` says which.
+    approx_goal_round2_met:
+      seismicQps && approxQps && approxRecall !== null && seismicRecall !== null
+        ? approxRecall >= TARGET && seismicRecall >= TARGET && approxQps >= 1.5 * seismicQps
+        : null,
+    exact_goal_round2_met: bmpU8Qps && exactMatch ? exactMatch.matches_oracle && exact.timing.qps >= 2 * bmpU8Qps : null,
+    index_within_1gib: mstats.bytes <= 2 ** 30,
+    build_not_slower_than_seismic: seismic.result ? buildS <= seismic.result.build_s : null,
   };
+  const goalsNotMeasured = [
+    'QPS at recall@10 0.90 and 0.98 for ours and Seismic (the recall curve): one operating point is measured',
+    "Seismic's memory (its process's RSS growth): the bench reports our index bytes only",
+  ];
   out(
     table(
       'Goals',
@@ -581,6 +596,7 @@ async function main(): Promise<void> {
       Object.entries(goals).map(([k, v]) => [k, typeof v === 'number' ? v.toFixed(3) : v]),
     ),
   );
+  out(`\nNot measured yet, so not in the goals: ${goalsNotMeasured.join('; ')}.`);
   if (exactMatch && !exactMatch.matches_oracle)
     out(
       `\nexact mismatch: ${exactMatch.mismatched_queries} queries (${exactMatch.near_tie_only} only by float32-rounding near ties); first: ${JSON.stringify(exactMatch.first_mismatch)}`,
@@ -682,6 +698,7 @@ async function main(): Promise<void> {
       installs,
     },
     goals,
+    goals_not_measured: goalsNotMeasured,
     build_sweep: sweepJson,
     cpu: (await import('node:os')).cpus()[0]?.model,
     total_s: (performance.now() - t00) / 1000,
