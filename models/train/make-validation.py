@@ -14,6 +14,10 @@ import argparse
 import json
 import os
 import random
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from train import teacher_grades  # noqa: E402  (train.py imports its heavy modules inside main())
 
 
 def main():
@@ -38,9 +42,8 @@ def main():
         r.write("query-id\tcorpus-id\tscore\n")
         for i, x in enumerate(fresh):
             q.write(json.dumps({"_id": f"v{i}", "text": x["query"]}) + "\n")
-            for d, t in zip(x["docs"], x["target"]):
-                if round(3 * t) > 0:
-                    r.write(f"v{i}\t{d}\t{round(3 * t)}\n")
+            for d, g in teacher_grades(x).items():
+                r.write(f"v{i}\t{d}\t{g}\n")
     print(f"{args.out}: {len(fresh)} queries judged by the teachers")
 
 

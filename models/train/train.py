@@ -133,7 +133,13 @@ def ndcg10(scores, qids, doc_ids, qrels):
         ideal = sorted((g for g in rel.values() if g > 0), reverse=True)[:10]
         total += dcg / sum(g * disc[r] for r, g in enumerate(ideal))
         n += 1
-    return total / max(1, n), n
+    return total / max(1, n)
+
+
+def teacher_grades(line):
+    """A generated query's judgment-free qrels: each listed document graded round(3 x its teachers'
+    target), grade 0 left out (the held-out validation here and make-validation.py's folders)."""
+    return {d: round(3 * t) for d, t in zip(line["docs"], line["target"]) if round(3 * t) > 0}
 
 
 def main():
@@ -304,8 +310,7 @@ def main():
         log(f"validation: {len(vq)} queries from {args.val} ({overlap} also training queries)")
     elif held:
         val = {"qids": [f"h{i}" for i in range(len(held))], "texts": [x["query"] for x in held],
-               "qrels": {f"h{i}": {d: round(3 * t) for d, t in zip(x["docs"], x["target"]) if round(3 * t) > 0}
-                         for i, x in enumerate(held)},
+               "qrels": {f"h{i}": teacher_grades(x) for i, x in enumerate(held)},
                "source": f"{len(held)} generated queries held out of train.jsonl (--holdout, seed {args.seed} + 7919)"}
         log(f"validation: {val['source']}")
 
@@ -443,7 +448,7 @@ def main():
             q = q.to_dense() if q.is_sparse else q
             scores = (q.float() @ d.float().T).cpu().numpy()
         model.train()
-        return ndcg10(scores, val["qids"], doc_ids, val["qrels"])[0]
+        return ndcg10(scores, val["qids"], doc_ids, val["qrels"])
 
     val_every = args.val_every or max(1, steps // 6)
     val_history, best = [], None
