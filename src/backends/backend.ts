@@ -92,7 +92,21 @@ export interface SparseScoring extends StorageBase {
   document(docno: number): Promise<SparseQuery | null>;
 }
 
+/** One passage of a document, as a storage that keeps passages (`passages: true`) holds it. */
+export interface PassageOf<V> {
+  /** UTF-16 offsets of the passage in the document's model text (its text fields joined by a space). */
+  start: number;
+  end: number;
+  vector: V;
+}
+
 export interface SparseStorage extends SparseScoring {
+  /**
+   * Present when the storage keeps one entry per passage (`SparseSpec.passages`): a live
+   * document's passages in text order, with their weights as the engine scores them ([] when not
+   * live). `search` then ranks documents by their best passage, and `document` is the max over them.
+   */
+  passagesOf?(docno: number): Promise<PassageOf<SparseQuery>[]>;
   /**
    * Live documents (`n`) and, per term (model vocabulary id), how many hold it; only for storages
    * opened with `df: true`. Asynchronous: a remote engine counts them in the cluster.
@@ -129,8 +143,10 @@ export interface DenseStorage extends StorageBase {
   /** Whether HNSW graphs were built. */
   readonly approx: boolean;
   search(query: Float32Array, k: number, candidates: Candidates, strategy?: DenseStrategy): Promise<TopK>;
-  /** The stored vector of a live document, or undefined. */
+  /** The stored vector of a live document (with passages: their mean), or undefined. */
   vector(docno: number): Promise<Float32Array | undefined>;
+  /** Present when the storage keeps one vector per passage (`DenseSpec.passages`); as SparseStorage.passagesOf. */
+  passagesOf?(docno: number): Promise<PassageOf<Float32Array>[]>;
 }
 
 export interface LexicalSpec extends Bm25Params {
@@ -138,8 +154,14 @@ export interface LexicalSpec extends Bm25Params {
 }
 export interface SparseSpec {
   approx?: SparseApproxConfig;
-  /** Keep per-term document frequencies (inference-free queries weigh terms by IDF). */
+  /** Keep per-term document frequencies (inference-free queries weigh terms by IDF; with passages, over passages). */
   df?: boolean;
+  /**
+   * One entry per passage (documents arrive as DocumentPassages), a document scored by its best
+   * passage (MaxP; retrievers/passages.ts). Field named when the backend cannot: `passagesField`.
+   */
+  passages?: boolean;
+  passagesField?: string;
 }
 export interface DenseSpec {
   dim: number;
@@ -147,6 +169,9 @@ export interface DenseSpec {
   approx?: DenseApproxConfig;
   /** Field named when the stored vectors disagree with the model (another dimension). */
   modelField: string;
+  /** As SparseSpec.passages. */
+  passages?: boolean;
+  passagesField?: string;
 }
 
 export interface WriteResult {

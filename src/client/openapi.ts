@@ -531,6 +531,7 @@ export interface paths {
                                         passages?: {
                                             tokens?: number;
                                             overlap: number;
+                                            score: "max" | "pooled";
                                         };
                                     };
                                     dense?: {
@@ -544,6 +545,7 @@ export interface paths {
                                         passages?: {
                                             tokens?: number;
                                             overlap: number;
+                                            score: "max" | "pooled";
                                         };
                                     };
                                     inference_free?: {
@@ -576,6 +578,7 @@ export interface paths {
                                         passages?: {
                                             tokens?: number;
                                             overlap: number;
+                                            score: "max" | "pooled";
                                         };
                                     };
                                 };
@@ -796,12 +799,14 @@ export interface paths {
                                     /** @description approx blocks: open a block when its bound reaches heap_factor × the k-th score; lower is more thorough. Default 0.9. */
                                     heap_factor?: number;
                                 };
-                                /** @description Cut documents longer than the model's window into sentence-aligned passages, encode each, and pool them into the document's vector (max for sparse, mean for dense); absent: long documents are truncated (and counted by the ingest job). */
+                                /** @description Cut documents longer than the model's window into sentence-aligned passages and encode each; `score` says how they score the document. Absent: long documents are truncated (and counted by the ingest job). */
                                 passages?: {
                                     /** @description Tokens per passage, capped at the model's window. Default: the window. */
                                     tokens?: number;
                                     /** @description Tokens of whole sentences repeated between passages. Default 32. */
                                     overlap?: number;
+                                    /** @description "max" (default): every passage is indexed and a document scores as its best passage (MaxP); explain names that passage. "pooled": one vector per document, pooled over its passages (max per term for sparse, mean for dense): fewer index entries, lower relevance on long documents (docs/relevance.md). */
+                                    score?: "max" | "pooled";
                                 };
                             };
                             dense?: {
@@ -820,12 +825,14 @@ export interface paths {
                                     /** @description Seed of the level draws. Default 1. */
                                     seed?: number;
                                 };
-                                /** @description Cut documents longer than the model's window into sentence-aligned passages, encode each, and pool them into the document's vector (max for sparse, mean for dense); absent: long documents are truncated (and counted by the ingest job). */
+                                /** @description Cut documents longer than the model's window into sentence-aligned passages and encode each; `score` says how they score the document. Absent: long documents are truncated (and counted by the ingest job). */
                                 passages?: {
                                     /** @description Tokens per passage, capped at the model's window. Default: the window. */
                                     tokens?: number;
                                     /** @description Tokens of whole sentences repeated between passages. Default 32. */
                                     overlap?: number;
+                                    /** @description "max" (default): every passage is indexed and a document scores as its best passage (MaxP); explain names that passage. "pooled": one vector per document, pooled over its passages (max per term for sparse, mean for dense): fewer index entries, lower relevance on long documents (docs/relevance.md). */
+                                    score?: "max" | "pooled";
                                 };
                             };
                             inference_free?: {
@@ -857,12 +864,14 @@ export interface paths {
                                     /** @description approx blocks: open a block when its bound reaches heap_factor × the k-th score; lower is more thorough. Default 0.9. */
                                     heap_factor?: number;
                                 };
-                                /** @description Cut documents longer than the model's window into sentence-aligned passages, encode each, and pool them into the document's vector (max for sparse, mean for dense); absent: long documents are truncated (and counted by the ingest job). */
+                                /** @description Cut documents longer than the model's window into sentence-aligned passages and encode each; `score` says how they score the document. Absent: long documents are truncated (and counted by the ingest job). */
                                 passages?: {
                                     /** @description Tokens per passage, capped at the model's window. Default: the window. */
                                     tokens?: number;
                                     /** @description Tokens of whole sentences repeated between passages. Default 32. */
                                     overlap?: number;
+                                    /** @description "max" (default): every passage is indexed and a document scores as its best passage (MaxP); explain names that passage. "pooled": one vector per document, pooled over its passages (max per term for sparse, mean for dense): fewer index entries, lower relevance on long documents (docs/relevance.md). */
+                                    score?: "max" | "pooled";
                                 };
                             };
                         };
@@ -946,6 +955,7 @@ export interface paths {
                                     passages?: {
                                         tokens?: number;
                                         overlap: number;
+                                        score: "max" | "pooled";
                                     };
                                 };
                                 dense?: {
@@ -959,6 +969,7 @@ export interface paths {
                                     passages?: {
                                         tokens?: number;
                                         overlap: number;
+                                        score: "max" | "pooled";
                                     };
                                 };
                                 inference_free?: {
@@ -991,6 +1002,7 @@ export interface paths {
                                     passages?: {
                                         tokens?: number;
                                         overlap: number;
+                                        score: "max" | "pooled";
                                     };
                                 };
                             };
@@ -1220,6 +1232,7 @@ export interface paths {
                                     passages?: {
                                         tokens?: number;
                                         overlap: number;
+                                        score: "max" | "pooled";
                                     };
                                 };
                                 dense?: {
@@ -1233,6 +1246,7 @@ export interface paths {
                                     passages?: {
                                         tokens?: number;
                                         overlap: number;
+                                        score: "max" | "pooled";
                                     };
                                 };
                                 inference_free?: {
@@ -1265,6 +1279,7 @@ export interface paths {
                                     passages?: {
                                         tokens?: number;
                                         overlap: number;
+                                        score: "max" | "pooled";
                                     };
                                 };
                             };

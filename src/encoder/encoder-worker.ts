@@ -5,8 +5,8 @@ import { GpuEncoder } from './gpu/gpu-encoder.js';
 import { DenseEncoder, type DenseEncoderOptions, type DenseRole } from './dense/dense-encoder.js';
 import type { SparseVectors } from './sparse/fused-head.js';
 import { toTransferable } from '../errors.js';
-import { type PassageSettings, type PassageSpan, passageSpans } from '../text/passages.js';
-import { type LengthReport, planPassages, poolDense, poolSparse } from './long-documents.js';
+import type { PassageSettings, PassageSpan } from '../text/passages.js';
+import { type LengthReport, type PassageEncoding, type PassagePlan, planPassages, poolDense, poolSparse } from './long-documents.js';
 import type { SpladeTokenizer } from './tokenizer.js';
 
 export interface WorkerConfig {
@@ -23,17 +23,27 @@ export type WorkerTask =
   | { kind: 'ids'; lists: number[][] }
   | { kind: 'dense-ready' }
   | { kind: 'dense'; role: DenseRole; texts: string[] }
-  /** Documents, each truncated (counted) or cut into passages and pooled (long-documents.ts). */
+  /** Documents, each truncated (counted) or cut into passages, pooled or not by `passages.score` (long-documents.ts). */
   | { kind: 'encode-long'; texts: string[]; passages: PassageSettings | null }
   | { kind: 'dense-long'; texts: string[]; passages: PassageSettings | null }
   /** The passages one document is cut into by 'encode-long' / 'dense-long', with offsets (for explain). */
   | { kind: 'cut'; text: string; passages: PassageSettings }
   | { kind: 'dense-cut'; text: string; passages: PassageSettings };
 
-/** What a long-document task returns: one vector per document and what their length made it do. */
+/**
+ * What a long-document task returns: one vector per document and what their length made it do; with
+ * `passages.score: 'max'`, one vector per passage and `passages` saying whose and where.
+ */
 export interface LongResult<V> {
   vectors: V;
   report: LengthReport;
+  passages?: PassageEncoding;
+}
+
+/** A plan's encoding as a task returns it: pooled into one vector per document, or per passage with owners and offsets. */
+function longResult<V>(plan: PassagePlan, v: V, settings: PassageSettings | null, pool: () => V): LongResult<V> {
+  if (settings?.score !== 'max') return { vectors: pool(), report: plan.report };
+  return { vectors: v, report: plan.report, passages: { owner: Uint32Array.from(plan.owner), spans: Uint32Array.from(plan.spans) } };
 }
 
 let encoder: Promise<SpladeEncoder | GpuEncoder> | null = null;
@@ -54,8 +64,7 @@ const counter = (tok: SpladeTokenizer) => (s: string) => tok.ids(s, Number.MAX_S
 /** The passages planPassages makes of one text (the same inputs), with their offsets in it. */
 function cut(text: string, count: (s: string) => number, window: number, settings: PassageSettings): PassageSpan[] {
   const plan = planPassages([text], count, window, settings);
-  if (plan.inputs.length === 1) return [{ text: plan.inputs[0], start: 0, end: text.length }];
-  return passageSpans(text, count, Math.max(1, Math.min(settings.tokens ?? window, window)), settings.overlap);
+  return plan.inputs.map((t, i) => ({ text: t, start: plan.spans[2 * i], end: plan.spans[2 * i + 1] }));
 }
 
 export default async function run(task: WorkerTask & { config: WorkerConfig }): Promise<Result> {
@@ -78,7 +87,7 @@ async function runTask(task: WorkerTask & { config: WorkerConfig }): Promise<Res
     if (task.kind === 'dense-cut') return cut(task.text, count, enc.maxLength - 2 - prompt, task.passages);
     const plan = planPassages(task.texts, count, enc.maxLength - 2 - prompt, task.passages);
     const v = await enc.encode(plan.inputs, 'document');
-    return { vectors: poolDense(v, enc.dim, plan.owner, task.texts.length, enc.normalize), report: plan.report };
+    return longResult(plan, v, task.passages, () => poolDense(v, enc.dim, plan.owner, task.texts.length, enc.normalize));
   }
   encoder ??= loadSparse(task.config);
   const enc = await encoder;
@@ -87,7 +96,7 @@ async function runTask(task: WorkerTask & { config: WorkerConfig }): Promise<Res
   if (task.kind === 'encode-long') {
     const plan = planPassages(task.texts, counter(enc.tokenizer), enc.maxLength - 2, task.passages);
     const v = await enc.encode(plan.inputs);
-    return { vectors: poolSparse(v, plan.owner, task.texts.length), report: plan.report };
+    return longResult(plan, v, task.passages, () => poolSparse(v, plan.owner, task.texts.length));
   }
   return task.kind === 'encode' ? enc.encode(task.texts) : enc.encodeIds(task.lists);
 }

@@ -1,15 +1,17 @@
 // Documents longer than a model's window, in the encoder workers: each text is either encoded as it is
 // (the model reads its first `window` tokens; the rest is counted as truncated) or, with passage
-// settings, cut into passages (text/passages.ts) that are encoded in the same batch and pooled back
-// into one vector per document:
-//   learned sparse  element-wise max over the passages' vectors: SPLADE's own max pooling over the
-//                   document's tokens, each read in its passage's context;
-//   dense           the mean of the passages' vectors, renormalized when the model normalizes.
-// (Scoring a document by its best passage, MaxP, needs one stored vector per passage; these pooled
-// forms keep one per document. docs/relevance.md measures both against truncation: on the long
-// SciFact MaxP scored better than pooling (SPLADE nDCG@10 0.62 vs 0.49, dense 0.62 vs 0.20) at 12.6
-// index entries per document; storing passages is not built yet.)
-import { passagesOf, type PassageSettings } from '../text/passages.js';
+// settings, cut into passages (text/passages.ts) that are encoded in the same batch. Then, by the
+// settings' `score`:
+//   max (MaxP)      every passage keeps its own vector (with its offsets in the document); the
+//                   storage scores a document by its best passage (backends/embedded/passage-side.ts);
+//   pooled          one vector per document:
+//     learned sparse  element-wise max over the passages' vectors: SPLADE's own max pooling over the
+//                     document's tokens, each read in its passage's context;
+//     dense           the mean of the passages' vectors, renormalized when the model normalizes.
+// docs/relevance.md measures both against truncation: on the long SciFact MaxP scored better than
+// pooling (SPLADE nDCG@10 0.62 vs 0.49, dense 0.62 vs 0.20) at 12.6 index entries per document, which
+// is why `max` is the default of a new `passages` setting.
+import { passageSpans, type PassageSettings } from '../text/passages.js';
 import type { SparseVectors } from './sparse/fused-head.js';
 
 /** What encoding a batch of documents did with their length. */
@@ -27,7 +29,19 @@ export interface PassagePlan {
   inputs: string[];
   /** inputs[i] belongs to document owner[i]. */
   owner: number[];
+  /** inputs[i] lies at spans[2i] .. spans[2i+1] (UTF-16 offsets) of its document's text. */
+  spans: number[];
   report: LengthReport;
+}
+
+/**
+ * A batch of documents encoded passage by passage, unpooled (`score: 'max'`): vectors[i] is
+ * passage i's, owner[i] the batch position of its document, spans[2i], spans[2i+1] its offsets in
+ * that document's text. A document's passages are consecutive and in text order.
+ */
+export interface PassageEncoding {
+  owner: Uint32Array;
+  spans: Uint32Array;
 }
 
 /**
@@ -43,6 +57,7 @@ export function planPassages(
 ): PassagePlan {
   const inputs: string[] = [];
   const owner: number[] = [];
+  const spans: number[] = [];
   const report: LengthReport = { long: 0, truncated: 0, passages: 0 };
   const budget = Math.max(1, Math.min(settings?.tokens ?? window, window));
   texts.forEach((t, d) => {
@@ -50,15 +65,17 @@ export function planPassages(
     // at least one character): no tokenization for short texts.
     const long = t.length > window && count(t) > window;
     if (long) report.long++;
-    const ps = settings && (long || t.length > budget) ? passagesOf(t, count, budget, settings.overlap) : [t];
+    const ps =
+      settings && (long || t.length > budget) ? passageSpans(t, count, budget, settings.overlap) : [{ text: t, start: 0, end: t.length }];
     if (long && ps.length === 1) report.truncated++;
     for (const p of ps) {
-      inputs.push(p);
+      inputs.push(p.text);
       owner.push(d);
+      spans.push(p.start, p.end);
     }
   });
   report.passages = inputs.length;
-  return { inputs, owner, report };
+  return { inputs, owner, spans, report };
 }
 
 /** One sparse vector per document: the element-wise max of its passages' vectors (terms ascending). */
@@ -116,4 +133,25 @@ export function poolDense(v: Float32Array, dim: number, owner: readonly number[]
 
 export function addReports(a: LengthReport, b: LengthReport): LengthReport {
   return { long: a.long + b.long, truncated: a.truncated + b.truncated, passages: a.passages + b.passages };
+}
+
+/**
+ * The passage encodings of consecutive parts of one batch as one: each part's owners are shifted by
+ * the documents of the parts before it (every document has at least one passage, so a part holds
+ * its last owner + 1 documents).
+ */
+export function concatPassageEncodings(parts: readonly PassageEncoding[]): PassageEncoding {
+  if (parts.length === 1) return parts[0];
+  const n = parts.reduce((s, p) => s + p.owner.length, 0);
+  const owner = new Uint32Array(n);
+  const spans = new Uint32Array(2 * n);
+  let at = 0;
+  let docs = 0;
+  for (const p of parts) {
+    for (let i = 0; i < p.owner.length; i++) owner[at + i] = p.owner[i] + docs;
+    spans.set(p.spans, 2 * at);
+    at += p.owner.length;
+    if (p.owner.length > 0) docs += p.owner[p.owner.length - 1] + 1;
+  }
+  return { owner, spans };
 }

@@ -20,7 +20,16 @@ import type {
   TermContribution,
 } from './retriever.js';
 import type { PassageSettings } from '../text/passages.js';
-import { densePassageVectors, PassagesSchema, PassagesView, parsePassages } from './passages.js';
+import {
+  densePassageVectors,
+  documentVectors,
+  keepsPassages,
+  PassagesSchema,
+  PassagesView,
+  parsePassages,
+  storedPassageVectors,
+  upgradeStoredPassages,
+} from './passages.js';
 import { checkKeys, parseModel } from './splade.js';
 
 export interface DenseConfig {
@@ -30,7 +39,7 @@ export interface DenseConfig {
   storage: 'f32' | 'i8';
   /** HNSW settings; absent: exact search only. */
   approx?: DenseApproxConfig;
-  /** Long documents in passages, their vectors averaged (retrievers/passages.ts); absent: truncated. */
+  /** Long documents in passages (retrievers/passages.ts); absent: truncated. */
   passages?: PassageSettings;
 }
 
@@ -75,13 +84,17 @@ export class DenseRetriever implements Retriever {
   }
 
   async encodeDocuments(texts: string[]): Promise<EncodedDocuments> {
-    const { vectors: v, report } = await this.pool.encodeLongDocuments(texts, this.passages);
+    const { vectors: v, report, passages } = await this.pool.encodeLongDocuments(texts, this.passages);
     const dim = this.pool.dim;
-    return { vectors: texts.map((_, i) => v.slice(i * dim, (i + 1) * dim)), report };
+    return { vectors: documentVectors(texts.length, (i) => v.slice(i * dim, (i + 1) * dim), passages), report };
   }
 
   passageVectors(text: string): Promise<PassageVectors | null> {
     return densePassageVectors(this.pool, this.passages, text);
+  }
+
+  storedPassages(docno: number): Promise<PassageVectors | null> {
+    return storedPassageVectors(this.storage, docno, String);
   }
 
   encodeQuery(source: QuerySource, field: string): EncodedQuery | Promise<EncodedQuery> {
@@ -131,12 +144,17 @@ export class DenseRetriever implements Retriever {
     return [];
   }
 
-  /** The stored vectors (dequantized for i8) of `docnos`, for feedback and verification (search/prf.ts, search/verify.ts). */
+  /**
+   * The stored vectors (dequantized for i8) of `docnos`, for feedback and verification (search/prf.ts,
+   * search/verify.ts); with passages kept, their mean, and each passage's vector in `passages`.
+   */
   stored(docnos: ArrayLike<number>): Promise<(StoredVector | undefined)[]> {
+    const passagesOf = this.storage.passagesOf?.bind(this.storage);
     return Promise.all(
       Array.from(docnos, async (d): Promise<StoredVector | undefined> => {
         const vector = await this.storage.vector(d);
-        return vector ? { shape: 'dense', vector } : undefined;
+        if (!vector) return undefined;
+        return passagesOf ? { shape: 'dense', vector, passages: (await passagesOf(d)).map((p) => p.vector) } : { shape: 'dense', vector };
       }),
     );
   }
@@ -222,8 +240,9 @@ export const dense: RetrieverKind<DenseConfig> = {
     return { ...out, approx };
   },
 
-  /** Collections created before 0.2 stored `approx.efConstruction`. */
-  upgradeStored(stored: DenseConfig): DenseConfig {
+  /** Collections created before 0.2 stored `approx.efConstruction`; `passages` without `score` pooled. */
+  upgradeStored(given: DenseConfig): DenseConfig {
+    const stored = upgradeStoredPassages(given);
     const a = stored.approx as (DenseApproxConfig & { efConstruction?: number }) | undefined;
     if (a?.efConstruction === undefined) return stored;
     const { efConstruction, ...rest } = a;
@@ -239,6 +258,7 @@ export const dense: RetrieverKind<DenseConfig> = {
       storage: ctx.config.storage,
       ...(ctx.config.approx ? { approx: ctx.config.approx } : {}),
       modelField: field,
+      ...(keepsPassages(ctx.config.passages) ? { passages: true, passagesField: `retrievers.${ctx.name}.passages.score` } : {}),
     });
     return new DenseRetriever(ctx.name, storage, pool, ctx.config.passages ?? null);
   },

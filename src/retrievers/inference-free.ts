@@ -14,7 +14,14 @@ import type { SparseEncoderPool } from '../encoder/sparse/sparse-pool.js';
 import { fail } from '../errors.js';
 import { idf } from '../text/bm25.js';
 import type { PassageSettings } from '../text/passages.js';
-import { PassagesSchema, PassagesView, parsePassages, sparsePassageVectors } from './passages.js';
+import {
+  PassagesSchema,
+  PassagesView,
+  parsePassages,
+  sparsePassageVectors,
+  storedPassageVectors,
+  upgradeStoredPassages,
+} from './passages.js';
 import type { EncodedDocuments, EncodedQuery, PassageVectors, RetrieverContext, RetrieverKind, StoredVector } from './retriever.js';
 import { checkKeys, encodeSparseDocuments, parseModel, tokenVectorQuery } from './splade.js';
 import {
@@ -80,6 +87,10 @@ export class InferenceFreeRetriever extends SparseRetrieverBase<SparseStorage> {
 
   passageVectors(text: string): Promise<PassageVectors | null> {
     return sparsePassageVectors(this.pool, this.passages, text);
+  }
+
+  storedPassages(docno: number): Promise<PassageVectors | null> {
+    return storedPassageVectors(this.storage, docno, (id) => this.pool.tokenizer.token(id));
   }
 
   /** The text's unique non-special token ids, each weighted by its IDF; tokens no document has are left out. */
@@ -148,6 +159,8 @@ export const inferenceFree: RetrieverKind<InferenceFreeConfig> = {
     const passages = parsePassages(o.passages, `${field}.passages`);
     return { model, idf: idfSource, ...parseSparseSearch(o, field), ...(passages ? { passages } : {}) };
   },
+
+  upgradeStored: upgradeStoredPassages,
 
   async open(ctx: RetrieverContext<InferenceFreeConfig>) {
     const { pool, storage, field } = await openSparseModel(ctx);

@@ -21,12 +21,12 @@ import type { SparseQuery, TopK } from '../../index/index.js';
 import type { Backend, Candidates, DenseStrategy, SparseStrategy } from '../backends/backend.js';
 import type { EncoderRegistry } from '../encoder/encoder-registry.js';
 import type { LengthReport } from '../encoder/long-documents.js';
-import type { SparseVector } from '../store/document-store.js';
-import type { PassageSpan } from '../text/passages.js';
+import type { DocumentPassages, SparseVector } from '../store/document-store.js';
 
 /** A batch of documents as a model-backed kind encoded them. */
 export interface EncodedDocuments {
-  vectors: SparseVector[] | Float32Array[];
+  /** One vector per document, or (passages scored by max) each document's passages. */
+  vectors: SparseVector[] | Float32Array[] | DocumentPassages[];
   report: LengthReport;
 }
 
@@ -65,11 +65,17 @@ export interface TermContribution {
  */
 export type StoredVector =
   | { shape: 'sparse'; terms: Uint32Array; weights: Float32Array; labels: string[] }
-  | { shape: 'dense'; vector: Float32Array };
+  | {
+      shape: 'dense';
+      vector: Float32Array;
+      /** With passages kept one by one (`passages.score: 'max'`): each passage's vector; `vector` is their mean. */
+      passages?: Float32Array[];
+    };
 
 /** A document's passages as its retriever cuts them at ingest, each with the vector its encoder gives it. */
 export interface PassageVectors {
-  spans: PassageSpan[];
+  /** UTF-16 offsets of each passage in the document's model text. */
+  spans: { start: number; end: number }[];
   /** vectors[i] is spans[i]'s, unpooled (sparse: model vocabulary ids ascending). */
   vectors: StoredVector[];
 }
@@ -104,6 +110,12 @@ export interface Retriever {
    * retriever has no `passages` setting; absent on kinds that keep no model vectors.
    */
   passageVectors?(text: string): Promise<PassageVectors | null>;
+  /**
+   * For explain: document `docno`'s passages as the storage keeps them, when it keeps one entry per
+   * passage (`passages.score: 'max'`); null otherwise. Cheaper than passageVectors (no encoding) and
+   * what the score was computed from.
+   */
+  storedPassages?(docno: number): Promise<PassageVectors | null>;
   /**
    * True when this retriever scores the collection's analyzed text (BM25): a client `vector` names
    * analyzer terms, and a document's terms are its stored text analyzed again. Absent otherwise.

@@ -7,6 +7,8 @@ import type { Candidates, SparseApproxConfig, SparseScoring, SparseStorage, Spar
 import { termContributions } from '../backends/contributions.js';
 import { fail } from '../errors.js';
 import type { SparseEncoderPool } from '../encoder/sparse/sparse-pool.js';
+import type { PassageSettings } from '../text/passages.js';
+import { keepsPassages } from './passages.js';
 import type {
   EncodedDocuments,
   EncodedQuery,
@@ -184,12 +186,16 @@ export function parseSparseSearch(o: Record<string, unknown>, field: string): Sp
  * and a sparse storage with document frequencies (IDF-weighted and client-vector queries read them).
  */
 export async function openSparseModel(
-  ctx: RetrieverContext<{ model: string } & SparseSearchConfig>,
+  ctx: RetrieverContext<{ model: string; passages?: PassageSettings } & SparseSearchConfig>,
 ): Promise<{ pool: SparseEncoderPool; storage: SparseStorage; field: string }> {
   const field = `retrievers.${ctx.name}.model`;
   if (!ctx.encoders) fail('INVALID_MODEL', `collection '${ctx.collection}' has a sparse model but no encoder registry was given`, field);
   const pool = await ctx.encoders.sparse(ctx.config.model, field);
-  const storage = ctx.backend.sparse(ctx.name, { ...(ctx.config.approx ? { approx: ctx.config.approx } : {}), df: true });
+  const storage = ctx.backend.sparse(ctx.name, {
+    ...(ctx.config.approx ? { approx: ctx.config.approx } : {}),
+    df: true,
+    ...(keepsPassages(ctx.config.passages) ? { passages: true, passagesField: `retrievers.${ctx.name}.passages.score` } : {}),
+  });
   return { pool, storage, field };
 }
 
@@ -246,9 +252,26 @@ export abstract class SparseRetrieverBase<S extends SparseScoring = SparseScorin
     return this.storage.search(sparseOf(q).query, k, candidates, this.strategyOf(strategy));
   }
 
-  /** Query weight × stored document weight per matching term, largest first; they sum to the score. */
+  /**
+   * Query weight × stored document weight per matching term, largest first; they sum to the score.
+   * A storage that keeps passages scored the document by its best passage: that passage's weights.
+   */
   async explain(q: EncodedQuery, docno: number): Promise<TermContribution[]> {
     const { query, terms } = sparseOf(q);
+    const storage = this.storage as S & Partial<Pick<SparseStorage, 'passagesOf'>>;
+    if (storage.passagesOf) {
+      let best: TermContribution[] = [];
+      let top = Number.NEGATIVE_INFINITY;
+      for (const p of await storage.passagesOf(docno)) {
+        const c = termContributions(query, terms, p.vector);
+        const s = c.reduce((n, t) => n + t.contribution, 0);
+        if (s > top) {
+          top = s;
+          best = c;
+        }
+      }
+      return best;
+    }
     const doc = await this.storage.document(docno);
     return doc ? termContributions(query, terms, doc) : [];
   }

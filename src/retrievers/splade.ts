@@ -12,7 +12,15 @@ import type { SparseVector } from '../store/document-store.js';
 import { Analyzer } from '../text/analyzer.js';
 import { idf } from '../text/bm25.js';
 import type { PassageSettings } from '../text/passages.js';
-import { PassagesSchema, PassagesView, parsePassages, sparsePassageVectors } from './passages.js';
+import {
+  documentVectors,
+  PassagesSchema,
+  PassagesView,
+  parsePassages,
+  sparsePassageVectors,
+  storedPassageVectors,
+  upgradeStoredPassages,
+} from './passages.js';
 import type { EncodedDocuments, EncodedQuery, PassageVectors, RetrieverContext, RetrieverKind, StoredVector } from './retriever.js';
 import {
   openSparseModel,
@@ -43,11 +51,12 @@ export async function encodeSparseDocuments(
   texts: string[],
   passages: PassageSettings | null,
 ): Promise<EncodedDocuments> {
-  const { vectors: v, report } = await pool.encodeDocuments(texts, passages);
-  const vectors: SparseVector[] = texts.map((_, i) => ({
-    terms: v.terms.slice(v.offsets[i], v.offsets[i + 1]),
-    weights: v.weights.slice(v.offsets[i], v.offsets[i + 1]),
-  }));
+  const { vectors: v, report, passages: entries } = await pool.encodeDocuments(texts, passages);
+  const vectors = documentVectors<SparseVector>(
+    texts.length,
+    (i) => ({ terms: v.terms.slice(v.offsets[i], v.offsets[i + 1]), weights: v.weights.slice(v.offsets[i], v.offsets[i + 1]) }),
+    entries,
+  );
   return { vectors, report };
 }
 
@@ -114,6 +123,10 @@ export class SpladeRetriever extends SparseRetrieverBase<SparseStorage> {
 
   passageVectors(text: string): Promise<PassageVectors | null> {
     return sparsePassageVectors(this.pool, this.passages, text);
+  }
+
+  storedPassages(docno: number): Promise<PassageVectors | null> {
+    return storedPassageVectors(this.storage, docno, (id) => this.pool.tokenizer.token(id));
   }
 
   protected encodeText(text: string): EncodedQuery | Promise<EncodedQuery> {
@@ -193,6 +206,8 @@ export const splade: RetrieverKind<SpladeConfig> = {
     const passages = parsePassages(o.passages, `${field}.passages`);
     return { model, query: query as SpladeQueryMode, ...parseSparseSearch(o, field), ...(passages ? { passages } : {}) };
   },
+
+  upgradeStored: upgradeStoredPassages,
 
   async open(ctx: RetrieverContext<SpladeConfig>) {
     const { pool, storage } = await openSparseModel(ctx);

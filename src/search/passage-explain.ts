@@ -1,9 +1,13 @@
-// Explain's "which passage matched" for a retriever with the `passages` setting: its stored vector of a
-// long document is pooled over passages (max per term for sparse, renormalized mean for dense), so the
-// index cannot say which passage a hit owes its score to. Explain re-cuts the document's stored text
-// with the same code and settings as ingest, encodes each passage alone, and scores each against the
-// query as the retriever scores documents (inner product). That is a whole document's encoding per
-// explained hit and retriever: explain is the slow, per-document path, and only it pays this.
+// Explain's "which passage matched" for a retriever with the `passages` setting.
+//   score 'max'     the storage keeps every passage and the hit's score is its best passage's: explain
+//                   reads the document's passages back (as the engine scores them) and names that one.
+//   score 'pooled'  the stored vector of a long document is pooled over passages (max per term for
+//                   sparse, renormalized mean for dense), so the index cannot say which passage a hit
+//                   owes its score to. Explain re-cuts the document's stored text with the same code and
+//                   settings as ingest, encodes each passage alone, and scores each against the query
+//                   as the retriever scores documents (inner product). That is a whole document's
+//                   encoding per explained hit and retriever: explain is the slow, per-document path,
+//                   and only it pays this.
 import type { Collection } from '../collections/collection.js';
 import type { EncodedQuery, PassageVectors, Retriever, StoredVector } from '../retrievers/retriever.js';
 
@@ -14,11 +18,11 @@ export interface PassageExplain {
   /** UTF-16 offsets of that passage in the document's model text (its text fields joined by a space). */
   start: number;
   end: number;
-  /** The query's score against that passage alone (unpooled, unquantized). */
+  /** The query's score against that passage alone (score 'max': the hit's score; 'pooled': unpooled, unquantized). */
   score: number;
   /** Passages the document is cut into. */
   passages: number;
-  /** Sparse: per query term the document has, the passage whose weight the pooled (max) vector kept. */
+  /** Sparse, score 'pooled': per query term the document has, the passage whose weight the pooled (max) vector kept. */
   terms?: { term: string; passage: number }[];
 }
 
@@ -59,7 +63,7 @@ function score(q: EncodedQuery, v: StoredVector, w: Map<number, number>): number
 }
 
 /** The best passage of `pv` for `q` (the first of equal scores); undefined when the document is one passage. */
-export function bestPassage(q: EncodedQuery, pv: PassageVectors): PassageExplain | undefined {
+export function bestPassage(q: EncodedQuery, pv: PassageVectors, pooled = true): PassageExplain | undefined {
   if (pv.spans.length < 2) return undefined;
   const maps = pv.vectors.map(weightsOf);
   const scores = pv.vectors.map((v, i) => score(q, v, maps[i]));
@@ -72,7 +76,7 @@ export function bestPassage(q: EncodedQuery, pv: PassageVectors): PassageExplain
     score: scores[best],
     passages: pv.spans.length,
   };
-  if (q.shape === 'sparse') {
+  if (q.shape === 'sparse' && pooled) {
     // The pooled vector keeps each term's largest weight over the passages: that passage gave it.
     const terms: { term: string; passage: number }[] = [];
     q.query.terms.forEach((t, i) => {
@@ -102,6 +106,9 @@ export async function explainPassage(
   q: EncodedQuery,
   docno: number,
 ): Promise<PassageExplain | undefined> {
+  // Passages kept one by one (MaxP): read them back, as scored. Pooled: cut and encode again.
+  const stored = retriever.storedPassages ? await retriever.storedPassages(docno) : null;
+  if (stored) return bestPassage(q, stored, false);
   if (!retriever.passageVectors) return undefined;
   const text = await modelText(c, docno);
   if (text === undefined) return undefined;

@@ -121,11 +121,15 @@ export async function verify(
   const n = Math.min(plan.candidates, docnos.length);
   const head = Array.from({ length: n }, (_, i) => docnos[i]);
   const vectors = await plan.retriever.stored!(head);
+  const dot = (v: Float32Array) => {
+    let s = 0;
+    for (let j = 0; j < q.length; j++) s += q[j] * v[j];
+    return s;
+  };
+  // A retriever that keeps passages scores a document by its best one (MaxP), and so does verification.
   const dense: (number | null)[] = vectors.map((v) => {
     if (v?.shape !== 'dense') return null;
-    let s = 0;
-    for (let j = 0; j < q.length; j++) s += q[j] * v.vector[j];
-    return s;
+    return v.passages?.length ? Math.max(...v.passages.map(dot)) : dot(v.vector);
   });
   // Candidates without a stored vector (removed since the first stage) go after the verified ones.
   const scored = head.map((_, i) => i).filter((i) => dense[i] !== null);

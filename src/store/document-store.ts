@@ -59,6 +59,58 @@ interface VectorTable {
   byDocno: Database.Statement;
 }
 
+/**
+ * The passages of retriever `name`'s documents, for a retriever that scores a document by its best
+ * passage (`passages.score: 'max'`): one row per passage, numbered by `pno` (the index's entry
+ * number: AUTOINCREMENT, so numbers only grow and a document's passages, written together, are
+ * consecutive). Unlike a document's vector, its passage rows outlive the document until the
+ * tombstone of its removal is pruned: an index that replays that tombstone must still find which
+ * entries were the document's (pruneTombstones drops them).
+ */
+export function passageTableName(name: string, shape: VectorShape): string {
+  return `${vectorTableName(name, shape)}_passages`;
+}
+
+function passageTableSql(table: string, shape: VectorShape): string {
+  const cols = shape === 'sparse' ? 'terms BLOB NOT NULL, weights BLOB NOT NULL' : 'vector BLOB NOT NULL';
+  return `CREATE TABLE IF NOT EXISTS ${table} (pno INTEGER PRIMARY KEY AUTOINCREMENT, docno INTEGER NOT NULL, start INTEGER NOT NULL, end INTEGER NOT NULL, ${cols});
+CREATE INDEX IF NOT EXISTS ${table}_docno ON ${table} (docno);`;
+}
+
+interface PassageTable {
+  table: string;
+  shape: VectorShape;
+  insert: Database.Statement;
+  byDocno: Database.Statement;
+  pnosOf: Database.Statement;
+}
+
+/** One passage of a document as a `passages.score: 'max'` retriever keeps it: its vector and offsets. */
+export interface StoredPassage<V extends SparseVector | Float32Array = SparseVector | Float32Array> {
+  /** UTF-16 offsets of the passage in the document's model text (its text fields joined by a space). */
+  start: number;
+  end: number;
+  vector: V;
+}
+
+/** What a `passages.score: 'max'` retriever keeps of a document: its passages in text order. */
+export interface DocumentPassages<V extends SparseVector | Float32Array = SparseVector | Float32Array> {
+  passages: StoredPassage<V>[];
+}
+
+/** A stored passage row: its entry number, its document and its vector. */
+export interface PassageRow<V extends SparseVector | Float32Array> extends StoredPassage<V> {
+  pno: number;
+  docno: number;
+}
+
+/** A retriever's vector of one document: one vector, or one per passage. */
+export type DocumentVector = SparseVector | Float32Array | DocumentPassages;
+
+export function isDocumentPassages(v: unknown): v is DocumentPassages {
+  return typeof v === 'object' && v !== null && Array.isArray((v as DocumentPassages).passages);
+}
+
 /** A document ready to be stored: analysis already done. */
 export interface NewDocument {
   id: string;
@@ -72,8 +124,8 @@ export interface NewDocument {
   dl: number;
   /** The text fields joined with a space: what a sparse model encodes (not stored as such). */
   text?: string;
-  /** Retriever name -> the document's vector, for each retriever that keeps one (see vectorTable()). */
-  vectors?: Record<string, SparseVector | Float32Array>;
+  /** Retriever name -> the document's vector (or passages), for each retriever that keeps one (see vectorTable(), passageTable()). */
+  vectors?: Record<string, DocumentVector>;
 }
 
 /** A stored dense vector and its document number. */
@@ -99,6 +151,8 @@ export interface StoredVector {
 export interface WrittenDocument extends StoredVector {
   id: string;
   seq: number;
+  /** Retriever name -> the entry number (pno) of the document's first passage, for retrievers that keep passages. */
+  firstPassage?: Record<string, number>;
 }
 
 export interface BatchResult {
@@ -127,6 +181,7 @@ export class DocumentStore {
   private readonly st: ReturnType<DocumentStore['prepare']>;
   private readonly filterStatements = new Map<string, Database.Statement>();
   private readonly vectorTables = new Map<string, VectorTable>();
+  private readonly passageTables = new Map<string, PassageTable>();
 
   constructor(path: string) {
     this.path = path;
@@ -244,11 +299,16 @@ export class DocumentStore {
         const s = ++seq;
         const info = this.st.insert.run(doc.id, s, job, doc.fields, doc.metadata, doc.dl, u32ToBlob(terms), u32ToBlob(tfs));
         const docno = Number(info.lastInsertRowid);
-        if (doc.vectors) for (const [name, v] of Object.entries(doc.vectors)) this.insertVector(name, docno, v);
+        const written: WrittenDocument = { docno, id: doc.id, seq: s, dl: doc.dl, terms, tfs };
+        if (doc.vectors)
+          for (const [name, v] of Object.entries(doc.vectors)) {
+            if (!isDocumentPassages(v)) this.insertVector(name, docno, v);
+            else written.firstPassage = { ...written.firstPassage, [name]: this.insertPassages(name, docno, v) };
+          }
         maxDocno = Math.max(maxDocno, docno);
         sumDl += doc.dl;
         count++;
-        result.written.push({ docno, id: doc.id, seq: s, dl: doc.dl, terms, tfs });
+        result.written.push(written);
       });
       for (const [id, d] of dfDelta) if (d !== 0) this.st.addDf.run(d, id);
       this.setMeta('seq', String(seq));
@@ -383,6 +443,99 @@ export class DocumentStore {
     else this.table(name, 'sparse').insert.run(docno, u32ToBlob(v.terms), f32ToBlob(v.weights));
   }
 
+  /**
+   * Declares that retriever `name` keeps one `shape` vector per passage (passageTableName): creates
+   * the table when missing. Must come before a write that carries passages.
+   */
+  passageTable(name: string, shape: VectorShape): string {
+    const known = this.passageTables.get(name);
+    if (known) {
+      if (known.shape !== shape) throw new Error(`retriever '${name}' keeps ${known.shape} passages, not ${shape}`);
+      return known.table;
+    }
+    const table = passageTableName(name, shape);
+    this.db.exec(passageTableSql(table, shape));
+    const cols = shape === 'sparse' ? 'terms, weights' : 'vector';
+    this.passageTables.set(name, {
+      table,
+      shape,
+      insert: this.db.prepare(`INSERT INTO ${table} (docno, start, end, ${cols}) VALUES (?, ?, ?, ${shape === 'sparse' ? '?, ?' : '?'})`),
+      byDocno: this.db.prepare(`SELECT pno, docno, start, end, ${cols} FROM ${table} WHERE docno = ? ORDER BY pno`),
+      pnosOf: this.db.prepare(`SELECT pno FROM ${table} WHERE docno IN (SELECT value FROM json_each(?)) ORDER BY pno`).pluck(),
+    });
+    return table;
+  }
+
+  private passageTableOf(name: string, shape?: VectorShape): PassageTable {
+    const t = this.passageTables.get(name);
+    if (!t || (shape && t.shape !== shape))
+      throw new Error(`retriever '${name}' has no ${shape ?? ''} passage table (passageTable() first)`);
+    return t;
+  }
+
+  /** Inserts a document's passages in order; returns the entry number of the first (they are consecutive). */
+  private insertPassages(name: string, docno: number, v: DocumentPassages): number {
+    if (v.passages.length === 0) throw new Error(`document ${docno} has no passages for retriever '${name}'`);
+    const t = this.passageTableOf(name);
+    let first = 0;
+    v.passages.forEach((p, i) => {
+      const info =
+        p.vector instanceof Float32Array
+          ? t.insert.run(docno, p.start, p.end, f32ToBlob(p.vector))
+          : t.insert.run(docno, p.start, p.end, u32ToBlob(p.vector.terms), f32ToBlob(p.vector.weights));
+      const pno = Number(info.lastInsertRowid);
+      if (i === 0) first = pno;
+      else if (pno !== first + i) throw new Error(`passage numbers of document ${docno} are not consecutive`);
+    });
+    return first;
+  }
+
+  private passageRow<V extends SparseVector | Float32Array>(
+    shape: VectorShape,
+    r: { pno: number; docno: number; start: number; end: number; terms?: Buffer; weights?: Buffer; vector?: Buffer },
+  ): PassageRow<V> {
+    const vector = shape === 'sparse' ? { terms: blobToU32(r.terms!), weights: blobToF32(r.weights!) } : blobToF32(r.vector!);
+    return { pno: r.pno, docno: r.docno, start: r.start, end: r.end, vector: vector as V };
+  }
+
+  /** Retriever `name`'s passages of live documents written after `seq`, in entry-number order. */
+  *passagesAfter<V extends SparseVector | Float32Array>(name: string, shape: VectorShape, seq: number): IterableIterator<PassageRow<V>> {
+    const { table } = this.passageTableOf(name, shape);
+    const cols = shape === 'sparse' ? 'p.terms, p.weights' : 'p.vector';
+    const it = this.db
+      .prepare(
+        `SELECT p.pno, p.docno, p.start, p.end, ${cols} FROM ${table} p JOIN docs d ON d.docno = p.docno WHERE d.seq > ? ORDER BY p.pno`,
+      )
+      .iterate(seq) as IterableIterator<{ pno: number; docno: number; start: number; end: number }>;
+    for (const r of it) yield this.passageRow<V>(shape, r);
+  }
+
+  /** The passages of a live document in text order ([] when it is not live or has none). */
+  passagesOf<V extends SparseVector | Float32Array>(name: string, docno: number): PassageRow<V>[] {
+    if (this.st.idByDocno.get(docno) === undefined) return [];
+    const t = this.passageTableOf(name);
+    return (t.byDocno.all(docno) as { pno: number; docno: number; start: number; end: number }[]).map((r) =>
+      this.passageRow<V>(t.shape, r),
+    );
+  }
+
+  /** Entry numbers of the passages of `docnos`, live or removed but not yet pruned, ascending. */
+  passageNumbers(name: string, docnos: readonly number[]): number[] {
+    return this.passageTableOf(name).pnosOf.all(JSON.stringify(docnos)) as number[];
+  }
+
+  /** Every passage row's (entry number, document number), removed-but-unpruned included: pno ascending. */
+  *passageOwners(name: string): IterableIterator<[number, number]> {
+    const { table } = this.passageTableOf(name);
+    yield* this.db.prepare(`SELECT pno, docno FROM ${table} ORDER BY pno`).raw().iterate() as IterableIterator<[number, number]>;
+  }
+
+  /** Passages of live documents. */
+  livePassages(name: string): number {
+    const { table } = this.passageTableOf(name);
+    return (this.db.prepare(`SELECT count(*) FROM ${table} p JOIN docs d ON d.docno = p.docno`).pluck().get() as number) ?? 0;
+  }
+
   /** Retriever `name`'s sparse vectors of live documents written after `seq`, in document-number order. */
   *sparseAfter(name: string, seq: number): IterableIterator<{ docno: number } & SparseVector> {
     const { table } = this.table(name, 'sparse');
@@ -414,7 +567,12 @@ export class DocumentStore {
 
   /** Forgets removals the index has durably applied. */
   pruneTombstones(uptoSeq: number): void {
-    this.db.prepare('DELETE FROM tombstones WHERE seq <= ?').run(uptoSeq);
+    this.db.transaction(() => {
+      // A removed document's passages were kept for the indexes replaying its tombstone; now none will.
+      for (const { table } of this.passageTables.values())
+        this.db.prepare(`DELETE FROM ${table} WHERE docno IN (SELECT docno FROM tombstones WHERE seq <= ?)`).run(uptoSeq);
+      this.db.prepare('DELETE FROM tombstones WHERE seq <= ?').run(uptoSeq);
+    })();
   }
 
   /** Document numbers matching a SQL condition over `docs` (built by backends/embedded/sql-filter.ts, values bound). */

@@ -9,7 +9,16 @@ export interface PassageSettings {
   tokens?: number;
   /** Tokens of whole sentences the next passage repeats from the end of the previous one. */
   overlap: number;
+  /**
+   * How a document's passages score it: `max` keeps one vector per passage and a document scores as
+   * its best passage (MaxP); `pooled` keeps one vector per document, pooled over its passages.
+   * Absent (configs stored before `max` existed): `pooled`.
+   */
+  score?: PassageScoring;
 }
+
+/** See PassageSettings.score. */
+export type PassageScoring = 'max' | 'pooled';
 
 /** A passage and where it lies in the text it was cut from. */
 export interface PassageSpan {

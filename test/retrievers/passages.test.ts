@@ -95,13 +95,13 @@ describe('passages over the API', () => {
     });
     const c = await s.req('POST', '/v1/collections', { name: 'parts', retrievers: retrievers({ tokens: 32, overlap: 8 }) });
     expect(c.status, JSON.stringify(c.body)).toBe(201);
-    expect(c.body.retrievers.dense.passages).toEqual({ tokens: 32, overlap: 8 });
+    expect(c.body.retrievers.dense.passages).toEqual({ tokens: 32, overlap: 8, score: 'max' });
     const parts = await s.ndjson('/v1/collections/parts/documents?wait=true', ndjson(docs));
     expect(parts.body.indexed).toBe(2);
     expect(parts.body.encoding.splade.truncated).toBe(0);
     expect(parts.body.encoding.splade.passages).toBeGreaterThan(5);
     expect(parts.body.encoding.dense).toMatchObject({ long: 1, truncated: 0 });
-    // Searches read the pooled vectors like any other.
+    // Each document is ranked once, by its best passage.
     const r = await s.req('POST', '/v1/collections/parts/search', { query: 'solar power', retriever: 'dense', k: 2 });
     expect(r.body.hits.map((h: { _id: string }) => h._id).sort()).toEqual(['long', 'short']);
   });
@@ -115,5 +115,23 @@ describe('passages over the API', () => {
     await bad({ tokens: 8 }, 'retrievers.dense.passages.tokens');
     await bad({ tokens: 64, overlap: 64 }, 'retrievers.dense.passages.overlap');
     await bad({ size: 64 }, 'retrievers.dense.passages.size');
+    await bad({ score: 'mean' }, 'retrievers.dense.passages.score');
+  });
+});
+
+describe('passages settings', () => {
+  it("default to score 'max'; a setting stored before `score` existed keeps pooling", async () => {
+    const { parsePassages } = await import('../../src/retrievers/passages.js');
+    const { splade } = await import('../../src/retrievers/splade.js');
+    const { dense } = await import('../../src/retrievers/dense.js');
+    const { inferenceFree } = await import('../../src/retrievers/inference-free.js');
+    expect(parsePassages({ tokens: 64 }, 'p')).toEqual({ tokens: 64, overlap: 32, score: 'max' });
+    expect(parsePassages({ score: 'pooled' }, 'p')).toEqual({ overlap: 32, score: 'pooled' });
+    const old = { model: 'dir:m', query: 'siamese' as const, passages: { overlap: 32 } };
+    expect(splade.upgradeStored!(old).passages).toEqual({ overlap: 32, score: 'pooled' });
+    expect(inferenceFree.upgradeStored!({ model: 'dir:m', idf: 'model', passages: { overlap: 8 } }).passages!.score).toBe('pooled');
+    expect(dense.upgradeStored!({ model: 'dir:m', storage: 'f32', passages: { overlap: 4 } }).passages!.score).toBe('pooled');
+    const now = { model: 'dir:m', query: 'siamese' as const, passages: { overlap: 32, score: 'max' as const } };
+    expect(splade.upgradeStored!(now)).toBe(now);
   });
 });

@@ -1,5 +1,5 @@
-// Explain names the passage that matched: for a retriever with `passages` and a document of several
-// passages, each hit's explain (and each retriever's part of a hybrid hit's) carries the best passage —
+// Explain names the passage that matched, for `passages.score: 'pooled'` (one vector per document;
+// 'max' is test/backends/embedded/passage-side.test.ts): for a document of several passages, each hit's explain (and each retriever's part of a hybrid hit's) carries the best passage —
 // its index, offsets in the document's text, score and the passage count — computed here again from
 // the real encoders: the passages cut independently with the model's tokenizer, each encoded alone and
 // scored against the query by inner product. A document within the window, or a retriever without
@@ -22,8 +22,8 @@ const SENT = [
 const LONG = Array.from({ length: 24 }, (_, i) => `${SENT[i % 4].slice(0, -1)} number ${i}.`).join(' ');
 const SHORT = 'Solar cats purr.';
 const TITLE = 'Notes';
-const SPARSE = { tokens: 32, overlap: 8 };
-const DENSE = { overlap: 4 };
+const SPARSE = { tokens: 32, overlap: 8, score: 'pooled' };
+const DENSE = { overlap: 4, score: 'pooled' };
 const QUERY = 'solar panels power number 13';
 
 interface Passage {

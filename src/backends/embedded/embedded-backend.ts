@@ -12,6 +12,7 @@ import type { DocumentStore, StoredDocument } from '../../store/document-store.j
 import type { Backend, BackendDocument, BackendStats, Candidates, DenseSpec, LexicalSpec, SparseSpec, WriteResult } from '../backend.js';
 import { DenseSide } from './dense-side.js';
 import type { AppliedBatch, IndexSide, Logger, NativeIndex } from './index-side.js';
+import { DensePassageSide, SparsePassageSide } from './passage-side.js';
 import { LearnedSparseSide, LexicalSide, sideDir } from './sparse-side.js';
 import { filterBitset, filterToSql } from './sql-filter.js';
 
@@ -60,12 +61,14 @@ export class EmbeddedBackend implements Backend {
     return this.declare(new LexicalSide(name, this.ctx(name), spec));
   }
 
-  sparse(name: string, spec: SparseSpec): LearnedSparseSide {
-    return this.declare(new LearnedSparseSide(name, this.ctx(name), spec));
+  sparse(name: string, spec: SparseSpec): LearnedSparseSide | SparsePassageSide {
+    return this.declare(
+      spec.passages ? new SparsePassageSide(name, this.ctx(name), spec) : new LearnedSparseSide(name, this.ctx(name), spec),
+    );
   }
 
-  dense(name: string, spec: DenseSpec): DenseSide {
-    return this.declare(new DenseSide(name, this.ctx(name), spec));
+  dense(name: string, spec: DenseSpec): DenseSide | DensePassageSide {
+    return this.declare(spec.passages ? new DensePassageSide(name, this.ctx(name), spec) : new DenseSide(name, this.ctx(name), spec));
   }
 
   get isOpen(): boolean {

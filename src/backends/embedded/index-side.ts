@@ -60,10 +60,21 @@ export abstract class IndexSide<I extends NativeIndex, Row extends { docno: numb
   protected abstract rowsOf(batch: AppliedBatch): Row[];
   /** Adds rows (ascending document numbers) to the index. */
   protected abstract addRows(rows: Row[]): Promise<unknown>;
-  /** Called before documents leave the index (their stored weights are still readable). */
+  /** Called before entries leave the index (their stored weights are still readable). */
   protected removing(_docnos: readonly number[]): void {}
   /** Called once rows are in the index. */
   protected added(_rows: readonly Row[]): void {}
+  /**
+   * The index entries of documents `docnos` (removed or replaced). Identity: an entry per document,
+   * numbered by it; a side that keeps one entry per passage maps them (passage-side.ts).
+   */
+  protected entriesOf(docnos: readonly number[]): readonly number[] {
+    return docnos;
+  }
+  /** Live entries the store says the index should hold once it is up to date. */
+  protected expectedEntries(): number {
+    return this.ctx.store.size;
+  }
   /** Whether an error from openIndex() means "rebuild from the store" rather than "refuse to open". */
   protected rebuildable(e: IndexError): boolean {
     return e.code !== 'INVALID_ARGUMENT' && e.code !== 'INDEX_CLOSED';
@@ -127,11 +138,11 @@ export abstract class IndexSide<I extends NativeIndex, Row extends { docno: numb
       }
     }
     if (chunk.length) await this.addRows(chunk);
-    const gone = this.ctx.store.tombstonesAfter(from);
+    const gone = this.entriesOf(this.ctx.store.tombstonesAfter(from));
     if (gone.length) this.index.delete(gone);
     // Tombstones are pruned only after every index has committed past them, so an index that
     // missed deletes (lost, or older than the others) shows up here as a count unlike the store's.
-    return this.index.size === this.ctx.store.size;
+    return this.index.size === this.expectedEntries();
   }
 
   /** Throws the index away and builds it again from every live store row, then commits it. */
@@ -162,8 +173,10 @@ export abstract class IndexSide<I extends NativeIndex, Row extends { docno: numb
 
   remove(docnos: readonly number[]): void {
     if (docnos.length === 0) return;
-    this.removing(docnos);
-    this.index.delete(docnos);
+    const entries = this.entriesOf(docnos);
+    if (entries.length === 0) return;
+    this.removing(entries);
+    this.index.delete(entries);
   }
 
   commit(seq: number): Promise<void> {

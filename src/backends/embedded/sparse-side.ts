@@ -24,7 +24,7 @@ import { IndexSide, type AppliedBatch, type SideContext } from './index-side.js'
 /** Term ids are store (or model) vocabulary ids; segments are sized by their largest id, so the cap is free. */
 const VOCAB = 0x7fffffff;
 
-function indexOptions(approx: SparseApproxConfig | undefined) {
+export function indexOptions(approx: SparseApproxConfig | undefined) {
   return {
     vocab: VOCAB,
     ...(approx
@@ -40,7 +40,7 @@ function indexOptions(approx: SparseApproxConfig | undefined) {
   };
 }
 
-function searchOptions(k: number, candidates: Candidates, s: SparseStrategy | undefined): SearchOptions {
+export function searchOptions(k: number, candidates: Candidates, s: SparseStrategy | undefined): SearchOptions {
   const o: SearchOptions = { k };
   if (candidates.bits) o.filter = candidates.bits;
   if (s === undefined) return o;
@@ -53,7 +53,7 @@ function searchOptions(k: number, candidates: Candidates, s: SparseStrategy | un
 }
 
 /** A CSR batch of rows, numbered by store docno; `fill` writes a row's weights at `out[at..]`. */
-function csr<R extends { docno: number; terms: Uint32Array }>(
+export function csr<R extends { docno: number; terms: Uint32Array }>(
   rows: readonly R[],
   fill: (row: R, out: Float32Array, at: number) => void,
 ): SparseBatch {
@@ -72,11 +72,11 @@ function csr<R extends { docno: number; terms: Uint32Array }>(
   return { offsets, terms, weights, docnos };
 }
 
-abstract class SparseSide<Row extends { docno: number }> extends IndexSide<SparseIndex, Row> implements SparseScoring {
+export abstract class SparseSide<Row extends { docno: number }> extends IndexSide<SparseIndex, Row> implements SparseScoring {
   constructor(
     name: string,
     ctx: SideContext,
-    private readonly approxConfig: SparseApproxConfig | undefined,
+    protected readonly approxConfig: SparseApproxConfig | undefined,
   ) {
     super(name, ctx);
   }

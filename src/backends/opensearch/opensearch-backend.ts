@@ -166,8 +166,19 @@ export class OpenSearchBackend implements Backend {
     return new Lexical(this, name, spec.k1);
   }
 
+  /** MaxP needs one entry per passage (nested documents, best child): not built for OpenSearch yet. */
+  private refusePassages(name: string, spec: SparseSpec | DenseSpec): void {
+    if (spec.passages)
+      fail(
+        'UNSUPPORTED_BY_BACKEND',
+        "the OpenSearch backend keeps one vector per document: use passages.score 'pooled' (or no passages)",
+        spec.passagesField ?? `retrievers.${name}.passages.score`,
+      );
+  }
+
   sparse(name: string, spec: SparseSpec): SparseStorage {
     this.declare(name);
+    this.refusePassages(name, spec);
     if (spec.approx)
       fail(
         'UNSUPPORTED_BY_BACKEND',
@@ -180,6 +191,7 @@ export class OpenSearchBackend implements Backend {
 
   dense(name: string, spec: DenseSpec): DenseStorage {
     this.declare(name);
+    this.refusePassages(name, spec);
     if (spec.storage !== 'f32')
       fail('UNSUPPORTED_BY_BACKEND', 'the OpenSearch backend stores dense vectors as f32 only', `retrievers.${name}.storage`);
     this.layout.dense.push({ name, dim: spec.dim, m: spec.approx?.m ?? 16, efConstruction: spec.approx?.ef_construction ?? 200 });

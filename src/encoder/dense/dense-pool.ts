@@ -4,7 +4,7 @@
 // submission order, close() drains what was accepted, then stops the workers.
 import type { PassageSettings, PassageSpan } from '../../text/passages.js';
 import type { LongResult } from '../encoder-worker.js';
-import { addReports } from '../long-documents.js';
+import { addReports, concatPassageEncodings } from '../long-documents.js';
 import type { Piscina } from 'piscina';
 import { validateDenseOptions, type DenseEncoderOptions, type DenseRole } from './dense-encoder.js';
 import { inspectDenseModelDir, type DenseModelDir } from './dense-model-dir.js';
@@ -51,18 +51,21 @@ export class DenseEncoderPool extends WorkerPool<Float32Array> {
 
   /**
    * Documents, each truncated at the model's window (counted in the report) or, with `passages`, cut
-   * into passages whose vectors are averaged (long-documents.ts); one row of `dim` floats each.
+   * into passages whose vectors are averaged (long-documents.ts); one row of `dim` floats each. With
+   * `score: 'max'`, one row per passage instead, `passages` saying whose.
    */
   async encodeLongDocuments(texts: string[], passages: PassageSettings | null): Promise<LongResult<Float32Array>> {
     const run = (t: string[]) => this.submit({ kind: 'dense-long', texts: t, passages }) as unknown as Promise<LongResult<Float32Array>>;
     const parts = await this.splitAny(texts, run);
-    const out = new Float32Array(texts.length * this.dim);
+    const out = new Float32Array(parts.reduce((n, p) => n + p.vectors.length, 0));
     let at = 0;
     for (const p of parts) {
       out.set(p.vectors, at);
       at += p.vectors.length;
     }
-    return { vectors: out, report: parts.map((p) => p.report).reduce(addReports) };
+    const result: LongResult<Float32Array> = { vectors: out, report: parts.map((p) => p.report).reduce(addReports) };
+    if (passages?.score === 'max') result.passages = concatPassageEncodings(parts.map((p) => p.passages!));
+    return result;
   }
 
   /** The passages `encodeLongDocuments` cuts `text` into with `passages` (one, the whole text, when it fits), with offsets. */

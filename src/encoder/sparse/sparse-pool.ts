@@ -4,7 +4,7 @@
 // The queue and the workers are WorkerPool's (worker-pool.ts), shared with the dense pool.
 import type { PassageSettings, PassageSpan } from '../../text/passages.js';
 import type { LongResult } from '../encoder-worker.js';
-import { addReports } from '../long-documents.js';
+import { addReports, concatPassageEncodings } from '../long-documents.js';
 import type { Piscina } from 'piscina';
 import { fail } from '../../errors.js';
 import type { SparseVectors } from './fused-head.js';
@@ -80,12 +80,18 @@ export class SparseEncoderPool extends WorkerPool<SparseVectors> {
 
   /**
    * Encodes documents: each truncated at the model's window (counted in the report) or, with
-   * `passages`, cut into passages encoded and max-pooled into one vector (long-documents.ts).
+   * `passages`, cut into passages encoded and max-pooled into one vector, or (`score: 'max'`) kept
+   * one vector per passage, `passages` saying whose (long-documents.ts).
    */
   async encodeDocuments(texts: string[], passages: PassageSettings | null): Promise<LongResult<SparseVectors>> {
     const run = (t: string[]) => this.submit({ kind: 'encode-long', texts: t, passages }) as unknown as Promise<LongResult<SparseVectors>>;
     const parts = await this.splitAny(texts, run);
-    return { vectors: concatVectors(parts.map((p) => p.vectors)), report: parts.map((p) => p.report).reduce(addReports) };
+    const out: LongResult<SparseVectors> = {
+      vectors: concatVectors(parts.map((p) => p.vectors)),
+      report: parts.map((p) => p.report).reduce(addReports),
+    };
+    if (passages?.score === 'max') out.passages = concatPassageEncodings(parts.map((p) => p.passages!));
+    return out;
   }
 
   /** The passages `encodeDocuments` cuts `text` into with `passages` (one, the whole text, when it fits), with offsets. */
