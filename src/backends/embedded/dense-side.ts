@@ -7,6 +7,38 @@ import type { DenseRow } from '../../store/document-store.js';
 import type { Candidates, DenseSpec, DenseStorage, DenseStrategy } from '../backend.js';
 import { IndexSide, type AppliedBatch, type SideContext } from './index-side.js';
 
+/** The DenseIndex options of a dense storage's spec. */
+export function denseIndexOptions(spec: DenseSpec) {
+  const a = spec.approx;
+  const approx = a && {
+    ...(a.m !== undefined ? { m: a.m } : {}),
+    ...(a.ef_construction !== undefined ? { efConstruction: a.ef_construction } : {}),
+    ...(a.seed !== undefined ? { seed: a.seed } : {}),
+  };
+  return { dim: spec.dim, storage: spec.storage, ...(approx ? { approx } : {}) };
+}
+
+/**
+ * An index batch of rows (entry number `docno`, its vector); a vector of another width than the
+ * model's is INVALID_MODEL naming document `documentOf(row)`.
+ */
+export function denseBatch<R extends DenseRow>(rows: readonly R[], spec: DenseSpec, documentOf: (r: R) => number) {
+  const dim = spec.dim;
+  const vectors = new Float32Array(rows.length * dim),
+    docnos = new Uint32Array(rows.length);
+  rows.forEach((r, i) => {
+    if (r.vector.length !== dim)
+      fail(
+        'INVALID_MODEL',
+        `document ${documentOf(r)} has a ${r.vector.length}-dimensional vector, the model gives ${dim}`,
+        spec.modelField,
+      );
+    vectors.set(r.vector, i * dim);
+    docnos[i] = r.docno;
+  });
+  return { vectors, docnos };
+}
+
 export class DenseSide extends IndexSide<DenseIndex, DenseRow> implements DenseStorage {
   constructor(
     name: string,
@@ -17,18 +49,8 @@ export class DenseSide extends IndexSide<DenseIndex, DenseRow> implements DenseS
     ctx.store.vectorTable(name, 'dense');
   }
 
-  private get options() {
-    const a = this.spec.approx;
-    const approx = a && {
-      ...(a.m !== undefined ? { m: a.m } : {}),
-      ...(a.ef_construction !== undefined ? { efConstruction: a.ef_construction } : {}),
-      ...(a.seed !== undefined ? { seed: a.seed } : {}),
-    };
-    return { dim: this.spec.dim, storage: this.spec.storage, ...(approx ? { approx } : {}) };
-  }
-
   protected openIndex(): DenseIndex {
-    return DenseIndex.open(this.ctx.dir, this.options);
+    return DenseIndex.open(this.ctx.dir, denseIndexOptions(this.spec));
   }
 
   /** An index of another dimension than the model's: refuse when the stored vectors have it too. */
@@ -86,19 +108,6 @@ export class DenseSide extends IndexSide<DenseIndex, DenseRow> implements DenseS
   }
 
   protected addRows(rows: DenseRow[]): Promise<unknown> {
-    const dim = this.spec.dim;
-    const vectors = new Float32Array(rows.length * dim),
-      docnos = new Uint32Array(rows.length);
-    rows.forEach((r, i) => {
-      if (r.vector.length !== dim)
-        fail(
-          'INVALID_MODEL',
-          `document ${r.docno} has a ${r.vector.length}-dimensional vector, the model gives ${dim}`,
-          this.spec.modelField,
-        );
-      vectors.set(r.vector, i * dim);
-      docnos[i] = r.docno;
-    });
-    return this.index.add({ vectors, docnos });
+    return this.index.add(denseBatch(rows, this.spec, (r) => r.docno));
   }
 }

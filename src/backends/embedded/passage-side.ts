@@ -15,7 +15,6 @@
 //             (dense), for the retriever to find the best one (retrievers/passages.ts).
 import type { SparseQuery, TopK } from '../../../index/index.js';
 import { DenseIndex } from '../../../index/index.js';
-import { fail } from '../../errors.js';
 import type { PassageRow, SparseVector } from '../../store/document-store.js';
 import type {
   Candidates,
@@ -27,6 +26,7 @@ import type {
   SparseStorage,
   SparseStrategy,
 } from '../backend.js';
+import { denseBatch, denseIndexOptions } from './dense-side.js';
 import { IndexSide, type AppliedBatch, type SideContext } from './index-side.js';
 import { csr, SparseSide, searchOptions } from './sparse-side.js';
 
@@ -225,13 +225,7 @@ export class DensePassageSide extends IndexSide<DenseIndex, DensePassageRow> imp
   readonly passages = true;
 
   protected openIndex(): DenseIndex {
-    const a = this.spec.approx;
-    const approx = a && {
-      ...(a.m !== undefined ? { m: a.m } : {}),
-      ...(a.ef_construction !== undefined ? { efConstruction: a.ef_construction } : {}),
-      ...(a.seed !== undefined ? { seed: a.seed } : {}),
-    };
-    return DenseIndex.open(this.ctx.dir, { dim: this.spec.dim, storage: this.spec.storage, ...(approx ? { approx } : {}) });
+    return DenseIndex.open(this.ctx.dir, denseIndexOptions(this.spec));
   }
 
   override async open(): Promise<void> {
@@ -301,21 +295,8 @@ export class DensePassageSide extends IndexSide<DenseIndex, DensePassageRow> imp
   }
 
   protected addRows(rows: DensePassageRow[]): Promise<unknown> {
-    const dim = this.spec.dim;
-    const vectors = new Float32Array(rows.length * dim),
-      docnos = new Uint32Array(rows.length);
-    rows.forEach((r, i) => {
-      if (r.vector.length !== dim)
-        fail(
-          'INVALID_MODEL',
-          `document ${r.doc} has a ${r.vector.length}-dimensional vector, the model gives ${dim}`,
-          this.spec.modelField,
-        );
-      vectors.set(r.vector, i * dim);
-      docnos[i] = r.docno;
-      this.owners.set(r.docno, r.doc);
-    });
-    return this.index.add({ vectors, docnos });
+    for (const r of rows) this.owners.set(r.docno, r.doc);
+    return this.index.add(denseBatch(rows, this.spec, (r) => r.doc));
   }
 }
 
