@@ -17,7 +17,7 @@ from importlib.metadata import version
 
 import numpy as np
 
-from vectors import emit, load, load_oracle, load_queries, log, recall_at, time_queries, write_ids
+from vectors import emit, load, load_oracle, load_queries, log, recall_at, rss_bytes, time_queries, write_ids
 
 IMPACT_SCALE = 255 / 3
 
@@ -63,12 +63,16 @@ def main():
     bsize = cfg.get("bsize", 32)
     path = os.path.join(out_dir, "bmp.index")
     log(f"bmp: indexing {n} documents, bsize={bsize}")
+    rss_before = rss_bytes()
     t0 = time.perf_counter()
     # The Indexer runs in its own process: at 1M documents this process reached 14.5 GB with the
     # Indexer's memory still held next to the Searcher's, and was once OOM-killed.
     subprocess.run([sys.executable, __file__, "--build", vec_dir, path, str(bsize)], check=True)
     searcher = bmp.Searcher(path)
     build_s = time.perf_counter() - t0
+    # The searcher's index in this process's memory (the indexer ran and exited in its own).
+    memory = {"rss_before_load_bytes": rss_before, "rss_after_load_bytes": rss_bytes(),
+              "rss_growth_bytes": rss_bytes() - rss_before, "index_file_bytes": os.path.getsize(path)}
     tok = [str(t) for t in range(meta["vocab"])]
     log(f"bmp: built in {build_s:.1f}s, rss {rss_gb():.1f} GB")
 
@@ -82,7 +86,7 @@ def main():
                 ids[q, j] = int(d)
         return ids
 
-    out = {"version": version("bmp"), "build_s": build_s, "bsize": bsize, "impact_scale": IMPACT_SCALE}
+    out = {"memory": memory, "version": version("bmp"), "build_s": build_s, "bsize": bsize, "impact_scale": IMPACT_SCALE}
     # alpha 1, beta 1 over u8 impacts (BMP's "exact"; quantized, not exact), on the scoring set.
     # Recall on the scoring set is computed by the bench from the ids, one definition for all.
     res, qps, lat = time_queries(lambda q: searcher.search(queries[q], k, 1.0, 1.0), nq, reps)

@@ -16,7 +16,7 @@ from importlib.metadata import version
 
 import numpy as np
 
-from vectors import emit, load, load_oracle, load_queries, log, recall_at, time_queries, write_ids
+from vectors import emit, load, load_oracle, load_queries, log, peak_rss_bytes, recall_at, rss_bytes, time_queries, write_ids
 
 
 def write_inner_format(path, off, terms, weights, chunk=100_000):
@@ -65,11 +65,15 @@ def main():
         "doc_cut": cfg.get("doc_cut", 15),
     }
     log(f"seismic: building {build}")
+    # Memory: this process's resident set just before the build (the input file is on disk, the
+    # document arrays released) and after it; the growth is what the built index holds in memory.
+    rss_before = rss_bytes()
     t0 = time.perf_counter()
     index = seismic.SeismicIndexRaw.build(path, **build)
     build_s = time.perf_counter() - t0
+    rss_after = rss_bytes()
     os.unlink(path)
-    log(f"seismic: built in {build_s:.1f}s")
+    log(f"seismic: built in {build_s:.1f}s, rss {rss_before / 2**30:.2f} -> {rss_after / 2**30:.2f} GiB")
 
     qc = [np.ascontiguousarray(qterms[qoff[i]:qoff[i + 1]].astype(np.int32)) for i in range(nq)]
     qv = [np.ascontiguousarray(qw[qoff[i]:qoff[i + 1]]) for i in range(nq)]
@@ -120,7 +124,9 @@ def main():
                       "p99_ms": lat.get("p99_ms"), "recall_at_10": None, "ids_file": name})
         log(f"seismic: curve {t}: {curve[-1]['setting']} qps={qps:.0f}")
     ok = [s for s in sweep if s["recall_at_10"] is not None and s["recall_at_10"] >= target]
-    out = {"version": version("pyseismic-lsr"), "build_s": build_s, "build": build, "met_target": bool(ok),
+    memory = {"rss_before_build_bytes": rss_before, "rss_after_build_bytes": rss_after,
+              "rss_growth_bytes": rss_after - rss_before, "peak_rss_bytes": peak_rss_bytes()}
+    out = {"version": version("pyseismic-lsr"), "build_s": build_s, "build": build, "memory": memory, "met_target": bool(ok),
            "tuning_queries": ntq, "sweep": sweep, "curve": curve}
     if not ok:
         log(f"seismic: no setting reached recall {target} on the tuning set; reported as missing the target")

@@ -97,5 +97,20 @@ def write_ids(path, ids):
     np.asarray(ids, dtype=np.uint32).tofile(path)
 
 
+def rss_bytes():
+    """This process's resident set now (Linux /proc/self/statm), in bytes."""
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def peak_rss_bytes():
+    """This process's largest resident set so far (VmHWM), in bytes."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    return None
+
+
 def emit(obj):
     print(json.dumps(obj), flush=True)
