@@ -158,10 +158,9 @@ export interface SparseSpec {
   df?: boolean;
   /**
    * One entry per passage (documents arrive as DocumentPassages), a document scored by its best
-   * passage (MaxP; retrievers/passages.ts). Field named when the backend cannot: `passagesField`.
+   * passage (MaxP; retrievers/passages.ts).
    */
   passages?: boolean;
-  passagesField?: string;
 }
 export interface DenseSpec {
   dim: number;
@@ -171,7 +170,6 @@ export interface DenseSpec {
   modelField: string;
   /** As SparseSpec.passages. */
   passages?: boolean;
-  passagesField?: string;
 }
 
 export interface WriteResult {

@@ -258,7 +258,7 @@ export const dense: RetrieverKind<DenseConfig> = {
       storage: ctx.config.storage,
       ...(ctx.config.approx ? { approx: ctx.config.approx } : {}),
       modelField: field,
-      ...(keepsPassages(ctx.config.passages) ? { passages: true, passagesField: `retrievers.${ctx.name}.passages.score` } : {}),
+      ...(keepsPassages(ctx.config.passages) ? { passages: true } : {}),
     });
     return new DenseRetriever(ctx.name, storage, pool, ctx.config.passages ?? null);
   },

@@ -194,7 +194,7 @@ export async function openSparseModel(
   const storage = ctx.backend.sparse(ctx.name, {
     ...(ctx.config.approx ? { approx: ctx.config.approx } : {}),
     df: true,
-    ...(keepsPassages(ctx.config.passages) ? { passages: true, passagesField: `retrievers.${ctx.name}.passages.score` } : {}),
+    ...(keepsPassages(ctx.config.passages) ? { passages: true } : {}),
   });
   return { pool, storage, field };
 }

@@ -17,6 +17,11 @@
 //   _sp_<name> rank_features  a learned sparse vector, one feature per model vocabulary id (decimal:
 //                       no dots, so the name-splitting pitfall of dotted feature names cannot occur)
 //   _dn_<name> knn_vector     a dense vector, HNSW on the lucene engine, inner product
+//   _ps_<name> nested         a learned sparse retriever's passages (`passages.score: 'max'`), one
+//                       nested document each: `f` its rank_features, `s`/`e` its offsets in the
+//                       document's model text (kept in _source only); a query scores a document by
+//                       its best passage (nested query, score_mode max)
+//   _pd_<name> nested         a dense retriever's passages the same way, `v` a knn_vector
 import type { SparseQuery } from '../../../index/index.js';
 import type { KeyCondition, Scalar } from '../filter.js';
 
@@ -28,12 +33,19 @@ export interface IndexLayout {
   lexical: { name: string; k1: number; b: number } | null;
   sparse: string[];
   dense: { name: string; dim: number; m: number; efConstruction: number }[];
+  /** Retrievers that keep one vector per passage (MaxP): nested documents. */
+  sparsePassages: string[];
+  densePassages: { name: string; dim: number; m: number; efConstruction: number }[];
 }
 
 /** Fields of the body that are not the stored document (left out of what a GET returns). */
 export const INTERNAL_FIELDS = ['_m', '_bm25', 'dl'];
 export const sparseField = (name: string) => `_sp_${name}`;
 export const denseField = (name: string) => `_dn_${name}`;
+export const sparsePassagesField = (name: string) => `_ps_${name}`;
+export const densePassagesField = (name: string) => `_pd_${name}`;
+/** A passage's offsets: kept in _source for explain, neither indexed nor in doc values. */
+const OFFSET = { type: 'integer', index: false, doc_values: false };
 export const BM25_FIELD = '_bm25';
 const SIMILARITY = 'lsr_bm25';
 
@@ -70,14 +82,18 @@ export function indexBody(layout: IndexLayout): object {
     properties[BM25_FIELD] = { type: 'text', analyzer: 'whitespace', similarity: SIMILARITY, index_options: 'freqs' };
   }
   for (const name of layout.sparse) properties[sparseField(name)] = { type: 'rank_features' };
-  if (layout.dense.length > 0) settings.knn = true;
-  for (const d of layout.dense)
-    properties[denseField(d.name)] = {
-      type: 'knn_vector',
-      dimension: d.dim,
-      // Always the lucene engine: faiss and nmslib need native libraries a node started from jars lacks.
-      method: { name: 'hnsw', engine: 'lucene', space_type: 'innerproduct', parameters: { m: d.m, ef_construction: d.efConstruction } },
-    };
+  for (const name of layout.sparsePassages)
+    properties[sparsePassagesField(name)] = { type: 'nested', properties: { s: OFFSET, e: OFFSET, f: { type: 'rank_features' } } };
+  if (layout.dense.length > 0 || layout.densePassages.length > 0) settings.knn = true;
+  const knn = (d: IndexLayout['dense'][number]) => ({
+    type: 'knn_vector',
+    dimension: d.dim,
+    // Always the lucene engine: faiss and nmslib need native libraries a node started from jars lacks.
+    method: { name: 'hnsw', engine: 'lucene', space_type: 'innerproduct', parameters: { m: d.m, ef_construction: d.efConstruction } },
+  });
+  for (const d of layout.dense) properties[denseField(d.name)] = knn(d);
+  for (const d of layout.densePassages)
+    properties[densePassagesField(d.name)] = { type: 'nested', properties: { s: OFFSET, e: OFFSET, v: knn(d) } };
   return {
     settings: { index: settings },
     mappings: {
@@ -184,9 +200,11 @@ export function featuresOf(terms: ArrayLike<number>, weights: ArrayLike<number>)
 /** Lucene refuses a bool query of more should clauses than this (indices.query.bool.max_clause_count). */
 export const MAX_CLAUSES = 1024;
 
-/** A bool/should of linear rank_feature clauses, boost = query weight: scores exactly Σ q · stored(d). */
-export function sparseQueryClause(name: string, q: SparseQuery): object[] {
-  const field = sparseField(name);
+/**
+ * A bool/should of linear rank_feature clauses, boost = query weight: scores exactly Σ q · stored(d).
+ * `field` is the rank_features field (a passage storage's is `<nested path>.f`).
+ */
+export function sparseQueryClause(name: string, q: SparseQuery, field = sparseField(name)): object[] {
   const should: object[] = [];
   for (let i = 0; i < q.terms.length; i++)
     if (q.weights[i] > 0) should.push({ rank_feature: { field: `${field}.${q.terms[i]}`, linear: {}, boost: q.weights[i] } });

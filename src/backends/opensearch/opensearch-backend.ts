@@ -3,7 +3,8 @@
 // the query clauses are in mapping.ts; the cluster-side configuration and document-number counter in
 // cluster.ts. What this backend does not do is refused (UNSUPPORTED_BY_BACKEND), never approximated:
 // approximate sparse top-k (OpenSearch scores rank_features exhaustively through Lucene's WAND),
-// int8 dense rows, queries over 1024 terms.
+// int8 dense rows, queries over 1024 terms. Passages scored by their best (MaxP) are nested documents
+// under their document, scored by a nested query with score_mode max (mapping.ts).
 //
 // Writes: a batch gets document numbers from the cluster's counter, is sent as one `_bulk` with
 // `refresh=true` (searchable when acknowledged) under `translog.durability: request` (durable when
@@ -13,7 +14,7 @@
 // (frequencies); the few synchronous figures (size, stats) are a snapshot refreshed after writes.
 import type { SparseQuery, TopK } from '../../../index/index.js';
 import { fail, type ErrorCode } from '../../errors.js';
-import type { StoredDocument } from '../../store/document-store.js';
+import type { DocumentPassages, SparseVector, StoredDocument } from '../../store/document-store.js';
 import type {
   Backend,
   BackendDocument,
@@ -23,6 +24,7 @@ import type {
   DenseStorage,
   DenseStrategy,
   LexicalSpec,
+  PassageOf,
   LexicalStorage,
   SparseSpec,
   SparseStorage,
@@ -40,6 +42,7 @@ import {
   bm25Text,
   bulkParts,
   denseField,
+  densePassagesField,
   featuresOf,
   filterClause,
   flattenMetadata,
@@ -49,6 +52,7 @@ import {
   lexicalQueryClause,
   MAX_CLAUSES,
   sparseField,
+  sparsePassagesField,
   sparseQueryClause,
   storedFeatureWeight,
 } from './mapping.js';
@@ -126,7 +130,15 @@ export class OpenSearchBackend implements Backend {
     private readonly mode: 'create' | 'open',
   ) {
     this.client = cluster.client;
-    this.layout = { shards: spec.shards, replicas: spec.replicas, lexical: null, sparse: [], dense: [] };
+    this.layout = {
+      shards: spec.shards,
+      replicas: spec.replicas,
+      lexical: null,
+      sparse: [],
+      dense: [],
+      sparsePassages: [],
+      densePassages: [],
+    };
   }
 
   /** The collection's alias, which every request names. */
@@ -166,35 +178,32 @@ export class OpenSearchBackend implements Backend {
     return new Lexical(this, name, spec.k1);
   }
 
-  /** MaxP needs one entry per passage (nested documents, best child): not built for OpenSearch yet. */
-  private refusePassages(name: string, spec: SparseSpec | DenseSpec): void {
-    if (spec.passages)
-      fail(
-        'UNSUPPORTED_BY_BACKEND',
-        "the OpenSearch backend keeps one vector per document: use passages.score 'pooled' (or no passages)",
-        spec.passagesField ?? `retrievers.${name}.passages.score`,
-      );
-  }
-
   sparse(name: string, spec: SparseSpec): SparseStorage {
     this.declare(name);
-    this.refusePassages(name, spec);
     if (spec.approx)
       fail(
         'UNSUPPORTED_BY_BACKEND',
         'the OpenSearch backend has no approximate learned-sparse top-k (rank_features are scored exactly); leave out approx',
         `retrievers.${name}.approx`,
       );
+    if (spec.passages) {
+      this.layout.sparsePassages.push(name);
+      return new SparsePassages(this, name);
+    }
     this.layout.sparse.push(name);
     return new Sparse(this, name);
   }
 
   dense(name: string, spec: DenseSpec): DenseStorage {
     this.declare(name);
-    this.refusePassages(name, spec);
     if (spec.storage !== 'f32')
       fail('UNSUPPORTED_BY_BACKEND', 'the OpenSearch backend stores dense vectors as f32 only', `retrievers.${name}.storage`);
-    this.layout.dense.push({ name, dim: spec.dim, m: spec.approx?.m ?? 16, efConstruction: spec.approx?.ef_construction ?? 200 });
+    const d = { name, dim: spec.dim, m: spec.approx?.m ?? 16, efConstruction: spec.approx?.ef_construction ?? 200 };
+    if (spec.passages) {
+      this.layout.densePassages.push(d);
+      return new DensePassages(this, name, spec.dim, spec.approx !== undefined);
+    }
+    this.layout.dense.push(d);
     return new Dense(this, name, spec.dim, spec.approx !== undefined);
   }
 
@@ -407,6 +416,20 @@ export class OpenSearchBackend implements Backend {
     for (const dn of this.layout.dense) {
       const v = d.vectors?.[dn.name] as Float32Array | undefined;
       if (v) body[denseField(dn.name)] = Array.from(v);
+    }
+    // Passages (MaxP): one nested document each, in text order.
+    for (const name of this.layout.sparsePassages) {
+      const v = d.vectors?.[name] as DocumentPassages<SparseVector> | undefined;
+      if (v)
+        body[sparsePassagesField(name)] = v.passages.map((p) => ({
+          s: p.start,
+          e: p.end,
+          f: featuresOf(p.vector.terms, p.vector.weights),
+        }));
+    }
+    for (const dn of this.layout.densePassages) {
+      const v = d.vectors?.[dn.name] as DocumentPassages<Float32Array> | undefined;
+      if (v) body[densePassagesField(dn.name)] = v.passages.map((p) => ({ s: p.start, e: p.end, v: Array.from(p.vector) }));
     }
     return `${JSON.stringify({ index: { _id: d.id } })}\n${JSON.stringify(body)}\n`;
   }
@@ -629,6 +652,25 @@ export class OpenSearchBackend implements Backend {
     return { n: r.hits.total?.value ?? 0, df: Uint32Array.from(filters, (_, i) => buckets[String(i)]?.doc_count ?? 0) };
   }
 
+  /**
+   * Nested documents under `path` (a passage storage's passages of live documents), and how many of
+   * them match each of `filters` (one search: a nested aggregation holding a filters aggregation).
+   */
+  async countNested(path: string, filters: readonly object[]): Promise<{ n: number; df: Uint32Array }> {
+    const named: Record<string, object> = {};
+    filters.forEach((f, i) => {
+      named[String(i)] = f;
+    });
+    const r = await this.search({
+      size: 0,
+      track_total_hits: false,
+      aggs: { p: { nested: { path }, ...(filters.length > 0 ? { aggs: { df: { filters: { filters: named } } } } : {}) } },
+    });
+    const p = r.aggregations?.p as { doc_count: number; df?: { buckets: Record<string, { doc_count: number }> } } | undefined;
+    const buckets = p?.df?.buckets ?? {};
+    return { n: p?.doc_count ?? 0, df: Uint32Array.from(filters, (_, i) => buckets[String(i)]?.doc_count ?? 0) };
+  }
+
   /** A document's `_source` fields by number, or undefined when it is not live. */
   async sourceOf(docno: number, fields: string[]): Promise<Record<string, unknown> | undefined> {
     const hits = await this.byDocno([docno], fields);
@@ -833,7 +875,7 @@ class Dense implements DenseStorage {
     const query_ = {
       script_score: {
         query: { bool: { filter: [{ exists: { field } }, ...(candidates.clause ? [candidates.clause] : [])] } },
-        script: { source: 'knn_score', lang: 'knn', params: { field, query_value: vector, space_type: 'innerproduct' } },
+        script: knnScript(field, vector),
       },
     };
     return this.be.top(query_, k, innerProductOf);
@@ -844,5 +886,130 @@ class Dense implements DenseStorage {
     const src = await this.be.sourceOf(docno, [field]);
     const v = src?.[field] as number[] | undefined;
     return v ? Float32Array.from(v) : undefined;
+  }
+}
+
+/** The exact dense score of a document's vector (or, inside a nested query, a passage's) by the k-NN scoring script. */
+function knnScript(field: string, vector: number[]): object {
+  return { source: 'knn_score', lang: 'knn', params: { field, query_value: vector, space_type: 'innerproduct' } };
+}
+
+/** A nested query scoring each document by its best passage, under the candidates' filter (on the document). */
+function bestPassage(path: string, query: object, candidates: Candidates): object {
+  const nested = { nested: { path, score_mode: 'max', query } };
+  return candidates.clause ? { bool: { must: [nested], filter: [candidates.clause] } } : nested;
+}
+
+/**
+ * A learned sparse retriever's passages (MaxP): nested documents under `_ps_<name>`, each with its
+ * rank_features; a document scores as its best passage, the linear rank_feature sum of that passage.
+ */
+class SparsePassages implements SparseStorage {
+  readonly approx = false;
+  readonly approxBlocks = false;
+  private readonly path: string;
+
+  constructor(
+    private readonly be: OpenSearchBackend,
+    readonly name: string,
+  ) {
+    this.path = sparsePassagesField(name);
+  }
+
+  get size(): number {
+    return this.be.size;
+  }
+
+  async search(query: SparseQuery, k: number, candidates: Candidates, strategy?: SparseStrategy): Promise<TopK> {
+    if (strategy?.mode === 'approx') fail('UNSUPPORTED_BY_BACKEND', 'the OpenSearch backend has no approximate sparse top-k', 'mode');
+    const should = sparseQueryClause(this.name, query, `${this.path}.f`);
+    checkClauses(should.length);
+    if (should.length === 0) return { docs: new Uint32Array(0), scores: new Float32Array(0) };
+    return this.be.top(bestPassage(this.path, { bool: { should, minimum_should_match: 1 } }, candidates), k);
+  }
+
+  /** A live document's passages in text order, weights as Lucene scores them (9 significant bits); [] when not live. */
+  async passagesOf(docno: number): Promise<PassageOf<SparseQuery>[]> {
+    const src = await this.be.sourceOf(docno, [this.path]);
+    const ps = (src?.[this.path] ?? []) as { s: number; e: number; f?: Record<string, number> }[];
+    return ps.map((p) => {
+      const entries = Object.entries(p.f ?? {})
+        .map(([t, w]) => [Number(t), storedFeatureWeight(w)] as const)
+        .sort((a, b) => a[0] - b[0]);
+      return {
+        start: p.s,
+        end: p.e,
+        vector: { terms: Uint32Array.from(entries, (e) => e[0]), weights: Float32Array.from(entries, (e) => e[1]) },
+      };
+    });
+  }
+
+  /** A document's passages pooled (max per term), as pseudo-relevance feedback reads a document. */
+  async document(docno: number): Promise<SparseQuery | null> {
+    const ps = await this.passagesOf(docno);
+    if (ps.length === 0) return null;
+    const m = new Map<number, number>();
+    for (const p of ps) p.vector.terms.forEach((t, i) => m.set(t, Math.max(m.get(t) ?? 0, p.vector.weights[i])));
+    const e = [...m].sort((a, b) => a[0] - b[0]);
+    return { terms: Uint32Array.from(e, ([t]) => t), weights: Float32Array.from(e, ([, w]) => w) };
+  }
+
+  /** IDF over passages, as the embedded backend counts it: `n` passages, df the passages holding each term. */
+  async frequencies(terms: readonly number[]): Promise<{ n: number; df: Uint32Array }> {
+    return this.be.countNested(
+      this.path,
+      terms.map((t) => ({ rank_feature: { field: `${this.path}.f.${t}` } })),
+    );
+  }
+}
+
+/**
+ * A dense retriever's passages (MaxP): nested documents under `_pd_<name>`, each a knn_vector; a
+ * document scores as its best passage. Approximate search walks the nested HNSW graph (lucene keeps
+ * each document's best passage); with a filter it scores exactly instead, so a filtered top-k still
+ * returns k (a filter on the document cannot run inside the walk over passages).
+ */
+class DensePassages implements DenseStorage {
+  readonly storage = 'f32';
+  private readonly path: string;
+
+  constructor(
+    private readonly be: OpenSearchBackend,
+    readonly name: string,
+    readonly dim: number,
+    readonly approx: boolean,
+  ) {
+    this.path = densePassagesField(name);
+  }
+
+  get size(): number {
+    return this.be.size;
+  }
+
+  async search(query: Float32Array, k: number, candidates: Candidates, strategy?: DenseStrategy): Promise<TopK> {
+    const field = `${this.path}.v`;
+    const vector = Array.from(query);
+    const approx = strategy?.mode === 'approx' || (strategy?.mode === undefined && this.approx);
+    if (approx && !candidates.clause) {
+      const ef = Math.max(k, strategy?.ef ?? DEFAULT_EF);
+      return this.be.top(bestPassage(this.path, { knn: { [field]: { vector, k: ef } } }, candidates), k, innerProductOf);
+    }
+    const exact = { script_score: { query: { exists: { field } }, script: knnScript(field, vector) } };
+    return this.be.top(bestPassage(this.path, exact, candidates), k, innerProductOf);
+  }
+
+  async passagesOf(docno: number): Promise<PassageOf<Float32Array>[]> {
+    const src = await this.be.sourceOf(docno, [this.path]);
+    const ps = (src?.[this.path] ?? []) as { s: number; e: number; v: number[] }[];
+    return ps.map((p) => ({ start: p.s, end: p.e, vector: Float32Array.from(p.v) }));
+  }
+
+  /** The mean of a document's passage vectors (pseudo-relevance feedback's view of a document), or undefined. */
+  async vector(docno: number): Promise<Float32Array | undefined> {
+    const ps = await this.passagesOf(docno);
+    if (ps.length === 0) return undefined;
+    const out = new Float32Array(this.dim);
+    for (const p of ps) for (let j = 0; j < out.length; j++) out[j] += p.vector[j] / ps.length;
+    return out;
   }
 }

@@ -89,6 +89,8 @@ describe('index layout', () => {
       lexical: { name: 'bm25', k1: 1.2, b: 0.75 },
       sparse: ['splade'],
       dense: [{ name: 'dense', dim: 8, m: 16, efConstruction: 100 }],
+      sparsePassages: ['inference_free'],
+      densePassages: [{ name: 'dense2', dim: 4, m: 8, efConstruction: 50 }],
     }) as { settings: { index: Record<string, any> }; mappings: { properties: Record<string, any> } };
     expect(b.settings.index.similarity.lsr_bm25).toEqual({ type: 'BM25', k1: 1.2, b: 0.75 });
     expect(b.settings.index['translog.durability']).toBe('request');
@@ -96,6 +98,14 @@ describe('index layout', () => {
     expect(b.mappings.properties._sp_splade.type).toBe('rank_features');
     expect(b.mappings.properties._dn_dense.method.engine).toBe('lucene');
     expect(b.mappings.properties._dn_dense.method.space_type).toBe('innerproduct');
+    // Passages scored by their best: nested documents, offsets kept in _source only.
+    const ps = b.mappings.properties._ps_inference_free;
+    expect(ps.type).toBe('nested');
+    expect(ps.properties.f.type).toBe('rank_features');
+    expect(ps.properties.s).toEqual({ type: 'integer', index: false, doc_values: false });
+    const pd = b.mappings.properties._pd_dense2;
+    expect(pd.type).toBe('nested');
+    expect(pd.properties.v).toMatchObject({ type: 'knn_vector', dimension: 4, method: { engine: 'lucene', parameters: { m: 8 } } });
   });
 
   it('writes the analyzed terms repeated by their counts', () => {

@@ -347,13 +347,6 @@ describe.skipIf(skip !== null)('embedded and OpenSearch collections of the same 
       retrievers: { dense: { model: `dir:${TINY_DENSE}`, storage: 'i8' } },
     });
     expect(i8.body).toMatchObject({ code: 'UNSUPPORTED_BY_BACKEND', field: 'retrievers.dense.storage' });
-    // MaxP keeps one entry per passage, which this backend does not build; pooled passages it takes.
-    const maxp = await s.req('POST', '/v1/collections', {
-      name: 'os-maxp',
-      retrievers: { dense: { model: `dir:${TINY_DENSE}`, passages: { overlap: 4 } } },
-    });
-    expect(maxp.status).toBe(400);
-    expect(maxp.body).toMatchObject({ code: 'UNSUPPORTED_BY_BACKEND', field: 'retrievers.dense.passages.score' });
     const url = await s.req('POST', '/v1/collections', { name: 'os-url', backend: { kind: 'opensearch', url: 'http://169.254.169.254' } });
     expect(url.body).toMatchObject({ code: 'VALIDATION_FAILED', field: 'backend.url' });
     const mode = await search('os', { query: 'cats', mode: 'approx' });
