@@ -5,7 +5,9 @@
 //
 //   search    the first k distinct documents of the passage ranking are exactly the k documents with
 //             the best passages, so the passage depth starts at k × the mean passages a document and
-//             doubles until k documents appear or the ranking runs out (exact search stays exact);
+//             doubles until k documents appear or the ranking runs out (exact search stays exact),
+//             up to 100,000 passages (the engine's largest k): a query whose top 100,000 passages
+//             hold fewer than k documents returns those;
 //   filters   a metadata filter is a bitset over document numbers: it becomes one over passage
 //             numbers through `owner` (pno -> docno, in memory: 4 bytes a passage);
 //   removal   a document's entries are its passage numbers, read from the store, whose passage rows
@@ -93,8 +95,7 @@ async function bestByDocument(
       docs.push(d);
       scores.push(top.scores[i]);
     }
-    // Fewer than k documents after MAX_ENTRIES passages: what there is (a document of more than
-    // MAX_ENTRIES / k passages could crowd the others out; the file comment's cost note).
+    // Fewer than k documents after MAX_ENTRIES passages: what there is (see the file comment).
     if (docs.length >= k || top.docs.length < depth || depth >= MAX_ENTRIES)
       return { docs: Uint32Array.from(docs), scores: Float32Array.from(scores) };
     depth = Math.min(MAX_ENTRIES, depth * 2);
