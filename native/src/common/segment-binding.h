@@ -7,6 +7,9 @@
 #pragma once
 
 #include <napi.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 #include <cstring>
 #include <functional>
@@ -125,6 +128,12 @@ class SegmentWorker : public Napi::AsyncWorker {
     } catch (const std::exception& e) {
       SetError(e.what());
     }
+#if defined(__GLIBC__)
+    // A build's temporaries (gigabytes at 1M documents: sort buffers, per-thread lists) are freed by
+    // now, but glibc keeps freed memory in its arenas: hand it back to the OS so the process holds the
+    // segment's image, not the build's peak (bench:index measured 9.7 GiB resident for a 6.6 GiB image).
+    malloc_trim(0);
+#endif
   }
   void OnOK() override { deferred_.Resolve(Wrap::Wrap(Env(), std::move(seg_))); }
   void OnError(const Napi::Error& e) override {
