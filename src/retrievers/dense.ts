@@ -5,6 +5,7 @@
 import { Type } from 'typebox';
 import type { TopK } from '../../index/index.js';
 import type { Candidates, DenseApproxConfig, DenseStorage } from '../backends/backend.js';
+import { meanOfPassages } from '../backends/passage-pooling.js';
 import type { DenseEncoderPool } from '../encoder/dense/dense-pool.js';
 import { fail } from '../errors.js';
 import type {
@@ -152,9 +153,14 @@ export class DenseRetriever implements Retriever {
     const passagesOf = this.storage.passagesOf?.bind(this.storage);
     return Promise.all(
       Array.from(docnos, async (d): Promise<StoredVector | undefined> => {
-        const vector = await this.storage.vector(d);
-        if (!vector) return undefined;
-        return passagesOf ? { shape: 'dense', vector, passages: (await passagesOf(d)).map((p) => p.vector) } : { shape: 'dense', vector };
+        if (!passagesOf) {
+          const vector = await this.storage.vector(d);
+          return vector && { shape: 'dense', vector };
+        }
+        // One read of the passages gives both (storage.vector would read them again for the mean).
+        const ps = await passagesOf(d);
+        const vector = meanOfPassages(ps, this.dim);
+        return vector && { shape: 'dense', vector, passages: ps.map((p) => p.vector) };
       }),
     );
   }

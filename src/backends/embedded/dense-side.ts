@@ -39,6 +39,12 @@ export function denseBatch<R extends DenseRow>(rows: readonly R[], spec: DenseSp
   return { vectors, docnos };
 }
 
+/** A dense search's options: approximate by default when the graphs were built (`approx`). */
+export function denseSearchOptions(k: number, candidates: Candidates, s: DenseStrategy | undefined, approx: boolean) {
+  const mode = s?.mode ?? (approx ? 'approx' : 'exact');
+  return { k, mode, ...(candidates.bits ? { filter: candidates.bits } : {}), ...(s?.ef !== undefined ? { ef: s.ef } : {}) };
+}
+
 export class DenseSide extends IndexSide<DenseIndex, DenseRow> implements DenseStorage {
   constructor(
     name: string,
@@ -81,13 +87,8 @@ export class DenseSide extends IndexSide<DenseIndex, DenseRow> implements DenseS
     return this.index.approx !== null && this.index.approx !== undefined;
   }
 
-  private opts(k: number, candidates: Candidates, s: DenseStrategy | undefined) {
-    const mode = s?.mode ?? (this.approx ? 'approx' : 'exact');
-    return { k, mode, ...(candidates.bits ? { filter: candidates.bits } : {}), ...(s?.ef !== undefined ? { ef: s.ef } : {}) };
-  }
-
   async search(query: Float32Array, k: number, candidates: Candidates, strategy?: DenseStrategy): Promise<TopK> {
-    return (await this.index.searchBatch([query], this.opts(k, candidates, strategy), 1))[0];
+    return (await this.index.searchBatch([query], denseSearchOptions(k, candidates, strategy, this.approx), 1))[0];
   }
 
   async vector(docno: number): Promise<Float32Array | undefined> {

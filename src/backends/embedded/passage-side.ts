@@ -28,7 +28,8 @@ import type {
   SparseStorage,
   SparseStrategy,
 } from '../backend.js';
-import { denseBatch, denseIndexOptions } from './dense-side.js';
+import { maxOfPassages, meanOfPassages } from '../passage-pooling.js';
+import { denseBatch, denseIndexOptions, denseSearchOptions } from './dense-side.js';
 import { IndexSide, type AppliedBatch, type SideContext } from './index-side.js';
 import { csr, SparseSide, searchOptions } from './sparse-side.js';
 
@@ -107,13 +108,10 @@ type SparsePassageRow = { docno: number; doc: number } & SparseVector;
 /** A learned sparse retriever's passages: one SparseIndex entry per passage. */
 export class SparsePassageSide extends SparseSide<SparsePassageRow> implements SparseStorage {
   private readonly owners = new Owners();
-  /** df per model vocabulary id over live passages (spec.df), the unit a document is scored by. */
-  private readonly dfs: Map<number, number> | null;
 
   constructor(name: string, ctx: SideContext, spec: SparseSpec) {
-    super(name, ctx, spec.approx);
+    super(name, ctx, spec.approx, spec.df);
     ctx.store.passageTable(name, 'sparse');
-    this.dfs = spec.df ? new Map() : null;
   }
 
   readonly passages = true;
@@ -121,26 +119,18 @@ export class SparsePassageSide extends SparseSide<SparsePassageRow> implements S
   override async open(): Promise<void> {
     for (const [pno, docno] of this.ctx.store.passageOwners(this.name)) this.owners.set(pno, docno);
     await super.open();
-    if (!this.dfs) return;
-    for (const r of this.ctx.store.passagesAfter<SparseVector>(this.name, 'sparse', -1))
-      for (const t of r.vector.terms) this.dfs.set(t, (this.dfs.get(t) ?? 0) + 1);
   }
 
-  /** IDF over passages: `n` live passages, df the passages holding each term. */
+  /** IDF over passages, the unit a document is scored by: `n` live passages, df the passages holding each term. */
   async frequencies(terms: readonly number[]): Promise<{ n: number; df: Uint32Array }> {
-    const dfs = this.dfs;
-    if (!dfs) throw new Error(`storage '${this.name}' keeps no document frequencies`);
-    return { n: this.index.size, df: Uint32Array.from(terms, (t) => dfs.get(t) ?? 0) };
+    return this.countedFrequencies(terms, this.index.size);
   }
 
-  override async search(query: SparseQuery, k: number, candidates: Candidates, strategy?: SparseStrategy): Promise<TopK> {
-    const perDoc = this.index.size / Math.max(1, this.size);
-    const run = (s: SparseStrategy | undefined) => (depth: number, passages: Candidates) =>
-      this.index.searchBatch([query], searchOptions(depth, passages, s), 1).then((r) => r[0]);
-    const top = await bestByDocument(this.owners, k, candidates, perDoc, run(strategy));
-    // As SparseSide.search: an approximate search that finds fewer than k of a filter's documents runs exactly.
-    if (strategy?.mode !== 'approx' || top.docs.length >= Math.min(k, candidates.matches)) return top;
-    return bestByDocument(this.owners, k, candidates, perDoc, run(undefined));
+  /** Documents by their best passage (SparseSide.search adds the exact fallback of approximate walks). */
+  protected override rank(query: SparseQuery, k: number, candidates: Candidates, strategy: SparseStrategy | undefined): Promise<TopK> {
+    return bestByDocument(this.owners, k, candidates, this.index.size / Math.max(1, this.size), (depth, passages) =>
+      this.index.searchBatch([query], searchOptions(depth, passages, strategy), 1).then((r) => r[0]),
+    );
   }
 
   /** A live document's passages as the engine stores them, in text order; [] when it is not live. */
@@ -155,16 +145,7 @@ export class SparsePassageSide extends SparseSide<SparsePassageRow> implements S
 
   /** A document's passages pooled (max per term), as pseudo-relevance feedback reads a document. */
   override async document(docno: number): Promise<SparseQuery | null> {
-    const ps = await this.passagesOf(docno);
-    if (ps.length === 0) return null;
-    const m = new Map<number, number>();
-    for (const p of ps)
-      for (let i = 0; i < p.vector.terms.length; i++) {
-        const t = p.vector.terms[i];
-        if (!(p.vector.weights[i] <= (m.get(t) ?? Number.NEGATIVE_INFINITY))) m.set(t, p.vector.weights[i]);
-      }
-    const e = [...m].sort((a, b) => a[0] - b[0]);
-    return { terms: Uint32Array.from(e, ([t]) => t), weights: Float32Array.from(e, ([, w]) => w) };
+    return maxOfPassages(await this.passagesOf(docno));
   }
 
   protected override entriesOf(docnos: readonly number[]): readonly number[] {
@@ -193,18 +174,6 @@ export class SparsePassageSide extends SparseSide<SparsePassageRow> implements S
   protected addRows(rows: SparsePassageRow[]): Promise<unknown> {
     for (const r of rows) this.owners.set(r.docno, r.doc);
     return this.index.add(csr(rows, (v, out, at) => out.set(v.weights, at)));
-  }
-
-  protected override added(rows: readonly SparsePassageRow[]): void {
-    if (this.dfs) for (const v of rows) for (const t of v.terms) this.dfs.set(t, (this.dfs.get(t) ?? 0) + 1);
-  }
-
-  protected override removing(entries: readonly number[]): void {
-    if (!this.dfs) return;
-    for (const p of entries) {
-      const v = this.index.document(p);
-      if (v) for (const t of v.terms) this.dfs.set(t, (this.dfs.get(t) ?? 1) - 1);
-    }
   }
 }
 
@@ -247,15 +216,8 @@ export class DensePassageSide extends IndexSide<DenseIndex, DensePassageRow> imp
   }
 
   async search(query: Float32Array, k: number, candidates: Candidates, s?: DenseStrategy): Promise<TopK> {
-    const mode = s?.mode ?? (this.approx ? 'approx' : 'exact');
     return bestByDocument(this.owners, k, candidates, this.index.size / Math.max(1, this.size), (depth, passages) =>
-      this.index
-        .searchBatch(
-          [query],
-          { k: depth, mode, ...(passages.bits ? { filter: passages.bits } : {}), ...(s?.ef !== undefined ? { ef: s.ef } : {}) },
-          1,
-        )
-        .then((r) => r[0]),
+      this.index.searchBatch([query], denseSearchOptions(depth, passages, s, this.approx), 1).then((r) => r[0]),
     );
   }
 
@@ -266,11 +228,7 @@ export class DensePassageSide extends IndexSide<DenseIndex, DensePassageRow> imp
 
   /** The mean of a document's passage vectors (pseudo-relevance feedback's view of a document), or undefined. */
   async vector(docno: number): Promise<Float32Array | undefined> {
-    const ps = await this.passagesOf(docno);
-    if (ps.length === 0) return undefined;
-    const out = new Float32Array(this.spec.dim);
-    for (const p of ps) for (let j = 0; j < out.length; j++) out[j] += p.vector[j] / ps.length;
-    return out;
+    return meanOfPassages(await this.passagesOf(docno), this.spec.dim);
   }
 
   protected override entriesOf(docnos: readonly number[]): readonly number[] {

@@ -72,13 +72,66 @@ export function csr<R extends { docno: number; terms: Uint32Array }>(
   return { offsets, terms, weights, docnos };
 }
 
-export abstract class SparseSide<Row extends { docno: number }> extends IndexSide<SparseIndex, Row> implements SparseScoring {
+/**
+ * How many live index entries hold each term (model vocabulary id): the document frequencies of
+ * inference-free queries, in memory, counted from the store on open and kept in step with the index.
+ */
+class TermCounts {
+  private readonly counts = new Map<number, number>();
+
+  add(terms: ArrayLike<number>): void {
+    for (let i = 0; i < terms.length; i++) this.counts.set(terms[i], (this.counts.get(terms[i]) ?? 0) + 1);
+  }
+
+  remove(terms: ArrayLike<number>): void {
+    for (let i = 0; i < terms.length; i++) this.counts.set(terms[i], (this.counts.get(terms[i]) ?? 1) - 1);
+  }
+
+  of(terms: readonly number[]): Uint32Array {
+    return Uint32Array.from(terms, (t) => this.counts.get(t) ?? 0);
+  }
+}
+
+export abstract class SparseSide<Row extends { docno: number; terms: Uint32Array }>
+  extends IndexSide<SparseIndex, Row>
+  implements SparseScoring
+{
+  /** Entries holding each term, when the storage was declared with `df` (else null). */
+  private readonly dfs: TermCounts | null;
+
   constructor(
     name: string,
     ctx: SideContext,
-    protected readonly approxConfig: SparseApproxConfig | undefined,
+    private readonly approxConfig: SparseApproxConfig | undefined,
+    df = false,
   ) {
     super(name, ctx);
+    this.dfs = df ? new TermCounts() : null;
+  }
+
+  override async open(): Promise<void> {
+    await super.open();
+    // Frequencies for inference-free queries: one pass over the rows the index holds.
+    if (this.dfs) for (const r of this.rowsAfter(-1)) this.dfs.add(r.terms);
+  }
+
+  /** `n` and how many entries hold each of `terms` (storages declared with `df`). */
+  protected countedFrequencies(terms: readonly number[], n: number): { n: number; df: Uint32Array } {
+    if (!this.dfs) throw new Error(`storage '${this.name}' keeps no document frequencies`);
+    return { n, df: this.dfs.of(terms) };
+  }
+
+  protected override added(rows: readonly Row[]): void {
+    if (this.dfs) for (const r of rows) this.dfs.add(r.terms);
+  }
+
+  /** Takes removed entries' terms out of the counts while their stored weights are still readable. */
+  protected override removing(entries: readonly number[]): void {
+    if (!this.dfs) return;
+    for (const e of entries) {
+      const v = this.index.document(e);
+      if (v) this.dfs.remove(v.terms);
+    }
   }
 
   protected openIndex(): SparseIndex {
@@ -99,9 +152,14 @@ export abstract class SparseSide<Row extends { docno: number }> extends IndexSid
    * documents score above zero.
    */
   async search(query: SparseQuery, k: number, candidates: Candidates, strategy?: SparseStrategy): Promise<TopK> {
-    const top = (await this.index.searchBatch([query], searchOptions(k, candidates, strategy), 1))[0];
+    const top = await this.rank(query, k, candidates, strategy);
     if (strategy?.mode !== 'approx' || top.docs.length >= Math.min(k, candidates.matches)) return top;
-    return (await this.index.searchBatch([query], searchOptions(k, candidates, undefined), 1))[0];
+    return this.rank(query, k, candidates, undefined);
+  }
+
+  /** The top `k` documents under `candidates` by one walk of the index (exact when `strategy` is absent). */
+  protected async rank(query: SparseQuery, k: number, candidates: Candidates, strategy: SparseStrategy | undefined): Promise<TopK> {
+    return (await this.index.searchBatch([query], searchOptions(k, candidates, strategy), 1))[0];
   }
 
   async document(docno: number): Promise<SparseQuery | null> {
@@ -169,26 +227,13 @@ export class LexicalSide extends SparseSide<StoredVector> implements LexicalStor
 
 /** A learned sparse retriever's vectors, from the store's table for it. */
 export class LearnedSparseSide extends SparseSide<{ docno: number } & SparseVector> implements SparseStorage {
-  /** df per model vocabulary id over live documents (in memory; recounted from the store on open). */
-  private readonly dfs: Map<number, number> | null;
-
   constructor(name: string, ctx: SideContext, spec: SparseSpec) {
-    super(name, ctx, spec.approx);
+    super(name, ctx, spec.approx, spec.df);
     ctx.store.vectorTable(name, 'sparse');
-    this.dfs = spec.df ? new Map() : null;
-  }
-
-  override async open(): Promise<void> {
-    await super.open();
-    if (!this.dfs) return;
-    // Document frequencies for inference-free queries: one pass over the stored vectors.
-    for (const v of this.ctx.store.sparseAfter(this.name, -1)) for (const t of v.terms) this.dfs.set(t, (this.dfs.get(t) ?? 0) + 1);
   }
 
   async frequencies(terms: readonly number[]): Promise<{ n: number; df: Uint32Array }> {
-    const dfs = this.dfs;
-    if (!dfs) throw new Error(`storage '${this.name}' keeps no document frequencies`);
-    return { n: this.size, df: Uint32Array.from(terms, (t) => dfs.get(t) ?? 0) };
+    return this.countedFrequencies(terms, this.size);
   }
 
   protected rowsAfter(seq: number): Iterable<{ docno: number } & SparseVector> {
@@ -201,19 +246,6 @@ export class LearnedSparseSide extends SparseSide<{ docno: number } & SparseVect
 
   protected addRows(rows: ({ docno: number } & SparseVector)[]): Promise<unknown> {
     return this.index.add(csr(rows, (v, out, at) => out.set(v.weights, at)));
-  }
-
-  protected override added(rows: readonly ({ docno: number } & SparseVector)[]): void {
-    if (this.dfs) for (const v of rows) for (const t of v.terms) this.dfs.set(t, (this.dfs.get(t) ?? 0) + 1);
-  }
-
-  /** Takes the removed documents' terms out of df while their stored weights are still readable. */
-  protected override removing(docnos: readonly number[]): void {
-    if (!this.dfs) return;
-    for (const d of docnos) {
-      const v = this.index.document(d);
-      if (v) for (const t of v.terms) this.dfs.set(t, (this.dfs.get(t) ?? 1) - 1);
-    }
   }
 }
 

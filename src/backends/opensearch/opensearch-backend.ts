@@ -34,6 +34,7 @@ import type {
 } from '../backend.js';
 import type { Contribution } from '../contributions.js';
 import { validateFilter } from '../filter.js';
+import { maxOfPassages, meanOfPassages } from '../passage-pooling.js';
 import type { Logger } from '../embedded/index-side.js';
 import { isUnavailable, reasonOf, type OpenSearchClient } from './client.js';
 import type { OpenSearchCluster } from './cluster.js';
@@ -637,38 +638,26 @@ export class OpenSearchBackend implements Backend {
     }
   }
 
-  /** Live documents, and how many match each of `filters` (one search: a filters aggregation). */
-  async countEach(filters: readonly object[]): Promise<{ n: number; df: Uint32Array }> {
-    const named: Record<string, object> = {};
-    filters.forEach((f, i) => {
-      named[String(i)] = f;
-    });
-    const r = await this.search({
-      size: 0,
-      track_total_hits: true,
-      ...(filters.length > 0 ? { aggs: { df: { filters: { filters: named } } } } : {}),
-    });
-    const buckets = (r.aggregations?.df as { buckets: Record<string, { doc_count: number }> } | undefined)?.buckets ?? {};
-    return { n: r.hits.total?.value ?? 0, df: Uint32Array.from(filters, (_, i) => buckets[String(i)]?.doc_count ?? 0) };
-  }
-
   /**
-   * Nested documents under `path` (a passage storage's passages of live documents), and how many of
-   * them match each of `filters` (one search: a nested aggregation holding a filters aggregation).
+   * Live documents, and how many match each of `filters` (one search: a filters aggregation); with
+   * `nested`, the nested documents under that path instead (a passage storage's passages).
    */
-  async countNested(path: string, filters: readonly object[]): Promise<{ n: number; df: Uint32Array }> {
+  async countEach(filters: readonly object[], nested?: string): Promise<{ n: number; df: Uint32Array }> {
     const named: Record<string, object> = {};
     filters.forEach((f, i) => {
       named[String(i)] = f;
     });
+    const df = filters.length > 0 ? { df: { filters: { filters: named } } } : undefined;
     const r = await this.search({
       size: 0,
-      track_total_hits: false,
-      aggs: { p: { nested: { path }, ...(filters.length > 0 ? { aggs: { df: { filters: { filters: named } } } } : {}) } },
+      track_total_hits: !nested,
+      ...(nested ? { aggs: { p: { nested: { path: nested }, ...(df ? { aggs: df } : {}) } } } : df ? { aggs: df } : {}),
     });
-    const p = r.aggregations?.p as { doc_count: number; df?: { buckets: Record<string, { doc_count: number }> } } | undefined;
-    const buckets = p?.df?.buckets ?? {};
-    return { n: p?.doc_count ?? 0, df: Uint32Array.from(filters, (_, i) => buckets[String(i)]?.doc_count ?? 0) };
+    type Counts = { doc_count?: number; df?: { buckets: Record<string, { doc_count: number }> } };
+    const at = (nested ? r.aggregations?.p : r.aggregations) as Counts | undefined;
+    const buckets = at?.df?.buckets ?? {};
+    const n = nested ? (at?.doc_count ?? 0) : (r.hits.total?.value ?? 0);
+    return { n, df: Uint32Array.from(filters, (_, i) => buckets[String(i)]?.doc_count ?? 0) };
   }
 
   /** A document's `_source` fields by number, or undefined when it is not live. */
@@ -946,19 +935,14 @@ class SparsePassages implements SparseStorage {
 
   /** A document's passages pooled (max per term), as pseudo-relevance feedback reads a document. */
   async document(docno: number): Promise<SparseQuery | null> {
-    const ps = await this.passagesOf(docno);
-    if (ps.length === 0) return null;
-    const m = new Map<number, number>();
-    for (const p of ps) p.vector.terms.forEach((t, i) => m.set(t, Math.max(m.get(t) ?? 0, p.vector.weights[i])));
-    const e = [...m].sort((a, b) => a[0] - b[0]);
-    return { terms: Uint32Array.from(e, ([t]) => t), weights: Float32Array.from(e, ([, w]) => w) };
+    return maxOfPassages(await this.passagesOf(docno));
   }
 
   /** IDF over passages, as the embedded backend counts it: `n` passages, df the passages holding each term. */
   async frequencies(terms: readonly number[]): Promise<{ n: number; df: Uint32Array }> {
-    return this.be.countNested(
-      this.path,
+    return this.be.countEach(
       terms.map((t) => ({ rank_feature: { field: `${this.path}.f.${t}` } })),
+      this.path,
     );
   }
 }
@@ -1006,10 +990,6 @@ class DensePassages implements DenseStorage {
 
   /** The mean of a document's passage vectors (pseudo-relevance feedback's view of a document), or undefined. */
   async vector(docno: number): Promise<Float32Array | undefined> {
-    const ps = await this.passagesOf(docno);
-    if (ps.length === 0) return undefined;
-    const out = new Float32Array(this.dim);
-    for (const p of ps) for (let j = 0; j < out.length; j++) out[j] += p.vector[j] / ps.length;
-    return out;
+    return meanOfPassages(await this.passagesOf(docno), this.dim);
   }
 }

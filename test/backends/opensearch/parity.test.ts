@@ -10,6 +10,7 @@ import { TINY_DENSE } from '../../encoder/dense/dense-reference.js';
 import { TINY_MODEL } from '../../encoder/fixture.js';
 import { backendEnv, cluster, dropIndices, NO_OPENSEARCH, OPENSEARCH_URL, testPrefix } from '../../helpers/opensearch.js';
 import { startChildServer } from '../../helpers/child-server.js';
+import { expectSameRanking } from '../../helpers/ranking.js';
 import { ndjson, removeDir, startTestServer, tempDir, type TestServer } from '../../helpers/server.js';
 import { skipBecause } from '../../helpers/skip-log.js';
 import { DOCS } from '../../helpers/topic-docs.js';
@@ -45,26 +46,6 @@ function closedPort(): Promise<number> {
       srv.close(() => resolve(port));
     });
   });
-}
-
-/**
- * Same ranking up to `tol` (relative): scores agree at each rank, and where the ids differ the two
- * documents are a near tie (their scores within tol), which weight rounding may swap.
- */
-function expectSameRanking(a: Hit[], b: Hit[], tol: number): void {
-  expect(b.length).toBe(a.length);
-  for (let i = 0; i < a.length; i++) {
-    const scale = Math.max(Math.abs(a[i].score), 1e-6);
-    expect(
-      Math.abs(a[i].score - b[i].score) / scale,
-      `rank ${i}: ${a[i]._id} ${a[i].score} vs ${b[i]._id} ${b[i].score}`,
-    ).toBeLessThanOrEqual(tol);
-    if (a[i]._id !== b[i]._id) {
-      const other = a.find((h) => h._id === b[i]._id);
-      expect(other, `${b[i]._id} at rank ${i} is not in the embedded list`).toBeDefined();
-      expect(Math.abs(other!.score - a[i].score) / scale).toBeLessThanOrEqual(2 * tol);
-    }
-  }
 }
 
 const skip = skipBecause(

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TINY_DENSE } from '../../encoder/dense/dense-reference.js';
 import { TINY_MODEL } from '../../encoder/fixture.js';
 import { backendEnv, dropIndices, NO_OPENSEARCH, OPENSEARCH_URL, testPrefix } from '../../helpers/opensearch.js';
+import { expectSameRanking } from '../../helpers/ranking.js';
 import { ndjson, removeDir, startTestServer, type TestServer } from '../../helpers/server.js';
 import { skipBecause } from '../../helpers/skip-log.js';
 
@@ -50,24 +51,6 @@ describe.skipIf(skip !== null)('MaxP on OpenSearch against embedded', () => {
     expect(r.status, JSON.stringify(r.body)).toBe(200);
     return r.body.hits;
   };
-  /**
-   * `b` ranks as `all` (the embedded ranking of every document) begins: at each rank the same score
-   * within `tol` (relative), and where the documents differ, a near tie (weight rounding may swap
-   * two documents, at the cut-off too: `all` holds the ones just below it).
-   */
-  const same = (all: Hit[], b: Hit[], tol: number, label: string) => {
-    const a = all.slice(0, b.length);
-    expect(b.length, label).toBe(Math.min(all.length, b.length));
-    a.forEach((x, i) => {
-      const scale = Math.max(Math.abs(x.score), 1e-6);
-      expect(Math.abs(x.score - b[i].score) / scale, `${label} rank ${i}: ${JSON.stringify([x, b[i]])}`).toBeLessThanOrEqual(tol);
-      if (x._id !== b[i]._id) {
-        const other = all.find((h) => h._id === b[i]._id);
-        expect(other, `${label}: ${b[i]._id} at rank ${i} is not in the embedded ranking`).toBeDefined();
-        expect(Math.abs(other!.score - x.score) / scale, `${label} rank ${i} swap`).toBeLessThanOrEqual(2 * tol);
-      }
-    });
-  };
 
   beforeAll(async () => {
     s = await startTestServer(backendEnv('opensearch', prefix));
@@ -95,8 +78,7 @@ describe.skipIf(skip !== null)('MaxP on OpenSearch against embedded', () => {
       for (const query of QUERIES) {
         const a = await hits('emb', { query, k: 20, retriever });
         const b = await hits('os', { query, k: 8, retriever });
-        expect(b.length).toBe(Math.min(8, a.length));
-        same(a, b, 2 ** -7, `${retriever} '${query}'`);
+        expectSameRanking(a, b, 2 ** -7, 8, `${retriever} '${query}'`);
       }
   });
 
@@ -104,10 +86,10 @@ describe.skipIf(skip !== null)('MaxP on OpenSearch against embedded', () => {
     for (const query of QUERIES) {
       const a = await hits('emb', { query, k: 20, retriever: 'dense', mode: 'exact' });
       const b = await hits('os', { query, k: 8, retriever: 'dense', mode: 'exact' });
-      same(a, b, 1e-5, `dense '${query}'`);
+      expectSameRanking(a, b, 1e-5, 8, `dense '${query}'`);
       const c = await hits('os', { query, k: 8, retriever: 'dense', mode: 'approx', approx: { ef: 100 } });
       // Twelve documents, ef 100: the walk sees every passage, so the approximate list is the exact one.
-      same(a, c, 1e-5, `dense approx '${query}'`);
+      expectSameRanking(a, c, 1e-5, 8, `dense approx '${query}'`);
     }
   });
 
@@ -146,7 +128,7 @@ describe.skipIf(skip !== null)('MaxP on OpenSearch against embedded', () => {
       const a = await hits('emb', { query: QUERIES[0], k: 20, retriever });
       const b = await hits('os', { query: QUERIES[0], k: 8, retriever });
       expect(b.map((h) => h._id)).not.toContain(top);
-      same(a, b, retriever === 'dense' ? 1e-5 : 2 ** -7, `${retriever} after the delete`);
+      expectSameRanking(a, b, retriever === 'dense' ? 1e-5 : 2 ** -7, 8, `${retriever} after the delete`);
     }
   });
 });
