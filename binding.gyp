@@ -10,6 +10,7 @@
         "native/src/sparse/build.cc",
         "native/src/sparse/exact.cc",
         "native/src/sparse/approx.cc",
+        "native/src/sparse/forward.cc",
         "native/src/sparse/segment-io.cc",
         "native/src/sparse/sparse-binding.cc",
         "native/src/head/fused-head.cc",

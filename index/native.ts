@@ -21,6 +21,12 @@ export interface NativeSegmentStats {
   vocab: number;
   bytes: number;
   quantized: boolean;
+  /** Document weights stored as f16 (`weightPrecision: 'f16'`). */
+  weightsF16: boolean;
+  /** Forward-index term ids stored as u16 (the segment's vocabulary fits). */
+  terms16: boolean;
+  /** (term, 65,536-document window) runs of the inverted lists. */
+  runs: number;
   approx: boolean;
   approxBlocks: boolean;
   blocks: number;
@@ -42,6 +48,7 @@ export interface NativeSegment {
 
 export interface NativeBuildParams {
   quantizeU8?: boolean;
+  weightsF16?: boolean;
   threads?: number;
   approxPostings?: number;
   approxBlockRatio?: number;

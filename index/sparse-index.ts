@@ -27,6 +27,9 @@ export interface SparseIndexStats {
   segmentStats: NativeSegmentStats[];
 }
 
+/** The largest finite half-precision value: the bound on weights stored as f16. */
+const F16_MAX = 65504;
+
 export class SparseIndex extends SegmentedIndex<NativeSegment> {
   readonly vocab: number;
   readonly options: Required<Omit<SparseIndexOptions, 'approx'>> & { approx: SparseIndexOptions['approx'] };
@@ -42,6 +45,8 @@ export class SparseIndex extends SegmentedIndex<NativeSegment> {
       throw new IndexError('INVALID_ARGUMENT', `approx.blockRatio must be in (0, 1], got ${a.blockRatio}`);
     if (a?.summaryEnergy !== undefined && !(a.summaryEnergy > 0 && a.summaryEnergy <= 1))
       throw new IndexError('INVALID_ARGUMENT', `approx.summaryEnergy must be in (0, 1], got ${a.summaryEnergy}`);
+    if (options.weightPrecision !== undefined && options.weightPrecision !== 'f32' && options.weightPrecision !== 'f16')
+      throw new IndexError('INVALID_ARGUMENT', `weightPrecision must be 'f32' or 'f16', got ${String(options.weightPrecision)}`);
     const mergeFactor = options.mergeFactor ?? 8;
     if (!Number.isInteger(mergeFactor) || mergeFactor < 2)
       throw new IndexError('INVALID_ARGUMENT', `mergeFactor must be an integer >= 2, got ${options.mergeFactor}`);
@@ -50,6 +55,7 @@ export class SparseIndex extends SegmentedIndex<NativeSegment> {
     this.options = {
       vocab,
       quantizeU8: options.quantizeU8 ?? false,
+      weightPrecision: options.weightPrecision ?? 'f32',
       approx: a,
       buildThreads: Math.max(1, options.buildThreads ?? 1),
       mergeFactor,
@@ -81,6 +87,7 @@ export class SparseIndex extends SegmentedIndex<NativeSegment> {
     const a = this.options.approx;
     return {
       quantizeU8: this.options.quantizeU8,
+      weightsF16: this.options.weightPrecision === 'f16',
       threads: this.options.buildThreads,
       approxPostings: a?.postings ?? 0,
       approxBlockRatio: a?.blockRatio ?? 0.1,
@@ -95,7 +102,7 @@ export class SparseIndex extends SegmentedIndex<NativeSegment> {
    */
   async add(batch: SparseBatch): Promise<{ first: number; count: number }> {
     this.checkOpen();
-    const n = validateBatch(batch, this.vocab, this.nextDocno);
+    const n = validateBatch(batch, this.vocab, this.nextDocno, this.options.weightPrecision === 'f16' ? F16_MAX : Infinity);
     return this.addSegment(n, batch.docnos, (docnos) => {
       // A segment's arrays are sized by the largest term it holds, not by the index's vocabulary,
       // so open vocabularies (BM25 over an analyzer's terms) cost nothing for unused ids.

@@ -70,8 +70,19 @@ export interface ApproxOptions {
 export interface SparseIndexOptions {
   /** Term ids are < vocab. Default 30522 (BERT WordPiece). */
   vocab?: number;
-  /** Store inverted impacts as u8 with a per-term scale (4x smaller, approximate exact-mode scores). Default false. */
+  /**
+   * Store inverted impacts as u8 with a per-term scale (posting lists 6 -> 3 bytes a posting). Exact
+   * search stays exact: the documents within the quantization bound of the k-th score are re-scored
+   * from the forward index. Default false.
+   */
   quantizeU8?: boolean;
+  /**
+   * Precision of stored document weights. `f16` rounds each weight to half precision at ingest
+   * (relative error <= 2^-11; a weight below the smallest half, 2^-24, is stored as 2^-24) and halves
+   * the forward index; every score, `document()` and explain then use the rounded weights. Weights
+   * must be <= 65504. A setting applies to segments built or merged from then on. Default `f32`.
+   */
+  weightPrecision?: 'f32' | 'f16';
   /** Build the approximate (Seismic-style) structures. Default: off. */
   approx?: ApproxOptions;
   /** Threads used to build and merge segments. Default 1. */

@@ -9,7 +9,7 @@ function fail(message: string): never {
   throw new IndexError('INVALID_ARGUMENT', message);
 }
 
-export function validateBatch(b: SparseBatch, vocab: number, minDocno: number): number {
+export function validateBatch(b: SparseBatch, vocab: number, minDocno: number, maxWeight = Infinity): number {
   if (!(b.offsets instanceof Uint32Array)) fail('batch.offsets must be a Uint32Array');
   if (!(b.terms instanceof Uint32Array)) fail('batch.terms must be a Uint32Array');
   if (!(b.weights instanceof Float32Array)) fail('batch.weights must be a Float32Array');
@@ -23,6 +23,7 @@ export function validateBatch(b: SparseBatch, vocab: number, minDocno: number): 
     if (b.terms[i] >= vocab) fail(`batch.terms[${i}] = ${b.terms[i]} is outside the vocabulary (${vocab})`);
     const w = b.weights[i];
     if (!(w >= 0) || w === Infinity) fail(`batch.weights[${i}] = ${w} must be finite and >= 0`);
+    if (w > maxWeight) fail(`batch.weights[${i}] = ${w} exceeds ${maxWeight}, the largest weight the index's weightPrecision stores`);
   }
   if (b.docnos !== undefined) {
     if (!(b.docnos instanceof Uint32Array)) fail('batch.docnos must be a Uint32Array');

@@ -27,6 +27,16 @@ export function randomDocs(n: number, vocab: number, avgTerms: number, seed: num
   return { offsets, terms: Uint32Array.from(terms), weights: Float32Array.from(weights) };
 }
 
+/** Documents [from, to) of a batch, as a batch of their own (offsets rebased). */
+export function sliceBatch(b: SparseBatch, from: number, to: number): SparseBatch {
+  const a = b.offsets[from];
+  return {
+    offsets: b.offsets.slice(from, to + 1).map((o) => o - a),
+    terms: b.terms.slice(a, b.offsets[to]),
+    weights: b.weights.slice(a, b.offsets[to]),
+  };
+}
+
 export function randomQuery(vocab: number, len: number, r: () => number): SparseQuery {
   const terms = new Uint32Array(len);
   const weights = new Float32Array(len);

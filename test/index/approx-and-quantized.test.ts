@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { native, SparseIndex } from '../../index/index.js';
 import { expectSameOnEverySimdLevel } from '../helpers/simd.js';
-import { bruteForce, randomDocs, randomQuery, rng, toOracle } from '../helpers/sparse-random.js';
+import { bruteForce, randomDocs, randomQuery, rng, sliceBatch, toOracle } from '../helpers/sparse-random.js';
 
 const VOCAB = 400;
 
@@ -54,26 +54,33 @@ describe.each([
 });
 
 describe('u8-quantized impacts', () => {
-  it('keeps each score within the quantization bound of the exact score', async () => {
+  it('keeps exact search exact: the same documents and scores as f32 impacts, under deletes and filters', async () => {
     const batch = randomDocs(2000, VOCAB, 20, 31);
     const exact = SparseIndex.create({ vocab: VOCAB });
     const quant = SparseIndex.create({ vocab: VOCAB, quantizeU8: true });
-    await exact.add(batch);
-    await quant.add(batch);
-    expect(quant.stats().bytesPerPosting).toBe(5);
-    expect(exact.stats().bytesPerPosting).toBe(8);
+    // Two segments each, so the k-th score held from the first bounds the second's candidates.
+    for (const idx of [exact, quant]) {
+      await idx.add(sliceBatch(batch, 0, 1000));
+      await idx.add(sliceBatch(batch, 1000, 2000));
+      idx.delete(Uint32Array.from([3, 17, 1500, 1999]));
+    }
+    expect(quant.stats().bytesPerPosting).toBe(3);
+    expect(exact.stats().bytesPerPosting).toBe(6);
     const docs = toOracle(batch, 0);
-    // Per-term max weights bound the rounding: each impact is off by at most max_t / 510.
-    const termMax = new Float64Array(VOCAB);
-    for (const d of docs) for (const [t, w] of d.vec) termMax[t] = Math.max(termMax[t], w);
+    const deleted = new Set([3, 17, 1500, 1999]);
+    const filter = new Uint8Array(250);
+    for (let d = 0; d < 2000; d += 3) filter[d >> 3] |= 1 << (d & 7);
     const r = rng(8);
-    for (let i = 0; i < 20; i++) {
+    for (let i = 0; i < 30; i++) {
       const q = randomQuery(VOCAB, 30, r);
-      let bound = 0;
-      for (let j = 0; j < q.terms.length; j++) bound += (q.weights[j] * termMax[q.terms[j]]) / 510;
-      const got = quant.search(q, { k: 10 });
-      const full = new Map(bruteForce(docs, q, 100000).map((h) => [h.docno, h.score]));
-      got.docs.forEach((d, j) => expect(Math.abs(got.scores[j] - full.get(d)!)).toBeLessThanOrEqual(bound + 1e-4));
+      for (const opts of [{ k: 1 }, { k: 10 }, { k: 100 }, { k: 10, filter }]) {
+        const got = quant.search(q, opts);
+        const want = exact.search(q, opts);
+        expect(Array.from(got.docs)).toEqual(Array.from(want.docs));
+        expect(Array.from(got.scores)).toEqual(Array.from(want.scores));
+        const oracle = bruteForce(docs, q, opts.k, deleted, opts.filter ? (d) => d % 3 === 0 : undefined);
+        expect(Array.from(got.docs)).toEqual(oracle.map((h) => h.docno));
+      }
     }
   });
 });
@@ -84,7 +91,12 @@ describe('SIMD dispatch', () => {
       import { SparseIndex, native } from './index/index.js';
       import { randomDocs, randomQuery, rng } from './test/helpers/sparse-random.js';
       const idx = SparseIndex.create({ vocab: 400, approx: { postings: 200, blocks: true } });
-      await idx.add(randomDocs(3000, 400, 20, 5));
+      const lean = SparseIndex.create({ vocab: 400, quantizeU8: true, weightPrecision: 'f16', approx: { postings: 200 } });
+      const big = SparseIndex.create({ vocab: 70000, weightPrecision: 'f16' });
+      const docs = randomDocs(3000, 400, 20, 5);
+      await idx.add(docs);
+      await lean.add(docs);
+      await big.add({ ...docs, terms: docs.terms.map((t) => t * 170) });
       const r = rng(1); const out = [];
       for (let i = 0; i < 20; i++) {
         const q = randomQuery(400, 25, r);
@@ -92,6 +104,12 @@ describe('SIMD dispatch', () => {
           const h = idx.search(q, { k: 10, ...opts });
           out.push([Array.from(h.docs), Array.from(h.scores).map((s) => s.toFixed(4))]);
         }
+        for (const opts of [{ mode: 'exact' }, { mode: 'approx' }]) {
+          const h = lean.search(q, { k: 10, ...opts });
+          out.push([Array.from(h.docs), Array.from(h.scores).map((s) => s.toFixed(4))]);
+        }
+        const h = big.search({ terms: q.terms.map((t) => t * 170), weights: q.weights }, { k: 10 });
+        out.push([Array.from(h.docs), Array.from(h.scores).map((s) => s.toFixed(4))]);
       }
       console.log(JSON.stringify({ level: native.cpuLevel(), out }));`;
     expectSameOnEverySimdLevel(script);

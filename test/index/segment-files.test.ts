@@ -92,7 +92,7 @@ describe('on-disk segments', () => {
     writeU32(f, 8, 99); // the version follows the 8-byte magic
     const e = openError();
     expect(e.code).toBe('SEGMENT_VERSION');
-    expect(e.message).toMatch(/format version 99, this build reads version 1/);
+    expect(e.message).toMatch(/format version 99, this build reads version 2/);
     expect(e.message).toContain(f);
   });
 

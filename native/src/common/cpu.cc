@@ -14,7 +14,10 @@ static Level detect() {
   Level best = Level::Scalar;
 #if defined(__x86_64__) || defined(__i386__)
   __builtin_cpu_init();
-  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) best = Level::Avx2;
+  // F16C (CPUID.1:ECX bit 29) converts stored f16 weights; every AVX2 CPU has it, but ask.
+  unsigned a = 0, b = 0, c = 0, d = 0;
+  const bool f16c = __get_cpuid(1, &a, &b, &c, &d) && ((c >> 29) & 1);
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && f16c) best = Level::Avx2;
   if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
       __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq"))
     best = Level::Avx512;

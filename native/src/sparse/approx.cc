@@ -4,6 +4,7 @@
 // documents) is at least heap_factor times the current k-th score. Opened documents are scored
 // exactly from the forward index, so every returned score is exact; only recall is traded.
 #include "common/cpu.h"
+#include "sparse/forward.h"
 #include "sparse/search.h"
 
 #if defined(__x86_64__)
@@ -30,24 +31,6 @@ inline float dot_gather_scalar(const uint32_t* terms, const W* w, uint64_t n, co
 
 #if defined(__x86_64__)
 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq")))
-float dot_f32_avx512(const uint32_t* terms, const float* w, uint64_t n, const float* dense) {
-  __m512 acc = _mm512_setzero_ps();
-  uint64_t i = 0;
-  for (; i + 16 <= n; i += 16) {
-    __m512i idx = _mm512_loadu_si512(terms + i);
-    __m512 q = _mm512_i32gather_ps(idx, dense, 4);
-    acc = _mm512_fmadd_ps(q, _mm512_loadu_ps(w + i), acc);
-  }
-  if (i < n) {
-    __mmask16 m = static_cast<__mmask16>((1u << (n - i)) - 1);
-    __m512i idx = _mm512_maskz_loadu_epi32(m, terms + i);
-    __m512 q = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m, idx, dense, 4);
-    acc = _mm512_fmadd_ps(q, _mm512_maskz_loadu_ps(m, w + i), acc);
-  }
-  return _mm512_reduce_add_ps(acc);
-}
-
-__attribute__((target("avx512f,avx512bw,avx512vl,avx512dq")))
 float dot_u8_avx512(const uint32_t* terms, const uint8_t* w, uint64_t n, const float* dense) {
   __m512 acc = _mm512_setzero_ps();
   uint64_t i = 0;
@@ -67,21 +50,6 @@ float dot_u8_avx512(const uint32_t* terms, const uint8_t* w, uint64_t n, const f
   return _mm512_reduce_add_ps(acc);
 }
 
-__attribute__((target("avx2,fma")))
-float dot_f32_avx2(const uint32_t* terms, const float* w, uint64_t n, const float* dense) {
-  __m256 acc = _mm256_setzero_ps();
-  uint64_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    __m256i idx = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(terms + i));
-    __m256 q = _mm256_i32gather_ps(dense, idx, 4);
-    acc = _mm256_fmadd_ps(q, _mm256_loadu_ps(w + i), acc);
-  }
-  alignas(32) float t[8];
-  _mm256_store_ps(t, acc);
-  float s = ((t[0] + t[1]) + (t[2] + t[3])) + ((t[4] + t[5]) + (t[6] + t[7]));
-  for (; i < n; ++i) s += dense[terms[i]] * w[i];
-  return s;
-}
 #endif
 
 float dot_u8(const uint32_t* terms, const uint8_t* w, uint64_t n, const float* dense) {
@@ -136,17 +104,6 @@ void unload_query(const Query& q, uint32_t V, float* dense) {
 
 }  // namespace
 
-float dot_forward(const uint32_t* terms, const float* weights, uint64_t n, const float* dense) {
-#if defined(__x86_64__)
-  switch (cpu::level()) {
-    case cpu::Level::Avx512: return dot_f32_avx512(terms, weights, n, dense);
-    case cpu::Level::Avx2: return dot_f32_avx2(terms, weights, n, dense);
-    default: break;
-  }
-#endif
-  return dot_gather_scalar(terms, weights, n, dense);
-}
-
 void search_blocks(const Segment& s, const Query& q, const SearchParams& p, Scratch& sc, TopK& top) {
   const uint32_t V = s.vocab(), n = s.n_docs();
   if (sc.dense_query.size() < V) sc.dense_query.resize(V, 0.f);
@@ -165,9 +122,7 @@ void search_blocks(const Segment& s, const Query& q, const SearchParams& p, Scra
   const uint32_t* st = s.sec<uint32_t>(kSumTerms);
   const uint8_t* sv = s.sec<uint8_t>(kSumValues);
   const float* ss = s.sec<float>(kSumScale);
-  const uint64_t* fo = s.sec<uint64_t>(kFwdOffsets);
-  const uint32_t* ft = s.sec<uint32_t>(kFwdTerms);
-  const float* fw = s.sec<float>(kFwdWeights);
+  const ForwardView fwd(s);
   const uint32_t* docnos = s.docnos();
   uint32_t* visited = sc.visited.data();
   const uint32_t epoch = sc.epoch;
@@ -184,7 +139,7 @@ void search_blocks(const Segment& s, const Query& q, const SearchParams& p, Scra
         if (visited[d] == epoch) continue;
         visited[d] = epoch;
         if (s.is_deleted(d) || !allowed(p, docnos[d])) continue;
-        float score = dot_forward(ft + fo[d], fw + fo[d], fo[d + 1] - fo[d], dense);
+        float score = fwd.dot(d, dense);
         if (!top.full() || score >= top.threshold()) top.push({score, docnos[d]});
       }
     }
@@ -193,17 +148,24 @@ void search_blocks(const Segment& s, const Query& q, const SearchParams& p, Scra
 }
 
 // Statically pruned lists with exact re-ranking: each term keeps only its `postings` heaviest
-// entries; the query's `query_cut` heaviest terms are accumulated term-at-a-time over those short
-// lists, and the `rerank` best partial scores are re-scored exactly from the forward index. The
-// cost is bounded by query_cut x postings + rerank x document length, independent of collection size.
+// entries (the heavy start of each of its runs); the query's `query_cut` heaviest terms are
+// accumulated over those short lists, and the `rerank` best partial scores are re-scored exactly
+// from the forward index. The cost is bounded by query_cut x postings + rerank x document length,
+// independent of collection size.
 void search_pruned(const Segment& s, const Query& q, const SearchParams& p, Scratch& sc, TopK& top) {
   const uint32_t V = s.vocab(), n = s.n_docs();
   if (sc.dense_query.size() < V) sc.dense_query.resize(V, 0.f);
   float* dense = sc.dense_query.data();
   const std::vector<uint32_t> order = load_query(q, V, p.query_cut, dense);
-  const uint64_t* po = s.sec<uint64_t>(kPrunedOffsets);
-  const uint32_t* pd = s.sec<uint32_t>(kPrunedDocs);
-  const float* pw = s.sec<float>(kPrunedWeights);
+  const uint64_t* off = s.sec<uint64_t>(kInvOffsets);
+  const uint64_t* ro = s.sec<uint64_t>(kRunOffsets);
+  const uint32_t* rwin = s.sec<uint32_t>(kRunWindows);
+  const uint32_t* rend = s.sec<uint32_t>(kRunEnds);
+  const uint32_t* rheavy = s.sec<uint32_t>(kRunHeavy);
+  const uint16_t* ids = s.sec<uint16_t>(kInvDocs);
+  const float* wf = s.sec<float>(kInvWeights);
+  const uint8_t* wq = s.sec<uint8_t>(kInvWeights);
+  const float* tmax = s.sec<float>(kTermMax);
   // Gather (doc, contribution) pairs and sort them by doc with a radix sort, instead of scattering
   // into a collection-sized accumulator: the pruned lists are short, the collection is large, and
   // scattered first-touch checks there serialize on cache misses (measured ~10x slower at 1M docs).
@@ -212,7 +174,19 @@ void search_pruned(const Segment& s, const Query& q, const SearchParams& p, Scra
   for (uint32_t qi : order) {
     const uint32_t t = q.terms[qi];
     const float w = q.weights[qi];
-    for (uint64_t j = po[t]; j < po[t + 1]; ++j) pairs.push_back({w * pw[j], pd[j]});
+    const uint64_t a = off[t];
+    uint32_t start = 0;
+    for (uint64_t r = ro[t]; r < ro[t + 1]; ++r) {
+      const uint32_t base = rwin[r] << kWindowBits;
+      const uint64_t b = a + start, e = b + rheavy[r];
+      if (s.quantized()) {
+        const float mult = w * tmax[t] / 255.f;
+        for (uint64_t j = b; j < e; ++j) pairs.push_back({mult * wq[j], base | ids[j]});
+      } else {
+        for (uint64_t j = b; j < e; ++j) pairs.push_back({w * wf[j], base | ids[j]});
+      }
+      start = rend[r];
+    }
   }
   radix_sort_by_doc(pairs, sc.pairs_tmp, n);
   // The `rerank` best partial scores, by a bounded heap over the reduced runs: once it is full,
@@ -226,25 +200,16 @@ void search_pruned(const Segment& s, const Query& q, const SearchParams& p, Scra
   }
   const std::vector<Hit> cands = sel.sorted();
   const size_t r = cands.size();
-  const uint64_t* fo = s.sec<uint64_t>(kFwdOffsets);
-  const uint32_t* ft = s.sec<uint32_t>(kFwdTerms);
-  const float* fw = s.sec<float>(kFwdWeights);
+  const ForwardView fwd(s);
   const uint32_t* docnos = s.docnos();
   // Candidates' forward vectors sit at unrelated places in memory: fetch a few ahead.
   constexpr size_t kAhead = 4;
-  auto prefetch_doc = [&](uint32_t d) {
-    const uint64_t a = fo[d], len = fo[d + 1] - a;
-    for (uint64_t off = 0; off < len; off += 16) {
-      __builtin_prefetch(ft + a + off);
-      __builtin_prefetch(fw + a + off);
-    }
-  };
-  for (size_t i = 0; i < std::min(r, kAhead); ++i) prefetch_doc(cands[i].docno);
+  for (size_t i = 0; i < std::min(r, kAhead); ++i) fwd.prefetch(cands[i].docno);
   for (size_t i = 0; i < r; ++i) {
-    if (i + kAhead < r) prefetch_doc(cands[i + kAhead].docno);
+    if (i + kAhead < r) fwd.prefetch(cands[i + kAhead].docno);
     const uint32_t d = cands[i].docno;  // a local id here
     if (s.is_deleted(d) || !allowed(p, docnos[d])) continue;
-    float score = dot_forward(ft + fo[d], fw + fo[d], fo[d + 1] - fo[d], dense);
+    float score = fwd.dot(d, dense);
     if (!top.full() || score >= top.threshold()) top.push({score, docnos[d]});
   }
   unload_query(q, V, dense);

@@ -1,5 +1,7 @@
-// Segment construction: normalize documents, invert them, and (optionally) build the blocked,
-// summarized posting lists of the approximate index, then lay everything out in one image.
+// Segment construction: normalize documents, invert them, choose each term's pruned list (its
+// heaviest postings) and, on request, the blocked, summarized lists of the `blocks` strategy, then
+// lay everything out in one image: the forward index in 16-bit ids where the vocabulary allows,
+// the inverted lists in per-window runs of 16-bit ids with the pruned postings at each run's start.
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -7,9 +9,11 @@
 #include <stdexcept>
 
 #include "common/crc32c.h"
+#include "common/half.h"
 #include "common/image.h"
 #include "common/parallel.h"
 #include "common/segment-file.h"
+#include "sparse/forward.h"
 #include "sparse/segment.h"
 
 namespace lsr::sparse {
@@ -31,8 +35,10 @@ struct Forward {
   std::vector<float> weights;
 };
 
-// Sort each document's entries by term, merge duplicates with max, drop non-positive weights.
-Forward normalize(const BuildInput& in, uint32_t threads) {
+// Sort each document's entries by term, merge duplicates with max, drop non-positive weights, and
+// with `f16` round every weight to half precision here, so that every structure (inverted lists,
+// pruned lists, block summaries, the forward index) holds the same values.
+Forward normalize(const BuildInput& in, uint32_t threads, bool f16) {
   const uint32_t n = in.n_docs;
   constexpr uint64_t kChunk = 4096;
   const uint64_t n_chunks = (n + kChunk - 1) / kChunk;
@@ -70,6 +76,8 @@ Forward normalize(const BuildInput& in, uint32_t threads) {
       }
       f.offsets.push_back(f.terms.size());  // end offset within the part
     }
+    if (f16)
+      for (float& w : f.weights) w = round_weight_f16(w);
   });
   Forward out;
   out.offsets.resize(uint64_t(n) + 1);
@@ -124,8 +132,6 @@ struct TermBlocks {
   std::vector<uint32_t> sum_terms;
   std::vector<uint8_t> sum_values;
   std::vector<float> scales;
-  std::vector<uint32_t> pruned_docs;  // the kept postings, by ascending doc id
-  std::vector<float> pruned_weights;
 };
 
 struct Sketches {
@@ -169,31 +175,31 @@ struct BlockScratch {
   explicit BlockScratch(uint32_t vocab) : head(vocab, -1), summary(vocab, 0.f) {}
 };
 
-// Seismic-style list for one term: keep the `postings` heaviest entries, cluster their documents
-// around randomly chosen centroid documents (shallow k-means, one assignment round, on sketches),
-// then summarize each cluster by the component-wise max of its documents pruned to `energy` of
-// its L1 mass and quantized to u8.
-void build_term_blocks(uint32_t term, const Inverted& inv, const Forward& f, const Sketches& sk,
-                       const ApproxParams& p, BlockScratch& s, TermBlocks& out) {
+// Positions (relative to the term's first posting) of the term's `postings` heaviest postings,
+// ascending; ties in weight keep the earlier (lower doc id) posting. These are the pruned list.
+std::vector<uint32_t> heaviest(uint32_t term, const Inverted& inv, uint32_t postings) {
   const uint64_t lo = inv.offsets[term], hi = inv.offsets[term + 1];
   const uint32_t len = static_cast<uint32_t>(hi - lo);
-  if (len == 0) return;
   std::vector<uint32_t> kept(len);
   std::iota(kept.begin(), kept.end(), 0);
-  if (len > p.postings) {
-    std::nth_element(kept.begin(), kept.begin() + p.postings, kept.end(), [&](uint32_t a, uint32_t b) {
+  if (len > postings) {
+    std::nth_element(kept.begin(), kept.begin() + postings, kept.end(), [&](uint32_t a, uint32_t b) {
       float wa = inv.weights[lo + a], wb = inv.weights[lo + b];
       return wa != wb ? wa > wb : a < b;
     });
-    kept.resize(p.postings);
+    kept.resize(postings);
+    std::sort(kept.begin(), kept.end());
   }
-  std::sort(kept.begin(), kept.end());  // inverted lists ascend by doc id, so this keeps that order
-  for (uint32_t k : kept) {
-    out.pruned_docs.push_back(inv.docs[lo + k]);
-    out.pruned_weights.push_back(inv.weights[lo + k]);
-  }
-  for (auto& k : kept) k = inv.docs[lo + k];  // now local doc ids
-  if (!p.blocks) return;
+  return kept;
+}
+
+// Seismic-style blocks for one term's pruned list (`kept`: its local doc ids, ascending): cluster
+// the documents around randomly chosen centroid documents (shallow k-means, one assignment round,
+// on sketches), then summarize each cluster by the component-wise max of its documents pruned to
+// `energy` of its L1 mass and quantized to u8.
+void build_term_blocks(uint32_t term, std::vector<uint32_t> kept, const Forward& f, const Sketches& sk,
+                       const ApproxParams& p, BlockScratch& s, TermBlocks& out) {
+  if (kept.empty()) return;
   const uint32_t m = static_cast<uint32_t>(kept.size());
   const uint32_t beta = std::max<uint32_t>(1, static_cast<uint32_t>(std::ceil(m * p.block_ratio)));
 
@@ -316,40 +322,66 @@ static void finalize_header(OwnedImage& img, const Layout& L, Header h) {
 std::shared_ptr<Segment> build_segment(const BuildInput& in, const BuildParams& p) {
   const uint32_t n = in.n_docs, V = in.vocab;
   const uint32_t threads = std::max<uint32_t>(1, p.threads);
-  Forward f = normalize(in, threads);
+  Forward f = normalize(in, threads, p.weights_f16);
   Inverted inv = invert(f, n, V);
   const uint64_t nnz = f.terms.size();
 
+  // Pruned lists: a mark on each posting that belongs to its term's heaviest `postings`; blocks
+  // cluster those postings' documents.
   const bool approx = p.approx.postings > 0 && n > 0;
-  std::vector<TermBlocks> tb;
+  const bool blocks = approx && p.approx.blocks;
+  std::vector<uint8_t> heavy(approx ? nnz : 0, 0);
+  std::vector<TermBlocks> tb(blocks ? V : 0);
   if (approx) {
-    Sketches sk = p.approx.blocks ? make_sketches(f, n, threads) : Sketches{};
-    tb.resize(V);
+    Sketches sk = blocks ? make_sketches(f, n, threads) : Sketches{};
     std::vector<std::unique_ptr<BlockScratch>> scratch(threads);
     // Interleave terms across workers: the heavy (frequent) terms are spread over the id space.
     parallel_chunks(V, threads, 64, [&](uint32_t w, uint64_t b, uint64_t e) {
-      if (!scratch[w]) scratch[w] = std::make_unique<BlockScratch>(V);
-      for (uint64_t t = b; t < e; ++t) build_term_blocks(uint32_t(t), inv, f, sk, p.approx, *scratch[w], tb[t]);
+      for (uint64_t t = b; t < e; ++t) {
+        std::vector<uint32_t> kept = heaviest(uint32_t(t), inv, p.approx.postings);
+        const uint64_t lo = inv.offsets[t];
+        for (uint32_t k : kept) heavy[lo + k] = 1;
+        if (!blocks || kept.empty()) continue;
+        if (!scratch[w]) scratch[w] = std::make_unique<BlockScratch>(V);
+        for (auto& k : kept) k = inv.docs[lo + k];  // local doc ids, still ascending
+        build_term_blocks(uint32_t(t), std::move(kept), f, sk, p.approx, *scratch[w], tb[t]);
+      }
     });
   }
-  uint64_t n_blocks = 0, n_block_docs = 0, n_sum = 0, n_pruned = 0;
+  uint64_t n_blocks = 0, n_block_docs = 0, n_sum = 0;
   for (auto& t : tb) {
-    n_pruned += t.pruned_docs.size();
     n_blocks += t.block_sizes.size();
     n_block_docs += t.docs.size();
     n_sum += t.sum_terms.size();
   }
+  // Runs: one per (term, window of 65,536 documents) holding the term.
+  std::vector<uint64_t> run_offsets(uint64_t(V) + 1, 0);
+  for (uint32_t t = 0; t < V; ++t) {
+    uint64_t runs = 0;
+    uint32_t last = UINT32_MAX;
+    for (uint64_t i = inv.offsets[t]; i < inv.offsets[t + 1]; ++i) {
+      const uint32_t w = inv.docs[i] >> kWindowBits;
+      if (w != last) ++runs, last = w;
+    }
+    run_offsets[t + 1] = run_offsets[t] + runs;
+  }
+  const uint64_t n_runs = run_offsets[V];
+  const bool terms16 = V <= 65536;
 
   Layout L;
   L.len[kDocnos] = 4ull * n;
   L.len[kFwdOffsets] = 8ull * (n + 1);
-  L.len[kFwdTerms] = 4 * nnz;
-  L.len[kFwdWeights] = 4 * nnz;
+  L.len[kFwdTerms] = (terms16 ? 2 : 4) * nnz;
+  L.len[kFwdWeights] = (p.weights_f16 ? 2 : 4) * nnz;
   L.len[kInvOffsets] = 8ull * (V + 1);
-  L.len[kInvDocs] = 4 * nnz;
+  L.len[kRunOffsets] = 8ull * (V + 1);
+  L.len[kRunWindows] = 4 * n_runs;
+  L.len[kRunEnds] = 4 * n_runs;
+  L.len[kRunHeavy] = approx ? 4 * n_runs : 0;
+  L.len[kInvDocs] = 2 * nnz;
   L.len[kInvWeights] = (p.quantize_u8 ? 1 : 4) * nnz;
   L.len[kTermMax] = 4ull * V;
-  const bool blocks = approx && p.approx.blocks;
+  L.len[kTermErr] = p.quantize_u8 ? 4ull * V : 0;
   if (blocks) {
     L.len[kBlkTermOffsets] = 8ull * (V + 1);
     L.len[kBlkDocOffsets] = 8 * (n_blocks + 1);
@@ -359,73 +391,116 @@ std::shared_ptr<Segment> build_segment(const BuildInput& in, const BuildParams& 
     L.len[kSumValues] = n_sum;
     L.len[kSumScale] = 4 * n_blocks;
   }
-  if (approx) {
-    L.len[kPrunedOffsets] = 8ull * (V + 1);
-    L.len[kPrunedDocs] = 4 * n_pruned;
-    L.len[kPrunedWeights] = 4 * n_pruned;
-  }
   L.place();
   auto img = std::make_unique<OwnedImage>(L.total);
+  uint8_t* base = img->mutable_data();
 
+  // Forward index, then its build copy goes: the image holds it.
   put(*img, L, kDocnos, in.docnos, n);
   put(*img, L, kFwdOffsets, f.offsets.data(), f.offsets.size());
-  put(*img, L, kFwdTerms, f.terms.data(), nnz);
-  put(*img, L, kFwdWeights, f.weights.data(), nnz);
-  put(*img, L, kInvOffsets, inv.offsets.data(), inv.offsets.size());
-  put(*img, L, kInvDocs, inv.docs.data(), nnz);
-  put(*img, L, kTermMax, inv.term_max.data(), V);
-  if (p.quantize_u8) {
-    auto* q = img->mutable_data() + L.off[kInvWeights];
-    for (uint32_t t = 0; t < V; ++t) {
-      const float scale = inv.term_max[t] / 255.f;
-      for (uint64_t i = inv.offsets[t]; i < inv.offsets[t + 1]; ++i)
-        q[i] = static_cast<uint8_t>(std::clamp<long>(std::lround(inv.weights[i] / scale), 1, 255));
-    }
+  if (terms16) {
+    auto* ft = reinterpret_cast<uint16_t*>(base + L.off[kFwdTerms]);
+    for (uint64_t i = 0; i < nnz; ++i) ft[i] = static_cast<uint16_t>(f.terms[i]);
   } else {
-    put(*img, L, kInvWeights, inv.weights.data(), nnz);
+    put(*img, L, kFwdTerms, f.terms.data(), nnz);
   }
-  if (approx) {
-    auto* po = reinterpret_cast<uint64_t*>(img->mutable_data() + L.off[kPrunedOffsets]);
-    auto* pd = reinterpret_cast<uint32_t*>(img->mutable_data() + L.off[kPrunedDocs]);
-    auto* pw = reinterpret_cast<float*>(img->mutable_data() + L.off[kPrunedWeights]);
-    auto* bto = reinterpret_cast<uint64_t*>(img->mutable_data() + L.off[kBlkTermOffsets]);
-    auto* bdo = reinterpret_cast<uint64_t*>(img->mutable_data() + L.off[kBlkDocOffsets]);
-    auto* bd = reinterpret_cast<uint32_t*>(img->mutable_data() + L.off[kBlkDocs]);
-    auto* so = reinterpret_cast<uint64_t*>(img->mutable_data() + L.off[kSumOffsets]);
-    auto* st = reinterpret_cast<uint32_t*>(img->mutable_data() + L.off[kSumTerms]);
-    auto* sv = img->mutable_data() + L.off[kSumValues];
-    auto* ss = reinterpret_cast<float*>(img->mutable_data() + L.off[kSumScale]);
-    po[0] = 0;
-    if (blocks) bto[0] = bdo[0] = so[0] = 0;
+  if (p.weights_f16) {
+    auto* fw = reinterpret_cast<uint16_t*>(base + L.off[kFwdWeights]);
+    for (uint64_t i = 0; i < nnz; ++i) fw[i] = f32_to_f16(f.weights[i]);  // exact: already rounded
+  } else {
+    put(*img, L, kFwdWeights, f.weights.data(), nnz);
+  }
+  if (blocks) {
+    auto* bto = reinterpret_cast<uint64_t*>(base + L.off[kBlkTermOffsets]);
+    auto* bdo = reinterpret_cast<uint64_t*>(base + L.off[kBlkDocOffsets]);
+    auto* bd = reinterpret_cast<uint32_t*>(base + L.off[kBlkDocs]);
+    auto* so = reinterpret_cast<uint64_t*>(base + L.off[kSumOffsets]);
+    auto* st = reinterpret_cast<uint32_t*>(base + L.off[kSumTerms]);
+    auto* sv = base + L.off[kSumValues];
+    auto* ss = reinterpret_cast<float*>(base + L.off[kSumScale]);
+    bto[0] = bdo[0] = so[0] = 0;
     uint64_t b = 0, dpos = 0, spos = 0;
     for (uint32_t t = 0; t < V; ++t) {
       TermBlocks& x = tb[t];
-      std::memcpy(pd + po[t], x.pruned_docs.data(), x.pruned_docs.size() * 4);
-      std::memcpy(pw + po[t], x.pruned_weights.data(), x.pruned_weights.size() * 4);
-      po[t + 1] = po[t] + x.pruned_docs.size();
-      if (blocks) {
-        std::memcpy(bd + dpos, x.docs.data(), x.docs.size() * 4);
-        std::memcpy(st + spos, x.sum_terms.data(), x.sum_terms.size() * 4);
-        std::memcpy(sv + spos, x.sum_values.data(), x.sum_values.size());
-        for (size_t i = 0; i < x.block_sizes.size(); ++i) {
-          dpos += x.block_sizes[i];
-          spos += x.sum_sizes[i];
-          ss[b] = x.scales[i];
-          ++b;
-          bdo[b] = dpos;
-          so[b] = spos;
-        }
-        bto[t + 1] = b;
+      std::memcpy(bd + dpos, x.docs.data(), x.docs.size() * 4);
+      std::memcpy(st + spos, x.sum_terms.data(), x.sum_terms.size() * 4);
+      std::memcpy(sv + spos, x.sum_values.data(), x.sum_values.size());
+      for (size_t i = 0; i < x.block_sizes.size(); ++i) {
+        dpos += x.block_sizes[i];
+        spos += x.sum_sizes[i];
+        ss[b] = x.scales[i];
+        ++b;
+        bdo[b] = dpos;
+        so[b] = spos;
       }
+      bto[t + 1] = b;
       x = TermBlocks{};  // release as we go: the image already holds a copy
     }
   }
+  f = Forward{};
+
+  // Inverted runs: each term's postings window by window; inside a run the pruned (heavy) postings
+  // first, then the rest, each by ascending doc id. Terms write disjoint ranges, so in parallel.
+  put(*img, L, kInvOffsets, inv.offsets.data(), inv.offsets.size());
+  put(*img, L, kRunOffsets, run_offsets.data(), run_offsets.size());
+  put(*img, L, kTermMax, inv.term_max.data(), V);
+  auto* rwin = reinterpret_cast<uint32_t*>(base + L.off[kRunWindows]);
+  auto* rend = reinterpret_cast<uint32_t*>(base + L.off[kRunEnds]);
+  auto* rheavy = approx ? reinterpret_cast<uint32_t*>(base + L.off[kRunHeavy]) : nullptr;
+  auto* ids = reinterpret_cast<uint16_t*>(base + L.off[kInvDocs]);
+  auto* wf = p.quantize_u8 ? nullptr : reinterpret_cast<float*>(base + L.off[kInvWeights]);
+  auto* wq = p.quantize_u8 ? base + L.off[kInvWeights] : nullptr;
+  auto* terr = p.quantize_u8 ? reinterpret_cast<float*>(base + L.off[kTermErr]) : nullptr;
+  parallel_chunks(V, threads, 256, [&](uint32_t, uint64_t tb_, uint64_t te) {
+    for (uint64_t t = tb_; t < te; ++t) {
+      const uint64_t lo = inv.offsets[t], hi = inv.offsets[t + 1];
+      const float scale = inv.term_max[t] / 255.f;
+      float err = 0.f;
+      uint64_t r = run_offsets[t], out = lo;
+      auto emit = [&](uint64_t i) {
+        ids[out] = static_cast<uint16_t>(inv.docs[i] & 0xffffu);
+        if (wq) {
+          // Never 0: a posting keeps its document reachable at the term's smallest impact.
+          const long v = std::clamp<long>(std::lround(inv.weights[i] / scale), 1, 255);
+          wq[out] = static_cast<uint8_t>(v);
+          err = std::max(err, std::fabs(inv.weights[i] - static_cast<float>(v) * scale));
+        } else {
+          wf[out] = inv.weights[i];
+        }
+        ++out;
+      };
+      for (uint64_t g = lo; g < hi;) {
+        const uint32_t w = inv.docs[g] >> kWindowBits;
+        uint64_t h = g;
+        while (h < hi && (inv.docs[h] >> kWindowBits) == w) ++h;
+        uint32_t nheavy = 0;
+        if (approx) {
+          for (uint64_t i = g; i < h; ++i)
+            if (heavy[i]) emit(i), ++nheavy;
+          for (uint64_t i = g; i < h; ++i)
+            if (!heavy[i]) emit(i);
+          rheavy[r] = nheavy;
+        } else {
+          for (uint64_t i = g; i < h; ++i) emit(i);
+        }
+        rwin[r] = w;
+        rend[r] = static_cast<uint32_t>(out - lo);
+        ++r;
+        g = h;
+      }
+      if (terr) terr[t] = err;
+    }
+  });
+
   Header h{};
-  h.flags = (p.quantize_u8 ? uint32_t{kQuantU8} : 0u) | (approx ? uint32_t{kHasApprox} : 0u) | (blocks ? uint32_t{kHasBlocks} : 0u);
+  h.flags = (p.quantize_u8 ? uint32_t{kQuantU8} : 0u) | (approx ? uint32_t{kHasApprox} : 0u) |
+            (blocks ? uint32_t{kHasBlocks} : 0u) | (terms16 ? uint32_t{kFwdTerms16} : 0u) |
+            (p.weights_f16 ? uint32_t{kFwdF16} : 0u);
   h.n_docs = n;
   h.vocab = V;
   h.nnz = nnz;
   h.n_blocks = n_blocks;
+  h.n_runs = n_runs;
   h.approx_postings = approx ? p.approx.postings : 0;
   h.approx_block_ratio = p.approx.block_ratio;
   h.approx_summary_energy = p.approx.summary_energy;
@@ -439,8 +514,10 @@ std::shared_ptr<Segment> merge_segments(const std::vector<std::shared_ptr<Segmen
   struct Ref { uint32_t docno; uint32_t seg; uint32_t local; };
   std::vector<Ref> refs;
   uint32_t vocab = 0;
+  std::vector<ForwardView> views;
   for (uint32_t s = 0; s < segs.size(); ++s) {
     vocab = std::max(vocab, segs[s]->vocab());
+    views.emplace_back(*segs[s]);
     const uint32_t* dn = segs[s]->docnos();
     for (uint32_t i = 0; i < segs[s]->n_docs(); ++i)
       if (!segs[s]->is_deleted(i)) refs.push_back({dn[i], s, i});
@@ -449,19 +526,13 @@ std::shared_ptr<Segment> merge_segments(const std::vector<std::shared_ptr<Segmen
   std::vector<uint32_t> docnos(refs.size());
   std::vector<uint64_t> offsets(refs.size() + 1, 0);
   for (size_t i = 0; i < refs.size(); ++i) {
-    const auto* fo = segs[refs[i].seg]->sec<uint64_t>(kFwdOffsets);
     docnos[i] = refs[i].docno;
-    offsets[i + 1] = offsets[i] + (fo[refs[i].local + 1] - fo[refs[i].local]);
+    offsets[i + 1] = offsets[i] + views[refs[i].seg].length(refs[i].local);
   }
   std::vector<uint32_t> terms(offsets.back());
   std::vector<float> weights(offsets.back());
-  for (size_t i = 0; i < refs.size(); ++i) {
-    const Segment& s = *segs[refs[i].seg];
-    const auto* fo = s.sec<uint64_t>(kFwdOffsets);
-    uint64_t a = fo[refs[i].local], len = fo[refs[i].local + 1] - a;
-    std::memcpy(terms.data() + offsets[i], s.sec<uint32_t>(kFwdTerms) + a, len * 4);
-    std::memcpy(weights.data() + offsets[i], s.sec<float>(kFwdWeights) + a, len * 4);
-  }
+  for (size_t i = 0; i < refs.size(); ++i)
+    views[refs[i].seg].read(refs[i].local, terms.data() + offsets[i], weights.data() + offsets[i]);
   BuildInput in{docnos.data(), static_cast<uint32_t>(refs.size()), offsets.data(), terms.data(), weights.data(), vocab};
   return build_segment(in, p);
 }

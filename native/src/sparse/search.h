@@ -35,7 +35,7 @@ struct Scratch {
   std::vector<float> dense_query;  // vocab-sized, all zero between queries
   std::vector<float> acc;          // exact: per-document accumulators, all zero between queries
   std::vector<uint32_t> visited;   // approx: epoch stamps per document
-  std::vector<Hit> pairs, pairs_tmp;  // approx pruned: (partial score, local doc)
+  std::vector<Hit> pairs, pairs_tmp;  // approx pruned, exact over u8 impacts: (partial score, local doc)
   uint32_t epoch = 0;
   static Scratch& local();
 };
@@ -53,8 +53,5 @@ void search_pruned(const Segment& s, const Query& q, const SearchParams& p, Scra
 // Searches every segment and returns the best k, best first.
 std::vector<Hit> sparse_search(const std::vector<std::shared_ptr<Segment>>& segs, const Query& q,
                                const SearchParams& p);
-
-// Dot product of a forward-index document with a dense query vector (SIMD-dispatched).
-float dot_forward(const uint32_t* terms, const float* weights, uint64_t n, const float* dense);
 
 }  // namespace lsr::sparse

@@ -8,18 +8,21 @@ namespace {
 
 // Expected byte length of each section from the header's counts; -1 = any (variable sized).
 bool lengths_consistent(const Header& h) {
-  const uint64_t n = h.n_docs, V = h.vocab, nnz = h.nnz, B = h.n_blocks;
+  const uint64_t n = h.n_docs, V = h.vocab, nnz = h.nnz, B = h.n_blocks, R = h.n_runs;
+  const bool blocks = h.flags & kHasBlocks, approx = h.flags & kHasApprox, q8 = h.flags & kQuantU8;
+  if (blocks && !approx) return false;
+  if ((h.flags & kFwdTerms16) && V > 65536) return false;
   const uint64_t exp[kSectionCount] = {
-      4 * n, 8 * (n + 1), 4 * nnz, 4 * nnz, 8 * (V + 1), 4 * nnz, ((h.flags & kQuantU8) ? 1 : 4) * nnz, 4 * V,
-      (h.flags & kHasBlocks) ? 8 * (V + 1) : 0, (h.flags & kHasBlocks) ? 8 * (B + 1) : 0, UINT64_MAX,
-      (h.flags & kHasBlocks) ? 8 * (B + 1) : 0, UINT64_MAX, UINT64_MAX, (h.flags & kHasBlocks) ? 4 * B : 0,
-      (h.flags & kHasApprox) ? 8 * (V + 1) : 0, UINT64_MAX, UINT64_MAX};
+      4 * n, 8 * (n + 1), ((h.flags & kFwdTerms16) ? 2 : 4) * nnz, ((h.flags & kFwdF16) ? 2 : 4) * nnz,
+      8 * (V + 1), 8 * (V + 1), 4 * R, 4 * R, approx ? 4 * R : 0, 2 * nnz, (q8 ? 1 : 4) * nnz, 4 * V,
+      q8 ? 4 * V : 0,
+      blocks ? 8 * (V + 1) : 0, blocks ? 8 * (B + 1) : 0, UINT64_MAX,
+      blocks ? 8 * (B + 1) : 0, UINT64_MAX, UINT64_MAX, blocks ? 4 * B : 0};
   for (uint32_t s = 0; s < kSectionCount; ++s)
     if (exp[s] != UINT64_MAX && h.sections[s].length != exp[s]) return false;
-  // The variable-sized approximate sections must agree with each other.
+  // The variable-sized block sections must agree with each other.
   if (h.sections[kSumTerms].length / 4 != h.sections[kSumValues].length) return false;
   if (h.sections[kSumTerms].length % 4 || h.sections[kBlkDocs].length % 4) return false;
-  if (h.sections[kPrunedDocs].length != h.sections[kPrunedWeights].length || h.sections[kPrunedDocs].length % 4) return false;
   return true;
 }
 

@@ -1,6 +1,8 @@
 // An immutable segment of sparse vectors: a forward index (doc -> terms, weights), an inverted
-// index (term -> docs, impacts) and, optionally, the blocked and summarized posting lists used by
-// approximate search. All arrays live in one contiguous image whose layout is exactly the on-disk
+// index (term -> docs, impacts) whose lists are cut into runs of one 65,536-document window each
+// (16-bit window-local ids; with an approximate index each run starts with its heaviest postings,
+// which are the pruned lists), and, optionally, the blocked and summarized posting lists of the
+// `blocks` strategy. All arrays live in one contiguous image whose layout is exactly the on-disk
 // format (docs/segment-format.md), so saving writes the image and opening maps it back.
 #pragma once
 
@@ -18,24 +20,34 @@
 namespace lsr::sparse {
 
 inline constexpr char kMagic[8] = {'L', 'S', 'R', 'S', 'P', 'S', 'E', 'G'};
-inline constexpr uint32_t kFormatVersion = 1;
+inline constexpr uint32_t kFormatVersion = 2;
+
+// Documents per window of the inverted index: a run's ids are 16-bit offsets into its window.
+inline constexpr uint32_t kWindowBits = 16;
 
 enum Flags : uint32_t {
   kQuantU8 = 1u << 0,     // inverted impacts stored as u8 with a per-term scale
   kHasApprox = 1u << 1,   // statically pruned lists present
   kHasBlocks = 1u << 2,   // Seismic-style blocks and summaries present
+  kFwdTerms16 = 1u << 3,  // forward term ids stored as u16 (every term id < 65536)
+  kFwdF16 = 1u << 4,      // document weights rounded to f16 at build; the forward index stores f16
 };
 
 // Section ids; their order in the file is the order of this enum.
 enum Section : uint32_t {
   kDocnos = 0,        // u32[n]     global document numbers, ascending
   kFwdOffsets,        // u64[n+1]
-  kFwdTerms,          // u32[nnz]   ascending within a document
-  kFwdWeights,        // f32[nnz]
-  kInvOffsets,        // u64[V+1]
-  kInvDocs,           // u32[nnz]   local doc ids, ascending within a term
+  kFwdTerms,          // u32[nnz], or u16[nnz] when kFwdTerms16; ascending within a document
+  kFwdWeights,        // f32[nnz], or f16[nnz] when kFwdF16
+  kInvOffsets,        // u64[V+1]   term -> range of its postings in kInvDocs / kInvWeights
+  kRunOffsets,        // u64[V+1]   term -> range of its runs (one per window holding the term)
+  kRunWindows,        // u32[R]     a run's window: its documents are window << 16 | id
+  kRunEnds,           // u32[R]     a run's end, counted from the term's first posting
+  kRunHeavy,          // u32[R]     approx: postings at the run's start that belong to the pruned list
+  kInvDocs,           // u16[nnz]   window-local doc ids: a run's heavy part, then the rest, each ascending
   kInvWeights,        // f32[nnz], or u8[nnz] when kQuantU8
   kTermMax,           // f32[V]     largest weight of each term in this segment
+  kTermErr,           // f32[V]     kQuantU8: largest |weight - dequantized impact| of each term
   kBlkTermOffsets,    // u64[V+1]   term -> range of blocks
   kBlkDocOffsets,     // u64[B+1]   block -> range of kBlkDocs
   kBlkDocs,           // u32[...]   local doc ids of each block
@@ -43,9 +55,6 @@ enum Section : uint32_t {
   kSumTerms,          // u32[...]
   kSumValues,         // u8[...]    summary weight = value * scale[block]
   kSumScale,          // f32[B]
-  kPrunedOffsets,     // u64[V+1]   term -> its statically pruned list (heaviest `postings` entries)
-  kPrunedDocs,        // u32[...]   local doc ids, ascending within a term
-  kPrunedWeights,     // f32[...]
   kSectionCount
 };
 
@@ -57,6 +66,7 @@ struct Header {
   uint32_t vocab;          // term ids are < vocab
   uint64_t nnz;
   uint64_t n_blocks;
+  uint64_t n_runs;         // R: (term, window) runs of the inverted index
   // Approximate-index build parameters, kept for stats and for rebuilding on merge.
   uint32_t approx_postings;   // lambda: postings kept per term list
   float approx_block_ratio;   // blocks per kept posting (beta / lambda)
@@ -76,6 +86,7 @@ struct ApproxParams {
 
 struct BuildParams {
   bool quantize_u8 = false;
+  bool weights_f16 = false;  // round document weights to f16 (halves the forward index)
   ApproxParams approx;
   uint32_t threads = 1;
 };
@@ -88,10 +99,16 @@ class Segment : public SegmentBase<Header, Section, kDocnos> {
   uint32_t vocab() const { return header_->vocab; }
   uint64_t nnz() const { return header_->nnz; }
   uint64_t n_blocks() const { return header_->n_blocks; }
+  uint64_t n_runs() const { return header_->n_runs; }
   bool quantized() const { return header_->flags & kQuantU8; }
+  bool terms16() const { return header_->flags & kFwdTerms16; }
+  bool weights16() const { return header_->flags & kFwdF16; }
   bool has_approx() const { return header_->flags & kHasApprox; }
   bool has_blocks() const { return header_->flags & kHasBlocks; }
 };
+
+// One document's stored vector, decoded from the forward index (u16/u32 ids, f16/f32 weights).
+void read_document(const Segment& s, uint32_t local, std::vector<uint32_t>& terms, std::vector<float>& weights);
 
 // Build input: a batch of documents in CSR form. Terms within a document need not be sorted and
 // may repeat (the largest weight wins, as max-pooling would give); weights must be finite and > 0

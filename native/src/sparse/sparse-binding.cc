@@ -10,6 +10,7 @@
 #include "common/napi-util.h"
 #include "common/parallel.h"
 #include "common/segment-binding.h"
+#include "sparse/forward.h"
 #include "sparse/search.h"
 #include "sparse/segment-io.h"
 #include "sparse/segment.h"
@@ -29,9 +30,9 @@ class SegmentWrap : public lsr::napi::SegmentWrapBase<SegmentWrap, Segment, save
  private:
   friend SegmentWrapBase;
   static constexpr const char* kSectionNames[kSectionCount] = {
-      "docnos", "fwdOffsets", "fwdTerms", "fwdWeights", "invOffsets", "invDocs", "invWeights", "termMax",
-      "blkTermOffsets", "blkDocOffsets", "blkDocs", "sumOffsets", "sumTerms", "sumValues", "sumScale",
-      "prunedOffsets", "prunedDocs", "prunedWeights"};
+      "docnos", "fwdOffsets", "fwdTerms", "fwdWeights", "invOffsets", "runOffsets", "runWindows", "runEnds",
+      "runHeavy", "invDocs", "invWeights", "termMax", "termErr", "blkTermOffsets", "blkDocOffsets", "blkDocs",
+      "sumOffsets", "sumTerms", "sumValues", "sumScale"};
   void engine_stats(Napi::Object& o) const;
   Napi::Value Document(const Napi::CallbackInfo& info);
 };
@@ -42,6 +43,7 @@ void parse_build_params(const Napi::Value& v, BuildParams& p) {
   if (!v.IsObject()) return;
   Napi::Object o = v.As<Napi::Object>();
   p.quantize_u8 = lsr::napi::bool_opt(o, "quantizeU8", false);
+  p.weights_f16 = lsr::napi::bool_opt(o, "weightsF16", false);
   p.threads = static_cast<uint32_t>(lsr::napi::num_opt(o, "threads", 1));
   p.approx.postings = static_cast<uint32_t>(lsr::napi::num_opt(o, "approxPostings", 0));
   p.approx.block_ratio = static_cast<float>(lsr::napi::num_opt(o, "approxBlockRatio", 0.1));
@@ -216,6 +218,9 @@ void SegmentWrap::engine_stats(Napi::Object& o) const {
   o.Set("vocab", h.vocab);
   o.Set("bytes", static_cast<double>(seg_->bytes()));
   o.Set("quantized", seg_->quantized());
+  o.Set("weightsF16", seg_->weights16());
+  o.Set("terms16", seg_->terms16());
+  o.Set("runs", static_cast<double>(h.n_runs));
   o.Set("approx", seg_->has_approx());
   o.Set("approxBlocks", seg_->has_blocks());
   o.Set("blocks", static_cast<double>(h.n_blocks));
@@ -233,12 +238,11 @@ Napi::Value SegmentWrap::Document(const Napi::CallbackInfo& info) {
   }
   int64_t l = seg_->local_of(info[0].As<Napi::Number>().Uint32Value());
   if (l < 0) return env.Null();
-  const uint64_t* fo = seg_->sec<uint64_t>(kFwdOffsets);
-  uint64_t a = fo[l], n = fo[l + 1] - a;
+  const ForwardView fwd(*seg_);
+  const uint64_t n = fwd.length(static_cast<uint32_t>(l));
   auto terms = Napi::Uint32Array::New(env, n);
   auto weights = Napi::Float32Array::New(env, n);
-  std::memcpy(terms.Data(), seg_->sec<uint32_t>(kFwdTerms) + a, n * 4);
-  std::memcpy(weights.Data(), seg_->sec<float>(kFwdWeights) + a, n * 4);
+  fwd.read(static_cast<uint32_t>(l), terms.Data(), weights.Data());
   Napi::Object o = Napi::Object::New(env);
   o.Set("terms", terms);
   o.Set("weights", weights);
