@@ -30,6 +30,16 @@ export interface SparseApproxConfig {
   blocks?: boolean;
 }
 
+/**
+ * How a sparse storage keeps its vectors (index/types.ts quantizeU8, weightPrecision): `impacts:
+ * 'u8'` is lossless for ranking (exact search re-scores within the quantization bound); `weights:
+ * 'f16'` rounds every stored weight to half precision. Default: both f32.
+ */
+export interface SparseStorageConfig {
+  weights?: 'f32' | 'f16';
+  impacts?: 'f32' | 'u8';
+}
+
 /** HNSW settings of a dense storage. */
 export interface DenseApproxConfig {
   /** Links per node, 2..128. Default 16. */
@@ -151,9 +161,11 @@ export interface DenseStorage extends StorageBase {
 
 export interface LexicalSpec extends Bm25Params {
   approx?: SparseApproxConfig;
+  storage?: SparseStorageConfig;
 }
 export interface SparseSpec {
   approx?: SparseApproxConfig;
+  storage?: SparseStorageConfig;
   /** Keep per-term document frequencies (inference-free queries weigh terms by IDF; with passages, over passages). */
   df?: boolean;
   /**

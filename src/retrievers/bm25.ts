@@ -13,7 +13,7 @@ import { parseSparseSearch, SparseRetrieverBase, SparseSearchFields, type Sparse
 
 export interface Bm25Config extends Bm25Params, SparseSearchConfig {}
 
-const KEYS = ['k1', 'b', 'approx', 'search'];
+const KEYS = ['k1', 'b', 'storage', 'approx', 'search'];
 
 export class Bm25Retriever extends SparseRetrieverBase<LexicalStorage> {
   private readonly analyzer = new Analyzer();

@@ -44,7 +44,7 @@ export interface InferenceFreeConfig extends SparseSearchConfig {
   passages?: PassageSettings;
 }
 
-const KEYS = ['model', 'idf', 'approx', 'search', 'passages'];
+const KEYS = ['model', 'idf', 'storage', 'approx', 'search', 'passages'];
 
 /** Reads a model's idf.json into weights by token id; tokens the tokenizer does not know are left out. */
 function readIdf(dir: string, pool: SparseEncoderPool, field: string): Map<number, number> {

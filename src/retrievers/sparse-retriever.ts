@@ -3,7 +3,14 @@
 // of a sparse kind's config.
 import { Type } from 'typebox';
 import type { TopK } from '../../index/index.js';
-import type { Candidates, SparseApproxConfig, SparseScoring, SparseStorage, SparseStrategy } from '../backends/backend.js';
+import type {
+  Candidates,
+  SparseApproxConfig,
+  SparseScoring,
+  SparseStorage,
+  SparseStorageConfig,
+  SparseStrategy,
+} from '../backends/backend.js';
 import { termContributions } from '../backends/contributions.js';
 import { fail } from '../errors.js';
 import type { SparseEncoderPool } from '../encoder/sparse/sparse-pool.js';
@@ -44,7 +51,30 @@ export const SparseApproxSchema = Type.Object(
   },
 );
 
+/** The `storage` block of a sparse kind's config: the precision of what the embedded engine stores. */
+export const SparseStorageSchema = Type.Object(
+  {
+    weights: Type.Optional(
+      Type.Union([Type.Literal('f32'), Type.Literal('f16')], {
+        description:
+          'Stored document weights: "f32" (default) or "f16" (rounded to half precision at ingest, relative error <= 2^-11; halves the forward index; weights above 65504 are refused).',
+      }),
+    ),
+    impacts: Type.Optional(
+      Type.Union([Type.Literal('f32'), Type.Literal('u8')], {
+        description:
+          'Posting-list impacts: "f32" (default) or "u8" (a byte per posting; exact search stays exact by re-scoring within the quantization bound).',
+      }),
+    ),
+  },
+  {
+    additionalProperties: false,
+    description: 'How the embedded engine stores this retriever\'s vectors (docs/engine.md "Storage"); fixed at creation.',
+  },
+);
+
 const APPROX_KEYS = ['postings', 'block_ratio', 'summary_energy', 'blocks'];
+const STORAGE_KEYS = ['weights', 'impacts'];
 const STRATEGY_KEYS = ['mode', 'strategy', 'query_cut', 'rerank', 'heap_factor'];
 
 /** How a sparse search walks its storage: per request, or as a retriever's default in its collection config. */
@@ -134,6 +164,22 @@ export function parseSparseApprox(raw: unknown, field: string): SparseApproxConf
   return out;
 }
 
+/** Checks a sparse kind's `storage` (after the schema, for callers that skip it); undefined when absent. */
+export function parseSparseStorage(raw: unknown, field: string): SparseStorageConfig | undefined {
+  if (raw === undefined) return undefined;
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw))
+    fail('VALIDATION_FAILED', 'storage must be an object such as {"weights": "f16", "impacts": "u8"}', field);
+  const o = raw as Record<string, unknown>;
+  for (const k of Object.keys(o))
+    if (!STORAGE_KEYS.includes(k))
+      fail('VALIDATION_FAILED', `unknown property '${k}' (allowed: ${STORAGE_KEYS.join(', ')})`, `${field}.${k}`);
+  if (o.weights !== undefined && o.weights !== 'f32' && o.weights !== 'f16')
+    fail('VALIDATION_FAILED', `weights must be 'f32' or 'f16', got ${JSON.stringify(o.weights)}`, `${field}.weights`);
+  if (o.impacts !== undefined && o.impacts !== 'f32' && o.impacts !== 'u8')
+    fail('VALIDATION_FAILED', `impacts must be 'f32' or 'u8', got ${JSON.stringify(o.impacts)}`, `${field}.impacts`);
+  return o as SparseStorageConfig;
+}
+
 /** A client sparse vector's weights must be finite and >= 0; `field` names the vector. */
 export function checkSparseVector(vector: Record<string, unknown>, field: string): Record<string, number> {
   for (const [t, w] of Object.entries(vector))
@@ -161,8 +207,9 @@ export async function storedSparse(
   );
 }
 
-/** What every sparse kind's config may carry: its approximate structures and its default strategy. */
+/** What every sparse kind's config may carry: its storage, approximate structures and default strategy. */
 export interface SparseSearchConfig {
+  storage?: SparseStorageConfig;
   approx?: SparseApproxConfig;
   /** Default search strategy (a request may override each knob). */
   search?: SparseStrategy;
@@ -170,15 +217,17 @@ export interface SparseSearchConfig {
 
 /** The schema fields of SparseSearchConfig, spread into a sparse kind's config and view schemas. */
 export const SparseSearchFields = {
+  storage: Type.Optional(SparseStorageSchema),
   approx: Type.Optional(SparseApproxSchema),
   search: Type.Optional(SparseStrategySchema),
 };
 
-/** Checks `approx` and `search` of a sparse kind's config `o` (at `field`); only the keys given come back. */
+/** Checks `storage`, `approx` and `search` of a sparse kind's config `o` (at `field`); only the keys given come back. */
 export function parseSparseSearch(o: Record<string, unknown>, field: string): SparseSearchConfig {
+  const storage = parseSparseStorage(o.storage, `${field}.storage`);
   const approx = parseSparseApprox(o.approx, `${field}.approx`);
   const search = parseSparseStrategy(o.search, approx, `${field}.search`);
-  return { ...(approx ? { approx } : {}), ...(search ? { search } : {}) };
+  return { ...(storage ? { storage } : {}), ...(approx ? { approx } : {}), ...(search ? { search } : {}) };
 }
 
 /**
@@ -192,6 +241,7 @@ export async function openSparseModel(
   if (!ctx.encoders) fail('INVALID_MODEL', `collection '${ctx.collection}' has a sparse model but no encoder registry was given`, field);
   const pool = await ctx.encoders.sparse(ctx.config.model, field);
   const storage = ctx.backend.sparse(ctx.name, {
+    ...(ctx.config.storage ? { storage: ctx.config.storage } : {}),
     ...(ctx.config.approx ? { approx: ctx.config.approx } : {}),
     df: true,
     ...(keepsPassages(ctx.config.passages) ? { passages: true } : {}),

@@ -43,7 +43,7 @@ export interface SpladeConfig extends SparseSearchConfig {
   passages?: PassageSettings;
 }
 
-const KEYS = ['model', 'query', 'approx', 'search', 'passages'];
+const KEYS = ['model', 'query', 'storage', 'approx', 'search', 'passages'];
 
 /** The document side of every kind that keeps a model's sparse vectors. */
 export async function encodeSparseDocuments(

@@ -59,26 +59,6 @@ float dot_u8(const uint32_t* terms, const uint8_t* w, uint64_t n, const float* d
   return dot_gather_scalar(terms, w, n, dense);
 }
 
-// LSD radix sort of (score, local doc) pairs by doc, 11 bits per pass (2 passes up to 4M docs).
-void radix_sort_by_doc(std::vector<Hit>& a, std::vector<Hit>& tmp, uint32_t n_docs) {
-  uint32_t bits = 1;
-  while (bits < 32 && (uint64_t(1) << bits) < n_docs) ++bits;
-  tmp.resize(a.size());
-  constexpr uint32_t kBits = 11, kBuckets = 1u << kBits;
-  for (uint32_t shift = 0; shift < bits; shift += kBits) {
-    uint32_t count[kBuckets] = {};
-    for (const Hit& h : a) ++count[(h.docno >> shift) & (kBuckets - 1)];
-    uint32_t sum = 0;
-    for (uint32_t& c : count) {
-      uint32_t x = c;
-      c = sum;
-      sum += x;
-    }
-    for (const Hit& h : a) tmp[count[(h.docno >> shift) & (kBuckets - 1)]++] = h;
-    a.swap(tmp);
-  }
-}
-
 // Spreads the query into the dense scratch vector (terms beyond this segment's vocabulary have no
 // postings here) and returns the positions of its `cut` heaviest terms, heaviest first.
 std::vector<uint32_t> load_query(const Query& q, uint32_t V, uint32_t cut, float* dense) {
@@ -150,8 +130,8 @@ void search_blocks(const Segment& s, const Query& q, const SearchParams& p, Scra
 // Statically pruned lists with exact re-ranking: each term keeps only its `postings` heaviest
 // entries (the heavy start of each of its runs); the query's `query_cut` heaviest terms are
 // accumulated over those short lists, and the `rerank` best partial scores are re-scored exactly
-// from the forward index. The cost is bounded by query_cut x postings + rerank x document length,
-// independent of collection size.
+// from the forward index. The work is bounded by query_cut x postings + rerank x document length,
+// plus one pass over the windows' run headers.
 void search_pruned(const Segment& s, const Query& q, const SearchParams& p, Scratch& sc, TopK& top) {
   const uint32_t V = s.vocab(), n = s.n_docs();
   if (sc.dense_query.size() < V) sc.dense_query.resize(V, 0.f);
@@ -166,37 +146,60 @@ void search_pruned(const Segment& s, const Query& q, const SearchParams& p, Scra
   const float* wf = s.sec<float>(kInvWeights);
   const uint8_t* wq = s.sec<uint8_t>(kInvWeights);
   const float* tmax = s.sec<float>(kTermMax);
-  // Gather (doc, contribution) pairs and sort them by doc with a radix sort, instead of scattering
-  // into a collection-sized accumulator: the pruned lists are short, the collection is large, and
-  // scattered first-touch checks there serialize on cache misses (measured ~10x slower at 1M docs).
-  auto& pairs = sc.pairs;
-  pairs.clear();
+  const bool q8 = s.quantized();
+  // One cursor per visited term over its runs, which ascend by window.
+  struct Cursor {
+    uint64_t r, r_end, first;  // next run, end of runs, the term's first posting
+    uint32_t start;            // the next run's start, from `first`
+    float mult;                // query weight (x the term's u8 scale)
+  };
+  std::vector<Cursor> cur;
+  cur.reserve(order.size());
   for (uint32_t qi : order) {
     const uint32_t t = q.terms[qi];
-    const float w = q.weights[qi];
-    const uint64_t a = off[t];
-    uint32_t start = 0;
-    for (uint64_t r = ro[t]; r < ro[t + 1]; ++r) {
-      const uint32_t base = rwin[r] << kWindowBits;
-      const uint64_t b = a + start, e = b + rheavy[r];
-      if (s.quantized()) {
-        const float mult = w * tmax[t] / 255.f;
-        for (uint64_t j = b; j < e; ++j) pairs.push_back({mult * wq[j], base | ids[j]});
-      } else {
-        for (uint64_t j = b; j < e; ++j) pairs.push_back({w * wf[j], base | ids[j]});
-      }
-      start = rend[r];
-    }
+    cur.push_back({ro[t], ro[t + 1], off[t], 0, q8 ? q.weights[qi] * tmax[t] / 255.f : q.weights[qi]});
   }
-  radix_sort_by_doc(pairs, sc.pairs_tmp, n);
-  // The `rerank` best partial scores, by a bounded heap over the reduced runs: once it is full,
-  // almost every candidate fails one predictable comparison (nth_element's partitioning was half
-  // of the query time at 1M documents).
+  // Window by window, scatter the heavy postings into a 65,536-entry accumulator (256 KiB: it stays
+  // in L2, where a collection-sized one would miss on nearly every posting at 1M documents) and
+  // note each document on its first touch, branch-free; then drain the touched documents into the
+  // bounded heap of the `rerank` best partial scores. A document's partial score sums its terms in
+  // the order visited (heaviest query term first), so ties and roundings do not depend on layout.
+  if (sc.acc.size() < (1u << kWindowBits)) sc.acc.resize(1u << kWindowBits, 0.f);
+  if (sc.touched.size() < (1u << kWindowBits)) sc.touched.resize(1u << kWindowBits);
+  float* acc = sc.acc.data();
+  uint16_t* touched = sc.touched.data();
   TopK sel(static_cast<uint32_t>(std::max(p.rerank, top.k())));
-  for (size_t i = 0; i < pairs.size();) {
-    Hit h = pairs[i];
-    while (++i < pairs.size() && pairs[i].docno == h.docno) h.score += pairs[i].score;
-    if (!sel.full() || h.score >= sel.threshold()) sel.push(h);
+  const uint32_t windows = (n + (1u << kWindowBits) - 1) >> kWindowBits;
+  for (uint32_t w = 0; w < windows; ++w) {
+    uint32_t nt = 0;
+    for (Cursor& c : cur) {
+      if (c.r == c.r_end || rwin[c.r] != w) continue;
+      const uint64_t b = c.first + c.start, e = b + rheavy[c.r];
+      if (q8) {
+        for (uint64_t j = b; j < e; ++j) {
+          const uint16_t id = ids[j];
+          touched[nt] = id;
+          nt += acc[id] == 0.f;
+          acc[id] += c.mult * wq[j];
+        }
+      } else {
+        for (uint64_t j = b; j < e; ++j) {
+          const uint16_t id = ids[j];
+          touched[nt] = id;
+          nt += acc[id] == 0.f;
+          acc[id] += c.mult * wf[j];
+        }
+      }
+      c.start = rend[c.r];
+      ++c.r;
+    }
+    const uint32_t base = w << kWindowBits;
+    for (uint32_t i = 0; i < nt; ++i) {
+      const uint16_t id = touched[i];
+      const float v = acc[id];
+      acc[id] = 0.f;
+      if (v > 0.f && (!sel.full() || v >= sel.threshold())) sel.push({v, base | id});
+    }
   }
   const std::vector<Hit> cands = sel.sorted();
   const size_t r = cands.size();

@@ -33,9 +33,10 @@ struct SearchParams {
 // Per-thread scratch, grown on demand and reused across queries.
 struct Scratch {
   std::vector<float> dense_query;  // vocab-sized, all zero between queries
-  std::vector<float> acc;          // exact: per-document accumulators, all zero between queries
-  std::vector<uint32_t> visited;   // approx: epoch stamps per document
-  std::vector<Hit> pairs, pairs_tmp;  // approx pruned, exact over u8 impacts: (partial score, local doc)
+  std::vector<float> acc;          // per-document (exact) or per-window (pruned) accumulators, all zero between queries
+  std::vector<uint16_t> touched;   // approx pruned: a window's documents in order of first touch
+  std::vector<uint32_t> visited;   // approx blocks: epoch stamps per document
+  std::vector<Hit> pairs;          // exact over u8 impacts: (accumulator, local doc) candidates
   uint32_t epoch = 0;
   static Scratch& local();
 };

@@ -110,7 +110,7 @@ export class SparsePassageSide extends SparseSide<SparsePassageRow> implements S
   private readonly owners = new Owners();
 
   constructor(name: string, ctx: SideContext, spec: SparseSpec) {
-    super(name, ctx, spec.approx, spec.df);
+    super(name, ctx, spec);
     ctx.store.passageTable(name, 'sparse');
   }
 

@@ -4,7 +4,14 @@
 // ingest (kept in the store's table for the retriever), and, when asked, document frequencies per
 // model term for inference-free queries.
 import { join } from 'node:path';
-import { SparseIndex, type SearchOptions, type SparseBatch, type SparseQuery, type TopK } from '../../../index/index.js';
+import {
+  SparseIndex,
+  type SearchOptions,
+  type SparseBatch,
+  type SparseIndexOptions,
+  type SparseQuery,
+  type TopK,
+} from '../../../index/index.js';
 import type { StoredVector, SparseVector } from '../../store/document-store.js';
 import { documentWeights, idf } from '../../text/bm25.js';
 import type {
@@ -15,6 +22,7 @@ import type {
   SparseScoring,
   SparseSpec,
   SparseStorage,
+  SparseStorageConfig,
   SparseStrategy,
   WeighedQuery,
 } from '../backend.js';
@@ -24,9 +32,11 @@ import { IndexSide, type AppliedBatch, type SideContext } from './index-side.js'
 /** Term ids are store (or model) vocabulary ids; segments are sized by their largest id, so the cap is free. */
 const VOCAB = 0x7fffffff;
 
-export function indexOptions(approx: SparseApproxConfig | undefined) {
+export function indexOptions(approx: SparseApproxConfig | undefined, storage: SparseStorageConfig | undefined): SparseIndexOptions {
   return {
     vocab: VOCAB,
+    ...(storage?.weights === 'f16' ? { weightPrecision: 'f16' as const } : {}),
+    ...(storage?.impacts === 'u8' ? { quantizeU8: true } : {}),
     ...(approx
       ? {
           approx: {
@@ -99,14 +109,14 @@ export abstract class SparseSide<Row extends { docno: number; terms: Uint32Array
   /** Entries holding each term, when the storage was declared with `df` (else null). */
   private readonly dfs: TermCounts | null;
 
-  constructor(
-    name: string,
-    ctx: SideContext,
-    private readonly approxConfig: SparseApproxConfig | undefined,
-    df = false,
-  ) {
+  private readonly approxConfig: SparseApproxConfig | undefined;
+  private readonly storageConfig: SparseStorageConfig | undefined;
+
+  constructor(name: string, ctx: SideContext, spec: Pick<SparseSpec, 'approx' | 'storage' | 'df'>) {
     super(name, ctx);
-    this.dfs = df ? new TermCounts() : null;
+    this.approxConfig = spec.approx;
+    this.storageConfig = spec.storage;
+    this.dfs = spec.df ? new TermCounts() : null;
   }
 
   override async open(): Promise<void> {
@@ -135,7 +145,7 @@ export abstract class SparseSide<Row extends { docno: number; terms: Uint32Array
   }
 
   protected openIndex(): SparseIndex {
-    return SparseIndex.open(this.ctx.dir, indexOptions(this.approxConfig));
+    return SparseIndex.open(this.ctx.dir, indexOptions(this.approxConfig, this.storageConfig));
   }
 
   get approx(): boolean {
@@ -174,7 +184,7 @@ export class LexicalSide extends SparseSide<StoredVector> implements LexicalStor
     ctx: SideContext,
     private readonly spec: LexicalSpec,
   ) {
-    super(name, ctx, spec.approx);
+    super(name, ctx, { approx: spec.approx, storage: spec.storage });
   }
 
   /** idf(df, N) × count over the store's vocabulary, so the engine's dot product is the BM25 score. */
@@ -228,7 +238,7 @@ export class LexicalSide extends SparseSide<StoredVector> implements LexicalStor
 /** A learned sparse retriever's vectors, from the store's table for it. */
 export class LearnedSparseSide extends SparseSide<{ docno: number } & SparseVector> implements SparseStorage {
   constructor(name: string, ctx: SideContext, spec: SparseSpec) {
-    super(name, ctx, spec.approx, spec.df);
+    super(name, ctx, spec);
     ctx.store.vectorTable(name, 'sparse');
   }
 

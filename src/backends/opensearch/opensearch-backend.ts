@@ -75,6 +75,16 @@ const BULK_RETRIES = 6;
 const SNAPSHOT_MS = 2000;
 /** Document number -> _id entries remembered from search answers (hydration needs no second read). */
 const ID_CACHE = 200_000;
+/** The sparse `storage` precisions are the embedded engine's; Lucene stores rank_features its own way. */
+function refuseStorage(name: string, spec: { storage?: unknown }): void {
+  if (spec.storage)
+    fail(
+      'UNSUPPORTED_BY_BACKEND',
+      'the OpenSearch backend stores sparse vectors as Lucene rank_features (its own encoding); leave out storage',
+      `retrievers.${name}.storage`,
+    );
+}
+
 /** Default candidate list of an approximate dense search (the lucene engine's k per shard). */
 const DEFAULT_EF = 100;
 
@@ -174,6 +184,7 @@ export class OpenSearchBackend implements Backend {
         'the OpenSearch backend has no approximate BM25 top-k (Lucene scores exactly with WAND)',
         `retrievers.${name}.approx`,
       );
+    refuseStorage(name, spec);
     if (this.layout.lexical) throw new Error('one lexical storage per collection');
     this.layout.lexical = { name, k1: spec.k1, b: spec.b };
     return new Lexical(this, name, spec.k1);
@@ -187,6 +198,7 @@ export class OpenSearchBackend implements Backend {
         'the OpenSearch backend has no approximate learned-sparse top-k (rank_features are scored exactly); leave out approx',
         `retrievers.${name}.approx`,
       );
+    refuseStorage(name, spec);
     if (spec.passages) {
       this.layout.sparsePassages.push(name);
       return new SparsePassages(this, name);
