@@ -476,6 +476,13 @@ export interface paths {
                                     bm25?: {
                                         k1: number;
                                         b: number;
+                                        /** @description How the embedded engine stores this retriever's vectors (docs/engine.md "Storage"); fixed at creation. */
+                                        storage?: {
+                                            /** @description Stored document weights: "f32" (default) or "f16" (rounded to half precision at ingest, relative error <= 2^-11; halves the forward index; weights above 65504 are refused). */
+                                            weights?: "f32" | "f16";
+                                            /** @description Posting-list impacts: "f32" (default) or "u8" (a byte per posting; exact search stays exact by re-scoring within the quantization bound). */
+                                            impacts?: "f32" | "u8";
+                                        };
                                         /** @description Build the approximate structures so searches may ask for `mode: "approx"` (docs/engine.md). Absent: exact search only. */
                                         approx?: {
                                             /** @description Postings kept per term, heaviest first (λ); the pruned lists the `pruned` strategy walks. */
@@ -504,6 +511,13 @@ export interface paths {
                                     splade?: {
                                         model: string;
                                         query: string;
+                                        /** @description How the embedded engine stores this retriever's vectors (docs/engine.md "Storage"); fixed at creation. */
+                                        storage?: {
+                                            /** @description Stored document weights: "f32" (default) or "f16" (rounded to half precision at ingest, relative error <= 2^-11; halves the forward index; weights above 65504 are refused). */
+                                            weights?: "f32" | "f16";
+                                            /** @description Posting-list impacts: "f32" (default) or "u8" (a byte per posting; exact search stays exact by re-scoring within the quantization bound). */
+                                            impacts?: "f32" | "u8";
+                                        };
                                         /** @description Build the approximate structures so searches may ask for `mode: "approx"` (docs/engine.md). Absent: exact search only. */
                                         approx?: {
                                             /** @description Postings kept per term, heaviest first (λ); the pruned lists the `pruned` strategy walks. */
@@ -551,6 +565,13 @@ export interface paths {
                                     inference_free?: {
                                         model: string;
                                         idf: string;
+                                        /** @description How the embedded engine stores this retriever's vectors (docs/engine.md "Storage"); fixed at creation. */
+                                        storage?: {
+                                            /** @description Stored document weights: "f32" (default) or "f16" (rounded to half precision at ingest, relative error <= 2^-11; halves the forward index; weights above 65504 are refused). */
+                                            weights?: "f32" | "f16";
+                                            /** @description Posting-list impacts: "f32" (default) or "u8" (a byte per posting; exact search stays exact by re-scoring within the quantization bound). */
+                                            impacts?: "f32" | "u8";
+                                        };
                                         /** @description Build the approximate structures so searches may ask for `mode: "approx"` (docs/engine.md). Absent: exact search only. */
                                         approx?: {
                                             /** @description Postings kept per term, heaviest first (λ); the pruned lists the `pruned` strategy walks. */
@@ -745,6 +766,13 @@ export interface paths {
                                 k1?: number;
                                 /** @description Length normalization. Default 0.4. */
                                 b?: number;
+                                /** @description How the embedded engine stores this retriever's vectors (docs/engine.md "Storage"); fixed at creation. */
+                                storage?: {
+                                    /** @description Stored document weights: "f32" (default) or "f16" (rounded to half precision at ingest, relative error <= 2^-11; halves the forward index; weights above 65504 are refused). */
+                                    weights?: "f32" | "f16";
+                                    /** @description Posting-list impacts: "f32" (default) or "u8" (a byte per posting; exact search stays exact by re-scoring within the quantization bound). */
+                                    impacts?: "f32" | "u8";
+                                };
                                 /** @description Build the approximate structures so searches may ask for `mode: "approx"` (docs/engine.md). Absent: exact search only. */
                                 approx?: {
                                     /** @description Postings kept per term, heaviest first (λ); the pruned lists the `pruned` strategy walks. */
@@ -775,6 +803,13 @@ export interface paths {
                                 model: string;
                                 /** @description "siamese" (default): queries run through the same model. "inference-free": a query is its token ids weighted by IDF in this collection. "analyzer": the same over the words of BM25's analyzer (stopwords dropped, not stemmed). */
                                 query?: "siamese" | "inference-free" | "analyzer";
+                                /** @description How the embedded engine stores this retriever's vectors (docs/engine.md "Storage"); fixed at creation. */
+                                storage?: {
+                                    /** @description Stored document weights: "f32" (default) or "f16" (rounded to half precision at ingest, relative error <= 2^-11; halves the forward index; weights above 65504 are refused). */
+                                    weights?: "f32" | "f16";
+                                    /** @description Posting-list impacts: "f32" (default) or "u8" (a byte per posting; exact search stays exact by re-scoring within the quantization bound). */
+                                    impacts?: "f32" | "u8";
+                                };
                                 /** @description Build the approximate structures so searches may ask for `mode: "approx"` (docs/engine.md). Absent: exact search only. */
                                 approx?: {
                                     /** @description Postings kept per term, heaviest first (λ); the pruned lists the `pruned` strategy walks. */
@@ -840,6 +875,13 @@ export interface paths {
                                 model: string;
                                 /** @description Query token weights: "model", the model's idf.json; "collection", each token's IDF over this retriever's documents. Default: "model" when the model folder has idf.json, else "collection". */
                                 idf?: "model" | "collection";
+                                /** @description How the embedded engine stores this retriever's vectors (docs/engine.md "Storage"); fixed at creation. */
+                                storage?: {
+                                    /** @description Stored document weights: "f32" (default) or "f16" (rounded to half precision at ingest, relative error <= 2^-11; halves the forward index; weights above 65504 are refused). */
+                                    weights?: "f32" | "f16";
+                                    /** @description Posting-list impacts: "f32" (default) or "u8" (a byte per posting; exact search stays exact by re-scoring within the quantization bound). */
+                                    impacts?: "f32" | "u8";
+                                };
                                 /** @description Build the approximate structures so searches may ask for `mode: "approx"` (docs/engine.md). Absent: exact search only. */
                                 approx?: {
                                     /** @description Postings kept per term, heaviest first (λ); the pruned lists the `pruned` strategy walks. */
@@ -900,6 +942,13 @@ export interface paths {
                                 bm25?: {
                                     k1: number;
                                     b: number;
+                                    /** @description How the embedded engine stores this retriever's vectors (docs/engine.md "Storage"); fixed at creation. */
+                                    storage?: {
+                                        /** @description Stored document weights: "f32" (default) or "f16" (rounded to half precision at ingest, relative error <= 2^-11; halves the forward index; weights above 65504 are refused). */
+                                        weights?: "f32" | "f16";
+                                        /** @description Posting-list impacts: "f32" (default) or "u8" (a byte per posting; exact search stays exact by re-scoring within the quantization bound). */
+                                        impacts?: "f32" | "u8";
+                                    };
                                     /** @description Build the approximate structures so searches may ask for `mode: "approx"` (docs/engine.md). Absent: exact search only. */
                                     approx?: {
                                         /** @description Postings kept per term, heaviest first (λ); the pruned lists the `pruned` strategy walks. */
@@ -928,6 +977,13 @@ export interface paths {
                                 splade?: {
                                     model: string;
                                     query: string;
+                                    /** @description How the embedded engine stores this retriever's vectors (docs/engine.md "Storage"); fixed at creation. */
+                                    storage?: {
+                                        /** @description Stored document weights: "f32" (default) or "f16" (rounded to half precision at ingest, relative error <= 2^-11; halves the forward index; weights above 65504 are refused). */
+                                        weights?: "f32" | "f16";
+                                        /** @description Posting-list impacts: "f32" (default) or "u8" (a byte per posting; exact search stays exact by re-scoring within the quantization bound). */
+                                        impacts?: "f32" | "u8";
+                                    };
                                     /** @description Build the approximate structures so searches may ask for `mode: "approx"` (docs/engine.md). Absent: exact search only. */
                                     approx?: {
                                         /** @description Postings kept per term, heaviest first (λ); the pruned lists the `pruned` strategy walks. */
@@ -975,6 +1031,13 @@ export interface paths {
                                 inference_free?: {
                                     model: string;
                                     idf: string;
+                                    /** @description How the embedded engine stores this retriever's vectors (docs/engine.md "Storage"); fixed at creation. */
+                                    storage?: {
+                                        /** @description Stored document weights: "f32" (default) or "f16" (rounded to half precision at ingest, relative error <= 2^-11; halves the forward index; weights above 65504 are refused). */
+                                        weights?: "f32" | "f16";
+                                        /** @description Posting-list impacts: "f32" (default) or "u8" (a byte per posting; exact search stays exact by re-scoring within the quantization bound). */
+                                        impacts?: "f32" | "u8";
+                                    };
                                     /** @description Build the approximate structures so searches may ask for `mode: "approx"` (docs/engine.md). Absent: exact search only. */
                                     approx?: {
                                         /** @description Postings kept per term, heaviest first (λ); the pruned lists the `pruned` strategy walks. */
@@ -1177,6 +1240,13 @@ export interface paths {
                                 bm25?: {
                                     k1: number;
                                     b: number;
+                                    /** @description How the embedded engine stores this retriever's vectors (docs/engine.md "Storage"); fixed at creation. */
+                                    storage?: {
+                                        /** @description Stored document weights: "f32" (default) or "f16" (rounded to half precision at ingest, relative error <= 2^-11; halves the forward index; weights above 65504 are refused). */
+                                        weights?: "f32" | "f16";
+                                        /** @description Posting-list impacts: "f32" (default) or "u8" (a byte per posting; exact search stays exact by re-scoring within the quantization bound). */
+                                        impacts?: "f32" | "u8";
+                                    };
                                     /** @description Build the approximate structures so searches may ask for `mode: "approx"` (docs/engine.md). Absent: exact search only. */
                                     approx?: {
                                         /** @description Postings kept per term, heaviest first (λ); the pruned lists the `pruned` strategy walks. */
@@ -1205,6 +1275,13 @@ export interface paths {
                                 splade?: {
                                     model: string;
                                     query: string;
+                                    /** @description How the embedded engine stores this retriever's vectors (docs/engine.md "Storage"); fixed at creation. */
+                                    storage?: {
+                                        /** @description Stored document weights: "f32" (default) or "f16" (rounded to half precision at ingest, relative error <= 2^-11; halves the forward index; weights above 65504 are refused). */
+                                        weights?: "f32" | "f16";
+                                        /** @description Posting-list impacts: "f32" (default) or "u8" (a byte per posting; exact search stays exact by re-scoring within the quantization bound). */
+                                        impacts?: "f32" | "u8";
+                                    };
                                     /** @description Build the approximate structures so searches may ask for `mode: "approx"` (docs/engine.md). Absent: exact search only. */
                                     approx?: {
                                         /** @description Postings kept per term, heaviest first (λ); the pruned lists the `pruned` strategy walks. */
@@ -1252,6 +1329,13 @@ export interface paths {
                                 inference_free?: {
                                     model: string;
                                     idf: string;
+                                    /** @description How the embedded engine stores this retriever's vectors (docs/engine.md "Storage"); fixed at creation. */
+                                    storage?: {
+                                        /** @description Stored document weights: "f32" (default) or "f16" (rounded to half precision at ingest, relative error <= 2^-11; halves the forward index; weights above 65504 are refused). */
+                                        weights?: "f32" | "f16";
+                                        /** @description Posting-list impacts: "f32" (default) or "u8" (a byte per posting; exact search stays exact by re-scoring within the quantization bound). */
+                                        impacts?: "f32" | "u8";
+                                    };
                                     /** @description Build the approximate structures so searches may ask for `mode: "approx"` (docs/engine.md). Absent: exact search only. */
                                     approx?: {
                                         /** @description Postings kept per term, heaviest first (λ); the pruned lists the `pruned` strategy walks. */

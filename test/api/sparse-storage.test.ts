@@ -69,9 +69,10 @@ describe('sparse storage precision', () => {
   it('refuses an unknown precision, naming the field', async () => {
     const r = await s.req('POST', '/v1/collections', { name: 'bad', retrievers: { bm25: { storage: { weights: 'f8' } } } });
     expect(r.status).toBe(400);
-    expect(r.body.error.field).toMatch(/^retrievers\.bm25\.storage/);
+    expect(r.body).toMatchObject({ code: 'VALIDATION_FAILED', field: 'retrievers.bm25.storage.weights' });
     const r2 = await s.req('POST', '/v1/collections', { name: 'bad', retrievers: { bm25: { storage: { bits: 4 } } } });
     expect(r2.status).toBe(400);
+    expect(r2.body.code).toBe('VALIDATION_FAILED');
     expect(JSON.stringify(r2.body)).toMatch(/bits/);
   });
 });

@@ -328,6 +328,8 @@ describe.skipIf(skip !== null)('embedded and OpenSearch collections of the same 
       retrievers: { dense: { model: `dir:${TINY_DENSE}`, storage: 'i8' } },
     });
     expect(i8.body).toMatchObject({ code: 'UNSUPPORTED_BY_BACKEND', field: 'retrievers.dense.storage' });
+    const compact = await s.req('POST', '/v1/collections', { name: 'os-compact', retrievers: { bm25: { storage: { impacts: 'u8' } } } });
+    expect(compact.body).toMatchObject({ code: 'UNSUPPORTED_BY_BACKEND', field: 'retrievers.bm25.storage' });
     const url = await s.req('POST', '/v1/collections', { name: 'os-url', backend: { kind: 'opensearch', url: 'http://169.254.169.254' } });
     expect(url.body).toMatchObject({ code: 'VALIDATION_FAILED', field: 'backend.url' });
     const mode = await search('os', { query: 'cats', mode: 'approx' });
