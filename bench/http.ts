@@ -4,8 +4,11 @@
 // `lsr serve` in a child process loaded by autocannon at saturation. Goal: HTTP costs no more than
 // 20% of in-process QPS (the better of one search in flight and the route's async path at the same
 // concurrency). Autocannon shares the machine's cores with the server, which counts against HTTP. `--json` prints one line: {qps, p50_ms, p99_ms, errors, inproc_qps, ...}.
+// `--approx` measures the approximate mode instead: the collection's BM25 retriever is built with
+// compact storage and pruned lists (`approx.postings` = docs / 400, the engine bench's λ per document)
+// and every search asks for `mode: "approx"` (its default query_cut and rerank).
 //
-//   tsx bench/http.ts [--docs 100000] [--queries 1000] [--duration 15] [--connections 16] [--json]
+//   tsx bench/http.ts [--docs 100000] [--queries 1000] [--duration 15] [--connections 16] [--approx] [--json]
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -30,8 +33,12 @@ const QUERIES = opt('queries', 1000);
 const DURATION = opt('duration', 15);
 const CONNECTIONS = opt('connections', 16);
 const JSON_OUT = args.includes('--json');
+const APPROX = args.includes('--approx');
 const root = fileURLToPath(new URL('..', import.meta.url));
-const dataDir = join(root, 'bench', 'out', 'http-data');
+const dataDir = join(root, 'bench', 'out', APPROX ? 'http-data-approx' : 'http-data');
+/** The BM25 retriever's config and what each search adds. */
+const BM25 = APPROX ? { storage: { impacts: 'u8', weights: 'f16' }, approx: { postings: Math.max(1, Math.round(DOCS / 400)) } } : undefined;
+const MODE = APPROX ? { mode: 'approx' as const } : {};
 const log = (s: string) => !JSON_OUT && process.stderr.write(s + '\n');
 const quiet = { info() {}, warn: console.warn, error: console.error };
 
@@ -58,12 +65,12 @@ function queries(): string[] {
 /** Builds the collection unless a matching one exists; returns its ingest rate (docs/s), or null when it was reused. */
 async function ensureCollection(): Promise<number | null> {
   const stamp = join(dataDir, 'bench.json');
-  const want = JSON.stringify({ docs: DOCS, v: 1 });
+  const want = JSON.stringify({ docs: DOCS, v: 1, bm25: BM25 });
   if (existsSync(stamp) && readFileSync(stamp, 'utf8') === want) return null;
   rmSync(dataDir, { recursive: true, force: true });
   mkdirSync(dataDir, { recursive: true });
   const reg = await CollectionRegistry.open(dataDir, quiet);
-  const c = await reg.create({ name: 'bench' });
+  const c = await reg.create(BM25 ? { name: 'bench', retrievers: { bm25: BM25 } } : { name: 'bench' });
   const job = new IngestJob('bench', null);
   const t = performance.now();
   await runIngest(c, Readable.from(corpus()), job, { batchSize: 5000, maxDocumentBytes: 1 << 20 });
@@ -77,7 +84,7 @@ async function ensureCollection(): Promise<number | null> {
 async function inProcess(qs: string[]): Promise<{ qps: number; asyncQps: number; p50: number; p99: number }> {
   const reg = await CollectionRegistry.open(dataDir, quiet);
   const c = reg.get('bench');
-  for (const q of qs.slice(0, 100)) await searchAsync(c, { query: q, k: 10 });
+  for (const q of qs.slice(0, 100)) await searchAsync(c, { query: q, k: 10, ...MODE });
   const lat: number[] = [];
   const end = performance.now() + DURATION * 1000;
   let i = 0;
@@ -85,7 +92,7 @@ async function inProcess(qs: string[]): Promise<{ qps: number; asyncQps: number;
   // One search in flight: each one's latency on the route's path (scoring on a native thread).
   while (performance.now() < end) {
     const t = performance.now();
-    await searchAsync(c, { query: qs[i++ % qs.length], k: 10 });
+    await searchAsync(c, { query: qs[i++ % qs.length], k: 10, ...MODE });
     lat.push(performance.now() - t);
   }
   const secs = (performance.now() - t0) / 1000;
@@ -97,7 +104,7 @@ async function inProcess(qs: string[]): Promise<{ qps: number; asyncQps: number;
   await Promise.all(
     Array.from({ length: CONNECTIONS }, async () => {
       while (performance.now() < endAsync) {
-        await searchAsync(c, { query: qs[i++ % qs.length], k: 10 });
+        await searchAsync(c, { query: qs[i++ % qs.length], k: 10, ...MODE });
         done++;
       }
     }),
@@ -133,7 +140,7 @@ async function overHttp(qs: string[]) {
           {
             method: 'POST',
             headers: { 'content-type': 'application/json' },
-            setupRequest: (req) => ({ ...req, body: JSON.stringify({ query: qs[i++ % qs.length], k: 10 }) }),
+            setupRequest: (req) => ({ ...req, body: JSON.stringify({ query: qs[i++ % qs.length], k: 10, ...MODE }) }),
           },
         ],
       });
@@ -161,6 +168,8 @@ const result = {
   // Against the better of the two in-process numbers, so HTTP is not flattered by threading.
   http_overhead: Number((1 - r.requests.average / Math.max(inproc.qps, inproc.asyncQps)).toFixed(3)),
   docs: DOCS,
+  mode: APPROX ? 'approx' : 'exact',
+  bm25: BM25 ?? null,
   // NDJSON ingest through the collection's write path (runIngest, batches of 5000), docs/s; null when
   // an existing collection was reused (delete bench/out/http-data to measure it).
   ingest_docs_per_s: ingestRate === null ? null : Math.round(ingestRate),
@@ -171,7 +180,7 @@ if (JSON_OUT) console.log(JSON.stringify(result));
 else {
   console.log(
     table(
-      `HTTP vs in-process BM25 search, ${DOCS} docs, k=10`,
+      `HTTP vs in-process BM25 search (${APPROX ? 'approx, compact storage' : 'exact'}), ${DOCS} docs, k=10`,
       ['path', 'q/s', 'p50 ms', 'p99 ms', 'errors'],
       [
         ['in-process, one search in flight', result.inproc_serial_qps, inproc.p50, inproc.p99, 0],

@@ -259,6 +259,10 @@ export class DenseIndex extends SegmentedIndex<NativeDenseSegment> {
     }));
   }
 
+  protected override openNative(path: string): NativeDenseSegment {
+    return native.openDenseSegment(path);
+  }
+
   protected override mergeNative(segs: NativeDenseSegment[]): Promise<NativeDenseSegment> {
     return native.mergeDenseSegments(segs, this.buildParams());
   }

@@ -34,6 +34,8 @@ export interface NativeSegmentStats {
   approxBlockRatio: number;
   approxSummaryEnergy: number;
   formatVersion: number;
+  /** Served from its file through a read-only mapping (a committed or opened segment), not from owned memory. */
+  mapped: boolean;
   sectionBytes: Record<string, number>;
 }
 
@@ -78,6 +80,8 @@ export interface NativeDenseSegmentStats {
   hnswMaxLevel: number;
   bytes: number;
   formatVersion: number;
+  /** As NativeSegmentStats.mapped. */
+  mapped: boolean;
   sectionBytes: Record<'docnos' | 'vectors' | 'scales' | 'links0' | 'upperOffsets' | 'upperLinks', number>;
 }
 

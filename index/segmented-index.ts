@@ -94,6 +94,8 @@ export abstract class SegmentedIndex<N extends NativeSegmentLike> {
 
   /** Merges live documents of several segments into one (the engine's native merge). */
   protected abstract mergeNative(segs: N[]): Promise<N>;
+  /** Opens a segment file the index itself just wrote (a read-only mapping, checksums verified). */
+  protected abstract openNative(path: string): N;
   /** The engine's manifest fields, written after `version`. */
   protected abstract manifestFields(): Record<string, unknown>;
 
@@ -286,6 +288,7 @@ export abstract class SegmentedIndex<N extends NativeSegmentLike> {
             throw fromNative(e, join(dir, file));
           }
           s.file = file;
+          s.native = this.mappedCopy(s.native, join(dir, file));
         }
         const deleted = s.native.stats().deleted;
         if (deleted !== s.delSaved) {
@@ -311,6 +314,27 @@ export abstract class SegmentedIndex<N extends NativeSegmentLike> {
     });
     this.lock = run.catch(() => undefined);
     return run;
+  }
+
+  /**
+   * The segment just saved at `path`, served from there from now on: a read-only mapping costs page
+   * cache the kernel can reclaim rather than anonymous memory, so an index may outgrow RAM and still
+   * answer (slower, from disk). Runs synchronously from open to swap, so no delete falls between
+   * copying the tombstones and the swap; searches already running keep the built image alive.
+   */
+  private mappedCopy(built: N, path: string): N {
+    let seg: N;
+    try {
+      seg = this.openNative(path);
+    } catch (e) {
+      throw fromNative(e, path);
+    }
+    const bits = built.deletedBits();
+    const docnos = built.docnos();
+    const del: number[] = [];
+    for (let i = 0; i < docnos.length; i++) if ((bits[i >> 3] >> (i & 7)) & 1) del.push(docnos[i]);
+    if (del.length) seg.delete(Uint32Array.from(del));
+    return seg;
   }
 
   /** Waits for merges, then releases the segments. Uncommitted changes are dropped. */

@@ -167,6 +167,10 @@ export class SparseIndex extends SegmentedIndex<NativeSegment> {
     }));
   }
 
+  protected override openNative(path: string): NativeSegment {
+    return native.openSparseSegment(path);
+  }
+
   protected override mergeNative(segs: NativeSegment[]): Promise<NativeSegment> {
     return native.mergeSparseSegments(segs, this.buildParams());
   }

@@ -34,6 +34,8 @@ describe('dense segment files', () => {
   for (const storage of ['f32', 'i8'] as const) {
     it(`round-trips ${storage} segments, graphs, tombstones and commit metadata`, async () => {
       const idx = await committedIndex(storage);
+      // A commit swaps each saved segment for its read-only mapping.
+      expect(idx.stats().segmentStats.every((s) => s.mapped)).toBe(true);
       const qs = clusteredVectors(10, dim, 10, 0.2, 3);
       const rows = Array.from({ length: 10 }, (_, i) => qs.slice(i * dim, (i + 1) * dim));
       const before = rows.map((q) => idx.search(q, { k: 20 }));

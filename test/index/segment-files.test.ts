@@ -27,6 +27,24 @@ const segmentFile = () => fileEndingWith(dir, '.lsr');
 const openError = () => openDamaged(() => SparseIndex.open(dir));
 
 describe('on-disk segments', () => {
+  it('serves committed segments from their mapped files, keeping deletes made before and after the commit', async () => {
+    const idx = SparseIndex.open(dir, { vocab: VOCAB, approx: { postings: 100 } });
+    await idx.add(randomDocs(1500, VOCAB, 20, 1));
+    idx.delete([3, 7]);
+    const r = rng(4);
+    const qs = Array.from({ length: 10 }, () => randomQuery(VOCAB, 25, r));
+    const before = qs.map((q) => [idx.search(q, { k: 20 }), idx.search(q, { k: 20, mode: 'approx' })]);
+    expect(idx.stats().segmentStats.map((s) => s.mapped)).toEqual([false]);
+    await idx.commit({ seq: 1 });
+    expect(idx.stats().segmentStats.map((s) => s.mapped)).toEqual([true]);
+    expect(qs.map((q) => [idx.search(q, { k: 20 }), idx.search(q, { k: 20, mode: 'approx' })])).toEqual(before);
+    const gone = before[0][0].docs[0];
+    expect(idx.delete([gone])).toBe(1);
+    expect(Array.from(idx.search(qs[0], { k: 20 }).docs)).not.toContain(gone);
+    expect(idx.stats().docs).toBe(1500 - 3);
+    await idx.close();
+  });
+
   it('round-trips segments, tombstones and commit metadata', async () => {
     const idx = await committedIndex();
     const r = rng(4);

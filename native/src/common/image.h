@@ -15,6 +15,8 @@ class Image {
   virtual ~Image() = default;
   virtual const uint8_t* data() const = 0;
   virtual size_t size() const = 0;
+  // Whether the bytes are a read-only file mapping (the kernel may page them out and back in).
+  virtual bool mapped() const { return false; }
 };
 
 // 64-byte aligned, zero-filled owned bytes.

@@ -24,6 +24,7 @@ class SegmentBase {
   const Header& header() const { return *header_; }
   uint32_t n_docs() const { return header_->n_docs; }
   size_t bytes() const { return image_->size(); }
+  bool mapped() const { return image_->mapped(); }
 
   template <typename T>
   const T* sec(Section s) const {

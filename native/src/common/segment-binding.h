@@ -281,6 +281,7 @@ class SegmentWrapBase : public Napi::ObjectWrap<Derived> {
     o.Set("deleted", seg_->deleted_count());
     static_cast<const Derived*>(this)->engine_stats(o);
     o.Set("formatVersion", h.version);
+    o.Set("mapped", seg_->mapped());
     Napi::Object bytes = Napi::Object::New(env);
     for (uint32_t s = 0; s < std::size(Derived::kSectionNames); ++s)
       bytes.Set(Derived::kSectionNames[s], static_cast<double>(h.sections[s].length));

@@ -19,6 +19,7 @@ class MappedImage final : public Image {
   }
   const uint8_t* data() const override { return static_cast<const uint8_t*>(p_); }
   size_t size() const override { return n_; }
+  bool mapped() const override { return true; }
 
  private:
   void* p_;
