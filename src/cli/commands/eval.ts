@@ -21,6 +21,10 @@ Retriever specs:
   bm25:collection=<name>    search an existing collection, index nothing
   bm25:fields=title+text    text fields indexed, in order (default title+text)
   splade:model=<source>     SPLADE with that model (a collection that also has BM25)
+  splade:model=<s>,approx.postings=50,storage.impacts=u8
+                            a dotted key is a nested collection setting (approx, storage, search)
+  splade:model=<s>,approx.postings=50,mode=approx,query_cut=20,rerank=100
+                            search-time: the request's mode and approx knobs (same collection)
   trec:<file>               evaluate an existing TREC run file
   rrf:bm25+splade[,k=60]    fusion (a hybrid search) of retrievers of one collection; methods
   convex:bm25+splade[,norm=min_max|z_score|l2][,w.bm25=0.3,w.splade=0.7]
