@@ -288,6 +288,9 @@ interface SeismicOut {
   sweep: { query_cut: number; heap_factor: number; qps: number; recall_at_10: number | null }[];
   /** One point per CURVE_TARGETS entry (recall_at_10 on the scoring set filled in here, from ids_file). */
   curve: CurvePoint[];
+  /** batch_search at the chosen setting, scoring set, 1 and 2 threads (absent when no setting met the target). */
+  batch_1t_qps?: number;
+  batch_2t_qps?: number;
 }
 interface BmpOut {
   version: string;
@@ -586,6 +589,17 @@ async function main(): Promise<void> {
       s.recall_at_10,
       s.met_target ? '' : `missed target ${TARGET} on the tuning set`,
     ]);
+    if (s.batch_2t_qps !== undefined)
+      rows.push([
+        'Seismic ' + s.version,
+        'approx batch_search, 2 threads',
+        '',
+        s.batch_2t_qps,
+        null,
+        null,
+        null,
+        `1 thread: ${s.batch_1t_qps?.toFixed(0) ?? '—'}`,
+      ]);
   } else rows.push(['Seismic', 'approx', '', null, null, null, null, seismic.reason]);
   if (bmp.result) {
     const b = bmp.result;
@@ -781,6 +795,8 @@ async function main(): Promise<void> {
             memory: seismic.result.memory ?? null,
             query: seismic.result.query,
             met_target: seismic.result.met_target,
+            batch_1t_qps: seismic.result.batch_1t_qps ?? null,
+            batch_2t_qps: seismic.result.batch_2t_qps ?? null,
             tuning_sweep: seismic.result.sweep,
           }
         : null,
