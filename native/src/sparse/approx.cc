@@ -5,6 +5,7 @@
 // exactly from the forward index, so every returned score is exact; only recall is traded.
 #include "common/cpu.h"
 #include "sparse/forward.h"
+#include "sparse/inverted.h"
 #include "sparse/search.h"
 
 #if defined(__x86_64__)
@@ -57,6 +58,20 @@ float dot_u8(const uint32_t* terms, const uint8_t* w, uint64_t n, const float* d
   if (cpu::level() == cpu::Level::Avx512) return dot_u8_avx512(terms, w, n, dense);
 #endif
   return dot_gather_scalar(terms, w, n, dense);
+}
+
+// Adds postings [b, e) into a window's accumulator, appending each document to `touched` on its
+// first touch without a branch; returns the new count of touched documents.
+template <typename W>
+inline uint32_t scatter(const uint16_t* ids, const W* w, uint64_t b, uint64_t e, float mult, float* acc,
+                        uint16_t* touched, uint32_t nt) {
+  for (uint64_t j = b; j < e; ++j) {
+    const uint16_t id = ids[j];
+    touched[nt] = id;
+    nt += acc[id] == 0.f;
+    acc[id] += mult * static_cast<float>(w[j]);
+  }
+  return nt;
 }
 
 // Spreads the query into the dense scratch vector (terms beyond this segment's vocabulary have no
@@ -137,16 +152,7 @@ void search_pruned(const Segment& s, const Query& q, const SearchParams& p, Scra
   if (sc.dense_query.size() < V) sc.dense_query.resize(V, 0.f);
   float* dense = sc.dense_query.data();
   const std::vector<uint32_t> order = load_query(q, V, p.query_cut, dense);
-  const uint64_t* off = s.sec<uint64_t>(kInvOffsets);
-  const uint64_t* ro = s.sec<uint64_t>(kRunOffsets);
-  const uint32_t* rwin = s.sec<uint32_t>(kRunWindows);
-  const uint32_t* rend = s.sec<uint32_t>(kRunEnds);
-  const uint32_t* rheavy = s.sec<uint32_t>(kRunHeavy);
-  const uint16_t* ids = s.sec<uint16_t>(kInvDocs);
-  const float* wf = s.sec<float>(kInvWeights);
-  const uint8_t* wq = s.sec<uint8_t>(kInvWeights);
-  const float* tmax = s.sec<float>(kTermMax);
-  const bool q8 = s.quantized();
+  const InvertedView inv(s);
   // One cursor per visited term over its runs, which ascend by window.
   struct Cursor {
     uint64_t r, r_end, first;  // next run, end of runs, the term's first posting
@@ -157,7 +163,7 @@ void search_pruned(const Segment& s, const Query& q, const SearchParams& p, Scra
   cur.reserve(order.size());
   for (uint32_t qi : order) {
     const uint32_t t = q.terms[qi];
-    cur.push_back({ro[t], ro[t + 1], off[t], 0, q8 ? q.weights[qi] * tmax[t] / 255.f : q.weights[qi]});
+    cur.push_back({inv.run_off[t], inv.run_off[t + 1], inv.first[t], 0, inv.mult(t, q.weights[qi])});
   }
   // Window by window, scatter the heavy postings into a 65,536-entry accumulator (256 KiB: it stays
   // in L2, where a collection-sized one would miss on nearly every posting at 1M documents) and
@@ -173,24 +179,11 @@ void search_pruned(const Segment& s, const Query& q, const SearchParams& p, Scra
   for (uint32_t w = 0; w < windows; ++w) {
     uint32_t nt = 0;
     for (Cursor& c : cur) {
-      if (c.r == c.r_end || rwin[c.r] != w) continue;
-      const uint64_t b = c.first + c.start, e = b + rheavy[c.r];
-      if (q8) {
-        for (uint64_t j = b; j < e; ++j) {
-          const uint16_t id = ids[j];
-          touched[nt] = id;
-          nt += acc[id] == 0.f;
-          acc[id] += c.mult * wq[j];
-        }
-      } else {
-        for (uint64_t j = b; j < e; ++j) {
-          const uint16_t id = ids[j];
-          touched[nt] = id;
-          nt += acc[id] == 0.f;
-          acc[id] += c.mult * wf[j];
-        }
-      }
-      c.start = rend[c.r];
+      if (c.r == c.r_end || inv.run_win[c.r] != w) continue;
+      const uint64_t b = c.first + c.start, e = b + inv.run_heavy[c.r];
+      if (inv.wq) nt = scatter(inv.ids, inv.wq, b, e, c.mult, acc, touched, nt);
+      else nt = scatter(inv.ids, inv.wf, b, e, c.mult, acc, touched, nt);
+      c.start = inv.run_end[c.r];
       ++c.r;
     }
     const uint32_t base = w << kWindowBits;
