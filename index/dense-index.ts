@@ -168,7 +168,6 @@ export class DenseIndex extends SegmentedIndex<NativeDenseSegment> {
     idx.restore(
       dir,
       m,
-      (path) => native.openDenseSegment(path),
       (seg, path, docs) => {
         const st = seg.stats();
         if (st.docs !== docs || st.dim !== m.dim)

@@ -67,6 +67,14 @@ export function readManifest<M extends ManifestBase>(mpath: string): M | undefin
   return m;
 }
 
+/** Deletes in `seg` the documents whose local-id bit is set in `bits`; returns how many were live. */
+function deleteMarked(seg: NativeSegmentLike, bits: Uint8Array): number {
+  const docnos = seg.docnos();
+  const del: number[] = [];
+  for (let i = 0; i < docnos.length; i++) if ((bits[i >> 3] >> (i & 7)) & 1) del.push(docnos[i]);
+  return del.length ? seg.delete(Uint32Array.from(del)) : 0;
+}
+
 export abstract class SegmentedIndex<N extends NativeSegmentLike> {
   readonly dir: string | undefined;
   protected segments: Seg<N>[] = [];
@@ -94,7 +102,7 @@ export abstract class SegmentedIndex<N extends NativeSegmentLike> {
 
   /** Merges live documents of several segments into one (the engine's native merge). */
   protected abstract mergeNative(segs: N[]): Promise<N>;
-  /** Opens a segment file the index itself just wrote (a read-only mapping, checksums verified). */
+  /** Opens a segment file (a read-only mapping, checksums verified): on restore and after a commit saves one. */
   protected abstract openNative(path: string): N;
   /** The engine's manifest fields, written after `version`. */
   protected abstract manifestFields(): Record<string, unknown>;
@@ -103,28 +111,16 @@ export abstract class SegmentedIndex<N extends NativeSegmentLike> {
    * Restores a stored index's counters and segments from its manifest: opens each segment file,
    * lets `check` compare it with the manifest, and applies its saved tombstones.
    */
-  protected restore(dir: string, m: ManifestBase, open: (path: string) => N, check?: (seg: N, path: string, docs: number) => void): void {
+  protected restore(dir: string, m: ManifestBase, check?: (seg: N, path: string, docs: number) => void): void {
     this.nextDocno = m.nextDocno;
     this.nextSegmentId = m.nextSegmentId;
     this.generation = m.generation;
     this.meta = m.meta ?? {};
     for (const s of m.segments) {
       const path = join(dir, s.file);
-      let seg: N;
-      try {
-        seg = open(path);
-      } catch (e) {
-        throw fromNative(e, path);
-      }
+      const seg = this.openFile(path);
       check?.(seg, path, s.docs);
-      let delSaved = 0;
-      if (s.deletes) {
-        const bits = readTombstones(join(dir, s.deletes), s.docs);
-        const docnos = seg.docnos();
-        const del: number[] = [];
-        for (let i = 0; i < s.docs; i++) if ((bits[i >> 3] >> (i & 7)) & 1) del.push(docnos[i]);
-        delSaved = seg.delete(Uint32Array.from(del));
-      }
+      const delSaved = s.deletes ? deleteMarked(seg, readTombstones(join(dir, s.deletes), s.docs)) : 0;
       this.segments.push({ id: s.id, native: seg, docs: s.docs, file: s.file, delFile: s.deletes, delSaved });
     }
   }
@@ -323,18 +319,18 @@ export abstract class SegmentedIndex<N extends NativeSegmentLike> {
    * copying the tombstones and the swap; searches already running keep the built image alive.
    */
   private mappedCopy(built: N, path: string): N {
-    let seg: N;
+    const seg = this.openFile(path);
+    deleteMarked(seg, built.deletedBits());
+    return seg;
+  }
+
+  /** openNative, its failure an IndexError naming the file. */
+  private openFile(path: string): N {
     try {
-      seg = this.openNative(path);
+      return this.openNative(path);
     } catch (e) {
       throw fromNative(e, path);
     }
-    const bits = built.deletedBits();
-    const docnos = built.docnos();
-    const del: number[] = [];
-    for (let i = 0; i < docnos.length; i++) if ((bits[i >> 3] >> (i & 7)) & 1) del.push(docnos[i]);
-    if (del.length) seg.delete(Uint32Array.from(del));
-    return seg;
   }
 
   /** Waits for merges, then releases the segments. Uncommitted changes are dropped. */

@@ -79,7 +79,7 @@ export class SparseIndex extends SegmentedIndex<NativeSegment> {
     if (m && options.vocab !== undefined && options.vocab !== m.vocab)
       throw new IndexError('INVALID_ARGUMENT', `index in '${dir}' has vocab ${m.vocab}, options ask for ${options.vocab}`);
     const idx = new SparseIndex({ ...options, vocab: m?.vocab ?? options.vocab }, dir);
-    if (m) idx.restore(dir, m, (path) => native.openSparseSegment(path));
+    if (m) idx.restore(dir, m);
     return idx;
   }
 

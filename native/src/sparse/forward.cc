@@ -43,10 +43,8 @@ float dot_avx512(const void* tv, const void* wv, uint64_t n, const float* dense)
   const auto* t = static_cast<const TermT*>(tv);
   const auto* w = static_cast<const WeightT*>(wv);
   __m512 acc = _mm512_setzero_ps();
-  uint64_t i = 0;
-  for (; i <= n; i += 16) {
-    const __mmask16 m = i + 16 <= n ? __mmask16(0xffff) : static_cast<__mmask16>((1u << (n - i)) - 1);
-    if (!m) break;
+  for (uint64_t i = 0; i < n; i += 16) {
+    const __mmask16 m = n - i >= 16 ? __mmask16(0xffff) : static_cast<__mmask16>((1u << (n - i)) - 1);
     __m512i idx;
     if constexpr (sizeof(TermT) == 2) idx = _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(m, t + i));
     else idx = _mm512_maskz_loadu_epi32(m, t + i);
@@ -134,13 +132,6 @@ void ForwardView::read(uint32_t d, uint32_t* terms, float* weights) const {
   } else {
     std::memcpy(weights, reinterpret_cast<const float*>(weights_) + a, n * 4);
   }
-}
-
-void read_document(const Segment& s, uint32_t local, std::vector<uint32_t>& terms, std::vector<float>& weights) {
-  ForwardView f(s);
-  terms.resize(f.length(local));
-  weights.resize(f.length(local));
-  f.read(local, terms.data(), weights.data());
 }
 
 }  // namespace lsr::sparse

@@ -107,9 +107,6 @@ class Segment : public SegmentBase<Header, Section, kDocnos> {
   bool has_blocks() const { return header_->flags & kHasBlocks; }
 };
 
-// One document's stored vector, decoded from the forward index (u16/u32 ids, f16/f32 weights).
-void read_document(const Segment& s, uint32_t local, std::vector<uint32_t>& terms, std::vector<float>& weights);
-
 // Build input: a batch of documents in CSR form. Terms within a document need not be sorted and
 // may repeat (the largest weight wins, as max-pooling would give); weights must be finite and > 0
 // (zeros are dropped). The TypeScript layer validates before calling.
