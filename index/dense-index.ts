@@ -165,19 +165,15 @@ export class DenseIndex extends SegmentedIndex<NativeDenseSegment> {
       },
       dir,
     );
-    idx.restore(
-      dir,
-      m,
-      (seg, path, docs) => {
-        const st = seg.stats();
-        if (st.docs !== docs || st.dim !== m.dim)
-          throw new IndexError(
-            'SEGMENT_CORRUPT',
-            `dense segment file '${path}' holds ${st.docs} vectors of dim ${st.dim}, the manifest says ${docs} of dim ${m.dim}`,
-            path,
-          );
-      },
-    );
+    idx.restore(dir, m, (seg, path, docs) => {
+      const st = seg.stats();
+      if (st.docs !== docs || st.dim !== m.dim)
+        throw new IndexError(
+          'SEGMENT_CORRUPT',
+          `dense segment file '${path}' holds ${st.docs} vectors of dim ${st.dim}, the manifest says ${docs} of dim ${m.dim}`,
+          path,
+        );
+    });
     return idx;
   }
 
